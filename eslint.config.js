@@ -1,0 +1,22 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '**/node_modules/**', 'charts/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', performance: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', fetch: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-imports': ['error', { patterns: [] }],
+    },
+  },
+  { files: ['**/*.test.ts', 'e2e/**/*.ts', 'bench/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  // Dependency rules of DESIGN.md §2: arrows only point down.
+  { files: ['packages/core/src/**/*.ts'], ignores: ['**/*.test.ts'], rules: { 'no-restricted-imports': ['error', { patterns: ['@scopekeeper/*', '@kubernetes/*', 'node:http', 'node:https', 'node:net', 'node:fs', 'node:fs/promises', 'express', 'undici'] }] } },
+  { files: ['packages/kube/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: ['@scopekeeper/sidecar', '@scopekeeper/operator', '@scopekeeper/cli'] }] } },
+  { files: ['packages/sidecar/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: ['@scopekeeper/operator', '@scopekeeper/cli'] }] } },
+  { files: ['packages/operator/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: ['@scopekeeper/sidecar', '@scopekeeper/cli'] }] } },
+);

@@ -1,0 +1,1 @@
+console.log('scopekeeper: commands arrive with the sidecar work');

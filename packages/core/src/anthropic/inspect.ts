@@ -1,0 +1,74 @@
+// Reads what policy needs from a Messages API request without changing a byte of it: the
+// body is parsed for inspection only and the original buffer is what gets forwarded.
+
+export interface MessagesRequestFacts {
+  model: string;
+  maxTokens?: number;
+  stream: boolean;
+  thinking: boolean;
+  tools: string[];
+  betas: string[];
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+export class RequestInspectionError extends Error {}
+
+function fail(message: string): never {
+  throw new RequestInspectionError(message);
+}
+
+/** Parses the anthropic-beta header(s): comma-separated, possibly repeated. */
+export function parseBetas(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  const values = Array.isArray(header) ? header : [header];
+  const out: string[] = [];
+  for (const v of values) for (const part of v.split(',')) if (part.trim()) out.push(part.trim());
+  return out;
+}
+
+export function inspectMessagesRequest(
+  body: Uint8Array | string,
+  betaHeader: string | string[] | undefined,
+  opts: { requireMaxTokens: boolean } = { requireMaxTokens: true },
+): MessagesRequestFacts {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof body === 'string' ? body : UTF8.decode(body));
+  } catch {
+    fail('The request body is not valid UTF-8 JSON. Send a JSON object as the Messages API documents it.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    fail('The request body must be a JSON object with model and messages.');
+  }
+  const req = parsed as Record<string, unknown>;
+  if (typeof req.model !== 'string' || req.model.length === 0) fail('model: Field required. Name the model to call, for example claude-sonnet-4-5.');
+  let maxTokens: number | undefined;
+  if (req.max_tokens !== undefined) {
+    if (typeof req.max_tokens !== 'number' || !Number.isInteger(req.max_tokens) || req.max_tokens < 1) {
+      fail('max_tokens: must be a positive integer.');
+    }
+    maxTokens = req.max_tokens;
+  } else if (opts.requireMaxTokens) {
+    fail('max_tokens: Field required. Set max_tokens to the most output tokens you want.');
+  }
+  if (req.stream !== undefined && typeof req.stream !== 'boolean') fail('stream: must be true or false.');
+  const tools: string[] = [];
+  if (req.tools !== undefined) {
+    if (!Array.isArray(req.tools)) fail('tools: must be an array of tool definitions.');
+    for (const [i, tool] of req.tools.entries()) {
+      const name = (tool as { name?: unknown } | null)?.name;
+      if (typeof name !== 'string' || name.length === 0) fail(`tools.${i}.name: Field required. Every tool needs a name.`);
+      tools.push(name);
+    }
+  }
+  const thinkingType = (req.thinking as { type?: unknown } | undefined)?.type;
+  return {
+    model: req.model,
+    maxTokens,
+    stream: req.stream === true,
+    thinking: thinkingType !== undefined && thinkingType !== 'disabled',
+    tools,
+    betas: parseBetas(betaHeader),
+  };
+}

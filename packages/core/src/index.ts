@@ -1,0 +1,12 @@
+export type * from './types/generated.ts';
+export { crdSchemas } from './types/schemas.generated.ts';
+export { generateTypes, generateSchemas, type CrdManifest, type JsonSchema } from './crd/codegen.ts';
+export { parseDuration, formatDuration } from './util/duration.ts';
+export { matchName, matchAnyName, matchPath, globProblem } from './util/glob.ts';
+export { anthropicError, errorBody, sseErrorEvent, ERROR_STATUS, type AnthropicErrorType, type AnthropicErrorBody } from './anthropic/errors.ts';
+export { inspectMessagesRequest, parseBetas, RequestInspectionError, type MessagesRequestFacts } from './anthropic/inspect.ts';
+export * from './policy/identity.ts';
+export * from './policy/review.ts';
+export * from './policy/compile.ts';
+export * from './policy/decide.ts';
+export * from './validation/validate.ts';

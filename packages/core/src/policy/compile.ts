@@ -1,0 +1,124 @@
+// Compiles ModelScopes and AccessReviews into a snapshot indexed by subject, so a decision
+// touches only the scopes that name the caller, however many scopes exist.
+import type { AccessReview, ModelScope, ModelScopeSpecEndpoint } from '../types/generated.ts';
+import { subjectKey } from './identity.ts';
+import { globProblem } from '../util/glob.ts';
+import { parseDuration } from '../util/duration.ts';
+import { reviewTimeline, type ReviewTimeline } from './review.ts';
+
+export interface CompiledScope {
+  /** Position in the snapshot: with several matching scopes the first that allows wins. */
+  order: number;
+  name: string;
+  namespace: string;
+  scope: ModelScope;
+  endpoints: Map<string, ModelScopeSpecEndpoint>;
+  periodic: TimedReview[];
+  justInTime: TimedReview[];
+}
+
+export interface TimedReview {
+  review: AccessReview;
+  timeline: ReviewTimeline;
+}
+
+export interface PolicySnapshot {
+  namespace?: string;
+  scopes: CompiledScope[];
+  bySubject: Map<string, CompiledScope[]>;
+  /** Scopes that failed to compile, with why; they grant nothing. */
+  invalid: { name: string; namespace: string; problems: string[] }[];
+}
+
+/** Problems that make a scope unusable; empty when it compiles. Shared with the operator's Ready condition. */
+export function scopeProblems(scope: ModelScope): string[] {
+  const problems: string[] = [];
+  const spec = scope.spec;
+  const globs: [string, string[] | undefined][] = [
+    ['spec.models', spec.models],
+    ['spec.tools.allow', spec.tools?.allow],
+    ['spec.tools.deny', spec.tools?.deny],
+    ['spec.approval.requiredFor.models', spec.approval?.requiredFor?.models],
+    ['spec.approval.requiredFor.tools', spec.approval?.requiredFor?.tools],
+  ];
+  for (const [field, list] of globs) {
+    list?.forEach((g, i) => {
+      const p = globProblem(g);
+      if (p) problems.push(`${field}[${i}] "${g}" ${p}`);
+    });
+  }
+  for (const [field, value] of [
+    ['spec.review.period', spec.review?.period],
+    ['spec.review.expiringSoonWindow', spec.review?.expiringSoonWindow],
+    ['spec.approval.grantDuration', spec.approval?.grantDuration],
+  ] as const) {
+    if (value === undefined) continue;
+    try {
+      parseDuration(value);
+    } catch (e) {
+      problems.push(`${field}: ${(e as Error).message}`);
+    }
+  }
+  if (!spec.review?.reviewers?.length) problems.push('spec.review.reviewers is empty: name at least one User or Group who may approve reviews of this scope');
+  if (spec.approval?.requiredFor && !spec.approval.approvers?.length) problems.push('spec.approval.approvers is empty: name who may approve held requests');
+  const names = new Set<string>();
+  for (const ep of spec.endpoints ?? []) {
+    if (names.has(ep.name)) problems.push(`spec.endpoints: the name "${ep.name}" is used twice; endpoint names must be unique`);
+    names.add(ep.name);
+    try {
+      const u = new URL(ep.url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.push(`spec.endpoints[${ep.name}].url must be http or https`);
+    } catch {
+      problems.push(`spec.endpoints[${ep.name}].url "${ep.url}" is not a URL`);
+    }
+  }
+  return problems;
+}
+
+function byExpiryDesc(a: TimedReview, b: TimedReview): number {
+  return (b.timeline.expiresAt ?? 0) - (a.timeline.expiresAt ?? 0);
+}
+
+export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opts: { namespace?: string } = {}): PolicySnapshot {
+  const inNamespace = <T extends { metadata: { namespace?: string } }>(o: T) =>
+    opts.namespace === undefined || (o.metadata.namespace ?? opts.namespace) === opts.namespace;
+  const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [] };
+  const byName = new Map<string, CompiledScope>();
+  for (const scope of scopes.filter(inNamespace)) {
+    const namespace = scope.metadata.namespace ?? opts.namespace ?? 'default';
+    const problems = scopeProblems(scope);
+    if (problems.length) {
+      snapshot.invalid.push({ name: scope.metadata.name, namespace, problems });
+      continue;
+    }
+    const compiled: CompiledScope = {
+      order: snapshot.scopes.length,
+      name: scope.metadata.name,
+      namespace,
+      scope,
+      endpoints: new Map((scope.spec.endpoints ?? []).map((e) => [e.name, e])),
+      periodic: [],
+      justInTime: [],
+    };
+    snapshot.scopes.push(compiled);
+    byName.set(`${namespace}/${compiled.name}`, compiled);
+    for (const subject of scope.spec.subjects) {
+      const key = subjectKey(subject, namespace);
+      const list = snapshot.bySubject.get(key);
+      if (list) {
+        if (list[list.length - 1] !== compiled) list.push(compiled);
+      } else snapshot.bySubject.set(key, [compiled]);
+    }
+  }
+  for (const review of reviews.filter(inNamespace)) {
+    const namespace = review.metadata.namespace ?? opts.namespace ?? 'default';
+    const target = byName.get(`${namespace}/${review.spec.scopeRef.name}`);
+    if (!target) continue;
+    (review.spec.type === 'JustInTime' ? target.justInTime : target.periodic).push({ review, timeline: reviewTimeline(review, target.scope) });
+  }
+  for (const s of snapshot.scopes) {
+    s.periodic.sort(byExpiryDesc);
+    s.justInTime.sort(byExpiryDesc);
+  }
+  return snapshot;
+}

@@ -1,0 +1,310 @@
+// decide(): a pure function of the compiled policy, the verified caller, the request and the
+// clock. Every outcome carries machine-readable reasons and one sentence that says what to do.
+import type { AccessReview, ModelScopeSpecEndpoint } from '../types/generated.ts';
+import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
+import type { CompiledScope, PolicySnapshot } from './compile.ts';
+import { describeIdentity, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
+import { validityAt, type ReviewValidity } from './review.ts';
+import { matchAnyName, matchName, matchPath } from '../util/glob.ts';
+
+export type PolicyRequest =
+  | { route: 'messages' | 'count_tokens'; facts: MessagesRequestFacts }
+  | { route: 'models' }
+  | { route: 'service'; endpoint: string; method: string; path: string };
+
+export type ReasonCode =
+  | 'Allowed'
+  | 'AuditOnlyExpiredReview'
+  | 'NoMatchingScope'
+  | 'ScopeNotPinned'
+  | 'NoReview'
+  | 'ReviewPending'
+  | 'ReviewRevoked'
+  | 'ReviewExpired'
+  | 'ReviewPeriodExceeded'
+  | 'ReviewSelfApproval'
+  | 'ModelNotAllowed'
+  | 'MaxTokensExceeded'
+  | 'StreamingNotAllowed'
+  | 'ThinkingNotAllowed'
+  | 'ToolDenied'
+  | 'ToolNotAllowed'
+  | 'EndpointNotAllowed'
+  | 'MethodNotAllowed'
+  | 'PathNotAllowed'
+  | 'ApprovalRequired'
+  | 'ApprovedJustInTime';
+
+export interface Reason {
+  code: ReasonCode;
+  /** The field of the scope the reason comes from, e.g. spec.models. */
+  rule: string;
+  detail: string;
+}
+
+export interface ApprovalRequest {
+  scope: string;
+  namespace: string;
+  subject: SubjectRef;
+  model?: string;
+  tools: string[];
+  /** Stable for the same subject + scope + model + approval-gated tools: deduplicates held requests. */
+  fingerprint: string;
+}
+
+export interface Decision {
+  effect: 'allow' | 'deny' | 'approval-required';
+  reasons: Reason[];
+  message: string;
+  scope?: string;
+  namespace?: string;
+  review?: string;
+  auditOnly?: boolean;
+  approval?: ApprovalRequest;
+  endpoint?: ModelScopeSpecEndpoint;
+  compiled?: CompiledScope;
+}
+
+const VALIDITY_CODE: Record<ReviewValidity['reason'], ReasonCode> = {
+  Approved: 'Allowed',
+  Pending: 'ReviewPending',
+  Revoked: 'ReviewRevoked',
+  Expired: 'ReviewExpired',
+  ScopeNotFound: 'NoReview',
+  PeriodExceeded: 'ReviewPeriodExceeded',
+  SelfApproval: 'ReviewSelfApproval',
+};
+
+/** Scopes naming the caller, in snapshot order, without duplicates. */
+export function matchingScopes(snapshot: PolicySnapshot, id: Identity, pinned?: string): CompiledScope[] {
+  let found: CompiledScope[] | undefined;
+  let merged = false;
+  for (const key of identityKeys(id)) {
+    const list = snapshot.bySubject.get(key);
+    if (!list) continue;
+    if (!found) found = list;
+    else {
+      found = merged ? found.concat(list) : [...found, ...list];
+      merged = true;
+    }
+  }
+  if (!found) return [];
+  if (merged) found = [...new Set(found)].sort((a, b) => a.order - b.order);
+  return pinned === undefined ? found : found.filter((s) => s.name === pinned);
+}
+
+interface PeriodicGate {
+  review?: AccessReview;
+  reason?: Reason;
+}
+
+const isValid = (t: { invalid?: unknown; expiresAt?: number }, now: number) => t.invalid === undefined && now < t.expiresAt!;
+
+function periodicGate(s: CompiledScope, now: number, explain = true): PeriodicGate {
+  for (const { review, timeline } of s.periodic) if (isValid(timeline, now)) return { review };
+  const first = s.periodic[0];
+  if (!first) {
+    return {
+      reason: {
+        code: 'NoReview',
+        rule: 'AccessReview',
+        detail: `ModelScope ${s.name} has no AccessReview; ask a reviewer (${reviewersOf(s)}) to approve one`,
+      },
+    };
+  }
+  if (!explain) return { review: first.review, reason: { code: 'NoReview', rule: '', detail: '' } };
+  const v: ReviewValidity = validityAt(first.review, first.timeline, s.scope, now);
+  return {
+    review: first.review,
+    reason: { code: VALIDITY_CODE[v.reason], rule: `AccessReview ${first.review.metadata.name}`, detail: v.message.replace(/\.$/, '') },
+  };
+}
+
+function reviewersOf(s: CompiledScope): string {
+  return (s.scope.spec.review?.reviewers ?? []).map((r) => `${r.kind} ${r.name}`).join(', ') || 'none named';
+}
+
+interface Fit {
+  denies: Reason[];
+  gatedModel?: string;
+  gatedTools: string[];
+  endpoint?: ModelScopeSpecEndpoint;
+}
+
+function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'messages' | 'count_tokens', explain: boolean): Fit {
+  const spec = s.scope.spec;
+  const fit: Fit = { denies: [], gatedTools: [] };
+  const requiredFor = spec.approval?.requiredFor;
+  if (matchAnyName(requiredFor?.models, facts.model)) fit.gatedModel = facts.model;
+  else if (!matchAnyName(spec.models, facts.model)) {
+    fit.denies.push({ code: 'ModelNotAllowed', rule: 'spec.models', detail: explain ? `model ${facts.model} is not in [${spec.models.join(', ')}]; use one of those models` : '' });
+  }
+  if (route === 'messages') {
+    const max = spec.limits?.maxTokens;
+    if (max !== undefined && facts.maxTokens !== undefined && facts.maxTokens > max) {
+      fit.denies.push({ code: 'MaxTokensExceeded', rule: 'spec.limits.maxTokens', detail: explain ? `max_tokens ${facts.maxTokens} is over the limit of ${max}; lower max_tokens` : '' });
+    }
+    if (facts.stream && spec.limits?.streaming === false) {
+      fit.denies.push({ code: 'StreamingNotAllowed', rule: 'spec.limits.streaming', detail: 'streaming is off for this scope; send the request with stream: false' });
+    }
+  }
+  if (facts.thinking && spec.limits?.thinking !== true) {
+    fit.denies.push({ code: 'ThinkingNotAllowed', rule: 'spec.limits.thinking', detail: 'extended thinking is off for this scope; remove the thinking parameter' });
+  }
+  for (const tool of facts.tools) {
+    if (matchAnyName(requiredFor?.tools, tool)) fit.gatedTools.push(tool);
+    else if (matchAnyName(spec.tools?.deny, tool)) {
+      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${tool} is denied; remove it from the request's tools` : '' });
+    } else if (spec.tools?.allow && !matchAnyName(spec.tools.allow, tool)) {
+      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${tool} is not in [${spec.tools.allow.join(', ')}]; remove it from the request's tools` : '' });
+    }
+  }
+  return fit;
+}
+
+function fitService(s: CompiledScope, endpoint: string, method: string, path: string, explain: boolean): Fit {
+  const ep = s.endpoints.get(endpoint);
+  if (!ep) {
+    const names = [...s.endpoints.keys()];
+    return { denies: [{ code: 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '' }], gatedTools: [] };
+  }
+  const denies: Reason[] = [];
+  const methods = ep.methods ?? ['GET'];
+  if (!methods.includes(method as never)) {
+    denies.push({ code: 'MethodNotAllowed', rule: `spec.endpoints[${ep.name}].methods`, detail: explain ? `${method} is not in [${methods.join(', ')}]` : '' });
+  }
+  if (ep.paths && !ep.paths.some((p) => matchPath(p, path))) {
+    denies.push({ code: 'PathNotAllowed', rule: `spec.endpoints[${ep.name}].paths`, detail: explain ? `path ${path} matches none of [${ep.paths.join(', ')}]` : '' });
+  }
+  return { denies, gatedTools: [], endpoint: ep };
+}
+
+/** A Valid JustInTime review for this caller that covers the gated model and tools. */
+function justInTimeFor(s: CompiledScope, id: Identity, model: string | undefined, tools: string[], now: number): AccessReview | undefined {
+  for (const { review, timeline } of s.justInTime) {
+    if (!isValid(timeline, now)) continue;
+    const req = review.spec.request;
+    if (!req || !identityMatchesRef(id, req.subject, s.namespace)) continue;
+    if (model !== undefined && (req.model === undefined || !matchName(req.model, model))) continue;
+    if (tools.every((t) => (req.tools ?? []).includes(t))) return review;
+  }
+  return undefined;
+}
+
+/** FNV-1a over the request shape: a short, stable key without crypto in the hot path. */
+export function approvalFingerprint(scope: string, subject: SubjectRef, model: string | undefined, tools: string[]): string {
+  const text = [scope, subject.kind, subject.namespace ?? '', subject.name, model ?? '', ...[...tools].sort()].join('\u0000');
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}
+
+function sentence(scope: string, reasons: Reason[]): string {
+  const first = reasons[0]!;
+  const more = reasons.length > 1 ? ` (and ${reasons.length - 1} more: ${reasons.slice(1).map((r) => r.code).join(', ')})` : '';
+  return `Denied by ModelScope ${scope}, rule ${first.rule}: ${first.detail}${more}.`;
+}
+
+/**
+ * One scope's verdict. With explain=false it only finds the effect (no strings are built),
+ * which is what decide() needs for every scope but the one it reports.
+ */
+function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: number, explain: boolean): Decision {
+  const base = { scope: s.name, namespace: s.namespace, compiled: s };
+  const gate = periodicGate(s, now, explain);
+  const auditOnly = gate.reason !== undefined && s.scope.spec.review?.onExpiry === 'AuditOnly';
+  const fit: Fit =
+    req.route === 'service'
+      ? fitService(s, req.endpoint, req.method, req.path, explain)
+      : req.route === 'models'
+        ? { denies: [], gatedTools: [] }
+        : fitMessages(s, req.facts, req.route, explain);
+  const denies = gate.reason && !auditOnly ? [gate.reason, ...fit.denies] : fit.denies;
+  if (denies.length) {
+    return { ...base, effect: 'deny', reasons: denies, message: explain ? sentence(s.name, denies) : '', review: gate.review?.metadata.name };
+  }
+  const reviewName = gate.review?.metadata.name;
+  const allowReasons: Reason[] = auditOnly
+    ? [{ code: 'AuditOnlyExpiredReview', rule: 'spec.review.onExpiry', detail: `no valid review (${gate.reason!.code}); allowed because onExpiry is AuditOnly` }]
+    : [{ code: 'Allowed', rule: 'spec', detail: 'the request fits the scope' }];
+  if (fit.gatedModel !== undefined || fit.gatedTools.length) {
+    const jit = justInTimeFor(s, id, fit.gatedModel, fit.gatedTools, now);
+    if (jit) {
+      return {
+        ...base,
+        effect: 'allow',
+        review: jit.metadata.name,
+        auditOnly,
+        endpoint: fit.endpoint,
+        reasons: [...allowReasons, { code: 'ApprovedJustInTime', rule: `AccessReview ${jit.metadata.name}`, detail: `approved by ${jit.spec.reviewer}` }],
+        message: `Allowed by ModelScope ${s.name} with the JustInTime approval ${jit.metadata.name}.`,
+      };
+    }
+    const subject = requesterOf(id);
+    const gated = [fit.gatedModel ? `model ${fit.gatedModel}` : '', ...fit.gatedTools.map((t) => `tool ${t}`)].filter(Boolean).join(', ');
+    const approvers = (s.scope.spec.approval?.approvers ?? []).map((a) => `${a.kind} ${a.name}`).join(', ');
+    const reason: Reason = { code: 'ApprovalRequired', rule: 'spec.approval.requiredFor', detail: `${gated} needs a person's approval` };
+    return {
+      ...base,
+      effect: 'approval-required',
+      review: reviewName,
+      reasons: [reason],
+      approval: {
+        scope: s.name,
+        namespace: s.namespace,
+        subject,
+        model: fit.gatedModel,
+        tools: fit.gatedTools,
+        fingerprint: approvalFingerprint(s.name, subject, fit.gatedModel, fit.gatedTools),
+      },
+      message: `Held by ModelScope ${s.name}, rule spec.approval.requiredFor: ${gated} needs approval; ask an approver (${approvers}) to approve the pending JustInTime AccessReview, then retry.`,
+    };
+  }
+  return {
+    ...base,
+    effect: 'allow',
+    review: reviewName,
+    auditOnly,
+    endpoint: fit.endpoint,
+    reasons: allowReasons,
+    message: auditOnly
+      ? `Allowed by ModelScope ${s.name} without a valid review (onExpiry: AuditOnly); this request is recorded as unreviewed.`
+      : `Allowed by ModelScope ${s.name} under AccessReview ${reviewName}.`,
+  };
+}
+
+export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyRequest, now: number, opts: { pinnedScope?: string } = {}): Decision {
+  const scopes = matchingScopes(snapshot, id, opts.pinnedScope);
+  if (scopes.length === 0) {
+    const where = snapshot.namespace ? ` in namespace ${snapshot.namespace}` : '';
+    if (opts.pinnedScope !== undefined && matchingScopes(snapshot, id).length > 0) {
+      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeIdentity(id)}` };
+      return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; add the caller to its spec.subjects or change the pod's scopekeeper.dev/scope annotation.` };
+    }
+    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeIdentity(id)}` };
+    return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.` };
+  }
+  let held: CompiledScope | undefined;
+  for (const s of scopes) {
+    const effect = evaluate(s, id, req, now, false).effect;
+    if (effect === 'allow') return evaluate(s, id, req, now, true);
+    if (effect === 'approval-required') held ??= s;
+  }
+  return evaluate(held ?? scopes[0]!, id, req, now, true);
+}
+
+/** Model globs the caller may use through any matching scope with a valid review (for GET /v1/models). */
+export function allowedModelGlobs(snapshot: PolicySnapshot, id: Identity, now: number, pinned?: string): string[] {
+  const globs: string[] = [];
+  for (const s of matchingScopes(snapshot, id, pinned)) {
+    const gate = periodicGate(s, now);
+    if (gate.reason && s.scope.spec.review?.onExpiry !== 'AuditOnly') continue;
+    globs.push(...s.scope.spec.models);
+  }
+  return globs;
+}
