@@ -1,4 +1,7 @@
 // e2e against a real kube-apiserver + etcd (built from Go modules, see e2e/controlplane).
+// Global setup provides the cluster (a local control plane, or the one of $KUBECONFIG) and passes
+// it to the specs through $SCOPEKEEPER_E2E_CLUSTER (see e2e/harness/cluster.ts); global teardown
+// stops it. The outcome reporter tells teardown whether to keep the control plane's logs.
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -8,6 +11,8 @@ export default {
   testMatch: ['<rootDir>/e2e/**/*.e2e.test.ts'],
   globalSetup: '<rootDir>/e2e/harness/global-setup.ts',
   globalTeardown: '<rootDir>/e2e/harness/global-teardown.ts',
+  reporters: ['default', '<rootDir>/e2e/harness/reporter.ts'],
   testTimeout: 120000,
+  // One cluster, shared: spec files run one after another.
   maxWorkers: 1,
 };

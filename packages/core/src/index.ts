@@ -10,3 +10,6 @@ export * from './policy/review.ts';
 export * from './policy/compile.ts';
 export * from './policy/decide.ts';
 export * from './validation/validate.ts';
+export * from './masking/index.ts';
+export * from './sse/index.ts';
+export * from './audit/index.ts';

@@ -1,2 +1,11 @@
-// The sidecar package: see docs/ARCHITECTURE.md. Its code arrives with its issue.
-export {};
+export { Sidecar, type SidecarOptions, type SidecarDeps } from './sidecar.ts';
+export { SidecarMetrics } from './metrics.ts';
+export { FilePolicySource, type FilePolicyOptions } from './policy/file-source.ts';
+export type { PolicySource, PolicyStatus } from './policy/source.ts';
+export { UpstreamKey } from './upstream/key.ts';
+export { AnthropicStub, STUB_MODELS, type ReceivedRequest } from './stub/anthropic-stub.ts';
+export { createLogger, silentLogger, type Logger } from './log.ts';
+export * from './identity/index.ts';
+export * from './audit/index.ts';
+export { runSidecar, UsageError, parseHostPort, type SidecarFlags } from './run.ts';
+export { startWorld, copyExamples, EXAMPLES_DIR, NS, UPSTREAM_KEY, type World, type WorldOptions } from './testing/world.ts';

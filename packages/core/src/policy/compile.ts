@@ -5,6 +5,8 @@ import { subjectKey } from './identity.ts';
 import { globProblem } from '../util/glob.ts';
 import { parseDuration } from '../util/duration.ts';
 import { reviewTimeline, type ReviewTimeline } from './review.ts';
+import { compileMasking } from '../masking/index.ts';
+import { parseJsonPath } from '../masking/jsonpath.ts';
 
 export interface CompiledScope {
   /** Position in the snapshot: with several matching scopes the first that allows wins. */
@@ -61,8 +63,22 @@ export function scopeProblems(scope: ModelScope): string[] {
   }
   if (!spec.review?.reviewers?.length) problems.push('spec.review.reviewers is empty: name at least one User or Group who may approve reviews of this scope');
   if (spec.approval?.requiredFor && !spec.approval.approvers?.length) problems.push('spec.approval.approvers is empty: name who may approve held requests');
+  if (spec.data) {
+    try {
+      compileMasking(spec.data);
+    } catch (e) {
+      problems.push(`spec.data: ${(e as Error).message}`);
+    }
+  }
   const names = new Set<string>();
   for (const ep of spec.endpoints ?? []) {
+    ep.maskFields?.forEach((f, i) => {
+      try {
+        parseJsonPath(f, `spec.endpoints[${ep.name}].maskFields[${i}]`);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+    });
     if (names.has(ep.name)) problems.push(`spec.endpoints: the name "${ep.name}" is used twice; endpoint names must be unique`);
     names.add(ep.name);
     try {

@@ -99,7 +99,6 @@ export interface AccessReview {
   apiVersion?: string;
   /** Kind is a string value representing the REST resource this object represents. */
   kind?: string;
-  /** Standard object metadata. */
   metadata: ObjectMeta;
   /** The review, its decision and the evidence behind it. */
   spec: AccessReviewSpec;
@@ -269,7 +268,6 @@ export interface ModelScope {
   apiVersion?: string;
   /** Kind is a string value representing the REST resource this object represents. */
   kind?: string;
-  /** Standard object metadata. */
   metadata: ObjectMeta;
   /** The access this scope grants and the review it needs. */
   spec: ModelScopeSpec;

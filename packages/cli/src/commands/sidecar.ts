@@ -1,0 +1,53 @@
+import { Command, Option } from 'commander';
+import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar';
+
+const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const int = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive whole number (got "${v}")`);
+  return n;
+};
+/** Every flag can also come from SCOPEKEEPER_<FLAG> (upper case, dashes as underscores). */
+const opt = (flags: string, description: string) => {
+  const name = flags.split(' ')[0]!.replace(/^--/, '');
+  return new Option(flags, description).env(`SCOPEKEEPER_${name.toUpperCase().replace(/-/g, '_')}`);
+};
+
+export function sidecarCommand(): Command {
+  return new Command('sidecar')
+    .description('Run the data-path sidecar: verify callers, enforce ModelScopes, forward with the upstream key, mask, audit.')
+    .addOption(opt('--listen <host:port>', 'data path address').default('127.0.0.1:15180'))
+    .addOption(opt('--admin <host:port>', 'admin address (/metrics, /healthz, /readyz)').default('127.0.0.1:15181'))
+    .addOption(opt('--upstream <url>', 'the Anthropic API base URL').default('https://api.anthropic.com'))
+    .addOption(opt('--upstream-key-file <path>', 'file holding the upstream API key (re-read when it changes)'))
+    .addOption(opt('--policy <kubernetes|dir>', 'where ModelScopes and AccessReviews come from').default('kubernetes'))
+    .addOption(opt('--namespace <ns>', 'the namespace whose scopes apply').default(process.env.POD_NAMESPACE ?? 'default'))
+    .addOption(opt('--issuer <issuer[=discovery-url]>', 'accepted OIDC issuer (repeatable or comma-separated)').argParser(collect).default([]))
+    .addOption(opt('--issuer-ca <path>', 'PEM CA bundle to trust for issuer discovery and JWKS'))
+    .addOption(opt('--audience <aud>', 'required token audience').default('scopekeeper'))
+    .addOption(opt('--groups-claim <claim>', 'token claim holding the caller\'s groups').default('groups'))
+    .addOption(opt('--max-token-lifetime <seconds>', 'refuse tokens that live longer than this').argParser(int('--max-token-lifetime')).default(3600))
+    .addOption(opt('--audit <sink>', 'audit sink: stdout, file:PATH or an http(s) URL (repeatable)').argParser(collect).default(['stdout']))
+    .addOption(opt('--audit-required', 'refuse requests while the audit cannot be written').default(false))
+    .addOption(opt('--pod <name>', 'pod name recorded in audit records').default(process.env.POD_NAME))
+    .addOption(opt('--scope <name>', 'pin one ModelScope (the pod annotation scopekeeper.dev/scope)'))
+    .addOption(opt('--max-body-bytes <n>', 'largest request body accepted').argParser(int('--max-body-bytes')).default(32 * 1024 * 1024))
+    .addOption(opt('--upstream-timeout <seconds>', 'how long to wait for the upstream').argParser(int('--upstream-timeout')).default(600))
+    .addOption(opt('--policy-max-stale <seconds>', 'kubernetes policy: fail closed after this long without the API').argParser(int('--policy-max-stale')).default(300))
+    .action(async (flags: SidecarFlags) => {
+      const log = createLogger();
+      const { sidecar } = await runSidecar(flags, log);
+      const stop = (signal: string) => {
+        log.info({ signal }, 'draining: no new connections; finishing in-flight requests');
+        void sidecar.stop().then(
+          () => process.exit(0),
+          (e: Error) => {
+            log.error({ err: e.message }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

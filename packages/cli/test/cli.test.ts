@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runDemo } from '../src/commands/demo.ts';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = fileURLToPath(new URL('../../../bin/scopekeeper.js', import.meta.url));
+const node = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(node, [bin, ...args], { cwd: root, env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'silent' } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('scopekeeper command', () => {
+  test('--help exits 0 and lists the commands', async () => {
+    const r = await cli('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['sidecar', 'demo', 'can-i', 'audit']) expect(r.stdout).toContain(c);
+  });
+  test.each([['sidecar', '--help'], ['can-i', '--help'], ['audit', 'verify', '--help'], ['demo', '--help']])('%s %s exits 0', async (...args) => {
+    expect((await cli(...args)).code).toBe(0);
+  });
+  test('bad usage exits 2 with a message', async () => {
+    const r = await cli('can-i', '--model', 'x');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--as/);
+    expect((await cli('no-such-command')).code).toBe(2);
+    const s = await cli('sidecar', '--policy', 'examples', '--listen', 'nonsense');
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/--listen "nonsense" is not HOST:PORT/);
+  });
+  test('sidecar without an issuer refuses to start, saying what to pass', async () => {
+    const r = await cli('sidecar', '--policy', 'examples', '--upstream-key-file', bin);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no --issuer given/);
+  });
+  test('can-i explains an allowed and a denied request', async () => {
+    const yes = await cli('can-i', '--as', 'system:serviceaccount:team-a:support-bot', '--model', 'claude-sonnet-4-5', '--tool', 'Read', '--at', '2026-12-01T00:00:00Z');
+    expect(yes.code).toBe(0);
+    expect(yes.stdout).toMatch(/^yes\n {2}Allowed by ModelScope support-agent under AccessReview support-agent-2026q4\./);
+    const no = await cli('can-i', '--as', 'serviceaccount:team-a/support-bot', '--model', 'claude-sonnet-4-5', '--tool', 'Bash', '--at', '2026-12-01T00:00:00Z');
+    expect(no.code).toBe(1);
+    expect(no.stdout).toContain('reason:  ToolDenied (spec.tools.deny)');
+    const held = await cli('can-i', '--as', 'alice@example.com', '--model', 'claude-opus-4-1', '--at', '2026-12-01T00:00:00Z', '-o', 'json');
+    expect(JSON.parse(held.stdout)).toMatchObject({ effect: 'approval-required', scope: 'ops-agent' });
+  });
+});
+
+describe('demo --once', () => {
+  test('every step behaves as expected', async () => {
+    const lines: string[] = [];
+    const ok = await runDemo({ once: true, out: (s) => lines.push(s) });
+    const text = lines.join('\n');
+    expect(text).toContain('hash chain intact');
+    expect(ok).toBe(true);
+    expect(text).not.toMatch(/✗/);
+  }, 60_000);
+});

@@ -1,0 +1,280 @@
+// The scanning core shared by one-shot and streaming masking.
+//
+// Semantics (the same for maskText and for a stream cut into any pieces): starting at a
+// cursor, take the leftmost span any enabled detector reports; on a tie the longest; on a
+// tie again the detector listed first. Replace it by [MASKED:<category>], continue after it.
+//
+// Streaming: for a text that is still growing, each detector says from where on its answer
+// could still change (hold). Everything left of the smallest such position is final: masks
+// starting there are emitted, the rest is held back and re-examined with the next piece.
+// Because each decision is made from exactly the characters the one-shot scan would look at,
+// the concatenated stream output equals maskText of the whole text, for any split.
+
+import { BUILTIN, BUILTIN_CATEGORIES } from './builtin.ts';
+import { compileCustomPattern } from './custom.ts';
+import type { Detector, Span } from './detector.ts';
+import { MaskingConfigError } from './errors.ts';
+
+export interface CustomPatternPolicy {
+  /** Category name: [MASKED:<name>], counts and metrics. A DNS label, not a built-in name. */
+  name: string;
+  /** Pattern in the supported regex subset (see docs/masking.md). */
+  pattern: string;
+  /** Default 'mask'. */
+  action?: 'mask' | 'block';
+}
+
+/** The `data` section of a ModelScope (ModelScopeSpecData is assignable to it). */
+export interface MaskingPolicy {
+  mask?: readonly string[];
+  block?: readonly string[];
+  custom?: readonly CustomPatternPolicy[];
+}
+
+/** Running totals of one response. */
+export interface Tally {
+  counts: Record<string, number> | null;
+  /** The first block category found. */
+  blocked: string | undefined;
+  matches: number;
+}
+
+export const newTally = (): Tally => ({ counts: null, blocked: undefined, matches: 0 });
+
+export const EMPTY_COUNTS: Readonly<Record<string, number>> = Object.freeze({});
+
+/** Left context kept before the cursor of a stream (detectors look one character back). */
+const CONTEXT = 8;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export class Engine {
+  readonly detectors: readonly Detector[];
+  readonly categories: readonly string[];
+  readonly blockCategories: readonly string[];
+  private readonly isBlock: Uint8Array;
+  private readonly tokens: readonly string[];
+  private readonly qc: Int32Array;
+  private readonly sc: Int32Array;
+  private readonly ec: Int32Array;
+  private readonly span: Span = { start: 0, end: 0 };
+  /** Cursor after the last scan() (saves allocating a result object). */
+  cursor = 0;
+
+  constructor(detectors: readonly Detector[], block: ReadonlySet<string>) {
+    this.detectors = detectors;
+    this.isBlock = Uint8Array.from(detectors, (d) => (block.has(d.category) ? 1 : 0));
+    this.tokens = detectors.map((d) => `[MASKED:${d.category}]`);
+    this.categories = [...new Set(detectors.map((d) => d.category))];
+    this.blockCategories = this.categories.filter((c) => block.has(c));
+    const n = detectors.length;
+    this.qc = new Int32Array(n);
+    this.sc = new Int32Array(n);
+    this.ec = new Int32Array(n);
+  }
+
+  /**
+   * Masks text[cursor, …): every match that starts before `limit` is replaced, text up to
+   * `limit` (or the end of the last match) is emitted. Sets this.cursor to the first
+   * character not emitted. Returns the emitted text.
+   */
+  scan(text: string, cursor: number, limit: number, tally: Tally): string {
+    const dets = this.detectors;
+    const n = dets.length;
+    const qc = this.qc;
+    const sc = this.sc;
+    const ec = this.ec;
+    const span = this.span;
+    qc.fill(-2);
+    let out = '';
+    let cur = cursor;
+    for (;;) {
+      let bi = -1;
+      let bs = 0;
+      let be = 0;
+      for (let i = 0; i < n; i++) {
+        let q = qc[i]!;
+        if (q === -2 || (q >= 0 && q < cur)) {
+          q = dets[i]!.find(text, cur, span);
+          qc[i] = q;
+          if (q >= 0) {
+            sc[i] = span.start;
+            ec[i] = span.end;
+          }
+        }
+        if (q < 0) continue;
+        const s = sc[i]!;
+        const e = ec[i]!;
+        if (bi < 0 || s < bs || (s === bs && e > be)) {
+          bi = i;
+          bs = s;
+          be = e;
+        }
+      }
+      if (bi < 0 || bs >= limit) break;
+      out += text.slice(cur, bs) + this.tokens[bi];
+      const cat = dets[bi]!.category;
+      const counts = tally.counts ?? (tally.counts = {});
+      counts[cat] = (counts[cat] ?? 0) + 1;
+      tally.matches++;
+      if (this.isBlock[bi] === 1 && tally.blocked === undefined) tally.blocked = cat;
+      cur = be;
+    }
+    // A found attempt whose span starts at/after `limit` (e.g. "Bearer" at q, token later) must
+    // stay reachable: plain text is emitted only up to the earliest such attempt.
+    for (let i = 0; i < n; i++) {
+      const q = qc[i]!;
+      if (q >= 0 && q < limit) limit = q;
+    }
+    if (limit > cur) {
+      out += cur === 0 && limit === text.length ? text : text.slice(cur, limit);
+      cur = limit;
+    }
+    this.cursor = cur;
+    return out;
+  }
+
+  /** The first position >= from whose outcome more text could still change. */
+  holdLimit(text: string, from: number): number {
+    let best = text.length;
+    const dets = this.detectors;
+    for (let i = 0; i < dets.length && best > from; i++) {
+      const h = dets[i]!.hold(text, from, best);
+      if (h < best) best = h;
+    }
+    // never split a surrogate pair between two emitted pieces
+    if (best > from) {
+      const c = text.charCodeAt(best - 1);
+      if (c >= 0xd800 && c <= 0xdbff) best--;
+    }
+    return best;
+  }
+
+  /** One-shot masking of a whole string. Returns the input itself when nothing matched. */
+  maskString(s: string, tally: Tally): string {
+    if (this.detectors.length === 0 || s.length === 0) return s;
+    const before = tally.matches;
+    const out = this.scan(s, 0, s.length, tally);
+    return tally.matches === before ? s : out;
+  }
+}
+
+/**
+ * Incremental masking of one growing text (a content block, a JSON string value). push()
+ * returns what can be sent now; finish() returns the rest once the text is complete.
+ */
+export class TextStream {
+  private readonly engine: Engine;
+  private readonly tally: Tally;
+  private buf = '';
+  private cur = 0;
+
+  constructor(engine: Engine, tally: Tally) {
+    this.engine = engine;
+    this.tally = tally;
+  }
+
+  /** Characters received but not yet emitted. */
+  get pending(): number {
+    return this.buf.length - this.cur;
+  }
+
+  push(s: string): string {
+    if (this.tally.blocked !== undefined) return '';
+    const eng = this.engine;
+    if (eng.detectors.length === 0) return s;
+    const buf = this.cur === this.buf.length && this.cur > CONTEXT ? this.buf.slice(-CONTEXT) + s : this.buf + s;
+    const cur = buf.length - s.length - (this.buf.length - this.cur);
+    const limit = eng.holdLimit(buf, cur);
+    const out = limit > cur ? eng.scan(buf, cur, limit, this.tally) : '';
+    const next = limit > cur ? eng.cursor : cur;
+    if (next > 4 * CONTEXT) {
+      this.buf = buf.slice(next - CONTEXT);
+      this.cur = CONTEXT;
+    } else {
+      this.buf = buf;
+      this.cur = next;
+    }
+    return out;
+  }
+
+  finish(): string {
+    const buf = this.buf;
+    const cur = this.cur;
+    this.buf = '';
+    this.cur = 0;
+    if (this.tally.blocked !== undefined || cur >= buf.length) return '';
+    return this.engine.scan(buf, cur, buf.length, this.tally);
+  }
+}
+
+/** Builds the engine for a policy; throws MaskingConfigError naming the field and the fix. */
+export function buildEngine(policy: MaskingPolicy | undefined): Engine {
+  const mask = policy?.mask ?? [];
+  const block = policy?.block ?? [];
+  const custom = policy?.custom ?? [];
+  const customNames = new Map<string, number>();
+  custom.forEach((c, i) => {
+    const where = `data.custom[${i}].name`;
+    if (typeof c?.name !== 'string' || !DNS_LABEL.test(c.name)) {
+      throw new MaskingConfigError(where, `"${String(c?.name)}" is not a valid name: use lower-case letters, digits and '-', at most 63 characters (it appears as [MASKED:<name>])`);
+    }
+    if (BUILTIN_CATEGORIES.includes(c.name)) {
+      throw new MaskingConfigError(where, `"${c.name}" is a built-in category; list it under data.mask or data.block instead, or pick another name for the custom pattern`);
+    }
+    if (customNames.has(c.name)) {
+      throw new MaskingConfigError(where, `"${c.name}" is already used by data.custom[${customNames.get(c.name)}]; names must be unique`);
+    }
+    if (c.action !== undefined && c.action !== 'mask' && c.action !== 'block') {
+      throw new MaskingConfigError(`data.custom[${i}].action`, `"${String(c.action)}" is not an action: use mask or block`);
+    }
+    customNames.set(c.name, i);
+  });
+  const known = [...BUILTIN_CATEGORIES, ...customNames.keys()];
+  const check = (list: readonly string[], field: string) =>
+    list.forEach((cat, i) => {
+      if (!known.includes(cat)) {
+        const hint = suggest(cat, known);
+        throw new MaskingConfigError(`data.${field}[${i}]`, `unknown category "${cat}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ')}`);
+      }
+    });
+  check(mask, 'mask');
+  check(block, 'block');
+  const blockSet = new Set<string>(block);
+  const enabled = new Set<string>([...mask, ...block]);
+  for (const c of custom) {
+    enabled.add(c.name);
+    if (c.action === 'block') blockSet.add(c.name);
+  }
+  const detectors: Detector[] = [];
+  for (const [cat, dets] of BUILTIN) if (enabled.has(cat)) detectors.push(...dets);
+  custom.forEach((c, i) => detectors.push(compileCustomPattern(c.name, c.pattern, `data.custom[${i}].pattern`)));
+  return new Engine(detectors, blockSet);
+}
+
+function suggest(word: string, options: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const o of options) {
+    const d = editDistance(word.toLowerCase(), o);
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}

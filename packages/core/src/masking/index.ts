@@ -1,0 +1,99 @@
+// Public API of the masking engine (see docs/masking.md).
+
+import { buildEngine, EMPTY_COUNTS, newTally, type MaskingPolicy } from './engine.ts';
+import { maskMessageBody, maskServiceBody, type BodyMaskResult } from './json.ts';
+import { parseJsonPath, type JsonPath } from './jsonpath.ts';
+import { AnthropicSseMasker, type SseMasker } from './sse-masker.ts';
+
+export type { MaskingPolicy, CustomPatternPolicy } from './engine.ts';
+export type { BodyMaskResult } from './json.ts';
+export type { SseMasker } from './sse-masker.ts';
+export { maskingBlockedMessage } from './sse-masker.ts';
+export { MaskingConfigError } from './errors.ts';
+export { BUILTIN_CATEGORIES } from './builtin.ts';
+export { CUSTOM_MAX_MATCH } from './custom.ts';
+export { parseJsonPath, type JsonPath } from './jsonpath.ts';
+
+export interface MaskResult {
+  /** The masked text; the input string itself when nothing matched. */
+  text: string;
+  /** Masked values by category (read-only; a shared empty object when nothing matched). */
+  counts: Readonly<Record<string, number>>;
+  /** A block category found; the caller must not deliver this content. */
+  blocked?: string;
+  changed: boolean;
+}
+
+export interface Masking {
+  /** False when the policy enables no detector: callers can skip masking (and buffering) entirely. */
+  readonly active: boolean;
+  /** Enabled categories, in priority order. */
+  readonly categories: readonly string[];
+  /** Enabled categories whose match blocks the response. */
+  readonly blockCategories: readonly string[];
+  maskText(text: string): MaskResult;
+  /**
+   * A non-streamed Messages API response body: text blocks (and their citations' cited_text)
+   * and string values of tool_use / server_tool_use / mcp_tool_use inputs are masked;
+   * thinking and redacted_thinking blocks are not touched. The caller fixes content-length.
+   */
+  maskMessageJson(body: Buffer): BodyMaskResult;
+  /**
+   * A response of an internal service: values selected by `maskFields` (JSONPath subset) become
+   * "[MASKED:field]", then the detectors run on every string value. A body that is not JSON is
+   * masked as text; a body that is not UTF-8 is returned unchanged with skipped: 'binary'.
+   * Throws MaskingConfigError for a malformed path (validate them earlier with parseJsonPath).
+   */
+  maskServiceJson(body: Buffer, maskFields: readonly string[]): BodyMaskResult;
+  /** A masker for one streamed Messages API response (text/event-stream). */
+  createSseMasker(): SseMasker;
+}
+
+class PassThroughSse implements SseMasker {
+  readonly counts = EMPTY_COUNTS;
+  readonly blocked = undefined;
+  readonly held = 0;
+  push(chunk: Buffer): Buffer {
+    return chunk;
+  }
+  end(): Buffer {
+    return Buffer.alloc(0);
+  }
+}
+
+/**
+ * Compiles a ModelScope's `data` section. Throws MaskingConfigError (with the field and what to
+ * change) for an unknown category, a bad custom name or an unsupported custom pattern. Compile
+ * once per scope generation and reuse: the result is immutable and cheap to call.
+ */
+export function compileMasking(policy: MaskingPolicy | undefined): Masking {
+  const engine = buildEngine(policy);
+  const active = engine.detectors.length > 0;
+  const pathCache = new Map<string, JsonPath>();
+  const paths = (fields: readonly string[]): JsonPath[] =>
+    fields.map((f, i) => {
+      let p = pathCache.get(f);
+      if (p === undefined) {
+        p = parseJsonPath(f, `maskFields[${i}]`);
+        if (pathCache.size < 1024) pathCache.set(f, p);
+      }
+      return p;
+    });
+  return {
+    active,
+    categories: engine.categories,
+    blockCategories: engine.blockCategories,
+    maskText(text: string): MaskResult {
+      if (!active) return { text, counts: EMPTY_COUNTS, changed: false };
+      const tally = newTally();
+      const out = engine.maskString(text, tally);
+      if (tally.matches === 0) return { text, counts: EMPTY_COUNTS, changed: false };
+      const r: MaskResult = { text: out, counts: tally.counts!, changed: true };
+      if (tally.blocked !== undefined) r.blocked = tally.blocked;
+      return r;
+    },
+    maskMessageJson: (body) => maskMessageBody(engine, body),
+    maskServiceJson: (body, maskFields) => maskServiceBody(engine, body, paths(maskFields)),
+    createSseMasker: () => (active ? new AnthropicSseMasker(engine) : new PassThroughSse()),
+  };
+}

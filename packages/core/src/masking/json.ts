@@ -1,0 +1,359 @@
+// Masking inside JSON: Messages API response bodies, tool inputs streamed as partial JSON,
+// and JSON responses of internal services.
+//
+// Detectors run on the *decoded* content of JSON string values (never on the JSON text: a
+// match there could swallow half an escape sequence and break the document) and the result
+// is re-encoded. Object keys, numbers and structure are never changed.
+
+import { isUtf8 } from 'node:buffer';
+import { TextStream, type Engine, type Tally } from './engine.ts';
+import { applyJsonPaths, type JsonPath } from './jsonpath.ts';
+
+interface JsonWithRaw {
+  rawJSON(text: string): unknown;
+  isRawJSON(value: unknown): boolean;
+}
+const J = JSON as unknown as JsonWithRaw;
+
+/** JSON.parse that keeps every number's source text, so re-serializing cannot round big integers or 1.0. */
+export function parsePreservingNumbers(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+    typeof value === 'number' && context?.source !== undefined ? J.rawJSON(context.source) : value,
+  );
+}
+
+/** Masks every string value (not key) below `value`, in place; returns the new value (a string root is replaced). */
+export function maskStringValues(engine: Engine, value: unknown, tally: Tally): unknown {
+  if (typeof value === 'string') return engine.maskString(value, tally);
+  if (typeof value !== 'object' || value === null) return value;
+  // iterative: a deeply nested document must not overflow the stack
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (J.isRawJSON(node)) continue;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v: unknown = node[i];
+        if (typeof v === 'string') {
+          const m = engine.maskString(v, tally);
+          if (m !== v) node[i] = m;
+        } else if (typeof v === 'object' && v !== null) stack.push(v);
+      }
+    } else {
+      const rec = node as Record<string, unknown>;
+      for (const k of Object.keys(rec)) {
+        const v = rec[k];
+        if (typeof v === 'string') {
+          const m = engine.maskString(v, tally);
+          if (m !== v) rec[k] = m;
+        } else if (typeof v === 'object' && v !== null) stack.push(v);
+      }
+    }
+  }
+  return value;
+}
+
+/** Masks the parts of a Messages API response the model wrote; thinking blocks stay untouched. */
+export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): void {
+  if (typeof msg !== 'object' || msg === null) return;
+  const content = (msg as Record<string, unknown>).content;
+  if (!Array.isArray(content)) return;
+  for (const block of content) maskContentBlock(engine, block, tally);
+}
+
+/** One content block (also used for content_block_start events). */
+export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): void {
+  if (typeof block !== 'object' || block === null) return;
+  const b = block as Record<string, unknown>;
+  const type = b.type;
+  if (type === 'text') {
+    if (typeof b.text === 'string') b.text = engine.maskString(b.text, tally);
+    if (Array.isArray(b.citations)) for (const c of b.citations) maskCitation(engine, c, tally);
+  } else if (typeof type === 'string' && type.endsWith('tool_use') && 'input' in b) {
+    // tool_use, server_tool_use, mcp_tool_use
+    b.input = maskStringValues(engine, b.input, tally);
+  }
+  // thinking, redacted_thinking (and their signatures), tool results: unchanged
+}
+
+export function maskCitation(engine: Engine, c: unknown, tally: Tally): void {
+  if (typeof c === 'object' && c !== null && typeof (c as Record<string, unknown>).cited_text === 'string') {
+    const r = c as Record<string, unknown>;
+    r.cited_text = engine.maskString(r.cited_text as string, tally);
+  }
+}
+
+export interface BodyMaskResult {
+  /** The body to send: the input Buffer itself when nothing changed. */
+  body: Buffer;
+  /** Masked values by category ("field" for maskFields). Read-only; empty when nothing matched. */
+  counts: Readonly<Record<string, number>>;
+  /** A block category found; the caller must answer with an error instead of this body. */
+  blocked?: string;
+  changed: boolean;
+  /** The body was not UTF-8 text and was left alone. */
+  skipped?: 'binary';
+}
+
+function result(body: Buffer, tally: Tally, changed: boolean): BodyMaskResult {
+  const r: BodyMaskResult = { body, counts: tally.counts ?? {}, changed };
+  if (tally.blocked !== undefined) r.blocked = tally.blocked;
+  return r;
+}
+
+function parseOrUndefined(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/**
+ * Two passes: the common case (nothing to mask) costs one plain JSON.parse and returns the
+ * original bytes; only when something changes is the body parsed again keeping numbers
+ * verbatim, edited the same way and serialized.
+ */
+function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally: Tally) => unknown): BodyMaskResult {
+  if (!isUtf8(body)) return { body, counts: {}, changed: false, skipped: 'binary' };
+  const text = body.toString('utf8');
+  const parsed = parseOrUndefined(text);
+  if (!parsed.ok) {
+    // not JSON after all: treat it as text
+    const tally: Tally = { counts: null, blocked: undefined, matches: 0 };
+    const out = engine.maskString(text, tally);
+    return out === text ? result(body, tally, false) : result(Buffer.from(out, 'utf8'), tally, true);
+  }
+  const probe: Tally = { counts: null, blocked: undefined, matches: 0 };
+  edit(parsed.value, probe);
+  if (probe.matches === 0) return result(body, probe, false);
+  try {
+    const tally: Tally = { counts: null, blocked: undefined, matches: 0 };
+    const root = edit(parsePreservingNumbers(text), tally);
+    return result(Buffer.from(JSON.stringify(root), 'utf8'), tally, true);
+  } catch (e) {
+    // JSON.parse is iterative but the reviver and JSON.stringify recurse: a document nested
+    // thousands of levels deep overflows them. Serialize the probe's (already masked) tree
+    // iteratively instead; only integers beyond 2^53 lose their exact digits on this path.
+    if (!(e instanceof RangeError)) throw e;
+    return result(Buffer.from(stringifyIterative(parsed.value), 'utf8'), probe, true);
+  }
+}
+
+/** JSON.stringify for parsed JSON data (objects, arrays, strings, numbers, booleans, null), without recursion. */
+export function stringifyIterative(value: unknown): string {
+  const parts: string[] = [];
+  // work items: a value to write, or a literal string to append
+  const stack: { v?: unknown; lit?: string }[] = [{ v: value }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (item.lit !== undefined) {
+      parts.push(item.lit);
+      continue;
+    }
+    const v = item.v;
+    if (Array.isArray(v)) {
+      parts.push('[');
+      stack.push({ lit: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        stack.push({ v: v[i] === undefined ? null : v[i] });
+        if (i > 0) stack.push({ lit: ',' });
+      }
+    } else if (typeof v === 'object' && v !== null && !J.isRawJSON(v)) {
+      const rec = v as Record<string, unknown>;
+      const keys = Object.keys(rec).filter((k) => rec[k] !== undefined);
+      parts.push('{');
+      stack.push({ lit: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push({ v: rec[keys[i]!] });
+        stack.push({ lit: JSON.stringify(keys[i]) + ':' });
+        if (i > 0) stack.push({ lit: ',' });
+      }
+    } else {
+      parts.push(JSON.stringify(v) ?? 'null');
+    }
+  }
+  return parts.join('');
+}
+
+export function maskMessageBody(engine: Engine, body: Buffer): BodyMaskResult {
+  if (engine.detectors.length === 0) return { body, counts: {}, changed: false };
+  return maskJsonBody(engine, body, (root, tally) => {
+    maskMessageObject(engine, root, tally);
+    return root;
+  });
+}
+
+export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly JsonPath[]): BodyMaskResult {
+  if (engine.detectors.length === 0 && paths.length === 0) return { body, counts: {}, changed: false };
+  return maskJsonBody(engine, body, (root, tally) => {
+    const r = applyJsonPaths(root, paths, '[MASKED:field]');
+    if (r.replaced > 0) {
+      const counts = tally.counts ?? (tally.counts = {});
+      counts.field = (counts.field ?? 0) + r.replaced;
+      tally.matches += r.replaced;
+    }
+    return maskStringValues(engine, r.root, tally);
+  });
+}
+
+// ----------------------------------------------------------------- streamed partial JSON
+
+const IN_STRUCTURE = 0;
+const IN_KEY = 1;
+const IN_VALUE = 2;
+const OBJ = 1;
+const ARR = 2;
+const QUOTE_OR_BACKSLASH = /["\\]/g;
+
+const encode = (s: string) => (s === '' ? '' : JSON.stringify(s).slice(1, -1));
+
+/**
+ * Masks string values inside a JSON text that arrives in pieces (input_json_delta.partial_json).
+ * Structure and keys pass through as they come; the content of each string value goes through
+ * its own TextStream (decoded, masked, re-encoded), so the concatenated output is the input
+ * with its string values masked exactly as maskStringValues would mask the parsed document.
+ */
+export class JsonStream {
+  private readonly stack: number[] = [];
+  private expectKey = false;
+  private mode = IN_STRUCTURE;
+  /** 0: none; 1: after a backslash; 2..5: reading the hex digits of \uXXXX. */
+  private esc = 0;
+  private hex = '';
+  private text: TextStream;
+
+  constructor(engine: Engine, tally: Tally) {
+    this.text = new TextStream(engine, tally);
+  }
+
+  /** Characters of the current string value received but not yet emitted. */
+  get pending(): number {
+    return this.text.pending;
+  }
+
+  push(s: string): string {
+    let out = '';
+    let dec = '';
+    let i = 0;
+    const n = s.length;
+    while (i < n) {
+      if (this.mode === IN_STRUCTURE) {
+        const j = s.indexOf('"', i);
+        const end = j < 0 ? n : j;
+        for (let k = i; k < end; k++) this.structural(s.charCodeAt(k));
+        out += s.slice(i, end);
+        if (j < 0) break;
+        this.mode = this.expectKey && this.stack[this.stack.length - 1] === OBJ ? IN_KEY : IN_VALUE;
+        out += '"';
+        i = j + 1;
+      } else if (this.mode === IN_KEY) {
+        const start = i;
+        while (i < n) {
+          const c = s.charCodeAt(i++);
+          if (this.esc !== 0) this.esc = 0;
+          else if (c === 92 /* \ */) this.esc = 1;
+          else if (c === 34 /* " */) {
+            this.mode = IN_STRUCTURE;
+            this.expectKey = false;
+            break;
+          }
+        }
+        out += s.slice(start, i);
+      } else {
+        // string value: decode into `dec`
+        if (this.esc !== 0) {
+          i = this.escape(s, i, (d) => (dec += d));
+          continue;
+        }
+        QUOTE_OR_BACKSLASH.lastIndex = i;
+        const m = QUOTE_OR_BACKSLASH.exec(s);
+        const k = m === null ? n : m.index;
+        dec += s.slice(i, k);
+        if (m === null) break;
+        if (s.charCodeAt(k) === 92) {
+          this.esc = 1;
+          i = k + 1;
+          continue;
+        }
+        out += encode(this.text.push(dec)) + encode(this.text.finish()) + '"';
+        dec = '';
+        this.mode = IN_STRUCTURE;
+        this.expectKey = false;
+        i = k + 1;
+      }
+    }
+    if (dec !== '') out += encode(this.text.push(dec));
+    return out;
+  }
+
+  /** The JSON text ended (content_block_stop): flushes an unterminated string value. */
+  finish(): string {
+    if (this.mode !== IN_VALUE) return '';
+    let tail = '';
+    if (this.esc >= 2) tail = 'u' + this.hex; // a cut-off \u escape: keep what came
+    this.esc = 0;
+    this.hex = '';
+    this.mode = IN_STRUCTURE;
+    return encode(this.text.push(tail)) + encode(this.text.finish());
+  }
+
+  private structural(c: number): void {
+    switch (c) {
+      case 123: // {
+        this.stack.push(OBJ);
+        this.expectKey = true;
+        break;
+      case 91: // [
+        this.stack.push(ARR);
+        this.expectKey = false;
+        break;
+      case 125: // }
+      case 93: // ]
+        this.stack.pop();
+        this.expectKey = false;
+        break;
+      case 58: // :
+        this.expectKey = false;
+        break;
+      case 44: // ,
+        this.expectKey = this.stack[this.stack.length - 1] === OBJ;
+        break;
+    }
+  }
+
+  /** Continues an escape sequence at s[i]; returns the next index. */
+  private escape(s: string, i: number, emit: (d: string) => void): number {
+    const c = s[i]!;
+    if (this.esc === 1) {
+      this.esc = 0;
+      switch (c) {
+        case 'n': emit('\n'); break;
+        case 't': emit('\t'); break;
+        case 'r': emit('\r'); break;
+        case 'b': emit('\b'); break;
+        case 'f': emit('\f'); break;
+        case 'u':
+          this.esc = 2;
+          this.hex = '';
+          break;
+        default: emit(c); // \" \\ \/ (and, leniently, anything else)
+      }
+      return i + 1;
+    }
+    if (/[0-9A-Fa-f]/.test(c)) {
+      this.hex += c;
+      if (this.hex.length === 4) {
+        emit(String.fromCharCode(parseInt(this.hex, 16)));
+        this.esc = 0;
+        this.hex = '';
+      }
+      return i + 1;
+    }
+    // malformed \u escape: keep its characters, reprocess this one
+    emit('u' + this.hex);
+    this.esc = 0;
+    this.hex = '';
+    return i;
+  }
+}

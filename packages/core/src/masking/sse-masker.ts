@@ -1,0 +1,260 @@
+// Masks an Anthropic Messages SSE stream on the fly.
+//
+// Per content block index: text_delta.text goes through a TextStream, input_json_delta
+// .partial_json through a JsonStream. A delta event is re-emitted with the text that is final
+// now (held-back text rides along with a later delta of the same block; an event left with
+// nothing to say is dropped); at content_block_stop a last delta carries the remainder, then
+// the stop event. Everything else (message_*, ping, thinking_delta, signature_delta, error,
+// unknown types, comments) passes through byte for byte, as does any delta whose text comes
+// out unchanged. A block-category match ends the stream with an Anthropic `error` event.
+
+import { sseErrorEvent } from '../anthropic/errors.ts';
+import { SseParser, type SseEvent } from '../sse/parser.ts';
+import { formatSseEvent } from '../sse/serialize.ts';
+import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
+import { JsonStream, maskCitation, maskContentBlock } from './json.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+export interface SseMasker {
+  /** Bytes that can be sent now (possibly empty). Takes ownership of `chunk`. */
+  push(chunk: Buffer): Buffer;
+  /** The upstream stream ended: the remaining bytes. */
+  end(): Buffer;
+  /** Masked values by category so far (read-only). */
+  readonly counts: Readonly<Record<string, number>>;
+  /** Set once a block category matched; the stream has been ended with an error event. */
+  readonly blocked: string | undefined;
+  /** Characters currently held back across all blocks (for tests and metrics). */
+  readonly held: number;
+}
+
+/** The message of the error a blocked response ends with (also used for JSON responses). */
+export function maskingBlockedMessage(category: string): string {
+  return (
+    `scopekeeper stopped this response: it contained data of category "${category}", which this ` +
+    `scope's data.block does not allow to reach the caller. The content was not delivered. If this ` +
+    `data must reach the agent, ask the scope's reviewers to move "${category}" from data.block to data.mask.`
+  );
+}
+
+type BlockState = { kind: 'text'; s: TextStream } | { kind: 'json'; s: JsonStream } | { kind: 'other' };
+
+function sniffType(data: string): string | undefined {
+  // events without an `event:` line: {"type":"…"} comes first in the API's JSON
+  const m = /^\s*\{\s*"type"\s*:\s*"([a-z_]+)"/.exec(data);
+  return m === null ? undefined : m[1];
+}
+
+export class AnthropicSseMasker implements SseMasker {
+  private readonly engine: Engine;
+  private readonly parser = new SseParser();
+  private readonly tally: Tally = newTally();
+  private readonly blocks = new Map<number, BlockState>();
+  private done = false;
+
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
+
+  get counts(): Readonly<Record<string, number>> {
+    return this.tally.counts ?? EMPTY_COUNTS;
+  }
+
+  get blocked(): string | undefined {
+    return this.tally.blocked;
+  }
+
+  get held(): number {
+    let n = 0;
+    for (const b of this.blocks.values()) if (b.kind !== 'other') n += b.s.pending;
+    return n;
+  }
+
+  push(chunk: Buffer): Buffer {
+    if (this.done) return EMPTY;
+    return this.emit(this.parser.push(chunk));
+  }
+
+  end(): Buffer {
+    if (this.done) return EMPTY;
+    const parts: Buffer[] = [];
+    const tail = this.emit(this.parser.end());
+    if (tail.length > 0) parts.push(tail);
+    if (!this.done) {
+      // upstream stopped without content_block_stop: release what is held, masked
+      for (const [index, b] of this.blocks) {
+        const d = this.flush(index, b);
+        if (this.tally.blocked !== undefined) {
+          parts.push(this.errorEvent());
+          break;
+        }
+        if (d !== undefined) parts.push(d);
+      }
+    }
+    this.blocks.clear();
+    this.done = true;
+    return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private emit(events: SseEvent[]): Buffer {
+    if (events.length === 0) return EMPTY;
+    const parts: Buffer[] = [];
+    for (const ev of events) {
+      this.event(ev, parts);
+      if (this.tally.blocked !== undefined) {
+        parts.push(this.errorEvent());
+        this.done = true;
+        this.blocks.clear();
+        break;
+      }
+    }
+    return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private errorEvent(): Buffer {
+    return Buffer.from(sseErrorEvent('permission_error', maskingBlockedMessage(this.tally.blocked!)), 'utf8');
+  }
+
+  private state(index: number, kind: 'text' | 'json'): BlockState {
+    let b = this.blocks.get(index);
+    if (b === undefined || b.kind !== kind) {
+      b = kind === 'text' ? { kind, s: new TextStream(this.engine, this.tally) } : { kind, s: new JsonStream(this.engine, this.tally) };
+      this.blocks.set(index, b);
+    }
+    return b;
+  }
+
+  /** A synthesized delta carrying the rest of a block, or undefined when nothing is left. */
+  private flush(index: number, b: BlockState): Buffer | undefined {
+    if (b.kind === 'other') return undefined;
+    const rest = b.s.finish();
+    if (rest === '' || this.tally.blocked !== undefined) return undefined;
+    const delta = b.kind === 'text' ? { type: 'text_delta', text: rest } : { type: 'input_json_delta', partial_json: rest };
+    return Buffer.from(formatSseEvent({ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index, delta }) }), 'utf8');
+  }
+
+  private reserialize(ev: SseEvent, obj: unknown): Buffer {
+    // keep a "\n" that completed the previous block's "\r\n" (split across chunks)
+    const lead = ev.raw.length > 0 && ev.raw[0] === 0x0a ? '\n' : '';
+    const init = { data: JSON.stringify(obj) } as { data: string; event?: string; id?: string };
+    if (ev.event !== undefined) init.event = ev.event;
+    if (ev.id !== undefined) init.id = ev.id;
+    return Buffer.from(lead + formatSseEvent(init), 'utf8');
+  }
+
+  private event(ev: SseEvent, parts: Buffer[]): void {
+    const data = ev.data;
+    if (data === undefined) {
+      parts.push(ev.raw);
+      return;
+    }
+    const type = ev.event === undefined || ev.event === '' || ev.event === 'message' ? sniffType(data) : ev.event;
+    if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
+      if ((type === 'message_delta' || type === 'message_stop') && this.blocks.size > 0) {
+        // an upstream that skipped content_block_stop: release held text before the message ends
+        for (const [index, b] of this.blocks) {
+          const d = this.flush(index, b);
+          if (this.tally.blocked !== undefined) return;
+          if (d !== undefined) parts.push(d);
+        }
+        this.blocks.clear();
+      }
+      parts.push(ev.raw);
+      return;
+    }
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      // unreadable for the client too; a delta might carry text we cannot inspect: drop it
+      if (type !== 'content_block_delta') parts.push(ev.raw);
+      return;
+    }
+    if (typeof obj !== 'object' || obj === null) {
+      if (type !== 'content_block_delta') parts.push(ev.raw);
+      return;
+    }
+    const index = typeof obj.index === 'number' ? obj.index : -1;
+    if (type === 'content_block_stop') {
+      const b = this.blocks.get(index);
+      if (b !== undefined) {
+        const d = this.flush(index, b);
+        if (this.tally.blocked !== undefined) return;
+        if (d !== undefined) parts.push(d);
+        this.blocks.delete(index);
+      }
+      parts.push(ev.raw);
+      return;
+    }
+    if (type === 'content_block_start') {
+      const cb = obj.content_block as Record<string, unknown> | undefined;
+      const cbType = cb !== undefined && typeof cb === 'object' && cb !== null ? cb.type : undefined;
+      if (cbType === 'text') {
+        const s = this.state(index, 'text') as { kind: 'text'; s: TextStream };
+        const initial = typeof cb!.text === 'string' ? cb!.text : '';
+        if (initial !== '') {
+          // unusual (the API starts text blocks empty): stream the initial text like a delta
+          const out = s.s.push(initial);
+          if (this.tally.blocked !== undefined) return;
+          cb!.text = out;
+          parts.push(this.reserialize(ev, obj));
+          return;
+        }
+      } else if (typeof cbType === 'string' && cbType.endsWith('tool_use')) {
+        this.state(index, 'json');
+        const before = this.tally.matches;
+        maskContentBlock(this.engine, cb, this.tally);
+        if (this.tally.matches !== before) {
+          if (this.tally.blocked !== undefined) return;
+          parts.push(this.reserialize(ev, obj));
+          return;
+        }
+      } else {
+        this.blocks.set(index, { kind: 'other' });
+      }
+      parts.push(ev.raw);
+      return;
+    }
+    // content_block_delta
+    const delta = obj.delta as Record<string, unknown> | undefined;
+    const dType = delta !== undefined && typeof delta === 'object' && delta !== null ? delta.type : undefined;
+    if (dType === 'text_delta' && typeof delta!.text === 'string') {
+      if (ev.incomplete) return; // a client discards an unterminated event
+      const b = this.state(index, 'text') as { kind: 'text'; s: TextStream };
+      const text = delta!.text;
+      const out = b.s.push(text);
+      if (this.tally.blocked !== undefined) return;
+      if (out === text) parts.push(ev.raw);
+      else if (out !== '') {
+        delta!.text = out;
+        parts.push(this.reserialize(ev, obj));
+      }
+      return;
+    }
+    if (dType === 'input_json_delta' && typeof delta!.partial_json === 'string') {
+      if (ev.incomplete) return;
+      const b = this.state(index, 'json') as { kind: 'json'; s: JsonStream };
+      const pj = delta!.partial_json;
+      const out = b.s.push(pj);
+      if (this.tally.blocked !== undefined) return;
+      if (out === pj) parts.push(ev.raw);
+      else if (out !== '') {
+        delta!.partial_json = out;
+        parts.push(this.reserialize(ev, obj));
+      }
+      return;
+    }
+    if (dType === 'citations_delta') {
+      const before = this.tally.matches;
+      maskCitation(this.engine, delta!.citation, this.tally);
+      if (this.tally.matches !== before) {
+        if (this.tally.blocked !== undefined) return;
+        parts.push(this.reserialize(ev, obj));
+        return;
+      }
+    }
+    // thinking_delta, signature_delta, unknown delta types: untouched
+    parts.push(ev.raw);
+  }
+}

@@ -1,0 +1,194 @@
+import fc from 'fast-check';
+import { SseParser, sseEventType, type SseEvent } from './parser.ts';
+import { formatSseEvent, formatSseComment, formatSseJson } from './serialize.ts';
+import { MessageStreamObserver } from './anthropic.ts';
+
+interface Plain {
+  event: string | undefined;
+  data: string | undefined;
+  id: string | undefined;
+  retry: number | undefined;
+  comments: number;
+}
+
+const plain = (e: SseEvent): Plain => ({ event: e.event, data: e.data, id: e.id, retry: e.retry, comments: e.comments });
+
+/** Parses a whole stream in the given chunks; returns the blocks and the concatenated raw bytes. */
+function parseChunks(chunks: Buffer[]): { events: SseEvent[]; raw: Buffer } {
+  const p = new SseParser();
+  const events: SseEvent[] = [];
+  for (const c of chunks) events.push(...p.push(c));
+  events.push(...p.end());
+  return { events, raw: Buffer.concat(events.map((e) => e.raw)) };
+}
+
+/** Splits a buffer at the given (sorted, deduplicated) cut points. */
+function split(buf: Buffer, cuts: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of [...new Set(cuts)].sort((a, b) => a - b)) {
+    if (c <= prev || c >= buf.length) continue;
+    out.push(buf.subarray(prev, c));
+    prev = c;
+  }
+  out.push(buf.subarray(prev));
+  return out;
+}
+
+/** A straightforward, whole-string reading of the spec to compare against. */
+function referenceParse(text: string): Plain[] {
+  if (text.startsWith('\ufeff')) text = text.slice(1);
+  const lines = text.split(/\r\n|\r|\n/);
+  lines.pop(); // text after the final line break: an unterminated line, never dispatched
+  const out: Plain[] = [];
+  let cur: Plain = { event: undefined, data: undefined, id: undefined, retry: undefined, comments: 0 };
+  const reset = () => (cur = { event: undefined, data: undefined, id: undefined, retry: undefined, comments: 0 });
+  for (const line of lines) {
+    if (line === '') {
+      out.push(cur);
+      reset();
+      continue;
+    }
+    if (line.startsWith(':')) {
+      cur.comments++;
+      continue;
+    }
+    const i = line.indexOf(':');
+    const name = i < 0 ? line : line.slice(0, i);
+    let value = i < 0 ? '' : line.slice(i + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (name === 'data') cur.data = cur.data === undefined ? value : cur.data + '\n' + value;
+    else if (name === 'event') cur.event = value;
+    else if (name === 'id' && !value.includes('\0')) cur.id = value;
+    else if (name === 'retry' && /^[0-9]+$/.test(value)) cur.retry = Number(value);
+  }
+  return out;
+}
+
+const ANTHROPIC_STREAM = [
+  'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4-5","usage":{"input_tokens":12,"output_tokens":1}}}\n\n',
+  'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n',
+  'event: ping\ndata: {"type": "ping"}\n\n',
+  'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Grüße 🌍"}}\n\n',
+  'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n',
+  'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}\n\n',
+  'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+].join('');
+
+describe('SseParser', () => {
+  it('parses an Anthropic stream and keeps every byte', () => {
+    const buf = Buffer.from(ANTHROPIC_STREAM);
+    const { events, raw } = parseChunks([buf]);
+    expect(raw.equals(buf)).toBe(true);
+    expect(events.map(sseEventType)).toEqual([
+      'message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop',
+    ]);
+    expect(JSON.parse(events[3]!.data!).delta.text).toBe('Grüße 🌍');
+  });
+
+  it('gives the same events for a split at every byte (inside UTF-8 characters and CRLF pairs too)', () => {
+    const text = ANTHROPIC_STREAM.replace(/\n/g, '\r\n');
+    const buf = Buffer.from(text);
+    const whole = parseChunks([buf]).events.map(plain);
+    for (let i = 1; i < buf.length; i++) {
+      const { events, raw } = parseChunks([buf.subarray(0, i), buf.subarray(i)]);
+      expect(events.filter((e) => !e.incomplete).map(plain)).toEqual(whole);
+      expect(raw.equals(buf)).toBe(true);
+    }
+    // one byte at a time
+    const bytes = Array.from(buf, (_, i) => buf.subarray(i, i + 1));
+    expect(parseChunks(bytes).events.filter((e) => !e.incomplete).map(plain)).toEqual(whole);
+  });
+
+  it('handles CR-only lines, comments, multi-line data, fields without colon, BOM and ids', () => {
+    const text = '\ufeff: hello\r\rdata\revent: x\rdata:a\rdata: b\r\rid: 7\rretry: 1500\rretry: x\rdata:  two spaces\n\n';
+    const { events, raw } = parseChunks([Buffer.from(text)]);
+    expect(raw.toString()).toBe(text);
+    expect(events.map(plain)).toEqual([
+      { event: undefined, data: undefined, id: undefined, retry: undefined, comments: 1 },
+      { event: 'x', data: '\na\nb', id: undefined, retry: undefined, comments: 0 },
+      { event: undefined, data: ' two spaces', id: '7', retry: 1500, comments: 0 },
+    ]);
+  });
+
+  it('reports an unterminated last block as incomplete', () => {
+    const p = new SseParser();
+    expect(p.push(Buffer.from('event: a\ndata: 1\n\nevent: b\ndata: 2'))).toHaveLength(1);
+    const [last] = p.end();
+    expect(last).toMatchObject({ event: 'b', data: '2', incomplete: true });
+    expect(last!.raw.toString()).toBe('event: b\ndata: 2');
+    expect(new SseParser().end()).toEqual([]);
+  });
+
+  it('matches a whole-string reference parser for any stream and any chunking (property)', () => {
+    const value = fc.string({ unit: fc.constantFrom('a', 'é', '🌍', ' ', ':', '{', '"', '\u2028'), maxLength: 12 });
+    const line = fc.oneof(
+      value.map((v) => `data: ${v}`),
+      value.map((v) => `data:${v}`),
+      fc.constant('data'),
+      value.map((v) => `event: ${v.replace(/:/g, '')}`),
+      value.map((v) => `: ${v}`),
+      fc.constant('id: 42'),
+      fc.constant('retry: 100'),
+      value.map((v) => `x-unknown: ${v}`),
+    );
+    const block = fc.array(line, { minLength: 0, maxLength: 4 });
+    const stream = fc.record({
+      blocks: fc.array(block, { maxLength: 6 }),
+      eol: fc.constantFrom('\n', '\r\n', '\r'),
+      bom: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(stream, fc.array(fc.nat(400), { maxLength: 12 }), ({ blocks, eol, bom }, cuts) => {
+        let text = bom ? '\ufeff' : '';
+        for (const b of blocks) text += b.map((l) => l + eol).join('') + eol;
+        const buf = Buffer.from(text);
+        const { events, raw } = parseChunks(split(buf, cuts));
+        expect(raw.equals(buf)).toBe(true);
+        expect(events.filter((e) => !e.incomplete).map(plain)).toEqual(referenceParse(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('SSE serializer', () => {
+  it('round-trips through the parser', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 30 }),
+        fc.option(fc.stringMatching(/^[a-z_]{1,12}$/), { nil: undefined }),
+        fc.option(fc.stringMatching(/^[0-9a-z]{1,5}$/), { nil: undefined }),
+        (data, event, id) => {
+          const text = formatSseEvent({ data, event, id }) + formatSseComment('keep\nalive');
+          const [ev, comment] = parseChunks([Buffer.from(text)]).events;
+          // a lone "\r\n" or "\r" in the data comes back as "\n": SSE has no way to carry them
+          expect(ev).toMatchObject({ data: data.replace(/\r\n|\r/g, '\n'), event, id });
+          expect(comment).toMatchObject({ data: undefined, comments: 2 });
+        },
+      ),
+    );
+  });
+
+  it('formats JSON events like the Anthropic API', () => {
+    expect(formatSseJson('ping', { type: 'ping' })).toBe('event: ping\ndata: {"type":"ping"}\n\n');
+    expect(() => formatSseEvent({ event: 'a\nb', data: '' })).toThrow(/line break/);
+  });
+});
+
+describe('MessageStreamObserver', () => {
+  it('collects model, cumulative usage, stop reason and upstream errors', () => {
+    const obs = new MessageStreamObserver();
+    const stream = ANTHROPIC_STREAM + 'event: message_delta\ndata: {"type":"message_delta","delta":{},"usage":{"output_tokens":20}}\n\n' +
+      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+    for (const ev of parseChunks([Buffer.from(stream)]).events) obs.observe(ev);
+    expect(obs.facts).toEqual({
+      model: 'claude-sonnet-4-5',
+      messageId: 'msg_1',
+      usage: { input_tokens: 12, output_tokens: 20 },
+      stopReason: 'end_turn',
+      complete: true,
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    });
+  });
+});

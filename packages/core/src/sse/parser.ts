@@ -1,0 +1,197 @@
+// Incremental Server-Sent Events parser (WHATWG HTML "event stream interpretation").
+//
+// Works on bytes, so a chunk may end anywhere: inside a UTF-8 multibyte character, inside a
+// "\r\n" pair, inside a field name. A line is decoded only once it is complete. Lines end with
+// "\n", "\r\n" or a lone "\r". Every blank line closes a *block*; the parser reports every block
+// (also comment-only and empty ones) together with the exact bytes it was made of, so a proxy
+// can pass unchanged events through byte for byte and re-serialize only the ones it edits.
+
+const LF = 0x0a;
+const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
+
+export interface SseEvent {
+  /** Value of the `event:` field, or undefined when the block had none (the spec's type "message"). */
+  event: string | undefined;
+  /** `data:` lines joined with "\n"; undefined when the block had no data field (comments, keep-alives). */
+  data: string | undefined;
+  /** Value of an `id:` field in this block (not the stream's last-event-id). */
+  id: string | undefined;
+  /** Value of a valid `retry:` field in this block. */
+  retry: number | undefined;
+  /** Number of comment lines (lines starting with ':') in this block. */
+  comments: number;
+  /** The bytes of this block exactly as received, including its terminating blank line. */
+  raw: Buffer;
+  /**
+   * True only for the block returned by end() when the stream stopped before the blank line
+   * that would have dispatched it. A conforming client discards such a block.
+   */
+  incomplete: boolean;
+}
+
+/**
+ * Feed it chunks, get complete blocks back. The chunks passed to push() are referenced, not
+ * copied (raw may be a view into them): do not reuse a chunk's memory after pushing it.
+ */
+export class SseParser {
+  /** Raw bytes of the current block that arrived in earlier chunks. */
+  private blockParts: Buffer[] = [];
+  /** Bytes of the current, unterminated line that arrived in earlier chunks. */
+  private lineParts: Buffer[] = [];
+  /** The previous chunk ended with "\r": a "\n" at the start of the next one belongs to it. */
+  private skipLF = false;
+  private started = false;
+  private event: string | undefined = undefined;
+  private data: string[] | undefined = undefined;
+  private id: string | undefined = undefined;
+  private retry: number | undefined = undefined;
+  private comments = 0;
+
+  push(chunk: Buffer): SseEvent[] {
+    const out: SseEvent[] = [];
+    const len = chunk.length;
+    if (len === 0) return out;
+    let pos = 0;
+    let blockStart = 0;
+    if (this.skipLF) {
+      this.skipLF = false;
+      if (chunk[0] === LF) pos = 1;
+    }
+    // Positions of the next LF / CR at or after pos (-1: none left in this chunk).
+    let nextLF = chunk.indexOf(LF, pos);
+    let nextCR = chunk.indexOf(CR, pos);
+    while (pos < len) {
+      let eol: number;
+      if (nextLF < 0 && nextCR < 0) break;
+      if (nextCR < 0 || (nextLF >= 0 && nextLF < nextCR)) eol = nextLF;
+      else eol = nextCR;
+      let next = eol + 1;
+      if (eol === nextCR) {
+        if (next < len) {
+          if (chunk[next] === LF) next++;
+        } else {
+          this.skipLF = true;
+        }
+      }
+      let line: Buffer;
+      if (this.lineParts.length > 0) {
+        this.lineParts.push(chunk.subarray(pos, eol));
+        line = Buffer.concat(this.lineParts);
+        this.lineParts = [];
+      } else {
+        line = chunk.subarray(pos, eol);
+      }
+      if (this.line(line)) {
+        let raw: Buffer;
+        if (this.blockParts.length > 0) {
+          this.blockParts.push(chunk.subarray(blockStart, next));
+          raw = Buffer.concat(this.blockParts);
+          this.blockParts = [];
+        } else {
+          raw = chunk.subarray(blockStart, next);
+        }
+        out.push(this.dispatch(raw, false));
+        blockStart = next;
+      }
+      pos = next;
+      if (nextLF >= 0 && nextLF < pos) nextLF = chunk.indexOf(LF, pos);
+      if (nextCR >= 0 && nextCR < pos) nextCR = chunk.indexOf(CR, pos);
+    }
+    if (pos < len) this.lineParts.push(chunk.subarray(pos));
+    if (blockStart < len) this.blockParts.push(chunk.subarray(blockStart));
+    return out;
+  }
+
+  /**
+   * The stream ended. Returns the unterminated last block, if any bytes of one arrived, marked
+   * `incomplete` (its last line is interpreted as if it had ended). This includes the lone "\n"
+   * of a "\r\n" split across the last two chunks, so that no byte is lost. Resets the parser.
+   */
+  end(): SseEvent[] {
+    const out: SseEvent[] = [];
+    if (this.lineParts.length > 0) {
+      this.line(Buffer.concat(this.lineParts));
+      this.lineParts = [];
+    }
+    if (this.blockParts.length > 0) {
+      const raw = Buffer.concat(this.blockParts);
+      this.blockParts = [];
+      out.push(this.dispatch(raw, true));
+    } else {
+      this.dispatch(EMPTY, true);
+    }
+    this.skipLF = false;
+    this.started = false;
+    return out;
+  }
+
+  /** Interprets one complete line; returns true when it is the blank line that ends a block. */
+  private line(bytes: Buffer): boolean {
+    let start = 0;
+    if (!this.started) {
+      this.started = true;
+      // A UTF-8 byte order mark at the very start of the stream is ignored.
+      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+    }
+    if (bytes.length === start) return true;
+    if (bytes[start] === 0x3a /* : */) {
+      this.comments++;
+      return false;
+    }
+    const colon = bytes.indexOf(0x3a, start);
+    let name: string;
+    let value: string;
+    if (colon < 0) {
+      name = bytes.toString('utf8', start);
+      value = '';
+    } else {
+      name = bytes.toString('latin1', start, colon);
+      let v = colon + 1;
+      if (bytes[v] === 0x20) v++;
+      value = bytes.toString('utf8', v);
+    }
+    switch (name) {
+      case 'data':
+        if (this.data === undefined) this.data = [value];
+        else this.data.push(value);
+        break;
+      case 'event':
+        this.event = value;
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.id = value;
+        break;
+      case 'retry':
+        if (/^[0-9]+$/.test(value)) this.retry = Number(value);
+        break;
+      default:
+        break; // unknown fields are ignored
+    }
+    return false;
+  }
+
+  private dispatch(raw: Buffer, incomplete: boolean): SseEvent {
+    const data = this.data;
+    const ev: SseEvent = {
+      event: this.event,
+      data: data === undefined ? undefined : data.length === 1 ? data[0] : data.join('\n'),
+      id: this.id,
+      retry: this.retry,
+      comments: this.comments,
+      raw,
+      incomplete,
+    };
+    this.event = undefined;
+    this.data = undefined;
+    this.id = undefined;
+    this.retry = undefined;
+    this.comments = 0;
+    return ev;
+  }
+}
+
+/** The event type a client dispatches for this block: the `event:` field, or "message". */
+export function sseEventType(ev: SseEvent): string {
+  return ev.event === undefined || ev.event === '' ? 'message' : ev.event;
+}

@@ -1,0 +1,226 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { verifyChain, type ChainHead } from '@scopekeeper/core';
+import { AuditLog } from './log.ts';
+import { FileSink } from './file-sink.ts';
+import { verifyAuditFile } from './verify-file.ts';
+import { ev, MemorySink, range, seqs, tempDir, until } from './test-helpers.ts';
+
+const fast = { retry: { minMs: 5, maxMs: 20 } };
+let tmp: Awaited<ReturnType<typeof tempDir>>;
+beforeEach(async () => (tmp = await tempDir()));
+afterEach(() => tmp.remove());
+
+const fileLines = async (path: string) => (await readFile(path, 'utf8')).split('\n').slice(0, -1);
+
+class CountingFileSink extends FileSink {
+  writes = 0;
+  override async write(lines: string[]): Promise<void> {
+    this.writes++;
+    return super.write(lines);
+  }
+}
+
+describe('AuditLog with a file sink', () => {
+  test.each([true, false])('1,000 concurrent record() calls (required=%s): 1,000 lines, seq 1..1000 in file order, chain intact, written in batches', async (required) => {
+    const path = tmp.file('audit.jsonl');
+    const sink = new CountingFileSink(path);
+    let written = 0;
+    const log = new AuditLog({ sinks: [sink], required, onWritten: (n) => (written += n) });
+    await Promise.all(range(1, 1000).map((i) => log.record(ev(i))));
+    await log.close();
+    const lines = await fileLines(path);
+    expect(lines).toHaveLength(1000);
+    expect(seqs(lines)).toEqual(range(1, 1000));
+    expect(lines.map((l) => JSON.parse(l).requestId)).toEqual(range(1, 1000).map((i) => `req_${i}`)); // seq follows call order
+    expect(verifyChain(lines)).toMatchObject({ ok: true, records: 1000 });
+    expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 1000 });
+    expect(written).toBe(1000);
+    expect(sink.writes).toBeLessThan(20); // one write + fdatasync per batch, not per record
+
+    // Removing one line makes verification fail at that line.
+    const cut = [...lines.slice(0, 499), ...lines.slice(500)];
+    await writeFile(path, cut.join('\n') + '\n');
+    expect(await verifyAuditFile(path)).toMatchObject({ ok: false, records: 499, firstBad: { line: 500, problem: 'seq jumps from 499 to 501: a record was removed or the records were reordered' } });
+  });
+
+  test('a restarted log continues the same chain from the file', async () => {
+    const path = tmp.file('audit.jsonl');
+    const first = new AuditLog({ sinks: [new FileSink(path)], required: true });
+    for (let i = 1; i <= 10; i++) await first.record(ev(i));
+    const head = first.head as ChainHead;
+    await first.close();
+
+    const notices: string[] = [];
+    const second = new AuditLog({ sinks: [new FileSink(path)], required: true, onNotice: (_s, m) => notices.push(m) });
+    await second.ready();
+    expect(second.head).toEqual(head);
+    await Promise.all(range(11, 15).map((i) => second.record(ev(i))));
+    await second.close();
+
+    const lines = await fileLines(path);
+    expect(seqs(lines)).toEqual(range(1, 15));
+    expect(JSON.parse(lines[10]!).prevHash).toBe(head.hash);
+    expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 15 });
+    expect(notices.join('\n')).toMatch(/continues after record 10/);
+  });
+
+  test('every sink gets the same lines in the same order', async () => {
+    const path = tmp.file('audit.jsonl');
+    const mem = new MemorySink();
+    const log = new AuditLog({ sinks: [new FileSink(path), mem], required: false, maxBatch: 7 });
+    for (let i = 1; i <= 100; i++) void log.record(ev(i));
+    await log.close();
+    expect(mem.lines).toEqual(await fileLines(path));
+    expect(seqs(mem.lines)).toEqual(range(1, 100));
+    expect(Math.max(...mem.batches)).toBeLessThanOrEqual(7);
+  });
+
+  test('a file that cannot be continued is refused and counted; the other sinks carry on', async () => {
+    const path = tmp.file('audit.jsonl');
+    await writeFile(path, 'not a record\n');
+    const mem = new MemorySink();
+    const failures: string[] = [];
+    const log = new AuditLog({ sinks: [new FileSink(path), mem], required: false, ...fast, onFailure: (s, e) => failures.push(`${s}: ${e.message}`) });
+    await log.record(ev(1));
+    await until(() => mem.lines.length === 1);
+    expect(log.healthy).toBe(false);
+    expect(failures[0]).toMatch(/does not end with a valid audit record .*scopekeeper audit verify/);
+    expect(log.status().find((s) => s.name.startsWith('file:'))).toMatchObject({ queued: 1, failing: true });
+    await expect(log.close(50)).rejects.toThrow(/not yet written .*file:.*1 records queued/);
+    expect(await readFile(path, 'utf8')).toBe('not a record\n'); // left as found
+  });
+});
+
+describe('AuditLog delivery guarantees', () => {
+  test('required=true: record() resolves only after every sink wrote it', async () => {
+    const slow = new MemorySink('slow');
+    slow.delayMs = 30;
+    const log = new AuditLog({ sinks: [new MemorySink('fast'), slow], required: true });
+    await log.record(ev(1));
+    expect(slow.lines).toHaveLength(1);
+    await log.close();
+  });
+
+  test('required=true and a failing sink: record() rejects (fail closed), the failure is counted, and the record is still delivered later', async () => {
+    const sink = new MemorySink('collector');
+    const failures: [string, string][] = [];
+    let written = 0;
+    const log = new AuditLog({ sinks: [sink], required: true, ...fast, onFailure: (s, e) => failures.push([s, e.message]), onWritten: (n) => (written += n) });
+    await log.record(ev(1));
+    sink.down = new Error('connection refused');
+    await expect(log.record(ev(2))).rejects.toThrow(/audit sink collector failed: connection refused; record 2 is queued and will be retried/);
+    expect(log.healthy).toBe(false);
+    expect(failures[0]).toEqual(['collector', 'connection refused']);
+    // While the sink is failing, a new record fails at once instead of waiting for the retry.
+    await expect(log.record(ev(3))).rejects.toThrow(/audit sink collector is failing \(connection refused\); record 3 is queued/);
+    sink.down = undefined;
+    await log.flush();
+    expect(log.healthy).toBe(true);
+    expect(seqs(sink.lines)).toEqual([1, 2, 3]);
+    expect(written).toBe(3);
+    await log.record(ev(4));
+    await log.close();
+    expect(verifyChain(sink.lines).ok).toBe(true);
+  });
+
+  test('required=false: record() resolves at once; a failing sink is retried with backoff and gets every record, in order, once', async () => {
+    const sink = new MemorySink();
+    sink.down = new Error('503');
+    let failures = 0;
+    const log = new AuditLog({ sinks: [sink], required: false, ...fast, onFailure: () => failures++ });
+    for (let i = 1; i <= 50; i++) await log.record(ev(i));
+    await until(() => failures >= 3);
+    expect(sink.lines).toHaveLength(0);
+    expect(log.healthy).toBe(false);
+    sink.down = undefined;
+    await log.flush();
+    expect(seqs(sink.lines)).toEqual(range(1, 50));
+    expect(log.healthy).toBe(true);
+    await log.close();
+  });
+
+  test('backoff grows between retries', async () => {
+    const sink = new MemorySink();
+    sink.down = new Error('down');
+    const times: number[] = [];
+    const log = new AuditLog({ sinks: [sink], required: false, retry: { minMs: 10, maxMs: 80 }, onFailure: () => times.push(Date.now()) });
+    void log.record(ev(1));
+    await until(() => times.length >= 5);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 2);
+    sink.down = undefined;
+    await log.close();
+  });
+
+  test('a full queue drops records for that sink only, each counted as a failure; the sink’s chain shows the gap', async () => {
+    const bad = new MemorySink('bad');
+    const good = new MemorySink('good');
+    bad.down = new Error('down');
+    const failures: string[] = [];
+    const log = new AuditLog({ sinks: [bad, good], required: false, maxQueue: 5, ...fast, onFailure: (s, e) => failures.push(`${s}: ${e.message}`) });
+    for (let i = 1; i <= 8; i++) {
+      await log.record(ev(i));
+      await until(() => good.lines.length === i); // the healthy sink keeps up; only the dead one overflows
+    }
+    expect(failures.filter((f) => /queue of bad is full/.test(f))).toHaveLength(3);
+    expect(log.status().find((s) => s.name === 'bad')).toMatchObject({ queued: 5, dropped: 3, failing: true });
+    bad.down = undefined;
+    await log.flush();
+    for (let i = 9; i <= 10; i++) await log.record(ev(i));
+    await log.close();
+    expect(seqs(good.lines)).toEqual(range(1, 10));
+    expect(seqs(bad.lines)).toEqual([1, 2, 3, 4, 5, 9, 10]);
+    expect(verifyChain(bad.lines).firstBad?.problem).toMatch(/seq jumps from 5 to 9/);
+  });
+
+  test('required=true and a full queue: the dropped record is refused', async () => {
+    const sink = new MemorySink();
+    sink.down = new Error('down');
+    const log = new AuditLog({ sinks: [sink], required: true, maxQueue: 1, retry: { minMs: 1000, maxMs: 1000 } });
+    const first = log.record(ev(1)).catch((e: Error) => e.message);
+    await until(() => sink.writes > 0);
+    await expect(log.record(ev(2))).rejects.toThrow(/is full/);
+    expect(await first).toMatch(/failed: down/);
+    sink.down = undefined;
+    await log.close();
+    expect(seqs(sink.lines)).toEqual([1]);
+  });
+
+  test('close() delivers what is queued, then refuses new records; a dead sink makes close() say what was not written', async () => {
+    const sink = new MemorySink('m');
+    const log = new AuditLog({ sinks: [sink], required: false, batchMs: 50 });
+    void log.record(ev(1));
+    await log.close();
+    expect(sink.lines).toHaveLength(1);
+    await expect(log.record(ev(2))).rejects.toThrow(/audit log is closed/);
+
+    const dead = new MemorySink('dead');
+    dead.down = new Error('gone');
+    const log2 = new AuditLog({ sinks: [dead], required: false, ...fast });
+    void log2.record(ev(1));
+    await expect(log2.close(100)).rejects.toThrow(/dead: 1 records queued, last error: gone/);
+  });
+
+  test('hooks that throw do not break delivery; no sinks at all is allowed', async () => {
+    const sink = new MemorySink();
+    const log = new AuditLog({ sinks: [sink], required: true, onWritten: () => { throw new Error('x'); } });
+    await log.record(ev(1));
+    await log.close();
+    let n = 0;
+    const none = new AuditLog({ sinks: [], required: true, onWritten: (k) => (n += k) });
+    await none.record(ev(1));
+    await none.close();
+    expect(n).toBe(1);
+  });
+
+  test('resumeFrom continues a given chain; a sink configured twice is refused', async () => {
+    const sink = new MemorySink();
+    const log = new AuditLog({ sinks: [sink], required: true, resumeFrom: { seq: 41, hash: 'a'.repeat(64) } });
+    await log.record(ev(1));
+    await log.close();
+    expect(JSON.parse(sink.lines[0]!)).toMatchObject({ seq: 42, prevHash: 'a'.repeat(64) });
+    expect(verifyChain(sink.lines, { start: { seq: 41, hash: 'a'.repeat(64) } }).ok).toBe(true);
+    expect(() => new AuditLog({ sinks: [new MemorySink('x'), new MemorySink('x')], required: false })).toThrow(/configured twice/);
+    expect(() => new AuditLog({ sinks: [], required: false, resumeFrom: { seq: 1, hash: 'nope' } })).toThrow(/64 lowercase hex/);
+  });
+});

@@ -1,0 +1,97 @@
+// `scopekeeper sidecar`: flags to a running sidecar, with SIGTERM handled.
+import { readFileSync } from 'node:fs';
+import { Sidecar } from './sidecar.ts';
+import { FilePolicySource } from './policy/file-source.ts';
+import type { PolicySource } from './policy/source.ts';
+import { UpstreamKey } from './upstream/key.ts';
+import { SidecarMetrics } from './metrics.ts';
+import { createLogger, type Logger } from './log.ts';
+import { TokenVerifier, parseIssuerFlag } from './identity/index.ts';
+import { AuditLog, parseAuditFlag } from './audit/index.ts';
+
+export interface SidecarFlags {
+  listen: string;
+  admin: string;
+  upstream: string;
+  upstreamKeyFile?: string;
+  policy: string;
+  namespace: string;
+  issuer: string[];
+  issuerCa?: string;
+  audience: string;
+  audit: string[];
+  auditRequired: boolean;
+  pod?: string;
+  scope?: string;
+  maxBodyBytes: number;
+  upstreamTimeout: number;
+  policyMaxStale: number;
+  groupsClaim: string;
+  maxTokenLifetime: number;
+}
+
+export class UsageError extends Error {}
+
+export function parseHostPort(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`${flag} "${value}" is not HOST:PORT; for example ${flag} 127.0.0.1:15180`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+/** Builds the policy source; the Kubernetes one is loaded lazily so file mode needs no cluster libraries. */
+export async function policySource(flags: SidecarFlags, log: Logger, metrics: SidecarMetrics): Promise<PolicySource> {
+  void metrics;
+  if (flags.policy === 'kubernetes') {
+    throw new UsageError('--policy kubernetes is not built yet (it comes with the operator); pass --policy <folder> with ModelScope / AccessReview YAML');
+  }
+  return new FilePolicySource({
+    dir: flags.policy,
+    namespace: flags.namespace,
+    onError: (message) => log.warn({ policy: flags.policy }, message),
+  });
+}
+
+export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger()): Promise<{ sidecar: Sidecar; urls: { data: string; admin: string } }> {
+  const listen = parseHostPort(flags.listen, '--listen');
+  const admin = parseHostPort(flags.admin, '--admin');
+  if (flags.issuer.length === 0) throw new UsageError('no --issuer given: name at least one OIDC issuer whose tokens the sidecar accepts (e.g. the cluster\'s service-account issuer)');
+  const ca = flags.issuerCa ? readFileSync(flags.issuerCa, 'utf8') : undefined;
+  const issuers = flags.issuer.map((i) => ({ ...parseIssuerFlag(i), ...(ca ? { ca } : {}), groupsClaim: flags.groupsClaim }));
+  const metrics = new SidecarMetrics();
+  const upstreamKey = new UpstreamKey(flags.upstreamKeyFile);
+  upstreamKey.get(); // refuse to start without a readable key
+  const sinks = flags.audit.map(parseAuditFlag);
+  const audit = new AuditLog({
+    sinks,
+    required: flags.auditRequired,
+    onWritten: (n) => metrics.auditEvents.inc(n),
+    onFailure: (sink, err) => {
+      metrics.auditFailures.inc({ sink });
+      log.error({ sink, err: err.message }, 'audit sink write failed');
+    },
+  });
+  const verifier = new TokenVerifier({ issuers, audience: flags.audience, maxLifetimeSeconds: flags.maxTokenLifetime, clockSkewSeconds: 30 });
+  const policy = await policySource(flags, log, metrics);
+  await policy.start();
+  void verifier.warm().catch((e: Error) => log.warn({ err: e.message }, 'issuer discovery failed; will retry on the first request'));
+  const sidecar = new Sidecar(
+    {
+      listen,
+      admin,
+      upstream: flags.upstream,
+      upstreamKey,
+      namespace: flags.namespace,
+      pod: flags.pod,
+      pinnedScope: flags.scope,
+      maxBodyBytes: flags.maxBodyBytes,
+      upstreamTimeoutMs: flags.upstreamTimeout * 1000,
+      shutdownGraceMs: 25_000,
+      auditRequired: flags.auditRequired,
+    },
+    { policy, verifier, audit, log, metrics },
+  );
+  const urls = await sidecar.start();
+  log.info({ data: urls.data, admin: urls.admin, policy: flags.policy, namespace: flags.namespace, upstream: flags.upstream }, 'scopekeeper sidecar ready');
+  return { sidecar, urls };
+}

@@ -1,0 +1,216 @@
+// Relays an upstream response to the caller: SSE event by event (masked where the scope asks,
+// observed for usage and errors), JSON in one piece (masked, usage read), errors unchanged.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, type Masking, type StreamUsage } from '@scopekeeper/core';
+
+export interface RelayResult {
+  status: number;
+  usage?: StreamUsage;
+  masked?: Record<string, number>;
+  blocked?: string;
+  /** Why the response did not complete as the upstream sent it. */
+  error?: string;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const MAX_BUFFERED = 64 * 1024 * 1024;
+
+function decoder(encoding: string | undefined): Transform | undefined {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case '':
+    case 'identity':
+      return undefined;
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    case 'zstd':
+      return createZstdDecompress();
+    default:
+      return undefined;
+  }
+}
+
+function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
+}
+
+export interface RelayOptions {
+  masking?: Masking;
+  /** JSONPath fields to mask (internal services). */
+  maskFields?: string[];
+  /** Whether this is a Messages API response (usage is read, SSE is parsed). */
+  messages: boolean;
+  extraHeaders: Record<string, string>;
+}
+
+export function relayResponse(upstream: IncomingMessage, res: ServerResponse, opts: RelayOptions): Promise<RelayResult> {
+  const status = upstream.statusCode ?? 502;
+  const contentType = String(upstream.headers['content-type'] ?? '');
+  const isSse = contentType.startsWith('text/event-stream');
+  const masking = opts.masking?.active ? opts.masking : undefined;
+  const mustRead = status < 400 && (masking !== undefined || opts.maskFields?.length || opts.messages);
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+  Object.assign(headers, opts.extraHeaders);
+
+  // Errors and anything we do not need to read pass through byte for byte.
+  if (!mustRead) {
+    res.writeHead(status, headers);
+    return pipeThrough(upstream, res, status);
+  }
+  // We read this body, so we decode it; the caller then gets it uncompressed.
+  const decode = decoder(upstream.headers['content-encoding'] as string | undefined);
+  const source: NodeJS.ReadableStream = decode ? upstream.pipe(decode) : upstream;
+  if (decode) delete headers['content-encoding'];
+  if (isSse) {
+    delete headers['content-length'];
+    res.writeHead(status, headers);
+    return relaySse(upstream, source, res, opts.messages, masking);
+  }
+  return relayWhole(upstream, source, res, status, headers, opts, masking);
+}
+
+function pipeThrough(upstream: IncomingMessage, res: ServerResponse, status: number): Promise<RelayResult> {
+  return new Promise((resolve) => {
+    upstream.pipe(res);
+    upstream.once('end', () => resolve({ status }));
+    upstream.once('close', () => {
+      if (!upstream.complete) {
+        res.destroy();
+        resolve({ status, error: 'the upstream connection closed before the response was complete' });
+      }
+    });
+  });
+}
+
+function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res: ServerResponse, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
+  const parser = messages ? new SseParser() : undefined;
+  const observer = new MessageStreamObserver();
+  const masker = masking?.createSseMasker();
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (r: Omit<RelayResult, 'status'>) => {
+      if (settled) return;
+      settled = true;
+      resolve({ status: upstream.statusCode ?? 200, usage: observer.facts.usage, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
+    };
+    source.on('data', (chunk: Buffer) => {
+      // Observe what the upstream sent (usage, error events) before masking changes it.
+      if (parser) for (const ev of parser.push(Buffer.from(chunk))) observer.observe(ev);
+      const out = masker ? masker.push(chunk) : chunk;
+      if (out.length && !res.write(out)) {
+        source.pause();
+        res.once('drain', () => source.resume());
+      }
+      if (masker?.blocked) {
+        upstream.destroy();
+        res.end();
+        finish({ error: `blocked: ${masker.blocked}` });
+      }
+    });
+    source.once('end', () => {
+      if (masker) {
+        const tail = masker.end();
+        if (tail.length) res.write(tail);
+      }
+      res.end();
+      finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
+    });
+    const broken = (why: string) => {
+      if (settled) return;
+      // The caller already has a 200: tell it in the stream's own terms, then end.
+      if (masker) {
+        const tail = masker.end();
+        if (tail.length) res.write(tail);
+      }
+      res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));
+      finish({ error: `upstream stream interrupted: ${why}` });
+    };
+    source.once('error', (e: Error) => broken(e.message));
+    upstream.once('close', () => {
+      if (!upstream.complete) broken('connection reset');
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        finish({ error: 'the client closed the connection' });
+      }
+    });
+  });
+}
+
+function relayWhole(
+  upstream: IncomingMessage,
+  source: NodeJS.ReadableStream,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  opts: RelayOptions,
+  masking: Masking | undefined,
+): Promise<RelayResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (why: string) => {
+      if (failed) return;
+      failed = true;
+      upstream.destroy();
+      const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message: `The upstream response could not be relayed (${why}); retry the request.` } });
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...opts.extraHeaders });
+      res.end(body);
+      resolve({ status: 502, error: why });
+    };
+    source.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BUFFERED) return fail(`body over ${MAX_BUFFERED} bytes`);
+      chunks.push(c);
+    });
+    source.once('error', (e: Error) => fail(e.message));
+    upstream.once('close', () => {
+      if (!upstream.complete) fail('connection reset');
+    });
+    source.once('end', () => {
+      if (failed) return;
+      let body: Buffer = Buffer.concat(chunks, size);
+      const result: RelayResult = { status };
+      if (opts.messages) {
+        try {
+          const usage = (JSON.parse(body.toString('utf8')) as { usage?: StreamUsage }).usage;
+          if (usage) result.usage = usage;
+        } catch {
+          // Not JSON: nothing to count.
+        }
+      }
+      if (masking || opts.maskFields?.length) {
+        const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
+        if (m.blocked) {
+          const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
+          res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...opts.extraHeaders });
+          res.end(err);
+          resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage });
+          return;
+        }
+        body = m.body;
+        result.masked = {};
+        addCounts(result.masked, m.counts);
+      }
+      headers['content-length'] = String(body.length);
+      res.writeHead(status, headers);
+      res.end(body);
+      resolve(result);
+    });
+  });
+}
+
+let noDetectors: Masking | undefined;
+/** maskFields without detectors still needs an engine to walk the JSON. */
+function NO_MASKING(): Masking {
+  return (noDetectors ??= compileMasking(undefined));
+}

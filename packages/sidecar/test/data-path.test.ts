@@ -1,0 +1,187 @@
+// The data path on loopback: credentials, byte-identical bodies, audit completeness, refusals.
+import { readFile, writeFile } from 'node:fs/promises';
+import { SignJWT, base64url } from 'jose';
+import { startWorld, UPSTREAM_KEY, type World } from '../src/testing/world.ts';
+import { verifyAuditFile } from '../src/audit/index.ts';
+import { capturingLogger, rawGet } from './helpers.ts';
+
+let world: World;
+const captured = capturingLogger();
+beforeAll(async () => {
+  world = await startWorld({ log: captured.log });
+});
+afterAll(() => world.close());
+
+const post = (path: string, headers: Record<string, string>, body: string | Buffer) => fetch(`${world.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+const msg = (o: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
+
+describe('credentials and bodies', () => {
+  test('the upstream sees our key, never the caller token or x-api-key, and the exact body bytes', async () => {
+    const token = await world.saToken('support-bot');
+    // Odd spacing, key order and a unicode escape: any re-serialisation would change these bytes.
+    const body = Buffer.from('{ "max_tokens":64,  "model" : "claude-sonnet-4-5","messages":[{"role":"user","content":"h\\u00e9llo  ☃"}],"metadata":{"user_id":"u1"} }');
+    const before = world.stub!.received.length;
+    const res = await post('/v1/messages?beta=true', { authorization: `Bearer ${token}`, 'x-api-key': token, 'anthropic-beta': 'some-future-beta-2031-01-01', cookie: 'session=abc' }, body);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-scopekeeper-decision')).toBe('allow');
+    expect(res.headers.get('x-scopekeeper-request-id')).toMatch(/^req_sk_/);
+    const seen = world.stub!.received.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.url).toBe('/v1/messages?beta=true');
+    expect(seen[0]!.headers['x-api-key']).toBe(UPSTREAM_KEY);
+    expect(seen[0]!.headers.authorization).toBeUndefined();
+    expect(seen[0]!.headers.cookie).toBeUndefined();
+    expect(seen[0]!.headers['anthropic-beta']).toBe('some-future-beta-2031-01-01');
+    expect(JSON.stringify(seen[0]!.headers)).not.toContain(token);
+    expect(seen[0]!.body.equals(body)).toBe(true);
+  });
+
+  test('upstream errors are forwarded unchanged', async () => {
+    const token = await world.saToken('support-bot');
+    const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg({ messages: [{ role: 'user', content: 'STUB:error:529' }] }));
+    expect(res.status).toBe(529);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+  });
+
+  test('a stream interrupted upstream ends with an SSE error event', async () => {
+    const token = await world.saToken('support-bot');
+    const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg({ stream: true, messages: [{ role: 'user', content: 'STUB:reset a long enough text to be cut in the middle of it' }] }));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('event: content_block_delta');
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The upstream stream was interrupted/);
+  });
+});
+
+describe('refusals in Anthropic shape', () => {
+  test.each([
+    ['GET', '/v1/complete', 404, 'not_found_error'],
+    ['POST', '/v1/messages/batches', 404, 'not_found_error'],
+    ['DELETE', '/v1/messages', 404, 'not_found_error'],
+  ])('%s %s -> %i %s', async (method, path, status, type) => {
+    const res = await fetch(`${world.url}${path}`, { method });
+    expect(res.status).toBe(status);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type } });
+  });
+
+  test('HEAD / answers the SDK probe without credentials', async () => {
+    const res = await fetch(`${world.url}/`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+  });
+
+  test('malformed JSON is a 400 invalid_request_error that says what to send', async () => {
+    const token = await world.saToken('support-bot');
+    const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, '{"model": ');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('not valid UTF-8 JSON') });
+  });
+
+  test('a body over the limit is a 413 request_too_large', async () => {
+    const small = await startWorld({ flags: { maxBodyBytes: 1024 } });
+    try {
+      const token = await small.saToken('support-bot');
+      const res = await fetch(`${small.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: msg({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }) });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as any).error.type).toBe('request_too_large');
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('held request: 403 naming the pending review in the message and the header', async () => {
+    const token = await world.saToken('ops-bot');
+    const res = await post('/v1/messages', { authorization: `Bearer ${token}`, 'x-scopekeeper-reason': 'incident' }, msg({ model: 'claude-opus-4-1' }));
+    expect(res.status).toBe(403);
+    const ref = res.headers.get('x-scopekeeper-approval')!;
+    expect(ref).toMatch(/^team-a\/ops-agent-jit-[0-9a-f]{16}$/);
+    expect(((await res.json()) as any).error.message).toContain(ref);
+    expect(res.headers.get('x-scopekeeper-decision')).toBe('approval-required');
+  });
+});
+
+describe('/services', () => {
+  test.each([
+    ['/services/crm/customers/../admin', 400],
+    ['/services/crm/customers/%2e%2e/admin', 400],
+    ['/services/crm/customers%2Fadmin', 400],
+    ['/services/crm/customers/%252e%252e/admin', 400],
+    ['/services/crm/customers/a%5c..%5cadmin', 400],
+    ['/services/CRM/customers/1', 400],
+    ['/services/crm/admin/users', 403],
+    ['/services/billing/x', 403],
+  ])('%s -> %i', async (path, status) => {
+    const token = await world.saToken('ops-bot');
+    // node:http sends the path as written; fetch would resolve the dot segments first.
+    const res = await rawGet(`${world.url}${path}`, { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(status);
+    expect(JSON.parse(res.body).type).toBe('error');
+  });
+});
+
+describe('bad tokens', () => {
+  test('each gets 401 authentication_error, and no token reaches a response, log or audit record', async () => {
+    const key = world.issuer.currentKey('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const good = await world.saToken('support-bot');
+    const [h, p] = good.split('.');
+    const tokens: Record<string, string> = {
+      expired: await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', iat: now - 900, nbf: now - 900, exp: now - 300 }),
+      'wrong audience': await world.issuer.mint({ sub: 'x', aud: 'someone-else' }),
+      'alg none': `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${p}.`,
+      'tampered payload': `${h}.${base64url.encode(JSON.stringify({ sub: 'system:serviceaccount:team-a:admin', aud: 'scopekeeper', iss: world.issuer.issuer, exp: now + 60 }))}.${good.split('.')[2]}`,
+      'HS256 with the public key': await new SignJWT({ sub: 'x', aud: 'scopekeeper' }).setProtectedHeader({ alg: 'HS256', kid: key.kid }).setIssuer(world.issuer.issuer).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(await world.issuer.publicKeyPem())),
+      'lifetime too long': await world.issuer.mint({ sub: 'x', ttlSeconds: 86_400 }),
+      garbage: 'not.a.jwt-at-all',
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg());
+      const text = await res.text();
+      expect([name, res.status]).toEqual([name, 401]);
+      expect(JSON.parse(text).error.type).toBe('authentication_error');
+      expect(text).not.toContain(token);
+      for (const part of token.split('.').filter((x) => x.length > 8)) expect(text).not.toContain(part);
+    }
+    await world.sidecar.stop().then(() => world.restart());
+    const audit = await readFile(world.auditFile, 'utf8');
+    const logs = captured.lines.join('');
+    for (const token of [...Object.values(tokens), good]) {
+      for (const part of token.split('.').filter((x) => x.length > 8)) {
+        expect(audit).not.toContain(part);
+        expect(logs).not.toContain(part);
+      }
+    }
+    expect(audit).not.toContain(UPSTREAM_KEY);
+    expect(logs).not.toContain(UPSTREAM_KEY);
+  });
+});
+
+describe('audit', () => {
+  test('1,000 concurrent requests leave exactly 1,000 records in a chain that verifies; removing one breaks it', async () => {
+    const fresh = await startWorld();
+    try {
+      const tokens = [await fresh.saToken('support-bot'), await fresh.saToken('research-bot')];
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          fetch(`${fresh.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${tokens[i % 2]}`, 'content-type': 'application/json' }, body: msg({ stream: i % 3 === 0 }) }).then(async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          }),
+        ),
+      );
+      expect(results.filter((s) => s === 200)).toHaveLength(500);
+      expect(results.filter((s) => s === 403)).toHaveLength(500);
+      await fresh.sidecar.stop();
+      const lines = (await readFile(fresh.auditFile, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(1000);
+      expect(await verifyAuditFile(fresh.auditFile)).toMatchObject({ ok: true, records: 1000 });
+      const records = lines.map((l) => JSON.parse(l));
+      expect(new Set(records.map((r) => r.requestId)).size).toBe(1000);
+      expect(records.filter((r) => r.decision === 'deny' && r.reasons[0] === 'ReviewExpired')).toHaveLength(500);
+      lines.splice(500, 1);
+      await writeFile(fresh.auditFile, lines.join('\n') + '\n');
+      expect((await verifyAuditFile(fresh.auditFile)).ok).toBe(false);
+    } finally {
+      await fresh.close();
+    }
+  }, 60_000);
+});
