@@ -185,3 +185,28 @@ describe('audit', () => {
     }
   }, 60_000);
 });
+
+describe('SIGTERM', () => {
+  test('stop() lets an in-flight stream finish, refuses new connections and flushes the audit', async () => {
+    const slow = await startWorld({ stub: { eventDelayMs: 40 } });
+    try {
+      const token = await slow.saToken('support-bot');
+      const url = slow.url;
+      const res = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: msg({ stream: true, messages: [{ role: 'user', content: 'a reply long enough to take a second to stream out' }] }) });
+      expect(res.status).toBe(200);
+      const body = res.text();
+      await new Promise((r) => setTimeout(r, 150));
+      const stopped = slow.sidecar.stop();
+      await new Promise((r) => setTimeout(r, 50));
+      await expect(fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: msg() })).rejects.toThrow();
+      const text = await body;
+      expect(text).toContain('event: message_stop');
+      await stopped;
+      const lines = (await readFile(slow.auditFile, 'utf8')).trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ status: 200, route: 'messages', decision: 'allow' });
+    } finally {
+      await slow.close();
+    }
+  });
+});

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { createBrotliCompress, createGzip, createZstdCompress, type BrotliCompress, type Gzip, type ZstdCompress } from 'node:zlib';
 
 export interface ReceivedRequest {
   method: string;
@@ -21,6 +22,14 @@ export interface StubOptions {
   eventDelayMs?: number;
   /** Keep the last N requests for assertions (0 keeps none, for benchmarks). */
   keep?: number;
+  /** Compress responses with this encoding whatever the client asked (an upstream that ignores accept-encoding). */
+  forceEncoding?: 'gzip' | 'br' | 'zstd';
+}
+
+type Compressor = Gzip | BrotliCompress | ZstdCompress;
+
+function compressor(encoding: 'gzip' | 'br' | 'zstd'): Compressor {
+  return encoding === 'gzip' ? createGzip() : encoding === 'br' ? createBrotliCompress() : createZstdCompress();
 }
 
 export const STUB_MODELS = [
@@ -64,7 +73,7 @@ function deltas(text: string): string[] {
 export class AnthropicStub {
   readonly received: ReceivedRequest[] = [];
   private server: Server | undefined;
-  private readonly opts: Required<StubOptions>;
+  private readonly opts: StubOptions & Required<Pick<StubOptions, 'port' | 'eventDelayMs' | 'keep'>>;
 
   constructor(opts: StubOptions) {
     this.opts = { port: 0, eventDelayMs: 0, keep: 1000, ...opts };
@@ -136,15 +145,28 @@ export class AnthropicStub {
     blocks.push({ type: 'text', text });
     if (parsed.stream === true) return this.stream(res, model, blocks, usage, magic?.[1]);
     const json = JSON.stringify({ id: id('msg'), type: 'message', role: 'assistant', model, content: blocks, stop_reason: 'end_turn', stop_sequence: null, usage });
+    const enc = this.opts.forceEncoding;
+    if (enc) {
+      res.writeHead(200, { 'content-type': 'application/json', 'request-id': id('req'), 'content-encoding': enc });
+      const z = compressor(enc);
+      z.pipe(res);
+      return void z.end(json);
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'request-id': id('req'), 'content-length': Buffer.byteLength(json) });
     res.end(json);
   }
 
   private async stream(res: ServerResponse, model: string, blocks: Record<string, unknown>[], usage: Record<string, number>, magic: string | undefined): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': id('req') });
+    const enc = this.opts.forceEncoding;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': id('req'), ...(enc ? { 'content-encoding': enc } : {}) });
+    const z = enc ? compressor(enc) : undefined;
+    z?.pipe(res);
+    const out = z ?? res;
     const delay = this.opts.eventDelayMs;
     const send = async (event: string, data: unknown) => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      // A compressing upstream still flushes per event, or streaming would stall.
+      if (z) await new Promise<void>((r) => z.flush(() => r()));
       if (delay) await new Promise((r) => setTimeout(r, delay));
     };
     await send('message_start', { type: 'message_start', message: { id: id('msg'), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
@@ -158,7 +180,7 @@ export class AnthropicStub {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
         for (const [i, piece] of deltas(String(block.text)).entries()) {
           if (magic === 'reset' && i === 2) return void setTimeout(() => res.destroy(), 50); // after the events so far reach the client
-          if (magic === 'overload' && i === 2) return void (await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), res.end());
+          if (magic === 'overload' && i === 2) return void (await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), out.end());
           await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
         }
       }
@@ -166,6 +188,6 @@ export class AnthropicStub {
     }
     await send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
     await send('message_stop', { type: 'message_stop' });
-    res.end();
+    out.end();
   }
 }
