@@ -13,3 +13,4 @@ export * from './validation/validate.ts';
 export * from './masking/index.ts';
 export * from './sse/index.ts';
 export * from './audit/index.ts';
+export * from './reviews/evidence.ts';

@@ -138,7 +138,7 @@ export interface ModelScopeSpecTools {
 export interface ModelScopeSpecDataCustomItem {
   /** The category name used in [MASKED:<name>], audit counts and metrics. */
   name: string;
-  /** A regular expression without backreferences or lookaround. */
+  /** A regular expression run by scopekeeper's linear-time engine: no backreferences or lookaround, quantifiers bounded (e.g. {1,64}), matches of at most 256 characters. */
   pattern: string;
   /** mask replaces the match; block ends the response with an error. */
   action?: "mask" | "block";
