@@ -5,6 +5,8 @@ import { sidecarCommand } from './commands/sidecar.ts';
 import { demoCommand } from './commands/demo.ts';
 import { canICommand } from './commands/can-i.ts';
 import { auditCommand } from './commands/audit.ts';
+import { operatorCommand } from './commands/operator.ts';
+import { reviewsCommand } from './commands/reviews.ts';
 
 export function program(): Command {
   const p = new Command('scopekeeper')
@@ -16,11 +18,8 @@ export function program(): Command {
   p.addCommand(demoCommand());
   p.addCommand(canICommand());
   p.addCommand(auditCommand());
-  p.addCommand(
-    new Command('operator').description('Run the operator (arrives with the operator work).').action(() => {
-      throw new CommanderError(2, 'scopekeeper.notYet', 'scopekeeper operator is not built yet; see the open issue "Operator: review lifecycle".');
-    }),
-  );
+  p.addCommand(operatorCommand());
+  p.addCommand(reviewsCommand());
   for (const c of p.commands) c.exitOverride();
   return p;
 }
@@ -32,10 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      if (e.code === 'scopekeeper.notYet' || e.exitCode === 2 || e.code.startsWith('commander.')) {
-        if (e.code === 'scopekeeper.notYet') process.stderr.write(`error: ${e.message}\n`);
-        return 2;
-      }
+      if (e.exitCode === 2 || e.code.startsWith('commander.')) return 2;
     }
     const { UsageError } = await import('@scopekeeper/sidecar');
     if (e instanceof UsageError) {

@@ -24,7 +24,7 @@ describe('scopekeeper command', () => {
     expect(r.code).toBe(0);
     for (const c of ['sidecar', 'demo', 'can-i', 'audit']) expect(r.stdout).toContain(c);
   });
-  test.each([['sidecar', '--help'], ['can-i', '--help'], ['audit', 'verify', '--help'], ['demo', '--help']])('%s %s exits 0', async (...args) => {
+  test.each([['sidecar', '--help'], ['can-i', '--help'], ['audit', 'verify', '--help'], ['demo', '--help'], ['operator', '--help'], ['reviews', 'export', '--help']])('%s %s exits 0', async (...args) => {
     expect((await cli(...args)).code).toBe(0);
   });
   test('bad usage exits 2 with a message', async () => {

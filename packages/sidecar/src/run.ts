@@ -43,7 +43,9 @@ export function parseHostPort(value: string, flag: string): { host: string; port
 export async function policySource(flags: SidecarFlags, log: Logger, metrics: SidecarMetrics): Promise<PolicySource> {
   void metrics;
   if (flags.policy === 'kubernetes') {
-    throw new UsageError('--policy kubernetes is not built yet (it comes with the operator); pass --policy <folder> with ModelScope / AccessReview YAML');
+    // Loaded lazily: file mode needs no cluster libraries.
+    const { KubernetesPolicySource } = await import('./policy/kube-source.ts');
+    return new KubernetesPolicySource({ namespace: flags.namespace, maxStaleMs: flags.policyMaxStale * 1000, log });
   }
   return new FilePolicySource({
     dir: flags.policy,

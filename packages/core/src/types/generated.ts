@@ -51,7 +51,7 @@ export interface AccessReviewSpec {
   type: "Periodic" | "JustInTime";
   /** Pending until a reviewer decides; Approved grants access until expiresAt; Revoked ends it at once. */
   decision: "Pending" | "Approved" | "Revoked";
-  /** Who decided. Stamped by the validating webhook from the authenticated Kubernetes user. */
+  /** Who decided. Stamped by the admission webhook from the authenticated Kubernetes user. */
   reviewer?: string;
   /** When the decision was made (RFC 3339). */
   reviewedAt?: string;

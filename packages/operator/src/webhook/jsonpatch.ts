@@ -1,0 +1,68 @@
+// RFC 6902 JSON Patch: the operations the mutating webhooks answer with, and a small applier
+// (add / replace / remove / test on objects and arrays) for tests and for checking a patch
+// before it is sent.
+
+export type JsonPatchOp =
+  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
+
+/** Escapes one reference token of a JSON pointer (RFC 6901): `~` → `~0`, `/` → `~1`. */
+export function escapePointer(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function tokens(path: string): string[] {
+  if (path === '') return [];
+  if (!path.startsWith('/')) throw new Error(`JSON pointer ${JSON.stringify(path)} must start with "/"`);
+  return path
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
+
+/** Applies `ops` to a deep copy of `doc` and returns it; throws on a path that does not resolve. */
+export function applyPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
+  const root = { '': clone(doc) } as Record<string, unknown>;
+  for (const op of ops) {
+    const ts = ['', ...tokens(op.path)];
+    const last = ts.pop()!;
+    let parent: unknown = root;
+    for (const t of ts) {
+      parent = Array.isArray(parent) ? parent[Number(t)] : (parent as Record<string, unknown> | undefined)?.[t];
+      if (parent === null || typeof parent !== 'object') throw new Error(`JSON patch ${op.op} ${op.path}: parent does not exist`);
+    }
+    if (Array.isArray(parent)) {
+      const i = last === '-' ? parent.length : Number(last);
+      if (!Number.isInteger(i) || i < 0 || i > parent.length || (op.op !== 'add' && i >= parent.length)) {
+        throw new Error(`JSON patch ${op.op} ${op.path}: index out of range`);
+      }
+      if (op.op === 'add') parent.splice(i, 0, clone(op.value));
+      else if (op.op === 'replace') parent[i] = clone(op.value);
+      else if (op.op === 'remove') parent.splice(i, 1);
+      else if (JSON.stringify(parent[i]) !== JSON.stringify(op.value)) throw new Error(`JSON patch test ${op.path} failed`);
+    } else {
+      const o = parent as Record<string, unknown>;
+      if ((op.op === 'replace' || op.op === 'remove') && !(last in o)) throw new Error(`JSON patch ${op.op} ${op.path}: no such member`);
+      if (op.op === 'add' || op.op === 'replace') o[last] = clone(op.value);
+      else if (op.op === 'remove') delete o[last];
+      else if (JSON.stringify(o[last]) !== JSON.stringify(op.value)) throw new Error(`JSON patch test ${op.path} failed`);
+    }
+  }
+  return root[''] as T;
+}
+
+/** JSON with object keys sorted (and undefined members dropped): equal values give equal strings. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}

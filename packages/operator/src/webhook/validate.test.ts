@@ -1,0 +1,282 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { AccessReview, ModelScope } from '@scopekeeper/core';
+import type { AdmissionRequest } from './admission.ts';
+import { applyPatch } from './jsonpatch.ts';
+import { mutatePod, type InjectionConfig } from './inject.ts';
+import { isDecision, mutateAccessReview, validate, validateAccessReview, validatePod, type NamespaceLike, type ValidationDeps } from './validate.ts';
+
+const injection: InjectionConfig = { image: 'scopekeeper:1', issuers: ['https://issuer'], upstreamKeySecret: 'anthropic-key' };
+
+const scope: ModelScope = {
+  apiVersion: 'scopekeeper.dev/v1alpha1',
+  kind: 'ModelScope',
+  metadata: { name: 'support-agent', namespace: 'team-a' },
+  spec: {
+    subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }],
+    models: ['claude-sonnet-4-*'],
+    review: { reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'User', name: 'erin@example.com' }] },
+    approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'User', name: 'frank@example.com' }, { kind: 'Group', name: 'oncall' }] },
+  },
+};
+const namespaces: Record<string, NamespaceLike> = {
+  'team-a': { metadata: { name: 'team-a', labels: {} } },
+  locked: { metadata: { name: 'locked', labels: { 'scopekeeper.dev/enforce': 'true' } } },
+};
+const deps: ValidationDeps = {
+  getScope: (ns, name) => (ns === 'team-a' && name === 'support-agent' ? scope : undefined),
+  getNamespace: async (name) => namespaces[name],
+  injection,
+};
+
+function review(spec: Partial<AccessReview['spec']> = {}): AccessReview {
+  return {
+    apiVersion: 'scopekeeper.dev/v1alpha1',
+    kind: 'AccessReview',
+    metadata: { name: 'support-agent-2026q4', namespace: 'team-a' },
+    spec: { scopeRef: { name: 'support-agent' }, type: 'Periodic', decision: 'Pending', requestedBy: 'alice@example.com', ...spec },
+  };
+}
+
+const approved = (over: Partial<AccessReview['spec']> = {}) =>
+  review({ decision: 'Approved', expiresAt: '2027-01-30T10:00:00Z', justification: 'SEC-123', ...over });
+
+function arRequest(user: string, groups: string[], object: AccessReview, oldObject?: AccessReview): AdmissionRequest {
+  return {
+    uid: 'u-1',
+    kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' },
+    resource: { group: 'scopekeeper.dev', version: 'v1alpha1', resource: 'accessreviews' },
+    name: object.metadata.name,
+    namespace: 'team-a',
+    operation: oldObject ? 'UPDATE' : 'CREATE',
+    userInfo: { username: user, groups: [...groups, 'system:authenticated'] },
+    object,
+    ...(oldObject ? { oldObject } : {}),
+  };
+}
+
+/** What the API server does: the mutating webhook's patch, then the validating webhook. */
+async function decide(user: string, groups: string[], object: AccessReview, oldObject?: AccessReview) {
+  const req = arRequest(user, groups, object, oldObject);
+  const stamped = applyPatch(object, mutateAccessReview(req, Date.parse('2026-11-01T10:00:00.123Z')));
+  return { stamped, verdict: await validateAccessReview({ ...req, object: stamped }, deps) };
+}
+
+describe('what counts as a decision', () => {
+  test.each([
+    ['a Pending create', false, 'CREATE', review(), undefined],
+    ['an Approved create', true, 'CREATE', approved(), undefined],
+    ['Pending → Approved', true, 'UPDATE', approved(), review()],
+    ['Pending → Revoked', true, 'UPDATE', review({ decision: 'Revoked' }), review()],
+    ['Approved → Pending', false, 'UPDATE', review(), approved()],
+    ['a new expiresAt on an Approved review', true, 'UPDATE', approved({ expiresAt: '2027-06-01T00:00:00Z' }), approved()],
+    ['a new reviewer on an Approved review', true, 'UPDATE', approved({ reviewer: 'someone' }), approved()],
+    ['an Approved review with a label added (same spec)', false, 'UPDATE', { ...approved(), metadata: { ...approved().metadata, labels: { a: 'b' } } }, approved()],
+    ['a delete', false, 'DELETE', approved(), approved()],
+  ] as const)('%s → %s', (_name, expected, op, obj, old) => {
+    expect(isDecision(op, obj as AccessReview, old as AccessReview | undefined)).toBe(expected);
+  });
+});
+
+describe('/mutate-accessreview stamps the decider', () => {
+  test('reviewer = the authenticated user, reviewedAt = now (whole seconds), whatever the client sent', () => {
+    const ops = mutateAccessReview(arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'ceo@example.com', reviewedAt: '2020-01-01T00:00:00Z' }), review()), Date.parse('2026-11-01T10:00:00.987Z'));
+    expect(ops).toEqual([
+      { op: 'add', path: '/spec/reviewer', value: 'carol@example.com' },
+      { op: 'add', path: '/spec/reviewedAt', value: '2026-11-01T10:00:00Z' },
+    ]);
+  });
+  test('nothing for a Pending review or a metadata-only update', () => {
+    expect(mutateAccessReview(arRequest('alice@example.com', [], review()))).toEqual([]);
+    expect(mutateAccessReview(arRequest('bob@example.com', [], approved({ reviewer: 'carol@example.com' }), approved({ reviewer: 'carol@example.com' })))).toEqual([]);
+  });
+});
+
+describe('/validate-accessreview: who may decide', () => {
+  test('carol (Group security-leads, a reviewer of the scope) approves: allowed and stamped', async () => {
+    const { stamped, verdict } = await decide('carol@example.com', ['security-leads'], approved(), review());
+    expect(verdict).toEqual({ allowed: true });
+    expect(stamped.spec.reviewer).toBe('carol@example.com');
+    expect(stamped.spec.reviewedAt).toBe('2026-11-01T10:00:00Z');
+  });
+
+  test('a User reviewer is matched by name', async () => {
+    expect((await decide('erin@example.com', [], approved(), review())).verdict).toEqual({ allowed: true });
+  });
+
+  test('mallory (no group) is refused, naming the reviewers', async () => {
+    const { verdict } = await decide('mallory@example.com', [], approved(), review());
+    expect(verdict).toEqual({
+      allowed: false,
+      code: 403,
+      message:
+        'User mallory@example.com may not approve AccessReview team-a/support-agent-2026q4: only the reviewers of ModelScope team-a/support-agent may ' +
+        '(spec.review.reviewers: Group security-leads, User erin@example.com). Ask one of them to decide it.',
+    });
+  });
+
+  test('the requester may not approve their own request, even as a reviewer', async () => {
+    const { verdict } = await decide('carol@example.com', ['security-leads'], approved({ requestedBy: 'carol@example.com' }), review({ requestedBy: 'carol@example.com' }));
+    expect(verdict).toMatchObject({ allowed: false });
+    expect(!verdict.allowed && verdict.message).toBe(
+      'User carol@example.com may not approve AccessReview team-a/support-agent-2026q4: it is their own request (spec.requestedBy is carol@example.com). ' +
+        'Another of the reviewers of ModelScope team-a/support-agent (Group security-leads, User erin@example.com) must decide it.',
+    );
+  });
+
+  test('revoking and changing an Approved review need a reviewer too', async () => {
+    const revoke = await decide('mallory@example.com', [], { ...approved(), spec: { ...approved().spec, decision: 'Revoked' } }, approved({ reviewer: 'carol@example.com' }));
+    expect(!revoke.verdict.allowed && revoke.verdict.message).toMatch(/^User mallory@example.com may not revoke AccessReview/);
+    const extend = await decide('alice@example.com', ['ml-engineers'], approved({ reviewer: 'carol@example.com', expiresAt: '2030-01-01T00:00:00Z' }), approved({ reviewer: 'carol@example.com' }));
+    expect(!extend.verdict.allowed && extend.verdict.message).toMatch(/^User alice@example.com may not change the Approved AccessReview/);
+  });
+
+  test('JustInTime reviews are decided by the approvers; the held subject may not approve itself', async () => {
+    const jit = (over: Partial<AccessReview['spec']> = {}) =>
+      review({ type: 'JustInTime', requestedBy: 'support-bot', request: { subject: { kind: 'ServiceAccount', name: 'support-bot', namespace: 'team-a' }, model: 'claude-opus-4-1' }, ...over });
+    const carol = await decide('carol@example.com', ['security-leads'], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
+    expect(!carol.verdict.allowed && carol.verdict.message).toContain('only the approvers of ModelScope team-a/support-agent may (spec.approval.approvers: User frank@example.com, Group oncall)');
+    const frank = await decide('frank@example.com', [], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
+    expect(frank.verdict).toEqual({ allowed: true });
+    const bot = await decide('system:serviceaccount:team-a:support-bot', ['oncall'], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
+    expect(!bot.verdict.allowed && bot.verdict.message).toContain('it is their own request (spec.request.subject is ServiceAccount support-bot)');
+  });
+
+  test('a member of a Group request subject may not approve it', async () => {
+    const r = review({ type: 'JustInTime', requestedBy: undefined, request: { subject: { kind: 'Group', name: 'oncall' } } });
+    const v = await decide('olga@example.com', ['oncall'], { ...r, spec: { ...r.spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'x' } }, r);
+    expect(!v.verdict.allowed && v.verdict.message).toContain('spec.request.subject is Group oncall, and you are in it');
+  });
+
+  test('spec.reviewer must be the user (the mutating webhook missing is named)', async () => {
+    const v = await validateAccessReview(arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'erin@example.com' }), review()), deps);
+    expect(!v.allowed && v.message).toContain('spec.reviewer must be the user who makes the decision (carol@example.com), but it is "erin@example.com"');
+    expect(!v.allowed && v.message).toContain('MutatingWebhookConfiguration "scopekeeper"');
+  });
+
+  test('a review of a scope that does not exist cannot be approved', async () => {
+    const { verdict } = await decide('carol@example.com', ['security-leads'], approved({ scopeRef: { name: 'nope' } }), review({ scopeRef: { name: 'nope' } }));
+    expect(!verdict.allowed && verdict.message).toContain('it refers to ModelScope "nope", which does not exist in namespace team-a');
+  });
+
+  test('a scope without reviewers: nobody may decide', async () => {
+    const bare: ModelScope = { ...scope, spec: { subjects: scope.spec.subjects, models: scope.spec.models } };
+    const v = await validateAccessReview({ ...arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'carol@example.com' }), review()) }, { getScope: () => bare });
+    expect(!v.allowed && v.message).toContain('names no reviewers (spec.review.reviewers)');
+  });
+
+  test('Pending creates and metadata-only updates pass for anyone', async () => {
+    expect(await validateAccessReview(arRequest('mallory@example.com', [], review()), deps)).toEqual({ allowed: true });
+    const a = approved({ reviewer: 'carol@example.com' });
+    expect(await validateAccessReview(arRequest('mallory@example.com', [], { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } }, a), deps)).toEqual({ allowed: true });
+  });
+});
+
+// ---- pods -----------------------------------------------------------------------------------
+
+function podRequest(namespace: string, pod: V1Pod, over: Partial<AdmissionRequest> = {}): AdmissionRequest {
+  return {
+    uid: 'p-1',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    namespace,
+    operation: 'CREATE',
+    userInfo: { username: 'dave@example.com', groups: ['support-engineers'] },
+    object: pod,
+    ...over,
+  };
+}
+
+const plain = (annotations: Record<string, string> = {}, containers: V1Pod['spec'] = { containers: [{ name: 'app', image: 'agent:1' }] }): V1Pod => ({
+  metadata: { name: 'agent', namespace: 'locked', annotations },
+  spec: containers,
+});
+const injected = (p: V1Pod): V1Pod => {
+  const r = mutatePod(p, { namespace: 'locked', serverVersion: 'v1.37.2', config: injection });
+  if (!r.allowed) throw new Error(r.message);
+  return applyPatch(p, r.patch);
+};
+
+describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () => {
+  test('a namespace without the label lets anything through', async () => {
+    expect(await validatePod(podRequest('team-a', plain()), deps)).toEqual({ allowed: true });
+  });
+
+  test('a pod that is not injected is refused, saying what to add', async () => {
+    const v = await validatePod(podRequest('locked', plain()), deps);
+    expect(v).toEqual({
+      allowed: false,
+      code: 403,
+      message:
+        'pod locked/agent is not injected with the scopekeeper sidecar, and namespace locked is labelled scopekeeper.dev/enforce=true: every pod there must run it. ' +
+        'Add the annotation scopekeeper.dev/inject: "true" to the pod (for a Deployment: spec.template.metadata.annotations).',
+    });
+  });
+
+  test('opting out is refused; an opted-in pod the injector missed is explained', async () => {
+    const out = await validatePod(podRequest('locked', plain({ 'scopekeeper.dev/inject': 'false' })), deps);
+    expect(!out.allowed && out.message).toContain('opts out of the scopekeeper sidecar (scopekeeper.dev/inject: "false")');
+    const missed = await validatePod(podRequest('locked', plain({ 'scopekeeper.dev/inject': 'true' })), deps);
+    expect(!missed.allowed && missed.message).toContain('asks for the scopekeeper sidecar but does not carry it');
+  });
+
+  test('an injected pod passes', async () => {
+    expect(await validatePod(podRequest('locked', injected(plain({ 'scopekeeper.dev/inject': 'true' }))), deps)).toEqual({ allowed: true });
+  });
+
+  test('a forged status annotation and a look-alike container do not pass', async () => {
+    const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    p.spec!.initContainers![0]!.image = 'attacker/exfil:latest';
+    const v = await validatePod(podRequest('locked', p), deps);
+    expect(!v.allowed && v.message).toContain('carries a container named scopekeeper-sidecar that is not the sidecar scopekeeper injects');
+    // ... and the look-alike mounting the key counts as an app container reading it.
+    expect(!v.allowed && v.message).toContain('initContainer "scopekeeper-sidecar" reads it through volumeMount scopekeeper-upstream-key');
+  });
+
+  test.each([
+    ['env valueFrom.secretKeyRef', { name: 'app', image: 'x', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }] }, 'container "app" reads it through env ANTHROPIC_API_KEY (valueFrom.secretKeyRef of Secret anthropic-key): remove env ANTHROPIC_API_KEY'],
+    ['envFrom secretRef', { name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }, 'container "app" reads it through envFrom secretRef anthropic-key: remove the envFrom secretRef anthropic-key'],
+    ['a mount of a secret volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }, 'container "app" reads it through volumeMount creds at /creds (a volume of Secret anthropic-key): remove the volumeMount creds'],
+    ['a mount of a projected volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'bundle', mountPath: '/b' }] }, 'container "app" reads it through volumeMount bundle at /b'],
+  ])('an injected pod whose app reads the key through %s is refused, naming the container and the fix', async (_how, container, expected) => {
+    const p = injected(
+      plain({ 'scopekeeper.dev/inject': 'true' }, {
+        containers: [container],
+        volumes: [
+          { name: 'creds', secret: { secretName: 'anthropic-key' } },
+          { name: 'bundle', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: 'anthropic-key' } }] } },
+        ],
+      }),
+    );
+    const v = await validatePod(podRequest('locked', p), deps);
+    expect(v.allowed).toBe(false);
+    expect(!v.allowed && v.message).toContain('pod locked/agent may not read the upstream key Secret "anthropic-key" (namespace locked is labelled scopekeeper.dev/enforce=true): ');
+    expect(!v.allowed && v.message).toContain(expected);
+    expect(!v.allowed && v.message).toContain('Only the scopekeeper sidecar holds the key');
+  });
+
+  test('an ephemeral (debug) container may not mount the key either', async () => {
+    const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    p.spec!.ephemeralContainers = [{ name: 'debugger', image: 'busybox', volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }];
+    const v = await validatePod(podRequest('locked', p, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }), deps);
+    expect(!v.allowed && v.message).toContain('ephemeralContainer "debugger" reads it through volumeMount scopekeeper-upstream-key');
+  });
+
+  test('kube-system is never enforced; an unknown namespace fails closed with a retry hint', async () => {
+    expect(await validatePod(podRequest('kube-system', plain()), deps)).toEqual({ allowed: true });
+    const v = await validatePod(podRequest('fresh', plain()), deps);
+    expect(!v.allowed && v.message).toContain('namespace fresh is not known to the scopekeeper webhook yet');
+  });
+
+  test('pod names from generateName are shown as a prefix', async () => {
+    const p = plain();
+    p.metadata = { generateName: 'agent-7d9f-', namespace: 'locked' };
+    const v = await validatePod(podRequest('locked', p), deps);
+    expect(!v.allowed && v.message).toMatch(/^pod locked\/agent-7d9f-\* is not injected/);
+  });
+});
+
+test('validate() dispatches by kind and lets other kinds through', async () => {
+  expect((await validate(podRequest('locked', plain()), deps)).allowed).toBe(false);
+  expect((await validate(arRequest('mallory@example.com', [], approved({ reviewer: 'mallory@example.com' })), deps)).allowed).toBe(false);
+  expect(await validate({ ...podRequest('locked', plain()), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }, deps)).toEqual({ allowed: true });
+});

@@ -1,0 +1,131 @@
+// The Kubernetes policy source against a stand-in API server on loopback (list/watch protocol);
+// e2e/operator.e2e.test.ts runs it against a real kube-apiserver.
+import { decide, type AccessReview, type ModelScope } from '@scopekeeper/core';
+import { FakeApiServer } from '@scopekeeper/kube/testing';
+import { silentLogger } from '../log.ts';
+import { KubernetesPolicySource } from './kube-source.ts';
+import type { PolicyStatus } from './source.ts';
+
+const NS = 'team-a';
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const scope: ModelScope = {
+  apiVersion: 'scopekeeper.dev/v1alpha1',
+  kind: 'ModelScope',
+  metadata: { name: 'agent', namespace: NS },
+  spec: { subjects: [{ kind: 'ServiceAccount', name: 'bot' }], models: ['claude-*'], review: { reviewers: [{ kind: 'Group', name: 'leads' }] } },
+};
+const review = (name: string, expiresAt: number, decision: 'Approved' | 'Revoked' = 'Approved'): AccessReview => ({
+  apiVersion: 'scopekeeper.dev/v1alpha1',
+  kind: 'AccessReview',
+  metadata: { name, namespace: NS },
+  spec: { scopeRef: { name: 'agent' }, type: 'Periodic', decision, reviewer: 'carol', reviewedAt: iso(Date.now() - 60_000), expiresAt: iso(expiresAt), justification: 'x' },
+});
+
+const identity = { issuer: 'test', subject: `system:serviceaccount:${NS}:bot`, groups: [], serviceAccount: { namespace: NS, name: 'bot' } };
+const request = { route: 'messages' as const, facts: { model: 'claude-sonnet-4-5', maxTokens: 10, stream: false, thinking: false, tools: [], betas: [] } };
+
+async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('KubernetesPolicySource', () => {
+  let api: FakeApiServer;
+  let source: KubernetesPolicySource;
+  const changes: PolicyStatus[] = [];
+
+  beforeEach(async () => {
+    api = await FakeApiServer.start();
+    changes.length = 0;
+    api.put('modelscopes', scope as never);
+    api.put('accessreviews', review('agent-q1', Date.now() + 3_600_000) as never);
+    source = new KubernetesPolicySource({
+      namespace: NS,
+      maxStaleMs: 400,
+      log: silentLogger(),
+      kubeConfig: api.kubeConfig(),
+      onChange: (s) => changes.push(s),
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
+    await source.start();
+  });
+  afterEach(async () => {
+    await source.stop();
+    await api.close();
+  });
+
+  const allows = () => {
+    const snap = source.current();
+    return snap !== undefined && decide(snap, identity, request, Date.now()).effect === 'allow';
+  };
+
+  test('compiles what it lists, and each change it watches (a revocation within milliseconds)', async () => {
+    expect(source.status()).toMatchObject({ ready: true, scopes: 1, invalidScopes: 0 });
+    expect(source.status().staleSince).toBeUndefined();
+    expect(allows()).toBe(true);
+    const t0 = Date.now();
+    api.put('accessreviews', review('agent-q1', Date.now() + 3_600_000, 'Revoked') as never);
+    await until('the revocation', () => !allows());
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(changes.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('expiry needs no event: decide() compares with the clock', async () => {
+    api.put('accessreviews', review('agent-q1', Date.now() + 150) as never);
+    await until('the new review', () => source.current()?.scopes[0]?.periodic[0]?.timeline.expiresAt !== undefined && source.current()!.scopes[0]!.periodic[0]!.timeline.expiresAt! < Date.now() + 1000);
+    expect(allows()).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(allows()).toBe(false);
+  });
+
+  test('an API outage keeps the last good policy, then fails closed after maxStaleMs; back, it resumes', async () => {
+    await api.down();
+    await until('stale', () => source.status().staleSince !== undefined);
+    expect(source.current()).toBeDefined();
+    expect(allows()).toBe(true);
+    expect(source.status().lastError).toMatch(/deciding with the last known policy/);
+    await until('fail closed', () => source.current() === undefined, 2000);
+    expect(source.status()).toMatchObject({ ready: false, lastError: expect.stringMatching(/failing closed/) });
+    expect(changes.at(-1)?.ready).toBe(false); // told when it started failing closed
+    api.put('accessreviews', review('agent-q1', Date.now() + 3_600_000, 'Revoked') as never); // changed meanwhile
+    await api.up();
+    await until('watching again', () => source.status().staleSince === undefined, 3000);
+    await until('the missed change', () => source.current() !== undefined && !allows());
+    expect(source.status().ready).toBe(true);
+  });
+
+  test('an invalid scope is reported and grants nothing', async () => {
+    api.put('modelscopes', { ...scope, spec: { ...scope.spec, models: ['claude-['] } } as never);
+    await until('invalid', () => source.status().invalidScopes === 1);
+    expect(source.status().lastError).toMatch(/ModelScope team-a\/agent grants nothing/);
+    expect(allows()).toBe(false);
+  });
+
+  test('requestApproval creates a Pending JustInTime review once; AlreadyExists returns the same name', async () => {
+    const a = { scope: 'agent', namespace: NS, subject: { kind: 'ServiceAccount' as const, name: 'bot', namespace: NS }, model: 'claude-opus-4-5', tools: ['Bash'], fingerprint: 'abc123' };
+    expect(await source.requestApproval(a, 'deploy the fix')).toBe(`${NS}/agent-jit-abc123`);
+    const created = api.get('accessreviews', NS, 'agent-jit-abc123') as unknown as AccessReview;
+    expect(created.spec).toEqual({
+      scopeRef: { name: 'agent' },
+      type: 'JustInTime',
+      decision: 'Pending',
+      requestedBy: 'bot',
+      request: { subject: a.subject, model: 'claude-opus-4-5', tools: ['Bash'], reason: 'deploy the fix', fingerprint: 'abc123' },
+    });
+    expect(await source.requestApproval(a, 'again')).toBe(`${NS}/agent-jit-abc123`);
+    expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+  });
+
+  test('start() gives up with a message that says what to check when the API never answers', async () => {
+    const dead = await FakeApiServer.start();
+    const kubeConfig = dead.kubeConfig();
+    await dead.close();
+    const s = new KubernetesPolicySource({ namespace: NS, maxStaleMs: 1000, log: silentLogger(), kubeConfig, startTimeoutMs: 300, backoff: { initialMs: 20, maxMs: 50 } });
+    await expect(s.start()).rejects.toThrow(/could not list ModelScopes and AccessReviews in namespace team-a within 0.3s .*may list and watch/);
+    expect(s.current()).toBeUndefined();
+  });
+});
