@@ -11,6 +11,8 @@ import { stringify } from 'yaml';
 import { httpsRequest, freePorts, log, run, sleep } from './proc.ts';
 import { ADMIN, USERS } from './users.ts';
 import type { UserInfo } from './info.ts';
+import { LocalIssuer } from '../../packages/sidecar/src/identity/local-issuer.ts';
+import { generateCA, issueServingCert } from '../../packages/operator/src/webhook/certs.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -55,6 +57,8 @@ export interface LocalControlPlane {
   caData: string;
   users: Record<string, UserInfo>;
   serviceAccountIssuer: string;
+  /** The IdP the API server trusts for OIDC users (also usable by a sidecar: tokens carry aud scopekeeper too). */
+  oidc: { issuer: string; caFile: string };
   serverVersion: string;
   logDir: string;
   pids: { etcd: number; apiserver: number; watchdog: number };
@@ -162,9 +166,22 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
   writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
 
+  // An OIDC issuer on loopback (https, as the API server requires) for the IdP users.
+  const ca = await generateCA({ commonName: 'scopekeeper-e2e-oidc' });
+  const serving = await issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const oidcCa = join(runDir, 'oidc-ca.crt');
+  writeFileSync(oidcCa, ca.certPem);
+  const oidc = await LocalIssuer.start({ tls: { key: serving.keyPem, cert: serving.certPem }, audience: 'kubernetes' });
+
   const users: Record<string, UserInfo> = {};
   const csv: string[] = [];
   for (const u of USERS) {
+    if (u.oidc) {
+      // aud carries the API server's client id and scopekeeper: the same sign-in reaches kubectl and a sidecar.
+      const token = await oidc.mint({ sub: `idp-${u.name.replace(/@.*/, '')}`, email: u.name, email_verified: true, groups: [...u.groups], aud: ['kubernetes', 'scopekeeper'], ttlSeconds: 3600 });
+      users[u.name] = { name: u.name, groups: [...u.groups], token, context: u.name, oidc: true };
+      continue;
+    }
     const token = randomBytes(24).toString('hex');
     users[u.name] = { name: u.name, groups: [...u.groups], token, context: u.name };
     const uid = `uid-${u.name.replace(/@.*/, '')}`;
@@ -202,6 +219,11 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
     `--service-account-issuer=${issuer}`,
     `--service-account-key-file=${saPub}`,
     `--service-account-signing-key-file=${saKey}`,
+    `--oidc-issuer-url=${oidc.issuer}`,
+    '--oidc-client-id=kubernetes',
+    `--oidc-ca-file=${oidcCa}`,
+    '--oidc-username-claim=email',
+    '--oidc-groups-claim=groups',
   ];
   const etcdLog = join(logDir, `etcd-${attempt}.log`);
   const apiLog = join(logDir, `kube-apiserver-${attempt}.log`);
@@ -221,6 +243,7 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
     stopped = true;
     await terminate(apiserver);
     await terminate(etcd);
+    await oidc.close();
     try {
       process.kill(watchdog, 'SIGKILL');
     } catch {
@@ -284,6 +307,7 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
       caData,
       users,
       serviceAccountIssuer: issuer,
+      oidc: { issuer: oidc.issuer, caFile: oidcCa },
       serverVersion: version.gitVersion,
       logDir,
       pids: { etcd: etcd.child.pid ?? 0, apiserver: apiserver.child.pid ?? 0, watchdog },

@@ -48,6 +48,7 @@ export default async function globalSetup(): Promise<void> {
         runDir,
         users: plane.users,
         serviceAccountIssuer: plane.serviceAccountIssuer,
+        oidc: plane.oidc,
         anonymousDiscovery: true,
         logDir,
         serverVersion: plane.serverVersion,

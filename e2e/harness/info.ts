@@ -12,6 +12,8 @@ export interface UserInfo {
   token?: string;
   /** kubeconfig context that authenticates as this user; without one the user is impersonated. */
   context?: string;
+  /** Signed in through OIDC (the local IdP the API server trusts), not the token file. */
+  oidc?: boolean;
 }
 
 export interface ClusterInfo {
@@ -32,6 +34,8 @@ export interface ClusterInfo {
   users: Record<string, UserInfo>;
   /** The service-account token issuer, when the harness set it (local mode). */
   serviceAccountIssuer?: string;
+  /** The local IdP the API server trusts (local mode): tokens of its users carry aud kubernetes and scopekeeper. */
+  oidc?: { issuer: string; caFile: string };
   /** Whether /.well-known/openid-configuration and the JWKS are readable without credentials. */
   anonymousDiscovery: boolean;
   /** Where etcd and kube-apiserver log (local mode); kept when the run fails. */

@@ -6,6 +6,8 @@
 export interface UserSpec {
   name: string;
   groups: string[];
+  /** Authenticated by OIDC (a local issuer the API server trusts) instead of the token file. */
+  oidc?: boolean;
 }
 
 export const ADMIN = 'admin';
@@ -17,4 +19,7 @@ export const USERS: readonly UserSpec[] = [
   { name: 'carol@example.com', groups: ['security-leads'] },
   { name: 'dave@example.com', groups: ['support-engineers'] },
   { name: 'mallory@example.com', groups: [] },
+  // People who sign in through the company IdP: OIDC tokens, verified by the API server.
+  { name: 'erin@example.com', groups: ['security-leads'], oidc: true },
+  { name: 'frank@example.com', groups: ['ml-engineers'], oidc: true },
 ];

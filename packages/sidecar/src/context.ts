@@ -17,6 +17,10 @@ export interface RequestContext {
   bodySha256?: string;
   masking?: Masking;
   maskFields?: string[];
+  /** The upstream key, read once before proxying (never logged or audited). */
+  upstreamKey?: string;
+  /** The upstream did not answer within --upstream-timeout. */
+  upstreamTimedOut?: boolean;
   upstreamStart?: bigint;
   upstreamEnd?: bigint;
   event: Partial<AuditEvent>;

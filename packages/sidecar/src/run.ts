@@ -28,6 +28,8 @@ export interface SidecarFlags {
   policyMaxStale: number;
   groupsClaim: string;
   maxTokenLifetime: number;
+  /** Seconds a client has to send its request headers (default 30). */
+  headersTimeout?: number;
 }
 
 export class UsageError extends Error {}
@@ -90,6 +92,7 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       upstreamTimeoutMs: flags.upstreamTimeout * 1000,
       shutdownGraceMs: 25_000,
       auditRequired: flags.auditRequired,
+      headersTimeoutMs: flags.headersTimeout !== undefined ? flags.headersTimeout * 1000 : undefined,
     },
     { policy, verifier, audit, log, metrics },
   );

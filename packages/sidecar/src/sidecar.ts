@@ -45,6 +45,8 @@ export interface SidecarOptions {
   shutdownGraceMs: number;
   /** --audit-required: refuse requests while the audit cannot be written. */
   auditRequired: boolean;
+  /** Time a client has to send the complete request headers (slowloris); default 30 s. */
+  headersTimeoutMs?: number;
 }
 
 export interface SidecarDeps {
@@ -95,7 +97,11 @@ export class Sidecar {
   // ---- lifecycle -------------------------------------------------------------------------
 
   async start(): Promise<{ data: string; admin: string }> {
-    this.dataServer = createServer({ requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 32 * 1024 }, this.app);
+    const headersTimeout = this.opts.headersTimeoutMs ?? 30_000;
+    // Node checks the headers timeout only every connectionsCheckingInterval (default 30 s): check
+    // at least twice per timeout so a slow sender is cut off close to the deadline.
+    const connectionsCheckingInterval = Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 2)));
+    this.dataServer = createServer({ requestTimeout: 0, headersTimeout, connectionsCheckingInterval, maxHeaderSize: 32 * 1024 }, this.app);
     this.dataServer.keepAliveTimeout = 65_000;
     this.dataServer.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -162,8 +168,18 @@ export class Sidecar {
     app.disable('x-powered-by');
     app.disable('etag');
     app.set('query parser', false);
+    // Routes match exactly: "/v1/messages/" or "/V1/MESSAGES" must not reach the messages
+    // handlers under another route name (and so with another set of policy checks).
+    app.set('strict routing', true);
+    app.set('case sensitive routing', true);
     const anthropic = this.proxy(this.opts.upstream, true);
-    const services = this.proxy(undefined, false);
+    // One proxy per scheme, so each forwards through its keep-alive pool (http-proxy takes one
+    // agent per proxy; without one it opens and closes a connection per request).
+    const services = { http: this.proxy(undefined, false, 'http:'), https: this.proxy(undefined, false, 'https:') };
+    const service = (req: express.Request, res: express.Response, next: express.NextFunction) => {
+      const target = (req as unknown as { serviceTarget?: string }).serviceTarget;
+      return (target?.startsWith('https:') ? services.https : services.http)(req, res, next);
+    };
 
     app.use((req, res, next) => {
       const ctx: RequestContext = { requestId: newRequestId(), startedAt: this.now(), t0: process.hrtime.bigint(), route: 'unknown', event: {}, done: false };
@@ -178,20 +194,45 @@ export class Sidecar {
       res.setHeader('x-scopekeeper-request-id', contextOf(req).requestId);
       res.status(200).end();
     });
-    app.post(['/v1/messages', '/v1/messages/count_tokens'], (req, res, next) => void this.messages(req, res, next), anthropic);
-    app.get('/v1/models', (req, res, next) => void this.models(req, res, next), anthropic);
-    app.all('/services/{*rest}', (req, res, next) => void this.service(req, res, next), services);
+    const withKey = (req: express.Request, res: express.Response, next: express.NextFunction) => this.withUpstreamKey(req, res, next);
+    app.post(['/v1/messages', '/v1/messages/count_tokens'], (req, res, next) => void this.messages(req, res, next).catch(next), withKey, anthropic);
+    app.get('/v1/models', (req, res, next) => void this.models(req, res, next).catch(next), withKey, anthropic);
+    app.all('/services/{*rest}', (req, res, next) => void this.service(req, res, next).catch(next), service);
     app.use((req, res) => {
       const ctx = contextOf(req);
       sendError(res, 'not_found_error', `scopekeeper serves POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and /services/<endpoint>/...; ${req.method} ${req.path.slice(0, 200)} is not one of them.`, ctx.requestId);
     });
+    // Errors of the router (e.g. a path that is not valid percent-encoding) and of our handlers:
+    // Anthropic's shape, no stack trace, and an audit record.
+    app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      const ctx = contextOf(req);
+      if ((err as { status?: unknown } | undefined)?.status === 400) {
+        return this.finishDenied(req, res, ctx, 'invalid_request_error', 'The request could not be parsed (for example, its path is not valid percent-encoding); send a well-formed request.', 'deny', ['BadRequest'], 400);
+      }
+      this.deps.log.error({ requestId: ctx.requestId, err: (err as Error | undefined)?.message }, 'request failed unexpectedly');
+      this.finishDenied(req, res, ctx, 'api_error', 'scopekeeper failed to handle this request; retry, and check the sidecar logs if it persists.', 'error', ['InternalError'], 500);
+    });
     return app;
+  }
+
+  /** The upstream key is read before proxying: a missing or empty key file is a 503, never a crash. */
+  private withUpstreamKey(req: express.Request, res: express.Response, next: express.NextFunction): void {
+    const ctx = contextOf(req);
+    try {
+      ctx.upstreamKey = this.opts.upstreamKey.get();
+    } catch (e) {
+      this.deps.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'upstream key unavailable');
+      return this.finishDenied(req, res, ctx, 'api_error', 'scopekeeper cannot read its upstream API key, so the request was not sent; restore the key Secret (see the sidecar logs).', 'error', ['UpstreamKeyUnavailable'], 503);
+    }
+    next();
   }
 
   /** Verifies the caller; on failure answers 401 and returns undefined. */
   private async authenticate(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<boolean> {
     try {
-      ctx.identity = await this.deps.verifier.authenticate(req.headers as { authorization?: string; 'x-api-key'?: string | string[] });
+      // From the raw headers: node keeps only the first of several Authorization headers, and
+      // the verifier refuses duplicates that differ.
+      ctx.identity = await this.deps.verifier.authenticate({ authorization: rawHeader(req, 'authorization'), 'x-api-key': rawHeader(req, 'x-api-key') });
       return true;
     } catch (e) {
       const message = e instanceof AuthenticationError ? e.message : 'The token could not be verified; fetch a fresh token and retry.';
@@ -220,7 +261,8 @@ export class Sidecar {
       body = await readBody(req, this.opts.maxBodyBytes);
     } catch (e) {
       if (e instanceof BodyTooLargeError) {
-        return this.finishDenied(req, res, ctx, 'request_too_large', `The request body is too large (${e.message}); the sidecar accepts up to ${this.opts.maxBodyBytes} bytes. Shorten the conversation or raise --max-body-bytes.`, 'deny', ['RequestTooLarge']);
+        // Close the connection: the rest of an oversized body is not read (nor drained).
+        return this.finishDenied(req, res, ctx, 'request_too_large', `The request body is too large (${e.message}); the sidecar accepts up to ${this.opts.maxBodyBytes} bytes. Shorten the conversation or raise --max-body-bytes.`, 'deny', ['RequestTooLarge'], undefined, { connection: 'close' });
       }
       return this.finishDenied(req, res, ctx, 'invalid_request_error', `The request body could not be read (${(e as Error).message}); send it again.`, 'error', ['BodyUnreadable'], 400);
     }
@@ -345,7 +387,7 @@ export class Sidecar {
     void this.complete(req, ctx, { status: code }, decision, reasons);
   }
 
-  private proxy(target: string | undefined, messages: boolean): RequestHandler {
+  private proxy(target: string | undefined, messages: boolean, scheme = new URL(target ?? 'http://127.0.0.1').protocol): RequestHandler {
     return createProxyMiddleware({
       target: target ?? 'http://127.0.0.1',
       router: target ? undefined : (req) => (req as unknown as { serviceTarget: string }).serviceTarget,
@@ -353,14 +395,15 @@ export class Sidecar {
       selfHandleResponse: true,
       xfwd: false,
       proxyTimeout: this.opts.upstreamTimeoutMs,
-      agent: (target ?? '').startsWith('https:') ? this.agents.https : undefined,
+      agent: scheme === 'https:' ? this.agents.https : this.agents.http,
       ejectPlugins: true,
       plugins: [
         (proxy) => {
           proxy.on('proxyReq', (proxyReq, req) => {
             const ctx = contextOf(req);
             ctx.upstreamStart = process.hrtime.bigint();
-            if (messages) proxyReq.setHeader('x-api-key', this.opts.upstreamKey.get());
+            if (messages) proxyReq.setHeader('x-api-key', ctx.upstreamKey ?? this.opts.upstreamKey.get());
+            proxyReq.once('timeout', () => (ctx.upstreamTimedOut = true));
             // The body was read for inspection: forward exactly those bytes.
             if (ctx.body) {
               proxyReq.setHeader('content-length', ctx.body.length);
@@ -372,7 +415,7 @@ export class Sidecar {
           proxy.on('error', (err, req, res) => {
             const ctx = contextOf(req);
             const e = err as NodeJS.ErrnoException;
-            const timeout = e.code === 'ECONNRESET' && ctx.upstreamStart !== undefined && !(res as ServerResponse).headersSent && /socket hang up/.test(e.message) ? false : e.code === 'ETIMEDOUT' || /timeout/i.test(e.message);
+            const timeout = ctx.upstreamTimedOut === true || (e.code === 'ECONNRESET' && ctx.upstreamStart !== undefined && !(res as ServerResponse).headersSent && /socket hang up/.test(e.message) ? false : e.code === 'ETIMEDOUT' || /timeout/i.test(e.message));
             const what = messages ? 'the model API' : 'the internal service';
             const msg = timeout
               ? `${what} did not answer within ${this.opts.upstreamTimeoutMs} ms; retry later.`
@@ -459,6 +502,16 @@ export class Sidecar {
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/** Every value of a header as sent (rawHeaders), before node merges or drops duplicates. */
+function rawHeader(req: IncomingMessage, name: string): string | string[] | undefined {
+  const raw = req.rawHeaders;
+  let values: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) (values ??= []).push(raw[i + 1]!);
+  }
+  return values === undefined || values.length > 1 ? values : values[0];
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

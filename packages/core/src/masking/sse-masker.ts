@@ -151,8 +151,9 @@ export class AnthropicSseMasker implements SseMasker {
     }
     const type = ev.event === undefined || ev.event === '' || ev.event === 'message' ? sniffType(data) : ev.event;
     if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
-      if ((type === 'message_delta' || type === 'message_stop') && this.blocks.size > 0) {
-        // an upstream that skipped content_block_stop: release held text before the message ends
+      if ((type === 'message_delta' || type === 'message_stop' || type === 'error') && this.blocks.size > 0) {
+        // an upstream that skipped content_block_stop (or failed mid-block with an error event):
+        // release held text before the message ends, in the order the upstream sent it
         for (const [index, b] of this.blocks) {
           const d = this.flush(index, b);
           if (this.tally.blocked !== undefined) return;

@@ -25,7 +25,9 @@ export function formatSseEvent(ev: SseEventInit): string {
     checkSingleLine('id', ev.id);
     s += `id: ${ev.id}\n`;
   }
-  if (ev.retry !== undefined) s += `retry: ${Math.max(0, Math.floor(ev.retry))}\n`;
+  // Digits only, as the field requires: 1e21 and above would otherwise print as "1e+21"; a
+  // value that is not finite is left out.
+  if (ev.retry !== undefined && Number.isFinite(ev.retry)) s += `retry: ${BigInt(Math.max(0, Math.floor(ev.retry)))}\n`;
   const data = ev.data;
   if (data.includes('\n') || data.includes('\r')) {
     for (const line of data.split(LINE_BREAK)) s += `data: ${line}\n`;

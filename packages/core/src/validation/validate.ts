@@ -124,7 +124,8 @@ function schemaAt(root: JsonSchema, field: string): JsonSchema | undefined {
 function describe(e: ErrorObject, root: JsonSchema): { field: string; message: string } {
   const field = fieldOf(e.instancePath);
   const p = e.params as Record<string, unknown>;
-  const join = (a: string, b: string) => (a ? `${a}.${b}` : b);
+  // An empty key still gets a visible place in the path.
+  const join = (a: string, b: string) => (b === '' ? `${a}[""]` : a ? `${a}.${b}` : b);
   switch (e.keyword) {
     case 'required': {
       const missing = join(field, String(p.missingProperty));
@@ -230,7 +231,15 @@ export function validateYaml(text: string, source: string): { resources: Resourc
       issues.push({ source: where, field: '', message: `is not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}` });
       continue;
     }
-    const value = doc.toJS();
+    let value: unknown;
+    try {
+      // toJS() throws for an alias without its anchor, or for alias expansion past the
+      // library's limit (a "billion laughs" document): report it like any other YAML error.
+      value = doc.toJS();
+    } catch (e) {
+      issues.push({ source: where, field: '', message: `is not valid YAML: ${(e as Error).message.split('\n')[0]}` });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const r = validateResource(value, where);
     issues.push(...r.issues);

@@ -426,6 +426,11 @@ export class TokenVerifier {
     if (s === '' || !isBase64url(s)) {
       throw new AuthenticationError('malformed_token', 'The token\'s signature part is missing or not base64url; send the JWT your identity provider issued, unaltered.');
     }
+    // Canonical encoding only: unused trailing bits set differently decode to the same signature,
+    // so one signed token would otherwise verify under several spellings.
+    if (Buffer.from(s, 'base64url').toString('base64url') !== s) {
+      throw new AuthenticationError('bad_signature', 'The token\'s signature is not canonically base64url-encoded: it was altered. Send the JWT your identity provider issued, unaltered.');
+    }
     const payload = decodeJsonPart(p, 'payload');
     return kid === undefined ? { header, payload, alg } : { header, payload, alg, kid };
   }

@@ -9,6 +9,7 @@ import {
   formatIssue,
   isAccessReview,
   isModelScope,
+  validateResource,
   validateYaml,
   type AccessReview,
   type ApprovalRequest,
@@ -120,6 +121,10 @@ export class FilePolicySource implements PolicySource {
         request: { subject: a.subject, model: a.model, tools: a.tools, reason: reason?.slice(0, 1024), fingerprint: a.fingerprint },
       },
     };
+    // The caller chose the model (and the reason): a review the folder would refuse must not be
+    // written, or every later reload (revocations too) would keep the last good policy.
+    const check = validateResource(JSON.parse(JSON.stringify(review)), name);
+    if (check.issues.length) throw new Error(`the held request cannot be recorded as an AccessReview: ${check.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
     const path = join(this.opts.dir, `${name}.yaml`);
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, stringify(JSON.parse(JSON.stringify(review))));

@@ -113,32 +113,44 @@ export class KubernetesPolicySource implements PolicySource {
 
   /** Records the held request as a Pending JustInTime AccessReview; one per fingerprint. */
   async requestApproval(a: ApprovalRequest, reason: string | undefined): Promise<string> {
-    const name = `${a.scope}-jit-${a.fingerprint}`;
-    const review: AccessReview = {
-      apiVersion: 'scopekeeper.dev/v1alpha1',
-      kind: 'AccessReview',
-      metadata: { name, namespace: a.namespace },
-      spec: {
-        scopeRef: { name: a.scope },
-        type: 'JustInTime',
-        decision: 'Pending',
-        requestedBy: a.subject.name,
-        request: {
-          subject: a.subject,
-          ...(a.model !== undefined ? { model: a.model } : {}),
-          tools: a.tools,
-          ...(reason ? { reason: reason.slice(0, 1024) } : {}),
-          fingerprint: a.fingerprint,
+    const base = `${a.scope}-jit-${a.fingerprint}`;
+    // One Pending review per request shape: reuse it while it waits. Once it was decided (and
+    // perhaps its grant ran out) the same shape needs a new review, numbered after the first.
+    for (let n = 0; n < 100; n++) {
+      const name = n === 0 ? base : `${base}-${n + 1}`;
+      const existing = this.reviews.get(a.namespace, name) ?? (await this.reviewClient.get(a.namespace, name));
+      if (existing) {
+        if (existing.spec.decision === 'Pending') return `${a.namespace}/${name}`;
+        continue;
+      }
+      const review: AccessReview = {
+        apiVersion: 'scopekeeper.dev/v1alpha1',
+        kind: 'AccessReview',
+        metadata: { name, namespace: a.namespace, labels: { 'scopekeeper.dev/fingerprint': a.fingerprint } },
+        spec: {
+          scopeRef: { name: a.scope },
+          type: 'JustInTime',
+          decision: 'Pending',
+          requestedBy: a.subject.name,
+          request: {
+            subject: a.subject,
+            ...(a.model !== undefined ? { model: a.model } : {}),
+            tools: a.tools,
+            ...(reason ? { reason: reason.slice(0, 1024) } : {}),
+            fingerprint: a.fingerprint,
+          },
         },
-      },
-    };
-    try {
-      await this.reviewClient.create(review);
-      this.opts.log.info({ review: `${a.namespace}/${name}`, scope: a.scope }, 'held a request: created a Pending JustInTime AccessReview');
-    } catch (e) {
-      if (!isConflict(e)) throw new Error(`could not create AccessReview ${a.namespace}/${name}: ${describeError(e)}`);
+      };
+      try {
+        await this.reviewClient.create(review);
+        this.opts.log.info({ review: `${a.namespace}/${name}`, scope: a.scope }, 'held a request: created a Pending JustInTime AccessReview');
+      } catch (e) {
+        // AlreadyExists: another replica (or a parallel request) created it a moment ago.
+        if (!isConflict(e)) throw new Error(`could not create AccessReview ${a.namespace}/${name}: ${describeError(e)}`);
+      }
+      return `${a.namespace}/${name}`;
     }
-    return `${a.namespace}/${name}`;
+    throw new Error(`held request of ${a.subject.name} in ModelScope ${a.scope}: 100 reviews of this shape exist already; delete the old ones`);
   }
 
   async stop(): Promise<void> {

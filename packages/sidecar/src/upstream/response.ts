@@ -89,7 +89,16 @@ function pipeThrough(upstream: IncomingMessage, res: ServerResponse, status: num
   });
 }
 
+/** The complete SSE blocks of `buf` (which starts at a block boundary); an unterminated last block is dropped. */
+function completeBlocks(buf: Buffer): Buffer {
+  if (buf.length === 0) return buf;
+  const events = new SseParser().push(buf);
+  return events.length === 0 ? Buffer.alloc(0) : Buffer.concat(events.map((e) => e.raw));
+}
+
 function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res: ServerResponse, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
+  // Messages streams go out block by block (each as soon as it is complete), so the caller never
+  // holds half an event: an error event we add after a cut is then read as an error event.
   const parser = messages ? new SseParser() : undefined;
   const observer = new MessageStreamObserver();
   const masker = masking?.createSseMasker();
@@ -102,8 +111,15 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
     };
     source.on('data', (chunk: Buffer) => {
       // Observe what the upstream sent (usage, error events) before masking changes it.
-      if (parser) for (const ev of parser.push(Buffer.from(chunk))) observer.observe(ev);
-      const out = masker ? masker.push(chunk) : chunk;
+      let complete: Buffer[] | undefined;
+      if (parser) {
+        complete = [];
+        for (const ev of parser.push(Buffer.from(chunk))) {
+          observer.observe(ev);
+          complete.push(ev.raw);
+        }
+      }
+      const out = masker ? masker.push(chunk) : complete ? (complete.length === 1 ? complete[0]! : Buffer.concat(complete)) : chunk;
       if (out.length && !res.write(out)) {
         source.pause();
         res.once('drain', () => source.resume());
@@ -115,9 +131,15 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
       }
     });
     source.once('end', () => {
+      if (settled) return;
       if (masker) {
-        const tail = masker.end();
+        const tail = completeBlocks(masker.end());
         if (tail.length) res.write(tail);
+      }
+      if (parser && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
+        // A Messages stream ends with message_stop or an error event; anything else was cut short.
+        res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
+        return finish({ error: 'upstream stream ended before message_stop' });
       }
       res.end();
       finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
@@ -126,7 +148,7 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
       if (settled) return;
       // The caller already has a 200: tell it in the stream's own terms, then end.
       if (masker) {
-        const tail = masker.end();
+        const tail = completeBlocks(masker.end());
         if (tail.length) res.write(tail);
       }
       res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));
