@@ -105,7 +105,7 @@ describe('KubernetesPolicySource', () => {
     expect(allows()).toBe(false);
   });
 
-  test('requestApproval creates a Pending JustInTime review once; AlreadyExists returns the same name', async () => {
+  test('requestApproval creates a Pending JustInTime review once, reuses it while pending, and numbers the next after a decision', async () => {
     const a = { scope: 'agent', namespace: NS, subject: { kind: 'ServiceAccount' as const, name: 'bot', namespace: NS }, model: 'claude-opus-4-5', tools: ['Bash'], fingerprint: 'abc123' };
     expect(await source.requestApproval(a, 'deploy the fix')).toBe(`${NS}/agent-jit-abc123`);
     const created = api.get('accessreviews', NS, 'agent-jit-abc123') as unknown as AccessReview;
@@ -117,6 +117,11 @@ describe('KubernetesPolicySource', () => {
       request: { subject: a.subject, model: 'claude-opus-4-5', tools: ['Bash'], reason: 'deploy the fix', fingerprint: 'abc123' },
     });
     expect(await source.requestApproval(a, 'again')).toBe(`${NS}/agent-jit-abc123`);
+    expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    // Decided (and perhaps expired): the same request shape needs a new review.
+    api.put('accessreviews', { ...created, spec: { ...created.spec, decision: 'Approved' } } as never);
+    await until('the approval seen', () => source.current()!.scopes[0]!.justInTime.some((t) => t.review.spec.decision === 'Approved'));
+    expect(await source.requestApproval(a, 'once more')).toBe(`${NS}/agent-jit-abc123-2`);
     expect(api.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
   });
 
