@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runDemo } from '../src/commands/demo.ts';
+import { sidecarCommand } from '../src/commands/sidecar.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -50,6 +51,21 @@ describe('scopekeeper command', () => {
     expect(no.stdout).toContain('reason:  ToolDenied (spec.tools.deny)');
     const held = await cli('can-i', '--as', 'alice@example.com', '--model', 'claude-opus-4-1', '--at', '2026-12-01T00:00:00Z', '-o', 'json');
     expect(JSON.parse(held.stdout)).toMatchObject({ effect: 'approval-required', scope: 'ops-agent' });
+  });
+});
+
+describe('sidecar flags', () => {
+  const parse = async (...args: string[]) => {
+    const cmd = sidecarCommand().exitOverride().action(() => {});
+    await cmd.parseAsync(args, { from: 'user' });
+    return cmd.opts<{ audit: string[]; issuer: string[] }>();
+  };
+  test('--audit replaces the default stdout sink instead of adding to it (the injected sidecar passes --audit stdout)', async () => {
+    expect((await parse()).audit).toEqual(['stdout']);
+    expect((await parse('--audit', 'stdout')).audit).toEqual(['stdout']);
+    expect((await parse('--audit', 'file:/tmp/a')).audit).toEqual(['file:/tmp/a']);
+    expect((await parse('--audit', 'stdout', '--audit', 'file:/tmp/a,https://audit.example/in')).audit).toEqual(['stdout', 'file:/tmp/a', 'https://audit.example/in']);
+    expect((await parse('--issuer', 'https://a.example', '--issuer', 'https://b.example')).issuer).toEqual(['https://a.example', 'https://b.example']);
   });
 });
 

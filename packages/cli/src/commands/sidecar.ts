@@ -2,6 +2,14 @@ import { Command, Option } from 'commander';
 import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar';
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+/** The sinks when no --audit is given. */
+const DEFAULT_AUDIT: readonly string[] = ['stdout'];
+/**
+ * --audit values replace the default rather than add to it: commander hands the default in as
+ * `prev` on the first call, which made `--audit stdout` (what the injected sidecar passes) a
+ * duplicate sink and the sidecar refuse to start, and left no way to turn stdout off.
+ */
+const collectAudit = (v: string, prev: readonly string[] = DEFAULT_AUDIT) => collect(v, prev === DEFAULT_AUDIT ? [] : [...prev]);
 const int = (flag: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive whole number (got "${v}")`);
@@ -27,7 +35,7 @@ export function sidecarCommand(): Command {
     .addOption(opt('--audience <aud>', 'required token audience').default('scopekeeper'))
     .addOption(opt('--groups-claim <claim>', 'token claim holding the caller\'s groups').default('groups'))
     .addOption(opt('--max-token-lifetime <seconds>', 'refuse tokens that live longer than this').argParser(int('--max-token-lifetime')).default(3600))
-    .addOption(opt('--audit <sink>', 'audit sink: stdout, file:PATH or an http(s) URL (repeatable)').argParser(collect).default(['stdout']))
+    .addOption(opt('--audit <sink>', 'audit sink: stdout, file:PATH or an http(s) URL (repeatable)').argParser(collectAudit).default(DEFAULT_AUDIT))
     .addOption(opt('--audit-required', 'refuse requests while the audit cannot be written').default(false))
     .addOption(opt('--pod <name>', 'pod name recorded in audit records').default(process.env.POD_NAME))
     .addOption(opt('--scope <name>', 'pin one ModelScope (the pod annotation scopekeeper.dev/scope)'))

@@ -578,6 +578,36 @@ describe('JWKS cache, refresh and outages', () => {
     }
   });
 
+  test('the JWKS is asked for as application/jwk-set+json, which the kube-apiserver insists on (406 otherwise)', async () => {
+    const kube = await LocalIssuer.start({ issuer: 'https://kube.example' });
+    const accepts: Record<string, string | undefined> = {};
+    // A front that negotiates like the kube-apiserver: /openid/v1/jwks is only served as application/jwk-set+json.
+    const front = createServer((req, res) => {
+      const jwks = req.url === '/openid/v1/jwks';
+      accepts[jwks ? 'jwks' : 'discovery'] = req.headers.accept;
+      const type = jwks ? 'application/jwk-set+json' : 'application/json';
+      const acceptable = (req.headers.accept ?? '*/*').split(',').some((a) => ['*/*', 'application/*', type].includes(a.split(';')[0]!.trim()));
+      if (!acceptable) return void res.writeHead(406, { 'content-type': 'application/json' }).end('{"kind":"Status","code":406}');
+      const frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+      fetch(`${kube.url}${jwks ? '/jwks' : req.url}`)
+        .then(async (r) => {
+          const body = (await r.text()).replaceAll(kube.jwksUri, `${frontUrl}/openid/v1/jwks`).replaceAll(kube.url, frontUrl);
+          res.writeHead(r.status, { 'content-type': type }).end(body);
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    try {
+      const v = new TokenVerifier({ issuers: [{ issuer: kube.issuer, discoveryUrl: `http://127.0.0.1:${(front.address() as AddressInfo).port}` }] });
+      verifiers.push(v);
+      await expect(v.verify(await kube.mint({ sub: 'system:serviceaccount:team-a:agent-bot' }))).resolves.toMatchObject({ issuer: 'https://kube.example' });
+      expect(accepts).toEqual({ discovery: 'application/json', jwks: 'application/jwk-set+json, application/json' });
+    } finally {
+      await new Promise<void>((r) => front.close(() => r()));
+      await kube.close();
+    }
+  });
+
   test('bearerTokenFile is sent on discovery and JWKS fetches', async () => {
     const seen: (string | undefined)[] = [];
     const guarded = await LocalIssuer.start({ issuer: 'https://kube.example' });

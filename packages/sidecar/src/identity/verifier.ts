@@ -654,7 +654,9 @@ export class TokenVerifier {
 
   async #fetchJson(state: IssuerState, url: string, what: string): Promise<Record<string, unknown>> {
     const issuer = state.config.issuer;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // A JWKS is application/jwk-set+json (RFC 7517): the kube-apiserver answers 406 to a JWKS
+    // request that accepts only application/json, so projected service-account tokens never verified.
+    const headers: Record<string, string> = { accept: what === 'JWKS' ? 'application/jwk-set+json, application/json' : 'application/json' };
     if (state.config.bearerTokenFile !== undefined) {
       let credential: string;
       try {
