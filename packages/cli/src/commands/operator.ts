@@ -2,6 +2,7 @@
 // Lease leader election. Every flag can also come from SCOPEKEEPER_<FLAG>.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { envOption, onShutdown } from './shared.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 // The operator and @kubernetes/client-node (~80 MB resident) load when the command runs, not
@@ -10,10 +11,7 @@ const DEFAULT_LEASE_NAME = 'scopekeeper-operator'; // = DEFAULT_LEASE_NAME of @s
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-const opt = (flags: string, description: string) => {
-  const name = flags.split(' ')[0]!.replace(/^--/, '');
-  return new Option(flags, description).env(`SCOPEKEEPER_${name.toUpperCase().replace(/-/g, '_')}`);
-};
+const opt = envOption;
 
 function hostPort(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
@@ -140,17 +138,6 @@ export function operatorCommand(): Command {
         { identity: operator.identity, namespace: flags.namespace ?? '(all)', admin, leaderElect: flags.leaderElect },
         'scopekeeper operator started',
       );
-      const stop = (signal: string) => {
-        log.info({ signal }, 'stopping: releasing the lease');
-        void Promise.all([operator.stop(), admission?.stop()]).then(
-          () => process.exit(0),
-          (e: Error) => {
-            log.error({ err: e.message }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      onShutdown(log, 'stopping: releasing the lease', () => Promise.all([operator.stop(), admission?.stop()]));
     });
 }

@@ -1,4 +1,5 @@
-import { Command, Option } from 'commander';
+import { envOption, onShutdown } from './shared.ts';
+import { Command } from 'commander';
 import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar';
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -16,10 +17,7 @@ const int = (flag: string) => (v: string) => {
   return n;
 };
 /** Every flag can also come from SCOPEKEEPER_<FLAG> (upper case, dashes as underscores). */
-const opt = (flags: string, description: string) => {
-  const name = flags.split(' ')[0]!.replace(/^--/, '');
-  return new Option(flags, description).env(`SCOPEKEEPER_${name.toUpperCase().replace(/-/g, '_')}`);
-};
+const opt = envOption;
 
 export function sidecarCommand(): Command {
   return new Command('sidecar')
@@ -45,17 +43,6 @@ export function sidecarCommand(): Command {
     .action(async (flags: SidecarFlags) => {
       const log = createLogger();
       const { sidecar } = await runSidecar(flags, log);
-      const stop = (signal: string) => {
-        log.info({ signal }, 'draining: no new connections; finishing in-flight requests');
-        void sidecar.stop().then(
-          () => process.exit(0),
-          (e: Error) => {
-            log.error({ err: e.message }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      onShutdown(log, 'draining: no new connections; finishing in-flight requests', () => sidecar.stop());
     });
 }
