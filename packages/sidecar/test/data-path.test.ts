@@ -88,6 +88,21 @@ describe('refusals in Anthropic shape', () => {
     }
   });
 
+  test('concurrent held requests of one shape share one pending review and log no error', async () => {
+    const token = await world.saToken('ops-bot');
+    const before = captured.lines.length;
+    const refs = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const r = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg({ model: 'claude-opus-4-5' }));
+        await r.arrayBuffer();
+        return [r.status, r.headers.get('x-scopekeeper-approval')] as const;
+      }),
+    );
+    expect(new Set(refs.map(([s]) => s))).toEqual(new Set([403]));
+    expect(new Set(refs.map(([, ref]) => ref)).size).toBe(1);
+    expect(captured.lines.slice(before).filter((l) => l.includes('could not record the held request'))).toEqual([]);
+  });
+
   test('held request: 403 naming the pending review in the message and the header', async () => {
     const token = await world.saToken('ops-bot');
     const res = await post('/v1/messages', { authorization: `Bearer ${token}`, 'x-scopekeeper-reason': 'incident' }, msg({ model: 'claude-opus-4-1' }));

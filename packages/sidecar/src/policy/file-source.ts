@@ -1,5 +1,6 @@
 // Local mode: the same YAML as the cluster, validated with the CRD schemas, reloaded when a
 // file changes. A bad edit keeps the last good set and reports the file, the field and the fix.
+import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { link, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -126,7 +127,8 @@ export class FilePolicySource implements PolicySource {
     const check = validateResource(JSON.parse(JSON.stringify(review)), name);
     if (check.issues.length) throw new Error(`the held request cannot be recorded as an AccessReview: ${check.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
     const path = join(this.opts.dir, `${name}.yaml`);
-    const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    // Unique per call: held requests of the same shape arrive concurrently.
+    const tmp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
     await writeFile(tmp, stringify(JSON.parse(JSON.stringify(review))));
     try {
       // link() fails if the file exists: the same held request never overwrites a review
