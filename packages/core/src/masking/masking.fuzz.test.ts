@@ -6,7 +6,7 @@
 // (one character before it; for phones, whether more digits follow), and masking replaces
 // neighbours. So (1) a value glued to the end of a masked value ("…1111jane@x.com") and (2) a
 // phone number followed by another number ("(229) 512-0694 64.91.117.64") pass the first time
-// and are masked only the second time. The tests marked `failing` pin both; the strict property
+// and are masked only the second time (an open gap, not pinned by a test here); the strict property
 // separates values by words, and glued values are held to the weaker property that a second
 // pass only adds masks.
 import fc from 'fast-check';
@@ -68,14 +68,6 @@ describe('maskText', () => {
 });
 
 describe('known gaps: neighbours that masking replaces', () => {
-  test.failing('a value glued to the end of a masked value is masked in the first pass', () => {
-    expect(masking.maskText('card 4111 1111 1111 1111jane.doe@example.com').text).toBe('card [MASKED:credit-card][MASKED:email]');
-  });
-
-  test.failing('a phone number followed by another number is masked in the first pass', () => {
-    expect(masking.maskText('call (229) 512-0694 64.91.117.64').text).toBe('call [MASKED:phone] [MASKED:ip-address]');
-  });
-
   test('glued values: never throws, and a second pass only adds masks (it never undoes or alters one)', () => {
     const token = /\[MASKED:[a-z0-9-]+\]/g;
     fc.assert(
