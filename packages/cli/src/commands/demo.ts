@@ -130,7 +130,7 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
     const chainOk = chain.ok && chain.records >= steps.length;
     out(`\nscopekeeper demo — sidecar on ${base}, policy from a copy of examples/ (namespace ${NS}), upstream: ${stub ? 'local stand-in' : 'api.anthropic.com'}\n`);
     out(table(outcomes));
-    out(`\naudit: ${chain.records} records in ${auditFile}, hash chain ${chain.ok ? 'intact' : `BROKEN at line ${chain.firstBad?.line}`} (check: scopekeeper audit verify ${auditFile})`);
+    out(`\naudit: ${chain.records} records${opts.once ? '' : ` in ${auditFile}`}, hash chain ${chain.ok ? 'intact' : `BROKEN at line ${chain.firstBad?.line}`}${opts.once ? '' : ` (check: scopekeeper audit verify ${auditFile})`}`);
     const passed = outcomes.every((o) => o.ok) && chainOk;
     out(passed ? `\nall ${outcomes.length} steps behaved as expected.` : `\n${outcomes.filter((o) => !o.ok).length} step(s) did not behave as expected.`);
     if (!opts.once) {
