@@ -17,6 +17,7 @@ import { createWebhookServer, ensureCerts, type WebhookServer } from '../package
 import { Operator, WebhookNotifier, type Notification } from '../packages/operator/src/index.ts';
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
+import { until } from './harness/wait.ts';
 
 const c = cluster();
 const local = c.mode === 'local' && c.oidc !== undefined;
@@ -60,15 +61,6 @@ const opus = (reason?: string) =>
     body: JSON.stringify({ model: 'claude-opus-4-1', max_tokens: 64, messages: [{ role: 'user', content: 'Find the root cause of INC-2231.' }] }),
   });
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS, '-o', 'json'])).stdout);
 

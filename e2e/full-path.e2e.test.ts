@@ -24,8 +24,9 @@ import {
 } from '../packages/operator/src/webhook/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { containerEnv, containerOf, expand, inClusterKubeconfig, materializeMounts, remapArgs, startProcess, waitHttpOk, type LocalProcess, type Mount } from './harness/pod-sidecar.ts';
-import { freePorts, sleep } from './harness/proc.ts';
+import { freePorts } from './harness/proc.ts';
 import { startPrometheus, type Prometheus } from './harness/prometheus.ts';
+import { until } from './harness/wait.ts';
 
 const c = cluster();
 // The API server calls the webhook on this machine's loopback: only a control plane on loopback can.
@@ -51,15 +52,6 @@ const apply = (...items: object[]) => c.kubectl(['apply', '-f', '-'], { input: J
 const getJson = async <T>(args: string[]): Promise<T> => JSON.parse((await c.kubectl([...args, '-o', 'json'])).stdout) as T;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 const t0 = Date.now();
 const lap = (what: string) => console.log(`full path: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -4,6 +4,7 @@
 import type { AccessReview } from '@scopekeeper/core';
 import { EventRecorder, KubeConfig, LeaderElector, accessReviews, referenceTo, resourceInformer, shareConnections, writeStatus } from '@scopekeeper/kube';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
+import { until } from './harness/wait.ts';
 
 const c = cluster();
 const NS = 'kube-e2e';
@@ -14,15 +15,6 @@ shareConnections(kc);
 const reviews = accessReviews(kc);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const pending = (name: string): AccessReview => ({ metadata: { name, namespace: NS }, spec: { scopeRef: { name: 's' }, type: 'Periodic', decision: 'Pending' } });
 

@@ -14,6 +14,7 @@ import { AnthropicStub, AuditLog, LocalIssuer, Sidecar, TokenVerifier, UpstreamK
 import { KubernetesPolicySource } from '../packages/sidecar/src/policy/kube-source.ts';
 import { applyCrds, cluster, ensureNamespace, type Cluster } from './harness/cluster.ts';
 import { restartApiServer } from './harness/restart.ts';
+import { until } from './harness/wait.ts';
 
 const c: Cluster = cluster();
 const kc = new KubeConfig();
@@ -32,15 +33,6 @@ const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 /** A whole second at least `ms` from now: what a person writes in expiresAt. */
 const secondsAhead = (ms: number) => Math.ceil((Date.now() + ms) / 1000) * 1000;
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
 
 function scope(ns: string, name: string, spec: Partial<ModelScope['spec']> = {}): ModelScope {
   return {
