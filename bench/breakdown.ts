@@ -3,17 +3,16 @@
 // (masking on), JSON: maximum throughput (wrk) and 1,000 req/s (open-loop generator).
 //
 //   node_modules/.bin/node bench/breakdown.ts [--rounds 2]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestBody } from './lib/fixtures.ts';
+import { runLoadgen } from './lib/run-loadgen.ts';
 import { writeUpstreamConfig, startNginx } from './lib/nginx.ts';
 import { startPinned, stop, freePort, cpuSeconds, waitFor } from './lib/proc.ts';
 import { setupScopekeeper, NODE, REPO } from './lib/scopekeeper.ts';
 import { writeWrkScript, runWrk } from './lib/wrk.ts';
-import type { LoadResult } from './lib/loadgen.ts';
 import { spread, fmt, fmtInt } from './lib/stats.ts';
 import { inOwnSession, raisePriority } from './lib/session.ts';
 import { execFileSync } from 'node:child_process';
@@ -26,14 +25,6 @@ const VARIANTS: [string, string[]][] = [
   ['no audit sink + verified-token cache', ['--audit', 'none', '--tokens', 'cache']],
 ];
 
-function loadgen(spec: object): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const c = spawn('taskset', ['-c', '0', NODE, join(REPO, 'bench/lib/loadgen.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d));
-    c.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`loadgen exit ${code}`))));
-  });
-}
 
 async function run(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' } } });
@@ -58,7 +49,7 @@ async function run(): Promise<void> {
       const w = await runWrk(0, `${url}/v1/messages`, script, { connections: 64, durationS: 5 });
       const cpuMax = ((cpuSeconds(s.pid) - c0) / w.requests) * 1000;
       c0 = cpuSeconds(s.pid);
-      const l = await loadgen({ url, path: '/v1/messages', headers, body: requestBody(false), rate: 1000, warmupS: 1, durationS: 6, connections: 64, maxInFlight: 2000, timeoutMs: 10_000 });
+      const l = await runLoadgen({ url, path: '/v1/messages', headers, body: requestBody(false), rate: 1000, warmupS: 1, durationS: 6, connections: 64, maxInFlight: 2000, timeoutMs: 10_000 });
       rows.push({ variant: name, rps: w.rps, cpuMax, p50: l.latencyMs.p50, p99: l.latencyMs.p99, cpuRate: ((cpuSeconds(s.pid) - c0) / l.completedTotal) * 1000 });
       console.error(`round ${round} ${name}: ${w.rps.toFixed(0)} req/s, ${cpuMax.toFixed(3)} CPU s/1k; 1000/s p50 ${l.latencyMs.p50.toFixed(2)} p99 ${l.latencyMs.p99.toFixed(2)} ms, ${rows.at(-1)!.cpuRate.toFixed(3)} CPU s/1k`);
       await stop(s);

@@ -6,17 +6,17 @@
 //   node bench/compare.ts --a /path/to/tree-before --b /path/to/tree-after [--rounds 3] [--rate 1000] [--token mask|audit]
 //
 // Each tree needs a node_modules in which @scopekeeper/* point at that tree's packages/.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestBody } from './lib/fixtures.ts';
+import { runLoadgen } from './lib/run-loadgen.ts';
 import { writeUpstreamConfig, startNginx } from './lib/nginx.ts';
 import { stop, freePort, cpuSeconds, rssSampler } from './lib/proc.ts';
-import { setupScopekeeper, startSidecar, NODE, REPO } from './lib/scopekeeper.ts';
+import { setupScopekeeper, startSidecar } from './lib/scopekeeper.ts';
 import { writeWrkScript, runWrk } from './lib/wrk.ts';
-import type { LoadResult } from './lib/loadgen.ts';
 import { spread, fmt, fmtInt } from './lib/stats.ts';
 import { inOwnSession, raisePriority } from './lib/session.ts';
 
@@ -37,14 +37,6 @@ async function run(): Promise<void> {
   type Row = { tree: string; mode: string; rps: number; cpuMax: number; p50: number; p99: number; cpuRate: number; rss: number };
   const rows: Row[] = [];
 
-  function loadgen(spec: object): Promise<LoadResult> {
-    return new Promise((resolve, reject) => {
-      const c = spawn('taskset', ['-c', '0', NODE, join(REPO, 'bench/lib/loadgen.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      c.stdout.on('data', (d: Buffer) => (out += d));
-      c.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`loadgen exit ${code}`))));
-    });
-  }
 
   for (let round = 1; round <= Number(values.rounds); round++) {
     for (const [name, tree] of [['a', values.a!], ['b', values.b!]] as const) {
@@ -59,7 +51,7 @@ async function run(): Promise<void> {
         const cpuMax = ((cpuSeconds(sc.pid) - c0) / w.requests) * 1000;
         c0 = cpuSeconds(sc.pid);
         const rss = rssSampler(sc.pid);
-        const l = await loadgen({ url, path: '/v1/messages', headers, body: requestBody(mode === 'sse'), rate, warmupS: 1, durationS: 6, connections: 64, maxInFlight: 2 * rate, timeoutMs: 10_000 });
+        const l = await runLoadgen({ url, path: '/v1/messages', headers, body: requestBody(mode === 'sse'), rate, warmupS: 1, durationS: 6, connections: 64, maxInFlight: 2 * rate, timeoutMs: 10_000 });
         rows.push({ tree: name, mode, rps: w.rps, cpuMax, p50: l.latencyMs.p50, p99: l.latencyMs.p99, cpuRate: ((cpuSeconds(sc.pid) - c0) / l.completedTotal) * 1000, rss: rss.stop() });
         console.error(`round ${round} ${name} ${mode}: ${w.rps.toFixed(0)} req/s, ${cpuMax.toFixed(3)} CPU s/1k; at ${rate}/s p50 ${l.latencyMs.p50.toFixed(2)} p99 ${l.latencyMs.p99.toFixed(2)} ms${l.errors || l.non2xx ? ` (${l.errors} errors, ${l.non2xx} non-2xx)` : ''}`);
       }

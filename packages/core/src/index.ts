@@ -14,3 +14,4 @@ export * from './masking/index.ts';
 export * from './sse/index.ts';
 export * from './audit/index.ts';
 export * from './reviews/evidence.ts';
+export { splitHostPort } from './util/host-port.ts';

@@ -1,5 +1,6 @@
 // `scopekeeper sidecar`: flags to a running sidecar, with SIGTERM handled.
 import { readFileSync } from 'node:fs';
+import { splitHostPort } from '@scopekeeper/core';
 import { Sidecar } from './sidecar.ts';
 import { FilePolicySource } from './policy/file-source.ts';
 import type { PolicySource } from './policy/source.ts';
@@ -35,10 +36,9 @@ export interface SidecarFlags {
 export class UsageError extends Error {}
 
 export function parseHostPort(value: string, flag: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`${flag} "${value}" is not HOST:PORT; for example ${flag} 127.0.0.1:15180`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+  const hp = splitHostPort(value);
+  if (!hp) throw new UsageError(`${flag} "${value}" is not HOST:PORT; for example ${flag} 127.0.0.1:15180`);
+  return hp;
 }
 
 /** Builds the policy source; the Kubernetes one is loaded lazily so file mode needs no cluster libraries. */

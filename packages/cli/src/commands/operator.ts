@@ -2,6 +2,7 @@
 // Lease leader election. Every flag can also come from SCOPEKEEPER_<FLAG>.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { splitHostPort } from '@scopekeeper/core';
 import { envOption, onShutdown } from './shared.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 
@@ -14,10 +15,9 @@ const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespa
 const opt = envOption;
 
 function hostPort(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new InvalidArgumentError(`"${value}" is not HOST:PORT; for example 127.0.0.1:15182, or 0.0.0.0:15182 in a pod`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+  const hp = splitHostPort(value);
+  if (!hp) throw new InvalidArgumentError(`"${value}" is not HOST:PORT; for example 127.0.0.1:15182, or 0.0.0.0:15182 in a pod`);
+  return hp;
 }
 
 function bool(value: string | undefined): boolean {
