@@ -114,6 +114,8 @@ export interface ModelScopeSpecSubject {
   name: string;
   /** Namespace of a ServiceAccount subject; defaults to the scope's namespace. */
   namespace?: string;
+  /** For User and Group subjects: the issuer the identity must come from (an OIDC iss, or a SAML IdP's entityID). Without it the subject matches the primary issuer only (the sidecar's first --issuer). ServiceAccount subjects always come from the service-account issuer and may not set it. */
+  issuer?: string;
 }
 
 /** Limits on each Messages request. */
@@ -124,6 +126,8 @@ export interface ModelScopeSpecLimits {
   streaming?: boolean;
   /** Whether extended thinking may be enabled. Defaults to false. */
   thinking?: boolean;
+  /** anthropic-beta values, and top-level request fields, that scopekeeper does not know but this scope lets through (globs). Anything unknown and not listed here is refused with a 400 that names it. */
+  betas?: string[];
 }
 
 /** Tool names the request's `tools` array may carry. Deny wins over allow; a tool matched by neither is denied when allow is set. */
@@ -132,6 +136,8 @@ export interface ModelScopeSpecTools {
   allow?: string[];
   /** Globs of tool names that are never allowed (unless approval.requiredFor.tools names them). */
   deny?: string[];
+  /** MCP connector servers (the request's mcp_servers) the model may be given, by name or URL (globs). Without it a request that carries mcp_servers is denied. */
+  mcpServers?: string[];
 }
 
 /** One custom detector. */
@@ -154,12 +160,40 @@ export interface ModelScopeSpecData {
   custom?: ModelScopeSpecDataCustomItem[];
 }
 
+/** What else than tools may pass to an MCP endpoint (protocol mcp). Default deny. */
+export interface ModelScopeSpecEndpointMcp {
+  /** JSON-RPC methods beyond those scopekeeper knows that may pass (globs). */
+  methods?: string[];
+  /** Resource URIs that resources/read may read (globs). */
+  resources?: string[];
+  /** Prompt names that prompts/get may fetch (globs). */
+  prompts?: string[];
+}
+
+/** A projected service-account token for this audience, mounted into the sidecar container only and sent as Authorization Bearer. */
+export interface ModelScopeSpecEndpointAuthServiceAccountToken {
+  /** The audience the service checks (TokenReview or JWKS). */
+  audience: string;
+}
+
+/** A credential only the sidecar holds, sent on every forwarded request, so the service can refuse callers that bypass the sidecar. */
+export interface ModelScopeSpecEndpointAuth {
+  /** A projected service-account token for this audience, mounted into the sidecar container only and sent as Authorization Bearer. */
+  serviceAccountToken?: ModelScopeSpecEndpointAuthServiceAccountToken;
+}
+
 /** One internal service. */
 export interface ModelScopeSpecEndpoint {
   /** The path segment after /services/ that selects this endpoint. */
   name: string;
   /** Base URL of the service (http or https). */
   url: string;
+  /** http: plain requests checked by method and path. mcp: an MCP server over the streamable HTTP transport; its tools are named mcp__<endpoint>__<tool> and governed by spec.tools. */
+  protocol?: "http" | "mcp";
+  /** What else than tools may pass to an MCP endpoint (protocol mcp). Default deny. */
+  mcp?: ModelScopeSpecEndpointMcp;
+  /** A credential only the sidecar holds, sent on every forwarded request, so the service can refuse callers that bypass the sidecar. */
+  auth?: ModelScopeSpecEndpointAuth;
   /** HTTP methods allowed; defaults to GET only. */
   methods?: ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE")[];
   /** Path globs allowed below the service URL; '*' matches within one segment, '**' across segments. */

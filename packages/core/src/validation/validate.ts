@@ -48,6 +48,7 @@ export const CEL_EQUIVALENTS: Record<string, CelCheck> = {
   '!has(self.reviewedAt) || !has(self.expiresAt) || self.expiresAt > self.reviewedAt': (s) =>
     !has(s, 'reviewedAt') || !has(s, 'expiresAt') || Date.parse(String(s.expiresAt)) > Date.parse(String(s.reviewedAt)),
   "self.type != 'JustInTime' || has(self.request)": (s) => s.type !== 'JustInTime' || has(s, 'request'),
+  "self.kind != 'ServiceAccount' || !has(self.issuer)": (s) => s.kind !== 'ServiceAccount' || !has(s, 'issuer'),
   '!has(self.approval) || !has(self.approval.requiredFor) || (has(self.approval.approvers) && size(self.approval.approvers) > 0)': (s) => {
     const a = s.approval as Record<string, unknown> | undefined;
     return !a || !has(a, 'requiredFor') || (Array.isArray(a.approvers) && a.approvers.length > 0);
