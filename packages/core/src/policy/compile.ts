@@ -5,7 +5,7 @@ import { subjectKey } from './identity.ts';
 import { globProblem } from '../util/glob.ts';
 import { parseDuration } from '../util/duration.ts';
 import { reviewTimeline, type ReviewTimeline } from './review.ts';
-import { compileMasking } from '../masking/index.ts';
+import { compileMasking, type Masking } from '../masking/index.ts';
 import { parseJsonPath } from '../masking/jsonpath.ts';
 
 export interface CompiledScope {
@@ -17,6 +17,8 @@ export interface CompiledScope {
   endpoints: Map<string, ModelScopeSpecEndpoint>;
   periodic: TimedReview[];
   justInTime: TimedReview[];
+  /** The scope's data rules, compiled once with the policy; undefined when it masks nothing. */
+  masking?: Masking;
 }
 
 export interface TimedReview {
@@ -91,6 +93,13 @@ export function scopeProblems(scope: ModelScope): string[] {
   return problems;
 }
 
+function scopeMasking(scope: ModelScope): Masking | undefined {
+  const data = scope.spec.data;
+  if (!data || !(data.mask?.length || data.block?.length || data.custom?.length)) return undefined;
+  const m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
+  return m.active ? m : undefined;
+}
+
 function byExpiryDesc(a: TimedReview, b: TimedReview): number {
   return (b.timeline.expiresAt ?? 0) - (a.timeline.expiresAt ?? 0);
 }
@@ -115,6 +124,7 @@ export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opt
       endpoints: new Map((scope.spec.endpoints ?? []).map((e) => [e.name, e])),
       periodic: [],
       justInTime: [],
+      masking: scopeMasking(scope),
     };
     snapshot.scopes.push(compiled);
     byName.set(`${namespace}/${compiled.name}`, compiled);
