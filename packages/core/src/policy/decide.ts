@@ -10,7 +10,20 @@ import { matchAnyName, matchName, matchPath } from '../util/glob.ts';
 export type PolicyRequest =
   | { route: 'messages' | 'count_tokens'; facts: MessagesRequestFacts }
   | { route: 'models' }
-  | { route: 'service'; endpoint: string; method: string; path: string };
+  | { route: 'service'; endpoint: string; method: string; path: string }
+  /** One JSON-RPC message to an MCP endpoint; `url` is where the sidecar forwards it (that endpoint's URL). */
+  | { route: 'mcp'; endpoint: string; url: string; call: McpCall };
+
+/** What one JSON-RPC message to an MCP endpoint asks for (core/mcp/inspect.ts reads it). */
+export type McpCall =
+  /** initialize, ping, the list methods, known notifications, answers to the server: pass when the endpoint does. */
+  | { kind: 'protocol'; method: string }
+  /** tools/call of the server's tool `tool`, named mcp__<endpoint>__<tool> for policy. */
+  | { kind: 'tool'; method: string; tool: string }
+  | { kind: 'resource'; method: string; uri: string }
+  | { kind: 'prompt'; method: string; prompt: string }
+  /** A method scopekeeper does not know: passes only when endpoints[].mcp.methods lists it. */
+  | { kind: 'method'; method: string };
 
 export type ReasonCode =
   | 'Allowed'
@@ -32,6 +45,10 @@ export type ReasonCode =
   | 'EndpointNotAllowed'
   | 'MethodNotAllowed'
   | 'PathNotAllowed'
+  | 'EndpointNotMcp'
+  | 'McpMethodNotAllowed'
+  | 'McpResourceNotAllowed'
+  | 'McpPromptNotAllowed'
   | 'ApprovalRequired'
   | 'ApprovedJustInTime';
 
@@ -152,15 +169,88 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
     fit.denies.push({ code: 'ThinkingNotAllowed', rule: 'spec.limits.thinking', detail: 'extended thinking is off for this scope; remove the thinking parameter' });
   }
   for (const tool of facts.tools) {
-    if (matchAnyName(requiredFor?.tools, tool)) fit.gatedTools.push(tool);
-    else if (matchAnyName(spec.tools?.deny, tool)) {
-      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${tool} is denied; remove it from the request's tools` : '' });
-    } else if (spec.tools?.allow && !matchAnyName(spec.tools.allow, tool)) {
-      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${tool} is not in [${spec.tools.allow.join(', ')}]; remove it from the request's tools` : '' });
-    }
+    const v = toolVerdict(s, tool);
+    // A tool of the scope's MCP endpoint is held where it is called (tools/call through the
+    // sidecar), not where it is offered: holding every Messages request that lists it would
+    // stop the agent before it could ask.
+    if (v === 'gated') {
+      if (!isSidecarMcpTool(s, tool)) fit.gatedTools.push(tool);
+    } else if (v !== 'allow') fit.denies.push(toolReason(s, v, tool, explain ? "remove it from the request's tools" : undefined));
   }
   return fit;
 }
+
+/**
+ * The one tool rule, for tools offered in a Messages request and for MCP tools/list and
+ * tools/call alike: approval.requiredFor.tools wins over deny, deny over allow; without
+ * tools.allow every tool not denied is allowed.
+ */
+export function toolVerdict(s: CompiledScope, tool: string): 'allow' | 'gated' | 'ToolDenied' | 'ToolNotAllowed' {
+  const spec = s.scope.spec;
+  if (matchAnyName(spec.approval?.requiredFor?.tools, tool)) return 'gated';
+  if (matchAnyName(spec.tools?.deny, tool)) return 'ToolDenied';
+  if (spec.tools?.allow && !matchAnyName(spec.tools.allow, tool)) return 'ToolNotAllowed';
+  return 'allow';
+}
+
+function toolReason(s: CompiledScope, code: 'ToolDenied' | 'ToolNotAllowed', tool: string, fix: string | undefined): Reason {
+  if (code === 'ToolDenied') return { code, rule: 'spec.tools.deny', detail: fix === undefined ? '' : `tool ${tool} is denied; ${fix}` };
+  const allow = s.scope.spec.tools?.allow ?? [];
+  return { code, rule: 'spec.tools.allow', detail: fix === undefined ? '' : `tool ${tool} is not in [${allow.join(', ')}]; ${fix}` };
+}
+
+/** The name the Agent SDK gives an MCP server's tool: mcp__<endpoint>__<tool>. */
+export function mcpToolName(endpoint: string, tool: string): string {
+  return `mcp__${endpoint}__${tool}`;
+}
+
+function isSidecarMcpTool(s: CompiledScope, tool: string): boolean {
+  if (!tool.startsWith('mcp__')) return false;
+  const end = tool.indexOf('__', 5);
+  return end > 5 && s.endpoints.get(tool.slice(5, end))?.protocol === 'mcp';
+}
+
+function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, explain: boolean): Fit {
+  const ep = s.endpoints.get(endpoint);
+  const fit: Fit = { denies: [], gatedTools: [], endpoint: ep };
+  if (!ep || ep.protocol !== 'mcp' || ep.url !== url) {
+    // Another scope's endpoint of the same name (another URL or protocol) does not vouch for
+    // messages sent to this one.
+    const detail = !ep ? `endpoint ${endpoint} is not one of [${[...s.endpoints.keys()].join(', ')}]` : `endpoint ${endpoint} of this scope is not the MCP server at ${url}`;
+    fit.denies.push({ code: ep ? 'EndpointNotMcp' : 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? detail : '' });
+    return fit;
+  }
+  const rule = `spec.endpoints[${ep.name}].mcp`;
+  switch (call.kind) {
+    case 'protocol':
+      break;
+    case 'tool': {
+      const name = mcpToolName(endpoint, call.tool);
+      const v = toolVerdict(s, name);
+      if (v === 'gated') fit.gatedTools.push(name);
+      else if (v !== 'allow') fit.denies.push(toolReason(s, v, name, explain ? 'the agent may not call it' : undefined));
+      break;
+    }
+    case 'resource':
+      if (!matchAnyName(ep.mcp?.resources, call.uri)) {
+        fit.denies.push({ code: 'McpResourceNotAllowed', rule: `${rule}.resources`, detail: explain ? `${call.method} of ${call.uri} is not in [${(ep.mcp?.resources ?? []).join(', ')}]` : '' });
+      }
+      break;
+    case 'prompt':
+      if (!matchAnyName(ep.mcp?.prompts, call.prompt)) {
+        fit.denies.push({ code: 'McpPromptNotAllowed', rule: `${rule}.prompts`, detail: explain ? `${call.method} of prompt ${call.prompt} is not in [${(ep.mcp?.prompts ?? []).join(', ')}]` : '' });
+      }
+      break;
+    case 'method':
+      if (!matchAnyName(ep.mcp?.methods, call.method)) {
+        fit.denies.push({ code: 'McpMethodNotAllowed', rule: `${rule}.methods`, detail: explain ? `${call.method} is not a method scopekeeper knows and is not in [${(ep.mcp?.methods ?? []).join(', ')}]` : '' });
+      }
+      break;
+  }
+  return fit;
+}
+
+const MCP_HTTP_METHODS = ['POST', 'GET', 'DELETE'];
 
 function fitService(s: CompiledScope, endpoint: string, method: string, path: string, explain: boolean): Fit {
   const ep = s.endpoints.get(endpoint);
@@ -169,7 +259,9 @@ function fitService(s: CompiledScope, endpoint: string, method: string, path: st
     return { denies: [{ code: 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '' }], gatedTools: [] };
   }
   const denies: Reason[] = [];
-  const methods = ep.methods ?? ['GET'];
+  // An MCP endpoint speaks the streamable HTTP transport (POST messages, GET the server's
+  // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp).
+  const methods = ep.protocol === 'mcp' ? MCP_HTTP_METHODS : (ep.methods ?? ['GET']);
   if (!methods.includes(method as never)) {
     denies.push({ code: 'MethodNotAllowed', rule: `spec.endpoints[${ep.name}].methods`, detail: explain ? `${method} is not in [${methods.join(', ')}]` : '' });
   }
@@ -221,9 +313,11 @@ function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: numbe
   const fit: Fit =
     req.route === 'service'
       ? fitService(s, req.endpoint, req.method, req.path, explain)
-      : req.route === 'models'
-        ? { denies: [], gatedTools: [] }
-        : fitMessages(s, req.facts, req.route, explain);
+      : req.route === 'mcp'
+        ? fitMcp(s, req.endpoint, req.url, req.call, explain)
+        : req.route === 'models'
+          ? { denies: [], gatedTools: [] }
+          : fitMessages(s, req.facts, req.route, explain);
   const denies = gate.reason && !auditOnly ? [gate.reason, ...fit.denies] : fit.denies;
   if (denies.length) {
     return { ...base, effect: 'deny', reasons: denies, message: explain ? sentence(s.name, denies) : '', review: gate.review?.metadata.name };
