@@ -25,7 +25,7 @@ async function send(sa: string, body: string, headers: Record<string, string> = 
   let record: { tools?: string[]; decision?: string; reasons?: string[] } | undefined;
   for (let i = 0; i < 100 && !record; i++) {
     const lines = (await readFile(world.auditFile, 'utf8')).trim().split('\n');
-    record = lines.map((l) => JSON.parse(l) as { requestId: string }).find((r) => r.requestId === id);
+    record = lines.map((l) => JSON.parse(l) as { requestId: string; tools?: string[]; reasons?: string[] }).find((r) => r.requestId === id);
     if (!record) await new Promise((r) => setTimeout(r, 20));
   }
   return { status: res.status, json, upstream: world.stub!.received.length - before, record: record! };
