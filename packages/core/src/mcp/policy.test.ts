@@ -103,8 +103,8 @@ describe('one tool rule for Messages and MCP', () => {
   });
 
   test('toolVerdict is the rule both use', () => {
-    const s = snapshot.scopes[0]!;
-    expect(['mcp__crm__a', 'mcp__crm__delete_a', 'mcp__crm__update_a', 'Write'].map((t) => toolVerdict(s, t))).toEqual(['allow', 'ToolDenied', 'gated', 'ToolNotAllowed']);
+    const spec = snapshot.scopes[0]!.scope.spec;
+    expect(['mcp__crm__a', 'mcp__crm__delete_a', 'mcp__crm__update_a', 'Write'].map((t) => toolVerdict(spec, t))).toEqual(['ok', 'denied', 'gated', 'not-allowed']);
   });
 });
 

@@ -5,7 +5,8 @@ import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
 import type { CompiledScope, PolicySnapshot } from './compile.ts';
 import { describeIdentity, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
-import { matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import type { Capability } from '../anthropic/capabilities.ts';
 
 export type PolicyRequest =
   | { route: 'messages' | 'count_tokens'; facts: MessagesRequestFacts }
@@ -42,6 +43,8 @@ export type ReasonCode =
   | 'ThinkingNotAllowed'
   | 'ToolDenied'
   | 'ToolNotAllowed'
+  | 'McpServerNotAllowed'
+  | 'UnknownRequestField'
   | 'EndpointNotAllowed'
   | 'MethodNotAllowed'
   | 'PathNotAllowed'
@@ -168,35 +171,73 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
   if (facts.thinking && spec.limits?.thinking !== true) {
     fit.denies.push({ code: 'ThinkingNotAllowed', rule: 'spec.limits.thinking', detail: 'extended thinking is off for this scope; remove the thinking parameter' });
   }
-  for (const tool of facts.tools) {
-    const v = toolVerdict(s, tool);
-    // A tool of the scope's MCP endpoint is held where it is called (tools/call through the
+  for (const u of facts.unknown ?? []) {
+    if (matchAnyName(spec.limits?.betas, u.name)) continue;
+    fit.denies.push({
+      code: 'UnknownRequestField',
+      rule: 'spec.limits.betas',
+      detail: explain ? `the request's ${u.what} "${u.name}" is not one scopekeeper knows; remove it, or ask the scope's reviewers to list it in spec.limits.betas` : '',
+    });
+  }
+  for (const c of facts.capabilities ?? facts.tools.map((name): Capability => ({ kind: 'tool', name }))) {
+    if (c.kind === 'model') {
+      if (!matchAnyName(spec.models, c.name)) {
+        fit.denies.push({ code: 'ModelNotAllowed', rule: 'spec.models', detail: explain ? `the request's fallbacks or advisor tool name model ${c.name}, which is not in [${spec.models.join(', ')}]; use one of those models` : '' });
+      }
+      continue;
+    }
+    if (c.kind === 'mcp-server') {
+      const listed = spec.tools?.mcpServers;
+      if (!c.server || !(matchAnyName(listed, c.server.name) || matchAnyName(listed, c.server.url))) {
+        fit.denies.push({
+          code: 'McpServerNotAllowed',
+          rule: 'spec.tools.mcpServers',
+          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${c.server?.url.slice(0, 256) ?? ''}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+        });
+      }
+      continue;
+    }
+    const verdict = toolVerdict(spec, c.name);
+    // A tool of the scope's own MCP endpoint is held where it is called (tools/call through the
     // sidecar), not where it is offered: holding every Messages request that lists it would
     // stop the agent before it could ask.
-    if (v === 'gated') {
-      if (!isSidecarMcpTool(s, tool)) fit.gatedTools.push(tool);
-    } else if (v !== 'allow') fit.denies.push(toolReason(s, v, tool, explain ? "remove it from the request's tools" : undefined));
+    if (verdict === 'gated') {
+      if (!(c.kind === 'tool' && isSidecarMcpTool(s, c.name))) fit.gatedTools.push(c.name);
+    }
+    else if (verdict === 'denied') {
+      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is denied; remove it from the request` : '' });
+    } else if (verdict === 'not-allowed') {
+      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is not in [${spec.tools!.allow!.join(', ')}]; remove it from the request` : '' });
+    }
   }
   return fit;
 }
 
-/**
- * The one tool rule, for tools offered in a Messages request and for MCP tools/list and
- * tools/call alike: approval.requiredFor.tools wins over deny, deny over allow; without
- * tools.allow every tool not denied is allowed.
- */
-export function toolVerdict(s: CompiledScope, tool: string): 'allow' | 'gated' | 'ToolDenied' | 'ToolNotAllowed' {
-  const spec = s.scope.spec;
-  if (matchAnyName(spec.approval?.requiredFor?.tools, tool)) return 'gated';
-  if (matchAnyName(spec.tools?.deny, tool)) return 'ToolDenied';
-  if (spec.tools?.allow && !matchAnyName(spec.tools.allow, tool)) return 'ToolNotAllowed';
-  return 'allow';
-}
+const KIND_LABEL: Record<Capability['kind'], string> = {
+  tool: 'tool',
+  'server-tool': 'server tool',
+  'mcp-server': 'MCP server',
+  'mcp-tool': 'MCP tool',
+  container: 'container reuse',
+  skill: 'skill',
+  file: 'file reference',
+  thread: 'thread continuation',
+  model: 'model',
+};
 
-function toolReason(s: CompiledScope, code: 'ToolDenied' | 'ToolNotAllowed', tool: string, fix: string | undefined): Reason {
-  if (code === 'ToolDenied') return { code, rule: 'spec.tools.deny', detail: fix === undefined ? '' : `tool ${tool} is denied; ${fix}` };
-  const allow = s.scope.spec.tools?.allow ?? [];
-  return { code, rule: 'spec.tools.allow', detail: fix === undefined ? '' : `tool ${tool} is not in [${allow.join(', ')}]; ${fix}` };
+/**
+ * The one tools decision, for every capability a request gives the model. A name with '*' (every
+ * tool of an MCP server) is caught by any deny or approval rule that could match one of its
+ * members, and allowed only by a rule that matches all of them.
+ */
+export function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated' | 'denied' | 'not-allowed' | 'ok' {
+  const wild = name.includes('*');
+  const hits = (globs: readonly string[] | undefined) => (wild ? (globs ?? []).some((g) => globsOverlap(g, name)) : matchAnyName(globs, name));
+  if (hits(spec.approval?.requiredFor?.tools)) return 'gated';
+  if (hits(spec.tools?.deny)) return 'denied';
+  // matching the name literally ('*' as a character) means the glob covers every member
+  if (spec.tools?.allow && !matchAnyName(spec.tools.allow, name)) return 'not-allowed';
+  return 'ok';
 }
 
 /** The name the Agent SDK gives an MCP server's tool: mcp__<endpoint>__<tool>. */
@@ -226,9 +267,12 @@ function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, 
       break;
     case 'tool': {
       const name = mcpToolName(endpoint, call.tool);
-      const v = toolVerdict(s, name);
+      const v = toolVerdict(s.scope.spec, name);
       if (v === 'gated') fit.gatedTools.push(name);
-      else if (v !== 'allow') fit.denies.push(toolReason(s, v, name, explain ? 'the agent may not call it' : undefined));
+      else if (v === 'denied') fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${name} is denied; the agent may not call it` : '' });
+      else if (v === 'not-allowed') {
+        fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${name} is not in [${(s.scope.spec.tools?.allow ?? []).join(', ')}]; the agent may not call it` : '' });
+      }
       break;
     }
     case 'resource':
@@ -401,4 +445,12 @@ export function allowedModelGlobs(snapshot: PolicySnapshot, id: Identity, now: n
     globs.push(...s.scope.spec.models);
   }
   return globs;
+}
+
+/**
+ * The error type of a denial: a request that is refused only for parts scopekeeper does not
+ * know is an invalid request (400), anything else a permission error (403).
+ */
+export function denialErrorType(d: Decision): 'invalid_request_error' | 'permission_error' {
+  return d.reasons.length > 0 && d.reasons.every((r) => r.code === 'UnknownRequestField') ? 'invalid_request_error' : 'permission_error';
 }
