@@ -129,6 +129,15 @@ export const REFUSALS = {
     message: (a) => a.message,
     reasons: (a) => a.reasons,
   }),
+  /** The policy refuses only fields, betas or block types it does not know (core's denialErrorType). */
+  requestNotAllowed: refusal<{ message: string; reasons: string[] }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'UnknownRequestField',
+    message: (a) => a.message,
+    reasons: (a) => a.reasons,
+  }),
   approvalRequired: refusal<{ message: string; reasons: string[]; ref: string }>({
     type: 'permission_error',
     status: 403,

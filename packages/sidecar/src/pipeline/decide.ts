@@ -1,6 +1,6 @@
 // Stage 3, decide: core's decide() on the current policy snapshot. A denial or a held request is
 // answered here; an allowed one leaves with its masking (compiled with the policy) on the context.
-import { decide as decidePolicy, type Decision, type PolicyRequest, type PolicySnapshot } from '@scopekeeper/core';
+import { decide as decidePolicy, denialErrorType, type Decision, type PolicyRequest, type PolicySnapshot } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { firstHeader } from '../http/headers.ts';
 import { refuse } from './refuse.ts';
@@ -21,7 +21,8 @@ export function decideRequest(dp: DataPath, ctx: RequestContext, snap: PolicySna
 export async function enforce(dp: DataPath, ctx: RequestContext, decision: Decision): Promise<boolean> {
   ctx.decision = decision;
   if (decision.effect === 'deny') {
-    refuse(dp, ctx, 'permissionDenied', { message: decision.message, reasons: ctx.reasonCodes });
+    const which = denialErrorType(decision) === 'invalid_request_error' ? 'requestNotAllowed' : 'permissionDenied';
+    refuse(dp, ctx, which, { message: decision.message, reasons: ctx.reasonCodes });
     return false;
   }
   if (decision.effect === 'approval-required') {

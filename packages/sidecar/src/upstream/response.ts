@@ -4,11 +4,13 @@ import type { ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 import type { UpstreamResponse } from './forwarder.ts';
-import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, type Masking, type StreamUsage } from '@scopekeeper/core';
+import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, toolsUsedIn, type Masking, type StreamUsage } from '@scopekeeper/core';
 
 export interface RelayResult {
   status: number;
   usage?: StreamUsage;
+  /** Tools the model invoked in the response. */
+  toolsUsed?: string[];
   masked?: Record<string, number>;
   blocked?: string;
   /** Why the response did not complete as the upstream sent it. */
@@ -113,7 +115,7 @@ function relaySse(upstream: Readable, source: NodeJS.ReadableStream, res: Server
     const finish = (r: Omit<RelayResult, 'status'>) => {
       if (settled) return;
       settled = true;
-      resolve({ status, usage: observer.facts.usage, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
+      resolve({ status, usage: observer.facts.usage, toolsUsed: observer.facts.toolsUsed, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
     };
     // A throw in a stream callback would reach the process: it ends this response instead.
     const guard =
@@ -234,8 +236,9 @@ function relayWhole(
       const result: RelayResult = { status };
       if (opts.messages) {
         try {
-          const usage = (JSON.parse(body.toString('utf8')) as { usage?: StreamUsage }).usage;
-          if (usage) result.usage = usage;
+          const message = JSON.parse(body.toString('utf8')) as { usage?: StreamUsage };
+          if (message.usage) result.usage = message.usage;
+          result.toolsUsed = toolsUsedIn(message);
         } catch {
           // Not JSON: nothing to count.
         }
@@ -246,7 +249,7 @@ function relayWhole(
           const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
           res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...opts.extraHeaders });
           res.end(err);
-          resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage });
+          resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage, toolsUsed: result.toolsUsed });
           return;
         }
         body = m.body;
