@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
-import { readBody, BodyTooLargeError } from '../http/body.ts';
+import { readBody, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
 
@@ -13,8 +13,10 @@ export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise
   try {
     body = await readBody(ctx.req, dp.opts.maxBodyBytes);
   } catch (e) {
-    if (e instanceof BodyTooLargeError) refuse(dp, ctx, 'requestTooLarge', { size: e.message, limit: dp.opts.maxBodyBytes });
-    else refuse(dp, ctx, 'bodyUnreadable', { why: (e as Error).message });
+    if (e instanceof BodyTooLargeError) {
+      lingerOnClose(ctx.req.socket);
+      refuse(dp, ctx, 'requestTooLarge', { size: e.message, limit: dp.opts.maxBodyBytes });
+    } else refuse(dp, ctx, 'bodyUnreadable', { why: (e as Error).message });
     return false;
   }
   ctx.body = body;
