@@ -11,6 +11,7 @@ import {
   allowedModelGlobs,
   compileMasking,
   decide,
+  denialErrorType,
   inspectMessagesRequest,
   matchAnyName,
   RequestInspectionError,
@@ -338,7 +339,7 @@ export class Sidecar {
     ctx.decision = decision;
     const codes = decision.reasons.map((r) => r.code);
     if (decision.effect === 'deny') {
-      return this.finishDenied(req, res, ctx, 'permission_error', decision.message, 'deny', codes);
+      return this.finishDenied(req, res, ctx, denialErrorType(decision), decision.message, 'deny', codes);
     }
     if (decision.effect === 'approval-required') {
       let ref = `${decision.approval!.namespace}/${decision.approval!.scope}-jit-${decision.approval!.fingerprint}`;
@@ -491,6 +492,7 @@ export class Sidecar {
       masked: result.masked && Object.keys(result.masked).length ? result.masked : undefined,
       blocked: result.blocked,
       usage: result.usage && Object.keys(result.usage).length ? result.usage : undefined,
+      toolsUsed: result.toolsUsed?.length ? result.toolsUsed : undefined,
       latencyMs: round(totalS * 1000),
       upstreamLatencyMs: ctx.upstreamStart !== undefined ? round(upstreamS * 1000) : undefined,
       bodySha256: ctx.bodySha256,

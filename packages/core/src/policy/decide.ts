@@ -5,7 +5,8 @@ import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
 import type { CompiledScope, PolicySnapshot } from './compile.ts';
 import { describeIdentity, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
-import { matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import type { Capability } from '../anthropic/capabilities.ts';
 
 export type PolicyRequest =
   | { route: 'messages' | 'count_tokens'; facts: MessagesRequestFacts }
@@ -29,6 +30,8 @@ export type ReasonCode =
   | 'ThinkingNotAllowed'
   | 'ToolDenied'
   | 'ToolNotAllowed'
+  | 'McpServerNotAllowed'
+  | 'UnknownRequestField'
   | 'EndpointNotAllowed'
   | 'MethodNotAllowed'
   | 'PathNotAllowed'
@@ -151,15 +154,68 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
   if (facts.thinking && spec.limits?.thinking !== true) {
     fit.denies.push({ code: 'ThinkingNotAllowed', rule: 'spec.limits.thinking', detail: 'extended thinking is off for this scope; remove the thinking parameter' });
   }
-  for (const tool of facts.tools) {
-    if (matchAnyName(requiredFor?.tools, tool)) fit.gatedTools.push(tool);
-    else if (matchAnyName(spec.tools?.deny, tool)) {
-      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${tool} is denied; remove it from the request's tools` : '' });
-    } else if (spec.tools?.allow && !matchAnyName(spec.tools.allow, tool)) {
-      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${tool} is not in [${spec.tools.allow.join(', ')}]; remove it from the request's tools` : '' });
+  for (const u of facts.unknown ?? []) {
+    if (matchAnyName(spec.limits?.betas, u.name)) continue;
+    fit.denies.push({
+      code: 'UnknownRequestField',
+      rule: 'spec.limits.betas',
+      detail: explain ? `the request's ${u.what} "${u.name}" is not one scopekeeper knows; remove it, or ask the scope's reviewers to list it in spec.limits.betas` : '',
+    });
+  }
+  for (const c of facts.capabilities ?? facts.tools.map((name): Capability => ({ kind: 'tool', name }))) {
+    if (c.kind === 'model') {
+      if (!matchAnyName(spec.models, c.name)) {
+        fit.denies.push({ code: 'ModelNotAllowed', rule: 'spec.models', detail: explain ? `the request's fallbacks or advisor tool name model ${c.name}, which is not in [${spec.models.join(', ')}]; use one of those models` : '' });
+      }
+      continue;
+    }
+    if (c.kind === 'mcp-server') {
+      const listed = spec.tools?.mcpServers;
+      if (!c.server || !(matchAnyName(listed, c.server.name) || matchAnyName(listed, c.server.url))) {
+        fit.denies.push({
+          code: 'McpServerNotAllowed',
+          rule: 'spec.tools.mcpServers',
+          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${c.server?.url.slice(0, 256) ?? ''}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+        });
+      }
+      continue;
+    }
+    const verdict = toolVerdict(spec, c.name);
+    if (verdict === 'gated') fit.gatedTools.push(c.name);
+    else if (verdict === 'denied') {
+      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is denied; remove it from the request` : '' });
+    } else if (verdict === 'not-allowed') {
+      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is not in [${spec.tools!.allow!.join(', ')}]; remove it from the request` : '' });
     }
   }
   return fit;
+}
+
+const KIND_LABEL: Record<Capability['kind'], string> = {
+  tool: 'tool',
+  'server-tool': 'server tool',
+  'mcp-server': 'MCP server',
+  'mcp-tool': 'MCP tool',
+  container: 'container reuse',
+  skill: 'skill',
+  file: 'file reference',
+  thread: 'thread continuation',
+  model: 'model',
+};
+
+/**
+ * The one tools decision, for every capability a request gives the model. A name with '*' (every
+ * tool of an MCP server) is caught by any deny or approval rule that could match one of its
+ * members, and allowed only by a rule that matches all of them.
+ */
+function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated' | 'denied' | 'not-allowed' | 'ok' {
+  const wild = name.includes('*');
+  const hits = (globs: readonly string[] | undefined) => (wild ? (globs ?? []).some((g) => globsOverlap(g, name)) : matchAnyName(globs, name));
+  if (hits(spec.approval?.requiredFor?.tools)) return 'gated';
+  if (hits(spec.tools?.deny)) return 'denied';
+  // matching the name literally ('*' as a character) means the glob covers every member
+  if (spec.tools?.allow && !matchAnyName(spec.tools.allow, name)) return 'not-allowed';
+  return 'ok';
 }
 
 function fitService(s: CompiledScope, endpoint: string, method: string, path: string, explain: boolean): Fit {
@@ -307,4 +363,12 @@ export function allowedModelGlobs(snapshot: PolicySnapshot, id: Identity, now: n
     globs.push(...s.scope.spec.models);
   }
   return globs;
+}
+
+/**
+ * The error type of a denial: a request that is refused only for parts scopekeeper does not
+ * know is an invalid request (400), anything else a permission error (403).
+ */
+export function denialErrorType(d: Decision): 'invalid_request_error' | 'permission_error' {
+  return d.reasons.length > 0 && d.reasons.every((r) => r.code === 'UnknownRequestField') ? 'invalid_request_error' : 'permission_error';
 }
