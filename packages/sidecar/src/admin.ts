@@ -3,8 +3,9 @@ import express, { type Express } from 'express';
 import type { SidecarMetrics } from './metrics.ts';
 import type { PolicySource } from './policy/source.ts';
 import type { AuditLog } from './audit/index.ts';
+import type { SamlVerifier } from './identity/saml-verifier.ts';
 
-export function buildAdminApp(policy: PolicySource, audit: AuditLog, metrics: SidecarMetrics, draining: () => boolean): Express {
+export function buildAdminApp(policy: PolicySource, audit: AuditLog, metrics: SidecarMetrics, draining: () => boolean, saml?: SamlVerifier): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', async (_req, res) => {
@@ -18,7 +19,8 @@ export function buildAdminApp(policy: PolicySource, audit: AuditLog, metrics: Si
   app.get('/readyz', (_req, res) => {
     const s = policy.status();
     const ready = !draining() && s.ready && policy.current() !== undefined && audit.healthy !== false;
-    res.status(ready ? 200 : 503).json({ ready, policy: s, audit: { healthy: audit.healthy }, draining: draining() });
+    const samlStatus = saml ? { saml: saml.metadata.status() } : {};
+    res.status(ready ? 200 : 503).json({ ready, policy: s, audit: { healthy: audit.healthy }, draining: draining(), ...samlStatus });
   });
   return app;
 }

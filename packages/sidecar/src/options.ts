@@ -3,6 +3,7 @@ import type { UpstreamKey } from './upstream/key.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import type { PolicySource } from './policy/source.ts';
 import type { TokenVerifier } from './identity/verifier.ts';
+import type { SamlVerifier } from './identity/saml-verifier.ts';
 import type { AuditLog } from './audit/index.ts';
 import type { Logger } from './log.ts';
 
@@ -34,6 +35,8 @@ export interface SidecarOptions {
 export interface SidecarDeps {
   policy: PolicySource;
   verifier: TokenVerifier;
+  /** SAML assertions as credentials (--saml-idp-metadata); absent: JWTs only. */
+  saml?: SamlVerifier;
   audit: AuditLog;
   log: Logger;
   metrics?: SidecarMetrics;

@@ -34,10 +34,10 @@ export class Sidecar {
   constructor(opts: SidecarOptions, deps: SidecarDeps) {
     this.metrics = deps.metrics ?? new SidecarMetrics();
     const forwarder = new Forwarder({ connections: opts.upstreamConnections ?? 256, timeoutMs: opts.upstreamTimeoutMs });
-    this.dp = { opts, policy: deps.policy, verifier: deps.verifier, audit: deps.audit, log: deps.log, metrics: this.metrics, now: deps.now ?? Date.now, forwarder };
+    this.dp = { opts, policy: deps.policy, verifier: deps.verifier, saml: deps.saml, audit: deps.audit, log: deps.log, metrics: this.metrics, now: deps.now ?? Date.now, forwarder };
     this.gate = new ConcurrencyGate({ limit: opts.maxConcurrent ?? 256, maxQueued: opts.maxQueued ?? 512, maxWaitMs: opts.maxQueueWaitMs ?? 30_000 });
     this.app = this.buildDataApp();
-    this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining);
+    this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining, deps.saml);
   }
 
   async start(): Promise<{ data: string; admin: string }> {

@@ -1,7 +1,9 @@
-// Stage 1, authenticate: the caller's token (Authorization: Bearer or x-api-key) to an identity.
+// Stage 1, authenticate: the caller's credential (a JWT or a SAML assertion, in Authorization
+// or x-api-key) to an identity.
 import type { RequestContext } from '../context.ts';
 import { rawHeader } from '../http/headers.ts';
 import { AuthenticationError, IssuerUnavailableError } from '../identity/verifier.ts';
+import { authenticateCaller } from '../identity/saml-credential.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
 
@@ -10,7 +12,8 @@ export async function authenticate(dp: DataPath, ctx: RequestContext): Promise<b
   try {
     // From the raw headers: node keeps only the first of several Authorization headers, and
     // the verifier refuses duplicates that differ.
-    ctx.identity = await dp.verifier.authenticate({ authorization: rawHeader(ctx.req, 'authorization'), 'x-api-key': rawHeader(ctx.req, 'x-api-key') });
+    const headers = { authorization: rawHeader(ctx.req, 'authorization'), 'x-api-key': rawHeader(ctx.req, 'x-api-key') };
+    ctx.identity = await authenticateCaller(headers, { jwt: dp.verifier, saml: dp.saml });
     return true;
   } catch (e) {
     if (e instanceof IssuerUnavailableError) dp.log.warn({ requestId: ctx.requestId, err: e.detail }, 'identity provider unavailable');

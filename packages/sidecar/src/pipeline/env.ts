@@ -3,6 +3,7 @@ import type { SidecarOptions } from '../options.ts';
 import type { SidecarMetrics } from '../metrics.ts';
 import type { PolicySource } from '../policy/source.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
+import type { SamlVerifier } from '../identity/saml-verifier.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
 import type { Forwarder } from '../upstream/forwarder.ts';
@@ -11,6 +12,7 @@ export interface DataPath {
   opts: SidecarOptions;
   policy: PolicySource;
   verifier: TokenVerifier;
+  saml?: SamlVerifier;
   audit: AuditLog;
   log: Logger;
   metrics: SidecarMetrics;
