@@ -19,3 +19,4 @@ export * from './reviews/evidence.ts';
 export { splitHostPort } from './util/host-port.ts';
 export * from './reviews/usage.ts';
 export * from './reviews/recommend.ts';
+export * from './mcp/index.ts';

@@ -11,7 +11,20 @@ import type { Capability } from '../anthropic/capabilities.ts';
 export type PolicyRequest =
   | { route: 'messages' | 'count_tokens'; facts: MessagesRequestFacts }
   | { route: 'models' }
-  | { route: 'service'; endpoint: string; method: string; path: string };
+  | { route: 'service'; endpoint: string; method: string; path: string }
+  /** One JSON-RPC message to an MCP endpoint; `url` is where the sidecar forwards it (that endpoint's URL). */
+  | { route: 'mcp'; endpoint: string; url: string; call: McpCall };
+
+/** What one JSON-RPC message to an MCP endpoint asks for (core/mcp/inspect.ts reads it). */
+export type McpCall =
+  /** initialize, ping, the list methods, known notifications, answers to the server: pass when the endpoint does. */
+  | { kind: 'protocol'; method: string }
+  /** tools/call of the server's tool `tool`, named mcp__<endpoint>__<tool> for policy. */
+  | { kind: 'tool'; method: string; tool: string }
+  | { kind: 'resource'; method: string; uri: string }
+  | { kind: 'prompt'; method: string; prompt: string }
+  /** A method scopekeeper does not know: passes only when endpoints[].mcp.methods lists it. */
+  | { kind: 'method'; method: string };
 
 export type ReasonCode =
   | 'Allowed'
@@ -35,6 +48,10 @@ export type ReasonCode =
   | 'EndpointNotAllowed'
   | 'MethodNotAllowed'
   | 'PathNotAllowed'
+  | 'EndpointNotMcp'
+  | 'McpMethodNotAllowed'
+  | 'McpResourceNotAllowed'
+  | 'McpPromptNotAllowed'
   | 'ApprovalRequired'
   | 'ApprovedJustInTime';
 
@@ -181,7 +198,12 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
       continue;
     }
     const verdict = toolVerdict(spec, c.name);
-    if (verdict === 'gated') fit.gatedTools.push(c.name);
+    // A tool of the scope's own MCP endpoint is held where it is called (tools/call through the
+    // sidecar), not where it is offered: holding every Messages request that lists it would
+    // stop the agent before it could ask.
+    if (verdict === 'gated') {
+      if (!(c.kind === 'tool' && isSidecarMcpTool(s, c.name))) fit.gatedTools.push(c.name);
+    }
     else if (verdict === 'denied') {
       fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is denied; remove it from the request` : '' });
     } else if (verdict === 'not-allowed') {
@@ -208,7 +230,7 @@ const KIND_LABEL: Record<Capability['kind'], string> = {
  * tool of an MCP server) is caught by any deny or approval rule that could match one of its
  * members, and allowed only by a rule that matches all of them.
  */
-function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated' | 'denied' | 'not-allowed' | 'ok' {
+export function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated' | 'denied' | 'not-allowed' | 'ok' {
   const wild = name.includes('*');
   const hits = (globs: readonly string[] | undefined) => (wild ? (globs ?? []).some((g) => globsOverlap(g, name)) : matchAnyName(globs, name));
   if (hits(spec.approval?.requiredFor?.tools)) return 'gated';
@@ -218,6 +240,62 @@ function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated
   return 'ok';
 }
 
+/** The name the Agent SDK gives an MCP server's tool: mcp__<endpoint>__<tool>. */
+export function mcpToolName(endpoint: string, tool: string): string {
+  return `mcp__${endpoint}__${tool}`;
+}
+
+function isSidecarMcpTool(s: CompiledScope, tool: string): boolean {
+  if (!tool.startsWith('mcp__')) return false;
+  const end = tool.indexOf('__', 5);
+  return end > 5 && s.endpoints.get(tool.slice(5, end))?.protocol === 'mcp';
+}
+
+function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, explain: boolean): Fit {
+  const ep = s.endpoints.get(endpoint);
+  const fit: Fit = { denies: [], gatedTools: [], endpoint: ep };
+  if (!ep || ep.protocol !== 'mcp' || ep.url !== url) {
+    // Another scope's endpoint of the same name (another URL or protocol) does not vouch for
+    // messages sent to this one.
+    const detail = !ep ? `endpoint ${endpoint} is not one of [${[...s.endpoints.keys()].join(', ')}]` : `endpoint ${endpoint} of this scope is not the MCP server at ${url}`;
+    fit.denies.push({ code: ep ? 'EndpointNotMcp' : 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? detail : '' });
+    return fit;
+  }
+  const rule = `spec.endpoints[${ep.name}].mcp`;
+  switch (call.kind) {
+    case 'protocol':
+      break;
+    case 'tool': {
+      const name = mcpToolName(endpoint, call.tool);
+      const v = toolVerdict(s.scope.spec, name);
+      if (v === 'gated') fit.gatedTools.push(name);
+      else if (v === 'denied') fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${name} is denied; the agent may not call it` : '' });
+      else if (v === 'not-allowed') {
+        fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${name} is not in [${(s.scope.spec.tools?.allow ?? []).join(', ')}]; the agent may not call it` : '' });
+      }
+      break;
+    }
+    case 'resource':
+      if (!matchAnyName(ep.mcp?.resources, call.uri)) {
+        fit.denies.push({ code: 'McpResourceNotAllowed', rule: `${rule}.resources`, detail: explain ? `${call.method} of ${call.uri} is not in [${(ep.mcp?.resources ?? []).join(', ')}]` : '' });
+      }
+      break;
+    case 'prompt':
+      if (!matchAnyName(ep.mcp?.prompts, call.prompt)) {
+        fit.denies.push({ code: 'McpPromptNotAllowed', rule: `${rule}.prompts`, detail: explain ? `${call.method} of prompt ${call.prompt} is not in [${(ep.mcp?.prompts ?? []).join(', ')}]` : '' });
+      }
+      break;
+    case 'method':
+      if (!matchAnyName(ep.mcp?.methods, call.method)) {
+        fit.denies.push({ code: 'McpMethodNotAllowed', rule: `${rule}.methods`, detail: explain ? `${call.method} is not a method scopekeeper knows and is not in [${(ep.mcp?.methods ?? []).join(', ')}]` : '' });
+      }
+      break;
+  }
+  return fit;
+}
+
+const MCP_HTTP_METHODS = ['POST', 'GET', 'DELETE'];
+
 function fitService(s: CompiledScope, endpoint: string, method: string, path: string, explain: boolean): Fit {
   const ep = s.endpoints.get(endpoint);
   if (!ep) {
@@ -225,7 +303,9 @@ function fitService(s: CompiledScope, endpoint: string, method: string, path: st
     return { denies: [{ code: 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '' }], gatedTools: [] };
   }
   const denies: Reason[] = [];
-  const methods = ep.methods ?? ['GET'];
+  // An MCP endpoint speaks the streamable HTTP transport (POST messages, GET the server's
+  // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp).
+  const methods = ep.protocol === 'mcp' ? MCP_HTTP_METHODS : (ep.methods ?? ['GET']);
   if (!methods.includes(method as never)) {
     denies.push({ code: 'MethodNotAllowed', rule: `spec.endpoints[${ep.name}].methods`, detail: explain ? `${method} is not in [${methods.join(', ')}]` : '' });
   }
@@ -277,9 +357,11 @@ function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: numbe
   const fit: Fit =
     req.route === 'service'
       ? fitService(s, req.endpoint, req.method, req.path, explain)
-      : req.route === 'models'
-        ? { denies: [], gatedTools: [] }
-        : fitMessages(s, req.facts, req.route, explain);
+      : req.route === 'mcp'
+        ? fitMcp(s, req.endpoint, req.url, req.call, explain)
+        : req.route === 'models'
+          ? { denies: [], gatedTools: [] }
+          : fitMessages(s, req.facts, req.route, explain);
   const denies = gate.reason && !auditOnly ? [gate.reason, ...fit.denies] : fit.denies;
   if (denies.length) {
     return { ...base, effect: 'deny', reasons: denies, message: explain ? sentence(s.name, denies) : '', review: gate.review?.metadata.name };
