@@ -72,6 +72,8 @@ function deltas(text: string): string[] {
 
 export class AnthropicStub {
   readonly received: ReceivedRequest[] = [];
+  /** Every request ever received (received keeps only the last `keep`). */
+  total = 0;
   private server: Server | undefined;
   private readonly opts: StubOptions & Required<Pick<StubOptions, 'port' | 'eventDelayMs' | 'keep'>>;
 
@@ -97,6 +99,7 @@ export class AnthropicStub {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.total++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
