@@ -57,9 +57,13 @@ export async function auditRecord(auditFile: string, requestId: string, timeoutM
  * refused(res)`: it waits for the request's audit record, then asserts that none of the
  * upstreams received anything since the mark. Returns the audit record.
  */
-export function expectRefusal(auditFile: string, ...upstreams: Upstream[]): { refused(res: Answer): Promise<AuditRecord> } {
+export function expectRefusal(auditFile: string, ...upstreams: Upstream[]): { refused(res: Answer): Promise<AuditRecord>; checkNow(): void } {
   const marks = upstreams.map((u) => u.total);
   return {
+    /** For answers the sidecar writes no audit record for (unknown routes): the answer ends them. */
+    checkNow() {
+      expect(upstreams.map((u, i) => u.total - marks[i]!)).toEqual(upstreams.map(() => 0));
+    },
     async refused(res) {
       const id = requestIdOf(res);
       if (id === undefined) throw new Error(`the answer (${res.status}) carries no x-scopekeeper-request-id: it did not come from the sidecar's data path`);
