@@ -11,6 +11,7 @@ import {
   allowedModelGlobs,
   compileMasking,
   decide,
+  denialErrorType,
   inspectMessagesRequest,
   matchAnyName,
   RequestInspectionError,
@@ -332,7 +333,7 @@ export class Sidecar {
     ctx.decision = decision;
     const codes = decision.reasons.map((r) => r.code);
     if (decision.effect === 'deny') {
-      return this.finishDenied(req, res, ctx, 'permission_error', decision.message, 'deny', codes);
+      return this.finishDenied(req, res, ctx, denialErrorType(decision), decision.message, 'deny', codes);
     }
     if (decision.effect === 'approval-required') {
       let ref = `${decision.approval!.namespace}/${decision.approval!.scope}-jit-${decision.approval!.fingerprint}`;
