@@ -25,6 +25,7 @@ import { attach, contextOf, type RequestContext } from './context.ts';
 import { sendError } from './http/errors.ts';
 import { readBody, BodyTooLargeError } from './http/body.ts';
 import { parseServicePath } from './http/service-path.ts';
+import { askForJson, stripRequestHeaders } from './http/headers.ts';
 import { relayResponse, type RelayResult } from './upstream/response.ts';
 import type { UpstreamKey } from './upstream/key.ts';
 import { SidecarMetrics } from './metrics.ts';
@@ -359,8 +360,10 @@ export class Sidecar {
     if (this.opts.auditRequired && this.deps.audit.healthy === false) {
       return this.finishDenied(req, res, ctx, 'api_error', 'The audit log cannot be written and --audit-required is set, so requests are refused; restore the audit sink (see the sidecar logs and /readyz).', 'error', ['AuditUnavailable'], 503);
     }
-    // Allowed: strip the caller's credentials here so no later code path can forward them.
+    // Allowed: strip the caller's credentials here so no later code path can forward them, and
+    // every header that would make the next hop act on another method, path or client.
     for (const h of CREDENTIAL_HEADERS) delete req.headers[h];
+    stripRequestHeaders(req.headers);
     for (const h of Object.keys(req.headers)) if (h.startsWith('x-scopekeeper-')) delete req.headers[h];
     const data = decision.compiled?.scope.spec.data;
     if (data && (data.mask?.length || data.block?.length || data.custom?.length) && decision.compiled) {
@@ -371,7 +374,10 @@ export class Sidecar {
       }
       ctx.masking = m;
     }
-    if (ctx.masking?.active || ctx.maskFields?.length || ctx.route === 'messages' || ctx.route === 'models') {
+    if (ctx.route === 'service' && (ctx.masking?.active || ctx.maskFields?.length)) {
+      // The answer will be masked: ask for JSON, whole and uncompressed, whatever the caller negotiated.
+      askForJson(req.headers);
+    } else if (ctx.masking?.active || ctx.maskFields?.length || ctx.route === 'messages' || ctx.route === 'models') {
       // The sidecar reads these responses (usage, masking): ask for them uncompressed.
       req.headers['accept-encoding'] = 'identity';
     }
