@@ -1,8 +1,10 @@
 // The sidecar: the data port (an express router in front of the staged data path of
 // pipeline/routes.ts, behind a concurrency gate) and the admin port; start and graceful stop.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, Agent as HttpAgent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express } from 'express';
+import type { Decision } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
@@ -11,6 +13,7 @@ import { Forwarder } from './upstream/forwarder.ts';
 import { messages, models, probe, service } from './pipeline/routes.ts';
 import { refuse } from './pipeline/refuse.ts';
 import type { DataPath } from './pipeline/env.ts';
+import { McpSessions } from './mcp/route.ts';
 import type { SidecarDeps, SidecarOptions } from './options.ts';
 
 export type { SidecarDeps, SidecarOptions } from './options.ts';
@@ -34,7 +37,25 @@ export class Sidecar {
   constructor(opts: SidecarOptions, deps: SidecarDeps) {
     this.metrics = deps.metrics ?? new SidecarMetrics();
     const forwarder = new Forwarder({ connections: opts.upstreamConnections ?? 256, timeoutMs: opts.upstreamTimeoutMs });
-    this.dp = { opts, policy: deps.policy, verifier: deps.verifier, saml: deps.saml, audit: deps.audit, log: deps.log, metrics: this.metrics, now: deps.now ?? Date.now, forwarder };
+    const now = deps.now ?? Date.now;
+    // The MCP route speaks node:http to its endpoints, through keep-alive pools of its own.
+    const mcpAgents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }) };
+    const mcp = {
+      policy: deps.policy,
+      audit: deps.audit,
+      log: deps.log,
+      metrics: this.metrics,
+      now,
+      namespace: opts.namespace,
+      pod: opts.pod,
+      pinnedScope: opts.pinnedScope,
+      agents: mcpAgents,
+      timeoutMs: opts.upstreamTimeoutMs,
+      maxBodyBytes: opts.maxBodyBytes,
+      sessions: new McpSessions(),
+      masking: (d: Decision) => d.compiled?.masking,
+    };
+    this.dp = { opts, policy: deps.policy, verifier: deps.verifier, saml: deps.saml, audit: deps.audit, log: deps.log, metrics: this.metrics, now, forwarder, mcp };
     this.gate = new ConcurrencyGate({ limit: opts.maxConcurrent ?? 256, maxQueued: opts.maxQueued ?? 512, maxWaitMs: opts.maxQueueWaitMs ?? 30_000 });
     this.app = this.buildDataApp();
     this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining, deps.saml);
@@ -73,6 +94,8 @@ export class Sidecar {
     await this.dp.audit.close();
     await this.dp.policy.stop();
     await this.dp.forwarder.close();
+    this.dp.mcp.agents.http.destroy();
+    this.dp.mcp.agents.https.destroy();
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
   }
 

@@ -7,6 +7,7 @@ import type { SamlVerifier } from '../identity/saml-verifier.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
 import type { Forwarder } from '../upstream/forwarder.ts';
+import type { McpRouteDeps } from '../mcp/route.ts';
 
 export interface DataPath {
   opts: SidecarOptions;
@@ -18,4 +19,6 @@ export interface DataPath {
   metrics: SidecarMetrics;
   now: () => number;
   forwarder: Forwarder;
+  /** What the MCP route (endpoints with protocol: mcp) uses. */
+  mcp: McpRouteDeps;
 }

@@ -2,7 +2,7 @@
 // the caller's credentials), the inspected body byte for byte.
 import type { Readable } from 'node:stream';
 import type { RequestContext, UpstreamTarget } from '../context.ts';
-import { forwardableHeaders } from '../http/headers.ts';
+import { askForJson, forwardableHeaders } from '../http/headers.ts';
 import { isTimeout, type UpstreamResponse } from '../upstream/forwarder.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
@@ -38,8 +38,13 @@ export async function forward(dp: DataPath, ctx: RequestContext): Promise<Upstre
       return undefined;
     }
   }
-  // The sidecar reads these responses (usage, masking): ask for them uncompressed.
-  if (ctx.masking?.active || ctx.maskFields?.length || ctx.route === 'messages' || ctx.route === 'models') headers['accept-encoding'] = 'identity';
+  if (ctx.route === 'service' && (ctx.masking?.active || ctx.maskFields?.length)) {
+    // The answer will be masked: ask for JSON, whole and uncompressed, whatever the caller negotiated.
+    askForJson(headers);
+  } else if (ctx.masking?.active || ctx.maskFields?.length || ctx.route === 'messages' || ctx.route === 'models') {
+    // The sidecar reads these responses (usage, masking): ask for them uncompressed.
+    headers['accept-encoding'] = 'identity';
+  }
   let body: Buffer | Readable | undefined = ctx.body;
   if (body) headers['content-length'] = String(body.length);
   else if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {

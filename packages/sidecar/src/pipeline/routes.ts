@@ -3,6 +3,7 @@
 import { allowedModelGlobs } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { parseServicePath } from '../http/service-path.ts';
+import { serveMcp } from '../mcp/route.ts';
 import { authenticate } from './authenticate.ts';
 import { readAndInspect } from './inspect.ts';
 import { decideRequest, enforce, snapshotOrRefuse } from './decide.ts';
@@ -50,6 +51,11 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
   const snap = snapshotOrRefuse(dp, ctx);
   if (!snap) return;
   const decision = decideRequest(dp, ctx, snap, { route: 'service', endpoint: parsed.endpoint, method: ctx.req.method ?? '', path: parsed.path });
+  if (decision.effect === 'allow' && decision.endpoint?.protocol === 'mcp') {
+    // JSON-RPC over streamable HTTP: each message is decided, forwarded and recorded on its own.
+    ctx.decision = decision;
+    return serveMcp(ctx.req, ctx.res, ctx, parsed, decision, snap, dp.mcp);
+  }
   if (!(await enforce(dp, ctx, decision))) return;
   const url = new URL(decision.endpoint!.url);
   ctx.target = { origin: url.origin, path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`, anthropic: false };

@@ -28,6 +28,9 @@ export class Forwarder {
 
   async send(r: UpstreamRequest): Promise<UpstreamResponse> {
     const res = await this.agent.request({ origin: r.origin, path: r.path, method: r.method as 'GET', headers: r.headers, body: r.body, signal: r.signal });
+    // undici's body emits 'error' even when we destroy it ourselves (an answer we refuse, a caller
+    // gone): without a listener that would reach the process. The relay reads the state instead.
+    res.body.on('error', ignore);
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
@@ -41,3 +44,5 @@ export function isTimeout(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT';
 }
+
+function ignore(): void {}
