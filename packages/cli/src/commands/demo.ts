@@ -84,6 +84,9 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       research: await world.saToken('research-bot'),
       ops: await world.saToken('ops-bot'),
       expired: await issuer.mint({ sub: `system:serviceaccount:${NS}:support-bot`, iat: nowS - 600, nbf: nowS - 600, exp: nowS - 540 }),
+      // SAML: a signed assertion from the local IdP, for the group the analyst-agent scope names
+      saml: world.samlAssertion('dana@example.com', ['data-analysts']),
+      samlOtherAudience: world.samlAssertion('dana@example.com', ['data-analysts'], { audiences: ['https://other-sp.example'] }),
     };
     const call = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
       fetch(`${base}/v1/messages`, {
@@ -132,6 +135,8 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
           }
         },
       },
+      { title: 'allowed: SAML assertion (SSO group)', caller: 'saml/dana (data-analysts)', expect: { status: 200, decision: 'allow' }, run: () => call(tokens.saml, {}) },
+      { title: 'refused: SAML for another SP', caller: 'saml/dana (data-analysts)', expect: { status: 401, body: /audience/ }, run: () => call(tokens.samlOtherAudience, {}) },
       { title: 'refused: expired token', caller: 'sa/support-bot', expect: { status: 401, body: /expired/ }, run: () => call(tokens.expired, {}) },
       { title: 'refused: a static API key', caller: 'anyone', expect: { status: 401 }, run: () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'sk-ant-api03-static-key-nobody-reviewed', 'content-type': 'application/json' }, body: '{}' }) },
     ];
@@ -167,6 +172,10 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       out(`  export ANTHROPIC_AUTH_TOKEN=${token}`);
       out(`  export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`);
       out(`  # then query({ prompt: "...", options: { model: "claude-sonnet-4-5", env: { ...process.env } } })`);
+      const assertionFile = join(world.dir, 'saml-assertion.b64');
+      await writeFile(assertionFile, world.samlAssertion('dana@example.com', ['data-analysts'], { ttlSeconds: 3600 }), { mode: 0o600 });
+      out(`\nOr sign in through the local SAML IdP (${world.samlIdp.entityId}, metadata ${world.flags.samlIdpMetadata?.[0]}):`);
+      out(`  settings: { apiKeyHelper: "cat ${assertionFile}" }   # a signed assertion for group data-analysts, valid 1 h`);
       out(`\nPolicy files: ${policyDir} (edit them; the sidecar reloads). Audit log: ${auditFile}. Ctrl-C stops.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
