@@ -42,7 +42,7 @@ describe('allow and deny name the same thing: deny wins', () => {
   });
 
   test('an endpoint listed twice: a method or path only one entry allows is not widened by the other', () => {
-    const endpoints = [
+    const endpoints: ModelScope['spec']['endpoints'] = [
       { name: 'crm', url: 'http://crm.test', methods: ['GET'], paths: ['/customers/**'] },
       { name: 'crm', url: 'http://crm.test', methods: ['DELETE'], paths: ['/admin/**'] },
     ];
