@@ -37,7 +37,10 @@ export interface AuditEvent {
   method: string;
   path: string;
   model?: string;
+  /** Tools the request offered the model (the request's capabilities). */
   tools?: string[];
+  /** Tools the model actually invoked in the response (tool_use, server_tool_use, mcp_tool_use), or the MCP tool called. */
+  toolsUsed?: string[];
   decision: AuditDecision;
   reasons: string[];
   auditOnly?: boolean;
@@ -54,6 +57,18 @@ export interface AuditEvent {
   error?: string;
   /** `<namespace>/<accessreview>` of a hold. */
   approval?: string;
+  /** MCP endpoints: one record per JSON-RPC message. The server's `Mcp-Session-Id` (beside the SDK's sessionId). */
+  mcpSessionId?: string;
+  /** The JSON-RPC method, `(response)` for the client's answer to the server, `(invalid)`. */
+  mcpMethod?: string;
+  /** The JSON-RPC id, as text. */
+  mcpId?: string;
+  /** tools/call: the tool as policy names it, mcp__<endpoint>__<tool>. */
+  mcpTool?: string;
+  /** tools/call: sha256 hex of the arguments (canonical JSON); the arguments are never recorded. */
+  mcpArgsSha256?: string;
+  /** List entries (tools, resources, prompts) hidden from the answer because the scope does not allow them. */
+  mcpHidden?: number;
 }
 
 export interface ChainedRecord extends AuditEvent {
@@ -71,8 +86,8 @@ export interface ChainHead {
 export const GENESIS_HASH = '0'.repeat(64);
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
-const STRING_FIELDS = ['time', 'requestId', 'sessionId', 'subject', 'issuer', 'namespace', 'pod', 'scope', 'review', 'route', 'method', 'path', 'model', 'decision', 'blocked', 'bodySha256', 'error', 'approval'] as const;
-const NUMBER_FIELDS = ['status', 'latencyMs', 'upstreamLatencyMs'] as const;
+const STRING_FIELDS = ['time', 'requestId', 'sessionId', 'subject', 'issuer', 'namespace', 'pod', 'scope', 'review', 'route', 'method', 'path', 'model', 'decision', 'blocked', 'bodySha256', 'error', 'approval', 'mcpSessionId', 'mcpMethod', 'mcpId', 'mcpTool', 'mcpArgsSha256'] as const;
+const NUMBER_FIELDS = ['status', 'latencyMs', 'upstreamLatencyMs', 'mcpHidden'] as const;
 const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -87,6 +102,7 @@ export function auditFields(e: AuditEvent): AuditEvent {
   for (const k of NUMBER_FIELDS) if (finite(e[k])) out[k] = e[k];
   out.reasons = Array.isArray(e.reasons) ? e.reasons.map(String) : [];
   if (Array.isArray(e.tools)) out.tools = e.tools.map(String);
+  if (Array.isArray(e.toolsUsed)) out.toolsUsed = e.toolsUsed.map(String);
   if (typeof e.auditOnly === 'boolean') out.auditOnly = e.auditOnly;
   if (e.masked && typeof e.masked === 'object') {
     const masked: Record<string, number> = Object.create(null); // a category named __proto__ stays a plain key
@@ -110,7 +126,7 @@ export function chainHash(prevHash: string, canonicalBody: string): string {
 // record is serialised in one pass without sorting. A test checks that the result is exactly
 // canonicalJson of the record.
 type RecordKey = keyof ChainedRecord;
-const RECORD_KEYS: RecordKey[] = [...STRING_FIELDS, ...NUMBER_FIELDS, 'reasons', 'tools', 'auditOnly', 'masked', 'usage', 'seq', 'prevHash', 'hash'];
+const RECORD_KEYS: RecordKey[] = [...STRING_FIELDS, ...NUMBER_FIELDS, 'reasons', 'tools', 'toolsUsed', 'auditOnly', 'masked', 'usage', 'seq', 'prevHash', 'hash'];
 const SORTED_KEYS = RECORD_KEYS.slice().sort();
 const BEFORE_HASH = SORTED_KEYS.filter((k) => k < 'hash').map((k) => [k, JSON.stringify(k) + ':'] as const);
 const AFTER_HASH = SORTED_KEYS.filter((k) => k > 'hash').map((k) => [k, JSON.stringify(k) + ':'] as const);
