@@ -233,6 +233,11 @@ export class Operator {
     return this.scopes.get(namespace, name);
   }
 
+  /** The cached ModelScopes of a namespace (the injection reads their endpoint audiences). */
+  listScopes(namespace: string): readonly ModelScope[] {
+    return [...this.scopes.list(namespace)];
+  }
+
   private startLeading(): void {
     if (this.leading || !this.running) return;
     this.leading = true;

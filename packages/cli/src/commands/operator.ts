@@ -138,6 +138,7 @@ export function operatorCommand(): Command {
           certSecret: flags.webhookCertSecret ? { namespace: podNamespace, name: flags.webhookCertSecret, service: flags.webhookService, configuration: flags.webhookConfiguration } : undefined,
           injectionConfigFile: flags.injectionConfig,
           getScope: (ns, name) => operator.getScope(ns, name),
+          listScopes: (ns) => operator.listScopes(ns),
           registry: operator.metrics.registry,
           log,
         });
