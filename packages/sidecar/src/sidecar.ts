@@ -18,6 +18,7 @@ import {
   describeIdentity,
   type AuditEvent,
   type CompiledScope,
+  type Decision,
   type Masking,
   type PolicyRequest,
 } from '@scopekeeper/core';
@@ -35,6 +36,7 @@ import { authenticateCaller } from './identity/saml-credential.ts';
 import type { SamlVerifier } from './identity/saml-verifier.ts';
 import type { AuditLog } from './audit/index.ts';
 import type { Logger } from './log.ts';
+import { McpSessions, serveMcp, type McpRouteDeps } from './mcp/route.ts';
 
 export interface SidecarOptions {
   listen: { host: string; port: number };
@@ -79,6 +81,7 @@ export class Sidecar {
   private readonly sockets = new Set<Socket>();
   private readonly inFlight = new Set<ServerResponse>();
   private readonly maskingCache = new WeakMap<CompiledScope, Masking>();
+  private readonly mcpSessions = new McpSessions();
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private draining = false;
   private readonly now: () => number;
@@ -317,6 +320,10 @@ export class Sidecar {
     const snap = this.snapshotOrFail(req, res, ctx);
     if (!snap) return;
     const decision = decide(snap, ctx.identity!, { route: 'service', endpoint: parsed.endpoint, method: req.method, path: parsed.path }, this.now(), { pinnedScope: this.opts.pinnedScope });
+    if (decision.effect === 'allow' && decision.endpoint?.protocol === 'mcp') {
+      ctx.decision = decision;
+      return serveMcp(req, res, ctx, parsed, decision, snap, this.mcpDeps());
+    }
     if (decision.effect === 'allow' && decision.endpoint) {
       const target = new URL(decision.endpoint.url);
       const base = target.pathname.replace(/\/$/, '');
@@ -365,15 +372,7 @@ export class Sidecar {
     for (const h of CREDENTIAL_HEADERS) delete req.headers[h];
     stripRequestHeaders(req.headers);
     for (const h of Object.keys(req.headers)) if (h.startsWith('x-scopekeeper-')) delete req.headers[h];
-    const data = decision.compiled?.scope.spec.data;
-    if (data && (data.mask?.length || data.block?.length || data.custom?.length) && decision.compiled) {
-      let m = this.maskingCache.get(decision.compiled);
-      if (!m) {
-        m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
-        this.maskingCache.set(decision.compiled, m);
-      }
-      ctx.masking = m;
-    }
+    ctx.masking = this.maskingFor(decision);
     if (ctx.route === 'service' && (ctx.masking?.active || ctx.maskFields?.length)) {
       // The answer will be masked: ask for JSON, whole and uncompressed, whatever the caller negotiated.
       askForJson(req.headers);
@@ -382,6 +381,35 @@ export class Sidecar {
       req.headers['accept-encoding'] = 'identity';
     }
     next();
+  }
+
+  private maskingFor(decision: Decision): Masking | undefined {
+    const data = decision.compiled?.scope.spec.data;
+    if (!data || !(data.mask?.length || data.block?.length || data.custom?.length) || !decision.compiled) return undefined;
+    let m = this.maskingCache.get(decision.compiled);
+    if (!m) {
+      m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
+      this.maskingCache.set(decision.compiled, m);
+    }
+    return m;
+  }
+
+  private mcpDeps(): McpRouteDeps {
+    return {
+      policy: this.deps.policy,
+      audit: this.deps.audit,
+      log: this.deps.log,
+      metrics: this.metrics,
+      now: this.now,
+      namespace: this.opts.namespace,
+      pod: this.opts.pod,
+      pinnedScope: this.opts.pinnedScope,
+      agents: this.agents,
+      timeoutMs: this.opts.upstreamTimeoutMs,
+      maxBodyBytes: this.opts.maxBodyBytes,
+      sessions: this.mcpSessions,
+      masking: (d) => this.maskingFor(d),
+    };
   }
 
   /** Our own refusal: Anthropic-shaped error, metrics and the audit record. */
