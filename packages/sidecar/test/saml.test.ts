@@ -61,11 +61,33 @@ describe('accepted', () => {
     await expect(verifier.verify(credential)).resolves.toMatchObject({ groups: [] });
   });
 
+  test('IdP spellings: a Signature in the default namespace, ds declared on an ancestor', async () => {
+    const b64 = (x: string) => Buffer.from(x).toString('base64');
+    const signed = idp.sign(idp.assertionXml({ nameId: 'eve', groups: ['g'] }));
+    const own = '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">';
+    expect(signed).toContain(own);
+    const defaultNs = idp.sign(idp.assertionXml({ nameId: 'eve', groups: ['g'] }), { prefix: '' });
+    expect(defaultNs).toContain('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">');
+    const ancestor = idp.responseXml(signed.replace(own, '<ds:Signature>')).replace('<samlp:Response ', '<samlp:Response xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ');
+    for (const xml of [defaultNs, ancestor]) await expect(verifier.verify(b64(xml))).resolves.toMatchObject({ subject: 'eve', groups: ['g'] });
+  });
+
   test('a custom audience (--saml-audience)', async () => {
     const sp = new SamlVerifier({ metadata, audience: 'https://sp.example/scopekeeper' });
     const credential = idp.issue({ nameId: 'a', audiences: ['https://sp.example/scopekeeper'] });
     await expect(sp.verify(credential)).resolves.toMatchObject({ subject: 'a' });
     await expect(verifier.verify(credential)).rejects.toMatchObject({ reason: 'audience' });
+  });
+
+  test('a verified assertion is cached until it expires, never past it', async () => {
+    let now = Date.now();
+    const v = new SamlVerifier({ metadata, now: () => now });
+    const credential = idp.issue({ nameId: 'cached', ttlSeconds: 120 });
+    await expect(v.verify(credential)).resolves.toMatchObject({ subject: 'cached' });
+    now += 60_000;
+    await expect(v.verify(credential)).resolves.toMatchObject({ subject: 'cached' });
+    now += 120_000; // past NotOnOrAfter (+ the 30 s skew)
+    await expect(v.verify(credential)).rejects.toMatchObject({ reason: 'expired' });
   });
 
   test('a JWT does not look like SAML', () => {
