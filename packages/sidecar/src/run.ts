@@ -18,6 +18,8 @@ export interface SidecarFlags {
   policy: string;
   namespace: string;
   issuer: string[];
+  /** --service-account-issuer: the only issuer whose tokens can be ServiceAccounts (default: the first --issuer). */
+  serviceAccountIssuer?: string;
   issuerCa?: string;
   audience: string;
   audit: string[];
@@ -75,7 +77,12 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       log.error({ sink, err: err.message }, 'audit sink write failed');
     },
   });
-  const verifier = new TokenVerifier({ issuers, audience: flags.audience, maxLifetimeSeconds: flags.maxTokenLifetime, clockSkewSeconds: 30 });
+  let verifier: TokenVerifier;
+  try {
+    verifier = new TokenVerifier({ issuers, serviceAccountIssuer: flags.serviceAccountIssuer, audience: flags.audience, maxLifetimeSeconds: flags.maxTokenLifetime, clockSkewSeconds: 30 });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const policy = await policySource(flags, log, metrics);
   await policy.start();
   void verifier.warm().catch((e: Error) => log.warn({ err: e.message }, 'issuer discovery failed; will retry on the first request'));
