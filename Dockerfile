@@ -1,54 +1,85 @@
 # syntax=docker/dockerfile:1
 #
-# The one scopekeeper image: operator, sidecar and CLI (`scopekeeper <command>`).
+# The one scopekeeper image: operator, sidecar and CLI (`scopekeeper <command>`), for people who
+# have Docker:
 #   docker build -t scopekeeper:0.1.0 .
 #   docker run --rm scopekeeper:0.1.0 --help
 #
-# NOT BUILT HERE: the development machines and CI have no Docker engine, so this file is kept
-# correct by reading (hadolint's rules: pinned base tag, no `latest`, WORKDIR before relative
-# paths, JSON-form ENTRYPOINT, a non-root USER, npm cache cleaned, COPY rather than ADD).
-# Pin the base by digest for releases: FROM node:24-slim@sha256:<digest>.
-#
-# Node 24 strips TypeScript types natively, so the sources run as they are (no build step).
-# Type stripping does not apply under node_modules, but the workspace packages are reached
-# through symlinks into /app/packages, which Node resolves to their real (non node_modules) path.
+# The image a release publishes is the one `npm run image` builds WITHOUT Docker (scripts/image.sh,
+# an OCI archive pushed with skopeo). This file builds the equivalent: the same base (distroless'
+# cc-debian12 is exactly the Debian packages scripts/image.sh unpacks: libc6, libgcc-s1,
+# libstdc++6, base-files, netbase, tzdata, ca-certificates; user nonroot 65532), the same pinned
+# Node binary (the lockfile's `node` package) at /usr/local/bin/node, the same /app (dist/ of
+# `npm run build` plus the production dependencies), user and entrypoint. Kept correct by reading
+# (no Docker engine on the development machines or CI). Pin both bases by digest for releases.
 
-ARG NODE_IMAGE=node:24-slim
+ARG BUILD_IMAGE=node:24-slim
+ARG BASE_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
-# ---- dependencies: production only, from the lockfile ----------------------------------------
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-ENV CI=true NODE_ENV=production
-# The workspaces' manifests first, so source changes do not re-run the install.
+# ---- build: dist/ (npm run build) and the pinned node binary -----------------------------------
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+ENV CI=true
 COPY package.json package-lock.json ./
 COPY packages/core/package.json packages/core/
 COPY packages/kube/package.json packages/kube/
 COPY packages/sidecar/package.json packages/sidecar/
 COPY packages/operator/package.json packages/operator/
 COPY packages/cli/package.json packages/cli/
-# --ignore-scripts: no production dependency needs an install script (the ones npm warns about,
-# node@24, @swc/core and @parcel/watcher, are development tools and are omitted).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-  && npm cache clean --force
+# All dependencies (typescript builds dist/; the `node` package's install script puts the pinned
+# Node 24 binary at node_modules/node/bin/node).
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts scripts/
+COPY bin/ bin/
+COPY crds/ crds/
+COPY examples/ examples/
+COPY packages/ packages/
+RUN node_modules/.bin/node scripts/build.ts
 
-# ---- runtime ---------------------------------------------------------------------------------
-FROM ${NODE_IMAGE}
+# ---- production dependencies, from the lockfile -------------------------------------------------
+FROM ${BUILD_IMAGE} AS deps
+WORKDIR /app
+ENV CI=true
+COPY package.json package-lock.json ./
+COPY packages/core/package.json packages/core/
+COPY packages/kube/package.json packages/kube/
+COPY packages/sidecar/package.json packages/sidecar/
+COPY packages/operator/package.json packages/operator/
+COPY packages/cli/package.json packages/cli/
+# No production dependency needs an install script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force \
+  && rm packages/*/package.json
+
+# ---- runtime ----------------------------------------------------------------------------------
+FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="scopekeeper" \
       org.opencontainers.image.description="Reviewed, least-privilege access for AI agents calling the Anthropic API: operator, admission webhooks and sidecar" \
       org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /src/node_modules/node/bin/node /usr/local/bin/node
 WORKDIR /app
-ENV NODE_ENV=production
-# Installed dependencies, including the per-workspace node_modules npm nests under packages/*.
+ENV NODE_ENV=production PATH=/usr/local/bin:/usr/bin:/bin
+# node_modules (with the @scopekeeper/* workspace links) and the nested packages/*/node_modules.
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps /app/packages ./packages
-COPY package.json package-lock.json ./
-COPY packages/ ./packages/
-COPY bin/ ./bin/
-COPY crds/ ./crds/
-COPY examples/ ./examples/
-# Root owns the files (read-only to the process); the process runs as 65532, the uid the chart
-# and the injected sidecar's securityContext use (runAsNonRoot, readOnlyRootFilesystem).
+# The compiled application, without dist/'s development links.
+COPY --from=build /src/dist/package.json ./
+COPY --from=build /src/dist/bin ./bin
+COPY --from=build /src/dist/crds ./crds
+COPY --from=build /src/dist/examples ./examples
+COPY --from=build /src/dist/packages/core/package.json ./packages/core/
+COPY --from=build /src/dist/packages/core/src ./packages/core/src
+COPY --from=build /src/dist/packages/kube/package.json ./packages/kube/
+COPY --from=build /src/dist/packages/kube/src ./packages/kube/src
+COPY --from=build /src/dist/packages/sidecar/package.json ./packages/sidecar/
+COPY --from=build /src/dist/packages/sidecar/src ./packages/sidecar/src
+COPY --from=build /src/dist/packages/operator/package.json ./packages/operator/
+COPY --from=build /src/dist/packages/operator/src ./packages/operator/src
+COPY --from=build /src/dist/packages/cli/package.json ./packages/cli/
+COPY --from=build /src/dist/packages/cli/src ./packages/cli/src
+# Root owns the files (read-only to the process); the process runs as 65532, the uid the chart and
+# the injected sidecar's securityContext use (runAsNonRoot, readOnlyRootFilesystem).
 USER 65532:65532
 EXPOSE 9443 15180 15181 15182
-ENTRYPOINT ["node", "bin/scopekeeper.js"]
+ENTRYPOINT ["/usr/local/bin/node", "/app/bin/scopekeeper.js"]
 CMD ["--help"]

@@ -3,6 +3,8 @@
 // SWC strips types; it does not depend on the TypeScript compiler API, so the pinned tsc only typechecks.
 export default {
   testEnvironment: 'node',
+  // dist/ (npm run build) holds a second copy of every workspace package: not for jest.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'es6' } }],

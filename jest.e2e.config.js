@@ -4,6 +4,8 @@
 // stops it. The outcome reporter tells teardown whether to keep the control plane's logs.
 export default {
   testEnvironment: 'node',
+  // dist/ (npm run build) holds a second copy of every workspace package: not for jest.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2024' }, module: { type: 'es6' } }],

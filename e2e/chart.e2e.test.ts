@@ -282,7 +282,7 @@ describe('alert rules (promtool, from Debian\'s prometheus package)', () => {
     try {
       return await local('promtool', args, CHART);
     } catch (e) {
-      throw new Error(`promtool is not installed (${(e as Error).message}): apt-get install -y prometheus (.ci/run does)`);
+      throw new Error(`promtool is not on PATH (${(e as Error).message}): global setup provisions it (e2e/harness/tools.ts)`);
     }
   };
   test('promtool check rules files/alerts.yaml', async () => {

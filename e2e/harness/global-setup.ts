@@ -1,5 +1,6 @@
 // jest globalSetup: provides the cluster for the e2e specs.
-//  1. kube-apiserver, etcd, kubectl, helm from e2e/controlplane/build.sh (cached; or KUBEBUILDER_ASSETS);
+//  1. kube-apiserver, etcd, kubectl, helm from e2e/controlplane/build.sh (cached; or KUBEBUILDER_ASSETS),
+//     prometheus and promtool from Debian's package unpacked into the cache (tools.ts);
 //  2. the cluster of $KUBECONFIG if it answers, else a local control plane on loopback;
 //  3. what the specs need in <runDir>/cluster.json, named by $SCOPEKEEPER_E2E_CLUSTER (see cluster.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { existingCluster } from './existing.ts';
 import { INFO_ENV, writeInfo, type ClusterInfo } from './info.ts';
 import { log } from './proc.ts';
 import { onExit, setState } from './state.ts';
+import { provisionTools } from './tools.ts';
 import { ADMIN } from './users.ts';
 
 export default async function globalSetup(): Promise<void> {
@@ -18,6 +20,7 @@ export default async function globalSetup(): Promise<void> {
   let removeExitHandlers = onExit(() => rmSync(runDir, { recursive: true, force: true }));
   try {
     const binDir = await controlPlaneBinaries();
+    provisionTools();
     let info: ClusterInfo | undefined = process.env.KUBECONFIG ? await existingCluster(binDir, runDir) : undefined;
     if (info) {
       setState({ runDir, removeExitHandlers });

@@ -1,4 +1,4 @@
-// A real Prometheus (the Debian package's /usr/bin/prometheus) for a spec: scrapes the given
+// A real Prometheus (the Debian package's, unpacked by global setup: tools.ts) for a spec: scrapes the given
 // /metrics endpoints every second on loopback and answers PromQL through its HTTP API. Started and
 // stopped by the spec (by PID, SIGTERM then SIGKILL), its config and TSDB in a temp dir that stop()
 // removes. An exit handler kills it if the test process ends without stop().
@@ -48,7 +48,7 @@ export interface Prometheus {
 }
 
 export async function startPrometheus(opts: { targets: ScrapeTarget[]; scrapeIntervalSeconds?: number; startTimeoutMs?: number }): Promise<Prometheus> {
-  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is not installed: apt-get install -y prometheus (or set PROMETHEUS_BIN)`);
+  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is not there: global setup provisions it (e2e/harness/tools.ts); outside the e2e run set PROMETHEUS_BIN`);
   const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
   const dir = mkdtempSync(join(tmpdir(), 'sk-prometheus-'));
   const byJob = new Map<string, ScrapeTarget[]>();

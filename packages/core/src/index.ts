@@ -15,3 +15,5 @@ export * from './sse/index.ts';
 export * from './audit/index.ts';
 export * from './reviews/evidence.ts';
 export { splitHostPort } from './util/host-port.ts';
+export * from './reviews/usage.ts';
+export * from './reviews/recommend.ts';

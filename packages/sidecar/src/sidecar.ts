@@ -485,6 +485,7 @@ export class Sidecar {
       masked: result.masked && Object.keys(result.masked).length ? result.masked : undefined,
       blocked: result.blocked,
       usage: result.usage && Object.keys(result.usage).length ? result.usage : undefined,
+      toolsUsed: result.toolsUsed?.length ? result.toolsUsed : undefined,
       latencyMs: round(totalS * 1000),
       upstreamLatencyMs: ctx.upstreamStart !== undefined ? round(upstreamS * 1000) : undefined,
       bodySha256: ctx.bodySha256,

@@ -19,6 +19,7 @@ import {
 } from '@scopekeeper/core';
 import type { KubeConfig } from '@scopekeeper/kube';
 import { UsageError } from '@scopekeeper/sidecar';
+import { formatRecommendation, formatUsage, parseMinUses, readVerifiedAudit, recommendFlags, scopeFromFile, usageFor, type UsageFlags } from './usage.ts';
 
 interface Common {
   namespace?: string;
@@ -100,7 +101,22 @@ function apiMessage(e: unknown): string {
   }
 }
 
-async function decideReview(name: string, o: Common & { justification?: string; evidence: string[]; for?: string }, decision: 'Approved' | 'Revoked'): Promise<void> {
+/** Before a Periodic approval: what the ending period used, and what could be dropped (stderr, so stdout stays the result). */
+async function showUsageBeforeApproval(review: AccessReview, scope: ModelScope | undefined, reviews: AccessReview[], audit: string[]): Promise<void> {
+  if (!audit.length || review.spec.type !== 'Periodic' || !scope) return;
+  // The period that is ending: since the newest approved Periodic review of the scope before this one.
+  const previous = reviews
+    .filter((r) => r.spec.scopeRef.name === scope.metadata.name && r.spec.type === 'Periodic' && r.spec.decision === 'Approved' && r.metadata.name !== review.metadata.name && r.spec.reviewedAt)
+    .map((r) => r.spec.reviewedAt!)
+    .sort()
+    .pop();
+  const input = await readVerifiedAudit(audit, false);
+  const flags: UsageFlags = { audit, since: previous, allowBroken: false, minUses: '1' };
+  const u = usageFor(scope, input, flags);
+  process.stderr.write(`Usage of the period that is ending:\n${formatUsage(u)}\nRecommendation:\n${formatRecommendation(scope, u, 1)}\n`);
+}
+
+async function decideReview(name: string, o: Common & { justification?: string; evidence: string[]; for?: string; audit?: string[] }, decision: 'Approved' | 'Revoked'): Promise<void> {
   const { kc, namespace } = await kube(o);
   if (!namespace) throw new UsageError('name the namespace with -n');
   const { accessReviews, modelScopes, whoAmI } = await kubeLib();
@@ -108,6 +124,7 @@ async function decideReview(name: string, o: Common & { justification?: string; 
   const review = await client.get(namespace, name);
   if (!review) throw new UsageError(`AccessReview ${namespace}/${name} does not exist; list them with: scopekeeper reviews list -n ${namespace}`);
   const scope = await modelScopes(kc).get(namespace, review.spec.scopeRef.name);
+  if (decision === 'Approved' && o.audit?.length) await showUsageBeforeApproval(review, scope, (await client.list(namespace)).items, o.audit);
   const justification = await askJustification(o.justification, `${decision === 'Approved' ? 'approving' : 'revoking'} ${namespace}/${name}`);
   const me = await whoAmI(kc);
   const now = new Date();
@@ -153,7 +170,8 @@ export function reviewsCommand(): Command {
       .option('--justification <text>', 'why (asked for when omitted on a terminal)')
       .addOption(new Option('--evidence <url>', 'a link backing the decision (repeatable)').argParser((v: string, p: string[] = []) => [...p, v]).default([]))
       .option('--for <duration>', verb === 'approve' ? 'how long the approval lasts (default: the scope\'s review period, or grantDuration for held requests)' : 'unused')
-      .action((name: string, o: Common & { justification?: string; evidence: string[]; for?: string }) => decideReview(name, o, decision));
+      .addOption(new Option('--audit <file>', 'approve: sidecar audit log(s) whose usage of the ending period is shown first (repeatable)').argParser((v: string, p: string[] = []) => [...p, v]).default([]))
+      .action((name: string, o: Common & { justification?: string; evidence: string[]; for?: string; audit: string[] }) => decideReview(name, o, decision));
   }
   common(reviews.command('export').description('Every review and decision, for auditors; with --audit, the access used under each.'))
     .addOption(new Option('--format <format>', 'csv or json').choices(['csv', 'json']).default('csv'))
@@ -163,9 +181,35 @@ export function reviewsCommand(): Command {
       const since = o.since ? Date.parse(o.since) : undefined;
       if (since !== undefined && Number.isNaN(since)) throw new UsageError(`--since "${o.since}" is not a date; write 2026-01-01 or an RFC 3339 time`);
       const { scopes, reviews: items } = await load(o);
-      const usage = usageByReview(await readAudit(o.audit));
-      const rows = reviewRows(items, scopes, Date.now(), usage, since);
+      const records = await readAudit(o.audit);
+      const rows = reviewRows(items, scopes, Date.now(), { usage: usageByReview(records), since, records: o.audit.length ? records : undefined });
       process.stdout.write(o.format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : toCsv(rows, REVIEW_COLUMNS));
     });
+  for (const verb of ['usage', 'recommend'] as const) {
+    recommendFlags(
+      common(
+        reviews
+          .command(verb)
+          .description(verb === 'usage' ? 'What a scope\'s grants were used for, from audit logs whose chain verifies; unused grants listed.' : 'A tightened ModelScope (YAML for kubectl apply) that keeps what was used, with a diff and why each grant goes.')
+          .argument('<scope>', 'the ModelScope name'),
+      ),
+    ).action(async (name: string, o: Common & UsageFlags & { scopeFile?: string; output: string }) => {
+      const scope = o.scopeFile ? await scopeFromFile(o.scopeFile, name, o.namespace) : await clusterScope(o, name);
+      const input = await readVerifiedAudit(o.audit, o.allowBroken);
+      for (const w of input.warnings) process.stderr.write(`${w}\n`);
+      const u = usageFor(scope, input, o);
+      if (verb === 'usage') process.stdout.write(o.output === 'json' ? JSON.stringify({ ...u, warnings: input.warnings }, null, 2) + '\n' : formatUsage(u));
+      else process.stdout.write(formatRecommendation(scope, u, parseMinUses(o.minUses)));
+    });
+  }
   return reviews;
+}
+
+async function clusterScope(o: Common, name: string): Promise<ModelScope> {
+  const { kc, namespace } = await kube(o);
+  if (!namespace) throw new UsageError('name the namespace with -n (or give the scope with --scope-file)');
+  const { modelScopes } = await kubeLib();
+  const scope = await modelScopes(kc).get(namespace, name);
+  if (!scope) throw new UsageError(`ModelScope ${namespace}/${name} does not exist; list them with: kubectl get ms -n ${namespace}`);
+  return scope;
 }

@@ -37,7 +37,10 @@ export interface AuditEvent {
   method: string;
   path: string;
   model?: string;
+  /** Tools the request offered the model (the request's capabilities). */
   tools?: string[];
+  /** Tools the model actually invoked in the response (tool_use, server_tool_use, mcp_tool_use), or the MCP tool called. */
+  toolsUsed?: string[];
   decision: AuditDecision;
   reasons: string[];
   auditOnly?: boolean;
@@ -87,6 +90,7 @@ export function auditFields(e: AuditEvent): AuditEvent {
   for (const k of NUMBER_FIELDS) if (finite(e[k])) out[k] = e[k];
   out.reasons = Array.isArray(e.reasons) ? e.reasons.map(String) : [];
   if (Array.isArray(e.tools)) out.tools = e.tools.map(String);
+  if (Array.isArray(e.toolsUsed)) out.toolsUsed = e.toolsUsed.map(String);
   if (typeof e.auditOnly === 'boolean') out.auditOnly = e.auditOnly;
   if (e.masked && typeof e.masked === 'object') {
     const masked: Record<string, number> = Object.create(null); // a category named __proto__ stays a plain key
@@ -110,7 +114,7 @@ export function chainHash(prevHash: string, canonicalBody: string): string {
 // record is serialised in one pass without sorting. A test checks that the result is exactly
 // canonicalJson of the record.
 type RecordKey = keyof ChainedRecord;
-const RECORD_KEYS: RecordKey[] = [...STRING_FIELDS, ...NUMBER_FIELDS, 'reasons', 'tools', 'auditOnly', 'masked', 'usage', 'seq', 'prevHash', 'hash'];
+const RECORD_KEYS: RecordKey[] = [...STRING_FIELDS, ...NUMBER_FIELDS, 'reasons', 'tools', 'toolsUsed', 'auditOnly', 'masked', 'usage', 'seq', 'prevHash', 'hash'];
 const SORTED_KEYS = RECORD_KEYS.slice().sort();
 const BEFORE_HASH = SORTED_KEYS.filter((k) => k < 'hash').map((k) => [k, JSON.stringify(k) + ':'] as const);
 const AFTER_HASH = SORTED_KEYS.filter((k) => k > 'hash').map((k) => [k, JSON.stringify(k) + ':'] as const);

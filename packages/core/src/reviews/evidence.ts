@@ -4,6 +4,7 @@
 import type { AccessReview, ModelScope } from '../types/generated.ts';
 import { reviewValidity } from '../policy/review.ts';
 import type { AuditEvent } from '../audit/chain.ts';
+import { scopeUsage } from './usage.ts';
 
 export interface ReviewRow {
   namespace: string;
@@ -32,6 +33,10 @@ export interface ReviewRow {
   models: string;
   inputTokens: number;
   outputTokens: number;
+  /** Periodic reviews, given audit records: the grants used while the review was in force. */
+  grantsUsed: string;
+  /** Periodic reviews, given audit records: the grants nothing used while the review was in force. */
+  grantsUnused: string;
 }
 
 export interface DueRow {
@@ -47,6 +52,7 @@ export interface DueRow {
 export const REVIEW_COLUMNS: (keyof ReviewRow)[] = [
   'namespace', 'review', 'scope', 'type', 'decision', 'valid', 'state', 'requestedBy', 'requestSubject', 'requestModel', 'requestTools', 'requestReason',
   'reviewer', 'reviewedAt', 'expiresAt', 'createdAt', 'justification', 'evidence', 'requests', 'allowed', 'denied', 'firstUse', 'lastUse', 'models', 'inputTokens', 'outputTokens',
+  'grantsUsed', 'grantsUnused',
 ];
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
@@ -82,7 +88,26 @@ export function usageByReview(records: Iterable<AuditEvent>): Map<string, Usage>
   return out;
 }
 
-export function reviewRows(reviews: AccessReview[], scopes: ModelScope[], now: number, usage = new Map<string, Usage>(), since?: number): ReviewRow[] {
+export interface ReviewRowOptions {
+  /** Usage by review (usageByReview). */
+  usage?: Map<string, Usage>;
+  /** Only reviews decided or valid since this instant. */
+  since?: number;
+  /** The audit records, for the used / unused grants of each Periodic review. */
+  records?: AuditEvent[];
+}
+
+/** What a Periodic review's grants were used for while it was in force: "used; unused" columns. */
+function grantUse(r: AccessReview, scope: ModelScope | undefined, records: AuditEvent[] | undefined, now: number): { grantsUsed: string; grantsUnused: string } {
+  if (!records || !scope || r.spec.type !== 'Periodic' || r.spec.decision !== 'Approved' || !r.spec.reviewedAt) return { grantsUsed: '', grantsUnused: '' };
+  const until = Math.min(now, Date.parse(r.spec.expiresAt ?? '') || now);
+  const u = scopeUsage(records, scope, { since: Date.parse(r.spec.reviewedAt), now: until });
+  const used = [...u.models.map((m) => `model:${m.name}`), ...u.toolsUsed.map((t) => `tool:${t.name}`), ...u.endpoints.map((e) => `endpoint:${e.name.split(' ')[0]}`)];
+  return { grantsUsed: [...new Set(used)].join(' '), grantsUnused: u.unused.map((x) => `${x.field}=${x.grant}`).join(' ') };
+}
+
+export function reviewRows(reviews: AccessReview[], scopes: ModelScope[], now: number, opts: ReviewRowOptions = {}): ReviewRow[] {
+  const { usage = new Map<string, Usage>(), since, records } = opts;
   const scopeOf = new Map(scopes.map((s) => [key(s.metadata.namespace, s.metadata.name), s]));
   return reviews
     .filter((r) => since === undefined || Date.parse(r.spec.reviewedAt ?? r.metadata.creationTimestamp ?? '') >= since || Date.parse(r.spec.expiresAt ?? '') >= since)
@@ -118,6 +143,7 @@ export function reviewRows(reviews: AccessReview[], scopes: ModelScope[], now: n
         models: [...(u?.models ?? [])].sort().join(' '),
         inputTokens: u?.input ?? 0,
         outputTokens: u?.output ?? 0,
+        ...grantUse(r, scope, records, now),
       };
     })
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.scope.localeCompare(b.scope) || (a.reviewedAt || a.createdAt).localeCompare(b.reviewedAt || b.createdAt) || a.review.localeCompare(b.review));

@@ -21,6 +21,37 @@ export interface StreamFacts {
   error?: { type: string; message: string };
   /** Set once message_stop was seen. */
   complete: boolean;
+  /** Names of the tools the model invoked, in order of first use (see toolUseName). */
+  toolsUsed: string[];
+}
+
+const TOOL_USE_TYPES = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use']);
+/** At most this many distinct tool names are kept per response: the audit field stays bounded. */
+export const MAX_TOOLS_USED = 64;
+
+/**
+ * The name under which a content block invokes a tool, or undefined when it invokes none.
+ * An MCP connector call (mcp_tool_use) is named as the Agent SDK names MCP tools,
+ * mcp__<server>__<tool>, so one glob in spec.tools covers both.
+ */
+export function toolUseName(block: unknown): string | undefined {
+  if (typeof block !== 'object' || block === null) return undefined;
+  const b = block as Record<string, unknown>;
+  if (typeof b.type !== 'string' || !TOOL_USE_TYPES.has(b.type) || typeof b.name !== 'string') return undefined;
+  if (b.type === 'mcp_tool_use' && typeof b.server_name === 'string') return `mcp__${b.server_name}__${b.name}`;
+  return b.name;
+}
+
+function addTool(into: string[], name: string | undefined): void {
+  if (name !== undefined && into.length < MAX_TOOLS_USED && !into.includes(name)) into.push(name);
+}
+
+/** The tools a whole (non-streamed) Messages response invoked. */
+export function toolsUsedIn(message: unknown): string[] {
+  const out: string[] = [];
+  const content = typeof message === 'object' && message !== null ? (message as { content?: unknown }).content : undefined;
+  if (Array.isArray(content)) for (const block of content) addTool(out, toolUseName(block));
+  return out;
 }
 
 const USAGE_KEYS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
@@ -36,15 +67,16 @@ function takeUsage(target: StreamUsage, u: unknown): void {
 
 /**
  * Observes the events of one Messages stream. Only message_start, message_delta,
- * message_stop and error events are parsed; everything else is skipped without JSON parsing.
+ * message_stop, content_block_start and error events are parsed; everything else (the
+ * frequent deltas) is skipped without JSON parsing.
  */
 export class MessageStreamObserver {
-  readonly facts: StreamFacts = { usage: {}, complete: false };
+  readonly facts: StreamFacts = { usage: {}, complete: false, toolsUsed: [] };
 
   observe(ev: SseEvent): void {
     if (ev.data === undefined || ev.incomplete) return;
     const type = sseEventType(ev);
-    if (type !== 'message_start' && type !== 'message_delta' && type !== 'message_stop' && type !== 'error') return;
+    if (type !== 'message_start' && type !== 'message_delta' && type !== 'message_stop' && type !== 'error' && type !== 'content_block_start') return;
     let obj: unknown;
     try {
       obj = JSON.parse(ev.data);
@@ -72,6 +104,9 @@ export class MessageStreamObserver {
       }
       case 'message_stop':
         f.complete = true;
+        break;
+      case 'content_block_start':
+        addTool(f.toolsUsed, toolUseName(rec.content_block));
         break;
       case 'error': {
         const err = rec.error as Record<string, unknown> | undefined;

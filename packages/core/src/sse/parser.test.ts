@@ -189,6 +189,7 @@ describe('MessageStreamObserver', () => {
       stopReason: 'end_turn',
       complete: true,
       error: { type: 'overloaded_error', message: 'Overloaded' },
+      toolsUsed: [],
     });
   });
 });

@@ -143,8 +143,12 @@ export class AnthropicStub {
     const blocks: Record<string, unknown>[] = [];
     if (thinking) blocks.push({ type: 'thinking', thinking: 'Considering the request.', signature: 'c2lnbmF0dXJlLW9mLXRoZS10aGlua2luZy1ibG9jaw==' });
     blocks.push({ type: 'text', text });
+    // `STUB:tool_use:<name> {json input}` makes the model invoke that tool (the turn then ends with stop_reason tool_use).
+    const toolUse = /^STUB:tool_use:([\w.-]+)\s*(\{.*\})?/s.exec(prompt);
+    if (toolUse) blocks.push({ type: 'tool_use', id: id('toolu'), name: toolUse[1], input: toolUse[2] ? (JSON.parse(toolUse[2]) as unknown) : {} });
     if (parsed.stream === true) return this.stream(res, model, blocks, usage, magic?.[1]);
-    const json = JSON.stringify({ id: id('msg'), type: 'message', role: 'assistant', model, content: blocks, stop_reason: 'end_turn', stop_sequence: null, usage });
+    const stopReason = toolUse ? 'tool_use' : 'end_turn';
+    const json = JSON.stringify({ id: id('msg'), type: 'message', role: 'assistant', model, content: blocks, stop_reason: stopReason, stop_sequence: null, usage });
     const enc = this.opts.forceEncoding;
     if (enc) {
       res.writeHead(200, { 'content-type': 'application/json', 'request-id': id('req'), 'content-encoding': enc });
@@ -176,6 +180,9 @@ export class AnthropicStub {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
         await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: block.thinking } });
         await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } });
+      } else if (block.type === 'tool_use') {
+        await send('content_block_start', { type: 'content_block_start', index, content_block: { ...block, input: {} } });
+        await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
       } else {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
         for (const [i, piece] of deltas(String(block.text)).entries()) {
@@ -186,7 +193,8 @@ export class AnthropicStub {
       }
       await send('content_block_stop', { type: 'content_block_stop', index });
     }
-    await send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+    const stopReason = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
+    await send('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
     await send('message_stop', { type: 'message_stop' });
     out.end();
   }

@@ -3,11 +3,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 import type { Transform } from 'node:stream';
-import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, type Masking, type StreamUsage } from '@scopekeeper/core';
+import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, toolsUsedIn, type Masking, type StreamUsage } from '@scopekeeper/core';
 
 export interface RelayResult {
   status: number;
   usage?: StreamUsage;
+  /** Tools the model invoked in the response. */
+  toolsUsed?: string[];
   masked?: Record<string, number>;
   blocked?: string;
   /** Why the response did not complete as the upstream sent it. */
@@ -107,7 +109,7 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
     const finish = (r: Omit<RelayResult, 'status'>) => {
       if (settled) return;
       settled = true;
-      resolve({ status: upstream.statusCode ?? 200, usage: observer.facts.usage, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
+      resolve({ status: upstream.statusCode ?? 200, usage: observer.facts.usage, toolsUsed: observer.facts.toolsUsed, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
     };
     source.on('data', (chunk: Buffer) => {
       // Observe what the upstream sent (usage, error events) before masking changes it.
@@ -204,8 +206,9 @@ function relayWhole(
       const result: RelayResult = { status };
       if (opts.messages) {
         try {
-          const usage = (JSON.parse(body.toString('utf8')) as { usage?: StreamUsage }).usage;
-          if (usage) result.usage = usage;
+          const message = JSON.parse(body.toString('utf8')) as { usage?: StreamUsage };
+          if (message.usage) result.usage = message.usage;
+          result.toolsUsed = toolsUsedIn(message);
         } catch {
           // Not JSON: nothing to count.
         }
@@ -216,7 +219,7 @@ function relayWhole(
           const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
           res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...opts.extraHeaders });
           res.end(err);
-          resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage });
+          resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage, toolsUsed: result.toolsUsed });
           return;
         }
         body = m.body;
