@@ -1,6 +1,6 @@
 // `scopekeeper sidecar`: flags to a running sidecar, with SIGTERM handled.
 import { readFileSync } from 'node:fs';
-import { splitHostPort } from '@scopekeeper/core';
+import { splitHostPort, type IssuerTrust } from '@scopekeeper/core';
 import { Sidecar } from './sidecar.ts';
 import { FilePolicySource } from './policy/file-source.ts';
 import type { PolicySource } from './policy/source.ts';
@@ -8,6 +8,7 @@ import { UpstreamKey } from './upstream/key.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { createLogger, type Logger } from './log.ts';
 import { TokenVerifier, parseIssuerFlag } from './identity/index.ts';
+import { SamlMetadata, SamlVerifier } from './identity/index.ts';
 import { AuditLog, parseAuditFlag } from './audit/index.ts';
 
 export interface SidecarFlags {
@@ -31,6 +32,12 @@ export interface SidecarFlags {
   policyMaxStale: number;
   groupsClaim: string;
   maxTokenLifetime: number;
+  /** SAML IdP metadata files or URLs (repeatable); none: SAML assertions are refused. */
+  samlIdpMetadata?: string[];
+  /** The sidecar's SAML SP entityID, required in AudienceRestriction (default `scopekeeper`). */
+  samlAudience?: string;
+  /** The SAML attribute holding the caller's groups (default `groups`). */
+  samlGroupsAttribute?: string;
   /** Seconds a client has to send its request headers (default 30). */
   headersTimeout?: number;
 }
@@ -83,6 +90,7 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const saml = await samlVerifier(flags, log, verifier.trust);
   const policy = await policySource(flags, log, metrics);
   await policy.start();
   void verifier.warm().catch((e: Error) => log.warn({ err: e.message }, 'issuer discovery failed; will retry on the first request'));
@@ -101,9 +109,40 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       auditRequired: flags.auditRequired,
       headersTimeoutMs: flags.headersTimeout !== undefined ? flags.headersTimeout * 1000 : undefined,
     },
-    { policy, verifier, audit, log, metrics },
+    { policy, verifier, saml, audit, log, metrics },
   );
   const urls = await sidecar.start();
   log.info({ data: urls.data, admin: urls.admin, policy: flags.policy, namespace: flags.namespace, upstream: flags.upstream }, 'scopekeeper sidecar ready');
   return { sidecar, urls };
+}
+
+/**
+ * The SAML verifier when --saml-idp-metadata is given. A metadata file that cannot be loaded stops
+ * the start (a typo must not go unnoticed); a URL that cannot be fetched yet is retried on use.
+ */
+export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: IssuerTrust): Promise<SamlVerifier | undefined> {
+  const sources = flags.samlIdpMetadata ?? [];
+  if (sources.length === 0) return undefined;
+  let metadata: SamlMetadata;
+  try {
+    metadata = new SamlMetadata({ sources });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  try {
+    await metadata.load();
+  } catch (e) {
+    const failed = metadata.status().filter((s) => s.lastError && !/^[a-z]+:\/\//i.test(s.source));
+    if (failed.length > 0) throw new UsageError(failed.map((s) => s.lastError).join('; '));
+    log.warn({ err: (e as Error).message }, 'SAML metadata could not be fetched; will retry on the first SAML request');
+  }
+  log.info({ idps: metadata.entityIds() }, 'SAML identity providers trusted');
+  return new SamlVerifier({
+    metadata,
+    audience: flags.samlAudience ?? 'scopekeeper',
+    groupsAttribute: flags.samlGroupsAttribute ?? 'groups',
+    maxLifetimeSeconds: flags.maxTokenLifetime,
+    clockSkewSeconds: 30,
+    trust,
+  });
 }

@@ -11,6 +11,7 @@ import {
   allowedModelGlobs,
   compileMasking,
   decide,
+  denialErrorType,
   inspectMessagesRequest,
   matchAnyName,
   RequestInspectionError,
@@ -29,6 +30,8 @@ import type { UpstreamKey } from './upstream/key.ts';
 import { SidecarMetrics } from './metrics.ts';
 import type { PolicySource } from './policy/source.ts';
 import { AuthenticationError, IssuerUnavailableError, type TokenVerifier } from './identity/verifier.ts';
+import { authenticateCaller } from './identity/saml-credential.ts';
+import type { SamlVerifier } from './identity/saml-verifier.ts';
 import type { AuditLog } from './audit/index.ts';
 import type { Logger } from './log.ts';
 
@@ -52,6 +55,8 @@ export interface SidecarOptions {
 export interface SidecarDeps {
   policy: PolicySource;
   verifier: TokenVerifier;
+  /** SAML assertions as credentials (--saml-idp-metadata); absent: JWTs only. */
+  saml?: SamlVerifier;
   audit: AuditLog;
   log: Logger;
   metrics?: SidecarMetrics;
@@ -156,7 +161,8 @@ export class Sidecar {
     app.get('/readyz', (_req, res) => {
       const s = this.deps.policy.status();
       const ready = !this.draining && s.ready && this.deps.policy.current() !== undefined && this.deps.audit.healthy !== false;
-      res.status(ready ? 200 : 503).json({ ready, policy: s, audit: { healthy: this.deps.audit.healthy }, draining: this.draining });
+      const saml = this.deps.saml ? { saml: this.deps.saml.metadata.status() } : {};
+      res.status(ready ? 200 : 503).json({ ready, policy: s, audit: { healthy: this.deps.audit.healthy }, draining: this.draining, ...saml });
     });
     return app;
   }
@@ -232,7 +238,8 @@ export class Sidecar {
     try {
       // From the raw headers: node keeps only the first of several Authorization headers, and
       // the verifier refuses duplicates that differ.
-      ctx.identity = await this.deps.verifier.authenticate({ authorization: rawHeader(req, 'authorization'), 'x-api-key': rawHeader(req, 'x-api-key') });
+      const headers = { authorization: rawHeader(req, 'authorization'), 'x-api-key': rawHeader(req, 'x-api-key') };
+      ctx.identity = await authenticateCaller(headers, { jwt: this.deps.verifier, saml: this.deps.saml });
       return true;
     } catch (e) {
       const message = e instanceof AuthenticationError ? e.message : 'The token could not be verified; fetch a fresh token and retry.';
@@ -332,7 +339,7 @@ export class Sidecar {
     ctx.decision = decision;
     const codes = decision.reasons.map((r) => r.code);
     if (decision.effect === 'deny') {
-      return this.finishDenied(req, res, ctx, 'permission_error', decision.message, 'deny', codes);
+      return this.finishDenied(req, res, ctx, denialErrorType(decision), decision.message, 'deny', codes);
     }
     if (decision.effect === 'approval-required') {
       let ref = `${decision.approval!.namespace}/${decision.approval!.scope}-jit-${decision.approval!.fingerprint}`;

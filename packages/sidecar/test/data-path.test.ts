@@ -21,7 +21,7 @@ describe('credentials and bodies', () => {
     // Odd spacing, key order and a unicode escape: any re-serialisation would change these bytes.
     const body = Buffer.from('{ "max_tokens":64,  "model" : "claude-sonnet-4-5","messages":[{"role":"user","content":"h\\u00e9llo  ☃"}],"metadata":{"user_id":"u1"} }');
     const before = world.stub!.received.length;
-    const res = await post('/v1/messages?beta=true', { authorization: `Bearer ${token}`, 'x-api-key': token, 'anthropic-beta': 'some-future-beta-2031-01-01', cookie: 'session=abc' }, body);
+    const res = await post('/v1/messages?beta=true', { authorization: `Bearer ${token}`, 'x-api-key': token, 'anthropic-beta': 'files-api-2025-04-14', cookie: 'session=abc' }, body);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-scopekeeper-decision')).toBe('allow');
     expect(res.headers.get('x-scopekeeper-request-id')).toMatch(/^req_sk_/);
@@ -31,7 +31,7 @@ describe('credentials and bodies', () => {
     expect(seen[0]!.headers['x-api-key']).toBe(UPSTREAM_KEY);
     expect(seen[0]!.headers.authorization).toBeUndefined();
     expect(seen[0]!.headers.cookie).toBeUndefined();
-    expect(seen[0]!.headers['anthropic-beta']).toBe('some-future-beta-2031-01-01');
+    expect(seen[0]!.headers['anthropic-beta']).toBe('files-api-2025-04-14');
     expect(JSON.stringify(seen[0]!.headers)).not.toContain(token);
     expect(seen[0]!.body.equals(body)).toBe(true);
   });

@@ -1,13 +1,19 @@
 // Reads what policy needs from a Messages API request without changing a byte of it: the
 // body is parsed for inspection only and the original buffer is what gets forwarded.
+import { collectSurface, SurfaceError, type Capability, type UnknownSurface } from './capabilities.ts';
 
 export interface MessagesRequestFacts {
   model: string;
   maxTokens?: number;
   stream: boolean;
   thinking: boolean;
+  /** The name of every capability (what the audit's `tools` lists); models as model:<name>. */
   tools: string[];
   betas: string[];
+  /** Every capability of the request (see capabilities.ts); absent: `tools` are client tools. */
+  capabilities?: Capability[];
+  /** Fields, betas, tool and block types scopekeeper does not know (refused unless spec.limits.betas lists them). */
+  unknown?: UnknownSurface[];
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -53,14 +59,13 @@ export function inspectMessagesRequest(
     fail('max_tokens: Field required. Set max_tokens to the most output tokens you want.');
   }
   if (req.stream !== undefined && typeof req.stream !== 'boolean') fail('stream: must be true or false.');
-  const tools: string[] = [];
-  if (req.tools !== undefined) {
-    if (!Array.isArray(req.tools)) fail('tools: must be an array of tool definitions.');
-    for (const [i, tool] of req.tools.entries()) {
-      const name = (tool as { name?: unknown } | null)?.name;
-      if (typeof name !== 'string' || name.length === 0) fail(`tools.${i}.name: Field required. Every tool needs a name.`);
-      tools.push(name);
-    }
+  const betas = parseBetas(betaHeader);
+  let surface: ReturnType<typeof collectSurface>;
+  try {
+    surface = collectSurface(req, betas);
+  } catch (e) {
+    if (e instanceof SurfaceError) fail(e.message);
+    throw e;
   }
   const thinkingType = (req.thinking as { type?: unknown } | undefined)?.type;
   return {
@@ -68,7 +73,9 @@ export function inspectMessagesRequest(
     maxTokens,
     stream: req.stream === true,
     thinking: thinkingType !== undefined && thinkingType !== 'disabled',
-    tools,
-    betas: parseBetas(betaHeader),
+    tools: surface.capabilities.map((c) => (c.kind === 'model' ? `model:${c.name}` : c.name)),
+    betas,
+    capabilities: surface.capabilities,
+    unknown: surface.unknown,
   };
 }

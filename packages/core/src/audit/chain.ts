@@ -57,6 +57,18 @@ export interface AuditEvent {
   error?: string;
   /** `<namespace>/<accessreview>` of a hold. */
   approval?: string;
+  /** MCP endpoints: one record per JSON-RPC message. The server's `Mcp-Session-Id` (beside the SDK's sessionId). */
+  mcpSessionId?: string;
+  /** The JSON-RPC method, `(response)` for the client's answer to the server, `(invalid)`. */
+  mcpMethod?: string;
+  /** The JSON-RPC id, as text. */
+  mcpId?: string;
+  /** tools/call: the tool as policy names it, mcp__<endpoint>__<tool>. */
+  mcpTool?: string;
+  /** tools/call: sha256 hex of the arguments (canonical JSON); the arguments are never recorded. */
+  mcpArgsSha256?: string;
+  /** List entries (tools, resources, prompts) hidden from the answer because the scope does not allow them. */
+  mcpHidden?: number;
 }
 
 export interface ChainedRecord extends AuditEvent {
@@ -74,8 +86,8 @@ export interface ChainHead {
 export const GENESIS_HASH = '0'.repeat(64);
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
-const STRING_FIELDS = ['time', 'requestId', 'sessionId', 'subject', 'issuer', 'namespace', 'pod', 'scope', 'review', 'route', 'method', 'path', 'model', 'decision', 'blocked', 'bodySha256', 'error', 'approval'] as const;
-const NUMBER_FIELDS = ['status', 'latencyMs', 'upstreamLatencyMs'] as const;
+const STRING_FIELDS = ['time', 'requestId', 'sessionId', 'subject', 'issuer', 'namespace', 'pod', 'scope', 'review', 'route', 'method', 'path', 'model', 'decision', 'blocked', 'bodySha256', 'error', 'approval', 'mcpSessionId', 'mcpMethod', 'mcpId', 'mcpTool', 'mcpArgsSha256'] as const;
+const NUMBER_FIELDS = ['status', 'latencyMs', 'upstreamLatencyMs', 'mcpHidden'] as const;
 const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -3,14 +3,28 @@
 import type { AccessReview, ModelScopeSpecEndpoint } from '../types/generated.ts';
 import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
 import type { CompiledScope, PolicySnapshot } from './compile.ts';
-import { describeIdentity, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
+import { describeCaller, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
-import { matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import type { Capability } from '../anthropic/capabilities.ts';
 
 export type PolicyRequest =
   | { route: 'messages' | 'count_tokens'; facts: MessagesRequestFacts }
   | { route: 'models' }
-  | { route: 'service'; endpoint: string; method: string; path: string };
+  | { route: 'service'; endpoint: string; method: string; path: string }
+  /** One JSON-RPC message to an MCP endpoint; `url` is where the sidecar forwards it (that endpoint's URL). */
+  | { route: 'mcp'; endpoint: string; url: string; call: McpCall };
+
+/** What one JSON-RPC message to an MCP endpoint asks for (core/mcp/inspect.ts reads it). */
+export type McpCall =
+  /** initialize, ping, the list methods, known notifications, answers to the server: pass when the endpoint does. */
+  | { kind: 'protocol'; method: string }
+  /** tools/call of the server's tool `tool`, named mcp__<endpoint>__<tool> for policy. */
+  | { kind: 'tool'; method: string; tool: string }
+  | { kind: 'resource'; method: string; uri: string }
+  | { kind: 'prompt'; method: string; prompt: string }
+  /** A method scopekeeper does not know: passes only when endpoints[].mcp.methods lists it. */
+  | { kind: 'method'; method: string };
 
 export type ReasonCode =
   | 'Allowed'
@@ -29,9 +43,15 @@ export type ReasonCode =
   | 'ThinkingNotAllowed'
   | 'ToolDenied'
   | 'ToolNotAllowed'
+  | 'McpServerNotAllowed'
+  | 'UnknownRequestField'
   | 'EndpointNotAllowed'
   | 'MethodNotAllowed'
   | 'PathNotAllowed'
+  | 'EndpointNotMcp'
+  | 'McpMethodNotAllowed'
+  | 'McpResourceNotAllowed'
+  | 'McpPromptNotAllowed'
   | 'ApprovalRequired'
   | 'ApprovedJustInTime';
 
@@ -151,16 +171,130 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
   if (facts.thinking && spec.limits?.thinking !== true) {
     fit.denies.push({ code: 'ThinkingNotAllowed', rule: 'spec.limits.thinking', detail: 'extended thinking is off for this scope; remove the thinking parameter' });
   }
-  for (const tool of facts.tools) {
-    if (matchAnyName(requiredFor?.tools, tool)) fit.gatedTools.push(tool);
-    else if (matchAnyName(spec.tools?.deny, tool)) {
-      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${tool} is denied; remove it from the request's tools` : '' });
-    } else if (spec.tools?.allow && !matchAnyName(spec.tools.allow, tool)) {
-      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${tool} is not in [${spec.tools.allow.join(', ')}]; remove it from the request's tools` : '' });
+  for (const u of facts.unknown ?? []) {
+    if (matchAnyName(spec.limits?.betas, u.name)) continue;
+    fit.denies.push({
+      code: 'UnknownRequestField',
+      rule: 'spec.limits.betas',
+      detail: explain ? `the request's ${u.what} "${u.name}" is not one scopekeeper knows; remove it, or ask the scope's reviewers to list it in spec.limits.betas` : '',
+    });
+  }
+  for (const c of facts.capabilities ?? facts.tools.map((name): Capability => ({ kind: 'tool', name }))) {
+    if (c.kind === 'model') {
+      if (!matchAnyName(spec.models, c.name)) {
+        fit.denies.push({ code: 'ModelNotAllowed', rule: 'spec.models', detail: explain ? `the request's fallbacks or advisor tool name model ${c.name}, which is not in [${spec.models.join(', ')}]; use one of those models` : '' });
+      }
+      continue;
+    }
+    if (c.kind === 'mcp-server') {
+      const listed = spec.tools?.mcpServers;
+      if (!c.server || !(matchAnyName(listed, c.server.name) || matchAnyName(listed, c.server.url))) {
+        fit.denies.push({
+          code: 'McpServerNotAllowed',
+          rule: 'spec.tools.mcpServers',
+          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${c.server?.url.slice(0, 256) ?? ''}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+        });
+      }
+      continue;
+    }
+    const verdict = toolVerdict(spec, c.name);
+    // A tool of the scope's own MCP endpoint is held where it is called (tools/call through the
+    // sidecar), not where it is offered: holding every Messages request that lists it would
+    // stop the agent before it could ask.
+    if (verdict === 'gated') {
+      if (!(c.kind === 'tool' && isSidecarMcpTool(s, c.name))) fit.gatedTools.push(c.name);
+    }
+    else if (verdict === 'denied') {
+      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is denied; remove it from the request` : '' });
+    } else if (verdict === 'not-allowed') {
+      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is not in [${spec.tools!.allow!.join(', ')}]; remove it from the request` : '' });
     }
   }
   return fit;
 }
+
+const KIND_LABEL: Record<Capability['kind'], string> = {
+  tool: 'tool',
+  'server-tool': 'server tool',
+  'mcp-server': 'MCP server',
+  'mcp-tool': 'MCP tool',
+  container: 'container reuse',
+  skill: 'skill',
+  file: 'file reference',
+  thread: 'thread continuation',
+  model: 'model',
+};
+
+/**
+ * The one tools decision, for every capability a request gives the model. A name with '*' (every
+ * tool of an MCP server) is caught by any deny or approval rule that could match one of its
+ * members, and allowed only by a rule that matches all of them.
+ */
+export function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated' | 'denied' | 'not-allowed' | 'ok' {
+  const wild = name.includes('*');
+  const hits = (globs: readonly string[] | undefined) => (wild ? (globs ?? []).some((g) => globsOverlap(g, name)) : matchAnyName(globs, name));
+  if (hits(spec.approval?.requiredFor?.tools)) return 'gated';
+  if (hits(spec.tools?.deny)) return 'denied';
+  // matching the name literally ('*' as a character) means the glob covers every member
+  if (spec.tools?.allow && !matchAnyName(spec.tools.allow, name)) return 'not-allowed';
+  return 'ok';
+}
+
+/** The name the Agent SDK gives an MCP server's tool: mcp__<endpoint>__<tool>. */
+export function mcpToolName(endpoint: string, tool: string): string {
+  return `mcp__${endpoint}__${tool}`;
+}
+
+function isSidecarMcpTool(s: CompiledScope, tool: string): boolean {
+  if (!tool.startsWith('mcp__')) return false;
+  const end = tool.indexOf('__', 5);
+  return end > 5 && s.endpoints.get(tool.slice(5, end))?.protocol === 'mcp';
+}
+
+function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, explain: boolean): Fit {
+  const ep = s.endpoints.get(endpoint);
+  const fit: Fit = { denies: [], gatedTools: [], endpoint: ep };
+  if (!ep || ep.protocol !== 'mcp' || ep.url !== url) {
+    // Another scope's endpoint of the same name (another URL or protocol) does not vouch for
+    // messages sent to this one.
+    const detail = !ep ? `endpoint ${endpoint} is not one of [${[...s.endpoints.keys()].join(', ')}]` : `endpoint ${endpoint} of this scope is not the MCP server at ${url}`;
+    fit.denies.push({ code: ep ? 'EndpointNotMcp' : 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? detail : '' });
+    return fit;
+  }
+  const rule = `spec.endpoints[${ep.name}].mcp`;
+  switch (call.kind) {
+    case 'protocol':
+      break;
+    case 'tool': {
+      const name = mcpToolName(endpoint, call.tool);
+      const v = toolVerdict(s.scope.spec, name);
+      if (v === 'gated') fit.gatedTools.push(name);
+      else if (v === 'denied') fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${name} is denied; the agent may not call it` : '' });
+      else if (v === 'not-allowed') {
+        fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${name} is not in [${(s.scope.spec.tools?.allow ?? []).join(', ')}]; the agent may not call it` : '' });
+      }
+      break;
+    }
+    case 'resource':
+      if (!matchAnyName(ep.mcp?.resources, call.uri)) {
+        fit.denies.push({ code: 'McpResourceNotAllowed', rule: `${rule}.resources`, detail: explain ? `${call.method} of ${call.uri} is not in [${(ep.mcp?.resources ?? []).join(', ')}]` : '' });
+      }
+      break;
+    case 'prompt':
+      if (!matchAnyName(ep.mcp?.prompts, call.prompt)) {
+        fit.denies.push({ code: 'McpPromptNotAllowed', rule: `${rule}.prompts`, detail: explain ? `${call.method} of prompt ${call.prompt} is not in [${(ep.mcp?.prompts ?? []).join(', ')}]` : '' });
+      }
+      break;
+    case 'method':
+      if (!matchAnyName(ep.mcp?.methods, call.method)) {
+        fit.denies.push({ code: 'McpMethodNotAllowed', rule: `${rule}.methods`, detail: explain ? `${call.method} is not a method scopekeeper knows and is not in [${(ep.mcp?.methods ?? []).join(', ')}]` : '' });
+      }
+      break;
+  }
+  return fit;
+}
+
+const MCP_HTTP_METHODS = ['POST', 'GET', 'DELETE'];
 
 function fitService(s: CompiledScope, endpoint: string, method: string, path: string, explain: boolean): Fit {
   const ep = s.endpoints.get(endpoint);
@@ -169,7 +303,9 @@ function fitService(s: CompiledScope, endpoint: string, method: string, path: st
     return { denies: [{ code: 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '' }], gatedTools: [] };
   }
   const denies: Reason[] = [];
-  const methods = ep.methods ?? ['GET'];
+  // An MCP endpoint speaks the streamable HTTP transport (POST messages, GET the server's
+  // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp).
+  const methods = ep.protocol === 'mcp' ? MCP_HTTP_METHODS : (ep.methods ?? ['GET']);
   if (!methods.includes(method as never)) {
     denies.push({ code: 'MethodNotAllowed', rule: `spec.endpoints[${ep.name}].methods`, detail: explain ? `${method} is not in [${methods.join(', ')}]` : '' });
   }
@@ -221,9 +357,11 @@ function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: numbe
   const fit: Fit =
     req.route === 'service'
       ? fitService(s, req.endpoint, req.method, req.path, explain)
-      : req.route === 'models'
-        ? { denies: [], gatedTools: [] }
-        : fitMessages(s, req.facts, req.route, explain);
+      : req.route === 'mcp'
+        ? fitMcp(s, req.endpoint, req.url, req.call, explain)
+        : req.route === 'models'
+          ? { denies: [], gatedTools: [] }
+          : fitMessages(s, req.facts, req.route, explain);
   const denies = gate.reason && !auditOnly ? [gate.reason, ...fit.denies] : fit.denies;
   if (denies.length) {
     return { ...base, effect: 'deny', reasons: denies, message: explain ? sentence(s.name, denies) : '', review: gate.review?.metadata.name };
@@ -283,10 +421,10 @@ export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyReques
   if (scopes.length === 0) {
     const where = snapshot.namespace ? ` in namespace ${snapshot.namespace}` : '';
     if (opts.pinnedScope !== undefined && matchingScopes(snapshot, id).length > 0) {
-      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeIdentity(id)}` };
+      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeCaller(id)}` };
       return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; add the caller to its spec.subjects or change the pod's scopekeeper.dev/scope annotation.` };
     }
-    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeIdentity(id)}` };
+    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeCaller(id)}` };
     return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.` };
   }
   let held: CompiledScope | undefined;
@@ -307,4 +445,12 @@ export function allowedModelGlobs(snapshot: PolicySnapshot, id: Identity, now: n
     globs.push(...s.scope.spec.models);
   }
   return globs;
+}
+
+/**
+ * The error type of a denial: a request that is refused only for parts scopekeeper does not
+ * know is an invalid request (400), anything else a permission error (403).
+ */
+export function denialErrorType(d: Decision): 'invalid_request_error' | 'permission_error' {
+  return d.reasons.length > 0 && d.reasons.every((r) => r.code === 'UnknownRequestField') ? 'invalid_request_error' : 'permission_error';
 }

@@ -147,9 +147,15 @@ export function requesterOf(id: Identity): SubjectRef {
   return ref;
 }
 
+/** The caller as the audit's `subject` names it (the audit's `issuer` says whose). */
 export function describeIdentity(id: Identity): string {
   if (id.serviceAccount) return `ServiceAccount ${id.serviceAccount.namespace}/${id.serviceAccount.name}`;
-  return `User ${id.email ?? id.subject}${id.primary ? '' : ` of issuer ${id.issuer}`}`;
+  return `User ${id.email ?? id.subject}`;
+}
+
+/** The caller in a message: the issuer too, unless it is the primary one. */
+export function describeCaller(id: Identity): string {
+  return id.primary || id.serviceAccount ? describeIdentity(id) : `${describeIdentity(id)} of issuer ${id.issuer}`;
 }
 
 export function identityMatchesRef(id: Identity, ref: SubjectRef, defaultNamespace: string): boolean {

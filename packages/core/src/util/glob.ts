@@ -64,3 +64,28 @@ export function globProblem(pattern: string): string | undefined {
   if (/[?[\]{}]/.test(pattern)) return `uses "${pattern.match(/[?[\]{}]/)![0]}", which scopekeeper globs do not support; use '*' (and '**' in paths)`;
   return undefined;
 }
+
+/**
+ * Whether some name matches both globs ('*' only). Used when the request itself stands for a
+ * set of names (mcp__crm__* = every tool of a server): a deny or approval rule that could match
+ * any member applies to it.
+ */
+export function globsOverlap(a: string, b: string): boolean {
+  const memo = new Map<number, boolean>();
+  const w = b.length + 1;
+  const go = (i: number, j: number): boolean => {
+    if (i === a.length && j === b.length) return true;
+    const key = i * w + j;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    const ca = i < a.length ? a.charCodeAt(i) : -1;
+    const cb = j < b.length ? b.charCodeAt(j) : -1;
+    let r = false;
+    if (ca === 42) r = go(i + 1, j) || (cb !== -1 && go(i, j + 1));
+    else if (cb === 42) r = go(i, j + 1) || (ca !== -1 && go(i + 1, j));
+    else r = ca !== -1 && ca === cb && go(i + 1, j + 1);
+    memo.set(key, r);
+    return r;
+  };
+  return go(0, 0);
+}

@@ -1,4 +1,4 @@
-// A complete local world on loopback: OIDC issuer, Anthropic stand-in (or the real API),
+// A complete local world on loopback: OIDC issuer, SAML IdP, Anthropic stand-in (or the real API),
 // and a sidecar on a copy of examples/ re-dated to today. The demo, the integration tests
 // and the benchmarks all start this same world.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { AnthropicStub, type StubOptions } from '../stub/anthropic-stub.ts';
 import { LocalIssuer } from '../identity/local-issuer.ts';
+import { LocalSamlIdp, type IssueOptions } from '../identity/local-saml-idp.ts';
 import { runSidecar, type SidecarFlags } from '../run.ts';
 import type { Sidecar } from '../sidecar.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -49,6 +50,8 @@ export interface World {
   auditFile: string;
   keyFile: string;
   issuer: LocalIssuer;
+  /** The SAML IdP the sidecar trusts (--saml-idp-metadata), entityID https://idp.example.test/saml. */
+  samlIdp: LocalSamlIdp;
   stub?: AnthropicStub;
   sidecar: Sidecar;
   url: string;
@@ -56,6 +59,8 @@ export interface World {
   flags: SidecarFlags;
   /** A token for a service account of team-a. */
   saToken(name: string, ttlSeconds?: number): Promise<string>;
+  /** A signed SAML assertion (base64) for `nameId` in `groups`, as the world's IdP issues it. */
+  samlAssertion(nameId: string, groups: string[], opts?: Partial<IssueOptions>): string;
   /** Restart the sidecar (same policy, audit file and issuer). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +74,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const auditFile = join(dir, 'audit.jsonl');
   const keyFile = join(dir, 'upstream-key');
   const issuer = await LocalIssuer.start();
+  const samlIdp = await LocalSamlIdp.create();
+  const samlMetadata = join(dir, 'saml-idp-metadata.xml');
+  await samlIdp.writeMetadata(samlMetadata);
   const stub = opts.realApiKey ? undefined : await new AnthropicStub({ apiKey: UPSTREAM_KEY, ...opts.stub }).start();
   await writeFile(keyFile, opts.realApiKey ?? UPSTREAM_KEY, { mode: 0o600 });
   const flags: SidecarFlags = {
@@ -87,6 +95,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     policyMaxStale: 300,
     groupsClaim: 'groups',
     maxTokenLifetime: 3600,
+    samlIdpMetadata: [samlMetadata],
     ...opts.flags,
   };
   const log = opts.log ?? silentLogger();
@@ -97,12 +106,14 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     auditFile,
     keyFile,
     issuer,
+    samlIdp,
     stub,
     sidecar: started.sidecar,
     url: started.urls.data,
     adminUrl: started.urls.admin,
     flags,
     saToken: (name, ttlSeconds = 600) => issuer.mint({ sub: `system:serviceaccount:${NS}:${name}`, ttlSeconds }),
+    samlAssertion: (nameId, groups, o = {}) => samlIdp.issue({ nameId, groups, ...o }),
     async restart() {
       await world.sidecar.stop();
       started = await runSidecar(flags, log);

@@ -1,0 +1,197 @@
+// The one list of what a Messages API request asks the model to be able to do. Every entry is
+// checked by the scope's tools rules (decide()); the audit's `tools` field lists every name.
+//
+//   kind         name (what spec.tools allow/deny/approval match)       from
+//   tool         the tool's name                                         tools[] without a type, tool_addition blocks
+//   server-tool  the type without its date (web_search), and its name   tools[] with an Anthropic-defined type
+//   mcp-server   mcp_server:<name> (matched by spec.tools.mcpServers, by name or URL)   mcp_servers[]
+//   mcp-tool     mcp__<server>__<tool> per allowed tool, or mcp__<server>__* for all   mcp_servers[], mcp_toolset tools
+//   container    container                                               container (reuse of an existing container)
+//   skill        skill:<skill_id>                                        container.skills[]
+//   file         file:<file_id>                                          file sources, container_upload blocks
+//   thread       thread                                                  thread: continue (server-side conversation state)
+//   model        the model (checked against spec.models, not tools)      fallbacks[], advisor tools
+//
+// Files, containers and threads live under the organisation's API key, which every caller of
+// the sidecar shares: referencing one by id can read what another agent left there.
+
+import { KNOWN_BETAS, KNOWN_BLOCK_TYPES, KNOWN_FIELDS, KNOWN_TOOL_TYPES, TOOL_NAME } from './surface.ts';
+
+export type CapabilityKind = 'tool' | 'server-tool' | 'mcp-server' | 'mcp-tool' | 'container' | 'skill' | 'file' | 'thread' | 'model';
+
+export interface Capability {
+  kind: CapabilityKind;
+  /** The name the scope's rules match (a synthesized `mcp__<server>__*` stands for every tool of a server). */
+  name: string;
+  /** For mcp-server: the server's name and URL, matched against spec.tools.mcpServers. */
+  server?: { name: string; url: string };
+}
+
+/** Something the sidecar does not know; refused unless the scope's spec.limits.betas lists `name`. */
+export interface UnknownSurface {
+  what: 'field' | 'beta' | 'tool type' | 'content block type';
+  name: string;
+}
+
+export class SurfaceError extends Error {}
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function toolName(where: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw new SurfaceError(`${where}.name: Field required. Every tool needs a name.`);
+  if (!TOOL_NAME.test(name)) throw new SurfaceError(`${where}.name: "${name.slice(0, 64)}" is not a tool name; use 1-128 letters, digits, '_' or '-'.`);
+  return name;
+}
+
+/** A name inside a capability (an MCP tool, a configs key): anything but glob characters and control characters. */
+function refName(where: string, name: unknown): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  if (typeof name !== 'string' || name.length === 0 || name.length > 256 || /[*\x00-\x1f]/.test(name)) {
+    throw new SurfaceError(`${where}: "${String(name).slice(0, 64)}" is not a tool name; send the exact name (no '*').`);
+  }
+  return name;
+}
+
+/** Collects capabilities and unknown parts; throws SurfaceError for a malformed one. */
+export class SurfaceCollector {
+  readonly capabilities: Capability[] = [];
+  readonly unknown: UnknownSurface[] = [];
+  private readonly seen = new Set<string>();
+  /** Servers whose tools an mcp_toolset entry decides. */
+  private readonly toolsets = new Set<string>();
+
+  add(kind: CapabilityKind, name: string, server?: Capability['server']): void {
+    const key = `${kind}\u0000${name}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.capabilities.push(server ? { kind, name, server } : { kind, name });
+  }
+
+  private addUnknown(what: UnknownSurface['what'], name: string): void {
+    if (!this.unknown.some((u) => u.what === what && u.name === name)) this.unknown.push({ what, name: name.slice(0, 128) });
+  }
+
+  fields(req: Rec): void {
+    for (const k of Object.keys(req)) if (!KNOWN_FIELDS.has(k)) this.addUnknown('field', k);
+  }
+
+  betas(betas: readonly string[]): void {
+    for (const b of betas) if (!KNOWN_BETAS.has(b)) this.addUnknown('beta', b);
+  }
+
+  tool(where: string, t: unknown): void {
+    if (!isRec(t)) throw new SurfaceError(`${where}: must be a tool definition object.`);
+    const type = t.type;
+    if (type === undefined || type === null || type === 'custom') {
+      this.add('tool', toolName(where, t.name));
+      return;
+    }
+    if (typeof type !== 'string') throw new SurfaceError(`${where}.type: must be a string.`);
+    if (type === 'mcp_toolset') return this.mcpToolset(where, t);
+    const family = KNOWN_TOOL_TYPES.get(type);
+    if (family === undefined) {
+      this.addUnknown('tool type', type);
+      // still checked by name, so a listed unknown type cannot slip past tools.deny
+      if (t.name !== undefined) this.add('server-tool', toolName(where, t.name));
+      this.add('server-tool', type.replace(/_\d{8}$/, ''));
+      return;
+    }
+    this.add('server-tool', family);
+    if (t.name !== undefined && t.name !== family) this.add('server-tool', toolName(where, t.name));
+    if (type.startsWith('advisor_') && typeof t.model === 'string') this.add('model', t.model);
+  }
+
+  /** mcp_toolset (mcp-client-2025-11-20): which tools of a server in mcp_servers the model gets. */
+  private mcpToolset(where: string, t: Rec): void {
+    const server = t.mcp_server_name;
+    if (typeof server !== 'string' || !TOOL_NAME.test(server)) throw new SurfaceError(`${where}.mcp_server_name: name an MCP server of mcp_servers (1-128 letters, digits, '_' or '-').`);
+    this.toolsets.add(server);
+    const defaults = isRec(t.default_config) ? t.default_config : {};
+    const configs = isRec(t.configs) ? t.configs : {};
+    if (defaults.enabled !== false) this.add('mcp-tool', `mcp__${server}__*`);
+    for (const [tool, cfg] of Object.entries(configs)) {
+      if (isRec(cfg) && cfg.enabled === false) continue;
+      this.add('mcp-tool', `mcp__${server}__${refName(`${where}.configs`, tool)}`);
+    }
+  }
+
+  mcpServer(where: string, s: unknown): void {
+    if (!isRec(s)) throw new SurfaceError(`${where}: must be an MCP server definition ({type: "url", name, url}).`);
+    if (typeof s.name !== 'string' || !TOOL_NAME.test(s.name)) throw new SurfaceError(`${where}.name: give the MCP server a name of 1-128 letters, digits, '_' or '-'.`);
+    if (typeof s.url !== 'string' || s.url.length === 0) throw new SurfaceError(`${where}.url: Field required.`);
+    this.add('mcp-server', `mcp_server:${s.name}`, { name: s.name, url: s.url });
+    const cfg = isRec(s.tool_configuration) ? s.tool_configuration : undefined;
+    if (cfg?.enabled === false) return;
+    if (Array.isArray(cfg?.allowed_tools)) {
+      for (const tool of cfg.allowed_tools) this.add('mcp-tool', `mcp__${s.name}__${refName(`${where}.tool_configuration.allowed_tools`, tool)}`);
+      return;
+    }
+    if (!this.toolsets.has(s.name)) this.add('mcp-tool', `mcp__${s.name}__*`);
+  }
+
+  container(c: unknown): void {
+    if (c === null || c === undefined) return;
+    if (typeof c === 'string') return this.add('container', 'container');
+    if (!isRec(c)) throw new SurfaceError('container: must be a container id or {id, skills}.');
+    if (c.id !== undefined && c.id !== null) this.add('container', 'container');
+    if (Array.isArray(c.skills)) {
+      for (const [i, s] of c.skills.entries()) {
+        const id = isRec(s) ? s.skill_id : undefined;
+        if (typeof id !== 'string' || id.length === 0 || id.includes('*')) throw new SurfaceError(`container.skills.${i}.skill_id: Field required (no '*').`);
+        this.add('skill', `skill:${id}`);
+      }
+    }
+  }
+
+  /** Content blocks of messages (and nested content of tool results): file references, tools added mid-conversation, unknown types. */
+  blocks(where: string, content: unknown, depth = 0): void {
+    if (!Array.isArray(content) || depth > 4) return;
+    for (const [i, b] of content.entries()) {
+      if (!isRec(b)) continue;
+      const type = b.type;
+      if (typeof type === 'string' && !KNOWN_BLOCK_TYPES.has(type)) this.addUnknown('content block type', type);
+      if (typeof b.file_id === 'string') this.file(b.file_id);
+      if (isRec(b.source) && typeof b.source.file_id === 'string') this.file(b.source.file_id);
+      if (type === 'tool_addition' && isRec(b.tool) && b.tool.type === 'tool_definition') this.tool(`${where}.${i}.tool.definition`, b.tool.definition);
+      if (Array.isArray(b.content)) this.blocks(`${where}.${i}.content`, b.content, depth + 1);
+    }
+  }
+
+  private file(id: string): void {
+    this.add('file', `file:${id.replace(/\*/g, '')}`);
+  }
+
+  thread(t: unknown): void {
+    if (isRec(t) && t.type === 'continue') this.add('thread', 'thread');
+  }
+
+  fallbacks(f: unknown): void {
+    if (!Array.isArray(f)) return;
+    for (const [i, fb] of f.entries()) {
+      if (!isRec(fb) || typeof fb.model !== 'string') throw new SurfaceError(`fallbacks.${i}.model: Field required.`);
+      this.add('model', fb.model);
+    }
+  }
+}
+
+/** Reads every capability and unknown part of a parsed request body and its betas. */
+export function collectSurface(req: Rec, betas: readonly string[]): { capabilities: Capability[]; unknown: UnknownSurface[] } {
+  const c = new SurfaceCollector();
+  c.fields(req);
+  c.betas(betas);
+  if (req.tools !== undefined) {
+    if (!Array.isArray(req.tools)) throw new SurfaceError('tools: must be an array of tool definitions.');
+    req.tools.forEach((t, i) => c.tool(`tools.${i}`, t));
+  }
+  if (req.mcp_servers !== undefined) {
+    if (!Array.isArray(req.mcp_servers)) throw new SurfaceError('mcp_servers: must be an array of MCP server definitions.');
+    req.mcp_servers.forEach((s, i) => c.mcpServer(`mcp_servers.${i}`, s));
+  }
+  c.container(req.container);
+  c.thread(req.thread);
+  c.fallbacks(req.fallbacks);
+  if (Array.isArray(req.messages)) req.messages.forEach((m, i) => isRec(m) && c.blocks(`messages.${i}.content`, m.content));
+  if (Array.isArray(req.system)) c.blocks('system', req.system);
+  return { capabilities: c.capabilities, unknown: c.unknown };
+}

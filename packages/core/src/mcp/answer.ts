@@ -1,0 +1,261 @@
+// What an MCP server sends back, made fit for the caller: list answers filtered to what the
+// scope allows, tool results' structuredContent (and JSON text content) masked by the
+// endpoint's maskFields, every string the server wrote masked by the scope's detectors. Works
+// the same on a JSON answer and on an event stream, where each complete event (one JSON-RPC
+// message) goes out as soon as its blank line arrives and nothing is held longer.
+import type { Masking } from '../masking/index.ts';
+import { maskingBlockedMessage } from '../masking/sse-masker.ts';
+import { parsePreservingNumbers } from '../masking/json.ts';
+import { applyJsonPaths, parseJsonPath, type JsonPath } from '../masking/jsonpath.ts';
+import { SseParser, type SseEvent } from '../sse/parser.ts';
+import { formatSseEvent } from '../sse/serialize.ts';
+import { RPC, rpcError, type JsonRpcId } from './jsonrpc.ts';
+
+export interface McpAnswerRules {
+  /** The scope's detectors; undefined or inactive: none. */
+  masking?: Masking;
+  /** The endpoint's maskFields (JSONPath), applied to tool results' structuredContent. */
+  maskFields: readonly string[];
+  /** Whether the caller may see the server's tool `name` in tools/list (the tools/call rule). */
+  keepTool(name: string): boolean;
+  keepResource(uri: string): boolean;
+  keepPrompt(name: string): boolean;
+}
+
+/** What happened to one message of the answer. */
+export interface McpMessageOutcome {
+  /** The id of a response (to find its call), undefined for the server's own requests and notifications. */
+  id?: JsonRpcId | null;
+  counts: Record<string, number>;
+  /** A data.block category matched: a response became an error, anything else was dropped. */
+  blocked?: string;
+  /** List entries hidden because the scope does not allow them. */
+  hidden: number;
+  /** The message could not be read (not JSON): it was not delivered. */
+  unreadable?: boolean;
+}
+
+interface Work {
+  counts: Record<string, number>;
+  blocked?: string;
+  hidden: number;
+  changed: boolean;
+}
+
+const J = JSON as unknown as { isRawJSON(v: unknown): boolean };
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !J.isRawJSON(v);
+/** A message's id as parsed (numbers arrive as raw JSON, to keep their digits): the id, or null. */
+const idOf = (v: unknown): JsonRpcId | null => (typeof v === 'string' || typeof v === 'number' ? v : J.isRawJSON(v) ? (JSON.parse(JSON.stringify(v)) as number) : null);
+/** Protocol members the client needs verbatim (a masked id, version or cursor would break the session). */
+const VERBATIM_MESSAGE = new Set(['jsonrpc', 'id', 'method']);
+const VERBATIM_RESULT = new Set(['protocolVersion', 'nextCursor']);
+
+function tally(w: Work, counts: Readonly<Record<string, number>>, blocked: string | undefined): void {
+  for (const k in counts) w.counts[k] = (w.counts[k] ?? 0) + counts[k]!;
+  if (blocked !== undefined && w.blocked === undefined) w.blocked = blocked;
+}
+
+/** Masks every string value below `root` (keys stay), iteratively, except the protocol members of a message and its result. */
+function maskStrings(root: Record<string, unknown> | unknown[], masking: Masking, w: Work): void {
+  const result = isObject(root) && isObject(root.result) ? root.result : undefined;
+  const stack: (Record<string, unknown> | unknown[])[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const keys: (string | number)[] = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
+    const verbatim = node === root && !Array.isArray(root) ? VERBATIM_MESSAGE : node === result ? VERBATIM_RESULT : undefined;
+    for (const k of keys) {
+      if (verbatim !== undefined && typeof k === 'string' && verbatim.has(k)) continue;
+      const v = (node as Record<string | number, unknown>)[k];
+      if (typeof v === 'string') {
+        const r = masking.maskText(v);
+        if (r.changed) {
+          (node as Record<string | number, unknown>)[k] = r.text;
+          tally(w, r.counts, r.blocked);
+          w.changed = true;
+        }
+      } else if (Array.isArray(v) || isObject(v)) stack.push(v);
+    }
+  }
+}
+
+function filterList(result: Record<string, unknown>, key: string, field: string, keep: (s: string) => boolean, w: Work): void {
+  const list = result[key];
+  if (!Array.isArray(list)) return;
+  const kept = list.filter((e) => isObject(e) && typeof e[field] === 'string' && keep(e[field]));
+  if (kept.length !== list.length) {
+    w.hidden += list.length - kept.length;
+    w.changed = true;
+    result[key] = kept;
+  }
+}
+
+function maskFieldsIn(value: unknown, paths: readonly JsonPath[], w: Work): unknown {
+  const r = applyJsonPaths(value, paths, '[MASKED:field]');
+  if (r.replaced > 0) {
+    w.counts.field = (w.counts.field ?? 0) + r.replaced;
+    w.changed = true;
+  }
+  return r.root;
+}
+
+function governResult(result: Record<string, unknown>, rules: McpAnswerRules, paths: readonly JsonPath[], w: Work): void {
+  filterList(result, 'tools', 'name', rules.keepTool, w);
+  filterList(result, 'prompts', 'name', rules.keepPrompt, w);
+  filterList(result, 'resources', 'uri', rules.keepResource, w);
+  filterList(result, 'resourceTemplates', 'uriTemplate', rules.keepResource, w);
+  if (paths.length > 0) {
+    if ('structuredContent' in result) result.structuredContent = maskFieldsIn(result.structuredContent, paths, w);
+    // Servers usually send the structured result a second time as JSON text: mask it alike.
+    if (Array.isArray(result.content)) {
+      for (const block of result.content) {
+        if (!isObject(block) || block.type !== 'text' || typeof block.text !== 'string') continue;
+        const text = block.text.trimStart();
+        if (!text.startsWith('{') && !text.startsWith('[')) continue;
+        let parsed: unknown;
+        try {
+          parsed = parsePreservingNumbers(block.text);
+        } catch {
+          continue;
+        }
+        const before = w.counts.field ?? 0;
+        const masked = maskFieldsIn(parsed, paths, w);
+        if ((w.counts.field ?? 0) !== before) block.text = JSON.stringify(masked);
+      }
+    }
+  }
+}
+
+/** Governs one message object in place; returns what to send instead (undefined: drop it). */
+function governMessage(msg: unknown, rules: McpAnswerRules, paths: readonly JsonPath[], w: Work): unknown {
+  if (!isObject(msg)) {
+    if (rules.masking?.active && (Array.isArray(msg) || typeof msg === 'string')) {
+      const box = [msg];
+      maskStrings(box, rules.masking, w);
+      return box[0];
+    }
+    return msg;
+  }
+  const isResponse = !('method' in msg);
+  if (isResponse && isObject(msg.result)) governResult(msg.result, rules, paths, w);
+  if (rules.masking?.active) maskStrings(msg, rules.masking, w);
+  if (w.blocked !== undefined) {
+    if (!isResponse) return undefined;
+    // the raw id, so a large number goes back with the digits the client sent
+    return rpcError((J.isRawJSON(msg.id) ? msg.id : idOf(msg.id)) as JsonRpcId | null, RPC.blocked, maskingBlockedMessage(w.blocked), { category: w.blocked });
+  }
+  return msg;
+}
+
+export class McpAnswer {
+  private readonly rules: McpAnswerRules;
+  private readonly paths: readonly JsonPath[];
+
+  constructor(rules: McpAnswerRules) {
+    this.rules = rules;
+    this.paths = rules.maskFields.map((f, i) => parseJsonPath(f, `maskFields[${i}]`));
+  }
+
+  /**
+   * One JSON body (a message or a batch). The original bytes come back when nothing changed.
+   * `extra` (our own refusals of a batch's entries) is merged into the answer.
+   */
+  json(body: Buffer, extra: readonly Record<string, unknown>[] = []): { body: Buffer; outcomes: McpMessageOutcome[] } {
+    let value: unknown;
+    try {
+      value = parsePreservingNumbers(body.toString('utf8'));
+    } catch {
+      return { body: Buffer.from(JSON.stringify(rpcError(null, RPC.unavailable, 'The MCP server answered with something that is not JSON, so scopekeeper did not pass it on; check the server.'))), outcomes: [{ counts: {}, hidden: 0, unreadable: true }] };
+    }
+    const batch = Array.isArray(value);
+    const list = batch ? (value as unknown[]) : [value];
+    const out: unknown[] = [];
+    const outcomes: McpMessageOutcome[] = [];
+    let changed = extra.length > 0;
+    for (const msg of list) {
+      const w: Work = { counts: {}, hidden: 0, changed: false };
+      const sent = governMessage(msg, this.rules, this.paths, w);
+      changed ||= w.changed || sent !== msg;
+      if (sent !== undefined) out.push(sent);
+      outcomes.push(outcome(msg, w));
+    }
+    if (!changed) return { body, outcomes };
+    const all = [...out, ...extra];
+    return { body: Buffer.from(JSON.stringify(batch || all.length > 1 ? all : all[0]), 'utf8'), outcomes };
+  }
+
+  /** A relay for one event stream of this server. */
+  stream(onMessage: (o: McpMessageOutcome) => void = () => {}): McpSseRelay {
+    return new McpSseRelay(this.rules, this.paths, onMessage);
+  }
+}
+
+function outcome(msg: unknown, w: Work): McpMessageOutcome {
+  const o: McpMessageOutcome = { counts: w.counts, hidden: w.hidden };
+  if (w.blocked !== undefined) o.blocked = w.blocked;
+  if (isObject(msg) && !('method' in msg)) o.id = idOf(msg.id);
+  return o;
+}
+
+/** Governs an MCP event stream event by event; unchanged events go out byte for byte. */
+export class McpSseRelay {
+  private readonly parser = new SseParser();
+  private readonly rules: McpAnswerRules;
+  private readonly paths: readonly JsonPath[];
+  private readonly onMessage: (o: McpMessageOutcome) => void;
+
+  constructor(rules: McpAnswerRules, paths: readonly JsonPath[], onMessage: (o: McpMessageOutcome) => void) {
+    this.rules = rules;
+    this.paths = paths;
+    this.onMessage = onMessage;
+  }
+
+  push(chunk: Buffer): Buffer {
+    return this.emit(this.parser.push(chunk));
+  }
+
+  /** The stream ended: an unterminated last event is dropped, as a client would. */
+  end(): Buffer {
+    this.parser.end();
+    return Buffer.alloc(0);
+  }
+
+  private emit(events: SseEvent[]): Buffer {
+    if (events.length === 0) return Buffer.alloc(0);
+    const parts: Buffer[] = [];
+    for (const ev of events) {
+      const out = this.event(ev);
+      if (out !== undefined) parts.push(out);
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private event(ev: SseEvent): Buffer | undefined {
+    // Comments, keep-alives and the transport's priming event (an id and no data) carry nothing.
+    if (ev.data === undefined || ev.data === '') return ev.raw;
+    let value: unknown;
+    try {
+      value = parsePreservingNumbers(ev.data);
+    } catch {
+      this.onMessage({ counts: {}, hidden: 0, unreadable: true });
+      return undefined;
+    }
+    const list = Array.isArray(value) ? (value as unknown[]) : [value];
+    const out: unknown[] = [];
+    let changed = false;
+    for (const msg of list) {
+      const w: Work = { counts: {}, hidden: 0, changed: false };
+      const sent = governMessage(msg, this.rules, this.paths, w);
+      changed ||= w.changed || sent !== msg;
+      if (sent !== undefined) out.push(sent);
+      this.onMessage(outcome(msg, w));
+    }
+    if (!changed) return ev.raw;
+    if (out.length === 0) return undefined;
+    return Buffer.from(formatSseEvent({ event: ev.event, id: ev.id, retry: ev.retry, data: JSON.stringify(Array.isArray(value) ? out : out[0]) }), 'utf8');
+  }
+}
+
+/** Our own messages (refusals) as one SSE event each. */
+export function sseMessages(messages: readonly Record<string, unknown>[]): Buffer {
+  return Buffer.from(messages.map((m) => formatSseEvent({ event: 'message', data: JSON.stringify(m) })).join(''), 'utf8');
+}

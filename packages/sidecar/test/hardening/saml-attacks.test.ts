@@ -1,0 +1,106 @@
+// SAML assertions through the running sidecar: a signed assertion for a Group subject is allowed,
+// and every attack of the catalogue (saml-attacks.ts: signature wrapping, moved signatures, a
+// comment in NameID, signed/unsigned mixes, two assertions, timing, audience, issuer, SHA-1,
+// entity expansion, oversize, foreign keys) is a 401 authentication_error in Anthropic's shape,
+// in Authorization and in x-api-key, that quotes nothing of the credential and sends nothing
+// upstream; its audit record names no identity.
+import { readFile } from 'node:fs/promises';
+import { LocalSamlIdp, newSamlKey, type SamlKey } from '../../src/identity/local-saml-idp.ts';
+import { startWorld, type World } from '../../src/testing/world.ts';
+import { samlAttacks, type SamlAttack } from '../saml-attacks.ts';
+import { anthropicError, completeJsonLines, recordAttack } from './support.ts';
+
+const SUITE = 'SAML assertions';
+const SAML_ENTITY = 'https://idp.example.test/saml';
+
+let world: World;
+let other: LocalSamlIdp;
+let rogue: SamlKey;
+let attacks: SamlAttack[];
+
+beforeAll(async () => {
+  world = await startWorld();
+  [other, rogue] = await Promise.all([LocalSamlIdp.create({ entityId: 'https://other-idp.example.test' }), newSamlKey('rogue')]);
+  // A line break cannot travel in an HTTP header at all (node's parser refuses it before us).
+  attacks = samlAttacks(world.samlIdp, other, rogue).filter((a) => !/\s/.test(a.credential));
+});
+afterAll(() => world.close());
+
+const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Summarise the sales figures.' }] });
+const send = (headers: Record<string, string>) =>
+  fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers }, body });
+
+interface AuditLine {
+  requestId: string;
+  subject?: string;
+  issuer?: string;
+  scope?: string;
+  decision: string;
+  status: number;
+}
+/** The audit record of a request, once written (records follow the response). */
+async function auditOf(requestId: string | null): Promise<AuditLine | undefined> {
+  for (let i = 0; i < 250; i++) {
+    const found = completeJsonLines<AuditLine>(await readFile(world.auditFile, 'utf8')).find((l) => l.requestId === requestId);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
+}
+
+test('a signed assertion for the Group data-analysts is allowed; the audit names the IdP and the NameID', async () => {
+  const credential = world.samlAssertion('dana@example.com', ['data-analysts']);
+  const variants: Record<string, string>[] = [{ authorization: `Bearer ${credential}` }, { 'x-api-key': credential }, { authorization: `Bearer ${credential}`, 'x-api-key': credential }];
+  for (const headers of variants) {
+    const res = await send(headers);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-scopekeeper-decision')).toBe('allow');
+    await res.arrayBuffer();
+    const record = await auditOf(res.headers.get('x-scopekeeper-request-id'));
+    expect(record).toMatchObject({ subject: 'User dana@example.com', issuer: SAML_ENTITY, scope: 'analyst-agent', decision: 'allow' });
+  }
+  const audit = await readFile(world.auditFile, 'utf8');
+  expect(audit).not.toContain(credential.slice(0, 40));
+});
+
+test('a SAML caller outside every scope is denied with 403, not 401', async () => {
+  const res = await send({ 'x-api-key': world.samlAssertion('mallory@example.com', ['interns']) });
+  expect(res.status).toBe(403);
+  expect(anthropicError(await res.text()).error.type).toBe('permission_error');
+});
+
+test('every attack is a 401 authentication_error that quotes nothing and forwards nothing', async () => {
+  expect(attacks.length).toBeGreaterThan(35);
+  for (const attack of attacks) {
+    for (const header of ['authorization', 'x-api-key'] as const) {
+      const before = world.stub!.received.length;
+      const res = await send(header === 'authorization' ? { authorization: `Bearer ${attack.credential}` } : { 'x-api-key': attack.credential });
+      const text = await res.text();
+      const label = `${attack.name} (${header})`;
+      expect(`${label}: ${res.status}`).toBe(`${label}: 401`);
+      const err = anthropicError(text);
+      expect(err.error.type).toBe('authentication_error');
+      expect(text).not.toContain(attack.credential.slice(0, 32));
+      expect(text).not.toContain(attack.credential.slice(-32));
+      expect(text).not.toMatch(/<saml|admin@example\.com|security-leads/);
+      expect(world.stub!.received.length).toBe(before);
+      const record = await auditOf(res.headers.get('x-scopekeeper-request-id'));
+      expect(record).toMatchObject({ decision: 'deny', status: 401 });
+      expect(record?.subject ?? '').toBe('');
+      if (header === 'x-api-key') {
+        recordAttack({ suite: SUITE, attack: attack.name, expected: '401 authentication_error, nothing forwarded', status: res.status, errorType: err.error.type, note: err.error.message.split(';')[0] });
+      }
+    }
+  }
+});
+
+test('a SAML credential is refused when no IdP is configured, saying how to configure one', async () => {
+  const bare = await startWorld({ flags: { samlIdpMetadata: [] } });
+  try {
+    const res = await fetch(`${bare.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': bare.samlAssertion('dana@example.com', ['data-analysts']), 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(401);
+    expect(anthropicError(await res.text()).error.message).toMatch(/--saml-idp-metadata/);
+  } finally {
+    await bare.close();
+  }
+});

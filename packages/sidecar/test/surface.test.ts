@@ -1,0 +1,87 @@
+// Issue 14 class 2 over HTTP: every capability of a request is checked against the scope, the
+// audit lists them all, and what the sidecar does not know is a 400 naming it.
+import { readFile } from 'node:fs/promises';
+import { startWorld, type World } from '../src/testing/world.ts';
+import { addScope, waitForPolicy } from './helpers.ts';
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+  await addScope(world, 'mcp-ok', 'mcp-bot', '  models: ["claude-sonnet-4-*"]\n  limits: {betas: ["later_field", "later-beta-*"]}\n  tools: {allow: ["Read", "mcp__crm__*"], mcpServers: ["crm"]}');
+  await addScope(world, 'plain', 'plain-bot', '  models: ["claude-sonnet-4-*"]');
+  const token = await world.saToken('mcp-bot');
+  await waitForPolicy(world, async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+});
+afterAll(() => world.close());
+
+const msg = (o: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
+
+async function send(sa: string, body: string, headers: Record<string, string> = {}) {
+  const before = world.stub!.received.length;
+  const res = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await world.saToken(sa)}`, ...headers }, body });
+  const json = (await res.json()) as { error?: { type: string; message: string } };
+  const id = res.headers.get('x-scopekeeper-request-id');
+  // the audit record is written after the answer: wait for it
+  let record: { tools?: string[]; decision?: string; reasons?: string[] } | undefined;
+  for (let i = 0; i < 100 && !record; i++) {
+    const lines = (await readFile(world.auditFile, 'utf8')).trim().split('\n');
+    record = lines.map((l) => JSON.parse(l) as { requestId: string; tools?: string[]; reasons?: string[] }).find((r) => r.requestId === id);
+    if (!record) await new Promise((r) => setTimeout(r, 20));
+  }
+  return { status: res.status, json, upstream: world.stub!.received.length - before, record: record! };
+}
+
+const mcp = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };
+
+describe('capabilities outside the tools array', () => {
+  test('mcp_servers is refused (403) when the scope lists no MCP server, the upstream gets nothing, the audit names it', async () => {
+    const r = await send('support-bot', msg(mcp), { 'anthropic-beta': 'mcp-client-2025-04-04' });
+    expect(r.status).toBe(403);
+    expect(r.json.error).toMatchObject({ type: 'permission_error', message: expect.stringContaining('rule spec.tools.mcpServers: MCP server crm (https://crm.example.com/mcp)') });
+    expect(r.upstream).toBe(0);
+    expect(r.record.tools).toEqual(['mcp_server:crm', 'mcp__crm__*']);
+    expect(r.record.reasons).toContain('McpServerNotAllowed');
+  });
+
+  test('mcp_servers passes when spec.tools.mcpServers lists it and the tools rules cover its tools', async () => {
+    const r = await send('mcp-bot', msg(mcp), { 'anthropic-beta': 'mcp-client-2025-04-04' });
+    expect(r.status).toBe(200);
+    expect(r.upstream).toBe(1);
+    expect(r.record.tools).toEqual(['mcp_server:crm', 'mcp__crm__*']);
+  });
+
+  test.each([
+    ['a server tool', { tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] }, 'server tool web_fetch'],
+    ['a server tool renamed to an allowed name', { tools: [{ type: 'code_execution_20250825', name: 'Read' }] }, 'server tool code_execution'],
+    ["another agent's container", { container: 'cntr_011CQ' }, 'container reuse container'],
+    ['a skill', { container: { skills: [{ type: 'anthropic', skill_id: 'xlsx' }] } }, 'skill skill:xlsx'],
+    ['a file reference', { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }] }] }, 'file reference file:file_011'],
+  ])('%s is checked by the tools rules (403, nothing forwarded)', async (_n, extra, named) => {
+    const r = await send('support-bot', msg(extra));
+    expect(r.status).toBe(403);
+    expect(r.json.error!.message).toContain(named);
+    expect(r.upstream).toBe(0);
+  });
+});
+
+describe('what the sidecar does not know', () => {
+  test.each([
+    ['a top-level field', msg({ later_field: 1 }), {}, 'field "later_field"'],
+    ['an anthropic-beta value', msg(), { 'anthropic-beta': 'files-api-2025-04-14,teleport-2099-01-01' }, 'beta "teleport-2099-01-01"'],
+    ['a tool type', msg({ tools: [{ type: 'teleport_20991231', name: 'teleport' }] }), {}, 'tool type "teleport_20991231"'],
+    ['a content block type', msg({ messages: [{ role: 'user', content: [{ type: 'hologram' }] }] }), {}, 'content block type "hologram"'],
+  ])('%s is a 400 invalid_request_error that names it', async (_n, body, headers, named) => {
+    const r = await send('plain-bot', body, headers);
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining(named) });
+    expect(r.json.error!.message).toContain('spec.limits.betas');
+    expect(r.upstream).toBe(0);
+  });
+
+  test('passes when the scope lists it in spec.limits.betas', async () => {
+    const r = await send('mcp-bot', msg({ later_field: 1 }), { 'anthropic-beta': 'later-beta-2099-01-01' });
+    expect(r.json).toMatchObject({ type: 'message' });
+    expect(r.status).toBe(200);
+    expect(r.upstream).toBe(1);
+  });
+});
