@@ -188,7 +188,9 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     expect(again.headers.get('x-scopekeeper-approval')).toBe(ref);
     const name = ref.split('/')[1]!;
     const pending = await review(name);
-    expect(pending.spec).toMatchObject({ type: 'JustInTime', decision: 'Pending', requestedBy: FRANK, request: { subject: { kind: 'User', name: FRANK }, model: 'claude-opus-4-1', reason: 'INC-2231 needs the larger model' } });
+    // requestedBy is who created the review as Kubernetes authenticated it: the sidecar's identity
+    // (admin here; its service account in a pod). The person held is request.subject.
+    expect(pending.spec).toMatchObject({ type: 'JustInTime', decision: 'Pending', requestedBy: 'admin', request: { subject: { kind: 'User', name: FRANK }, model: 'claude-opus-4-1', reason: 'INC-2231 needs the larger model' } });
     const jitCount = JSON.parse((await c.kubectl(['get', 'ar', '-n', NS, '-o', 'json'])).stdout).items.filter((r: { spec: { type: string } }) => r.spec.type === 'JustInTime');
     expect(jitCount).toHaveLength(1);
 
@@ -241,7 +243,7 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     const periodic = rows.find((r) => r.review === 'incident-periodic')!;
     expect(periodic).toMatchObject({ type: 'Periodic', decision: 'Approved', reviewer: ERIN, requestedBy: FRANK, justification: 'On-call incident agent; SEC-200', evidence: 'https://tickets.example.com/SEC-200', valid: true });
     const jit = rows.find((r) => r.review === name)!;
-    expect(jit).toMatchObject({ type: 'JustInTime', decision: 'Approved', state: 'Expired', reviewer: ERIN, requestedBy: FRANK, requestSubject: `User/${FRANK}`, requestModel: 'claude-opus-4-1', requestReason: 'INC-2231 needs the larger model', justification: 'Approved for INC-2231', evidence: 'https://tickets.example.com/INC-2231', models: 'claude-opus-4-1' });
+    expect(jit).toMatchObject({ type: 'JustInTime', decision: 'Approved', state: 'Expired', reviewer: ERIN, requestedBy: 'admin', requestSubject: `User/${FRANK}`, requestModel: 'claude-opus-4-1', requestReason: 'INC-2231 needs the larger model', justification: 'Approved for INC-2231', evidence: 'https://tickets.example.com/INC-2231', models: 'claude-opus-4-1' });
     expect(jit.allowed).toBeGreaterThanOrEqual(1);
     expect(Date.parse(String(jit.reviewedAt))).toBeGreaterThanOrEqual(Date.parse(steps[0]!.at) - 1000);
     expect(Date.parse(String(jit.expiresAt))).toBe(grantEnds);

@@ -148,17 +148,17 @@ describe('rendered objects', () => {
     ]);
   });
 
-  test('webhooks: injection Ignore / Fail by the enforce label, kube-system and the release namespace excluded; reviews Fail', () => {
+  test('webhooks: injection Ignore / Fail by the enforce label, kube-system and the release namespace excluded; reviews and pod checks Fail', () => {
     const m = find(objs, 'MutatingWebhookConfiguration', 'scopekeeper');
     const v = find(objs, 'ValidatingWebhookConfiguration', 'scopekeeper');
     const byName = (cfg: K8sObject) => Object.fromEntries(cfg.webhooks.map((w: any) => [w.name, w]));
     const mw = byName(m);
     const vw = byName(v);
     expect(Object.keys(mw)).toEqual(['inject.scopekeeper.dev', 'inject-enforced.scopekeeper.dev', 'accessreviews.scopekeeper.dev']);
-    expect(Object.keys(vw)).toEqual(['accessreviews.scopekeeper.dev', 'pods-enforced.scopekeeper.dev']);
+    expect(Object.keys(vw)).toEqual(['accessreviews.scopekeeper.dev', 'pods-enforced.scopekeeper.dev', 'pods-injected.scopekeeper.dev']);
     expect(mw['inject.scopekeeper.dev'].failurePolicy).toBe('Ignore');
     expect(mw['inject-enforced.scopekeeper.dev'].failurePolicy).toBe('Fail');
-    for (const w of [mw['inject.scopekeeper.dev'], mw['inject-enforced.scopekeeper.dev'], vw['pods-enforced.scopekeeper.dev']]) {
+    for (const w of [mw['inject.scopekeeper.dev'], mw['inject-enforced.scopekeeper.dev'], vw['pods-enforced.scopekeeper.dev'], vw['pods-injected.scopekeeper.dev']]) {
       expect(w.namespaceSelector.matchExpressions[0]).toEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NS] });
     }
     expect(mw['inject.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'NotIn', values: ['true'] });
@@ -171,8 +171,42 @@ describe('rendered objects', () => {
     expect(mw['inject.scopekeeper.dev'].clientConfig.service).toEqual({ name: RELEASE, namespace: NS, path: '/mutate-pod', port: 443 });
     expect(mw['accessreviews.scopekeeper.dev'].clientConfig.service.path).toBe('/mutate-accessreview');
     expect(vw['accessreviews.scopekeeper.dev'].clientConfig.service.path).toBe('/validate-accessreview');
-    expect(vw['pods-enforced.scopekeeper.dev'].clientConfig.service.path).toBe('/validate-pod');
+    // Pods are checked at creation, on every update (an image swap of the sidecar, a resize) and when
+    // an ephemeral container is added: in enforced namespaces all pods, elsewhere the injected ones
+    // (an objectSelector matches the old or the new object, so dropping the label is still seen).
+    for (const name of ['pods-enforced.scopekeeper.dev', 'pods-injected.scopekeeper.dev']) {
+      expect(vw[name].clientConfig.service.path).toBe('/validate-pod');
+      expect(vw[name].failurePolicy).toBe('Fail');
+      expect(vw[name].rules).toEqual([
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' },
+        { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers', 'pods/resize'], scope: 'Namespaced' },
+      ]);
+    }
+    expect(vw['pods-enforced.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'In', values: ['true'] });
+    expect(vw['pods-enforced.scopekeeper.dev'].objectSelector).toBeUndefined();
+    expect(vw['pods-injected.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'NotIn', values: ['true'] });
+    expect(vw['pods-injected.scopekeeper.dev'].objectSelector).toEqual({ matchLabels: { 'scopekeeper.dev/injected': 'true' } });
+    // Injection happens at creation only; what an update may do is the validating webhook's call.
+    expect(mw['inject.scopekeeper.dev'].rules[0].operations).toEqual(['CREATE']);
     expect(m.metadata.annotations?.['cert-manager.io/inject-ca-from']).toBeUndefined();
+  });
+
+  test('RBAC for people and sidecars: the sidecar and requesters may only create reviews, reviewers decide; the webhook narrows both', () => {
+    const rules = (name: string) => find(objs, 'ClusterRole', name).rules;
+    expect(rules(`${RELEASE}-sidecar`)).toEqual([
+      { apiGroups: ['scopekeeper.dev'], resources: ['modelscopes', 'accessreviews'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['scopekeeper.dev'], resources: ['accessreviews'], verbs: ['create'] },
+    ]);
+    expect(rules(`${RELEASE}-reviewer`)).toEqual([
+      { apiGroups: ['scopekeeper.dev'], resources: ['modelscopes', 'accessreviews'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['scopekeeper.dev'], resources: ['accessreviews'], verbs: ['update', 'patch'] },
+    ]);
+    const requester = find(objs, 'ClusterRole', `${RELEASE}-requester`);
+    expect(requester.rules).toEqual([{ apiGroups: ['scopekeeper.dev'], resources: ['accessreviews'], verbs: ['create'] }]);
+    expect(requester.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' });
+    expect(requester.metadata.labels!['rbac.authorization.k8s.io/aggregate-to-view']).toBeUndefined();
+    // Nothing the chart grants reaches pods, their ephemeral containers or Secrets of app namespaces.
+    for (const o of objs.filter((x) => x.kind === 'ClusterRole')) expect(JSON.stringify(o.rules)).not.toMatch(/"pods|"secrets/);
   });
 
   test('selector=label sends only labelled pods', async () => {

@@ -118,6 +118,7 @@ async function deleteWebhookConfigurations(): Promise<void> {
             throw e;
           }
         },
+        listScopes: async (namespace) => ((await custom.listNamespacedCustomObject({ group: 'scopekeeper.dev', version: 'v1alpha1', plural: 'modelscopes', namespace })) as { items: ModelScope[] }).items,
         getNamespace: async (name) => {
           const ns = await core.readNamespace({ name });
           return { metadata: { name, labels: ns.metadata?.labels ?? {} } };
@@ -141,7 +142,7 @@ async function deleteWebhookConfigurations(): Promise<void> {
     const first = await patchCaBundle(admission, caBundle);
     expect(first).toEqual({
       mutating: ['inject.scopekeeper.dev', 'inject-enforced.scopekeeper.dev', 'accessreviews.scopekeeper.dev'],
-      validating: ['accessreviews.scopekeeper.dev', 'pods-enforced.scopekeeper.dev'],
+      validating: ['accessreviews.scopekeeper.dev', 'pods-enforced.scopekeeper.dev', 'pods-injected.scopekeeper.dev'],
     });
     expect(await patchCaBundle(admission, caBundle)).toEqual({ mutating: [], validating: [] });
     const m = await admission.readMutatingWebhookConfiguration({ name: 'scopekeeper' });
@@ -166,7 +167,7 @@ async function deleteWebhookConfigurations(): Promise<void> {
     expect(rotated.certs.caBundle.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     const patched = await patchCaBundle(admission, rotated.certs.caBundle);
     expect(patched.mutating).toHaveLength(3);
-    expect(patched.validating).toHaveLength(2);
+    expect(patched.validating).toHaveLength(3);
     expect((await c.kubectl(['get', 'mutatingwebhookconfiguration', 'scopekeeper', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).stdout).not.toBe(ca0);
     await sleep(2000); // the API server's webhook configuration cache follows within a moment
     expect(await server.reloadCertificate()).toBe(true);
@@ -291,10 +292,10 @@ async function deleteWebhookConfigurations(): Promise<void> {
       };
       const msg = await refused(['create', '-f', '-'], podJson(`leaky-${RUN}`, NS_ENFORCED, { 'scopekeeper.dev/inject': 'true' }, spec));
       expect(msg).toContain(
-        `admission webhook "pods-enforced.scopekeeper.dev" denied the request: pod ${NS_ENFORCED}/leaky-${RUN} may not read the upstream key Secret "${KEY_SECRET}" ` +
+        `admission webhook "pods-enforced.scopekeeper.dev" denied the request: pod ${NS_ENFORCED}/leaky-${RUN} would expose the scopekeeper sidecar's credentials ` +
           `(namespace ${NS_ENFORCED} is labelled scopekeeper.dev/enforce=true): ` +
-          `container "app" reads it through env ANTHROPIC_API_KEY (valueFrom.secretKeyRef of Secret ${KEY_SECRET}): remove env ANTHROPIC_API_KEY; ` +
-          `container "helper" reads it through envFrom secretRef ${KEY_SECRET}: remove the envFrom secretRef ${KEY_SECRET}.`,
+          `container "app" reads the upstream key Secret "${KEY_SECRET}" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY; ` +
+          `container "helper" reads the upstream key Secret "${KEY_SECRET}" through envFrom: remove the envFrom secretRef ${KEY_SECRET}.`,
       );
     });
 
@@ -396,7 +397,7 @@ async function deleteWebhookConfigurations(): Promise<void> {
       expect(ar.spec.reviewer).toBe('carol@example.com');
     });
 
-    test('an Approved review created outright by carol is stamped too; by mallory it is refused', async () => {
+    test('an Approved review created outright is its creator\'s own request: refused for carol (a reviewer) and mallory alike', async () => {
       const direct = (n: string) =>
         JSON.stringify({
           apiVersion: 'scopekeeper.dev/v1alpha1',
@@ -404,8 +405,8 @@ async function deleteWebhookConfigurations(): Promise<void> {
           metadata: { name: n, namespace: NS_REVIEWS },
           spec: { scopeRef: { name: 'support-agent' }, type: 'Periodic', decision: 'Approved', expiresAt, justification: 'Quarterly review; SEC-124', requestedBy: 'dave@example.com' },
         });
-      const made = JSON.parse((await c.kubectl(['create', '-f', '-', '-o', 'json'], { input: direct(`direct-${RUN}`), as: 'carol@example.com' })).stdout) as AccessReview;
-      expect(made.spec.reviewer).toBe('carol@example.com');
+      const carol = await refused(['create', '-f', '-'], direct(`direct-${RUN}`), 'carol@example.com');
+      expect(carol).toContain(`User carol@example.com may not approve AccessReview ${NS_REVIEWS}/direct-${RUN}: it is their own request (spec.requestedBy is carol@example.com)`);
       const msg = await refused(['create', '-f', '-'], direct(`direct-m-${RUN}`), 'mallory@example.com');
       expect(msg).toContain('User mallory@example.com may not approve AccessReview');
     });

@@ -90,6 +90,20 @@ matchExpressions:
 {{- end -}}
 {{- end -}}
 
+{{/* What /validate-pod is sent: pod creation and updates, ephemeral containers, resizes. */}}
+{{- define "scopekeeper.podValidationRules" -}}
+- apiGroups: [""]
+  apiVersions: ["v1"]
+  operations: ["CREATE", "UPDATE"]
+  resources: ["pods"]
+  scope: Namespaced
+- apiGroups: [""]
+  apiVersions: ["v1"]
+  operations: ["UPDATE"]
+  resources: ["pods/ephemeralcontainers", "pods/resize"]
+  scope: Namespaced
+{{- end -}}
+
 {{/* clientConfig for a webhook path. */}}
 {{- define "scopekeeper.clientConfig" -}}
 service:
@@ -105,5 +119,6 @@ service:
 {{- with (default .Values.image.pullPolicy .Values.sidecar.image.pullPolicy) }}{{ $_ := set $c "imagePullPolicy" . }}{{ end -}}
 {{- with .Values.sidecar.issuerCAFile }}{{ $_ := set $c "issuerCAFile" . }}{{ end -}}
 {{- with .Values.sidecar.upstream }}{{ $_ := set $c "upstream" . }}{{ end -}}
+{{- with .Values.sidecar.protectedHostPaths }}{{ $_ := set $c "protectedHostPaths" . }}{{ end -}}
 {{- toPrettyJson $c -}}
 {{- end -}}

@@ -19,6 +19,7 @@ export interface AdmissionOptions {
   certSecret?: { namespace: string; name: string; service: string; configuration: string };
   injectionConfigFile: string;
   getScope: (namespace: string, name: string) => ModelScope | undefined;
+  listScopes: (namespace: string) => readonly ModelScope[];
   registry: Registry;
   log: Logger;
 }
@@ -57,6 +58,7 @@ export class Admission {
         serverVersion: { major: version.major, minor: version.minor, gitVersion: version.gitVersion },
         injection,
         getScope: o.getScope,
+        listScopes: o.listScopes,
         getNamespace: (name) => this.namespace(core, name),
       },
     });

@@ -26,3 +26,4 @@ export { startAdminServer, type AdminServer } from './admin.ts';
 export { createLogger } from './log.ts';
 export { WebhookNotifier, type Notification, type NotificationType, type NotifierOptions } from './notify.ts';
 export { Admission, type AdmissionOptions } from './admission.ts';
+export { PrometheusUsageSource, parseUsageFrom, summarize, ANNOTATION_USAGE, type UsageSource } from './usage-source.ts';

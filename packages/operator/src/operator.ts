@@ -4,6 +4,7 @@
 // writes; every replica keeps its caches warm, so a new leader resyncs everything at once.
 import { hostname } from 'node:os';
 import type { NotificationType, WebhookNotifier } from './notify.ts';
+import { ANNOTATION_USAGE, type UsageSource } from './usage-source.ts';
 import type { AccessReview, ModelScope } from '@scopekeeper/core';
 import {
   EventRecorder,
@@ -65,6 +66,8 @@ export interface OperatorOptions {
   log?: Logger;
   /** Receives review-due, expired, revoked and approval-requested notifications (leader only). */
   notifier?: Pick<WebhookNotifier, 'notify' | 'stop'>;
+  /** Where the next Pending Periodic review gets its usage summary annotation from (optional). */
+  usageSource?: UsageSource;
   /** Called when this replica starts or stops leading (e.g. to rotate webhook certificates). */
   onLeadershipChange?: (leading: boolean) => void;
 }
@@ -230,6 +233,11 @@ export class Operator {
     return this.scopes.get(namespace, name);
   }
 
+  /** The cached ModelScopes of a namespace (the injection reads their endpoint audiences). */
+  listScopes(namespace: string): readonly ModelScope[] {
+    return [...this.scopes.list(namespace)];
+  }
+
   private startLeading(): void {
     if (this.leading || !this.running) return;
     this.leading = true;
@@ -340,7 +348,7 @@ export class Operator {
     }
     if (d.create && !this.reviews.get(namespace, d.create.metadata.name)) {
       try {
-        await this.reviewClient.create(d.create);
+        await this.reviewClient.create(scope ? await this.withUsage(d.create, scope) : d.create);
         this.log.info({ review: `${namespace}/${d.create.metadata.name}`, previous: name }, 'opened the next periodic review');
       } catch (e) {
         if (!isConflict(e)) throw e; // AlreadyExists: opened before (by us or another replica)
@@ -349,6 +357,18 @@ export class Operator {
     this.metrics.setReview({ namespace, review: name, scope: scopeName }, v.valid, v.expiresAt);
     if (d.requeueAt !== undefined) this.timers.schedule(key, d.requeueAt);
     else this.timers.cancel(key);
+  }
+
+  /** The review with a usage summary annotation; a source that fails is logged and the review opened without it. */
+  private async withUsage(review: AccessReview, scope: ModelScope): Promise<AccessReview> {
+    if (!this.opts.usageSource) return review;
+    try {
+      const summary = await this.opts.usageSource.summary(scope);
+      return { ...review, metadata: { ...review.metadata, annotations: { ...review.metadata.annotations, [ANNOTATION_USAGE]: summary.slice(0, 4096) } } };
+    } catch (e) {
+      this.log.warn({ scope: `${scope.metadata.namespace}/${scope.metadata.name}`, err: (e as Error).message }, 'usage summary unavailable; opening the review without it');
+      return review;
+    }
   }
 
   private notifyApprovalRequested(r: AccessReview): void {

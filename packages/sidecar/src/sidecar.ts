@@ -18,6 +18,7 @@ import {
   describeIdentity,
   type AuditEvent,
   type CompiledScope,
+  type Decision,
   type Masking,
   type PolicyRequest,
 } from '@scopekeeper/core';
@@ -25,6 +26,7 @@ import { attach, contextOf, type RequestContext } from './context.ts';
 import { sendError } from './http/errors.ts';
 import { readBody, BodyTooLargeError } from './http/body.ts';
 import { parseServicePath } from './http/service-path.ts';
+import { askForJson, stripRequestHeaders } from './http/headers.ts';
 import { relayResponse, type RelayResult } from './upstream/response.ts';
 import type { UpstreamKey } from './upstream/key.ts';
 import { SidecarMetrics } from './metrics.ts';
@@ -34,6 +36,7 @@ import { authenticateCaller } from './identity/saml-credential.ts';
 import type { SamlVerifier } from './identity/saml-verifier.ts';
 import type { AuditLog } from './audit/index.ts';
 import type { Logger } from './log.ts';
+import { McpSessions, serveMcp, type McpRouteDeps } from './mcp/route.ts';
 
 export interface SidecarOptions {
   listen: { host: string; port: number };
@@ -78,6 +81,7 @@ export class Sidecar {
   private readonly sockets = new Set<Socket>();
   private readonly inFlight = new Set<ServerResponse>();
   private readonly maskingCache = new WeakMap<CompiledScope, Masking>();
+  private readonly mcpSessions = new McpSessions();
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private draining = false;
   private readonly now: () => number;
@@ -316,6 +320,10 @@ export class Sidecar {
     const snap = this.snapshotOrFail(req, res, ctx);
     if (!snap) return;
     const decision = decide(snap, ctx.identity!, { route: 'service', endpoint: parsed.endpoint, method: req.method, path: parsed.path }, this.now(), { pinnedScope: this.opts.pinnedScope });
+    if (decision.effect === 'allow' && decision.endpoint?.protocol === 'mcp') {
+      ctx.decision = decision;
+      return serveMcp(req, res, ctx, parsed, decision, snap, this.mcpDeps());
+    }
     if (decision.effect === 'allow' && decision.endpoint) {
       const target = new URL(decision.endpoint.url);
       const base = target.pathname.replace(/\/$/, '');
@@ -359,23 +367,49 @@ export class Sidecar {
     if (this.opts.auditRequired && this.deps.audit.healthy === false) {
       return this.finishDenied(req, res, ctx, 'api_error', 'The audit log cannot be written and --audit-required is set, so requests are refused; restore the audit sink (see the sidecar logs and /readyz).', 'error', ['AuditUnavailable'], 503);
     }
-    // Allowed: strip the caller's credentials here so no later code path can forward them.
+    // Allowed: strip the caller's credentials here so no later code path can forward them, and
+    // every header that would make the next hop act on another method, path or client.
     for (const h of CREDENTIAL_HEADERS) delete req.headers[h];
+    stripRequestHeaders(req.headers);
     for (const h of Object.keys(req.headers)) if (h.startsWith('x-scopekeeper-')) delete req.headers[h];
-    const data = decision.compiled?.scope.spec.data;
-    if (data && (data.mask?.length || data.block?.length || data.custom?.length) && decision.compiled) {
-      let m = this.maskingCache.get(decision.compiled);
-      if (!m) {
-        m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
-        this.maskingCache.set(decision.compiled, m);
-      }
-      ctx.masking = m;
-    }
-    if (ctx.masking?.active || ctx.maskFields?.length || ctx.route === 'messages' || ctx.route === 'models') {
+    ctx.masking = this.maskingFor(decision);
+    if (ctx.route === 'service' && (ctx.masking?.active || ctx.maskFields?.length)) {
+      // The answer will be masked: ask for JSON, whole and uncompressed, whatever the caller negotiated.
+      askForJson(req.headers);
+    } else if (ctx.masking?.active || ctx.maskFields?.length || ctx.route === 'messages' || ctx.route === 'models') {
       // The sidecar reads these responses (usage, masking): ask for them uncompressed.
       req.headers['accept-encoding'] = 'identity';
     }
     next();
+  }
+
+  private maskingFor(decision: Decision): Masking | undefined {
+    const data = decision.compiled?.scope.spec.data;
+    if (!data || !(data.mask?.length || data.block?.length || data.custom?.length) || !decision.compiled) return undefined;
+    let m = this.maskingCache.get(decision.compiled);
+    if (!m) {
+      m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
+      this.maskingCache.set(decision.compiled, m);
+    }
+    return m;
+  }
+
+  private mcpDeps(): McpRouteDeps {
+    return {
+      policy: this.deps.policy,
+      audit: this.deps.audit,
+      log: this.deps.log,
+      metrics: this.metrics,
+      now: this.now,
+      namespace: this.opts.namespace,
+      pod: this.opts.pod,
+      pinnedScope: this.opts.pinnedScope,
+      agents: this.agents,
+      timeoutMs: this.opts.upstreamTimeoutMs,
+      maxBodyBytes: this.opts.maxBodyBytes,
+      sessions: this.mcpSessions,
+      masking: (d) => this.maskingFor(d),
+    };
   }
 
   /** Our own refusal: Anthropic-shaped error, metrics and the audit record. */

@@ -4,6 +4,7 @@ import { SignJWT, base64url } from 'jose';
 import { startWorld, UPSTREAM_KEY, type World } from '../src/testing/world.ts';
 import { verifyAuditFile } from '../src/audit/index.ts';
 import { capturingLogger, rawGet } from './helpers.ts';
+import { expectNothingForwarded, expectRefusal } from './refusal.ts';
 
 let world: World;
 const captured = capturingLogger();
@@ -14,6 +15,8 @@ afterAll(() => world.close());
 
 const post = (path: string, headers: Record<string, string>, body: string | Buffer) => fetch(`${world.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 const msg = (o: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
+/** Every refusal: wait for its audit record, then check the upstream received nothing. */
+const refusal = (w: World = world) => expectRefusal(w.auditFile, w.stub!);
 
 describe('credentials and bodies', () => {
   test('the upstream sees our key, never the caller token or x-api-key, and the exact body bytes', async () => {
@@ -59,9 +62,12 @@ describe('refusals in Anthropic shape', () => {
     ['POST', '/v1/messages/batches', 404, 'not_found_error'],
     ['DELETE', '/v1/messages', 404, 'not_found_error'],
   ])('%s %s -> %i %s', async (method, path, status, type) => {
+    // an unknown route writes no audit record (it is no request of the API): the answer ends it
+    const check = expectNothingForwarded(world.stub!);
     const res = await fetch(`${world.url}${path}`, { method });
     expect(res.status).toBe(status);
     expect(await res.json()).toMatchObject({ type: 'error', error: { type } });
+    check.check();
   });
 
   test('HEAD / answers the SDK probe without credentials', async () => {
@@ -71,18 +77,22 @@ describe('refusals in Anthropic shape', () => {
 
   test('malformed JSON is a 400 invalid_request_error that says what to send', async () => {
     const token = await world.saToken('support-bot');
+    const check = refusal();
     const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, '{"model": ');
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('not valid UTF-8 JSON') });
+    await check.refused(res);
   });
 
   test('a body over the limit is a 413 request_too_large', async () => {
     const small = await startWorld({ flags: { maxBodyBytes: 1024 } });
     try {
       const token = await small.saToken('support-bot');
+      const check = refusal(small);
       const res = await fetch(`${small.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: msg({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }) });
       expect(res.status).toBe(413);
       expect(((await res.json()) as any).error.type).toBe('request_too_large');
+      await check.refused(res);
     } finally {
       await small.close();
     }
@@ -91,13 +101,16 @@ describe('refusals in Anthropic shape', () => {
   test('concurrent held requests of one shape share one pending review and log no error', async () => {
     const token = await world.saToken('ops-bot');
     const before = captured.lines.length;
-    const refs = await Promise.all(
+    const check = refusal();
+    const answers = await Promise.all(
       Array.from({ length: 50 }, async () => {
         const r = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg({ model: 'claude-opus-4-5' }));
         await r.arrayBuffer();
-        return [r.status, r.headers.get('x-scopekeeper-approval')] as const;
+        return r;
       }),
     );
+    for (const r of answers) await check.refused(r);
+    const refs = answers.map((r) => [r.status, r.headers.get('x-scopekeeper-approval')] as const);
     expect(new Set(refs.map(([s]) => s))).toEqual(new Set([403]));
     expect(new Set(refs.map(([, ref]) => ref)).size).toBe(1);
     expect(captured.lines.slice(before).filter((l) => l.includes('could not record the held request'))).toEqual([]);
@@ -105,8 +118,10 @@ describe('refusals in Anthropic shape', () => {
 
   test('held request: 403 naming the pending review in the message and the header', async () => {
     const token = await world.saToken('ops-bot');
+    const check = refusal();
     const res = await post('/v1/messages', { authorization: `Bearer ${token}`, 'x-scopekeeper-reason': 'incident' }, msg({ model: 'claude-opus-4-1' }));
     expect(res.status).toBe(403);
+    expect((await check.refused(res)).decision).toBe('approval-required');
     const ref = res.headers.get('x-scopekeeper-approval')!;
     expect(ref).toMatch(/^team-a\/ops-agent-jit-[0-9a-f]{16}$/);
     expect(((await res.json()) as any).error.message).toContain(ref);
@@ -126,10 +141,12 @@ describe('/services', () => {
     ['/services/billing/x', 403],
   ])('%s -> %i', async (path, status) => {
     const token = await world.saToken('ops-bot');
+    const check = refusal();
     // node:http sends the path as written; fetch would resolve the dot segments first.
     const res = await rawGet(`${world.url}${path}`, { authorization: `Bearer ${token}` });
     expect(res.status).toBe(status);
     expect(JSON.parse(res.body).type).toBe('error');
+    await check.refused(res);
   });
 });
 
@@ -147,11 +164,21 @@ describe('bad tokens', () => {
       'HS256 with the public key': await new SignJWT({ sub: 'x', aud: 'scopekeeper' }).setProtectedHeader({ alg: 'HS256', kid: key.kid }).setIssuer(world.issuer.issuer).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(await world.issuer.publicKeyPem())),
       'lifetime too long': await world.issuer.mint({ sub: 'x', ttlSeconds: 86_400 }),
       garbage: 'not.a.jwt-at-all',
+      // audiences that almost match "scopekeeper"
+      'audience with a suffix': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: 'scopekeeper-evil' }),
+      'audience that is a prefix': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: 'scopekeepe' }),
+      'audience in another case': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: 'Scopekeeper' }),
+      'audience with a space': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: 'scopekeeper ' }),
+      'empty audience list': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: [] }),
+      'audience list of near misses': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: ['scopekeeper-evil', 'SCOPEKEEPER'] }),
+      'no audience': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: undefined }),
     };
     for (const [name, token] of Object.entries(tokens)) {
+      const check = refusal();
       const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg());
       const text = await res.text();
       expect([name, res.status]).toEqual([name, 401]);
+      expect((await check.refused(res)).decision).toBe('deny');
       expect(JSON.parse(text).error.type).toBe('authentication_error');
       expect(text).not.toContain(token);
       for (const part of token.split('.').filter((x) => x.length > 8)) expect(text).not.toContain(part);

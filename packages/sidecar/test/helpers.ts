@@ -59,7 +59,7 @@ export async function waitForPolicy(world: World, check: () => Promise<boolean>)
 }
 
 /** A GET whose path goes out byte for byte (no URL normalisation). */
-export function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+export function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const u = new URL(url);
   const path = url.slice(u.origin.length);
   return new Promise((resolve, reject) => {
@@ -67,7 +67,7 @@ export function rawGet(url: string, headers: Record<string, string>): Promise<{ 
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();

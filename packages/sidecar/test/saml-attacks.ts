@@ -1,7 +1,7 @@
 // The SAML attack catalogue, shared by the verifier's tests (which check the exact reason each is
 // refused) and the hardening suite (which checks the sidecar answers 401 and forwards nothing).
 // `idp` is trusted by the verifier; `other` is a second trusted IdP; `rogue` is trusted by nobody.
-import { SAML_ALG, type LocalSamlIdp, type SamlKey } from '../src/identity/local-saml-idp.ts';
+import { SAML_ALG, type LocalSamlIdp, type SamlAssertionOptions, type SamlKey } from '../src/identity/local-saml-idp.ts';
 
 export interface SamlAttack {
   name: string;
@@ -44,7 +44,8 @@ export function samlAttacks(idp: LocalSamlIdp, other: LocalSamlIdp, rogue: SamlK
     Array.from({ length: 8 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('') +
     ']>' +
     signed.replace('alice@example.com', '&lol8;');
-  const x = (n: string) => idp.sign(idp.assertionXml({ ...user, ...JSON.parse(n) }));
+  const x = (o: Partial<SamlAssertionOptions>) => idp.sign(idp.assertionXml({ ...user, ...o }));
+  const inMinutes = (m: number) => new Date(Date.now() + m * 60_000).toISOString();
 
   return [
     // -- signature wrapping (XSW) and moved signatures
@@ -99,7 +100,7 @@ export function samlAttacks(idp: LocalSamlIdp, other: LocalSamlIdp, rogue: SamlK
       reason: 'bad_signature',
     },
     { name: 'an unsigned bare assertion', credential: b64(evil), reason: 'unsigned' },
-    { name: 'two assertions, both signed by the IdP', credential: b64(idp.responseXml(signed + x('{}'))), reason: 'assertion_count' },
+    { name: 'two assertions, both signed by the IdP', credential: b64(idp.responseXml(signed + x({}))), reason: 'assertion_count' },
     { name: 'a NameID changed after signing', credential: b64(signed.replace('alice@example.com', 'admin@example.com')), reason: 'bad_signature' },
     { name: 'a group added after signing', credential: b64(signed.replace('support-engineers', 'security-leads')), reason: 'bad_signature' },
     // -- keys and algorithms
@@ -112,18 +113,18 @@ export function samlAttacks(idp: LocalSamlIdp, other: LocalSamlIdp, rogue: SamlK
     },
     { name: 'RSA-SHA256 signature over a SHA-1 digest', credential: b64(idp.sign(idp.assertionXml(user), { digestAlgorithm: SAML_ALG.sha1 })), reason: 'sha1' },
     // -- claims
-    { name: 'expired assertion (Conditions NotOnOrAfter passed)', credential: b64(x('{"issuedOffsetSeconds":-1200}')), reason: 'expired' },
+    { name: 'expired assertion (Conditions NotOnOrAfter passed)', credential: b64(x({ issuedOffsetSeconds: -1200, subjectConfirmationNotOnOrAfter: inMinutes(5) })), reason: 'expired' },
     {
       name: 'bearer SubjectConfirmationData NotOnOrAfter passed',
-      credential: b64(x(`{"subjectConfirmationNotOnOrAfter":"${new Date(Date.now() - 120_000).toISOString()}"}`)),
+      credential: b64(x({ subjectConfirmationNotOnOrAfter: inMinutes(-2) })),
       reason: 'expired',
     },
-    { name: 'not yet valid (Conditions NotBefore in 10 minutes)', credential: b64(x(`{"notBefore":"${new Date(Date.now() + 600_000).toISOString()}"}`)), reason: 'not_yet_valid' },
-    { name: 'issued in the future (IssueInstant in 10 minutes)', credential: b64(x('{"issuedOffsetSeconds":600}')), reason: 'not_yet_valid' },
-    { name: 'wrong audience', credential: b64(x('{"audiences":["https://other-sp.example"]}')), reason: 'audience' },
-    { name: 'no AudienceRestriction', credential: b64(x('{"audiences":[]}')), reason: 'audience' },
-    { name: 'lifetime over the cap (2 h)', credential: b64(x('{"ttlSeconds":7200}')), reason: 'lifetime' },
-    { name: 'no Conditions NotOnOrAfter', credential: b64(x('{"notOnOrAfter":null}')), reason: 'malformed' },
+    { name: 'not yet valid (Conditions NotBefore in 10 minutes)', credential: b64(x({ notBefore: inMinutes(10) })), reason: 'not_yet_valid' },
+    { name: 'issued in the future (IssueInstant in 10 minutes)', credential: b64(x({ issuedOffsetSeconds: 600 })), reason: 'not_yet_valid' },
+    { name: 'wrong audience', credential: b64(x({ audiences: ['https://other-sp.example'] })), reason: 'audience' },
+    { name: 'no AudienceRestriction', credential: b64(x({ audiences: [] })), reason: 'audience' },
+    { name: 'lifetime over the cap (2 h)', credential: b64(x({ ttlSeconds: 7200 })), reason: 'lifetime' },
+    { name: 'no Conditions NotOnOrAfter', credential: b64(x({ notOnOrAfter: null })), reason: 'malformed' },
     { name: 'wrong issuer: an IdP nobody configured', credential: b64(idp.sign(idp.assertionXml({ ...user, issuer: 'https://rogue.example/saml' }), { key: rogue })), reason: 'unknown_idp' },
     { name: 'a Response naming another Issuer than its assertion', credential: b64(idp.responseXml(signed, { issuer: other.entityId })), reason: 'issuer' },
     { name: 'a Response that reports failure', credential: b64(idp.responseXml(signed, { status: 'urn:oasis:names:tc:SAML:2.0:status:Requester' })), reason: 'status' },
@@ -140,7 +141,7 @@ export function samlAttacks(idp: LocalSamlIdp, other: LocalSamlIdp, rogue: SamlK
       reason: 'dtd',
     },
     { name: 'a processing instruction inside the assertion', credential: b64(insertAfter(signed, '</saml:Issuer>', '<?evil x?>')), reason: 'processing_instruction' },
-    { name: 'oversized document (250 groups, over 16 KB of base64)', credential: b64(x(`{"groups":${JSON.stringify(Array.from({ length: 250 }, (_, i) => `group-${i}`))}}`)), reason: 'too_large' },
+    { name: 'oversized document (250 groups, over 16 KB of base64)', credential: b64(x({ groups: Array.from({ length: 250 }, (_, i) => `group-${i}`) })), reason: 'too_large' },
     { name: 'elements nested 200 deep', credential: b64(signed.replace('</saml:Assertion>', `${'<a>'.repeat(200)}${'</a>'.repeat(200)}</saml:Assertion>`)), reason: 'too_deep' },
     {
       name: 'an EncryptedAssertion',

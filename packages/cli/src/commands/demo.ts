@@ -1,10 +1,11 @@
 // `scopekeeper demo`: the whole data path on one machine, no cluster. A local OIDC issuer
 // mints tokens (verified by the production path), a stand-in speaks the Messages API (or the
 // real API when ANTHROPIC_API_KEY is set), and the sidecar runs on a copy of examples/.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
+import { scopeUsage, type AuditEvent, type ModelScope } from '@scopekeeper/core';
 import { startWorld, runSidecar, createLogger, silentLogger, verifyAuditFile, NS, type Sidecar } from '@scopekeeper/sidecar';
 
 interface Step {
@@ -28,6 +29,24 @@ function table(rows: Outcome[]): string {
   const widths = cols.map((c, i) => Math.min(i === 5 ? 90 : 40, Math.max(c.length, ...data.map((d) => d[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => (c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c.padEnd(widths[i]!))).join('  ');
   return [line(cols), line(widths.map((w) => '─'.repeat(w))), ...data.map(line)].join('\n');
+}
+
+/** Granted against used, per scope: what `scopekeeper reviews usage` tells a reviewer. */
+async function usageTable(policyDir: string, auditFile: string): Promise<string> {
+  const records = (await readFile(auditFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+  const scopes: ModelScope[] = [];
+  for (const f of (await readdir(policyDir)).filter((f) => f.endsWith('.yaml'))) {
+    for (const d of parseAllDocuments(await readFile(join(policyDir, f), 'utf8'))) if ((d.toJS() as ModelScope)?.kind === 'ModelScope') scopes.push(d.toJS() as ModelScope);
+  }
+  const rows = [['scope', 'granted', 'used', 'unused']];
+  for (const s of scopes.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const u = scopeUsage(records, s, { now: Date.now() });
+    const granted = [...s.spec.models, ...(s.spec.tools?.allow ?? []), ...(s.spec.endpoints ?? []).map((e) => `/services/${e.name}`)];
+    const used = [...u.models.map((m) => `${m.name}×${m.count}`), ...u.toolsUsed.map((t) => `${t.name}×${t.count}`)];
+    rows.push([s.metadata.name, granted.join(' '), used.join(' ') || '-', u.unused.map((x) => x.grant).join(' ') || '-']);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 async function describeResponse(res: Response): Promise<string> {
@@ -65,6 +84,9 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       research: await world.saToken('research-bot'),
       ops: await world.saToken('ops-bot'),
       expired: await issuer.mint({ sub: `system:serviceaccount:${NS}:support-bot`, iat: nowS - 600, nbf: nowS - 600, exp: nowS - 540 }),
+      // SAML: a signed assertion from the local IdP, for the group the analyst-agent scope names
+      saml: world.samlAssertion('dana@example.com', ['data-analysts']),
+      samlOtherAudience: world.samlAssertion('dana@example.com', ['data-analysts'], { audiences: ['https://other-sp.example'] }),
     };
     const call = (token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
       fetch(`${base}/v1/messages`, {
@@ -77,6 +99,7 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
     const steps: Step[] = [
       { title: 'allowed: Sonnet', caller: 'sa/support-bot', expect: { status: 200, decision: 'allow' }, run: () => call(tokens.support, {}) },
       { title: 'allowed: streamed', caller: 'sa/support-bot', expect: { status: 200, decision: 'allow', body: /streamed/ }, run: () => call(tokens.support, { stream: true }) },
+      { title: 'allowed: the model calls Read', caller: 'sa/support-bot', expect: { status: 200, decision: 'allow' }, run: () => call(tokens.support, { tools: [{ name: 'Read', input_schema: { type: 'object' } }, { name: 'Grep', input_schema: { type: 'object' } }], messages: [{ role: 'user', content: 'STUB:tool_use:Read {"file_path":"README.md"}' }] }) },
       { title: 'models listed for the scope', caller: 'sa/support-bot', expect: { status: 200, body: /claude-sonnet-4-5/ }, run: () => fetch(`${base}/v1/models`, { headers: { authorization: `Bearer ${tokens.support}` } }) },
       { title: 'denied: model outside scope', caller: 'sa/support-bot', expect: { status: 403, decision: 'deny', body: /spec\.models/ }, run: () => call(tokens.support, { model: 'claude-opus-4-1' }) },
       { title: 'denied: Bash tool', caller: 'sa/support-bot', expect: { status: 403, decision: 'deny', body: /spec\.tools\.deny/ }, run: () => call(tokens.support, { tools: [{ name: 'Bash', input_schema: { type: 'object' } }] }) },
@@ -112,6 +135,8 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
           }
         },
       },
+      { title: 'allowed: SAML assertion (SSO group)', caller: 'saml/dana (data-analysts)', expect: { status: 200, decision: 'allow' }, run: () => call(tokens.saml, {}) },
+      { title: 'refused: SAML for another SP', caller: 'saml/dana (data-analysts)', expect: { status: 401, body: /audience/ }, run: () => call(tokens.samlOtherAudience, {}) },
       { title: 'refused: expired token', caller: 'sa/support-bot', expect: { status: 401, body: /expired/ }, run: () => call(tokens.expired, {}) },
       { title: 'refused: a static API key', caller: 'anyone', expect: { status: 401 }, run: () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'sk-ant-api03-static-key-nobody-reviewed', 'content-type': 'application/json' }, body: '{}' }) },
     ];
@@ -131,6 +156,8 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
     out(`\nscopekeeper demo — sidecar on ${base}, policy from a copy of examples/ (namespace ${NS}), upstream: ${stub ? 'local stand-in' : 'api.anthropic.com'}\n`);
     out(table(outcomes));
     out(`\naudit: ${chain.records} records${opts.once ? '' : ` in ${auditFile}`}, hash chain ${chain.ok ? 'intact' : `BROKEN at line ${chain.firstBad?.line}`}${opts.once ? '' : ` (check: scopekeeper audit verify ${auditFile})`}`);
+    out(`\nused against granted (what \`scopekeeper reviews usage <scope> --audit <file>\` shows a reviewer):\n`);
+    out(await usageTable(policyDir, auditFile));
     const passed = outcomes.every((o) => o.ok) && chainOk;
     out(passed ? `\nall ${outcomes.length} steps behaved as expected.` : `\n${outcomes.filter((o) => !o.ok).length} step(s) did not behave as expected.`);
     if (!opts.once) {
@@ -145,6 +172,10 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       out(`  export ANTHROPIC_AUTH_TOKEN=${token}`);
       out(`  export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`);
       out(`  # then query({ prompt: "...", options: { model: "claude-sonnet-4-5", env: { ...process.env } } })`);
+      const assertionFile = join(world.dir, 'saml-assertion.b64');
+      await writeFile(assertionFile, world.samlAssertion('dana@example.com', ['data-analysts'], { ttlSeconds: 3600 }), { mode: 0o600 });
+      out(`\nOr sign in through the local SAML IdP (${world.samlIdp.entityId}, metadata ${world.flags.samlIdpMetadata?.[0]}):`);
+      out(`  settings: { apiKeyHelper: "cat ${assertionFile}" }   # a signed assertion for group data-analysts, valid 1 h`);
       out(`\nPolicy files: ${policyDir} (edit them; the sidecar reloads). Audit log: ${auditFile}. Ctrl-C stops.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -65,6 +65,7 @@ export interface OperatorFlags {
   webhookConfiguration: string;
   injectionConfig: string;
   notifyUrl?: string;
+  usageFrom?: string;
 }
 
 export function operatorCommand(): Command {
@@ -88,13 +89,21 @@ export function operatorCommand(): Command {
     .addOption(opt('--webhook-service <name>', 'the Service in front of the webhooks (names in the serving certificate)').default('scopekeeper'))
     .addOption(opt('--webhook-configuration <name>', 'the webhook configurations the leader patches the CA bundle into').default('scopekeeper'))
     .addOption(opt('--injection-config <file>', 'JSON settings of the injected sidecar (image, issuers, key Secret)').default('/etc/scopekeeper/injection/injection.json'))
+    .addOption(opt('--usage-from <source>', 'annotate each Pending Periodic review the operator opens with the ending period\'s usage, e.g. prometheus=http://prometheus.monitoring:9090'))
     .addOption(opt('--notify-url <url>', 'POST review-due, expired, revoked and approval-requested notifications here as JSON'))
     .action(async (flags: OperatorFlags) => {
       if (flags.leaderElect && !(flags.leaseDuration > flags.renewDeadline && flags.renewDeadline > flags.retryPeriod)) {
         const { UsageError } = await import('@scopekeeper/sidecar');
         throw new UsageError(`leader election needs --lease-duration > --renew-deadline > --retry-period (got ${flags.leaseDuration} > ${flags.renewDeadline} > ${flags.retryPeriod})`);
       }
-      const [{ Operator, Admission, WebhookNotifier, createLogger }, { loadKubeConfig }] = await Promise.all([import('@scopekeeper/operator'), import('@scopekeeper/kube')]);
+      const [{ Operator, Admission, WebhookNotifier, createLogger, parseUsageFrom }, { loadKubeConfig }] = await Promise.all([import('@scopekeeper/operator'), import('@scopekeeper/kube')]);
+      let usageSource;
+      try {
+        usageSource = flags.usageFrom ? parseUsageFrom(flags.usageFrom) : undefined;
+      } catch (e) {
+        const { UsageError } = await import('@scopekeeper/sidecar');
+        throw new UsageError((e as Error).message);
+      }
       const log = createLogger();
       const kubeConfig = loadKubeConfig();
       const notifier = flags.notifyUrl ? new WebhookNotifier({ url: flags.notifyUrl, log }) : undefined;
@@ -102,6 +111,7 @@ export function operatorCommand(): Command {
       const operator = new Operator({
         kubeConfig,
         notifier,
+        usageSource,
         onLeadershipChange: (leading) => admission?.onLeadershipChange(leading),
         namespace: flags.namespace,
         admin: flags.admin,
@@ -128,6 +138,7 @@ export function operatorCommand(): Command {
           certSecret: flags.webhookCertSecret ? { namespace: podNamespace, name: flags.webhookCertSecret, service: flags.webhookService, configuration: flags.webhookConfiguration } : undefined,
           injectionConfigFile: flags.injectionConfig,
           getScope: (ns, name) => operator.getScope(ns, name),
+          listScopes: (ns) => operator.listScopes(ns),
           registry: operator.metrics.registry,
           log,
         });

@@ -97,7 +97,7 @@ const list = (cs: Counted[], max = 8) => (cs.length ? cs.slice(0, max).map((c) =
 /** The usage report for people. */
 export function formatUsage(u: ScopeUsage): string {
   const lines = [
-    `ModelScope ${u.namespace}/${u.scope}, ${u.since ? `since ${u.since}` : 'whole log'} until ${u.until}`,
+    `ModelScope ${u.namespace}/${u.scope}, ${u.since ? `${u.since.slice(0, 16).replace('T', ' ')}` : 'whole log'} to ${u.until.slice(0, 16).replace('T', ' ')} UTC`,
     `requests   ${u.requests} (allowed ${u.allowed}, denied ${u.denied}, held ${u.held})`,
     `callers    ${u.callers.map((c) => `${c.subject} (${c.requests}${c.denied ? `, ${c.denied} denied` : ''})`).join(', ') || '-'}`,
     `models     ${u.models.map((m) => `${m.name} (${m.count}, last ${m.lastUse.slice(0, 10)})`).join(', ') || '-'}`,
@@ -120,7 +120,7 @@ export function formatRecommendation(scope: ModelScope, u: ScopeUsage, minUses: 
   if (r.unusedScope) return `${r.unusedScope}\n`;
   if (!r.removed.length) return `# ModelScope ${u.namespace}/${u.scope}: every grant was used; nothing to remove.\n${r.yaml}`;
   return [
-    `# ModelScope ${u.namespace}/${u.scope}: ${r.removed.length} grant(s) unused ${u.since ? `since ${u.since}` : 'in the audit log'}`,
+    `# ModelScope ${u.namespace}/${u.scope}: ${r.removed.length} grant(s) unused ${u.since ? `since ${u.since.slice(0, 10)}` : 'in the audit log'}`,
     ...r.removed.map((x) => `#   remove ${x.field} ${x.grant}: ${x.why}`),
     '#',
     '# diff against the current scope:',

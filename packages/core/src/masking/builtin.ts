@@ -26,6 +26,7 @@ import {
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const WORD = asciiSet('A-Za-z0-9_');
+const ALNUM = asciiSet('A-Za-z0-9');
 
 // ---------------------------------------------------------------------------------- email
 
@@ -52,6 +53,15 @@ export const email: Detector = {
   id: 'email',
   category: 'email',
   maxLen: EMAIL_MAX,
+  leftContext(text, q) {
+    const c = text.charCodeAt(q);
+    if (!isLocal(text.charCodeAt(q - 1)) || !(inSet(ALNUM, c) || isLatin(c))) return false;
+    // the local part must reach an '@' (or the end of the text so far) within 64 characters
+    let i = q + 1;
+    const lim = q + 64 < text.length ? q + 64 : text.length;
+    while (i < lim && isLocal(text.charCodeAt(i))) i++;
+    return i === text.length || text.charCodeAt(i) === 64 /* @ */;
+  },
   find(text, from, out) {
     let at = text.indexOf('@', from);
     while (at >= 0) {
@@ -146,10 +156,10 @@ export const phone: Detector = regexDetector({
       if (!intlPhoneValid(s, e)) return false;
     }
     const end = q + e;
-    const n1 = text.charCodeAt(end);
-    if (inSet(WORD, n1)) return false;
-    // more digit groups right after: part of a longer number, not a phone
-    if ((n1 === 32 || n1 === 45 || n1 === 46) && isDigit(text.charCodeAt(end + 1))) return false;
+    // Glued to a word, it is part of a token, not a phone. Digits after a separator do not
+    // refuse it: they may be a value masking replaces ("(229) 512-0694 64.91.117.64"), and a
+    // decision that depends on them would change when the output is masked again.
+    if (inSet(WORD, text.charCodeAt(end))) return false;
     out.start = q;
     out.end = end;
     return true;
@@ -276,6 +286,10 @@ export const ipv6: Detector = {
   id: 'ip-address/v6',
   category: 'ip-address',
   maxLen: V6_MAXRUN + 2,
+  leftContext: (text, q) => {
+    const before = text.charCodeAt(q - 1);
+    return (inSet(V6_RUN, before) || inSet(WORD, before)) && inSet(V6_RUN, text.charCodeAt(q));
+  },
   find(text, from, out) {
     const len = text.length;
     V6_CAND.lastIndex = from;
@@ -334,7 +348,6 @@ interface SecretKind {
 }
 
 const TOKEN_B64URL = asciiSet('A-Za-z0-9_\\-');
-const ALNUM = asciiSet('A-Za-z0-9');
 
 const ANTHROPIC_RE = /sk-ant-[A-Za-z0-9_-]{20,256}/y;
 const OPENAI_RE = /sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,256}/y;
@@ -462,6 +475,8 @@ export const apiKey: Detector = {
   id: 'api-key',
   category: 'api-key',
   maxLen: SECRET_MAX,
+  // every kind's notAfter is within TOKEN_B64URL
+  leftContext: (text, q) => inSet(TOKEN_B64URL, text.charCodeAt(q - 1)) && startsCompatible(text, q, SECRET_LITERALS),
   find(text, from, out) {
     SECRET_CAND.lastIndex = from;
     let m: RegExpExecArray | null;

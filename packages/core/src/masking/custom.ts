@@ -415,6 +415,8 @@ class PikeDetector implements CustomDetector {
   readonly minLen: number;
   readonly maxMatch: number;
   readonly states: number;
+  /** Set when the pattern can begin with \b or \B (the only way it reads the character before a match). */
+  readonly leftContext: ((text: string, q: number) => boolean) | undefined;
   private readonly op: Uint8Array;
   private readonly a: Int32Array;
   private readonly b: Int32Array;
@@ -503,15 +505,20 @@ class PikeDetector implements CustomDetector {
     const firstR: Ranges = [];
     const seen = new Uint8Array(count);
     const st = [this.start];
+    let leadingAssert = false;
     while (st.length > 0) {
       const s = st.pop()!;
       if (seen[s]) continue;
       seen[s] = 1;
       const o = this.op[s];
       if (o === OP_SPLIT) st.push(this.a[s]!, this.b[s]!);
-      else if (o === OP_WORDB || o === OP_NWORDB) st.push(this.a[s]!);
-      else if (o === OP_CHAR) firstR.push(...rangesOf(sets[s]!));
+      else if (o === OP_WORDB || o === OP_NWORDB) {
+        leadingAssert = true;
+        st.push(this.a[s]!);
+      } else if (o === OP_CHAR) firstR.push(...rangesOf(sets[s]!));
     }
+    // a non-word character before q reads as the boundary a mask's ']' would be
+    this.leftContext = leadingAssert ? (text, q) => isWordChar(text.charCodeAt(q - 1)) : undefined;
     const first = new CharSet(firstR);
     this.first = first;
     this.skip = new RegExp(first.classSource(), 'g');

@@ -36,6 +36,13 @@ export interface Detector {
    * (it only delays output); under-approximating is a bug the streaming property tests catch.
    */
   hold(text: string, from: number, upTo: number): number;
+  /**
+   * Whether text[q-1] can rule out an attempt at q (q > 0): the engine then re-tries that
+   * attempt as if a boundary were there, right after a masked value. Omitted when no attempt
+   * reads the character before it. Over-approximating is safe (it only costs the re-try); it
+   * may look at most maxLen characters ahead, and must allow for text that is cut short.
+   */
+  readonly leftContext?: (text: string, q: number) => boolean;
 }
 
 /** A 128-entry ASCII membership table from a class body like "A-Za-z0-9._\\-" (backslash escapes). */
@@ -171,10 +178,14 @@ export function regexDetector(spec: RegexDetectorSpec): Detector {
     asciiSet(spec.notAfter),
     prefixes === undefined ? undefined : (text, q) => startsCompatible(text, q, prefixes),
   );
+  const notAfter = asciiSet(spec.notAfter);
+  const start = asciiSet(spec.start);
   return {
     id: spec.id,
     category: spec.category,
     maxLen,
+    leftContext: (text, q) =>
+      inSet(notAfter, text.charCodeAt(q - 1)) && inSet(start, text.charCodeAt(q)) && (prefixes === undefined || startsCompatible(text, q, prefixes)),
     find(text, from, out) {
       re.lastIndex = from;
       let m: RegExpExecArray | null;

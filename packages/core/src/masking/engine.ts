@@ -9,6 +9,12 @@
 // starting there are emitted, the rest is held back and re-examined with the next piece.
 // Because each decision is made from exactly the characters the one-shot scan would look at,
 // the concatenated stream output equals maskText of the whole text, for any split.
+//
+// Right after a masked value the detectors see a boundary, as they would in the masked output
+// (whose mask ends in ']'): "4111 1111 1111 1111jane@x.com" masks both values in one pass, so
+// masking the output again changes nothing. Only the attempt exactly at the end of a mask is
+// affected (a detector reads one character to the left); it is re-tried on a window that starts
+// there, where every detector already treats the start of its text as a boundary.
 
 import { BUILTIN, BUILTIN_CATEGORIES } from './builtin.ts';
 import { compileCustomPattern } from './custom.ts';
@@ -60,6 +66,8 @@ export class Engine {
   private readonly span: Span = { start: 0, end: 0 };
   /** Cursor after the last scan() (saves allocating a result object). */
   cursor = 0;
+  /** Whether that cursor is the end of a masked value. */
+  glued = false;
 
   constructor(detectors: readonly Detector[], block: ReadonlySet<string>) {
     this.detectors = detectors;
@@ -76,9 +84,11 @@ export class Engine {
   /**
    * Masks text[cursor, …): every match that starts before `limit` is replaced, text up to
    * `limit` (or the end of the last match) is emitted. Sets this.cursor to the first
-   * character not emitted. Returns the emitted text.
+   * character not emitted (and this.glued). `glued`: `cursor` is the end of a masked value;
+   * `final`: the text is complete (else a glued attempt more text could change stops the scan).
+   * Returns the emitted text.
    */
-  scan(text: string, cursor: number, limit: number, tally: Tally): string {
+  scan(text: string, cursor: number, limit: number, tally: Tally, glued = false, final = true): string {
     const dets = this.detectors;
     const n = dets.length;
     const qc = this.qc;
@@ -88,6 +98,9 @@ export class Engine {
     qc.fill(-2);
     let out = '';
     let cur = cursor;
+    // the end of the last masked value (-1: none); its attempt is re-tried once as glued
+    let maskEnd = glued ? cursor : -1;
+    let glue = maskEnd;
     for (;;) {
       let bi = -1;
       let bs = 0;
@@ -102,6 +115,12 @@ export class Engine {
             ec[i] = span.end;
           }
         }
+        if (glue >= 0 && q !== glue && gluedAttempt(dets[i]!, text, glue, span)) {
+          q = glue;
+          qc[i] = q;
+          sc[i] = span.start;
+          ec[i] = span.end;
+        }
         if (q < 0) continue;
         const s = sc[i]!;
         const e = ec[i]!;
@@ -111,6 +130,7 @@ export class Engine {
           be = e;
         }
       }
+      glue = -1;
       if (bi < 0 || bs >= limit) break;
       out += text.slice(cur, bs) + this.tokens[bi];
       const cat = dets[bi]!.category;
@@ -119,6 +139,9 @@ export class Engine {
       tally.matches++;
       if (this.isBlock[bi] === 1 && tally.blocked === undefined) tally.blocked = cat;
       cur = be;
+      maskEnd = be;
+      glue = be;
+      if (!final && be < limit) for (const d of dets) if (gluedUndetermined(d, text, be)) limit = be;
     }
     // A found attempt whose span starts at/after `limit` (e.g. "Bearer" at q, token later) must
     // stay reachable: plain text is emitted only up to the earliest such attempt.
@@ -131,13 +154,18 @@ export class Engine {
       cur = limit;
     }
     this.cursor = cur;
+    this.glued = maskEnd === cur;
     return out;
   }
 
-  /** The first position >= from whose outcome more text could still change. */
-  holdLimit(text: string, from: number): number {
+  /**
+   * The first position >= from whose outcome more text could still change. `glued`: `from`
+   * is the end of a masked value.
+   */
+  holdLimit(text: string, from: number, glued = false): number {
     let best = text.length;
     const dets = this.detectors;
+    if (glued) for (const d of dets) if (gluedUndetermined(d, text, from)) return from;
     for (let i = 0; i < dets.length && best > from; i++) {
       const h = dets[i]!.hold(text, from, best);
       if (h < best) best = h;
@@ -168,6 +196,8 @@ export class TextStream {
   private readonly tally: Tally;
   private buf = '';
   private cur = 0;
+  /** cur is the end of a masked value */
+  private glued = false;
 
   constructor(engine: Engine, tally: Tally) {
     this.engine = engine;
@@ -185,9 +215,14 @@ export class TextStream {
     if (eng.detectors.length === 0) return s;
     const buf = this.cur === this.buf.length && this.cur > CONTEXT ? this.buf.slice(-CONTEXT) + s : this.buf + s;
     const cur = buf.length - s.length - (this.buf.length - this.cur);
-    const limit = eng.holdLimit(buf, cur);
-    const out = limit > cur ? eng.scan(buf, cur, limit, this.tally) : '';
-    const next = limit > cur ? eng.cursor : cur;
+    const limit = eng.holdLimit(buf, cur, this.glued);
+    let out = '';
+    let next = cur;
+    if (limit > cur) {
+      out = eng.scan(buf, cur, limit, this.tally, this.glued, false);
+      next = eng.cursor;
+      this.glued = eng.glued;
+    }
     if (next > 4 * CONTEXT) {
       this.buf = buf.slice(next - CONTEXT);
       this.cur = CONTEXT;
@@ -201,11 +236,33 @@ export class TextStream {
   finish(): string {
     const buf = this.buf;
     const cur = this.cur;
+    const glued = this.glued;
     this.buf = '';
     this.cur = 0;
+    this.glued = false;
     if (this.tally.blocked !== undefined || cur >= buf.length) return '';
-    return this.engine.scan(buf, cur, buf.length, this.tally);
+    return this.engine.scan(buf, cur, buf.length, this.tally, glued);
   }
+}
+
+/**
+ * The attempt of `d` at q (> 0) as if text[q-1] were a boundary. An attempt reads at most
+ * text[q-1 .. q+maxLen] and every detector treats the start of its text as a boundary, so the
+ * window text[q .. q+maxLen] answers exactly that. Writes the span (in `text`) to `out`.
+ */
+function gluedAttempt(d: Detector, text: string, q: number, out: Span): boolean {
+  if (q === 0 || q >= text.length || d.leftContext === undefined || !d.leftContext(text, q)) return false;
+  if (d.find(text.slice(q, q + d.maxLen + 1), 0, out) !== 0) return false;
+  out.start += q;
+  out.end += q;
+  return true;
+}
+
+/** Whether more text could still change the glued attempt of `d` at q. */
+function gluedUndetermined(d: Detector, text: string, q: number): boolean {
+  if (q === 0 || q >= text.length || q + d.maxLen < text.length || d.leftContext === undefined) return false;
+  if (!d.leftContext(text, q)) return false;
+  return d.hold(text.slice(q), 0, 1) === 0;
 }
 
 /** Builds the engine for a policy; throws MaskingConfigError naming the field and the fix. */

@@ -113,6 +113,23 @@ describe('maskServiceJson', () => {
     expect(none.maskServiceJson(body, []).body).toBe(body);
   });
 
+  it('runs the detectors on object keys and numbers too (issue 14 class 6)', () => {
+    const card = '4111111111111111';
+    const doc = Buffer.from(`{"by_email":{"ann@example.com":{"card":${card},"n":1.0,"big":12345678901234567890},"bob@example.com":2},"phone":14155552671,"ok":[1,2]}`);
+    const r = m.maskServiceJson(doc, []);
+    expect(r.body.toString()).toBe('{"by_email":{"[MASKED:email]":{"card":"[MASKED:credit-card]","n":1.0,"big":12345678901234567890},"[MASKED:email]#2":2},"phone":14155552671,"ok":[1,2]}');
+    expect(r.counts).toEqual({ email: 2, 'credit-card': 1 });
+    // a root that is a bare number
+    expect(m.maskServiceJson(Buffer.from(card), []).body.toString()).toBe('"[MASKED:credit-card]"');
+  });
+
+  it('reports what it cannot vouch for instead of masking it as text: not JSON, not UTF-8', () => {
+    for (const bad of ['<customers><email>ann@example.com</email></customers>', 'ann@example.com', '{"a":']) {
+      expect(m.maskServiceJson(Buffer.from(bad), [])).toMatchObject({ skipped: 'not-json', changed: false });
+    }
+    expect(m.maskServiceJson(Buffer.from([0x7b, 0xff, 0x7d]), [])).toMatchObject({ skipped: 'binary' });
+  });
+
   it('rejects malformed paths with a usable message', () => {
     expect(() => m.maskServiceJson(body, ['customers.ssn'])).toThrow(MaskingConfigError);
     expect(() => parseJsonPath('$.a[?(@.x)]')).toThrow(/Supported: \$\.a\.b/);

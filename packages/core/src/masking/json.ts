@@ -3,10 +3,11 @@
 //
 // Detectors run on the *decoded* content of JSON string values (never on the JSON text: a
 // match there could swallow half an escape sequence and break the document) and the result
-// is re-encoded. Object keys, numbers and structure are never changed.
+// is re-encoded. In Messages responses, object keys, numbers and structure are never changed;
+// in internal services' answers (arbitrary data) keys and numbers are inspected too.
 
 import { isUtf8 } from 'node:buffer';
-import { TextStream, type Engine, type Tally } from './engine.ts';
+import { TextStream, newTally, type Engine, type Tally } from './engine.ts';
 import { applyJsonPaths, type JsonPath } from './jsonpath.ts';
 
 interface JsonWithRaw {
@@ -91,8 +92,8 @@ export interface BodyMaskResult {
   /** A block category found; the caller must answer with an error instead of this body. */
   blocked?: string;
   changed: boolean;
-  /** The body was not UTF-8 text and was left alone. */
-  skipped?: 'binary';
+  /** The body was left alone: not UTF-8 text, or (internal services) not JSON. */
+  skipped?: 'binary' | 'not-json';
 }
 
 function result(body: Buffer, tally: Tally, changed: boolean): BodyMaskResult {
@@ -184,17 +185,86 @@ export function maskMessageBody(engine: Engine, body: Buffer): BodyMaskResult {
   });
 }
 
+/**
+ * An internal service's answer: JSON only (anything else is reported as skipped, and the caller
+ * must not deliver it). maskFields first, then the detectors on every string value, every
+ * object key and every number's source text (a card number sent as a number is a card number).
+ */
 export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly JsonPath[]): BodyMaskResult {
-  if (engine.detectors.length === 0 && paths.length === 0) return { body, counts: {}, changed: false };
-  return maskJsonBody(engine, body, (root, tally) => {
-    const r = applyJsonPaths(root, paths, '[MASKED:field]');
-    if (r.replaced > 0) {
-      const counts = tally.counts ?? (tally.counts = {});
-      counts.field = (counts.field ?? 0) + r.replaced;
-      tally.matches += r.replaced;
+  if (!isUtf8(body)) return { body, counts: {}, changed: false, skipped: 'binary' };
+  let root: unknown;
+  try {
+    root = parsePreservingNumbers(body.toString('utf8'));
+  } catch {
+    // not JSON, or nested deeper than the reviver can recurse: nothing we can vouch for
+    return { body, counts: {}, changed: false, skipped: 'not-json' };
+  }
+  const tally = newTally();
+  const r = applyJsonPaths(root, paths, '[MASKED:field]');
+  if (r.replaced > 0) {
+    const counts = tally.counts ?? (tally.counts = {});
+    counts.field = (counts.field ?? 0) + r.replaced;
+    tally.matches += r.replaced;
+  }
+  root = engine.detectors.length === 0 ? r.root : maskEverything(engine, r.root, tally);
+  if (tally.matches === 0) return result(body, tally, false);
+  let text: string;
+  try {
+    text = JSON.stringify(root);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    text = stringifyIterative(root);
+  }
+  return result(Buffer.from(text, 'utf8'), tally, true);
+}
+
+/** Masks string values, object keys and numbers (kept as raw JSON) below `value`; returns the new root. */
+function maskEverything(engine: Engine, value: unknown, tally: Tally): unknown {
+  const leaf = (v: unknown): unknown => {
+    if (typeof v === 'string') return engine.maskString(v, tally);
+    if (J.isRawJSON(v)) {
+      const src = (v as { rawJSON: string }).rawJSON;
+      const m = engine.maskString(src, tally);
+      return m === src ? v : m;
     }
-    return maskStringValues(engine, r.root, tally);
-  });
+    return v;
+  };
+  if (typeof value !== 'object' || value === null || J.isRawJSON(value)) return leaf(value);
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v: unknown = node[i];
+        if (typeof v === 'object' && v !== null && !J.isRawJSON(v)) stack.push(v);
+        else node[i] = leaf(v);
+      }
+      continue;
+    }
+    const rec = node as Record<string, unknown>;
+    const keys = Object.keys(rec);
+    let renamed = false;
+    const entries = keys.map((k): [string, unknown] => {
+      const mk = engine.maskString(k, tally);
+      if (mk !== k) renamed = true;
+      return [mk, rec[k]];
+    });
+    if (renamed) {
+      // rebuild in order; two keys masked to the same token keep both values
+      for (const k of keys) delete rec[k];
+      for (const [k, v] of entries) {
+        let name = k;
+        for (let n = 2; Object.prototype.hasOwnProperty.call(rec, name); n++) name = `${k}#${n}`;
+        rec[name] = v;
+      }
+    }
+    for (const k of Object.keys(rec)) {
+      const v = rec[k];
+      if (typeof v === 'object' && v !== null && !J.isRawJSON(v)) stack.push(v);
+      else rec[k] = leaf(v);
+    }
+  }
+  return value;
 }
 
 // ----------------------------------------------------------------- streamed partial JSON

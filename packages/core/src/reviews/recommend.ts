@@ -93,7 +93,7 @@ export function recommend(scope: ModelScope, u: ScopeUsage, minUses = 1): Recomm
   };
   const before = stringify(applyable(scope));
   const yaml = stringify(tightened);
-  return { scope: tightened, yaml, diff: lineDiff(before, yaml), removed };
+  return { scope: tightened, yaml, diff: lineDiff(before, yaml, 2), removed };
 }
 
 /** What kubectl apply needs of a scope: no status, no server-set metadata. */
@@ -102,7 +102,7 @@ function applyable(s: ModelScope): ModelScope {
 }
 
 /** A unified-style diff of two texts (`-` removed, `+` added, two-space context), by longest common subsequence. */
-export function lineDiff(a: string, b: string): string {
+export function lineDiff(a: string, b: string, context = Infinity): string {
   const x = a.split('\n');
   const y = b.split('\n');
   const lcs: number[][] = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
@@ -118,5 +118,20 @@ export function lineDiff(a: string, b: string): string {
     else out.push(`- ${x[i++]}`);
   }
   while (out.length && out[out.length - 1]!.trim() === '') out.pop();
-  return out.join('\n') + '\n';
+  return withContext(out, context).join('\n') + '\n';
+}
+
+/** Only the changed lines and `n` unchanged lines around each run of them; `…` marks a gap. */
+function withContext(lines: string[], n: number): string[] {
+  const near = lines.map(() => false);
+  lines.forEach((l, i) => {
+    if (l.startsWith('  ')) return;
+    for (let k = Math.max(0, i - n); k <= Math.min(lines.length - 1, i + n); k++) near[k] = true;
+  });
+  const out: string[] = [];
+  lines.forEach((l, i) => {
+    if (near[i]) out.push(l);
+    else if (i > 0 && near[i - 1]) out.push('  …');
+  });
+  return out;
 }

@@ -154,3 +154,9 @@ describe('keepGlobs and lineDiff', () => {
     expect(lineDiff('a\nb\nc\n', 'a\nc\nd\n')).toBe(['  a', '- b', '  c', '+ d', ''].join('\n'));
   });
 });
+
+test('lineDiff with context keeps only the lines around a change', () => {
+  const a = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].join('\n');
+  const b = ['1', '2', '3', '4', '6', '7', '8', '9'].join('\n');
+  expect(lineDiff(a, b, 1)).toBe(['  4', '- 5', '  6', '  …', ''].join('\n'));
+});

@@ -40,6 +40,13 @@ export const KEY_FILE = `${KEY_DIR}/key`;
 export const KUBE_API_VOLUME = 'scopekeeper-kube-api-access';
 export const KUBE_API_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/**
+ * Tokens for internal services (`endpoints[].auth.serviceAccountToken.audience`), projected into
+ * the sidecar alone; `--endpoint-token <audience>=<file>` tells the sidecar which file is which.
+ */
+export const ENDPOINT_TOKEN_VOLUME = 'scopekeeper-endpoint-tokens';
+export const ENDPOINT_TOKEN_DIR = '/var/run/scopekeeper/endpoint-tokens';
+
 export const SIDECAR_UID = 65532;
 
 export const PATHS = {

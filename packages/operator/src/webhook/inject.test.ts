@@ -1,6 +1,13 @@
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { ModelScope } from '@scopekeeper/core';
+import { parseInjectionConfig, type InjectionConfig } from './config.ts';
 import { applyPatch } from './jsonpatch.ts';
-import { hasOurSidecar, mutatePod, parseInjectionConfig, parseServerVersion, sidecarArgs, upstreamKeyReads, useNativeSidecar, type InjectionConfig, type InjectionContext } from './inject.ts';
+import { mutatePod, parseServerVersion, useNativeSidecar, type InjectionContext } from './inject.ts';
+import { podExposures } from './pod-guard.ts';
+import { sidecarArgs, sidecarMismatch } from './sidecar.ts';
+
+const hasOurSidecar = (p: V1Pod, cfg: InjectionConfig, scopes: ModelScope[] = []): boolean =>
+  sidecarMismatch(p, cfg, { scope: p.metadata?.annotations?.['scopekeeper.dev/scope'], audiences: [...new Set(scopes.flatMap((s) => (s.spec.endpoints ?? []).flatMap((e) => e.auth?.serviceAccountToken?.audience ?? [])))].sort() }) === undefined;
 
 const config: InjectionConfig = {
   image: 'ghcr.io/scopekeeper/scopekeeper:0.1.0',
@@ -134,7 +141,7 @@ describe('mutatePod: injection', () => {
     expect(token.projected!.sources).toEqual([{ serviceAccountToken: { audience: 'scopekeeper', expirationSeconds: 600, path: 'token' } }]);
     const key = out.spec!.volumes!.find((v) => v.name === 'scopekeeper-upstream-key')!;
     expect(key.secret).toEqual({ secretName: 'anthropic-key', items: [{ key: 'api-key', path: 'key' }] });
-    expect(upstreamKeyReads(out, config)).toEqual([]);
+    expect(podExposures(out, config, [])).toEqual([]);
     expect(hasOurSidecar(out, config)).toBe(true);
   });
 
@@ -217,7 +224,7 @@ describe('mutatePod: idempotent', () => {
     forged.spec!.initContainers![0]!.command = ['sh', '-c', 'cat /var/run/scopekeeper/upstream/key'];
     expect(hasOurSidecar(forged, config)).toBe(false);
     const r = mutatePod(forged, ctx());
-    expect(r.allowed && r.patch).toEqual([{ op: 'replace', path: '/spec/initContainers/0', value: expect.objectContaining({ name: 'scopekeeper-sidecar' }) }]);
+    expect(r.allowed && r.patch).toEqual([{ op: 'remove', path: '/spec/initContainers/0/command' }]);
     const fixed = inject(forged);
     expect(fixed.spec!.initContainers![0]!.command).toBeUndefined();
     expect(hasOurSidecar(fixed, config)).toBe(true);
@@ -273,7 +280,7 @@ describe('mutatePod: refused with what to do', () => {
 
 test('an app container that reads the key gets a warning (and would be refused where enforced)', () => {
   const r = mutatePod(pod({ containers: [{ name: 'app', image: 'x', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }] }] }), ctx());
-  expect(r.allowed && r.warnings[0]).toContain('container "app" reads it through env ANTHROPIC_API_KEY');
+  expect(r.allowed && r.warnings[0]).toContain('container "app" reads the upstream key Secret "anthropic-key" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY');
 });
 
 describe('parseInjectionConfig', () => {
@@ -283,8 +290,104 @@ describe('parseInjectionConfig', () => {
   });
   test('names every wrong field', () => {
     expect(() => parseInjectionConfig({ image: '', issuers: [], upstreamKeySecret: 'Bad_Name', nativeSidecar: 'maybe', extra: 1 }, 'injection.json')).toThrow(
-      'injection.json: image must be a non-empty string; issuers must be a non-empty list of strings; upstreamKeySecret "Bad_Name" is not a valid Secret name; nativeSidecar must be one of auto, always, never; unknown field extra',
+      'injection.json: unknown field extra; image must NOT have fewer than 1 characters; issuers must NOT have fewer than 1 items; upstreamKeySecret is not a valid Secret name; nativeSidecar must be one of auto, always, never',
     );
     expect(() => parseInjectionConfig([])).toThrow('must be a JSON object');
+  });
+});
+
+describe('the sidecar is exactly what the webhook injects', () => {
+  const hooks: [string, (c: V1Container) => void][] = [
+    ['a readinessProbe that prints the key', (c) => (c.readinessProbe = { exec: { command: ['sh', '-c', 'cat /var/run/scopekeeper/upstream/key >/proc/1/fd/1'] } })],
+    ['a lifecycle.postStart hook', (c) => (c.lifecycle = { postStart: { exec: { command: ['sh', '-c', 'cp /var/run/scopekeeper/upstream/key /shared/'] } } })],
+    ['a livenessProbe', (c) => (c.livenessProbe = { exec: { command: ['cat', '/var/run/scopekeeper/upstream/key'] } })],
+    ['a command', (c) => (c.command = ['sh'])],
+    ['a workingDir', (c) => (c.workingDir = '/tmp')],
+    ['an extra port', (c) => c.ports!.push({ containerPort: 9999, protocol: 'TCP' })],
+    ['an extra env', (c) => c.env!.push({ name: 'NODE_OPTIONS', value: '--require /x.js' })],
+    ['envFrom', (c) => (c.envFrom = [{ configMapRef: { name: 'x' } }])],
+    ['an extra mount', (c) => c.volumeMounts!.push({ name: 'shared', mountPath: '/shared' })],
+    ['runAsUser 0', (c) => (c.securityContext!.runAsUser = 0)],
+    ['an added capability', (c) => (c.securityContext!.capabilities = { add: ['SYS_PTRACE'] })],
+    ['stdin', (c) => (c.stdin = true)],
+    ['another image', (c) => (c.image = 'evil:1')],
+    ['a field Kubernetes may add later', (c) => ((c as unknown as Record<string, unknown>).someFutureField = { x: 1 })],
+  ];
+  test.each(hooks)('%s: not ours; the injection restores the exact sidecar', (_what, change) => {
+    const exact = inject(pod());
+    const forged = structuredClone(exact);
+    change(forged.spec!.initContainers![0]!);
+    expect(hasOurSidecar(forged, config)).toBe(false);
+    const fixed = inject(forged);
+    expect(fixed.spec!.initContainers![0]).toEqual(exact.spec!.initContainers![0]);
+    expect(hasOurSidecar(fixed, config)).toBe(true);
+  });
+
+  test('the API server\'s defaults do not make it differ: quantities, pull policy, probe defaults', () => {
+    const stored = apiDefaults(inject(pod()));
+    stored.spec!.initContainers![0]!.resources!.requests!.cpu = '0.05';
+    expect(hasOurSidecar(stored, config)).toBe(true);
+    const latest = inject(pod(), ctx({ config: { ...config, image: 'scopekeeper:latest' } }));
+    latest.spec!.initContainers![0]!.imagePullPolicy = 'Always';
+    expect(hasOurSidecar(latest, { ...config, image: 'scopekeeper:latest' })).toBe(true);
+    latest.spec!.initContainers![0]!.imagePullPolicy = 'IfNotPresent';
+    expect(hasOurSidecar(latest, { ...config, image: 'scopekeeper:latest' })).toBe(false);
+  });
+
+  test('an injected volume swapped for another source (the key as hostPath) is not ours, and is put back', () => {
+    const p = inject(pod());
+    const i = p.spec!.volumes!.findIndex((v) => v.name === 'scopekeeper-upstream-key');
+    p.spec!.volumes![i] = { name: 'scopekeeper-upstream-key', hostPath: { path: '/etc' } };
+    expect(hasOurSidecar(p, config)).toBe(false);
+    expect(inject(p).spec!.volumes![i]).toEqual({ name: 'scopekeeper-upstream-key', secret: { secretName: 'anthropic-key', items: [{ key: 'api-key', path: 'key' }] } });
+  });
+});
+
+describe('endpoints[].auth: a token for the audience, in the sidecar alone', () => {
+  const withAuth = (name: string, audience: string): ModelScope => ({
+    apiVersion: 'scopekeeper.dev/v1alpha1',
+    kind: 'ModelScope',
+    metadata: { name, namespace: 'team-a' },
+    spec: { subjects: [{ kind: 'ServiceAccount', name: 'bot' }], models: ['claude-sonnet-4-5'], endpoints: [{ name: 'crm', url: 'http://crm.team-a.svc:8080', auth: { serviceAccountToken: { audience } } }] },
+  });
+  const scopes = [withAuth('support', 'crm.team-a'), withAuth('billing', 'billing.team-a'), withAuth('dup', 'crm.team-a')];
+
+  test('no scope pinned: every audience of the namespace, sorted, once; mounted into the sidecar only', () => {
+    const out = inject(pod(), ctx({ scopes }));
+    const sc = out.spec!.initContainers![0]!;
+    expect(sc.args!.slice(-4)).toEqual([
+      '--endpoint-token', 'billing.team-a=/var/run/scopekeeper/endpoint-tokens/token-0',
+      '--endpoint-token', 'crm.team-a=/var/run/scopekeeper/endpoint-tokens/token-1',
+    ]);
+    expect(sc.volumeMounts).toContainEqual({ name: 'scopekeeper-endpoint-tokens', mountPath: '/var/run/scopekeeper/endpoint-tokens', readOnly: true });
+    expect(out.spec!.volumes!.find((v) => v.name === 'scopekeeper-endpoint-tokens')!.projected!.sources).toEqual([
+      { serviceAccountToken: { audience: 'billing.team-a', expirationSeconds: 600, path: 'token-0' } },
+      { serviceAccountToken: { audience: 'crm.team-a', expirationSeconds: 600, path: 'token-1' } },
+    ]);
+    expect(JSON.stringify(out.spec!.containers)).not.toContain('scopekeeper-endpoint-tokens');
+    expect(hasOurSidecar(out, config, scopes)).toBe(true);
+    expect(mutatePod(out, ctx({ scopes }))).toMatchObject({ result: 'skipped', patch: [] });
+  });
+
+  test('a pinned scope: its audiences only', () => {
+    const out = inject(pod({ annotations: { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'billing' } }), ctx({ scopes }));
+    expect(out.spec!.initContainers![0]!.args!.filter((a) => a.includes('='))).toEqual(['billing.team-a=/var/run/scopekeeper/endpoint-tokens/token-0']);
+  });
+
+  test('no audience: no volume; a volume under that name brought by the pod is dropped', () => {
+    const p = pod();
+    p.spec!.volumes = [{ name: 'scopekeeper-endpoint-tokens', projected: { sources: [{ serviceAccountToken: { audience: 'crm.team-a', path: 't' } }] } }];
+    const out = inject(p);
+    expect(out.spec!.volumes!.map((v) => v.name)).not.toContain('scopekeeper-endpoint-tokens');
+  });
+
+  test('an app volume projecting a reserved audience is an exposure', () => {
+    const p = inject(pod(), ctx({ scopes }));
+    p.spec!.volumes!.push({ name: 'steal', projected: { sources: [{ serviceAccountToken: { audience: 'crm.team-a', path: 't' } }] } });
+    p.spec!.containers[0]!.volumeMounts!.push({ name: 'scopekeeper-endpoint-tokens', mountPath: '/t' });
+    expect(podExposures(p, config, ['billing.team-a', 'crm.team-a']).map((e) => `${e.subject} ${e.what}`)).toEqual([
+      'volume "steal" projects a service-account token for audience "crm.team-a", which endpoints[].auth of a ModelScope reserves for the sidecar',
+      'container "app" mounts scopekeeper-endpoint-tokens, the sidecar\'s service tokens',
+    ]);
   });
 });

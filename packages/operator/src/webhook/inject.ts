@@ -1,12 +1,15 @@
 // Sidecar injection (DESIGN.md §3 "Pod opt-in", §6): a pure function from a pod being created to
 // the JSON Patch that injects the scopekeeper sidecar, or a refusal that says what to change.
 //
-// The patch is convergent: it brings the pod to the injected shape and emits nothing for a part
-// that is already there, so a second pass over its own output (or over a stored, API-defaulted
-// copy of an injected pod) yields no operations. The `scopekeeper.dev/status: injected`
-// annotation is written back, but it is not trusted on its own: a pod that claims to be injected
-// without carrying our sidecar (or carries a container of that name that is not ours) is injected.
-import type { V1Container, V1EnvVar, V1Pod, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+// The patch is computed the way controller-runtime's defaulting webhook and Pepr compute theirs:
+// the injection changes a deep copy of the pod, and the patch is the difference between the two.
+// So it converges: a second pass over its own output (or over a stored, API-defaulted copy of an
+// injected pod) changes nothing and yields no operation. The `scopekeeper.dev/status: injected`
+// annotation is written back, but it is not trusted on its own: a container named like ours that
+// is not exactly ours (an extra probe, hook, command, mount, …) is replaced.
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { ModelScope } from '@scopekeeper/core';
+import type { InjectionConfig } from './config.ts';
 import {
   ADMIN_PORT,
   ADMIN_PORT_NAME,
@@ -16,84 +19,18 @@ import {
   BASE_URL,
   DATA_PORT,
   DATA_PORT_NAME,
-  KEY_DIR,
-  KEY_FILE,
-  KEY_SECRET_KEY,
-  KEY_VOLUME,
-  KUBE_API_DIR,
-  KUBE_API_VOLUME,
+  ENDPOINT_TOKEN_VOLUME,
   LABEL_INJECTED,
   SIDECAR_NAME,
-  SIDECAR_UID,
   STATUS_INJECTED,
-  TOKEN_AUDIENCE,
   TOKEN_DIR,
-  TOKEN_EXPIRATION_SECONDS,
   TOKEN_FILE,
   TOKEN_FILE_ENV,
-  TOKEN_PATH,
   TOKEN_VOLUME,
 } from './constants.ts';
-import { canonicalJson, escapePointer, type JsonPatchOp } from './jsonpatch.ts';
-
-/** What the operator is configured with (chart values → operator flags) for every injected pod. */
-export interface InjectionConfig {
-  /** The one scopekeeper image (the sidecar runs `scopekeeper sidecar …` from it). */
-  image: string;
-  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  /** `--issuer` values: the cluster's service-account issuer, and any OIDC issuer callers use. At least one. */
-  issuers: string[];
-  /** `--issuer-ca`: a PEM bundle file inside the sidecar to trust for issuer discovery (e.g. the kube API CA). */
-  issuerCAFile?: string;
-  /** Name of the Secret (in the pod's namespace) whose key `api-key` holds the upstream API key. */
-  upstreamKeySecret: string;
-  /** `--upstream`, when not the sidecar's default (https://api.anthropic.com). */
-  upstream?: string;
-  /** `--audit` sinks; default `stdout`. */
-  audit?: string[];
-  resources?: V1ResourceRequirements;
-  /** `auto` (default): a native sidecar from Kubernetes 1.29 on; `always` / `never` override it. */
-  nativeSidecar?: 'auto' | 'always' | 'never';
-}
-
-const NATIVE_MODES = ['auto', 'always', 'never'] as const;
-const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
-
-/**
- * Reads an InjectionConfig from JSON (the chart's ConfigMap `<release>-injection`, key
- * injection.json, mounted into the operator) and says exactly which field is wrong.
- */
-export function parseInjectionConfig(raw: unknown, source = 'the injection config'): InjectionConfig {
-  const problems: string[] = [];
-  const o = (raw ?? {}) as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${source} must be a JSON object`);
-  const str = (k: string, required: boolean) => {
-    const v = o[k];
-    if (v === undefined && !required) return;
-    if (typeof v !== 'string' || v === '') problems.push(`${k} must be a non-empty string`);
-  };
-  const strings = (k: string, required: boolean) => {
-    const v = o[k];
-    if (v === undefined && !required) return;
-    if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'string' || x === '')) problems.push(`${k} must be a non-empty list of strings`);
-  };
-  str('image', true);
-  strings('issuers', true);
-  str('upstreamKeySecret', true);
-  if (typeof o.upstreamKeySecret === 'string' && !(o.upstreamKeySecret.length <= 253 && DNS_SUBDOMAIN.test(o.upstreamKeySecret))) {
-    problems.push(`upstreamKeySecret ${JSON.stringify(o.upstreamKeySecret)} is not a valid Secret name`);
-  }
-  str('issuerCAFile', false);
-  str('upstream', false);
-  strings('audit', false);
-  if (o.imagePullPolicy !== undefined && !PULL_POLICIES.includes(o.imagePullPolicy as never)) problems.push(`imagePullPolicy must be one of ${PULL_POLICIES.join(', ')}`);
-  if (o.nativeSidecar !== undefined && !NATIVE_MODES.includes(o.nativeSidecar as never)) problems.push(`nativeSidecar must be one of ${NATIVE_MODES.join(', ')}`);
-  if (o.resources !== undefined && (typeof o.resources !== 'object' || o.resources === null || Array.isArray(o.resources))) problems.push('resources must be an object with requests / limits');
-  const known = new Set(['image', 'imagePullPolicy', 'issuers', 'issuerCAFile', 'upstreamKeySecret', 'upstream', 'audit', 'resources', 'nativeSidecar']);
-  for (const k of Object.keys(o)) if (!known.has(k)) problems.push(`unknown field ${k}`);
-  if (problems.length) throw new Error(`${source}: ${problems.join('; ')}`);
-  return o as unknown as InjectionConfig;
-}
+import { diffPatch, type JsonPatchOp } from './jsonpatch.ts';
+import { describeExposures, podExposures } from './pod-guard.ts';
+import { comparableContainer, comparableVolume, findSidecar, injectedVolumes, podScope, sidecarContainer, type PodPlan } from './sidecar.ts';
 
 /** `/version`'s gitVersion (`v1.37.2`), or its major/minor (`"1"`, `"29+"`), or numbers. */
 export type ServerVersion = string | { major: string | number; minor: string | number; gitVersion?: string };
@@ -103,6 +40,8 @@ export interface InjectionContext {
   namespace: string;
   serverVersion: ServerVersion;
   config: InjectionConfig;
+  /** The ModelScopes of the namespace (for endpoint tokens); none when omitted. */
+  scopes?: readonly ModelScope[];
 }
 
 export type InjectionResult = 'injected' | 'skipped' | 'refused';
@@ -111,15 +50,8 @@ export type MutationResult =
   | { allowed: true; result: 'injected' | 'skipped'; patch: JsonPatchOp[]; reason: string; warnings: string[] }
   | { allowed: false; result: 'refused'; message: string };
 
-export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = {
-  requests: { cpu: '50m', memory: '64Mi' },
-  limits: { memory: '192Mi' },
-};
-
 const NEVER_INJECT = new Set(['kube-system']);
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-/** Expiry of the sidecar's own API token: the value kube-api-access volumes use. */
-const KUBE_API_TOKEN_SECONDS = 3607;
 
 export function parseServerVersion(v: ServerVersion): { major: number; minor: number } | undefined {
   if (typeof v === 'string') {
@@ -140,89 +72,24 @@ export function useNativeSidecar(version: ServerVersion, override: InjectionConf
   return v !== undefined && (v.major > 1 || (v.major === 1 && v.minor >= 29));
 }
 
-/** The sidecar's arguments for a pod (the scope annotation becomes `--scope`). */
-export function sidecarArgs(config: InjectionConfig, scope: string | undefined): string[] {
-  const args = ['sidecar', '--policy', 'kubernetes', '--namespace', '$(POD_NAMESPACE)', '--pod', '$(POD_NAME)'];
-  for (const i of config.issuers) args.push('--issuer', i);
-  if (config.issuerCAFile) args.push('--issuer-ca', config.issuerCAFile);
-  args.push('--upstream-key-file', KEY_FILE);
-  if (config.upstream) args.push('--upstream', config.upstream);
-  for (const a of config.audit?.length ? config.audit : ['stdout']) args.push('--audit', a);
-  // The kubelet probes the pod IP, so the admin port (/healthz, /readyz, /metrics) listens on all
-  // addresses; the data path stays on 127.0.0.1 (the sidecar's default), reachable from the pod only.
-  args.push('--admin', `0.0.0.0:${ADMIN_PORT}`);
-  if (scope) args.push('--scope', scope);
-  return args;
+/** Every audience of endpoints[].auth.serviceAccountToken in these scopes, sorted and unique. */
+export function endpointAudiences(scopes: readonly ModelScope[]): string[] {
+  const out = new Set<string>();
+  for (const s of scopes) for (const e of s.spec?.endpoints ?? []) if (e.auth?.serviceAccountToken?.audience) out.add(e.auth.serviceAccountToken.audience);
+  return [...out].sort();
 }
 
-/** The container the webhook injects. */
-export function sidecarContainer(config: InjectionConfig, scope: string | undefined, native: boolean): V1Container {
-  const c: V1Container = {
-    name: SIDECAR_NAME,
-    image: config.image,
-    ...(config.imagePullPolicy ? { imagePullPolicy: config.imagePullPolicy } : {}),
-    args: sidecarArgs(config, scope),
-    env: [
-      { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
-    ],
-    ports: [
-      { name: DATA_PORT_NAME, containerPort: DATA_PORT, protocol: 'TCP' },
-      { name: ADMIN_PORT_NAME, containerPort: ADMIN_PORT, protocol: 'TCP' },
-    ],
-    // Native sidecars: the kubelet starts the app containers once the startup probe passes, so the
-    // app never sees a connection refused on 127.0.0.1:15180.
-    startupProbe: { httpGet: { path: '/healthz', port: ADMIN_PORT }, periodSeconds: 1, failureThreshold: 60, timeoutSeconds: 1 },
-    readinessProbe: { httpGet: { path: '/readyz', port: ADMIN_PORT }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
-    resources: config.resources ?? DEFAULT_SIDECAR_RESOURCES,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: SIDECAR_UID,
-      runAsGroup: SIDECAR_UID,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    volumeMounts: [
-      { name: KEY_VOLUME, mountPath: KEY_DIR, readOnly: true },
-      { name: KUBE_API_VOLUME, mountPath: KUBE_API_DIR, readOnly: true },
-    ],
-    terminationMessagePolicy: 'FallbackToLogsOnError',
-  };
-  if (native) c.restartPolicy = 'Always';
-  return c;
-}
-
-/** The pod volumes the injection adds. */
-export function injectedVolumes(config: InjectionConfig): V1Volume[] {
-  return [
-    {
-      name: TOKEN_VOLUME,
-      projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: TOKEN_PATH } }] },
-    },
-    { name: KEY_VOLUME, secret: { secretName: config.upstreamKeySecret, items: [{ key: KEY_SECRET_KEY, path: 'key' }] } },
-    {
-      // The sidecar's own API credentials (it watches ModelScopes / AccessReviews), independent of
-      // the pod's automountServiceAccountToken and of the order of admission plugins.
-      name: KUBE_API_VOLUME,
-      projected: {
-        sources: [
-          { serviceAccountToken: { expirationSeconds: KUBE_API_TOKEN_SECONDS, path: 'token' } },
-          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-        ],
-      },
-    },
-  ];
+/** The pinned scope's endpoint audiences, or those of every scope of the namespace when none is pinned. */
+export function podPlan(pod: V1Pod, scopes: readonly ModelScope[] = []): PodPlan {
+  const scope = podScope(pod);
+  return { scope, audiences: endpointAudiences(scope === undefined ? scopes : scopes.filter((s) => s.metadata?.name === scope)) };
 }
 
 const APP_ENV: readonly { name: string; value: string }[] = [
   { name: 'ANTHROPIC_BASE_URL', value: BASE_URL },
   { name: TOKEN_FILE_ENV, value: TOKEN_FILE },
 ];
-const APP_MOUNT: V1VolumeMount = { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true };
+const APP_MOUNT = { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true };
 
 // ---- reading the pod ------------------------------------------------------------------------
 
@@ -238,115 +105,9 @@ export function optIn(pod: V1Pod): OptIn {
   return { value: undefined, source, bad: raw };
 }
 
-export function podScope(pod: V1Pod): string | undefined {
-  const s = pod.metadata?.annotations?.[ANNOTATION_SCOPE];
-  return s === undefined || s === '' ? undefined : s;
-}
-
 export function describePod(pod: V1Pod, namespace: string): string {
   const name = pod.metadata?.name || (pod.metadata?.generateName ? `${pod.metadata.generateName}*` : '(unnamed)');
   return `pod ${namespace}/${name}`;
-}
-
-const pick = (o: object | undefined, keys: readonly string[]): Record<string, unknown> =>
-  Object.fromEntries(keys.map((k) => [k, (o as Record<string, unknown> | undefined)?.[k]]).filter(([, v]) => v !== undefined));
-const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
-
-function envKey(e: V1EnvVar): unknown {
-  return [e.name, e.value ?? '', e.valueFrom?.fieldRef?.fieldPath ?? '', e.valueFrom ? Object.keys(e.valueFrom).sort() : []];
-}
-function mountKey(m: V1VolumeMount): string {
-  return JSON.stringify([m.name, m.mountPath, m.readOnly === true, m.subPath ?? '', m.subPathExpr ?? '']);
-}
-const SECURITY_FIELDS = ['runAsNonRoot', 'runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'seccompProfile'] as const;
-
-/**
- * Whether `c` is the sidecar this configuration injects into this pod: same image, no command
- * override, the same arguments, environment, mounts and security settings. (API defaults such as
- * probe thresholds, terminationMessagePath or fieldRef apiVersion do not matter.) A container that
- * only borrows our name does not pass, so it cannot mount the upstream key under our cover.
- */
-export function isOurSidecar(c: V1Container, pod: V1Pod, config: InjectionConfig, native: boolean): boolean {
-  const want = sidecarContainer(config, podScope(pod), native);
-  if (c.name !== SIDECAR_NAME || c.image !== want.image) return false;
-  if (c.command && c.command.length > 0) return false;
-  if (!same(c.args ?? [], want.args)) return false;
-  if (!same((c.env ?? []).map(envKey), (want.env ?? []).map(envKey))) return false;
-  if (c.envFrom && c.envFrom.length > 0) return false;
-  if (!same((c.volumeMounts ?? []).map(mountKey).sort(), (want.volumeMounts ?? []).map(mountKey).sort())) return false;
-  if (c.volumeDevices && c.volumeDevices.length > 0) return false;
-  const sc = c.securityContext ?? {};
-  if (sc.privileged || sc.capabilities?.add?.length) return false;
-  if (!same(pick(sc, SECURITY_FIELDS), pick(want.securityContext, SECURITY_FIELDS))) return false;
-  if (native !== (c.restartPolicy === 'Always')) return false;
-  return true;
-}
-
-/** Where the sidecar is in the pod, if a container of that name exists. */
-export function findSidecar(pod: V1Pod): { list: 'initContainers' | 'containers'; index: number; container: V1Container } | undefined {
-  for (const list of ['initContainers', 'containers'] as const) {
-    const index = (pod.spec?.[list] ?? []).findIndex((c) => c.name === SIDECAR_NAME);
-    if (index >= 0) return { list, index, container: pod.spec![list]![index]! };
-  }
-  return undefined;
-}
-
-/** Whether the pod carries our sidecar, as this configuration makes it (wherever it sits). */
-export function hasOurSidecar(pod: V1Pod, config: InjectionConfig): boolean {
-  const s = findSidecar(pod);
-  return s !== undefined && isOurSidecar(s.container, pod, config, s.list === 'initContainers');
-}
-
-export interface KeyRead {
-  container: string;
-  kind: 'container' | 'initContainer' | 'ephemeralContainer';
-  how: string;
-  fix: string;
-}
-
-/**
- * Every way a container other than our verified sidecar reads the upstream key Secret: env
- * `valueFrom.secretKeyRef`, `envFrom.secretRef`, or a mount of a volume built from that Secret
- * (a `secret` volume or a `projected` source).
- */
-export function upstreamKeyReads(pod: V1Pod, config: InjectionConfig): KeyRead[] {
-  const secret = config.upstreamKeySecret;
-  const keyVolumes = new Set(
-    (pod.spec?.volumes ?? [])
-      .filter((v) => v.secret?.secretName === secret || (v.projected?.sources ?? []).some((s) => s.secret?.name === secret))
-      .map((v) => v.name),
-  );
-  const sidecar = findSidecar(pod);
-  const sidecarOk = sidecar !== undefined && isOurSidecar(sidecar.container, pod, config, sidecar.list === 'initContainers');
-  const reads: KeyRead[] = [];
-  const lists = [
-    ['containers', 'container'],
-    ['initContainers', 'initContainer'],
-    ['ephemeralContainers', 'ephemeralContainer'],
-  ] as const;
-  for (const [list, kind] of lists) {
-    (pod.spec?.[list] ?? []).forEach((c: V1Container, i: number) => {
-      if (sidecarOk && sidecar.list === list && sidecar.index === i) return;
-      for (const e of c.env ?? []) {
-        if (e.valueFrom?.secretKeyRef?.name === secret) {
-          reads.push({ container: c.name, kind, how: `env ${e.name} (valueFrom.secretKeyRef of Secret ${secret})`, fix: `remove env ${e.name}` });
-        }
-      }
-      for (const f of c.envFrom ?? []) {
-        if (f.secretRef?.name === secret) reads.push({ container: c.name, kind, how: `envFrom secretRef ${secret}`, fix: `remove the envFrom secretRef ${secret}` });
-      }
-      for (const m of c.volumeMounts ?? []) {
-        if (keyVolumes.has(m.name)) {
-          reads.push({ container: c.name, kind, how: `volumeMount ${m.name} at ${m.mountPath} (a volume of Secret ${secret})`, fix: `remove the volumeMount ${m.name}` });
-        }
-      }
-    });
-  }
-  return reads;
-}
-
-export function describeKeyReads(reads: readonly KeyRead[]): string {
-  return reads.map((r) => `${r.kind} "${r.container}" reads it through ${r.how}: ${r.fix}`).join('; ');
 }
 
 // ---- the mutation ---------------------------------------------------------------------------
@@ -354,11 +115,58 @@ export function describeKeyReads(reads: readonly KeyRead[]): string {
 const skip = (reason: string, warnings: string[] = []): MutationResult => ({ allowed: true, result: 'skipped', patch: [], reason, warnings });
 const refuse = (message: string): MutationResult => ({ allowed: false, result: 'refused', message });
 
-function strip(v: V1Volume): unknown {
-  const copy = JSON.parse(JSON.stringify(v)) as { secret?: { defaultMode?: number }; projected?: { defaultMode?: number } };
-  delete copy.secret?.defaultMode;
-  delete copy.projected?.defaultMode;
-  return copy;
+/** Points an app container at the sidecar and gives it the token to present. */
+function wireApp(c: V1Container): void {
+  const env = (c.env ??= []);
+  for (const want of APP_ENV) {
+    let found = false;
+    env.forEach((e, j) => {
+      if (e.name !== want.name) return;
+      found = true;
+      if (e.value !== want.value || e.valueFrom !== undefined) env[j] = { ...want };
+    });
+    if (!found) env.push({ ...want });
+  }
+  const mounts = (c.volumeMounts ??= []);
+  const j = mounts.findIndex((m) => m.name === APP_MOUNT.name || m.mountPath === APP_MOUNT.mountPath);
+  if (j < 0) mounts.push({ ...APP_MOUNT });
+  else if (comparableVolumeMount(mounts[j]!) !== comparableVolumeMount(APP_MOUNT)) mounts[j] = { ...APP_MOUNT };
+}
+const comparableVolumeMount = (m: { name: string; mountPath: string; readOnly?: boolean; subPath?: string; subPathExpr?: string; mountPropagation?: string; recursiveReadOnly?: string }): string =>
+  JSON.stringify([m.name, m.mountPath, m.readOnly === true, m.subPath ?? '', m.subPathExpr ?? '', m.mountPropagation ?? '', m.recursiveReadOnly ?? '']);
+
+/** Changes `pod` (a deep copy) into the injected shape. */
+function injectInto(pod: V1Pod, config: InjectionConfig, plan: PodPlan, native: boolean): void {
+  const spec = pod.spec!;
+  for (const c of spec.containers) if (c.name !== SIDECAR_NAME) wireApp(c);
+
+  const volumes = (spec.volumes ??= []);
+  const wanted = injectedVolumes(config, plan);
+  for (const v of wanted) {
+    const j = volumes.findIndex((x) => x.name === v.name);
+    if (j < 0) volumes.push(v);
+    else if (comparableVolume(volumes[j]!) !== comparableVolume(v)) volumes[j] = v;
+  }
+  // A volume under the endpoint-token name that this plan does not inject is not ours: drop it.
+  if (!wanted.some((v) => v.name === ENDPOINT_TOKEN_VOLUME)) spec.volumes = volumes.filter((v) => v.name !== ENDPOINT_TOKEN_VOLUME);
+
+  // The sidecar: kept where it is when it is exactly ours, replaced in place when only the name is.
+  const existing = findSidecar(pod);
+  if (existing) {
+    const want = sidecarContainer(config, plan, existing.list === 'initContainers');
+    if (comparableContainer(existing.container) !== comparableContainer(want)) spec[existing.list]![existing.index] = want;
+  } else if (native) {
+    (spec.initContainers ??= []).unshift(sidecarContainer(config, plan, true));
+  } else {
+    spec.containers.push(sidecarContainer(config, plan, false));
+  }
+
+  // A projected service-account token needs a service account: the ServiceAccount admission
+  // plugin names "default" before webhooks run, so this only matters where it is off.
+  spec.serviceAccountName ||= 'default';
+  const meta = (pod.metadata ??= {});
+  (meta.annotations ??= {})[ANNOTATION_STATUS] = STATUS_INJECTED;
+  (meta.labels ??= {})[LABEL_INJECTED] = 'true';
 }
 
 export function mutatePod(pod: V1Pod, ctx: InjectionContext): MutationResult {
@@ -405,79 +213,16 @@ export function mutatePod(pod: V1Pod, ctx: InjectionContext): MutationResult {
     }
   }
 
-  const cfg = ctx.config;
-  const native = useNativeSidecar(ctx.serverVersion, cfg.nativeSidecar);
-  const ops: JsonPatchOp[] = [];
+  const native = useNativeSidecar(ctx.serverVersion, ctx.config.nativeSidecar);
+  const plan = podPlan(pod, ctx.scopes);
+  const desired = structuredClone(pod);
+  injectInto(desired, ctx.config, plan, native);
+  const patch = diffPatch(pod, desired);
 
-  // App containers: point the SDK at the sidecar and give it a short-lived token to present.
-  spec.containers.forEach((c, i) => {
-    if (c.name === SIDECAR_NAME) return;
-    const base = `/spec/containers/${i}`;
-    if (!c.env) {
-      ops.push({ op: 'add', path: `${base}/env`, value: APP_ENV.map((e) => ({ ...e })) });
-    } else {
-      for (const want of APP_ENV) {
-        const at = c.env.flatMap((e, j) => (e.name === want.name ? [j] : []));
-        if (at.length === 0) ops.push({ op: 'add', path: `${base}/env/-`, value: { ...want } });
-        for (const j of at) {
-          const e = c.env[j]!;
-          if (e.value !== want.value || e.valueFrom !== undefined) ops.push({ op: 'replace', path: `${base}/env/${j}`, value: { ...want } });
-        }
-      }
-    }
-    if (!c.volumeMounts) {
-      ops.push({ op: 'add', path: `${base}/volumeMounts`, value: [{ ...APP_MOUNT }] });
-    } else {
-      const j = c.volumeMounts.findIndex((m) => m.name === APP_MOUNT.name || m.mountPath === APP_MOUNT.mountPath);
-      if (j < 0) ops.push({ op: 'add', path: `${base}/volumeMounts/-`, value: { ...APP_MOUNT } });
-      else if (mountKey(c.volumeMounts[j]!) !== mountKey(APP_MOUNT)) ops.push({ op: 'replace', path: `${base}/volumeMounts/${j}`, value: { ...APP_MOUNT } });
-    }
-  });
-
-  // Volumes.
-  const volumes = spec.volumes;
-  const wantVolumes = injectedVolumes(cfg);
-  if (!volumes) {
-    ops.push({ op: 'add', path: '/spec/volumes', value: wantVolumes });
-  } else {
-    for (const v of wantVolumes) {
-      const j = volumes.findIndex((x) => x.name === v.name);
-      if (j < 0) ops.push({ op: 'add', path: '/spec/volumes/-', value: v });
-      else if (!same(strip(volumes[j]!), strip(v))) ops.push({ op: 'replace', path: `/spec/volumes/${j}`, value: v });
-    }
-  }
-
-  // The sidecar: kept where it is when it is ours, replaced in place when only the name is.
+  // The validating webhook refuses these; say so already here, where kubectl shows warnings.
+  const exposures = podExposures(desired, ctx.config, endpointAudiences(ctx.scopes ?? []));
+  const warnings = exposures.length ? [`${who}: ${describeExposures(exposures)} (the validating webhook refuses this pod)`] : [];
+  if (patch.length === 0) return skip('already injected', warnings);
   const existing = findSidecar(pod);
-  if (existing) {
-    const nativeHere = existing.list === 'initContainers';
-    if (!isOurSidecar(existing.container, pod, cfg, nativeHere)) {
-      ops.push({ op: 'replace', path: `/spec/${existing.list}/${existing.index}`, value: sidecarContainer(cfg, scope, nativeHere) });
-    }
-  } else if (native) {
-    const c = sidecarContainer(cfg, scope, true);
-    if (!spec.initContainers) ops.push({ op: 'add', path: '/spec/initContainers', value: [c] });
-    else ops.push({ op: 'add', path: '/spec/initContainers/0', value: c });
-  } else {
-    ops.push({ op: 'add', path: '/spec/containers/-', value: sidecarContainer(cfg, scope, false) });
-  }
-
-  // A projected service-account token needs a service account: the ServiceAccount admission
-  // plugin names "default" before webhooks run, so this only matters where it is off.
-  if (!spec.serviceAccountName) ops.push({ op: 'add', path: '/spec/serviceAccountName', value: 'default' });
-
-  // Metadata: the status annotation and the label monitoring selects on.
-  const annotations = pod.metadata?.annotations;
-  if (!annotations) ops.push({ op: 'add', path: '/metadata/annotations', value: { [ANNOTATION_STATUS]: STATUS_INJECTED } });
-  else if (annotations[ANNOTATION_STATUS] !== STATUS_INJECTED) ops.push({ op: 'add', path: `/metadata/annotations/${escapePointer(ANNOTATION_STATUS)}`, value: STATUS_INJECTED });
-  const labels = pod.metadata?.labels;
-  if (!labels) ops.push({ op: 'add', path: '/metadata/labels', value: { [LABEL_INJECTED]: 'true' } });
-  else if (labels[LABEL_INJECTED] !== 'true') ops.push({ op: 'add', path: `/metadata/labels/${escapePointer(LABEL_INJECTED)}`, value: 'true' });
-
-  const reads = upstreamKeyReads(pod, cfg).filter((r) => r.container !== SIDECAR_NAME);
-  const warnings = reads.length
-    ? [`${who}: the scopekeeper sidecar holds the upstream key, but ${describeKeyReads(reads)} (a namespace labelled scopekeeper.dev/enforce=true refuses this pod)`]
-    : [];
-  if (ops.length === 0) return skip('already injected', warnings);
-  return { allowed: true, result: 'injected', patch: ops, reason: existing ? 'completed an injection' : native ? 'native sidecar' : 'sidecar container', warnings };
+  return { allowed: true, result: 'injected', patch, reason: existing ? 'completed an injection' : native ? 'native sidecar' : 'sidecar container', warnings };
 }

@@ -1,6 +1,7 @@
-// RFC 6902 JSON Patch: the operations the mutating webhooks answer with, and a small applier
-// (add / replace / remove / test on objects and arrays) for tests and for checking a patch
-// before it is sent.
+// RFC 6902 JSON Patch: the operations the mutating webhooks answer with, computed by diffing the
+// object as received with the mutated deep copy (as controller-runtime's defaulting webhook and
+// Pepr do), and a small applier (add / replace / remove / test) for tests and for checking a
+// patch before it is sent.
 
 export type JsonPatchOp =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -65,4 +66,32 @@ export function canonicalJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The JSON Patch that turns `from` into `to`: objects member by member, arrays of equal length
+ * element by element, any other array replaced whole (a pod's lists are short, and a whole
+ * replacement cannot be misapplied). Equal values give no operation, so a mutation that changes
+ * nothing answers with an empty patch.
+ */
+export function diffPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] {
+  if (canonicalJson(from) === canonicalJson(to)) return [];
+  if (isObject(from) && isObject(to)) {
+    const ops: JsonPatchOp[] = [];
+    const has = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k) && o[k] !== undefined;
+    for (const k of Object.keys(from)) {
+      if (has(from, k) && !has(to, k)) ops.push({ op: 'remove', path: `${path}/${escapePointer(k)}` });
+    }
+    for (const k of Object.keys(to)) {
+      if (!has(to, k)) continue;
+      const p = `${path}/${escapePointer(k)}`;
+      if (!has(from, k)) ops.push({ op: 'add', path: p, value: clone(to[k]) });
+      else ops.push(...diffPatch(from[k], to[k], p));
+    }
+    return ops;
+  }
+  if (Array.isArray(from) && Array.isArray(to) && from.length === to.length) return from.flatMap((x, i) => diffPatch(x, to[i], `${path}/${i}`));
+  return [{ op: 'replace', path, value: clone(to) }];
 }

@@ -115,12 +115,16 @@ describe('AdmissionReview v1 over HTTPS', () => {
     const base = { kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' }, resource: { group: 'scopekeeper.dev', version: 'v1alpha1', resource: 'accessreviews' } };
     const m = parse(await call(url, ca.certPem, '/mutate-accessreview', review({ ...base, userInfo: { username: 'carol@example.com', groups: ['security-leads'] }, object: ar })));
     expect(JSON.parse(Buffer.from(m.response!.patch!, 'base64').toString())).toEqual([
+      { op: 'add', path: '/spec/requestedBy', value: 'carol@example.com' },
       { op: 'add', path: '/spec/reviewer', value: 'carol@example.com' },
       { op: 'add', path: '/spec/reviewedAt', value: '2026-11-01T10:00:00Z' },
     ]);
-    const ok = parse(await call(url, ca.certPem, '/validate-accessreview', review({ ...base, userInfo: { username: 'carol@example.com', groups: ['security-leads'] }, object: { ...ar, spec: { ...ar.spec, reviewer: 'carol@example.com' } } })));
+    // Decided as an UPDATE of alice's Pending review (a review created Approved would be carol's own request).
+    const pending = { ...ar, spec: { scopeRef: ar.spec.scopeRef, type: 'Periodic', decision: 'Pending', requestedBy: 'alice@example.com' } };
+    const decided = { ...ar, spec: { ...ar.spec, requestedBy: 'alice@example.com', reviewer: 'carol@example.com' } };
+    const ok = parse(await call(url, ca.certPem, '/validate-accessreview', review({ ...base, operation: 'UPDATE', userInfo: { username: 'carol@example.com', groups: ['security-leads'] }, object: decided, oldObject: pending })));
     expect(ok.response).toEqual({ uid: 'a1b2', allowed: true });
-    const no = parse(await call(url, ca.certPem, '/validate-accessreview', review({ ...base, userInfo: { username: 'mallory@example.com' }, object: { ...ar, spec: { ...ar.spec, reviewer: 'mallory@example.com' } } })));
+    const no = parse(await call(url, ca.certPem, '/validate-accessreview', review({ ...base, operation: 'UPDATE', userInfo: { username: 'mallory@example.com' }, object: { ...decided, spec: { ...decided.spec, reviewer: 'mallory@example.com' } }, oldObject: pending })));
     expect(no.response!.status!.message).toMatch(/^User mallory@example.com may not approve AccessReview team-a\/r/);
   });
 
@@ -130,7 +134,7 @@ describe('AdmissionReview v1 over HTTPS', () => {
   });
 
   test('a handler that fails answers 500, so the failurePolicy decides', async () => {
-    const ar = { metadata: { name: 'r', namespace: 'team-a' }, spec: { scopeRef: { name: 'boom' }, type: 'Periodic', decision: 'Approved', reviewer: 'carol@example.com' } };
+    const ar = { metadata: { name: 'r', namespace: 'team-a' }, spec: { scopeRef: { name: 'boom' }, type: 'Periodic', decision: 'Approved', reviewer: 'carol@example.com', requestedBy: 'carol@example.com' } };
     const r = await call(url, ca.certPem, '/validate-accessreview', review({ kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' }, userInfo: { username: 'carol@example.com' }, object: ar }));
     expect(r).toMatchObject({ status: 500, body: 'informer cache not synced\n' });
   });

@@ -2,7 +2,7 @@
 //   POST /mutate-pod             sidecar injection            (MutatingWebhookConfiguration)
 //   POST /mutate-accessreview    stamps reviewer / reviewedAt (MutatingWebhookConfiguration)
 //   POST /validate-accessreview  who may decide               (ValidatingWebhookConfiguration)
-//   POST /validate-pod           enforced namespaces          (ValidatingWebhookConfiguration)
+//   POST /validate-pod           enforced namespaces, injected pods: CREATE, UPDATE, ephemeral containers
 //   GET  /healthz
 // A handler that fails (a bug, an unreachable cache) answers HTTP 500, so the webhook's
 // failurePolicy decides (Ignore: the pod goes through uninjected; Fail: it is refused); a denial
@@ -20,7 +20,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { allow, deny, toAdmissionReview, type AdmissionRequest, type AdmissionReview, type Verdict } from './admission.ts';
 import { PATHS } from './constants.ts';
 import { describePod, mutatePod, type InjectionResult, type ServerVersion } from './inject.ts';
-import { mutateAccessReview, validateAccessReview, validatePod, type ValidationDeps } from './validate.ts';
+import type { ValidationDeps } from './validate.ts';
+import { validatePod } from './validate-pod.ts';
+import { mutateAccessReview, validateAccessReview } from './validate-review.ts';
 
 export interface WebhookDeps extends ValidationDeps {
   /** The API server's version (decides native sidecars): a value, or a function read per request. */
@@ -129,7 +131,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       if (req.kind?.kind !== 'Pod' || req.operation !== 'CREATE' || req.subResource) return allow();
       const pod = req.object as V1Pod;
       const ns = req.namespace ?? pod?.metadata?.namespace ?? '';
-      const r = mutatePod(pod, { namespace: ns, serverVersion: serverVersion(), config: deps.injection });
+      const r = mutatePod(pod, { namespace: ns, serverVersion: serverVersion(), config: deps.injection, scopes: (await deps.listScopes?.(ns)) ?? [] });
       if (!req.dryRun) injections.inc({ result: r.result satisfies InjectionResult });
       const who = describePod(pod, ns);
       if (!r.allowed) {
@@ -148,7 +150,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     },
     [PATHS.validatePod]: async (req) => {
       const v = await validatePod(req, deps);
-      if (!v.allowed) log.info({ namespace: req.namespace, user: req.userInfo?.username }, `pod refused: ${v.message}`);
+      if (!v.allowed) log.info({ namespace: req.namespace, user: req.userInfo?.username, operation: req.operation, subResource: req.subResource }, `pod refused: ${v.message}`);
       return v;
     },
   };

@@ -2,8 +2,11 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { AccessReview, ModelScope } from '@scopekeeper/core';
 import type { AdmissionRequest } from './admission.ts';
 import { applyPatch } from './jsonpatch.ts';
-import { mutatePod, type InjectionConfig } from './inject.ts';
-import { isDecision, mutateAccessReview, validate, validateAccessReview, validatePod, type NamespaceLike, type ValidationDeps } from './validate.ts';
+import type { InjectionConfig } from './config.ts';
+import { mutatePod } from './inject.ts';
+import { validate, type NamespaceLike, type ValidationDeps } from './validate.ts';
+import { validatePod } from './validate-pod.ts';
+import { isDecision, mutateAccessReview, validateAccessReview } from './validate-review.ts';
 
 const injection: InjectionConfig = { image: 'scopekeeper:1', issuers: ['https://issuer'], upstreamKeySecret: 'anthropic-key' };
 
@@ -85,6 +88,12 @@ describe('/mutate-accessreview stamps the decider', () => {
       { op: 'add', path: '/spec/reviewedAt', value: '2026-11-01T10:00:00Z' },
     ]);
   });
+  test('spec.requestedBy: the creator on CREATE, whatever was sent; unchanged on UPDATE', () => {
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'alice@example.com' })))).toEqual([{ op: 'add', path: '/spec/requestedBy', value: 'mallory@example.com' }]);
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: undefined })))).toEqual([{ op: 'add', path: '/spec/requestedBy', value: 'mallory@example.com' }]);
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'mallory@example.com' }), review()))).toEqual([{ op: 'add', path: '/spec/requestedBy', value: 'alice@example.com' }]);
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'x' }), review({ requestedBy: undefined })))).toEqual([{ op: 'remove', path: '/spec/requestedBy' }]);
+  });
   test('nothing for a Pending review or a metadata-only update', () => {
     expect(mutateAccessReview(arRequest('alice@example.com', [], review()))).toEqual([]);
     expect(mutateAccessReview(arRequest('bob@example.com', [], approved({ reviewer: 'carol@example.com' }), approved({ reviewer: 'carol@example.com' })))).toEqual([]);
@@ -138,7 +147,7 @@ describe('/validate-accessreview: who may decide', () => {
     const frank = await decide('frank@example.com', [], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
     expect(frank.verdict).toEqual({ allowed: true });
     const bot = await decide('system:serviceaccount:team-a:support-bot', ['oncall'], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
-    expect(!bot.verdict.allowed && bot.verdict.message).toContain('it is their own request (spec.request.subject is ServiceAccount support-bot)');
+    expect(!bot.verdict.allowed && bot.verdict.message).toContain('it is their own request (spec.request.subject is ServiceAccount team-a/support-bot)');
   });
 
   test('a member of a Group request subject may not approve it', async () => {
@@ -165,7 +174,7 @@ describe('/validate-accessreview: who may decide', () => {
   });
 
   test('Pending creates and metadata-only updates pass for anyone', async () => {
-    expect(await validateAccessReview(arRequest('mallory@example.com', [], review()), deps)).toEqual({ allowed: true });
+    expect(await validateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'mallory@example.com' })), deps)).toEqual({ allowed: true });
     const a = approved({ reviewer: 'carol@example.com' });
     expect(await validateAccessReview(arRequest('mallory@example.com', [], { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } }, a), deps)).toEqual({ allowed: true });
   });
@@ -228,15 +237,15 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
     p.spec!.initContainers![0]!.image = 'attacker/exfil:latest';
     const v = await validatePod(podRequest('locked', p), deps);
     expect(!v.allowed && v.message).toContain('carries a container named scopekeeper-sidecar that is not the sidecar scopekeeper injects');
-    // ... and the look-alike mounting the key counts as an app container reading it.
-    expect(!v.allowed && v.message).toContain('initContainer "scopekeeper-sidecar" reads it through volumeMount scopekeeper-upstream-key');
+    expect(!v.allowed && v.message).toContain('(its container scopekeeper-sidecar differs from the injected one in image, imagePullPolicy)');
   });
 
   test.each([
-    ['env valueFrom.secretKeyRef', { name: 'app', image: 'x', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }] }, 'container "app" reads it through env ANTHROPIC_API_KEY (valueFrom.secretKeyRef of Secret anthropic-key): remove env ANTHROPIC_API_KEY'],
-    ['envFrom secretRef', { name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }, 'container "app" reads it through envFrom secretRef anthropic-key: remove the envFrom secretRef anthropic-key'],
-    ['a mount of a secret volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }, 'container "app" reads it through volumeMount creds at /creds (a volume of Secret anthropic-key): remove the volumeMount creds'],
-    ['a mount of a projected volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'bundle', mountPath: '/b' }] }, 'container "app" reads it through volumeMount bundle at /b'],
+    ['env valueFrom.secretKeyRef', { name: 'app', image: 'x', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }] }, 'container "app" reads the upstream key Secret "anthropic-key" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY'],
+    ['envFrom secretRef', { name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }, 'container "app" reads the upstream key Secret "anthropic-key" through envFrom: remove the envFrom secretRef anthropic-key'],
+    ['a mount of a secret volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }, 'container "app" reads the upstream key Secret "anthropic-key" through volumeMount creds at /creds: remove the volumeMount creds'],
+    ['a mount of a projected volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'bundle', mountPath: '/b' }] }, 'container "app" reads the upstream key Secret "anthropic-key" through volumeMount bundle at /b'],
+    ['a mount of the injected key volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }, 'through volumeMount scopekeeper-upstream-key at /k'],
   ])('an injected pod whose app reads the key through %s is refused, naming the container and the fix', async (_how, container, expected) => {
     const p = injected(
       plain({ 'scopekeeper.dev/inject': 'true' }, {
@@ -249,16 +258,82 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
     );
     const v = await validatePod(podRequest('locked', p), deps);
     expect(v.allowed).toBe(false);
-    expect(!v.allowed && v.message).toContain('pod locked/agent may not read the upstream key Secret "anthropic-key" (namespace locked is labelled scopekeeper.dev/enforce=true): ');
+    expect(!v.allowed && v.message).toContain("pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ");
     expect(!v.allowed && v.message).toContain(expected);
-    expect(!v.allowed && v.message).toContain('Only the scopekeeper sidecar holds the key');
+    expect(!v.allowed && v.message).toContain('Only the scopekeeper sidecar may hold the upstream key');
   });
 
-  test('an ephemeral (debug) container may not mount the key either', async () => {
+  const withDebugger = (p: V1Pod, c: Record<string, unknown>): V1Pod => ({ ...p, spec: { ...p.spec!, ephemeralContainers: [{ name: 'debugger', image: 'busybox', ...c }] } });
+  const injectedIn = (ns: string): V1Pod => injected({ ...plain({ 'scopekeeper.dev/inject': 'true' }), metadata: { name: 'agent', namespace: ns, annotations: { 'scopekeeper.dev/inject': 'true' } } });
+  test.each([
+    ['mounts the key', { volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }, 'ephemeralContainer "debugger" reads the upstream key Secret "anthropic-key" through volumeMount scopekeeper-upstream-key at /k'],
+    ['targets the sidecar', { targetContainerName: 'scopekeeper-sidecar' }, 'ephemeralContainer "debugger" targets the sidecar (targetContainerName: scopekeeper-sidecar)'],
+    ["runs as the sidecar's uid", { securityContext: { runAsUser: 65532 } }, `ephemeralContainer "debugger" runs as uid 65532, the sidecar's (securityContext.runAsUser)`],
+    ['is privileged', { securityContext: { privileged: true } }, 'ephemeralContainer "debugger" is privileged'],
+  ])('an ephemeral (debug) container that %s is refused, in enforced namespaces and injected pods anywhere', async (_what, c, expected) => {
+    for (const ns of ['locked', 'team-a']) {
+      const p = injectedIn(ns);
+      const v = await validatePod(podRequest(ns, withDebugger(p, c), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }), deps);
+      expect(!v.allowed && v.message).toContain(`pod ${ns}/agent: this ephemeralcontainers update would expose the scopekeeper sidecar's credentials`);
+      expect(!v.allowed && v.message).toContain(expected);
+    }
+  });
+
+  test('a harmless debug container, targeting the app, passes', async () => {
     const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
-    p.spec!.ephemeralContainers = [{ name: 'debugger', image: 'busybox', volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }];
-    const v = await validatePod(podRequest('locked', p, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }), deps);
-    expect(!v.allowed && v.message).toContain('ephemeralContainer "debugger" reads it through volumeMount scopekeeper-upstream-key');
+    expect(await validatePod(podRequest('locked', withDebugger(p, { targetContainerName: 'app' }), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }), deps)).toEqual({ allowed: true });
+  });
+
+  test.each([
+    ['shareProcessNamespace', (p: V1Pod) => (p.spec!.shareProcessNamespace = true), 'spec.shareProcessNamespace is true'],
+    ['hostPID', (p: V1Pod) => (p.spec!.hostPID = true), 'spec.hostPID is true'],
+    ["a hostPath of the kubelet's pod directories", (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/var/lib/kubelet/pods' } }), 'volume "host" is hostPath /var/lib/kubelet/pods, which reaches /var/lib/kubelet on the node'],
+    ['a hostPath of a parent (/var//lib/)', (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/var//lib/' } }), 'volume "host" is hostPath /var//lib/, which reaches /var/lib/kubelet'],
+    ['a hostPath of /', (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/' } }), 'volume "host" is hostPath /, which reaches /var/lib/kubelet'],
+    ['a hostPath of /proc/1/root', (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/proc/1/root' } }), 'which reaches /proc on the node'],
+    ["an app running as the sidecar's uid", (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { runAsUser: 65532 }), `container "app" runs as uid 65532, the sidecar's (securityContext.runAsUser)`],
+    ["a pod-level runAsUser of the sidecar's uid", (p: V1Pod) => (p.spec!.securityContext = { runAsUser: 65532 }), `container "app" runs as uid 65532, the sidecar's (inherited from spec.securityContext.runAsUser)`],
+    ['a privileged app', (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { privileged: true }), 'container "app" is privileged'],
+  ])('an injected pod with %s is refused (enforced or not)', async (_what, change, expected) => {
+    for (const ns of ['locked', 'team-a']) {
+      const p = injectedIn(ns);
+      change(p);
+      const v = await validatePod(podRequest(ns, p), deps);
+      expect(!v.allowed && v.message).toContain(expected);
+    }
+  });
+
+  test('a hostPath elsewhere (/var/log/app), and an app with its own uid, pass', async () => {
+    const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    p.spec!.volumes!.push({ name: 'logs', hostPath: { path: '/var/log/app' } });
+    p.spec!.containers[0]!.securityContext = { runAsUser: 1000 };
+    expect(await validatePod(podRequest('locked', p), deps)).toEqual({ allowed: true });
+  });
+
+  test('an update may not change the sidecar, nor drop the injected marks; other updates pass', async () => {
+    for (const ns of ['locked', 'team-a']) {
+      const p = injectedIn(ns);
+      const swapped = structuredClone(p);
+      swapped.spec!.initContainers![0]!.image = 'attacker/exfil:1';
+      const v = await validatePod(podRequest(ns, swapped, { operation: 'UPDATE', oldObject: p }), deps);
+      expect(!v.allowed && v.message).toBe(
+        `pod ${ns}/agent: an update may not change the scopekeeper sidecar (it changes image of container scopekeeper-sidecar); it holds the upstream key. ` +
+          "Leave container scopekeeper-sidecar as injected; to run another sidecar, change the operator's injection config and re-create the pod.",
+      );
+      const unlabelled = structuredClone(p);
+      delete unlabelled.metadata!.labels!['scopekeeper.dev/injected'];
+      const u = await validatePod(podRequest(ns, unlabelled, { operation: 'UPDATE', oldObject: p }), deps);
+      expect(!u.allowed && u.message).toContain('an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod');
+      const app = structuredClone(p);
+      app.spec!.containers[0]!.image = 'agent:2';
+      app.metadata!.labels!.team = 'support';
+      expect(await validatePod(podRequest(ns, app, { operation: 'UPDATE', oldObject: p }), deps)).toEqual({ allowed: true });
+    }
+  });
+
+  test('in a namespace that is not enforced, a pod that is not injected passes whatever it does', async () => {
+    const p: V1Pod = { metadata: { name: 'x', namespace: 'team-a' }, spec: { shareProcessNamespace: true, containers: [{ name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }] } };
+    expect(await validatePod(podRequest('team-a', p), deps)).toEqual({ allowed: true });
   });
 
   test('kube-system is never enforced; an unknown namespace fails closed with a retry hint', async () => {
@@ -279,4 +354,82 @@ test('validate() dispatches by kind and lets other kinds through', async () => {
   expect((await validate(podRequest('locked', plain()), deps)).allowed).toBe(false);
   expect((await validate(arRequest('mallory@example.com', [], approved({ reviewer: 'mallory@example.com' })), deps)).allowed).toBe(false);
   expect(await validate({ ...podRequest('locked', plain()), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }, deps)).toEqual({ allowed: true });
+});
+
+describe('/validate-accessreview: subjects, requesters and service accounts', () => {
+  const both: ModelScope = {
+    ...scope,
+    spec: {
+      ...scope.spec,
+      subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }, { kind: 'Group', name: 'support-engineers' }, { kind: 'User', name: 'Erin@Example.com' }],
+      review: { reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'User', name: 'erin@example.com' }, { kind: 'User', name: 'system:serviceaccount:team-a:support-bot' }] },
+    },
+  };
+  const d = { ...deps, getScope: () => both };
+  const run = async (user: string, groups: string[], object: AccessReview, oldObject?: AccessReview) => {
+    const req = arRequest(user, groups, object, oldObject);
+    const stamped = applyPatch(object, mutateAccessReview(req, Date.parse('2026-11-01T10:00:00Z')));
+    return validateAccessReview({ ...req, object: stamped }, d);
+  };
+
+  test.each([
+    ['a User subject (names compared case-insensitively)', 'erin@example.com', [], 'spec.subjects names User Erin@Example.com'],
+    ['a member of a subject Group', 'carol@example.com', ['security-leads', 'support-engineers'], 'spec.subjects names Group support-engineers, and you are in it'],
+    ['the subject ServiceAccount', 'system:serviceaccount:team-a:support-bot', [], 'spec.subjects names ServiceAccount team-a/support-bot'],
+  ])('%s may not decide, even as a reviewer', async (_who, user, groups, why) => {
+    const v = await run(user, groups, approved(), review());
+    expect(!v.allowed && v.message).toBe(
+      `User ${user} may not approve AccessReview team-a/support-agent-2026q4: they are a subject of ModelScope team-a/support-agent (${why}), so the decision would be about their own access. ` +
+        'One of the reviewers (Group security-leads, User erin@example.com, User system:serviceaccount:team-a:support-bot) who is not a subject of the scope must decide it.',
+    );
+  });
+
+  test('a reviewer who is not a subject approves', async () => {
+    expect(await run('carol@example.com', ['security-leads'], approved(), review())).toEqual({ allowed: true });
+  });
+
+  test('an Approved review created with someone else as requestedBy is stamped with the creator, then refused as their own', async () => {
+    const v = await run('carol@example.com', ['security-leads'], approved({ requestedBy: 'dave@example.com' }));
+    expect(!v.allowed && v.message).toContain('it is their own request (spec.requestedBy is carol@example.com)');
+  });
+
+  test('without the mutating webhook a forged requestedBy is refused at creation', async () => {
+    const v = await validateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'alice@example.com' })), d);
+    expect(!v.allowed && v.message).toContain('spec.requestedBy must be the user who creates the review (mallory@example.com), but it is "alice@example.com"');
+  });
+
+  test.each([
+    ['requestedBy', { requestedBy: 'dave@example.com' }],
+    ['the scope', { scopeRef: { name: 'other' } }],
+    ['the type', { type: 'JustInTime' as const, request: { subject: { kind: 'User' as const, name: 'x' } } }],
+  ])('%s cannot change after creation', async (_what, over) => {
+    const v = await validateAccessReview(arRequest('carol@example.com', ['security-leads'], review(over), review()), d);
+    expect(!v.allowed && v.message).toMatch(/^User carol@example.com may not change spec\.\w+.* of AccessReview team-a\/support-agent-2026q4: what a review is about and who asked for it are fixed when it is created/);
+  });
+
+  const jit = (request: NonNullable<AccessReview['spec']['request']>, over: Partial<AccessReview['spec']> = {}) => review({ type: 'JustInTime', requestedBy: undefined, request, ...over });
+  const bot = 'system:serviceaccount:team-a:support-bot';
+  const self = { kind: 'ServiceAccount' as const, name: 'support-bot' };
+
+  test('the sidecar\'s service account creates a Pending JustInTime review for itself, exact names', async () => {
+    expect(await run(bot, ['system:serviceaccounts', 'system:serviceaccounts:team-a'], jit({ subject: self, model: 'claude-opus-4-1', tools: ['Bash'], reason: 'INC-1' }))).toEqual({ allowed: true });
+    expect(await run(bot, [], jit({ subject: { ...self, namespace: 'team-a' }, model: 'claude-opus-4-1' }))).toEqual({ allowed: true });
+  });
+
+  test.each([
+    ['for a person', { subject: { kind: 'User' as const, name: 'frank@example.com' }, model: 'claude-opus-4-1' }, {}, 'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not User frank@example.com'],
+    ['for another service account', { subject: { kind: 'ServiceAccount' as const, name: 'admin-bot' }, model: 'claude-opus-4-1' }, {}, 'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not ServiceAccount admin-bot'],
+    ['for itself in another namespace', { subject: { ...self, namespace: 'team-b' }, model: 'claude-opus-4-1' }, {}, 'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not ServiceAccount team-b/support-bot'],
+    ['with a model pattern', { subject: self, model: 'claude-*' }, {}, 'spec.request.model must be an exact model name, not the pattern "claude-*"'],
+    ['with tool patterns', { subject: self, model: 'claude-opus-4-1', tools: ['Read', 'mcp__*', 'B?sh'] }, {}, 'spec.request.tools must be exact tool names, not the patterns "mcp__*", "B?sh"'],
+    ['already Approved', { subject: self, model: 'claude-opus-4-1' }, { decision: 'Approved' as const, expiresAt: '2026-11-01T11:00:00Z', justification: 'me' }, 'spec.decision must be Pending (got Approved)'],
+  ])('a service account may not create one %s', async (_what, request, over, why) => {
+    const v = await run(bot, [], jit(request, over));
+    expect(!v.allowed && v.message).toContain(`ServiceAccount team-a/support-bot may not create JustInTime AccessReview team-a/support-agent-2026q4: ${why}`);
+    expect(!v.allowed && v.message).toContain('A service account (the sidecar holding a request) may only ask, Pending, for its own access to one exact model and exact tools.');
+  });
+
+  test('a person may still open a JustInTime review for someone else (an approver decides it)', async () => {
+    expect(await run('dave@example.com', [], jit({ subject: { kind: 'User', name: 'frank@example.com' }, model: 'claude-opus-*' }))).toEqual({ allowed: true });
+  });
 });

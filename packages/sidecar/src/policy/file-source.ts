@@ -29,6 +29,7 @@ export interface FilePolicyOptions {
 export class FilePolicySource implements PolicySource {
   private snapshot: PolicySnapshot | undefined;
   private lastError: string | undefined;
+  private loads = 0;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly opts: FilePolicyOptions;
@@ -84,11 +85,13 @@ export class FilePolicySource implements PolicySource {
     this.lastError = this.snapshot.invalid.length
       ? this.snapshot.invalid.map((i) => `ModelScope ${i.namespace}/${i.name} grants nothing: ${i.problems.join('; ')}`).join('\n')
       : undefined;
+    this.loads++;
     if (this.lastError) this.opts.onError?.(this.lastError);
     this.opts.onChange?.(this.status());
   }
 
   private fail(message: string): void {
+    this.loads++;
     this.lastError = message;
     this.opts.onError?.(message);
     this.opts.onChange?.(this.status());
@@ -104,6 +107,7 @@ export class FilePolicySource implements PolicySource {
       lastError: this.lastError,
       scopes: this.snapshot?.scopes.length ?? 0,
       invalidScopes: this.snapshot?.invalid.length ?? 0,
+      loads: this.loads,
     };
   }
 

@@ -10,6 +10,8 @@ export interface PolicyStatus {
   staleSince?: number;
   scopes: number;
   invalidScopes: number;
+  /** Counts load attempts (good or bad), so a test can wait for the reload after a change. */
+  loads?: number;
 }
 
 export interface PolicySource {

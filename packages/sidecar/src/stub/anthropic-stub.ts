@@ -72,6 +72,8 @@ function deltas(text: string): string[] {
 
 export class AnthropicStub {
   readonly received: ReceivedRequest[] = [];
+  /** Every request ever received (received keeps only the last `keep`). */
+  total = 0;
   private server: Server | undefined;
   private readonly opts: StubOptions & Required<Pick<StubOptions, 'port' | 'eventDelayMs' | 'keep'>>;
 
@@ -97,6 +99,7 @@ export class AnthropicStub {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.total++;
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
@@ -142,9 +145,9 @@ export class AnthropicStub {
     const thinking = (parsed.thinking as { type?: string } | undefined)?.type === 'enabled';
     const blocks: Record<string, unknown>[] = [];
     if (thinking) blocks.push({ type: 'thinking', thinking: 'Considering the request.', signature: 'c2lnbmF0dXJlLW9mLXRoZS10aGlua2luZy1ibG9jaw==' });
-    blocks.push({ type: 'text', text });
     // `STUB:tool_use:<name> {json input}` makes the model invoke that tool (the turn then ends with stop_reason tool_use).
     const toolUse = /^STUB:tool_use:([\w.-]+)\s*(\{.*\})?/s.exec(prompt);
+    blocks.push({ type: 'text', text: toolUse ? `I will use ${toolUse[1]}.` : text });
     if (toolUse) blocks.push({ type: 'tool_use', id: id('toolu'), name: toolUse[1], input: toolUse[2] ? (JSON.parse(toolUse[2]) as unknown) : {} });
     if (parsed.stream === true) return this.stream(res, model, blocks, usage, magic?.[1]);
     const stopReason = toolUse ? 'tool_use' : 'end_turn';

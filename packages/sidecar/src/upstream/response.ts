@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 import type { Transform } from 'node:stream';
+import { responseHeaderFilter } from '../http/headers.ts';
 import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, toolsUsedIn, type Masking, type StreamUsage } from '@scopekeeper/core';
 
 export interface RelayResult {
@@ -16,7 +17,6 @@ export interface RelayResult {
   error?: string;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 const MAX_BUFFERED = 64 * 1024 * 1024;
 
 function decoder(encoding: string | undefined): Transform | undefined {
@@ -56,15 +56,23 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, op
   const contentType = String(upstream.headers['content-type'] ?? '');
   const isSse = contentType.startsWith('text/event-stream');
   const masking = opts.masking?.active ? opts.masking : undefined;
-  const mustRead = status < 400 && (masking !== undefined || opts.maskFields?.length || opts.messages);
+  // An internal service whose answers are masked: every answer, whatever its status, is read
+  // and masked, or replaced by a 502 when it cannot be.
+  const maskingService = !opts.messages && (masking !== undefined || (opts.maskFields?.length ?? 0) > 0);
+  const mustRead = maskingService || (status < 400 && (masking !== undefined || opts.maskFields?.length || opts.messages));
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+  const relayed = responseHeaderFilter(upstream.headers);
+  for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && relayed(k)) headers[k] = v;
   Object.assign(headers, opts.extraHeaders);
 
   // Errors and anything we do not need to read pass through byte for byte.
   if (!mustRead) {
     res.writeHead(status, headers);
     return pipeThrough(upstream, res, status);
+  }
+  if (maskingService) {
+    const why = unmaskable(contentType, upstream.headers['content-encoding'], isSse);
+    if (why !== undefined) return Promise.resolve(refuseUnmaskable(upstream, res, why, opts.extraHeaders));
   }
   // We read this body, so we decode it; the caller then gets it uncompressed.
   const decode = decoder(upstream.headers['content-encoding'] as string | undefined);
@@ -76,6 +84,29 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, op
     return relaySse(upstream, source, res, opts.messages, masking);
   }
   return relayWhole(upstream, source, res, status, headers, opts, masking);
+}
+
+const JSON_TYPE = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
+const ENCODINGS = new Set(['', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', 'zstd']);
+
+/** Why a masking service's answer cannot be masked, judged from its headers; undefined when it can. */
+function unmaskable(contentType: string, encoding: string | string[] | undefined, isSse: boolean): string | undefined {
+  if (isSse) return 'the service answered with an event stream';
+  if (contentType !== '' && !JSON_TYPE.test(contentType.trim())) return `the service answered ${contentType.split(';')[0]!.trim().slice(0, 64)}, not JSON`;
+  const enc = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
+  if (!ENCODINGS.has(enc)) return `the service answered with content-encoding ${enc.slice(0, 32)}`;
+  return undefined;
+}
+
+/** The answer of a masking endpoint that cannot be masked: a 502 that says why, nothing of the body. */
+export function refuseUnmaskable(upstream: IncomingMessage, res: ServerResponse, why: string, extra: Record<string, string>): RelayResult {
+  upstream.resume();
+  upstream.destroy();
+  const message = `scopekeeper could not mask this answer of the internal service (${why}), so it was not delivered; the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json).`;
+  const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message } });
+  res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+  return { status: 502, error: `unmaskable service answer: ${why}` };
 }
 
 function pipeThrough(upstream: IncomingMessage, res: ServerResponse, status: number): Promise<RelayResult> {
@@ -213,8 +244,11 @@ function relayWhole(
           // Not JSON: nothing to count.
         }
       }
-      if (masking || opts.maskFields?.length) {
+      if ((masking || opts.maskFields?.length) && !(body.length === 0 && !opts.messages)) {
         const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
+        if (m.skipped !== undefined && !opts.messages) {
+          return resolve(refuseUnmaskable(upstream, res, m.skipped === 'binary' ? 'its body is not UTF-8 text' : 'its body is not JSON', opts.extraHeaders));
+        }
         if (m.blocked) {
           const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
           res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...opts.extraHeaders });

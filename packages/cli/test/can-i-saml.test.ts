@@ -1,0 +1,62 @@
+// `scopekeeper can-i --saml-assertion`: the decision for the identity a SAML assertion proves,
+// verified as the sidecar verifies it (the IdP's metadata, signature, audience, validity).
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { LocalSamlIdp } from '@scopekeeper/sidecar';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = fileURLToPath(new URL('../../../bin/scopekeeper.js', import.meta.url));
+const node = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(node, [bin, ...args], { cwd: root, env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'silent' } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+let dir: string;
+let idp: LocalSamlIdp;
+let metadata: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'can-i-saml-'));
+  idp = await LocalSamlIdp.create(); // entityID https://idp.example.test/saml, as examples/analyst-agent-saml.yaml binds
+  metadata = join(dir, 'idp.xml');
+  await idp.writeMetadata(metadata);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function assertionFile(name: string, credential: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, credential);
+  return file;
+}
+
+test('explains the decision for the verified SAML identity', async () => {
+  const file = await assertionFile('dana', idp.issue({ nameId: 'dana@example.com', groups: ['data-analysts'] }));
+  const yes = await cli('can-i', '--saml-assertion', file, '--saml-idp-metadata', metadata, '--model', 'claude-sonnet-4-5', '--at', new Date().toISOString());
+  expect(yes.stderr).toBe('');
+  expect(yes.code).toBe(0);
+  expect(yes.stdout).toMatch(/^identity: User dana@example\.com, groups \[data-analysts\], issuer https:\/\/idp\.example\.test\/saml \(SAML, signature verified\)\nyes\n {2}Allowed by ModelScope analyst-agent/);
+  const no = await cli('can-i', '--saml-assertion', file, '--saml-idp-metadata', metadata, '--model', 'claude-opus-4-1', '-o', 'json');
+  expect(no.code).toBe(1);
+  expect(JSON.parse(no.stdout)).toMatchObject({ identity: { issuer: idp.entityId, subject: 'dana@example.com', groups: ['data-analysts'] }, effect: 'deny', scope: 'analyst-agent' });
+});
+
+test('a refused assertion is a "no" with the sidecar\'s 401 message; bad usage exits 2', async () => {
+  const file = await assertionFile('wrong-aud', idp.issue({ nameId: 'dana@example.com', groups: ['data-analysts'], audiences: ['https://other-sp.example'] }));
+  const no = await cli('can-i', '--saml-assertion', file, '--saml-idp-metadata', metadata, '--model', 'claude-sonnet-4-5');
+  expect(no.code).toBe(1);
+  expect(no.stdout).toMatch(/refused \(the sidecar answers 401\): The assertion is for audience "https:\/\/other-sp\.example", not "scopekeeper"/);
+  expect((await cli('can-i', '--saml-assertion', file, '--model', 'claude-sonnet-4-5')).stderr).toMatch(/--saml-idp-metadata/);
+  expect((await cli('can-i', '--model', 'claude-sonnet-4-5')).code).toBe(2);
+});

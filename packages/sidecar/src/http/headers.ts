@@ -1,0 +1,70 @@
+// Header hygiene on every route, both directions: what a caller (or an upstream) sends that
+// would mean something else to the next hop is removed before it gets there.
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1) besides those named in Connection. Framing
+ * (transfer-encoding, content-length) is the proxy's to rewrite, so it is not listed here.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+
+/**
+ * Headers that make a server or a proxy in front of it act on another method, path, host or
+ * client than the one the scope was checked against.
+ */
+const OVERRIDES = [
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-override-url',
+  'x-envoy-original-path',
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'x-proxyuser-ip',
+  'x-host',
+  'x-original-host',
+  'via',
+];
+const OVERRIDE_PREFIXES = ['x-forwarded-'];
+
+/** The caller's content negotiation: an endpoint that masks is asked for JSON, whole, uncompressed. */
+const NEGOTIATION = ['accept', 'accept-charset', 'accept-language', 'accept-encoding', 'range', 'if-range'];
+
+/** Names listed in the Connection header(s), lower-cased. */
+export function connectionTokens(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const v of Array.isArray(value) ? value : [value]) for (const t of v.split(',')) if (t.trim()) out.push(t.trim().toLowerCase());
+  return out;
+}
+
+/** Removes hop-by-hop and override headers from a request before it is forwarded. */
+export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
+  for (const name of connectionTokens(headers.connection)) {
+    // the message's own framing stays: removing it would change where the body ends
+    if (name !== 'content-length' && name !== 'transfer-encoding' && name !== 'host') delete headers[name];
+  }
+  for (const name of HOP_BY_HOP) delete headers[name];
+  for (const name of OVERRIDES) delete headers[name];
+  for (const name of Object.keys(headers)) if (OVERRIDE_PREFIXES.some((p) => name.startsWith(p))) delete headers[name];
+}
+
+/** Whether a response header must not be relayed (hop-by-hop, or named in the response's Connection). */
+export function responseHeaderFilter(headers: IncomingHttpHeaders): (name: string) => boolean {
+  const named = new Set(connectionTokens(headers.connection));
+  return (name) => !HOP_BY_HOP.includes(name) && name !== 'transfer-encoding' && (!named.has(name) || name === 'content-length' || name === 'content-type');
+}
+
+/** Asks a service whose answer the sidecar must mask for JSON only, in one piece, uncompressed. */
+export function askForJson(headers: IncomingHttpHeaders): void {
+  for (const name of NEGOTIATION) delete headers[name];
+  headers.accept = 'application/json';
+  headers['accept-encoding'] = 'identity';
+}

@@ -1,0 +1,291 @@
+// One HTTP exchange with an MCP endpoint (streamable HTTP transport): POST carries JSON-RPC
+// messages, checked one by one (refused, held or forwarded) and answered as JSON or as an event
+// stream, governed on the way back; GET is the server's own stream; DELETE ends the session.
+// Every JSON-RPC message gets its own audit record through `record`.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import {
+  forwardBody,
+  idKey,
+  JsonRpcBodyError,
+  McpAnswer,
+  parseJsonRpc,
+  planMcpPost,
+  refusalFor,
+  rpcError,
+  RPC,
+  sseMessages,
+  type ApprovalRequest,
+  type Decision,
+  type Masking,
+  type McpCall,
+  type McpEntry,
+  type McpMessageOutcome,
+} from '@scopekeeper/core';
+import { callUpstream, decoded, readAll, RETURNED, type UpstreamError } from './upstream.ts';
+import type { McpSessions } from './sessions.ts';
+
+export interface McpCallRecord {
+  method: string;
+  id?: string;
+  tool?: string;
+  argsSha256?: string;
+  decision: 'allow' | 'deny' | 'approval-required' | 'error';
+  reasons: string[];
+  status: number;
+  scope?: string;
+  review?: string;
+  masked?: Record<string, number>;
+  blocked?: string;
+  hidden?: number;
+  approval?: string;
+  error?: string;
+  sessionId?: string;
+  latencyMs: number;
+}
+
+export interface McpExchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The request body, already read (POST). */
+  body?: Buffer;
+  endpoint: string;
+  target: URL;
+  /** Who the caller is, for session ownership. */
+  owner: string;
+  sessions: McpSessions;
+  decideCall(call: McpCall): Decision;
+  /** Records a held call as a Pending JustInTime review; returns `<namespace>/<name>`. */
+  hold(approval: ApprovalRequest): Promise<string>;
+  masking?: Masking;
+  maskFields: string[];
+  agent: HttpAgent | HttpsAgent;
+  timeoutMs: number;
+  /** Largest JSON answer read whole. */
+  maxAnswerBytes: number;
+  /** x-scopekeeper-* answer headers. */
+  headers: Record<string, string>;
+  upstreamHeaders?: Record<string, string>;
+  record(r: McpCallRecord): void;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+export async function runMcpExchange(x: McpExchange): Promise<void> {
+  const t0 = process.hrtime.bigint();
+  const ms = () => Math.round(Number(process.hrtime.bigint() - t0) / 1e3) / 1e3;
+  const session = typeof x.req.headers['mcp-session-id'] === 'string' ? x.req.headers['mcp-session-id'] : undefined;
+  const base = { sessionId: session, latencyMs: 0 };
+  if (session !== undefined && !x.sessions.mayUse(x.endpoint, session, x.owner)) {
+    const msg = `The MCP session ${session.slice(0, 64)} was opened by another caller; open your own session (send initialize without Mcp-Session-Id).`;
+    reply(x, 403, rpcError(null, RPC.denied, msg));
+    return x.record({ ...base, method: x.req.method === 'POST' ? '(session)' : x.req.method!, decision: 'deny', reasons: ['McpSessionNotOwned'], status: 403, latencyMs: ms() });
+  }
+  if (x.req.method !== 'POST') return relayStream(x, ms, base);
+  let parsed;
+  try {
+    parsed = parseJsonRpc(x.body ?? Buffer.alloc(0));
+  } catch (e) {
+    if (!(e instanceof JsonRpcBodyError)) throw e;
+    reply(x, e.status, rpcError(null, e.code, e.message));
+    return x.record({ ...base, method: '(invalid)', decision: 'deny', reasons: ['McpInvalidMessage'], status: e.status, error: e.message, latencyMs: ms() });
+  }
+  const entries = planMcpPost(parsed, x.endpoint, x.decideCall);
+  const refusals: Record<string, unknown>[] = [];
+  const approvals = new Map<McpEntry, string>();
+  for (const e of entries) {
+    let override: { message?: string; approval?: string } | undefined;
+    if (e.verdict === 'hold') {
+      const d = e.decision!;
+      const ref = await x.hold(d.approval!).catch(() => `${d.approval!.namespace}/${d.approval!.scope}-jit-${d.approval!.fingerprint}`);
+      approvals.set(e, ref);
+      override = { message: d.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${ref},`), approval: ref };
+    }
+    if (e.verdict !== 'forward') {
+      const r = refusalFor(e, override);
+      if (r) refusals.push(r);
+    }
+  }
+  const out = forwardBody(x.body!, parsed, entries);
+  const finish = (status: number, outcomes: McpMessageOutcome[], error?: string) => recordEntries(x, entries, approvals, outcomes, status, ms(), session, error);
+  if (out === undefined) {
+    const single = !parsed.batch && entries[0]!.verdict === 'invalid';
+    if (refusals.length === 0) reply(x, 202);
+    else reply(x, single ? 400 : 200, parsed.batch ? refusals : refusals[0]);
+    return finish(refusals.length === 0 ? 202 : single ? 400 : 200, []);
+  }
+  let upstream: IncomingMessage;
+  try {
+    upstream = await callUpstream({ target: x.target, method: 'POST', headers: x.req.headers, body: out, agent: x.agent, timeoutMs: x.timeoutMs, extra: x.upstreamHeaders });
+  } catch (e) {
+    const err = e as UpstreamError;
+    reply(x, err.timeout ? 504 : 502, rpcError(null, RPC.unavailable, `${err.message}; retry later.`));
+    return finish(err.timeout ? 504 : 502, [], err.message);
+  }
+  const status = upstream.statusCode ?? 502;
+  const sid = upstream.headers['mcp-session-id'];
+  if (typeof sid === 'string' && status < 300) x.sessions.bind(x.endpoint, sid, x.owner);
+  const answer = answerFor(x);
+  const source = decoded(upstream);
+  const type = String(upstream.headers['content-type'] ?? '');
+  if (source === undefined) {
+    upstream.destroy();
+    reply(x, 502, rpcError(null, RPC.unavailable, 'The MCP server answered in an encoding scopekeeper cannot read; nothing of it was passed on.'));
+    return finish(502, [], 'unreadable content-encoding');
+  }
+  if (type.startsWith('text/event-stream') && status < 300) {
+    const outcomes: McpMessageOutcome[] = [];
+    x.res.writeHead(status, answerHeaders(x, upstream));
+    if (refusals.length) x.res.write(sseMessages(refusals));
+    const error = await pump(source, upstream, x.res, answer.stream((o) => outcomes.push(o)));
+    return finish(status, outcomes, error);
+  }
+  let raw: Buffer;
+  try {
+    raw = await readAll(source, x.maxAnswerBytes);
+  } catch (e) {
+    upstream.destroy();
+    reply(x, 502, rpcError(null, RPC.unavailable, `The MCP server's answer could not be relayed (${(e as Error).message}); retry.`));
+    return finish(502, [], (e as Error).message);
+  }
+  if (raw.length === 0) {
+    // 202 Accepted for notifications and responses: our refusals, if any, are the answer.
+    if (refusals.length) reply(x, 200, parsed.batch ? refusals : refusals[0]);
+    else reply(x, status, undefined, answerHeaders(x, upstream));
+    return finish(refusals.length ? 200 : status, []);
+  }
+  const governed = answer.json(raw, refusals);
+  const unreadable = governed.outcomes.some((o) => o.unreadable);
+  const code = unreadable ? 502 : status;
+  x.res.writeHead(code, { ...answerHeaders(x, upstream), ...JSON_TYPE, 'content-length': governed.body.length });
+  x.res.end(governed.body);
+  return finish(code, governed.outcomes, unreadable ? 'the MCP server answered with something that is not JSON' : undefined);
+}
+
+/** GET (the server's stream) and DELETE (end the session): one record each. */
+async function relayStream(x: McpExchange, ms: () => number, base: { sessionId?: string }): Promise<void> {
+  const record = (status: number, extra: Partial<McpCallRecord> = {}) => x.record({ ...base, method: x.req.method!, decision: status < 500 ? 'allow' : 'error', reasons: ['Allowed'], status, latencyMs: ms(), ...extra });
+  let upstream: IncomingMessage;
+  try {
+    upstream = await callUpstream({ target: x.target, method: x.req.method!, headers: x.req.headers, agent: x.agent, timeoutMs: x.timeoutMs, extra: x.upstreamHeaders });
+  } catch (e) {
+    const err = e as UpstreamError;
+    reply(x, err.timeout ? 504 : 502, rpcError(null, RPC.unavailable, `${err.message}; retry later.`));
+    return record(err.timeout ? 504 : 502, { error: err.message });
+  }
+  const status = upstream.statusCode ?? 502;
+  if (x.req.method === 'DELETE' && base.sessionId !== undefined && status < 300) x.sessions.end(x.endpoint, base.sessionId);
+  const source = decoded(upstream);
+  if (String(upstream.headers['content-type'] ?? '').startsWith('text/event-stream') && source) {
+    const masked: Record<string, number> = {};
+    let hidden = 0;
+    x.res.writeHead(status, answerHeaders(x, upstream));
+    const error = await pump(source, upstream, x.res, answerFor(x).stream((o) => {
+      for (const [k, v] of Object.entries(o.counts)) masked[k] = (masked[k] ?? 0) + v;
+      hidden += o.hidden;
+    }));
+    return record(status, { masked: Object.keys(masked).length ? masked : undefined, hidden: hidden || undefined, error });
+  }
+  // Anything else (405 when the server has no stream, a DELETE's empty answer): governed as JSON when it has a body.
+  const raw = source ? await readAll(source, x.maxAnswerBytes).catch(() => undefined) : undefined;
+  if (raw === undefined) {
+    upstream.destroy();
+    reply(x, 502, rpcError(null, RPC.unavailable, 'The MCP server answer could not be read; nothing of it was passed on.'));
+    return record(502, { error: 'unreadable answer' });
+  }
+  const body = raw.length ? answerFor(x).json(raw).body : raw;
+  x.res.writeHead(status, { ...answerHeaders(x, upstream), 'content-length': body.length });
+  x.res.end(body);
+  record(status);
+}
+
+function answerFor(x: McpExchange): McpAnswer {
+  const allowed = (call: McpCall) => x.decideCall(call).effect !== 'deny';
+  return new McpAnswer({
+    masking: x.masking,
+    maskFields: x.maskFields,
+    keepTool: (tool) => allowed({ kind: 'tool', method: 'tools/call', tool }),
+    keepResource: (uri) => allowed({ kind: 'resource', method: 'resources/read', uri }),
+    keepPrompt: (prompt) => allowed({ kind: 'prompt', method: 'prompts/get', prompt }),
+  });
+}
+
+/** Relays an event stream through the governing relay; resolves with why it ended early, if it did. */
+function pump(source: NodeJS.ReadableStream, upstream: IncomingMessage, res: ServerResponse, relay: ReturnType<McpAnswer['stream']>): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let done = false;
+    const end = (error?: string) => {
+      if (done) return;
+      done = true;
+      res.end();
+      resolve(error);
+    };
+    source.on('data', (chunk: Buffer) => {
+      const out = relay.push(chunk);
+      if (out.length && !res.write(out)) {
+        source.pause();
+        res.once('drain', () => source.resume());
+      }
+    });
+    source.once('end', () => {
+      relay.end();
+      end();
+    });
+    source.once('error', (e: Error) => end(`stream interrupted: ${e.message}`));
+    upstream.once('close', () => {
+      if (!upstream.complete) end('the MCP server closed the stream');
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        end('the client closed the connection');
+      }
+    });
+  });
+}
+
+function answerHeaders(x: McpExchange, upstream: IncomingMessage): Record<string, string> {
+  const h: Record<string, string> = { ...x.headers };
+  for (const k of RETURNED) {
+    const v = upstream.headers[k];
+    if (typeof v === 'string') h[k] = v;
+  }
+  return h;
+}
+
+function reply(x: McpExchange, status: number, body?: unknown, headers: Record<string, string> = x.headers): void {
+  if (x.res.headersSent) return void x.res.destroy();
+  if (body === undefined) return void x.res.writeHead(status, headers).end();
+  const text = JSON.stringify(body);
+  x.res.writeHead(status, { ...headers, ...JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
+}
+
+function recordEntries(x: McpExchange, entries: McpEntry[], approvals: Map<McpEntry, string>, outcomes: McpMessageOutcome[], status: number, latencyMs: number, sessionId: string | undefined, error?: string): void {
+  const byId = new Map<string, McpMessageOutcome>();
+  for (const o of outcomes) if (o.id !== undefined) byId.set(idKey(o.id), o);
+  for (const e of entries) {
+    const id = 'id' in e.message && e.message.id !== null ? e.message.id : undefined;
+    const o = e.message.kind === 'request' && id !== undefined ? byId.get(idKey(id)) : undefined;
+    const d = e.decision;
+    const decision = e.verdict === 'forward' ? (status >= 500 ? 'error' : 'allow') : e.verdict === 'hold' ? 'approval-required' : 'deny';
+    x.record({
+      method: e.method,
+      id: id === undefined ? undefined : String(id),
+      tool: e.tool,
+      argsSha256: e.argsSha256,
+      decision,
+      reasons: d ? d.reasons.map((r) => r.code) : e.verdict === 'invalid' ? ['McpInvalidMessage'] : ['Allowed'],
+      status,
+      scope: d?.scope,
+      review: d?.review,
+      masked: o && Object.keys(o.counts).length ? o.counts : undefined,
+      blocked: o?.blocked,
+      hidden: o?.hidden || undefined,
+      approval: approvals.get(e),
+      error: e.verdict === 'invalid' ? e.problem : error,
+      sessionId,
+      latencyMs,
+    });
+  }
+}

@@ -1,0 +1,137 @@
+// /services/<endpoint>/… of an endpoint with protocol: mcp, once the caller may reach the
+// endpoint at all: every JSON-RPC message is decided by decide() on route 'mcp' with the same
+// snapshot, identity and clock, and recorded on its own (method, tool, arguments hash,
+// decision, masked counts, latency, MCP session id beside the SDK session id).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { decide, describeIdentity, rpcError, RPC, type AuditEvent, type Decision, type Masking, type PolicySnapshot } from '@scopekeeper/core';
+import type { RequestContext } from '../context.ts';
+import { readBody, BodyTooLargeError } from '../http/body.ts';
+import type { PolicySource } from '../policy/source.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { Logger } from '../log.ts';
+import type { SidecarMetrics } from '../metrics.ts';
+import { runMcpExchange, type McpCallRecord } from './exchange.ts';
+import { McpSessions } from './sessions.ts';
+
+/** Largest MCP message body (a tool call's arguments); larger bodies get 413 and a JSON-RPC error. */
+export const MCP_MAX_BODY = 4 * 1024 * 1024;
+const MCP_MAX_ANSWER = 64 * 1024 * 1024;
+
+export interface McpRouteDeps {
+  policy: PolicySource;
+  audit: AuditLog;
+  log: Logger;
+  metrics: SidecarMetrics;
+  now: () => number;
+  namespace: string;
+  pod?: string;
+  pinnedScope?: string;
+  agents: { http: HttpAgent; https: HttpsAgent };
+  timeoutMs: number;
+  maxBodyBytes: number;
+  sessions: McpSessions;
+  /** The masking engine of the decision's scope (the sidecar's cache). */
+  masking(decision: Decision): Masking | undefined;
+  /** Headers only the sidecar sends to this endpoint (its projected token), if any. */
+  upstreamHeaders?(decision: Decision): Record<string, string> | undefined;
+}
+
+export { McpSessions };
+
+export interface McpTarget {
+  endpoint: string;
+  rawPath: string;
+  query: string;
+}
+
+export async function serveMcp(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, at: McpTarget, decision: Decision, snap: PolicySnapshot, d: McpRouteDeps): Promise<void> {
+  ctx.done = true; // one record per JSON-RPC message, written here, instead of one per HTTP request
+  const ep = decision.endpoint!;
+  const base = new URL(ep.url);
+  const target = new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${at.rawPath}${at.query}`);
+  const headers = { 'x-scopekeeper-request-id': ctx.requestId, 'x-scopekeeper-decision': decision.auditOnly ? 'allow-audit-only' : 'allow' };
+  const record = (r: McpCallRecord) => void writeRecord(req, ctx, r, d);
+  let body: Buffer | undefined;
+  if (req.method === 'POST') {
+    const limit = Math.min(d.maxBodyBytes, MCP_MAX_BODY);
+    try {
+      body = await readBody(req, limit);
+    } catch (e) {
+      const tooLarge = e instanceof BodyTooLargeError;
+      const message = tooLarge ? `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.` : `The request body could not be read (${(e as Error).message}); send it again.`;
+      const text = JSON.stringify(rpcError(null, tooLarge ? RPC.invalidRequest : RPC.parseError, message));
+      res.writeHead(tooLarge ? 413 : 400, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(tooLarge ? { connection: 'close' } : {}) }).end(text);
+      return record({ method: '(invalid)', decision: 'deny', reasons: [tooLarge ? 'RequestTooLarge' : 'BodyUnreadable'], status: tooLarge ? 413 : 400, latencyMs: 0 });
+    }
+  }
+  const id = ctx.identity!;
+  await runMcpExchange({
+    req,
+    res,
+    body,
+    endpoint: at.endpoint,
+    target,
+    owner: `${id.issuer}\u0000${describeIdentity(id)}`,
+    sessions: d.sessions,
+    decideCall: (call) => decide(snap, id, { route: 'mcp', endpoint: at.endpoint, url: ep.url, call }, d.now(), { pinnedScope: d.pinnedScope }),
+    hold: async (approval) => {
+      if (!d.policy.requestApproval) throw new Error('this policy source cannot record held requests');
+      const reason = req.headers['x-scopekeeper-reason'];
+      return d.policy.requestApproval(approval, typeof reason === 'string' ? reason : undefined);
+    },
+    masking: d.masking(decision),
+    maskFields: ep.maskFields ?? [],
+    agent: target.protocol === 'https:' ? d.agents.https : d.agents.http,
+    timeoutMs: d.timeoutMs,
+    maxAnswerBytes: MCP_MAX_ANSWER,
+    headers,
+    upstreamHeaders: d.upstreamHeaders?.(decision),
+    record,
+  });
+}
+
+async function writeRecord(req: IncomingMessage, ctx: RequestContext, r: McpCallRecord, d: McpRouteDeps): Promise<void> {
+  const id = ctx.identity;
+  const sdkSession = req.headers['x-claude-code-session-id'];
+  d.metrics.requests.inc({ decision: r.decision, reason: r.reasons[0] ?? '', model: '', scope: r.scope ?? ctx.decision?.scope ?? '' });
+  d.metrics.duration.observe({ route: 'mcp' }, r.latencyMs / 1000);
+  if (r.masked) for (const [k, v] of Object.entries(r.masked)) d.metrics.masked.inc({ category: k }, v);
+  const event: AuditEvent = {
+    time: new Date(ctx.startedAt).toISOString(),
+    requestId: ctx.requestId,
+    sessionId: typeof sdkSession === 'string' ? sdkSession.slice(0, 128) : undefined,
+    subject: id ? describeIdentity(id) : undefined,
+    issuer: id?.issuer,
+    namespace: d.namespace,
+    pod: d.pod,
+    scope: r.scope ?? ctx.decision?.scope,
+    review: r.review ?? ctx.decision?.review,
+    route: 'mcp',
+    method: req.method ?? '',
+    path: (req.url ?? '').split('?')[0]!.slice(0, 512),
+    tools: r.tool ? [r.tool] : undefined,
+    toolsUsed: r.tool && r.decision === 'allow' ? [r.tool] : undefined,
+    decision: r.decision,
+    reasons: r.reasons,
+    auditOnly: ctx.decision?.auditOnly || undefined,
+    status: r.status,
+    masked: r.masked,
+    blocked: r.blocked,
+    latencyMs: r.latencyMs,
+    error: r.error,
+    approval: r.approval,
+    mcpSessionId: r.sessionId?.slice(0, 128),
+    mcpMethod: r.method.slice(0, 256),
+    mcpId: r.id?.slice(0, 128),
+    mcpTool: r.tool?.slice(0, 256),
+    mcpArgsSha256: r.argsSha256,
+    mcpHidden: r.hidden,
+  };
+  try {
+    await d.audit.record(event);
+  } catch (e) {
+    d.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed');
+  }
+}

@@ -1,0 +1,83 @@
+// The one request to an MCP server per exchange: only the transport's own headers go (never the
+// caller's credentials or cookies), the answer is asked for uncompressed and decoded if the
+// server compresses anyway, and the timeout covers the wait for the answer's headers only, so
+// a long event stream is not cut.
+import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
+
+/** The streamable HTTP transport's request headers; everything else the caller sent stays here. */
+const FORWARDED = ['content-type', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
+/** The transport's answer headers the caller gets back. */
+export const RETURNED = ['content-type', 'mcp-session-id', 'mcp-protocol-version', 'cache-control'];
+
+export interface UpstreamCall {
+  target: URL;
+  method: string;
+  headers: IncomingMessage['headers'];
+  body?: Buffer;
+  agent: HttpAgent | HttpsAgent;
+  timeoutMs: number;
+  /** Headers only the sidecar adds (for example the endpoint's projected token). */
+  extra?: Record<string, string>;
+}
+
+export class UpstreamError extends Error {
+  readonly timeout: boolean;
+  constructor(message: string, timeout: boolean) {
+    super(message);
+    this.timeout = timeout;
+  }
+}
+
+export function callUpstream(c: UpstreamCall): Promise<IncomingMessage> {
+  const headers: Record<string, string | number> = {};
+  for (const h of FORWARDED) {
+    const v = c.headers[h];
+    if (typeof v === 'string') headers[h] = v;
+  }
+  headers['accept-encoding'] = 'identity';
+  if (c.body) headers['content-length'] = c.body.length;
+  Object.assign(headers, c.extra);
+  const request = c.target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const r = request(c.target, { method: c.method, headers, agent: c.agent, timeout: c.timeoutMs }, (res) => {
+      r.setTimeout(0);
+      resolve(res);
+    });
+    r.once('timeout', () => r.destroy(new UpstreamError(`the MCP server did not answer within ${c.timeoutMs} ms`, true)));
+    r.once('error', (e: NodeJS.ErrnoException) => reject(e instanceof UpstreamError ? e : new UpstreamError(`the MCP server could not be reached (${e.code ?? e.message})`, false)));
+    r.end(c.body);
+  });
+}
+
+/** The answer's body as plain bytes; undefined for an encoding the sidecar cannot read. */
+export function decoded(res: IncomingMessage): NodeJS.ReadableStream | undefined {
+  switch (String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()) {
+    case 'identity':
+    case '':
+      return res;
+    case 'gzip':
+    case 'x-gzip':
+      return res.pipe(createGunzip());
+    case 'deflate':
+      return res.pipe(createInflate());
+    case 'br':
+      return res.pipe(createBrotliDecompress());
+    case 'zstd':
+      return res.pipe(createZstdDecompress());
+    default:
+      return undefined;
+  }
+}
+
+export async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stream) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new Error(`the answer is over ${limit} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}

@@ -1,0 +1,209 @@
+// Issue 14 classes 6 and 7 over HTTP: every answer of a masking endpoint is masked or refused
+// (502), paths that mean something else downstream are refused, override and hop-by-hop headers
+// never cross the sidecar.
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { startWorld, type World } from '../src/testing/world.ts';
+import { addScope, rawGet, waitForPolicy } from './helpers.ts';
+
+let world: World;
+let svc: Server;
+const seen: { method: string; url: string; headers: IncomingHttpHeaders }[] = [];
+const PII = { email: 'ann@example.com', card: '4111 1111 1111 1111' };
+
+/** The service answers whatever /<kind> asks for. */
+function answer(kind: string): { status: number; headers: Record<string, string>; body: Buffer } {
+  const json = (status: number, o: unknown) => ({ status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(o)) });
+  switch (kind) {
+    case 'error-404':
+      return json(404, { error: `no customer ${PII.email}`, card: PII.card });
+    case 'error-500':
+      return json(500, { trace: `failed for ${PII.email}` });
+    case 'sse':
+      return { status: 200, headers: { 'content-type': 'text/event-stream' }, body: Buffer.from(`data: {"email":"${PII.email}"}\n\n`) };
+    case 'xml':
+      return { status: 200, headers: { 'content-type': 'application/xml' }, body: Buffer.from(`<c><email>${PII.email}</email></c>`) };
+    case 'latin1':
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from(`{"n":"`), Buffer.from([0xe9]), Buffer.from(`","e":"${PII.email}"}`)]) };
+    case 'text-as-json':
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(`email ${PII.email}`) };
+    case 'keys-numbers':
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(`{"${PII.email}":{"card":4111111111111111}}`) };
+    case 'gzip':
+      return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ e: PII.email })) };
+    case 'compress':
+      return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'compress' }, body: Buffer.from(JSON.stringify({ e: PII.email })) };
+    case 'hop':
+      return { status: 200, headers: { 'content-type': 'application/json', connection: 'x-internal-secret', 'x-internal-secret': 'topsecret', 'keep-alive': 'timeout=5' }, body: Buffer.from('{"ok":true}') };
+    default:
+      return json(200, { ok: true });
+  }
+}
+
+beforeAll(async () => {
+  svc = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    // a server that honours content negotiation: XML when asked for
+    const kind = req.headers.accept?.includes('xml') && req.url?.endsWith('/negotiated') ? 'xml' : (req.url ?? '').split('/').pop()!;
+    const a = answer(kind);
+    res.writeHead(a.status, { ...a.headers, 'content-length': a.body.length });
+    res.end(a.body);
+  });
+  await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(svc.address() as AddressInfo).port}`;
+  world = await startWorld();
+  await addScope(world, 'svc-masked', 'svc-bot', `  models: ["claude-haiku-*"]\n  data: {mask: [email, credit-card]}\n  endpoints:\n    - {name: crm, url: "${url}", methods: [GET, POST], paths: ["/customers/**"]}`);
+  await addScope(world, 'svc-plain', 'plain-svc-bot', `  models: ["claude-haiku-*"]\n  endpoints:\n    - {name: crm, url: "${url}", methods: [GET, POST], paths: ["/customers/**"]}`);
+  const token = await world.saToken('svc-bot');
+  await waitForPolicy(world, async () => (await fetch(`${world.url}/services/crm/customers/ok`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+  const plain = await world.saToken('plain-svc-bot');
+  await waitForPolicy(world, async () => (await fetch(`${world.url}/services/crm/customers/ok`, { headers: { authorization: `Bearer ${plain}` } })).status === 200);
+});
+afterAll(async () => {
+  await world.close();
+  svc.close();
+});
+
+const get = async (path: string, headers: Record<string, string> = {}, sa = 'svc-bot') =>
+  fetch(`${world.url}/services/crm/customers/${path}`, { headers: { authorization: `Bearer ${await world.saToken(sa)}`, ...headers } });
+
+/** node:http, because fetch refuses to send Connection and Keep-Alive itself. */
+function rawRequest(method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('class 6: every answer of a masking endpoint is masked, or refused', () => {
+  test.each([
+    ['a 404', 'error-404', 404],
+    ['a 500', 'error-500', 500],
+  ])('%s is masked too, status kept', async (_n, kind, status) => {
+    const res = await get(kind);
+    const text = await res.text();
+    expect(res.status).toBe(status);
+    expect(text).toContain('[MASKED:email]');
+    expect(text).not.toContain(PII.email);
+    expect(text).not.toContain(PII.card);
+  });
+
+  test.each([
+    ['an event stream', 'sse', 'the service answered with an event stream'],
+    ['XML', 'xml', 'the service answered application/xml, not JSON'],
+    ['bytes that are not UTF-8', 'latin1', 'its body is not UTF-8 text'],
+    ['text labelled as JSON', 'text-as-json', 'its body is not JSON'],
+    ['an unknown content-encoding', 'compress', 'content-encoding compress'],
+  ])('%s becomes a 502 that says why, with nothing of the body', async (_n, kind, why) => {
+    const res = await get(kind);
+    const body = await res.text();
+    expect(res.status).toBe(502);
+    expect(JSON.parse(body)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining(why) } });
+    expect(body).not.toContain(PII.email);
+  });
+
+  test('object keys and numbers are masked', async () => {
+    const res = await get('keys-numbers');
+    expect(await res.json()).toEqual({ '[MASKED:email]': { card: '[MASKED:credit-card]' } });
+  });
+
+  test('a compressed answer is decoded and masked', async () => {
+    const res = await get('gzip');
+    expect(await res.json()).toEqual({ e: '[MASKED:email]' });
+  });
+
+  test("the service is asked for JSON: the caller's content negotiation is dropped", async () => {
+    const res = await get('negotiated', { accept: 'application/xml', 'accept-charset': 'latin1', 'accept-language': 'fr', 'accept-encoding': 'gzip', range: 'bytes=0-10' });
+    expect(res.status).toBe(200);
+    const h = seen[seen.length - 1]!.headers;
+    expect([h.accept, h['accept-charset'], h['accept-language'], h['accept-encoding'], h.range]).toEqual(['application/json', undefined, undefined, 'identity', undefined]);
+  });
+
+  test('an endpoint that masks nothing relays answers as they are', async () => {
+    const res = await get('xml-free', {}, 'plain-svc-bot');
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('class 7: paths that mean something else downstream', () => {
+  test.each([
+    '/services/crm/customers/..;/admin',
+    '/services/crm/customers/..%3B/admin',
+    '/services/crm/customers/..%3b/admin',
+    '/services/crm/customers;jsessionid=x/1',
+    '/services/crm/customers/1;x',
+    '/services/crm/customers/%EF%BC%8E%EF%BC%8E/admin',
+    '/services/crm/customers/%E2%80%A4%E2%80%A4/admin',
+    '/services/crm/customers/..%EF%BC%8Fadmin',
+    '/services/crm/customers/..%E2%88%95admin',
+    '/services/crm/customers/..%EF%BC%BCadmin',
+    '/services/crm/customers/..%EF%BC%9B/admin',
+    '/services/crm/customers/%255c',
+  ])('GET %s is a 400 and reaches nothing', async (path) => {
+    const before = seen.length;
+    const r = await rawGet(world.url + path, { authorization: `Bearer ${await world.saToken('svc-bot')}` });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(seen.length).toBe(before);
+  });
+
+  test('a non-ASCII name that is not a look-alike passes', async () => {
+    const res = await get('M%C3%BCller');
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('class 7: override and hop-by-hop headers', () => {
+  test('override headers never reach the service', async () => {
+    const res = await get('ok', {
+      'x-http-method-override': 'DELETE',
+      'x-http-method': 'DELETE',
+      'x-method-override': 'DELETE',
+      'x-original-url': '/admin',
+      'x-rewrite-url': '/admin',
+      'x-forwarded-for': '10.0.0.1',
+      'x-forwarded-host': 'admin.internal',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-prefix': '/admin',
+      forwarded: 'for=10.0.0.1;host=admin.internal',
+      'x-real-ip': '10.0.0.1',
+      'x-original-host': 'admin.internal',
+    });
+    expect(res.status).toBe(200);
+    const h = seen[seen.length - 1]!.headers;
+    for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'forwarded', 'x-real-ip', 'x-original-host']) {
+      expect([name, h[name]]).toEqual([name, undefined]);
+    }
+  });
+
+  test('headers the caller names in Connection are dropped (request), and the service\'s (response)', async () => {
+    const res = await rawRequest('GET', `${world.url}/services/crm/customers/hop`, {
+      authorization: `Bearer ${await world.saToken('plain-svc-bot')}`,
+      connection: 'keep-alive, x-tenant-override',
+      'x-tenant-override': 'other-team',
+      'keep-alive': 'timeout=5',
+    });
+    expect(res.status).toBe(200);
+    const h = seen[seen.length - 1]!.headers;
+    expect([h['x-tenant-override'], h['keep-alive']]).toEqual([undefined, undefined]);
+    expect(res.headers['x-internal-secret']).toBeUndefined();
+  });
+
+  test('on the messages route too', async () => {
+    const before = world.stub!.received.length;
+    const res = await rawRequest(
+      'POST',
+      `${world.url}/v1/messages`,
+      { 'content-type': 'application/json', authorization: `Bearer ${await world.saToken('support-bot')}`, connection: 'x-tenant-override', 'x-tenant-override': 'x', 'x-forwarded-for': '10.0.0.1' },
+      JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    );
+    expect(res.status).toBe(200);
+    const h = world.stub!.received[before]!.headers;
+    expect([h['x-tenant-override'], h['x-forwarded-for']]).toEqual([undefined, undefined]);
+  });
+});
