@@ -68,6 +68,17 @@ describe('accepted', () => {
     await expect(verifier.verify(credential)).rejects.toMatchObject({ reason: 'audience' });
   });
 
+  test('a verified assertion is cached until it expires, never past it', async () => {
+    let now = Date.now();
+    const v = new SamlVerifier({ metadata, now: () => now });
+    const credential = idp.issue({ nameId: 'cached', ttlSeconds: 120 });
+    await expect(v.verify(credential)).resolves.toMatchObject({ subject: 'cached' });
+    now += 60_000;
+    await expect(v.verify(credential)).resolves.toMatchObject({ subject: 'cached' });
+    now += 120_000; // past NotOnOrAfter (+ the 30 s skew)
+    await expect(v.verify(credential)).rejects.toMatchObject({ reason: 'expired' });
+  });
+
   test('a JWT does not look like SAML', () => {
     expect(looksLikeSaml('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln')).toBe(false);
     expect(looksLikeSaml('sk-ant-api03-xxxx')).toBe(false);

@@ -58,8 +58,14 @@ function quote(value: string): string {
   return JSON.stringify(clean.length > 80 ? `${clean.slice(0, 77)}...` : clean);
 }
 
+export interface VerifiedAssertion {
+  identity: Identity;
+  /** The earliest NotOnOrAfter (Conditions, bearer confirmations): the assertion's end. */
+  expiresAtMs: number;
+}
+
 /** Checks the assertion's claims under `rules` and returns the caller's identity. */
-export function readAssertion(assertion: Element, rules: AssertionRules): Identity {
+export function readAssertion(assertion: Element, rules: AssertionRules): VerifiedAssertion {
   const { nowMs } = rules;
   const skewMs = rules.clockSkewSeconds * 1000;
   if (assertion.getAttribute('Version') !== '2.0') throw new AssertionError('malformed', 'The assertion is not SAML 2.0 (Version="2.0")');
@@ -128,7 +134,10 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Identi
   }
   if (restrictions === 0) throw new AssertionError('audience', `The assertion has no AudienceRestriction; it must name ${quote(rules.audience)}`);
 
-  return identityFrom({ issuer: rules.issuer, subject: nameId, groups: groupsOf(assertion, rules.groupsAttribute) }, rules.trust);
+  return {
+    identity: identityFrom({ issuer: rules.issuer, subject: nameId, groups: groupsOf(assertion, rules.groupsAttribute) }, rules.trust),
+    expiresAtMs: Math.min(notOnOrAfter, ...bearerEnds),
+  };
 }
 
 function groupsOf(assertion: Element, attributeName: string): string[] {

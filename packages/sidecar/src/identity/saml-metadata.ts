@@ -118,6 +118,8 @@ export class SamlMetadata {
   #refreshMs: number;
   #timeoutMs: number;
   #now: () => number;
+  /** Bumped whenever the trusted IdPs or their certificates change (verified-assertion caches key on it). */
+  generation = 0;
 
   constructor(opts: SamlMetadataOptions) {
     this.#refreshMs = (opts.refreshSeconds ?? 600) * 1000;
@@ -139,6 +141,16 @@ export class SamlMetadata {
 
   /** The IdP whose entityID this is, after re-reading a changed source. */
   async idp(entityId: string): Promise<SamlIdp | undefined> {
+    await this.refresh();
+    for (const s of this.#sources) {
+      const idp = s.idps.find((i) => i.entityId === entityId);
+      if (idp) return idp;
+    }
+    return undefined;
+  }
+
+  /** Re-reads what changed (files at most once a second, URLs every refreshSeconds). */
+  async refresh(): Promise<void> {
     // A changed file is seen at once; a loaded URL is re-fetched in the background (its last
     // good content keeps answering meanwhile).
     await Promise.all(
@@ -147,11 +159,6 @@ export class SamlMetadata {
         return s.url && s.idps.length > 0 ? undefined : p;
       }),
     );
-    for (const s of this.#sources) {
-      const idp = s.idps.find((i) => i.entityId === entityId);
-      if (idp) return idp;
-    }
-    return undefined;
   }
 
   entityIds(): string[] {
@@ -182,6 +189,7 @@ export class SamlMetadata {
               const other = this.#sources.find((o) => o !== s && o.idps.some((i) => i.entityId === idp.entityId));
               if (other) throw new Error(`SAML metadata ${s.source}: IdP ${idp.entityId} is already configured by ${other.source}`);
             }
+            if (JSON.stringify(idps.map((i) => [i.entityId, i.certificates])) !== JSON.stringify(s.idps.map((i) => [i.entityId, i.certificates]))) this.generation++;
             s.idps = idps;
             s.loadedAt = this.#now();
             delete s.lastError;

@@ -11,12 +11,13 @@
 //   4. the assertion's own enveloped signature by a certificate of that IdP (RSA-SHA256 or
 //      stronger), plus the Response's signature when it has one (saml-signature.ts);
 //   5. the claims of the element the signature covered (saml-assertion.ts).
+import { createHash } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import type { Identity, IssuerTrust } from '@scopekeeper/core';
 import { AuthenticationError, IssuerUnavailableError, type AuthenticationErrorCode } from './verifier.ts';
 import { NS, SamlXmlError, childElements, descendantsNamed, isElement, parseSafeXml, textOnly } from './saml-xml.ts';
 import { SignatureError, verifyEnvelopedSignature } from './saml-signature.ts';
-import { AssertionError, readAssertion } from './saml-assertion.ts';
+import { AssertionError, readAssertion, type VerifiedAssertion } from './saml-assertion.ts';
 import type { SamlMetadata } from './saml-metadata.ts';
 
 /** Longest credential accepted (base64 characters): two copies (Authorization and x-api-key) fit the 32 KB header limit. */
@@ -56,6 +57,15 @@ export interface SamlVerifierOptions {
   trust?: IssuerTrust;
 }
 
+/** Verified credentials kept (by sha256) until they expire or the metadata changes. */
+const CACHE_SIZE = 1000;
+
+interface CachedIdentity {
+  identity: Identity;
+  expiresAtMs: number;
+  generation: number;
+}
+
 const AS_ISSUED = 'send the assertion exactly as the IdP issued it';
 const FRESH = 'fetch a fresh assertion from the IdP (the SDK\'s apiKeyHelper does this after a 401)';
 
@@ -67,6 +77,8 @@ export class SamlVerifier {
   readonly metadata: SamlMetadata;
   readonly trust: IssuerTrust;
   #now: () => number;
+  // XML signature checks cost milliseconds; the SDK re-sends one assertion on every request.
+  #cache = new Map<string, CachedIdentity>();
 
   constructor(opts: SamlVerifierOptions) {
     this.metadata = opts.metadata;
@@ -81,6 +93,21 @@ export class SamlVerifier {
   }
 
   async verify(credential: string): Promise<Identity> {
+    const key = createHash('sha256').update(credential).digest('base64');
+    await this.metadata.refresh();
+    const hit = this.#cache.get(key);
+    if (hit && hit.generation === this.metadata.generation && this.#now() - this.clockSkewSeconds * 1000 < hit.expiresAtMs) {
+      return { ...hit.identity, groups: [...hit.identity.groups] };
+    }
+    if (hit) this.#cache.delete(key);
+    const generation = this.metadata.generation;
+    const verified = await this.#verify(credential);
+    if (this.#cache.size >= CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(key, { identity: verified.identity, expiresAtMs: verified.expiresAtMs, generation });
+    return { ...verified.identity, groups: [...verified.identity.groups] };
+  }
+
+  async #verify(credential: string): Promise<VerifiedAssertion> {
     const { xml, doc } = this.#parse(credential);
     const { root, assertion } = this.#structure(doc);
     const entityId = textOnly(childElements(assertion, NS.assertion, 'Issuer')[0] ?? assertion)?.trim() ?? '';

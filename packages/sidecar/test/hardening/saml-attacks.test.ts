@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { LocalSamlIdp, newSamlKey, type SamlKey } from '../../src/identity/local-saml-idp.ts';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { samlAttacks, type SamlAttack } from '../saml-attacks.ts';
-import { anthropicError, completeJsonLines, recordAttack } from './support.ts';
+import { anthropicError, recordAttack } from './support.ts';
+import { auditRecord, expectRefusal } from '../refusal.ts';
 
 const SUITE = 'SAML assertions';
 const SAML_ENTITY = 'https://idp.example.test/saml';
@@ -30,23 +31,7 @@ const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messag
 const send = (headers: Record<string, string>) =>
   fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers }, body });
 
-interface AuditLine {
-  requestId: string;
-  subject?: string;
-  issuer?: string;
-  scope?: string;
-  decision: string;
-  status: number;
-}
-/** The audit record of a request, once written (records follow the response). */
-async function auditOf(requestId: string | null): Promise<AuditLine | undefined> {
-  for (let i = 0; i < 250; i++) {
-    const found = completeJsonLines<AuditLine>(await readFile(world.auditFile, 'utf8')).find((l) => l.requestId === requestId);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return undefined;
-}
+const auditOf = (res: Response) => auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id') ?? '(none)');
 
 test('a signed assertion for the Group data-analysts is allowed; the audit names the IdP and the NameID', async () => {
   const credential = world.samlAssertion('dana@example.com', ['data-analysts']);
@@ -56,7 +41,7 @@ test('a signed assertion for the Group data-analysts is allowed; the audit names
     expect(res.status).toBe(200);
     expect(res.headers.get('x-scopekeeper-decision')).toBe('allow');
     await res.arrayBuffer();
-    const record = await auditOf(res.headers.get('x-scopekeeper-request-id'));
+    const record = await auditOf(res);
     expect(record).toMatchObject({ subject: 'User dana@example.com', issuer: SAML_ENTITY, scope: 'analyst-agent', decision: 'allow' });
   }
   const audit = await readFile(world.auditFile, 'utf8');
@@ -64,16 +49,18 @@ test('a signed assertion for the Group data-analysts is allowed; the audit names
 });
 
 test('a SAML caller outside every scope is denied with 403, not 401', async () => {
+  const expectation = expectRefusal(world.auditFile, world.stub!);
   const res = await send({ 'x-api-key': world.samlAssertion('mallory@example.com', ['interns']) });
   expect(res.status).toBe(403);
   expect(anthropicError(await res.text()).error.type).toBe('permission_error');
+  expect(await expectation.refused(res)).toMatchObject({ subject: 'User mallory@example.com', decision: 'deny' });
 });
 
 test('every attack is a 401 authentication_error that quotes nothing and forwards nothing', async () => {
   expect(attacks.length).toBeGreaterThan(35);
   for (const attack of attacks) {
     for (const header of ['authorization', 'x-api-key'] as const) {
-      const before = world.stub!.received.length;
+      const expectation = expectRefusal(world.auditFile, world.stub!);
       const res = await send(header === 'authorization' ? { authorization: `Bearer ${attack.credential}` } : { 'x-api-key': attack.credential });
       const text = await res.text();
       const label = `${attack.name} (${header})`;
@@ -83,8 +70,7 @@ test('every attack is a 401 authentication_error that quotes nothing and forward
       expect(text).not.toContain(attack.credential.slice(0, 32));
       expect(text).not.toContain(attack.credential.slice(-32));
       expect(text).not.toMatch(/<saml|admin@example\.com|security-leads/);
-      expect(world.stub!.received.length).toBe(before);
-      const record = await auditOf(res.headers.get('x-scopekeeper-request-id'));
+      const record = await expectation.refused(res);
       expect(record).toMatchObject({ decision: 'deny', status: 401 });
       expect(record?.subject ?? '').toBe('');
       if (header === 'x-api-key') {
@@ -97,8 +83,10 @@ test('every attack is a 401 authentication_error that quotes nothing and forward
 test('a SAML credential is refused when no IdP is configured, saying how to configure one', async () => {
   const bare = await startWorld({ flags: { samlIdpMetadata: [] } });
   try {
+    const expectation = expectRefusal(bare.auditFile, bare.stub!);
     const res = await fetch(`${bare.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': bare.samlAssertion('dana@example.com', ['data-analysts']), 'content-type': 'application/json' }, body });
     expect(res.status).toBe(401);
+    await expectation.refused(res);
     expect(anthropicError(await res.text()).error.message).toMatch(/--saml-idp-metadata/);
   } finally {
     await bare.close();
