@@ -61,6 +61,17 @@ describe('accepted', () => {
     await expect(verifier.verify(credential)).resolves.toMatchObject({ groups: [] });
   });
 
+  test('IdP spellings: a Signature in the default namespace, ds declared on an ancestor', async () => {
+    const b64 = (x: string) => Buffer.from(x).toString('base64');
+    const signed = idp.sign(idp.assertionXml({ nameId: 'eve', groups: ['g'] }));
+    const own = '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">';
+    expect(signed).toContain(own);
+    const defaultNs = idp.sign(idp.assertionXml({ nameId: 'eve', groups: ['g'] }), { prefix: '' });
+    expect(defaultNs).toContain('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">');
+    const ancestor = idp.responseXml(signed.replace(own, '<ds:Signature>')).replace('<samlp:Response ', '<samlp:Response xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ');
+    for (const xml of [defaultNs, ancestor]) await expect(verifier.verify(b64(xml))).resolves.toMatchObject({ subject: 'eve', groups: ['g'] });
+  });
+
   test('a custom audience (--saml-audience)', async () => {
     const sp = new SamlVerifier({ metadata, audience: 'https://sp.example/scopekeeper' });
     const credential = idp.issue({ nameId: 'a', audiences: ['https://sp.example/scopekeeper'] });

@@ -169,7 +169,7 @@ export const phone: Detector = regexDetector({
 // ---------------------------------------------------------------------------- credit-card
 
 const CARD_RE =
-  /(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,4}(?:\1[0-9]{3})?|[0-9]{4}([ -])[0-9]{6}\2[0-9]{4,5})(?![0-9])/g;
+  /(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}([ .-])[0-9]{4}\1[0-9]{4}\1[0-9]{1,4}(?:\1[0-9]{3})?|[0-9]{4}([ -])[0-9]{6}\2[0-9]{4,5})(?![0-9])/g;
 
 const cardOk = (d: string) => luhnValid(d) && cardNetwork(d) !== undefined;
 
@@ -178,13 +178,13 @@ export const creditCard: Detector = regexDetector({
   category: 'credit-card',
   re: CARD_RE,
   maxLen: 24,
-  alpha: '0-9 \\-',
+  alpha: '0-9 .\\-',
   start: '0-9',
   notAfter: '0-9',
   accept(_text, m, out) {
     const s = m[0];
     const grouped = m[1] !== undefined || m[2] !== undefined;
-    const d = grouped ? s.replace(/[ -]/g, '') : s;
+    const d = grouped ? s.replace(/[ .-]/g, '') : s;
     out.start = m.index;
     if (cardOk(d)) {
       out.end = m.index + s.length;

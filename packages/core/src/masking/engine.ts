@@ -20,6 +20,7 @@ import { BUILTIN, BUILTIN_CATEGORIES } from './builtin.ts';
 import { compileCustomPattern } from './custom.ts';
 import type { Detector, Span } from './detector.ts';
 import { MaskingConfigError } from './errors.ts';
+import { fold, originalEnd, originalStart, type Folded } from './normalize.ts';
 
 export interface CustomPatternPolicy {
   /** Category name: [MASKED:<name>], counts and metrics. A DNS label, not a built-in name. */
@@ -43,6 +44,8 @@ export interface Tally {
   /** The first block category found. */
   blocked: string | undefined;
   matches: number;
+  /** When set, scan() records each match as (start, end, detector index). */
+  spans?: number[];
 }
 
 export const newTally = (): Tally => ({ counts: null, blocked: undefined, matches: 0 });
@@ -133,6 +136,7 @@ export class Engine {
       glue = -1;
       if (bi < 0 || bs >= limit) break;
       out += text.slice(cur, bs) + this.tokens[bi];
+      if (tally.spans !== undefined) tally.spans.push(bs, be, bi);
       const cat = dets[bi]!.category;
       const counts = tally.counts ?? (tally.counts = {});
       counts[cat] = (counts[cat] ?? 0) + 1;
@@ -155,6 +159,38 @@ export class Engine {
     }
     this.cursor = cur;
     this.glued = maskEnd === cur;
+    return out;
+  }
+
+  /** Original offset emitted up to after the last scanFolded(). */
+  origCursor = 0;
+
+  /**
+   * scan() over the folded text of `orig` (see normalize.ts), emitting the ORIGINAL characters:
+   * plain text as it was written, each match (whole code points) replaced by its token. `oc` is
+   * the original offset already emitted; this.origCursor is set to the new one.
+   */
+  scanFolded(f: Folded, orig: string, cursor: number, oc: number, limit: number, tally: Tally, glued = false, final = true): string {
+    const spans: number[] = [];
+    tally.spans = spans;
+    try {
+      this.scan(f.text, cursor, limit, tally, glued, final);
+    } finally {
+      tally.spans = undefined;
+    }
+    let out = '';
+    for (let k = 0; k < spans.length; k += 3) {
+      const start = originalStart(f, spans[k]!);
+      if (start > oc) out += orig.slice(oc, start);
+      out += this.tokens[spans[k + 2]!];
+      oc = Math.max(oc, start, originalEnd(f, spans[k + 1]!));
+    }
+    const done = originalStart(f, this.cursor);
+    if (done > oc) {
+      out += orig.slice(oc, done);
+      oc = done;
+    }
+    this.origCursor = oc;
     return out;
   }
 
@@ -182,7 +218,8 @@ export class Engine {
   maskString(s: string, tally: Tally): string {
     if (this.detectors.length === 0 || s.length === 0) return s;
     const before = tally.matches;
-    const out = this.scan(s, 0, s.length, tally);
+    const f = fold(s);
+    const out = f === undefined ? this.scan(s, 0, s.length, tally) : this.scanFolded(f, s, 0, 0, f.text.length, tally);
     return tally.matches === before ? s : out;
   }
 }
@@ -215,6 +252,10 @@ export class TextStream {
     if (eng.detectors.length === 0) return s;
     const buf = this.cur === this.buf.length && this.cur > CONTEXT ? this.buf.slice(-CONTEXT) + s : this.buf + s;
     const cur = buf.length - s.length - (this.buf.length - this.cur);
+    // a high surrogate at the end waits for its partner before it is folded
+    const whole = buf.length > 0 && isHighSurrogate(buf.charCodeAt(buf.length - 1)) ? buf.slice(0, -1) : buf;
+    const f = fold(whole);
+    if (f !== undefined) return this.pushFolded(buf, whole, f, cur);
     const limit = eng.holdLimit(buf, cur, this.glued);
     let out = '';
     let next = cur;
@@ -233,6 +274,32 @@ export class TextStream {
     return out;
   }
 
+  /** push() for text that folding changes: detectors run on the folded text, the original is emitted. */
+  private pushFolded(buf: string, whole: string, f: Folded, cur: number): string {
+    const eng = this.engine;
+    const fcur = foldedIndex(f, cur);
+    const limit = eng.holdLimit(f.text, fcur, this.glued);
+    let out = '';
+    let next = cur;
+    let fnext = fcur;
+    if (limit > fcur) {
+      out = eng.scanFolded(f, whole, fcur, cur, limit, this.tally, this.glued, false);
+      next = eng.origCursor;
+      fnext = eng.cursor;
+      this.glued = eng.glued;
+    }
+    if (fnext > 4 * CONTEXT) {
+      // keep CONTEXT folded characters of left context (whole code points)
+      const cut = Math.min(f.from[fnext - CONTEXT]!, next);
+      this.buf = buf.slice(cut);
+      this.cur = next - cut;
+    } else {
+      this.buf = buf;
+      this.cur = next;
+    }
+    return out;
+  }
+
   finish(): string {
     const buf = this.buf;
     const cur = this.cur;
@@ -241,8 +308,21 @@ export class TextStream {
     this.cur = 0;
     this.glued = false;
     if (this.tally.blocked !== undefined || cur >= buf.length) return '';
-    return this.engine.scan(buf, cur, buf.length, this.tally, glued);
+    const f = fold(buf);
+    if (f === undefined) return this.engine.scan(buf, cur, buf.length, this.tally, glued);
+    return this.engine.scanFolded(f, buf, foldedIndex(f, cur), cur, f.text.length, this.tally, glued);
   }
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** The first folded position whose code point starts at or after original offset `orig`. */
+function foldedIndex(f: Folded, orig: number): number {
+  let i = 0;
+  while (i < f.text.length && f.from[i]! < orig) i++;
+  return i;
 }
 
 /**

@@ -62,19 +62,61 @@ export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): v
   for (const block of content) maskContentBlock(engine, block, tally);
 }
 
-/** One content block (also used for content_block_start events). */
+/** Blocks never touched: their signatures would break (and they are the model's own reasoning). */
+const UNTOUCHED_BLOCKS = new Set(['thinking', 'redacted_thinking']);
+/** Fields that identify or encode rather than carry data: never masked, wherever they are. */
+const STRUCTURAL = new Set(['type', 'id', 'tool_use_id', 'signature', 'encrypted_content', 'encrypted_index', 'encrypted_stdout', 'file_id', 'media_type', 'cache_control']);
+/** Block-level fields that name things the client dispatches on. */
+const BLOCK_NAMES = new Set(['name', 'server_name', 'caller']);
+
+/**
+ * One content block (also used for content_block_start events): every block type whose content
+ * is text or data, known or not (text, tool uses, tool results of every kind, web search and
+ * fetch results, code execution output, MCP results, …) has its string values masked, except
+ * identifiers, signatures, encrypted payloads and base64 data. Thinking blocks are untouched.
+ */
 export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): void {
-  if (typeof block !== 'object' || block === null) return;
+  if (typeof block !== 'object' || block === null || Array.isArray(block)) return;
   const b = block as Record<string, unknown>;
-  const type = b.type;
-  if (type === 'text') {
-    if (typeof b.text === 'string') b.text = engine.maskString(b.text, tally);
-    if (Array.isArray(b.citations)) for (const c of b.citations) maskCitation(engine, c, tally);
-  } else if (typeof type === 'string' && type.endsWith('tool_use') && 'input' in b) {
-    // tool_use, server_tool_use, mcp_tool_use
-    b.input = maskStringValues(engine, b.input, tally);
+  if (typeof b.type === 'string' && UNTOUCHED_BLOCKS.has(b.type)) return;
+  for (const k of Object.keys(b)) {
+    if (STRUCTURAL.has(k) || BLOCK_NAMES.has(k)) continue;
+    const v = b[k];
+    // a tool's input is the model's own data: every string in it, whatever its key
+    if (k === 'input') b[k] = maskStringValues(engine, v, tally);
+    else if (typeof v === 'string') b[k] = engine.maskString(v, tally);
+    else if (typeof v === 'object' && v !== null) maskData(engine, v, tally);
   }
-  // thinking, redacted_thinking (and their signatures), tool results: unchanged
+}
+
+/** Masks string values below `root` in place, skipping structural fields and base64 payloads. */
+function maskData(engine: Engine, root: object, tally: Tally): void {
+  const stack: object[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (J.isRawJSON(node)) continue;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v: unknown = node[i];
+        if (typeof v === 'string') {
+          const m = engine.maskString(v, tally);
+          if (m !== v) node[i] = m;
+        } else if (typeof v === 'object' && v !== null) stack.push(v);
+      }
+      continue;
+    }
+    const rec = node as Record<string, unknown>;
+    // {type: "base64", data: …} (images, PDFs): bytes, not text
+    const base64 = rec.type === 'base64';
+    for (const k of Object.keys(rec)) {
+      if (STRUCTURAL.has(k) || (base64 && k === 'data')) continue;
+      const v = rec[k];
+      if (typeof v === 'string') {
+        const m = engine.maskString(v, tally);
+        if (m !== v) rec[k] = m;
+      } else if (typeof v === 'object' && v !== null) stack.push(v);
+    }
+  }
 }
 
 export function maskCitation(engine: Engine, c: unknown, tally: Tally): void {

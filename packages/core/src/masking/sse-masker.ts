@@ -38,6 +38,9 @@ export function maskingBlockedMessage(category: string): string {
   );
 }
 
+/** Deltas of thinking blocks: never touched (their signature covers them). */
+const UNTOUCHED_DELTAS = new Set(['thinking_delta', 'signature_delta']);
+
 type BlockState = { kind: 'text'; s: TextStream } | { kind: 'json'; s: JsonStream } | { kind: 'other' };
 
 function sniffType(data: string): string | undefined {
@@ -212,7 +215,16 @@ export class AnthropicSseMasker implements SseMasker {
           return;
         }
       } else {
+        // tool results of every kind, web search/fetch and code execution results, MCP results,
+        // unknown future blocks: they arrive whole here (thinking blocks are left alone)
         this.blocks.set(index, { kind: 'other' });
+        const before = this.tally.matches;
+        maskContentBlock(this.engine, cb, this.tally);
+        if (this.tally.matches !== before) {
+          if (this.tally.blocked !== undefined) return;
+          parts.push(this.reserialize(ev, obj));
+          return;
+        }
       }
       parts.push(ev.raw);
       return;
@@ -255,7 +267,18 @@ export class AnthropicSseMasker implements SseMasker {
         return;
       }
     }
-    // thinking_delta, signature_delta, unknown delta types: untouched
+    if (typeof dType === 'string' && !UNTOUCHED_DELTAS.has(dType) && dType !== 'citations_delta') {
+      // an unknown delta type: its strings are masked one delta at a time (it cannot be held
+      // back across deltas without knowing how its pieces join)
+      const before = this.tally.matches;
+      maskContentBlock(this.engine, delta, this.tally);
+      if (this.tally.matches !== before) {
+        if (this.tally.blocked !== undefined) return;
+        parts.push(this.reserialize(ev, obj));
+        return;
+      }
+    }
+    // thinking_delta, signature_delta: untouched
     parts.push(ev.raw);
   }
 }

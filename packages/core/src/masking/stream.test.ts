@@ -339,12 +339,12 @@ describe('SSE masker', () => {
     expect(out.toString()).toBe(input);
   });
 
-  it('passes unknown event types, comments and upstream errors through', () => {
+  it('passes unknown event types, comments and upstream errors through; masks the strings of unknown delta types', () => {
     const input =
       ': comment\n\nevent: future_event\ndata: {"type":"future_event","x":1}\n\n' +
       'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"future_delta","v":"a@b.co"}}\n\n' +
       'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
-    expect(runMasker(masking, [Buffer.from(input)]).out.toString()).toBe(input);
+    expect(runMasker(masking, [Buffer.from(input)]).out.toString()).toBe(input.replace('"a@b.co"', '"[MASKED:email]"'));
   });
 
   it('emits held text in a final delta before content_block_stop', () => {

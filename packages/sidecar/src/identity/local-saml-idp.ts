@@ -57,6 +57,8 @@ export interface SignOptions {
   digestAlgorithm?: string;
   /** Sign with this key instead of the IdP's current one. */
   key?: SamlKey;
+  /** Prefix of the Signature's elements; '' writes them in the default namespace. Default `ds`. */
+  prefix?: string;
 }
 
 export interface IssueOptions extends SamlAssertionOptions, SignOptions {
@@ -191,7 +193,8 @@ export class LocalSamlIdp {
       canonicalizationAlgorithm: SAML_ALG.excC14n,
     });
     sig.addReference({ xpath: '/*', transforms: [SAML_ALG.enveloped, SAML_ALG.excC14n], digestAlgorithm: opts.digestAlgorithm ?? SAML_ALG.sha256 });
-    sig.computeSignature(xml, { prefix: 'ds', location: { reference: "/*/*[local-name(.)='Issuer']", action: 'after' } });
+    const prefix = opts.prefix ?? 'ds';
+    sig.computeSignature(xml, { ...(prefix ? { prefix } : {}), location: { reference: "/*/*[local-name(.)='Issuer']", action: 'after' } });
     return sig.getSignedXml();
   }
 }

@@ -57,6 +57,18 @@ function lastUserText(body: Record<string, unknown>): string {
   return 'Hello from the scopekeeper stand-in.';
 }
 
+/** The text of the tool results the last user message carries (the turn after a tool_use), if it carries any. */
+function lastToolResults(body: Record<string, unknown>): string | undefined {
+  const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : [];
+  const last = messages[messages.length - 1];
+  if (last?.role !== 'user' || !Array.isArray(last.content)) return undefined;
+  const results = (last.content as { type?: string; content?: unknown; is_error?: boolean }[]).filter((b) => b.type === 'tool_result');
+  if (results.length === 0) return undefined;
+  const text = (c: unknown): string =>
+    typeof c === 'string' ? c : Array.isArray(c) ? (c as { type?: string; text?: string }[]).map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('') : '';
+  return results.map((r) => `${r.is_error ? 'error: ' : ''}${text(r.content)}`).join('\n');
+}
+
 function apiError(res: ServerResponse, status: number, type: string, message: string): void {
   const body = JSON.stringify({ type: 'error', error: { type, message }, request_id: id('req') });
   res.writeHead(status, { 'content-type': 'application/json', 'request-id': id('req'), 'content-length': Buffer.byteLength(body) });
@@ -72,6 +84,8 @@ function deltas(text: string): string[] {
 
 export class AnthropicStub {
   readonly received: ReceivedRequest[] = [];
+  /** Awaited before each Messages answer: a test changes the world between the request and the model's answer. */
+  beforeAnswer: ((body: Record<string, unknown>) => Promise<void>) | undefined;
   /** Every request ever received (received keeps only the last `keep`). */
   total = 0;
   private server: Server | undefined;
@@ -136,7 +150,10 @@ export class AnthropicStub {
     if (!STUB_MODELS.includes(model) && !model.startsWith('claude-')) {
       return apiError(res, 404, 'not_found_error', `model: ${model}`);
     }
-    const prompt = lastUserText(parsed);
+    await this.beforeAnswer?.(parsed);
+    // After a tool_use the model reports what the tool returned (so a test sees what reached the model).
+    const results = lastToolResults(parsed);
+    const prompt = results !== undefined ? `Tool result: ${results}` : lastUserText(parsed);
     const magic = /^STUB:(\w+)(?::(\d+))?/.exec(prompt);
     if (magic?.[1] === 'error') return apiError(res, Number(magic[2] ?? 529), Number(magic[2]) === 529 || !magic[2] ? 'overloaded_error' : 'api_error', 'Overloaded');
     if (magic?.[1] === 'slow') await new Promise((r) => setTimeout(r, Number(magic[2] ?? 1000)));

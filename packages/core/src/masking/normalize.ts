@@ -1,0 +1,111 @@
+// The text detectors see: each code point folded on its own (NFKC: fullwidth digits and '＠',
+// ligatures, small forms), Unicode spaces as ' ', zero-width characters, soft hyphens and
+// combining marks dropped. Masking replaces the ORIGINAL characters: every character of the
+// folded text remembers the span of the code point it came from.
+//
+// Folding code point by code point (not the whole string) keeps it local: text that arrives
+// later never changes how earlier text folded, which streamed masking relies on. Only a high
+// surrogate at the very end waits for its partner (callers keep it back).
+
+/** Default-ignorable and format characters (Cf: ZWSP, ZWJ, soft hyphen, bidi controls, BOM, …) and combining marks. */
+const DROP = /^[\p{Cf}\p{Mn}\p{Me}]$/u;
+const SPACE = /^[\p{Zs}]$/u;
+const NON_ASCII = /[\u0080-\uffff]/;
+
+export interface Folded {
+  /** What the detectors scan. */
+  text: string;
+  /** For each character of `text`: start and end (in the original) of the code point it came from. */
+  from: Int32Array;
+  to: Int32Array;
+  /** Length of the original. */
+  length: number;
+}
+
+const cache = new Map<number, string>();
+
+function foldCodePoint(cp: number): string {
+  let f = cache.get(cp);
+  if (f !== undefined) return f;
+  const c = String.fromCodePoint(cp);
+  if (DROP.test(c)) f = '';
+  else if (SPACE.test(c)) f = ' ';
+  else if (cp === 0x2028 || cp === 0x2029) f = '\n';
+  else f = c.normalize('NFKC');
+  if (cache.size < 4096) cache.set(cp, f);
+  return f;
+}
+
+const NON_ASCII_RUNS = /[\u0080-\uffff]+/g;
+
+/**
+ * The folded form of `s`, or undefined when folding changes nothing. ASCII text costs one
+ * regex test; text whose non-ASCII characters all fold to themselves (accents, emoji, CJK)
+ * one scan of those characters; only text that really folds pays for the offset tables.
+ */
+export function fold(s: string): Folded | undefined {
+  if (!NON_ASCII.test(s)) return undefined;
+  // the non-ASCII code points that fold to something else: [offset, width, folded] triples
+  const edits: (number | string)[] = [];
+  let grow = 0;
+  NON_ASCII_RUNS.lastIndex = 0;
+  for (let m = NON_ASCII_RUNS.exec(s); m !== null; m = NON_ASCII_RUNS.exec(s)) {
+    const end = m.index + m[0].length;
+    for (let i = m.index; i < end; ) {
+      const cp = s.codePointAt(i)!;
+      const w = cp > 0xffff ? 2 : 1;
+      const f = foldCodePoint(cp);
+      if (f.length !== w || f !== s.slice(i, i + w)) {
+        edits.push(i, w, f);
+        grow += f.length - w;
+      }
+      i += w;
+    }
+  }
+  if (edits.length === 0) return undefined;
+  const n = s.length + grow;
+  const from = new Int32Array(n);
+  const to = new Int32Array(n);
+  const parts: string[] = [];
+  let o = 0; // original offset copied so far
+  let k = 0; // folded offset written so far
+  const copy = (until: number) => {
+    // unchanged characters map one to one (a surrogate pair to its whole code point)
+    parts.push(s.slice(o, until));
+    for (let i = o; i < until; i++, k++) {
+      const c = s.charCodeAt(i);
+      const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < until && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+      const lowHalf = (c & 0xfc00) === 0xdc00 && i > o && (s.charCodeAt(i - 1) & 0xfc00) === 0xd800;
+      from[k] = lowHalf ? i - 1 : i;
+      to[k] = pair ? i + 2 : i + 1;
+    }
+    o = until;
+  };
+  for (let e = 0; e < edits.length; e += 3) {
+    const at = edits[e] as number;
+    const w = edits[e + 1] as number;
+    const f = edits[e + 2] as string;
+    copy(at);
+    parts.push(f);
+    for (let j = 0; j < f.length; j++, k++) {
+      from[k] = at;
+      to[k] = at + w;
+    }
+    o = at + w;
+  }
+  copy(s.length);
+  return { text: parts.join(''), from, to, length: s.length };
+}
+
+/**
+ * Original offset for a boundary in the folded text: the start of the code point that
+ * folded position p belongs to (p === text.length: the original's end).
+ */
+export function originalStart(f: Folded, p: number): number {
+  return p >= f.text.length ? f.length : f.from[p]!;
+}
+
+/** Original offset after folded position p - 1: the end of the code point it came from. */
+export function originalEnd(f: Folded, p: number): number {
+  return p <= 0 ? 0 : f.to[p - 1]!;
+}
