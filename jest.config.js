@@ -11,4 +11,6 @@ export default {
   },
   testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/packages/*/test/**/*.test.ts'],
   testTimeout: 30000,
+  // StrykerJS's sandbox (npm run mutate) holds a second copy of the workspace packages
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
 };

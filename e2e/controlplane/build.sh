@@ -2,13 +2,17 @@
 # Builds the real control plane for the e2e tests from the pinned Go tool modules:
 #   kube-apiserver, kubectl, helm   <- ./go.mod   (k8s.io/kubernetes, helm.sh/helm/v4)
 #   etcd                            <- ./etcd/go.mod (go.etcd.io/etcd/server/v3)
+# and, with `build.sh node`, what the one-node cluster adds (e2e/harness/node.ts):
+#   kubelet, kube-controller-manager, kube-scheduler, kube-proxy <- ./go.mod
+#   pause (the sandbox image's program)                          <- ./pause
 # into a version-keyed cache outside the repo:
 #   ${SCOPEKEEPER_CACHE:-$HOME/.cache/scopekeeper}/controlplane/<key>/bin
 # where <key> hashes go.mod, go.sum, etcd/go.mod, etcd/go.sum, this script and OS/arch.
 # A run that finds the binaries in place does no work.
 #
 # Contract: the LAST line on stdout is a directory holding kube-apiserver, etcd,
-# kubectl and helm. Everything else (build log, progress) goes to stderr.
+# kubectl and helm (and with `node` the node's binaries too). Everything else (build log,
+# progress) goes to stderr.
 #
 # KUBEBUILDER_ASSETS: if set and it holds kube-apiserver, etcd and kubectl, nothing of
 # Kubernetes is built; helm is taken from there, else from PATH, else built. When helm
@@ -16,28 +20,34 @@
 #
 # Options: --force  rebuild even if the cache entry exists
 #          --key    print the cache key and exit
+#          node     also the node's binaries (KUBEBUILDER_ASSETS is not used then)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 force=0
-case "${1:-}" in
-  --force) force=1 ;;
-  --key) ;;
-  "") ;;
-  *) echo "usage: $0 [--force|--key]" >&2; exit 2 ;;
-esac
+with_node=0
+for a in "$@"; do
+  case "$a" in
+    --force) force=1 ;;
+    --key) ;;
+    node) with_node=1 ;;
+    *) echo "usage: $0 [--force|--key] [node]" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf 'controlplane: %s\n' "$*" >&2; }
 
 cache_root="${SCOPEKEEPER_CACHE:-${HOME:-/tmp}/.cache/scopekeeper}/controlplane"
 
-key=$(cd "$here" && { cat go.mod go.sum etcd/go.mod etcd/go.sum build.sh; uname -sm; } \
+key=$(cd "$here" && { cat go.mod go.sum etcd/go.mod etcd/go.sum pause/main.go build.sh; uname -sm; } \
   | sha256sum | cut -c1-16)
 if [[ "${1:-}" == "--key" ]]; then echo "$key"; exit 0; fi
 
 keydir="$cache_root/$key"
 bindir="$keydir/bin"
 all=(kube-apiserver etcd kubectl helm)
+node_bins=(kubelet kube-controller-manager kube-scheduler kube-proxy pause)
+if [[ $with_node -eq 1 ]]; then all+=("${node_bins[@]}"); unset KUBEBUILDER_ASSETS; fi
 
 has_all() { # dir names...
   local d=$1; shift
@@ -66,6 +76,8 @@ build() { # binaries...
   if command -v flock >/dev/null; then flock 9; fi
   if [[ $force -eq 0 ]] && has_all "$bindir" "${want[@]}"; then return 0; fi
 
+  # Go is preinstalled on these machines; a non-login shell may lack /usr/local/go/bin on PATH.
+  if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH="/usr/local/go/bin:$PATH"; fi
   command -v go >/dev/null || { log "go is not on PATH (need Go >= 1.26)"; exit 1; }
 
   local kube_version helm_version etcd_version
@@ -116,6 +128,8 @@ build() { # binaries...
       kube-apiserver) pkgs+=(k8s.io/kubernetes/cmd/kube-apiserver) ;;
       kubectl) pkgs+=(k8s.io/kubernetes/cmd/kubectl) ;;
       helm) pkgs+=(helm.sh/helm/v4/cmd/helm) ;;
+      kubelet|kube-controller-manager|kube-scheduler|kube-proxy) pkgs+=("k8s.io/kubernetes/cmd/$b") ;;
+      pause) pkgs+=(./pause) ;;
       etcd) ;;
     esac
   done

@@ -44,8 +44,12 @@ export interface Cluster extends ClusterInfo {
 let cached: Cluster | undefined;
 
 export function cluster(): Cluster {
-  if (cached) return cached;
-  const info = readInfo();
+  cached ??= clusterOf(readInfo());
+  return cached;
+}
+
+/** The same helpers for any cluster the harness describes (e.g. the one-node cluster of pods.ts). */
+export function clusterOf(info: ClusterInfo): Cluster {
   const user = (name: string): UserInfo => {
     const u = info.users[name];
     if (!u) throw new Error(`unknown e2e user ${JSON.stringify(name)}; known: ${Object.keys(info.users).join(', ')}`);
@@ -63,7 +67,7 @@ export function cluster(): Cluster {
     return { context: info.adminContext, as: u };
   };
 
-  cached = {
+  return {
     ...info,
     tokens,
     repoRoot: fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, ''),
@@ -103,7 +107,6 @@ export function cluster(): Cluster {
       });
     },
   };
-  return cached;
 }
 
 /** `kubectl apply -f crds/` and wait until both CRDs are Established. Idempotent. */

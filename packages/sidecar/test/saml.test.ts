@@ -43,20 +43,20 @@ describe('accepted', () => {
   test('a signed bare assertion: issuer = entityID, NameID = User, groups attribute = Groups', async () => {
     const credential = idp.issue({ nameId: 'alice@example.com', groups: ['support-engineers', 'everyone'] });
     expect(looksLikeSaml(credential)).toBe(true);
-    await expect(verifier.verify(credential)).resolves.toEqual({ issuer: idp.entityId, subject: 'alice@example.com', groups: ['support-engineers', 'everyone'] });
+    await expect(verifier.verify(credential)).resolves.toEqual({ issuer: idp.entityId, subject: 'alice@example.com', primary: false, groups: ['support-engineers', 'everyone'] });
   });
 
   test('a Response holding a signed assertion, with and without its own signature', async () => {
     for (const signResponse of [false, true]) {
       const id = await verifier.verify(idp.issue({ nameId: 'bob', groups: ['g'], response: true, signResponse }));
-      expect(id).toEqual({ issuer: idp.entityId, subject: 'bob', groups: ['g'] });
+      expect(id).toEqual({ issuer: idp.entityId, subject: 'bob', primary: false, groups: ['g'] });
     }
   });
 
   test('RSA-SHA512, a custom groups attribute, and the second IdP', async () => {
     const custom = new SamlVerifier({ metadata, groupsAttribute: 'memberOf' });
     const credential = other.issue({ nameId: 'carol', groups: ['ops'], groupsAttribute: 'memberOf', signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512' });
-    await expect(custom.verify(credential)).resolves.toEqual({ issuer: other.entityId, subject: 'carol', groups: ['ops'] });
+    await expect(custom.verify(credential)).resolves.toEqual({ issuer: other.entityId, subject: 'carol', primary: false, groups: ['ops'] });
     // the default attribute name finds no groups in it
     await expect(verifier.verify(credential)).resolves.toMatchObject({ groups: [] });
   });

@@ -34,6 +34,8 @@ function answer(kind: string): { status: number; headers: Record<string, string>
       return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ e: PII.email })) };
     case 'compress':
       return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'compress' }, body: Buffer.from(JSON.stringify({ e: PII.email })) };
+    case 'headers':
+      return { status: 200, headers: { 'content-type': 'application/json', 'x-customer': PII.email, location: `/customers?mail=${PII.email}` }, body: Buffer.from('{"ok":true}') };
     case 'hop':
       return { status: 200, headers: { 'content-type': 'application/json', connection: 'x-internal-secret', 'x-internal-secret': 'topsecret', 'keep-alive': 'timeout=5' }, body: Buffer.from('{"ok":true}') };
     default:
@@ -110,6 +112,11 @@ describe('class 6: every answer of a masking endpoint is masked, or refused', ()
   test('object keys and numbers are masked', async () => {
     const res = await get('keys-numbers');
     expect(await res.json()).toEqual({ '[MASKED:email]': { card: '[MASKED:credit-card]' } });
+  });
+
+  test("the answer's headers are masked too", async () => {
+    const res = await get('headers');
+    expect([res.status, res.headers.get('x-customer'), res.headers.get('location')]).toEqual([200, '[MASKED:email]', '/customers?mail=[MASKED:email]']);
   });
 
   test('a compressed answer is decoded and masked', async () => {

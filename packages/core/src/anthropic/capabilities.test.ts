@@ -159,6 +159,8 @@ describe('request capabilities (decide)', () => {
     expect(codes(decideWith({}, { fallbacks: [{ model: 'claude-opus-4-1' }] }))).toEqual(['ModelNotAllowed']);
     expect(codes(decideWith({}, { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-1' }] }))).toEqual(['ModelNotAllowed']);
     expect(decideWith({}, { fallbacks: [{ model: 'claude-sonnet-4-0' }] }).effect).toBe('allow');
+    // "default": models the API picks, which no scope reviewed
+    expect(codes(decideWith({}, { fallbacks: 'default' }))).toEqual(['ModelNotAllowed']);
   });
 
   test('unknown fields, betas and tool types are refused unless spec.limits.betas lists them', () => {
