@@ -3,7 +3,7 @@
 import type { AccessReview, ModelScopeSpecEndpoint } from '../types/generated.ts';
 import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
 import type { CompiledScope, PolicySnapshot } from './compile.ts';
-import { describeIdentity, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
+import { describeCaller, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
 import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
 import type { Capability } from '../anthropic/capabilities.ts';
@@ -431,10 +431,10 @@ export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyReques
   if (scopes.length === 0) {
     const where = snapshot.namespace ? ` in namespace ${snapshot.namespace}` : '';
     if (opts.pinnedScope !== undefined && matchingScopes(snapshot, id).length > 0) {
-      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeIdentity(id)}` };
+      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeCaller(id)}` };
       return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; add the caller to its spec.subjects or change the pod's scopekeeper.dev/scope annotation.` };
     }
-    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeIdentity(id)}` };
+    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeCaller(id)}` };
     return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.` };
   }
   let held: CompiledScope | undefined;
