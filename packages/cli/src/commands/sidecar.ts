@@ -29,6 +29,7 @@ export function sidecarCommand(): Command {
     .addOption(opt('--policy <kubernetes|dir>', 'where ModelScopes and AccessReviews come from').default('kubernetes'))
     .addOption(opt('--namespace <ns>', 'the namespace whose scopes apply').default(process.env.POD_NAMESPACE ?? 'default'))
     .addOption(opt('--issuer <issuer[=discovery-url]>', 'accepted OIDC issuer (repeatable or comma-separated)').argParser(collect).default([]))
+    .addOption(opt('--service-account-issuer <issuer>', 'the only issuer whose tokens can be Kubernetes service accounts (default: the first --issuer)'))
     .addOption(opt('--issuer-ca <path>', 'PEM CA bundle to trust for issuer discovery and JWKS'))
     .addOption(opt('--audience <aud>', 'required token audience').default('scopekeeper'))
     .addOption(opt('--groups-claim <claim>', 'token claim holding the caller\'s groups').default('groups'))

@@ -3,7 +3,7 @@
 import type { AccessReview, ModelScopeSpecEndpoint } from '../types/generated.ts';
 import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
 import type { CompiledScope, PolicySnapshot } from './compile.ts';
-import { describeIdentity, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
+import { describeCaller, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
 import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
 import type { Capability } from '../anthropic/capabilities.ts';
@@ -192,7 +192,7 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
         fit.denies.push({
           code: 'McpServerNotAllowed',
           rule: 'spec.tools.mcpServers',
-          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${c.server?.url.slice(0, 256) ?? ''}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${shownUrl(c.server?.url ?? '')}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
         });
       }
       continue;
@@ -211,6 +211,16 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
     }
   }
   return fit;
+}
+
+/** A URL as an error may show it: no credentials, query or fragment (they can carry tokens). */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 256);
+  } catch {
+    return 'not a URL';
+  }
 }
 
 const KIND_LABEL: Record<Capability['kind'], string> = {
@@ -421,10 +431,10 @@ export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyReques
   if (scopes.length === 0) {
     const where = snapshot.namespace ? ` in namespace ${snapshot.namespace}` : '';
     if (opts.pinnedScope !== undefined && matchingScopes(snapshot, id).length > 0) {
-      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeIdentity(id)}` };
+      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeCaller(id)}` };
       return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; add the caller to its spec.subjects or change the pod's scopekeeper.dev/scope annotation.` };
     }
-    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeIdentity(id)}` };
+    const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeCaller(id)}` };
     return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.` };
   }
   let held: CompiledScope | undefined;

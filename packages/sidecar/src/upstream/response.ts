@@ -72,9 +72,11 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
     res.writeHead(status, headers);
     return pipeThrough(upstream, res, status);
   }
+  let headerCounts: Record<string, number> | undefined;
   if (maskingService) {
     const why = unmaskable(contentType, from.headers['content-encoding'], isSse);
     if (why !== undefined) return Promise.resolve(refuseUnmaskable(upstream, res, why, opts.extraHeaders));
+    if (masking) headerCounts = maskHeaderValues(headers, masking);
   }
   // We read this body, so we decode it; the caller then gets it uncompressed.
   const decode = decoder(from.headers['content-encoding'] as string | undefined);
@@ -85,7 +87,35 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
     res.writeHead(status, headers);
     return relaySse(upstream, source, res, status, opts.messages, masking);
   }
-  return relayWhole(upstream, source, res, status, headers, opts, masking);
+  const whole = relayWhole(upstream, source, res, status, headers, opts, masking);
+  if (headerCounts === undefined) return whole;
+  return whole.then((r) => {
+    const masked = { ...(r.masked ?? {}) };
+    addCounts(masked, headerCounts);
+    return { ...r, masked };
+  });
+}
+
+/** Response headers that only describe the body or its caching: nothing of the service's data. */
+const DESCRIPTIVE = new Set(['content-type', 'content-length', 'content-encoding', 'date', 'etag', 'last-modified', 'cache-control', 'expires', 'age', 'vary']);
+
+/** A masking service's answer headers are part of its answer: detectors run on their values too. */
+function maskHeaderValues(headers: Record<string, string | string[]>, masking: Masking): Record<string, number> | undefined {
+  let counts: Record<string, number> | undefined;
+  for (const [k, v] of Object.entries(headers)) {
+    if (DESCRIPTIVE.has(k) || k.startsWith('x-scopekeeper-')) continue;
+    const values = Array.isArray(v) ? v : [v];
+    let changed = false;
+    const out = values.map((x) => {
+      const r = masking.maskText(x);
+      if (!r.changed) return x;
+      changed = true;
+      addCounts((counts ??= {}), r.counts);
+      return r.text;
+    });
+    if (changed) headers[k] = Array.isArray(v) ? out : out[0]!;
+  }
+  return counts;
 }
 
 const JSON_TYPE = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
