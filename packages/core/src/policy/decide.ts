@@ -212,7 +212,7 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
         fit.denies.push({
           code: 'McpServerNotAllowed',
           rule: 'spec.tools.mcpServers',
-          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${c.server?.url.slice(0, 256) ?? ''}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${shownUrl(c.server?.url ?? '')}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
         });
       }
       continue;
@@ -231,6 +231,16 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
     }
   }
   return fit;
+}
+
+/** A URL as an error may show it: no credentials, query or fragment (they can carry tokens). */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 256);
+  } catch {
+    return 'not a URL';
+  }
 }
 
 const KIND_LABEL: Record<Capability['kind'], string> = {
