@@ -6,7 +6,7 @@ import type { CompiledScope, PolicySnapshot } from './compile.ts';
 import type { DataRules } from './data-rules.ts';
 import { describeCaller, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
-import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import { globsOverlap, matchAnyName, matchPath } from '../util/glob.ts';
 import type { Capability } from '../anthropic/capabilities.ts';
 
 export type PolicyRequest =
@@ -351,7 +351,8 @@ function justInTimeFor(s: CompiledScope, id: Identity, model: string | undefined
     if (!isValid(timeline, now)) continue;
     const req = review.spec.request;
     if (!req || !identityMatchesRef(id, req.subject, s.namespace)) continue;
-    if (model !== undefined && (req.model === undefined || !matchName(req.model, model))) continue;
+    // Exact names: an approval is for what was held, never a pattern (issue 14 class 4).
+    if (model !== undefined && req.model !== model) continue;
     if (tools.every((t) => (req.tools ?? []).includes(t))) return review;
   }
   return undefined;
