@@ -53,7 +53,7 @@ export class Sidecar {
       timeoutMs: opts.upstreamTimeoutMs,
       maxBodyBytes: opts.maxBodyBytes,
       sessions: new McpSessions(),
-      masking: (d: Decision) => d.compiled?.masking,
+      masking: (d: Decision) => (d.data?.masking.active ? d.data.masking : undefined),
     };
     this.dp = { opts, policy: deps.policy, verifier: deps.verifier, saml: deps.saml, audit: deps.audit, log: deps.log, metrics: this.metrics, now, forwarder, mcp };
     this.gate = new ConcurrencyGate({ limit: opts.maxConcurrent ?? 256, maxQueued: opts.maxQueued ?? 512, maxWaitMs: opts.maxQueueWaitMs ?? 30_000 });

@@ -5,7 +5,8 @@ import { subjectKey } from './identity.ts';
 import { globProblem } from '../util/glob.ts';
 import { parseDuration } from '../util/duration.ts';
 import { reviewTimeline, type ReviewTimeline } from './review.ts';
-import { compileMasking, type Masking } from '../masking/index.ts';
+import { DataRulesCache } from './data-rules.ts';
+import { compileMasking } from '../masking/index.ts';
 import { parseJsonPath } from '../masking/jsonpath.ts';
 
 export interface CompiledScope {
@@ -17,8 +18,6 @@ export interface CompiledScope {
   endpoints: Map<string, ModelScopeSpecEndpoint>;
   periodic: TimedReview[];
   justInTime: TimedReview[];
-  /** The scope's data rules, compiled once with the policy; undefined when it masks nothing. */
-  masking?: Masking;
 }
 
 export interface TimedReview {
@@ -32,6 +31,10 @@ export interface PolicySnapshot {
   bySubject: Map<string, CompiledScope[]>;
   /** Scopes that failed to compile, with why; they grant nothing. */
   invalid: { name: string; namespace: string; problems: string[] }[];
+  /** The data rules of each set of scopes naming a caller, compiled once (data-rules.ts). */
+  dataRules: DataRulesCache;
+  /** Scope lists of callers found under several keys (or pinned), merged once; bounded. */
+  merged: Map<string, CompiledScope[]>;
 }
 
 /** Problems that make a scope unusable; empty when it compiles. Shared with the operator's Ready condition. */
@@ -93,13 +96,6 @@ export function scopeProblems(scope: ModelScope): string[] {
   return problems;
 }
 
-function scopeMasking(scope: ModelScope): Masking | undefined {
-  const data = scope.spec.data;
-  if (!data || !(data.mask?.length || data.block?.length || data.custom?.length)) return undefined;
-  const m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
-  return m.active ? m : undefined;
-}
-
 function byExpiryDesc(a: TimedReview, b: TimedReview): number {
   return (b.timeline.expiresAt ?? 0) - (a.timeline.expiresAt ?? 0);
 }
@@ -107,7 +103,7 @@ function byExpiryDesc(a: TimedReview, b: TimedReview): number {
 export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opts: { namespace?: string } = {}): PolicySnapshot {
   const inNamespace = <T extends { metadata: { namespace?: string } }>(o: T) =>
     opts.namespace === undefined || (o.metadata.namespace ?? opts.namespace) === opts.namespace;
-  const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [] };
+  const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [], dataRules: new DataRulesCache(), merged: new Map() };
   const byName = new Map<string, CompiledScope>();
   for (const scope of scopes.filter(inNamespace)) {
     const namespace = scope.metadata.namespace ?? opts.namespace ?? 'default';
@@ -124,7 +120,6 @@ export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opt
       endpoints: new Map((scope.spec.endpoints ?? []).map((e) => [e.name, e])),
       periodic: [],
       justInTime: [],
-      masking: scopeMasking(scope),
     };
     snapshot.scopes.push(compiled);
     byName.set(`${namespace}/${compiled.name}`, compiled);

@@ -1,5 +1,5 @@
 // Stage 3, decide: core's decide() on the current policy snapshot. A denial or a held request is
-// answered here; an allowed one leaves with its masking (compiled with the policy) on the context.
+// answered here; an allowed one leaves with the caller's masking (compiled with the policy) on the context.
 import { decide as decidePolicy, denialErrorType, type Decision, type PolicyRequest, type PolicySnapshot } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { firstHeader } from '../http/headers.ts';
@@ -33,7 +33,8 @@ export async function enforce(dp: DataPath, ctx: RequestContext, decision: Decis
     refuse(dp, ctx, 'auditUnavailable', undefined);
     return false;
   }
-  ctx.masking = decision.compiled?.masking;
+  // The caller's data rules: the union over every scope naming it (core's DataRules).
+  ctx.masking = decision.data?.masking.active ? decision.data.masking : undefined;
   return true;
 }
 

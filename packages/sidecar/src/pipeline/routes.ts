@@ -59,7 +59,7 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
   if (!(await enforce(dp, ctx, decision))) return;
   const url = new URL(decision.endpoint!.url);
   ctx.target = { origin: url.origin, path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`, anthropic: false };
-  ctx.maskFields = decision.endpoint!.maskFields;
+  ctx.maskFields = [...(decision.data?.maskFields(parsed.endpoint) ?? decision.endpoint!.maskFields ?? [])];
   await forwardAndRelay(dp, ctx);
 }
 
