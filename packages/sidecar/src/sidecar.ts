@@ -9,7 +9,6 @@ import express, { type Express } from 'express';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import {
   allowedModelGlobs,
-  compileMasking,
   decide,
   denialErrorType,
   inspectMessagesRequest,
@@ -17,7 +16,6 @@ import {
   RequestInspectionError,
   describeIdentity,
   type AuditEvent,
-  type CompiledScope,
   type Decision,
   type Masking,
   type PolicyRequest,
@@ -80,7 +78,6 @@ export class Sidecar {
   private adminServer: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly inFlight = new Set<ServerResponse>();
-  private readonly maskingCache = new WeakMap<CompiledScope, Masking>();
   private readonly mcpSessions = new McpSessions();
   private readonly agents: { http: HttpAgent; https: HttpsAgent };
   private draining = false;
@@ -329,7 +326,7 @@ export class Sidecar {
       const base = target.pathname.replace(/\/$/, '');
       (req as unknown as { serviceTarget: string }).serviceTarget = target.origin;
       req.url = `${base}${parsed.rawPath}${parsed.query}`;
-      ctx.maskFields = decision.endpoint.maskFields;
+      ctx.maskFields = [...(decision.data?.maskFields(parsed.endpoint) ?? decision.endpoint.maskFields ?? [])];
     }
     await this.decideAndForward(req, res, next, ctx, undefined, snap, decision);
   }
@@ -383,15 +380,9 @@ export class Sidecar {
     next();
   }
 
+  /** The caller's data rules: the union over every scope naming it (core's DataRules), not the allowing scope's alone. */
   private maskingFor(decision: Decision): Masking | undefined {
-    const data = decision.compiled?.scope.spec.data;
-    if (!data || !(data.mask?.length || data.block?.length || data.custom?.length) || !decision.compiled) return undefined;
-    let m = this.maskingCache.get(decision.compiled);
-    if (!m) {
-      m = compileMasking({ mask: data.mask ?? [], block: data.block ?? [], custom: (data.custom ?? []).map((c) => ({ name: c.name, pattern: c.pattern, action: c.action ?? 'mask' })) });
-      this.maskingCache.set(decision.compiled, m);
-    }
-    return m;
+    return decision.data?.masking.active ? decision.data.masking : undefined;
   }
 
   private mcpDeps(): McpRouteDeps {
