@@ -9,7 +9,8 @@
 // under load, bench/decide.ts and bench/masking.ts. Results: bench/results/latest.json and
 // docs/benchmarks.md.
 //
-// Options: --quick, --rounds N, --only direct,nginx,sk-audit,sk-mask,litellm,fwd-node,fwd-express,
+// Options: --quick, --rounds N, --only direct,nginx,sk-audit,sk-mask,portkey,litellm,fwd-node,fwd-express,
+//          --hpm <module> (adds fwd-hpm: express + that http-proxy-middleware release),
 //          --no-litellm, --no-docs, --out FILE
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { writeUpstreamConfig, writeProxyConfig, startNginx, NGINX } from './lib/
 import { startPinned, stop, stopAll, stopAllSync, freePort, treeCpuSeconds, treeRssMb, rssSampler, waitFor, sleep, rssMb, type Started } from './lib/proc.ts';
 import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY, type SkSetup } from './lib/scopekeeper.ts';
 import { ensureLitellm, startLitellm, MASTER_KEY, SSE_MODEL, CACHE } from './lib/litellm.ts';
+import { portkeyHeaders, portkeyVersion, startPortkey } from './lib/portkey.ts';
 import { writeWrkScript, runWrk, WRK, type WrkResult } from './lib/wrk.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
 import { summarise, type ProfileSummary } from './lib/cpuprofile.ts';
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     only: { type: 'string' },
     'no-litellm': { type: 'boolean', default: false },
+    hpm: { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -54,15 +57,17 @@ const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}\n`);
 
 export type Mode = 'json' | 'sse';
-export type TargetId = 'direct' | 'nginx' | 'sk-audit' | 'sk-mask' | 'litellm' | 'fwd-node' | 'fwd-express';
+export type TargetId = 'direct' | 'nginx' | 'sk-audit' | 'sk-mask' | 'portkey' | 'litellm' | 'fwd-node' | 'fwd-express' | 'fwd-hpm';
 export const TARGET_LABELS: Record<TargetId, string> = {
   direct: 'direct to the upstream',
   nginx: 'nginx (plain reverse proxy)',
   'sk-audit': 'scopekeeper: policy + audit',
   'sk-mask': 'scopekeeper: policy + audit + masking',
+  portkey: 'Portkey AI gateway',
   litellm: 'LiteLLM proxy',
   'fwd-node': 'forwarding only, node:http',
-  'fwd-express': 'forwarding only, express + http-proxy-middleware',
+  'fwd-express': 'forwarding only, express + undici (as the sidecar forwards)',
+  'fwd-hpm': 'forwarding only, express + http-proxy-middleware (--hpm)',
 };
 
 interface Target {
@@ -74,6 +79,8 @@ interface Target {
   rates: number[];
   idleRssMb?: number;
   error?: string;
+  /** The modes it answers correctly (a target that fails the sanity check of a mode is not measured in it). */
+  modes?: Mode[];
 }
 
 export interface RunRecord {
@@ -301,6 +308,8 @@ async function main(): Promise<void> {
     node: process.version,
     nginx: versionOf(NGINX, ['-v']),
     wrk: versionOf(WRK, ['-v']).split(' [')[0],
+    portkey: undefined as string | undefined,
+    sidecarEntry: '',
     litellm: undefined as string | undefined,
     litellmError: undefined as string | undefined,
     pinning: `${CORE.proxy === undefined ? 'none (1 core)' : 'core 0: orchestrator, load generators (wrk, loadgen), upstream nginx; core 1: the proxy under test'}; ${priority}`,
@@ -311,6 +320,12 @@ async function main(): Promise<void> {
   };
   // Who else uses the CPU (other work on the machine shows in the spread).
   meta.otherProcesses = execFileSync('ps', ['-eo', 'pcpu,comm', '--sort=-pcpu'], { encoding: 'utf8' }).split('\n').slice(1, 6).map((s) => s.trim()).filter(Boolean);
+
+  // The sidecar as the image and the injected container run it: compiled JavaScript (dist/).
+  const build = spawnSync(NODE, [join(REPO, 'scripts/build.ts')], { cwd: REPO, encoding: 'utf8' });
+  if (build.status === 0) process.env.SCOPEKEEPER_BENCH_ENTRY = join(REPO, 'dist/bin/scopekeeper.js');
+  else log(`npm run build failed, measuring the sources instead: ${(build.stderr || build.stdout).slice(-300)}`);
+  meta.sidecarEntry = process.env.SCOPEKEEPER_BENCH_ENTRY ?? join(REPO, 'bin/scopekeeper.js');
 
   // Upstream stand-in.
   const upPort = await freePort();
@@ -334,6 +349,12 @@ async function main(): Promise<void> {
     const proc = await startSidecar(id, CORE.proxy, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream: upstreamUrl });
     targets.push({ id, url: `http://127.0.0.1:${proc.port}`, proc, headers: { ...v, authorization: `Bearer ${id === 'sk-mask' ? sk.maskToken : sk.auditToken}` }, model: same, rates: RATES });
   }
+  if (want('portkey')) {
+    const port = await freePort();
+    meta.portkey = portkeyVersion();
+    const proc = await startPortkey(CORE.proxy, dir, port);
+    targets.push({ id: 'portkey', url: `http://127.0.0.1:${port}`, proc, headers: { ...v, ...portkeyHeaders(upstreamUrl, UPSTREAM_KEY) }, model: same, rates: RATES });
+  }
   if (want('litellm') && !args['no-litellm']) {
     try {
       meta.litellm = ensureLitellm(log);
@@ -346,22 +367,31 @@ async function main(): Promise<void> {
       log(`LiteLLM left out: ${meta.litellmError}`);
     }
   } else if (want('litellm')) meta.litellmError = 'left out with --no-litellm';
-  for (const mode of ['node', 'express'] as const) {
+  for (const mode of ['node', 'express', 'hpm'] as const) {
     const id = `fwd-${mode}` as TargetId;
-    if (!want(id)) continue;
+    if (!want(id) || (mode === 'hpm' && !args.hpm)) continue;
     const port = await freePort();
-    const proc = startPinned(id, CORE.proxy, [NODE, join(REPO, 'bench/variants/forwarder.ts'), '--mode', mode, '--listen', `127.0.0.1:${port}`, '--upstream', upstreamUrl, '--key', UPSTREAM_KEY], { cwd: REPO, log: join(dir, `${id}.log`) });
+    const extra = mode === 'hpm' ? ['--hpm', args.hpm!] : [];
+    const proc = startPinned(id, CORE.proxy, [NODE, join(REPO, 'bench/variants/forwarder.ts'), '--mode', mode, ...extra, '--listen', `127.0.0.1:${port}`, '--upstream', upstreamUrl, '--key', UPSTREAM_KEY], { cwd: REPO, log: join(dir, `${id}.log`) });
     await waitFor(id, async () => (await fetch(`http://127.0.0.1:${port}/v1/messages`, { method: 'POST', body: '{}' }).then((r) => r.arrayBuffer())) !== undefined, 20_000);
     targets.push({ id, url: `http://127.0.0.1:${port}`, proc, headers: { ...v }, model: same, rates: [1000] });
   }
 
   // Sanity: every target answers both modes as expected before anything is measured.
+  const targetErrors: Partial<Record<TargetId, string>> = {};
   for (const t of [...targets]) {
-    try {
-      for (const mode of ['json', 'sse'] as Mode[]) await check(t, mode);
-    } catch (e) {
-      t.error = (e as Error).message;
-      log(`left out ${t.id}: ${t.error}`);
+    t.modes = [];
+    for (const mode of ['json', 'sse'] as Mode[]) {
+      try {
+        await check(t, mode);
+        t.modes.push(mode);
+      } catch (e) {
+        t.error = (e as Error).message;
+        targetErrors[t.id] = t.error;
+        log(`left out ${t.id} ${mode}: ${t.error}`);
+      }
+    }
+    if (t.modes.length === 0) {
       if (t.id === 'litellm') meta.litellmError = t.error;
       if (t.proc) await stop(t.proc);
       targets.splice(targets.indexOf(t), 1);
@@ -373,7 +403,7 @@ async function main(): Promise<void> {
   // Warm-up: JIT and connection pools, not recorded.
   const scripts = new Map<string, string>();
   for (const t of targets) {
-    for (const mode of ['json', 'sse'] as Mode[]) {
+    for (const mode of t.modes!) {
       const s = writeWrkScript(dir, `${t.id}-${mode}`, headersFor(t, mode), requestBody(mode === 'sse', t.model(mode)));
       scripts.set(`${t.id}/${mode}`, s);
       await runWrk(CORE.load ?? 0, `${t.url}/v1/messages`, s, { connections: WRK_CONNECTIONS, durationS: T.wrkWarmS });
@@ -384,7 +414,7 @@ async function main(): Promise<void> {
   const runs: RunRecord[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
-      for (const mode of ['json', 'sse'] as Mode[]) {
+      for (const mode of t.modes!) {
         const base = { round, target: t.id, mode };
         let max: number | undefined;
         try {
@@ -430,7 +460,7 @@ async function main(): Promise<void> {
   const results = {
     meta,
     targets: Object.fromEntries(
-      (Object.keys(TARGET_LABELS) as TargetId[]).map((id) => [id, { label: TARGET_LABELS[id], measured: runs.some((r) => r.target === id), idleRssMb: idle[id], error: id === 'litellm' ? meta.litellmError : undefined }]),
+      (Object.keys(TARGET_LABELS) as TargetId[]).map((id) => [id, { label: TARGET_LABELS[id], measured: runs.some((r) => r.target === id), idleRssMb: idle[id], error: id === 'litellm' ? meta.litellmError : targetErrors[id] }]),
     ),
     runs,
     sidecar: { readyMs: ready.readyMs, idleRssMb: ready.idleRssMb, readySpread: spread(ready.readyMs) as Spread, idleRssSpread: spread(ready.idleRssMb) as Spread },

@@ -4,4 +4,16 @@
 // dist/bin/scopekeeper.js, where the same import resolves to the compiled packages of dist/: that
 // is what the image and the injected sidecar run. Which one runs is decided by where this file
 // is, never by whether a (possibly stale) dist/ exists.
-import '@scopekeeper/cli/main';
+
+// The sidecar runs in every opted-in pod: left alone, V8 grows its heap to hundreds of MB under
+// load before it collects. Unless a heap limit was given (flags or NODE_OPTIONS), the process
+// replaces itself (same PID, no second process) with one whose young and old generations are
+// bounded.
+const SIDECAR_HEAP = ['--max-semi-space-size=2', '--max-old-space-size=96'];
+if (process.argv[2] === 'sidecar' && typeof process.execve === 'function') {
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (!given.some((a) => a.startsWith('--max-old-space-size') || a.startsWith('--max-semi-space-size'))) {
+    process.execve(process.execPath, [process.execPath, ...SIDECAR_HEAP, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  }
+}
+await import('@scopekeeper/cli/main');

@@ -88,7 +88,8 @@ export async function startSidecar(
   const argv = [
     NODE,
     ...(opts.nodeFlags ?? []),
-    opts.entry ?? join(REPO, 'bin/scopekeeper.js'),
+    // What the image runs (dist/, compiled) when run.ts built it; else the sources.
+    opts.entry ?? process.env.SCOPEKEEPER_BENCH_ENTRY ?? join(REPO, 'bin/scopekeeper.js'),
     'sidecar',
     '--policy', sk.policyDir,
     '--namespace', NS,

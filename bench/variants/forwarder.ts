@@ -1,7 +1,10 @@
-// The sidecar's forwarding alone, twice, to price the libraries of the design (DESIGN.md §2):
+// The sidecar's forwarding alone, to price the libraries of the design (DESIGN.md §2):
 //
-//   --mode express   express + http-proxy-middleware, wired exactly as packages/sidecar/src/sidecar.ts
-//                    wires them (selfHandleResponse, the read body written in proxyReq, keep-alive agent)
+//   --mode express   express + undici, as packages/sidecar/src/upstream/forwarder.ts forwards
+//                    (one keep-alive undici pool, the read body sent as it is)
+//   --mode hpm       express + http-proxy-middleware as the sidecar used it until it moved to undici
+//                    (selfHandleResponse, the read body written in proxyReq, keep-alive agent);
+//                    --hpm <module> picks the release (3.x on http-proxy, 4.x on httpxy)
 //   --mode node      the same forwarding on node:http alone (http.createServer + http.request)
 //
 // Both read the body, strip the caller's credentials, add the upstream key, and relay the answer
@@ -13,11 +16,12 @@
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
-import { createProxyMiddleware } from 'http-proxy-middleware';
+import { Agent as UndiciAgent } from 'undici';
+import type * as Hpm from 'http-proxy-middleware';
 import { readBody } from '../../packages/sidecar/src/http/body.ts';
 import { relayResponse } from '../../packages/sidecar/src/upstream/response.ts';
 
-const { values } = parseArgs({ options: { mode: { type: 'string' }, listen: { type: 'string' }, upstream: { type: 'string' }, key: { type: 'string' } } });
+const { values } = parseArgs({ options: { mode: { type: 'string' }, listen: { type: 'string' }, upstream: { type: 'string' }, key: { type: 'string' }, hpm: { type: 'string' } } });
 const mode = values.mode ?? 'node';
 const [host, port] = (values.listen ?? '127.0.0.1:0').split(':') as [string, string];
 const upstream = new URL(values.upstream ?? 'http://127.0.0.1:8080');
@@ -48,7 +52,35 @@ function nodeHandler(req: IncomingMessage, res: ServerResponse): void {
   })();
 }
 
-function expressApp() {
+function undiciApp() {
+  const pool = new UndiciAgent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+  app.post('/v1/messages', (req, res) => {
+    void (async () => {
+      const body = await readBody(req, 32 * 1024 * 1024);
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !CREDENTIAL_HEADERS.includes(k) && k !== 'connection' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      headers['x-api-key'] = key;
+      headers['content-length'] = String(body.length);
+      headers['accept-encoding'] = 'identity';
+      try {
+        const up = await pool.request({ origin: upstream.origin, path: req.url, method: 'POST', headers, body });
+        up.body.on('error', () => undefined);
+        await relayResponse({ status: up.statusCode, headers: up.headers, body: up.body }, res, { messages: true, extraHeaders });
+      } catch {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      }
+    })();
+  });
+  return app;
+}
+
+async function hpmApp() {
+  const { createProxyMiddleware } = (await import(values.hpm ?? 'http-proxy-middleware')) as typeof Hpm;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -88,7 +120,7 @@ function expressApp() {
   return app;
 }
 
-const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, mode === 'express' ? expressApp() : nodeHandler);
+const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, mode === 'express' ? undiciApp() : mode === 'hpm' ? await hpmApp() : nodeHandler);
 server.keepAliveTimeout = 65_000;
 server.listen(Number(port), host, () => process.stdout.write(`listening ${mode} ${JSON.stringify(server.address())}\n`));
 process.once('SIGTERM', () => {

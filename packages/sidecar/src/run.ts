@@ -7,9 +7,13 @@ import type { PolicySource } from './policy/source.ts';
 import { UpstreamKey } from './upstream/key.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { createLogger, type Logger } from './log.ts';
-import { TokenVerifier, parseIssuerFlag } from './identity/index.ts';
-import { SamlMetadata, SamlVerifier } from './identity/index.ts';
-import { AuditLog, parseAuditFlag } from './audit/index.ts';
+import { TokenVerifier } from './identity/verifier.ts';
+import { parseIssuerFlag } from './identity/flags.ts';
+import type { SamlVerifier } from './identity/saml-verifier.ts';
+import { AuditLog } from './audit/log.ts';
+import { parseAuditFlag } from './audit/flag.ts';
+
+export { createLogger };
 
 export interface SidecarFlags {
   listen: string;
@@ -133,7 +137,9 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
 export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: IssuerTrust): Promise<SamlVerifier | undefined> {
   const sources = flags.samlIdpMetadata ?? [];
   if (sources.length === 0) return undefined;
-  let metadata: SamlMetadata;
+  // Loaded only here: a sidecar without SAML IdPs carries no XML or signature libraries.
+  const [{ SamlMetadata }, { SamlVerifier }] = await Promise.all([import('./identity/saml-metadata.ts'), import('./identity/saml-verifier.ts')]);
+  let metadata: InstanceType<typeof SamlMetadata>;
   try {
     metadata = new SamlMetadata({ sources });
   } catch (e) {

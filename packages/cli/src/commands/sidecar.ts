@@ -1,6 +1,6 @@
 import { envOption, onShutdown } from './shared.ts';
 import { Command } from 'commander';
-import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar';
+import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar/run';
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 /** The sinks when no --audit is given. */

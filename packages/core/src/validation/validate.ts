@@ -1,8 +1,9 @@
 // Validates ModelScope / AccessReview documents against the CRD schemas (embedded from
 // crds/) plus the CEL rules the API server enforces, so file mode refuses exactly what a
 // cluster would, with messages that name the file, the field and the fix.
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type AjvModule from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { crdSchemas } from '../types/schemas.generated.ts';
 import type { AccessReview, ModelScope } from '../types/generated.ts';
@@ -95,9 +96,12 @@ let compiled: Map<Kind, Compiled> | undefined;
 
 function compiledSchemas(): Map<Kind, Compiled> {
   if (compiled) return compiled;
-  // ajv and ajv-formats are CommonJS: their default export is module.exports itself.
-  const ajv = new AjvModule.default({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
-  const addFormats = addFormatsModule as unknown as (a: InstanceType<typeof AjvModule.default>, f: string[]) => void;
+  // Loaded on first use: only file-mode policy validates CRs in process, and ajv costs the
+  // sidecar of every pod memory and start-up time it otherwise never uses.
+  const require = createRequire(import.meta.url);
+  const Ajv = (require('ajv') as typeof AjvModule).default;
+  const addFormats = (require('ajv-formats') as { default: (a: InstanceType<typeof AjvModule.default>, f: string[]) => void }).default;
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
   addFormats(ajv, ['date-time']);
   compiled = new Map();
   for (const kind of Object.keys(crdSchemas) as Kind[]) {
