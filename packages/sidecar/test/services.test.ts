@@ -152,6 +152,8 @@ describe('class 7: paths that mean something else downstream', () => {
     '/services/crm/customers/..%EF%BC%BCadmin',
     '/services/crm/customers/..%EF%BC%9B/admin',
     '/services/crm/customers/%255c',
+    '/services/crm/customers/1?_method=DELETE',
+    '/services/crm/customers/1?a=1&%5Fmethod=DELETE',
   ])('GET %s is a 400 and reaches nothing', async (path) => {
     const token = await world.saToken('svc-bot');
     const check = expectRefusal(world.auditFile, world.stub!, { get total() { return seen.length; } });
