@@ -20,8 +20,8 @@ function world(n: number) {
   return compilePolicy(scopes, reviews, { namespace: 'team-a' });
 }
 
-const sa = (i: number): Identity => ({ issuer: 'k8s', subject: `system:serviceaccount:team-a:bot-${i}`, groups: [], serviceAccount: { namespace: 'team-a', name: `bot-${i}` } });
-const member = (i: number): Identity => ({ issuer: 'idp', subject: `u${i}`, email: `u${i}@example.com`, groups: [`team-${i % 50}`] });
+const sa = (i: number): Identity => ({ issuer: 'k8s', primary: true, subject: `system:serviceaccount:team-a:bot-${i}`, groups: [], serviceAccount: { namespace: 'team-a', name: `bot-${i}` } });
+const member = (i: number): Identity => ({ issuer: 'idp', primary: true, subject: `u${i}`, email: `u${i}@example.com`, groups: [`team-${i % 50}`] });
 
 const cases: [string, (n: number, i: number) => [Identity, PolicyRequest]][] = [
   ['allow (SA, 4 tools)', (n, i) => [sa(i % n), { route: 'messages', facts: facts({ tools: ['Read', 'Grep', 'Glob', 'mcp__crm__find'] }) }]],

@@ -213,7 +213,9 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     steps.push({ step: 'approved', at: new Date().toISOString() });
     const approved = await review(name);
     expect(approved.spec).toMatchObject({ decision: 'Approved', reviewer: ERIN, justification: 'Approved for INC-2231' });
-    const grantEnds = Date.parse(approved.spec.reviewedAt) + GRANT_S * 1000;
+    // The webhook stamps reviewedAt with the server's clock, the CLI wrote expiresAt with its own: the grant
+    // ends at the earlier of expiresAt and reviewedAt + grantDuration (the two may be a second apart).
+    const grantEnds = Math.min(Date.parse(approved.spec.expiresAt), Date.parse(approved.spec.reviewedAt) + GRANT_S * 1000);
 
     // 5. The same request now passes (the sidecar sees the approval through its watch).
     const passed = await until('the approved request to pass', async () => {
@@ -248,6 +250,17 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     expect(Date.parse(String(jit.reviewedAt))).toBeGreaterThanOrEqual(Date.parse(steps[0]!.at) - 1000);
     expect(Date.parse(String(jit.expiresAt))).toBe(grantEnds);
     expect(rows.find((r) => r.review === `${name}-2`)).toMatchObject({ decision: 'Pending', requestSubject: `User/${FRANK}` });
+    // Used against granted while the periodic review was in force: only the held-then-approved Opus ran.
+    expect(periodic).toMatchObject({ grantsUsed: 'model:claude-opus-4-1', grantsUnused: 'spec.models=claude-sonnet-4-*' });
+
+    // 8. The next periodic approval shows the reviewer the ending period's usage and the narrower scope first.
+    await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'AccessReview', metadata: { name: 'incident-periodic-next', namespace: NS }, spec: { scopeRef: { name: 'incident' }, type: 'Periodic', decision: 'Pending' } }) });
+    const next = await cli(['reviews', 'approve', 'incident-periodic-next', '-n', NS, '--for', '30d', '--justification', 'Still on call; SEC-201', '--audit', join(dir, 'audit.jsonl')], ERIN);
+    expect(next.code).toBe(0);
+    expect(next.out).toContain(`Usage of the period that is ending:\nModelScope ${NS}/incident, `);
+    expect(next.out).toMatch(/^models +claude-opus-4-1 \(\d+, last /m);
+    expect(next.out).toMatch(/^# note: every model used came through approvals \(spec\.approval\)/m);
+    expect(next.out).toContain(`${NS}/incident-periodic-next: Approved by ${ERIN}`);
     const csv = await cli(['reviews', 'export', '-n', NS, '--format', 'csv'], 'admin');
     expect(csv.out.split('\r\n')[0]).toMatch(/^namespace,review,scope,type,decision,valid,state,/);
     expect(csv.out).toContain(`${NS},${name},incident,JustInTime,Approved,false,Expired`);

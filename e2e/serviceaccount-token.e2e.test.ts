@@ -2,7 +2,11 @@
 // discovery and JWKS with jose, as the sidecar verifies projected tokens.
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify, type FetchImplementation } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cluster, ensureNamespace } from './harness/cluster.ts';
+import { AuthenticationError, TokenVerifier, type IssuerConfig } from '../packages/sidecar/src/identity/verifier.ts';
 
 const c = cluster();
 const NS = 'team-a';
@@ -65,7 +69,32 @@ test('the token verifies with jose against discovery + JWKS: iss, aud, sub', asy
   expect(keys.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(token).kid);
 });
 
-test('the same token is refused for another audience, and when tampered with', async () => {
+test("the sidecar's own verifier: accepted for scopekeeper, refused for another audience and when tampered with", async () => {
+  // The verifier the data path runs (not jose directly): discovery and JWKS of the real API server.
+  const dir = await mkdtemp(join(tmpdir(), 'sk-e2e-sa-'));
+  try {
+    const cfg: IssuerConfig = { issuer: discovery.issuer, discoveryUrl: c.server };
+    if (c.caData) cfg.ca = c.caData;
+    if (!c.anonymousDiscovery && c.tokens.admin) {
+      cfg.bearerTokenFile = join(dir, 'token');
+      await writeFile(cfg.bearerTokenFile, c.tokens.admin);
+    }
+    const ours = new TokenVerifier({ issuers: [cfg] });
+    expect(await ours.verify(token)).toMatchObject({ issuer: discovery.issuer, subject: `system:serviceaccount:${NS}:${SA}`, serviceAccount: { namespace: NS, name: SA } });
+    for (const audience of ['someone-else', 'scopekeeper-evil', 'Scopekeeper', 'scopekeepe']) {
+      const other = new TokenVerifier({ issuers: [cfg], audience });
+      await expect(other.verify(token)).rejects.toMatchObject({ code: 'wrong_audience' });
+    }
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: `system:serviceaccount:${NS}:admin` })).toString('base64url')}.${s}`;
+    await expect(ours.verify(forged)).rejects.toBeInstanceOf(AuthenticationError);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the same token is refused for another audience, and when tampered with (jose)', async () => {
   const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri), { [customFetch]: fetchWithCa });
   await expect(jwtVerify(token, jwks, { issuer: discovery.issuer, audience: 'someone-else' })).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
   const [h, p, s] = token.split('.') as [string, string, string];

@@ -23,6 +23,9 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
+// Each test spawns the CLI a few times; on a busy machine a spawn takes seconds.
+import.meta.jest.setTimeout(180_000);
+
 const tool = (name: string) => ({ name, description: name, input_schema: { type: 'object' } });
 
 let world: World;

@@ -9,3 +9,4 @@ export * from './identity/index.ts';
 export * from './audit/index.ts';
 export { runSidecar, UsageError, parseHostPort, type SidecarFlags } from './run.ts';
 export { startWorld, copyExamples, EXAMPLES_DIR, NS, UPSTREAM_KEY, type World, type WorldOptions } from './testing/world.ts';
+export { McpCrm, CRM_CUSTOMER, type McpCrmOptions } from './testing/mcp-crm.ts';

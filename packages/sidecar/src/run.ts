@@ -1,6 +1,6 @@
 // `scopekeeper sidecar`: flags to a running sidecar, with SIGTERM handled.
 import { readFileSync } from 'node:fs';
-import { splitHostPort } from '@scopekeeper/core';
+import { splitHostPort, type IssuerTrust } from '@scopekeeper/core';
 import { Sidecar } from './sidecar.ts';
 import { FilePolicySource } from './policy/file-source.ts';
 import type { PolicySource } from './policy/source.ts';
@@ -19,6 +19,8 @@ export interface SidecarFlags {
   policy: string;
   namespace: string;
   issuer: string[];
+  /** --service-account-issuer: the only issuer whose tokens can be ServiceAccounts (default: the first --issuer). */
+  serviceAccountIssuer?: string;
   issuerCa?: string;
   audience: string;
   audit: string[];
@@ -38,6 +40,12 @@ export interface SidecarFlags {
   samlGroupsAttribute?: string;
   /** Seconds a client has to send its request headers (default 30). */
   headersTimeout?: number;
+  /** Overload: requests handled at once, waiting at most, longest wait (s); past them 529. */
+  maxConcurrent?: number;
+  maxQueued?: number;
+  maxQueueWait?: number;
+  /** Keep-alive connections per upstream origin (default 256). */
+  upstreamConnections?: number;
 }
 
 export class UsageError extends Error {}
@@ -82,8 +90,13 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       log.error({ sink, err: err.message }, 'audit sink write failed');
     },
   });
-  const verifier = new TokenVerifier({ issuers, audience: flags.audience, maxLifetimeSeconds: flags.maxTokenLifetime, clockSkewSeconds: 30 });
-  const saml = await samlVerifier(flags, log);
+  let verifier: TokenVerifier;
+  try {
+    verifier = new TokenVerifier({ issuers, serviceAccountIssuer: flags.serviceAccountIssuer, audience: flags.audience, maxLifetimeSeconds: flags.maxTokenLifetime, clockSkewSeconds: 30 });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const saml = await samlVerifier(flags, log, verifier.trust);
   const policy = await policySource(flags, log, metrics);
   await policy.start();
   void verifier.warm().catch((e: Error) => log.warn({ err: e.message }, 'issuer discovery failed; will retry on the first request'));
@@ -101,6 +114,10 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       shutdownGraceMs: 25_000,
       auditRequired: flags.auditRequired,
       headersTimeoutMs: flags.headersTimeout !== undefined ? flags.headersTimeout * 1000 : undefined,
+      maxConcurrent: flags.maxConcurrent,
+      maxQueued: flags.maxQueued,
+      maxQueueWaitMs: flags.maxQueueWait !== undefined ? flags.maxQueueWait * 1000 : undefined,
+      upstreamConnections: flags.upstreamConnections,
     },
     { policy, verifier, saml, audit, log, metrics },
   );
@@ -113,7 +130,7 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
  * The SAML verifier when --saml-idp-metadata is given. A metadata file that cannot be loaded stops
  * the start (a typo must not go unnoticed); a URL that cannot be fetched yet is retried on use.
  */
-export async function samlVerifier(flags: SidecarFlags, log: Logger): Promise<SamlVerifier | undefined> {
+export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: IssuerTrust): Promise<SamlVerifier | undefined> {
   const sources = flags.samlIdpMetadata ?? [];
   if (sources.length === 0) return undefined;
   let metadata: SamlMetadata;
@@ -136,5 +153,6 @@ export async function samlVerifier(flags: SidecarFlags, log: Logger): Promise<Sa
     groupsAttribute: flags.samlGroupsAttribute ?? 'groups',
     maxLifetimeSeconds: flags.maxTokenLifetime,
     clockSkewSeconds: 30,
+    trust,
   });
 }

@@ -2,10 +2,10 @@
 // the model stand-in answers with a tool_use, the SDK calls the tool over MCP, the sidecar
 // decides, masks and audits the call, and the next turn completes.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { query } from '@anthropic-ai/claude-agent-sdk';
+import { query, type McpHttpServerConfig } from '@anthropic-ai/claude-agent-sdk';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startWorld, type World } from '../src/testing/world.ts';
@@ -42,6 +42,9 @@ afterAll(async () => {
   await crm.close();
 });
 
+/** Prints the Authorization header from the token file (the README's headersHelper). */
+const HEADERS_HELPER = `sh -c 'printf "{\\"authorization\\":\\"Bearer %s\\"}" "$(cat "$SCOPEKEEPER_TOKEN_FILE")"'`;
+
 interface Turn {
   /** The SDK session id, also sent to the MCP server as x-claude-code-session-id (README: mcpServers). */
   sessionId: string;
@@ -54,8 +57,12 @@ interface Turn {
 async function agentTurn(prompt: string): Promise<Turn> {
   const config = await mkdtemp(join(tmpdir(), 'agent-sdk-mcp-'));
   const token = await world.saToken('agent-crm-bot');
+  // As in an injected pod: the projected token in a file ($SCOPEKEEPER_TOKEN_FILE), read by the
+  // SDK's headersHelper each time it connects (the README's mcpServers entry).
+  const tokenFile = join(config, 'token');
+  await writeFile(tokenFile, token, { mode: 0o600 });
   const before = world.stub!.received.length;
-  const env = { ...process.env, ANTHROPIC_BASE_URL: world.url, ANTHROPIC_AUTH_TOKEN: token, ANTHROPIC_API_KEY: '', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CONFIG_DIR: config, HOME: config };
+  const env = { ...process.env, SCOPEKEEPER_TOKEN_FILE: tokenFile, ANTHROPIC_BASE_URL: world.url, ANTHROPIC_AUTH_TOKEN: token, ANTHROPIC_API_KEY: '', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CONFIG_DIR: config, HOME: config };
   const turn: Turn = { sessionId: randomUUID(), result: '', isError: true, offered: [] };
   const stream = query({
     prompt,
@@ -67,7 +74,7 @@ async function agentTurn(prompt: string): Promise<Turn> {
       settingSources: [],
       tools: [],
       maxTurns: 3,
-      mcpServers: { crm: { type: 'http', url: `${world.url}/services/crm/mcp`, headers: { authorization: `Bearer ${token}`, 'x-claude-code-session-id': turn.sessionId } } },
+      mcpServers: { crm: { type: 'http', url: `${world.url}/services/crm/mcp`, headers: { 'x-claude-code-session-id': turn.sessionId }, headersHelper: HEADERS_HELPER } as McpHttpServerConfig },
       allowedTools: ['mcp__crm__lookup_customer', 'mcp__crm__update_customer_email', 'mcp__crm__delete_customer', 'mcp__crm__export_all_customers'],
     },
   });

@@ -43,20 +43,20 @@ describe('accepted', () => {
   test('a signed bare assertion: issuer = entityID, NameID = User, groups attribute = Groups', async () => {
     const credential = idp.issue({ nameId: 'alice@example.com', groups: ['support-engineers', 'everyone'] });
     expect(looksLikeSaml(credential)).toBe(true);
-    await expect(verifier.verify(credential)).resolves.toEqual({ issuer: idp.entityId, subject: 'alice@example.com', groups: ['support-engineers', 'everyone'] });
+    await expect(verifier.verify(credential)).resolves.toEqual({ issuer: idp.entityId, subject: 'alice@example.com', primary: false, groups: ['support-engineers', 'everyone'] });
   });
 
   test('a Response holding a signed assertion, with and without its own signature', async () => {
     for (const signResponse of [false, true]) {
       const id = await verifier.verify(idp.issue({ nameId: 'bob', groups: ['g'], response: true, signResponse }));
-      expect(id).toEqual({ issuer: idp.entityId, subject: 'bob', groups: ['g'] });
+      expect(id).toEqual({ issuer: idp.entityId, subject: 'bob', primary: false, groups: ['g'] });
     }
   });
 
   test('RSA-SHA512, a custom groups attribute, and the second IdP', async () => {
     const custom = new SamlVerifier({ metadata, groupsAttribute: 'memberOf' });
     const credential = other.issue({ nameId: 'carol', groups: ['ops'], groupsAttribute: 'memberOf', signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512' });
-    await expect(custom.verify(credential)).resolves.toEqual({ issuer: other.entityId, subject: 'carol', groups: ['ops'] });
+    await expect(custom.verify(credential)).resolves.toEqual({ issuer: other.entityId, subject: 'carol', primary: false, groups: ['ops'] });
     // the default attribute name finds no groups in it
     await expect(verifier.verify(credential)).resolves.toMatchObject({ groups: [] });
   });
@@ -164,6 +164,8 @@ describe('metadata', () => {
   test('refuses metadata with a DTD, without a signing certificate, with a weak key, expired, or a plain-http remote URL', async () => {
     expect(() => parseIdpMetadata(`<!DOCTYPE x []>${idp.metadata()}`, 'm')).toThrow(/DTD/);
     expect(() => parseIdpMetadata(idp.metadata([]), 'm')).toThrow(/no signing certificate/);
+    const weak = await newSamlKey('weak', 1024);
+    expect(() => parseIdpMetadata(idp.metadata([weak]), 'm')).toThrow(/RSA key of at least 2048 bits/);
     expect(() => parseIdpMetadata(idp.metadata().replace('<md:EntityDescriptor ', '<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" '), 'm')).toThrow(/expired/);
     expect(() => new SamlMetadata({ sources: ['http://idp.example.com/metadata'] })).toThrow(/https/);
     const md = new SamlMetadata({ sources: [join(dir, 'missing.xml')] });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { addScope, rawGet, waitForPolicy } from './helpers.ts';
+import { expectRefusal } from './refusal.ts';
 
 let world: World;
 let svc: Server;
@@ -34,6 +35,8 @@ function answer(kind: string): { status: number; headers: Record<string, string>
       return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ e: PII.email })) };
     case 'compress':
       return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'compress' }, body: Buffer.from(JSON.stringify({ e: PII.email })) };
+    case 'headers':
+      return { status: 200, headers: { 'content-type': 'application/json', 'x-customer': PII.email, location: `/customers?mail=${PII.email}` }, body: Buffer.from('{"ok":true}') };
     case 'hop':
       return { status: 200, headers: { 'content-type': 'application/json', connection: 'x-internal-secret', 'x-internal-secret': 'topsecret', 'keep-alive': 'timeout=5' }, body: Buffer.from('{"ok":true}') };
     default:
@@ -112,6 +115,11 @@ describe('class 6: every answer of a masking endpoint is masked, or refused', ()
     expect(await res.json()).toEqual({ '[MASKED:email]': { card: '[MASKED:credit-card]' } });
   });
 
+  test("the answer's headers are masked too", async () => {
+    const res = await get('headers');
+    expect([res.status, res.headers.get('x-customer'), res.headers.get('location')]).toEqual([200, '[MASKED:email]', '/customers?mail=[MASKED:email]']);
+  });
+
   test('a compressed answer is decoded and masked', async () => {
     const res = await get('gzip');
     expect(await res.json()).toEqual({ e: '[MASKED:email]' });
@@ -144,12 +152,15 @@ describe('class 7: paths that mean something else downstream', () => {
     '/services/crm/customers/..%EF%BC%BCadmin',
     '/services/crm/customers/..%EF%BC%9B/admin',
     '/services/crm/customers/%255c',
+    '/services/crm/customers/1?_method=DELETE',
+    '/services/crm/customers/1?a=1&%5Fmethod=DELETE',
   ])('GET %s is a 400 and reaches nothing', async (path) => {
-    const before = seen.length;
-    const r = await rawGet(world.url + path, { authorization: `Bearer ${await world.saToken('svc-bot')}` });
+    const token = await world.saToken('svc-bot');
+    const check = expectRefusal(world.auditFile, world.stub!, { get total() { return seen.length; } });
+    const r = await rawGet(world.url + path, { authorization: `Bearer ${token}` });
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
-    expect(seen.length).toBe(before);
+    await check.refused(r); // finished (audit record written), and neither the service nor the model API got it
   });
 
   test('a non-ASCII name that is not a look-alike passes', async () => {

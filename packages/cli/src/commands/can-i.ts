@@ -9,11 +9,11 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function identityFor(as: string, groups: string[], namespace: string): Identity {
   const short = /^(?:sa|serviceaccount):([^/]+)\/(.+)$/i.exec(as);
   const sa = serviceAccountFromSubject(as) ?? (short ? { namespace: short[1]!, name: short[2]! } : undefined);
-  if (sa) return { issuer: 'can-i', subject: `system:serviceaccount:${sa.namespace}:${sa.name}`, groups, serviceAccount: sa };
+  if (sa) return { issuer: 'can-i', primary: true, subject: `system:serviceaccount:${sa.namespace}:${sa.name}`, groups, serviceAccount: sa };
   if (/^(?:sa|serviceaccount):[^/]+$/i.test(as)) return identityFor(`serviceaccount:${namespace}/${as.split(':')[1]}`, groups, namespace);
   const user = as.replace(/^user:/i, '');
   if (!user) throw new UsageError('--as needs a subject: system:serviceaccount:<ns>:<name>, serviceaccount:<ns>/<name>, or a user name/email');
-  return { issuer: 'can-i', subject: user, email: user.includes('@') ? user : undefined, groups };
+  return { issuer: 'can-i', primary: true, subject: user, email: user.includes('@') ? user : undefined, groups };
 }
 
 interface SamlOptions {

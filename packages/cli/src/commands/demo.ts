@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
 import { scopeUsage, type AuditEvent, type ModelScope } from '@scopekeeper/core';
 import { startWorld, runSidecar, createLogger, silentLogger, verifyAuditFile, NS, type Sidecar } from '@scopekeeper/sidecar';
+import { describeRpc, startMcpDemo } from './demo-mcp.ts';
 
 interface Step {
   title: string;
@@ -63,7 +64,8 @@ async function describeResponse(res: Response): Promise<string> {
     return `streamed ${text.split('\n\n').length - 1} events: "${deltas}"`;
   }
   try {
-    const msg = JSON.parse(text) as { content?: { type: string; text?: string }[]; data?: { id: string }[] };
+    const msg = JSON.parse(text) as { content?: { type: string; text?: string }[]; data?: { id: string }[]; jsonrpc?: string };
+    if (msg.jsonrpc) return describeRpc(msg as Parameters<typeof describeRpc>[0]);
     if (msg.data) return `models: ${msg.data.map((m) => m.id).join(', ')}`;
     return `"${msg.content?.filter((b) => b.type === 'text').map((b) => b.text).join('') ?? ''}"`;
   } catch {
@@ -76,6 +78,7 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
   const world = await startWorld({ realApiKey: process.env.ANTHROPIC_API_KEY, log: opts.once ? silentLogger() : createLogger('warn') });
   const { issuer, stub, policyDir, auditFile } = world;
   let sidecar: Sidecar | undefined = world.sidecar;
+  const mcp = await startMcpDemo(world);
   try {
     const base = world.url;
     const nowS = Math.floor(Date.now() / 1000);
@@ -139,6 +142,7 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       { title: 'refused: SAML for another SP', caller: 'saml/dana (data-analysts)', expect: { status: 401, body: /audience/ }, run: () => call(tokens.samlOtherAudience, {}) },
       { title: 'refused: expired token', caller: 'sa/support-bot', expect: { status: 401, body: /expired/ }, run: () => call(tokens.expired, {}) },
       { title: 'refused: a static API key', caller: 'anyone', expect: { status: 401 }, run: () => fetch(`${base}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'sk-ant-api03-static-key-nobody-reviewed', 'content-type': 'application/json' }, body: '{}' }) },
+      ...mcp.steps,
     ];
     const outcomes: Outcome[] = [];
     for (const step of steps) {
@@ -176,6 +180,8 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       await writeFile(assertionFile, world.samlAssertion('dana@example.com', ['data-analysts'], { ttlSeconds: 3600 }), { mode: 0o600 });
       out(`\nOr sign in through the local SAML IdP (${world.samlIdp.entityId}, metadata ${world.flags.samlIdpMetadata?.[0]}):`);
       out(`  settings: { apiKeyHelper: "cat ${assertionFile}" }   # a signed assertion for group data-analysts, valid 1 h`);
+      out(`\nMCP servers go through the sidecar too (the CRM's MCP server is ${mcp.crm.url}, scope crm-mcp-agent):`);
+      out(`  mcpServers: { crm: { type: "http", url: "${live.urls.data}/services/crm/mcp", headers: { authorization: "Bearer <token of sa/crm-agent-bot>" } } }`);
       out(`\nPolicy files: ${policyDir} (edit them; the sidecar reloads). Audit log: ${auditFile}. Ctrl-C stops.`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -185,6 +191,7 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
     return passed;
   } finally {
     await sidecar?.stop();
+    await mcp.close();
     await world.close();
   }
 }

@@ -118,10 +118,12 @@ export function formatUsage(u: ScopeUsage): string {
 export function formatRecommendation(scope: ModelScope, u: ScopeUsage, minUses: number): string {
   const r = recommend(scope, u, minUses);
   if (r.unusedScope) return `${r.unusedScope}\n`;
-  if (!r.removed.length) return `# ModelScope ${u.namespace}/${u.scope}: every grant was used; nothing to remove.\n${r.yaml}`;
+  const notes = r.notes.map((n) => `# note: ${n}`);
+  if (!r.removed.length) return [`# ModelScope ${u.namespace}/${u.scope}: every grant was used; nothing to remove.`, ...notes, r.yaml].join('\n');
   return [
     `# ModelScope ${u.namespace}/${u.scope}: ${r.removed.length} grant(s) unused ${u.since ? `since ${u.since.slice(0, 10)}` : 'in the audit log'}`,
     ...r.removed.map((x) => `#   remove ${x.field} ${x.grant}: ${x.why}`),
+    ...notes,
     '#',
     '# diff against the current scope:',
     ...r.diff.trimEnd().split('\n').map((l) => `#   ${l}`),

@@ -167,7 +167,10 @@ export class SurfaceCollector {
   }
 
   fallbacks(f: unknown): void {
-    if (!Array.isArray(f)) return;
+    if (f === undefined || f === null) return;
+    // "default": models the API picks, which no scope can have reviewed
+    if (f === 'default') return this.add('model', 'fallbacks:default');
+    if (!Array.isArray(f)) throw new SurfaceError('fallbacks: must be a list of {model} or "default".');
     for (const [i, fb] of f.entries()) {
       if (!isRec(fb) || typeof fb.model !== 'string') throw new SurfaceError(`fallbacks.${i}.model: Field required.`);
       this.add('model', fb.model);

@@ -83,6 +83,14 @@ describe('every block type with text or data (streamed)', () => {
   });
 });
 
+test('content the upstream puts into message_start is masked too', () => {
+  const ev = `event: message_start\ndata: ${JSON.stringify({ type: 'message_start', message: { id: 'msg_1', content: [{ type: 'mcp_tool_result', tool_use_id: 'm', content: [{ type: 'text', text: EMAIL }] }] } })}\n\n`;
+  const sm = m.createSseMasker();
+  const out = Buffer.concat([sm.push(Buffer.from(ev)), sm.end()]).toString();
+  expect(out).not.toContain(EMAIL);
+  expect(out).toContain('[MASKED:email]');
+});
+
 describe('Unicode formatting (detection on folded text, original characters replaced)', () => {
   test.each([
     ['no-break spaces in a card', 'card 4111\u00a01111\u00a01111\u00a01111 ok', 'card [MASKED:credit-card] ok'],

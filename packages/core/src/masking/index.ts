@@ -33,15 +33,17 @@ export interface Masking {
   readonly blockCategories: readonly string[];
   maskText(text: string): MaskResult;
   /**
-   * A non-streamed Messages API response body: text blocks (and their citations' cited_text)
-   * and string values of tool_use / server_tool_use / mcp_tool_use inputs are masked;
-   * thinking and redacted_thinking blocks are not touched. The caller fixes content-length.
+   * A non-streamed Messages API response body: every block type with text or data (text and
+   * citations, tool inputs, tool results of every kind, unknown types) is masked; thinking and
+   * redacted_thinking blocks, identifiers, signatures and base64 payloads are not touched. The
+   * caller fixes content-length.
    */
   maskMessageJson(body: Buffer): BodyMaskResult;
   /**
    * A response of an internal service: values selected by `maskFields` (JSONPath subset) become
-   * "[MASKED:field]", then the detectors run on every string value. A body that is not JSON is
-   * masked as text; a body that is not UTF-8 is returned unchanged with skipped: 'binary'.
+   * "[MASKED:field]", then the detectors run on every string value, object key and number. A body
+   * that is not JSON (skipped: 'not-json') or not UTF-8 (skipped: 'binary') is returned unchanged:
+   * the caller must not deliver it.
    * Throws MaskingConfigError for a malformed path (validate them earlier with parseJsonPath).
    */
   maskServiceJson(body: Buffer, maskFields: readonly string[]): BodyMaskResult;

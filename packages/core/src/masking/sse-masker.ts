@@ -12,7 +12,7 @@ import { sseErrorEvent } from '../anthropic/errors.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
-import { JsonStream, maskCitation, maskContentBlock } from './json.ts';
+import { JsonStream, maskCitation, maskContentBlock, maskMessageObject } from './json.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -153,6 +153,21 @@ export class AnthropicSseMasker implements SseMasker {
       return;
     }
     const type = ev.event === undefined || ev.event === '' || ev.event === 'message' ? sniffType(data) : ev.event;
+    if (type === 'message_start') {
+      // content the upstream already put into the message (the API starts it empty)
+      const before = this.tally.matches;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(data);
+      } catch {
+        obj = undefined;
+      }
+      if (obj !== undefined) maskMessageObject(this.engine, (obj as { message?: unknown } | null)?.message, this.tally);
+      if (this.tally.matches !== before) {
+        if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, obj));
+        return;
+      }
+    }
     if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
       if ((type === 'message_delta' || type === 'message_stop' || type === 'error') && this.blocks.size > 0) {
         // an upstream that skipped content_block_stop (or failed mid-block with an error event):

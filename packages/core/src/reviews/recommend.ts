@@ -12,6 +12,8 @@ export interface Recommendation {
   yaml: string;
   diff: string;
   removed: UnusedGrant[];
+  /** What the reviewer should know that is not a removal. */
+  notes: string[];
   /** Set when no allowed request used the scope in the window. */
   unusedScope?: string;
 }
@@ -52,11 +54,18 @@ export function recommend(scope: ModelScope, u: ScopeUsage, minUses = 1): Recomm
   const models = names(u.models, minUses);
   if (!models.length) {
     const why = `no allowed request used ModelScope ${u.namespace}/${u.scope}${minUses > 1 ? ` ${minUses} or more times` : ''} in the window: consider deleting it (kubectl delete ms ${u.scope} -n ${u.namespace}) rather than renewing its review`;
-    return { yaml: '', diff: '', removed: u.unused, unusedScope: why };
+    return { yaml: '', diff: '', removed: u.unused, notes: [], unusedScope: why };
   }
+  const notes: string[] = [];
   const narrowerOf = (grants: string[], kept: string[], match = matchName) => (g: string) => kept.find((k) => k !== g && grants.includes(k) && match(g, k.replace(/\*/g, '')));
-  spec.models = keepGlobs(scope.spec.models, models);
-  removed.push(...removedGrants('spec.models', scope.spec.models, spec.models, u, narrowerOf(scope.spec.models, spec.models)));
+  const keptModels = keepGlobs(scope.spec.models, models);
+  if (keptModels.length) {
+    spec.models = keptModels;
+    removed.push(...removedGrants('spec.models', scope.spec.models, spec.models, u, narrowerOf(scope.spec.models, spec.models)));
+  } else {
+    // A scope needs one model; when every use came through a JustInTime approval, say so instead of guessing.
+    notes.push(`every model used came through approvals (spec.approval), none through spec.models [${scope.spec.models.join(', ')}]; the list is kept because a scope needs one — consider whether this scope should allow any model without a person's yes`);
+  }
   if (scope.spec.tools?.allow) {
     const kept = keepGlobs(scope.spec.tools.allow, names(u.toolsUsed, minUses));
     spec.tools = { ...spec.tools, allow: kept };
@@ -93,7 +102,7 @@ export function recommend(scope: ModelScope, u: ScopeUsage, minUses = 1): Recomm
   };
   const before = stringify(applyable(scope));
   const yaml = stringify(tightened);
-  return { scope: tightened, yaml, diff: lineDiff(before, yaml, 2), removed };
+  return { scope: tightened, yaml, diff: lineDiff(before, yaml, 2), removed, notes };
 }
 
 /** What kubectl apply needs of a scope: no status, no server-set metadata. */

@@ -135,6 +135,15 @@ describe('recommend', () => {
     expect(r.diff).not.toMatch(/^\+ /m);
   });
 
+  test('when every model came through an approval, spec.models is kept and the reviewer told why', () => {
+    const gated: ModelScope = { ...scope, spec: { ...scope.spec, models: ['claude-sonnet-4-*'], approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group', name: 'leads' }] } } };
+    const viaJit = [rec({ model: 'claude-opus-4-1', reasons: ['Allowed', 'ApprovedJustInTime'], review: 'j' })];
+    const only = recommend(gated, scopeUsage(viaJit, gated, { now }));
+    expect(only.scope!.spec.models).toEqual(['claude-sonnet-4-*']);
+    expect(only.notes).toEqual([expect.stringMatching(/^every model used came through approvals/)]);
+    expect(only.removed.some((x) => x.field === 'spec.models')).toBe(false);
+  });
+
   test('a scope nothing used is not tightened but flagged', () => {
     const none = recommend(scope, scopeUsage([], scope, { now }));
     expect(none.scope).toBeUndefined();

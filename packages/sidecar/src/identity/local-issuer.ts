@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CompactSign, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import type { IssuerConfig } from './verifier.ts';
+import type { IssuerConfig } from './flags.ts';
 
 export type LocalIssuerAlgorithm = 'RS256' | 'ES256';
 

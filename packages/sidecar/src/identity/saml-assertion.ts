@@ -4,7 +4,7 @@
 // Every refusal is an AssertionError whose message says what to change and never quotes the
 // assertion, except the short Issuer / Audience values an operator needs to see.
 import type { Element } from '@xmldom/xmldom';
-import type { Identity } from '@scopekeeper/core';
+import { identityFrom, type Identity, type IssuerTrust } from '@scopekeeper/core';
 import { NS, childElements, textOnly } from './saml-xml.ts';
 
 export type AssertionProblem = 'malformed' | 'issuer' | 'audience' | 'expired' | 'not_yet_valid' | 'lifetime' | 'condition';
@@ -26,6 +26,8 @@ export interface AssertionRules {
   nowMs: number;
   clockSkewSeconds: number;
   maxLifetimeSeconds: number;
+  /** Handed to core's identityFrom, the one place that says what the claims make of the caller. */
+  trust: IssuerTrust;
 }
 
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
@@ -133,7 +135,7 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Verifi
   if (restrictions === 0) throw new AssertionError('audience', `The assertion has no AudienceRestriction; it must name ${quote(rules.audience)}`);
 
   return {
-    identity: { issuer: rules.issuer, subject: nameId, groups: groupsOf(assertion, rules.groupsAttribute) },
+    identity: identityFrom({ issuer: rules.issuer, subject: nameId, groups: groupsOf(assertion, rules.groupsAttribute) }, rules.trust),
     expiresAtMs: Math.min(notOnOrAfter, ...bearerEnds),
   };
 }

@@ -14,7 +14,7 @@ let dir: string;
 let idp: LocalSamlIdp;
 let verifier: SamlVerifier;
 let xml: { bare: string; response: string };
-const SIGNED = { issuer: 'https://idp.example.test/saml', subject: 'alice@example.com', groups: ['support-engineers'] };
+const SIGNED = { issuer: 'https://idp.example.test/saml', subject: 'alice@example.com', primary: false, groups: ['support-engineers'] };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'saml-fuzz-'));

@@ -13,7 +13,7 @@
 //   5. the claims of the element the signature covered (saml-assertion.ts).
 import { createHash } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
-import type { Identity } from '@scopekeeper/core';
+import type { Identity, IssuerTrust } from '@scopekeeper/core';
 import { AuthenticationError, IssuerUnavailableError, type AuthenticationErrorCode } from './verifier.ts';
 import { NS, SamlXmlError, childElements, descendantsNamed, isElement, parseSafeXml, textOnly } from './saml-xml.ts';
 import { SignatureError, verifyEnvelopedSignature } from './saml-signature.ts';
@@ -50,6 +50,11 @@ export interface SamlVerifierOptions {
   maxLifetimeSeconds?: number;
   clockSkewSeconds?: number;
   now?: () => number;
+  /**
+   * Which issuers are primary and may produce ServiceAccounts (TokenVerifier.trust). Default:
+   * neither is a SAML IdP, so SAML callers match only subjects that name their IdP's entityID.
+   */
+  trust?: IssuerTrust;
 }
 
 /** Verified credentials kept (by sha256) until they expire or the metadata changes. */
@@ -70,6 +75,7 @@ export class SamlVerifier {
   readonly maxLifetimeSeconds: number;
   readonly clockSkewSeconds: number;
   readonly metadata: SamlMetadata;
+  readonly trust: IssuerTrust;
   #now: () => number;
   // XML signature checks cost milliseconds; the SDK re-sends one assertion on every request.
   #cache = new Map<string, CachedIdentity>();
@@ -81,6 +87,7 @@ export class SamlVerifier {
     this.maxLifetimeSeconds = opts.maxLifetimeSeconds ?? 3600;
     this.clockSkewSeconds = opts.clockSkewSeconds ?? 30;
     this.#now = opts.now ?? Date.now;
+    this.trust = opts.trust ?? { primaryIssuer: '', serviceAccountIssuer: '' };
     if (this.audience === '') throw new Error('--saml-audience must not be empty');
     if (this.groupsAttribute === '') throw new Error('--saml-groups-attribute must not be empty');
   }
@@ -128,6 +135,7 @@ export class SamlVerifier {
         nowMs: this.#now(),
         clockSkewSeconds: this.clockSkewSeconds,
         maxLifetimeSeconds: this.maxLifetimeSeconds,
+        trust: this.trust,
       });
     } catch (err) {
       if (!(err instanceof AssertionError)) throw err;

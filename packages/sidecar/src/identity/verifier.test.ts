@@ -42,10 +42,11 @@ afterAll(async () => {
 
 describe('happy paths', () => {
   test('RS256 user token: subject, email, groups', async () => {
-    const token = await issuer.mint({ sub: 'u-123', email: 'alice@example.com', groups: ['support-engineers', 'staff'] });
+    const token = await issuer.mint({ sub: 'u-123', email: 'alice@example.com', email_verified: true, groups: ['support-engineers', 'staff'] });
     await expect(verifier.verify(token)).resolves.toEqual({
       issuer: issuer.issuer,
       subject: 'u-123',
+      primary: true,
       email: 'alice@example.com',
       groups: ['support-engineers', 'staff'],
     });
@@ -53,7 +54,7 @@ describe('happy paths', () => {
 
   test('ES256 token', async () => {
     const token = await issuer.mint({ sub: 'bob' }, { alg: 'ES256' });
-    await expect(verifier.verify(token)).resolves.toEqual({ issuer: issuer.issuer, subject: 'bob', groups: [] });
+    await expect(verifier.verify(token)).resolves.toEqual({ issuer: issuer.issuer, subject: 'bob', primary: true, groups: [] });
   });
 
   test('a token of the second configured issuer', async () => {
@@ -69,6 +70,7 @@ describe('happy paths', () => {
     await expect(verifier.verify(token)).resolves.toEqual({
       issuer: issuer.issuer,
       subject: 'system:serviceaccount:team-a:support-bot',
+      primary: true,
       groups: [],
       serviceAccount: { namespace: 'team-a', name: 'support-bot' },
     });

@@ -111,8 +111,11 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   const finish = (status: number, outcomes: McpMessageOutcome[], error?: string) => recordEntries(x, entries, approvals, outcomes, status, ms(), session, error);
   if (out === undefined) {
     const single = !parsed.batch && entries[0]!.verdict === 'invalid';
-    if (refusals.length === 0) reply(x, 202);
-    else reply(x, single ? 400 : 200, parsed.batch ? refusals : refusals[0]);
+    // One message refused: the headers say so too, as they do for a refused Messages request.
+    const one = parsed.batch ? undefined : entries[0]!;
+    const headers = one?.verdict === 'hold' ? { ...x.headers, 'x-scopekeeper-decision': 'approval-required', 'x-scopekeeper-approval': approvals.get(one)! } : one ? { ...x.headers, 'x-scopekeeper-decision': 'deny' } : x.headers;
+    if (refusals.length === 0) reply(x, 202, undefined, headers);
+    else reply(x, single ? 400 : 200, parsed.batch ? refusals : refusals[0], headers);
     return finish(refusals.length === 0 ? 202 : single ? 400 : 200, []);
   }
   let upstream: IncomingMessage;

@@ -22,7 +22,7 @@ const review = (name: string, expiresAt: number, decision: 'Approved' | 'Revoked
   spec: { scopeRef: { name: 'agent' }, type: 'Periodic', decision, reviewer: 'carol', reviewedAt: iso(Date.now() - 60_000), expiresAt: iso(expiresAt), justification: 'x' },
 });
 
-const identity = { issuer: 'test', subject: `system:serviceaccount:${NS}:bot`, groups: [], serviceAccount: { namespace: NS, name: 'bot' } };
+const identity = { issuer: 'test', primary: true, subject: `system:serviceaccount:${NS}:bot`, groups: [], serviceAccount: { namespace: NS, name: 'bot' } };
 const request = { route: 'messages' as const, facts: { model: 'claude-sonnet-4-5', maxTokens: 10, stream: false, thinking: false, tools: [], betas: [] } };
 
 async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
