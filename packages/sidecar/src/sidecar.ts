@@ -407,6 +407,7 @@ export class Sidecar {
       agents: this.agents,
       timeoutMs: this.opts.upstreamTimeoutMs,
       maxBodyBytes: this.opts.maxBodyBytes,
+      auditRequired: this.opts.auditRequired,
       sessions: this.mcpSessions,
       masking: (d) => this.maskingFor(d),
     };
