@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { otherWork, sampleLoad } from './machine-load.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccessReview, ModelScope } from '@scopekeeper/core';
@@ -467,6 +468,7 @@ describe('scale', () => {
     const admin = `http://127.0.0.1:${port}`;
     await until('the operator ready', async () => (await fetch(`${admin}/readyz`).catch(() => undefined))?.status === 200, 20_000, 100);
     const obs = await new Observer(ns).start();
+    const loadAtStart = sampleLoad();
     let rss = 0;
     let heap = 0;
     const sampler = setInterval(() => {
@@ -506,14 +508,24 @@ describe('scale', () => {
         ].join('\n'),
       );
       // Never early, none missed, and on time: p99 within 1 s, nothing later than 2 s. This machine
-      // is shared (2 CPUs; other suites and benchmarks run beside this one): when it is loaded
-      // beyond twice its CPUs the API server itself is starved, and only a loose bound is checked.
+      // is shared: when OTHER work (not this test, its control plane or the operator) kept at least
+      // half of its CPUs busy during the run, the API server itself is starved and only a loose
+      // bound is checked — reported as its own outcome, "relaxed", never as an ordinary pass.
+      // Under CI=true a run that misses the bars on a machine not measurably busy fails.
       expect(lateness[0]).toBeGreaterThanOrEqual(0);
       expect(lateness.every(Number.isFinite)).toBe(true);
-      const overloaded = loadavg()[0]! > 2 * availableParallelism();
-      if (overloaded) console.log(`  (machine overloaded: load ${loadavg()[0]!.toFixed(1)}; checking max < 5 s only)`);
-      expect(q(0.99)).toBeLessThan(overloaded ? 5000 : 1000);
-      expect(lateness[N - 1]).toBeLessThan(overloaded ? 5000 : 2000);
+      const load = otherWork(loadAtStart, sampleLoad());
+      const onTime = q(0.99) < 1000 && lateness[N - 1]! < 2000;
+      const busy = load.otherCpus >= load.cpus / 2;
+      console.log(`  other work on the machine during the run: ${load.otherCpus.toFixed(2)} CPUs (this test and its processes: ${load.ownCpus.toFixed(2)}) of ${load.cpus}`);
+      if (!onTime && busy) {
+        console.warn(`scale OUTCOME: RELAXED — p99 ${q(0.99)} ms, max ${lateness[N - 1]} ms missed the 1 s / 2 s bars while other work kept ${load.otherCpus.toFixed(2)} of ${load.cpus} CPUs busy; checked max < 5 s only`);
+        expect(lateness[N - 1]).toBeLessThan(5000);
+      } else {
+        if (!onTime && process.env.CI !== 'true') console.warn(`scale OUTCOME: FAILED on a machine not measurably busy with other work (${load.otherCpus.toFixed(2)} CPUs)`);
+        expect(q(0.99)).toBeLessThan(1000);
+        expect(lateness[N - 1]).toBeLessThan(2000);
+      }
     } finally {
       clearInterval(sampler);
       await obs.stop();

@@ -38,7 +38,7 @@ function nodeHandler(req: IncomingMessage, res: ServerResponse): void {
     headers['content-length'] = body.length;
     headers['accept-encoding'] = 'identity';
     const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (proxyRes) => {
-      void relayResponse(proxyRes, res, { messages: true, extraHeaders });
+      void relayResponse({ status: proxyRes.statusCode ?? 502, headers: proxyRes.headers, body: proxyRes }, res, { messages: true, extraHeaders });
     });
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
@@ -69,7 +69,7 @@ function expressApp() {
           proxyReq.removeHeader('transfer-encoding');
           proxyReq.write(body);
         });
-        p.on('proxyRes', (proxyRes, _req, res) => void relayResponse(proxyRes, res as ServerResponse, { messages: true, extraHeaders }));
+        p.on('proxyRes', (proxyRes, _req, res) => void relayResponse({ status: proxyRes.statusCode ?? 502, headers: proxyRes.headers, body: proxyRes }, res as ServerResponse, { messages: true, extraHeaders }));
         p.on('error', (_e, _req, res) => {
           if ('writeHead' in res && !res.headersSent) res.writeHead(502);
           res.end();

@@ -11,6 +11,7 @@ export * from './policy/identity.ts';
 export * from './policy/review.ts';
 export * from './policy/compile.ts';
 export * from './policy/decide.ts';
+export * from './policy/data-rules.ts';
 export * from './validation/validate.ts';
 export * from './masking/index.ts';
 export * from './sse/index.ts';

@@ -1,38 +1,58 @@
-// Per-request state carried from the policy decision to the end of the response, where the
-// audit record is written exactly once.
-import type { IncomingMessage } from 'node:http';
-import type { AuditEvent, Decision, Identity, Masking } from '@scopekeeper/core';
+// Everything one request carries from its first byte to its audit record. The stages read and
+// write it; nothing is stored on `req` itself.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type { Decision, Identity, Masking, MessagesRequestFacts } from '@scopekeeper/core';
 
-export interface RequestContext {
-  requestId: string;
-  startedAt: number;
+export type Route = 'messages' | 'count_tokens' | 'models' | 'service' | 'probe' | 'unknown';
+
+/** Where an allowed request goes: an origin and the path (with query) sent to it. */
+export interface UpstreamTarget {
+  origin: string;
+  path: string;
+  /** Messages API upstream: carries the sidecar's own key. */
+  anthropic: boolean;
+}
+
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId = `req_sk_${randomBytes(12).toString('base64url')}`;
+  readonly startedAt: number;
   /** hrtime at start, for overhead = total - upstream. */
-  t0: bigint;
-  route: 'messages' | 'count_tokens' | 'models' | 'service' | 'probe' | 'unknown';
+  readonly t0 = process.hrtime.bigint();
+  route: Route = 'unknown';
   identity?: Identity;
   decision?: Decision;
+  facts?: MessagesRequestFacts;
   model?: string;
   tools?: string[];
+  /** The body as read for inspection; forwarded byte for byte. */
   body?: Buffer;
   bodySha256?: string;
   masking?: Masking;
+  /** JSONPath fields to mask (internal services). */
   maskFields?: string[];
-  /** The upstream key, read once before proxying (never logged or audited). */
+  /** GET /v1/models: the answer is filtered to these model globs. */
+  modelFilter?: string[];
+  target?: UpstreamTarget;
+  /** The upstream key, read once before forwarding (never logged or audited). */
   upstreamKey?: string;
-  /** The upstream did not answer within --upstream-timeout. */
-  upstreamTimedOut?: boolean;
   upstreamStart?: bigint;
   upstreamEnd?: bigint;
-  event: Partial<AuditEvent>;
-  done: boolean;
-}
+  /** `<namespace>/<accessreview>` of a held request. */
+  approval?: string;
+  /** The audit record has been written (or is being written). */
+  done = false;
 
-const KEY = Symbol('scopekeeper.ctx');
+  constructor(req: IncomingMessage, res: ServerResponse, now: number) {
+    this.req = req;
+    this.res = res;
+    this.startedAt = now;
+  }
 
-export function attach(req: IncomingMessage, ctx: RequestContext): void {
-  (req as unknown as Record<symbol, RequestContext>)[KEY] = ctx;
-}
-
-export function contextOf(req: IncomingMessage): RequestContext {
-  return (req as unknown as Record<symbol, RequestContext>)[KEY]!;
+  /** Reason codes of the policy decision, for the audit record and metrics. */
+  get reasonCodes(): string[] {
+    return (this.decision?.reasons ?? []).map((r) => r.code);
+  }
 }

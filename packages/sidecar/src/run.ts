@@ -40,6 +40,12 @@ export interface SidecarFlags {
   samlGroupsAttribute?: string;
   /** Seconds a client has to send its request headers (default 30). */
   headersTimeout?: number;
+  /** Overload: requests handled at once, waiting at most, longest wait (s); past them 529. */
+  maxConcurrent?: number;
+  maxQueued?: number;
+  maxQueueWait?: number;
+  /** Keep-alive connections per upstream origin (default 256). */
+  upstreamConnections?: number;
 }
 
 export class UsageError extends Error {}
@@ -108,6 +114,10 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       shutdownGraceMs: 25_000,
       auditRequired: flags.auditRequired,
       headersTimeoutMs: flags.headersTimeout !== undefined ? flags.headersTimeout * 1000 : undefined,
+      maxConcurrent: flags.maxConcurrent,
+      maxQueued: flags.maxQueued,
+      maxQueueWaitMs: flags.maxQueueWait !== undefined ? flags.maxQueueWait * 1000 : undefined,
+      upstreamConnections: flags.upstreamConnections,
     },
     { policy, verifier, saml, audit, log, metrics },
   );

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalIssuer } from '../src/identity/local-issuer.ts';
 import { startWorld, NS, type World } from '../src/testing/world.ts';
+import { auditRecord } from './refusal.ts';
 
 let world: World;
 let second: LocalIssuer;
@@ -45,14 +46,16 @@ afterAll(async () => {
 });
 
 async function ask(token: string, model = 'claude-sonnet-4-5'): Promise<{ status: number; reason: string | undefined; upstream: number }> {
-  const before = world.stub!.received.length;
+  const before = world.stub!.total;
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
   });
   const body = (await res.json()) as { error?: { message?: string } };
-  return { status: res.status, reason: body.error?.message, upstream: world.stub!.received.length - before };
+  // count what the model API received only once the request is finished (docs/testing.md)
+  await auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id')!);
+  return { status: res.status, reason: body.error?.message, upstream: world.stub!.total - before };
 }
 
 const SA_SUB = `system:serviceaccount:${NS}:support-bot`;

@@ -8,6 +8,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../src/testing/mcp-crm.ts';
 import { addCrmScope, approve, auditRecords, until } from './mcp-helpers.ts';
+import { expectRefusal } from './refusal.ts';
 
 let world: World;
 let crm: McpCrm;
@@ -143,14 +144,16 @@ describe('raw JSON-RPC', () => {
   });
 
   test('malformed, empty-batch and oversized bodies are refused before the server', async () => {
-    const before = crmJson.received.length;
+    const server = { get total() { return crmJson.received.length; } };
+    const check = expectRefusal(world.auditFile, world.stub!, server);
     const bad = await post('{"jsonrpc":"2.0",');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: number } }).error.code).toBe(-32700);
-    expect((await post([])).status).toBe(400);
+    const empty = await post([]);
+    expect(empty.status).toBe(400);
     const big = await post({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'lookup_customer', arguments: { id: 'x'.repeat(5 * 1024 * 1024) } } });
     expect(big.status).toBe(413);
-    expect(crmJson.received.length).toBe(before);
+    for (const r of [bad, empty, big]) await check.refused(r); // finished, and nothing reached the server
   });
 
   test('another caller cannot use this session', async () => {
@@ -161,10 +164,10 @@ describe('raw JSON-RPC', () => {
   });
 
   test('without a token: 401, nothing forwarded', async () => {
-    const before = crmJson.received.length;
+    const check = expectRefusal(world.auditFile, world.stub!, { get total() { return crmJson.received.length; } });
     const r = await fetch(`${world.url}/services/crm/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
     expect(r.status).toBe(401);
-    expect(crmJson.received.length).toBe(before);
+    await check.refused(r);
   });
 
   test('one audit record per JSON-RPC message: method, tool, arguments hash, decision, masked counts, MCP session id', async () => {

@@ -164,6 +164,8 @@ describe('metadata', () => {
   test('refuses metadata with a DTD, without a signing certificate, with a weak key, expired, or a plain-http remote URL', async () => {
     expect(() => parseIdpMetadata(`<!DOCTYPE x []>${idp.metadata()}`, 'm')).toThrow(/DTD/);
     expect(() => parseIdpMetadata(idp.metadata([]), 'm')).toThrow(/no signing certificate/);
+    const weak = await newSamlKey('weak', 1024);
+    expect(() => parseIdpMetadata(idp.metadata([weak]), 'm')).toThrow(/RSA key of at least 2048 bits/);
     expect(() => parseIdpMetadata(idp.metadata().replace('<md:EntityDescriptor ', '<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" '), 'm')).toThrow(/expired/);
     expect(() => new SamlMetadata({ sources: ['http://idp.example.com/metadata'] })).toThrow(/https/);
     const md = new SamlMetadata({ sources: [join(dir, 'missing.xml')] });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { addScope, rawGet, waitForPolicy } from './helpers.ts';
+import { expectRefusal } from './refusal.ts';
 
 let world: World;
 let svc: Server;
@@ -151,12 +152,15 @@ describe('class 7: paths that mean something else downstream', () => {
     '/services/crm/customers/..%EF%BC%BCadmin',
     '/services/crm/customers/..%EF%BC%9B/admin',
     '/services/crm/customers/%255c',
+    '/services/crm/customers/1?_method=DELETE',
+    '/services/crm/customers/1?a=1&%5Fmethod=DELETE',
   ])('GET %s is a 400 and reaches nothing', async (path) => {
-    const before = seen.length;
-    const r = await rawGet(world.url + path, { authorization: `Bearer ${await world.saToken('svc-bot')}` });
+    const token = await world.saToken('svc-bot');
+    const check = expectRefusal(world.auditFile, world.stub!, { get total() { return seen.length; } });
+    const r = await rawGet(world.url + path, { authorization: `Bearer ${token}` });
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
-    expect(seen.length).toBe(before);
+    await check.refused(r); // finished (audit record written), and neither the service nor the model API got it
   });
 
   test('a non-ASCII name that is not a look-alike passes', async () => {

@@ -17,7 +17,7 @@ afterAll(() => world.close());
 const msg = (o: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
 
 async function send(sa: string, body: string, headers: Record<string, string> = {}) {
-  const before = world.stub!.received.length;
+  const before = world.stub!.total;
   const res = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await world.saToken(sa)}`, ...headers }, body });
   const json = (await res.json()) as { error?: { type: string; message: string } };
   const id = res.headers.get('x-scopekeeper-request-id');
@@ -28,7 +28,7 @@ async function send(sa: string, body: string, headers: Record<string, string> = 
     record = lines.map((l) => JSON.parse(l) as { requestId: string; tools?: string[]; reasons?: string[] }).find((r) => r.requestId === id);
     if (!record) await new Promise((r) => setTimeout(r, 20));
   }
-  return { status: res.status, json, upstream: world.stub!.received.length - before, record: record! };
+  return { status: res.status, json, upstream: world.stub!.total - before, record: record! };
 }
 
 const mcp = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };

@@ -43,6 +43,10 @@ export function sidecarCommand(): Command {
     .addOption(opt('--scope <name>', 'pin one ModelScope (the pod annotation scopekeeper.dev/scope)'))
     .addOption(opt('--max-body-bytes <n>', 'largest request body accepted').argParser(int('--max-body-bytes')).default(32 * 1024 * 1024))
     .addOption(opt('--upstream-timeout <seconds>', 'how long to wait for the upstream').argParser(int('--upstream-timeout')).default(600))
+    .addOption(opt('--max-concurrent <n>', 'requests handled at once; more wait in a queue').argParser(int('--max-concurrent')).default(256))
+    .addOption(opt('--max-queued <n>', 'requests that may wait for a slot; past it: 529 overloaded_error with retry-after').argParser(int('--max-queued')).default(512))
+    .addOption(opt('--max-queue-wait <seconds>', 'longest wait for a slot; then 529 overloaded_error').argParser(int('--max-queue-wait')).default(30))
+    .addOption(opt('--upstream-connections <n>', 'keep-alive connections per upstream origin').argParser(int('--upstream-connections')).default(256))
     .addOption(opt('--policy-max-stale <seconds>', 'kubernetes policy: fail closed after this long without the API').argParser(int('--policy-max-stale')).default(300))
     .action(async (flags: SidecarFlags) => {
       const log = createLogger();

@@ -122,6 +122,10 @@ describe('request capabilities (decide)', () => {
     expect(decideWith({ tools: { mcpServers: ['crm'] } }, body, 'mcp-client-2025-04-04').effect).toBe('allow');
     expect(decideWith({ tools: { mcpServers: ['https://crm.example.com/*'] } }, body, 'mcp-client-2025-04-04').effect).toBe('allow');
     expect(decideWith({ tools: { mcpServers: ['other'] } }, body, 'mcp-client-2025-04-04').effect).toBe('deny');
+    // a token in the URL never comes back in the message
+    const secret = decideWith({}, { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://user:pw@crm.example.com/mcp?token=s3cr3t#x' }] });
+    expect(secret.message).toContain('(https://crm.example.com/mcp)');
+    expect(secret.message).not.toMatch(/s3cr3t|pw@/);
   });
 
   test("an MCP server's tools go through the tools rules: all tools need an allow that covers all, a deny of one catches all", () => {

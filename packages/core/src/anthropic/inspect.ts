@@ -49,6 +49,7 @@ export function inspectMessagesRequest(
   }
   const req = parsed as Record<string, unknown>;
   if (typeof req.model !== 'string' || req.model.length === 0) fail('model: Field required. Name the model to call, for example claude-sonnet-4-5.');
+  refuseGlob('model', req.model);
   let maxTokens: number | undefined;
   if (req.max_tokens !== undefined) {
     if (typeof req.max_tokens !== 'number' || !Number.isInteger(req.max_tokens) || req.max_tokens < 1) {
@@ -67,6 +68,7 @@ export function inspectMessagesRequest(
     if (e instanceof SurfaceError) fail(e.message);
     throw e;
   }
+  for (const c of surface.capabilities) if (c.kind === 'model') refuseGlob('a model named in the request', c.name);
   const thinkingType = (req.thinking as { type?: unknown } | undefined)?.type;
   return {
     model: req.model,
@@ -78,4 +80,14 @@ export function inspectMessagesRequest(
     capabilities: surface.capabilities,
     unknown: surface.unknown,
   };
+}
+
+/**
+ * A model is named, never matched: a name with glob characters would be held for approval as
+ * written and its approval would then cover every model the pattern matches (issue 14 class 4).
+ */
+function refuseGlob(field: string, name: string): void {
+  if (!/[*?[\]]/.test(name)) return;
+  const shown = JSON.stringify(name.length > 100 ? `${name.slice(0, 97)}...` : name);
+  fail(`${field}: ${shown} is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.`);
 }

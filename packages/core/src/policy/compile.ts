@@ -5,6 +5,7 @@ import { subjectKey } from './identity.ts';
 import { globProblem } from '../util/glob.ts';
 import { parseDuration } from '../util/duration.ts';
 import { reviewTimeline, type ReviewTimeline } from './review.ts';
+import { DataRulesCache } from './data-rules.ts';
 import { compileMasking } from '../masking/index.ts';
 import { parseJsonPath } from '../masking/jsonpath.ts';
 
@@ -30,6 +31,10 @@ export interface PolicySnapshot {
   bySubject: Map<string, CompiledScope[]>;
   /** Scopes that failed to compile, with why; they grant nothing. */
   invalid: { name: string; namespace: string; problems: string[] }[];
+  /** The data rules of each set of scopes naming a caller, compiled once (data-rules.ts). */
+  dataRules: DataRulesCache;
+  /** Scope lists of callers found under several keys (or pinned), merged once; bounded. */
+  merged: Map<string, CompiledScope[]>;
 }
 
 /** Problems that make a scope unusable; empty when it compiles. Shared with the operator's Ready condition. */
@@ -98,7 +103,7 @@ function byExpiryDesc(a: TimedReview, b: TimedReview): number {
 export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opts: { namespace?: string } = {}): PolicySnapshot {
   const inNamespace = <T extends { metadata: { namespace?: string } }>(o: T) =>
     opts.namespace === undefined || (o.metadata.namespace ?? opts.namespace) === opts.namespace;
-  const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [] };
+  const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [], dataRules: new DataRulesCache(), merged: new Map() };
   const byName = new Map<string, CompiledScope>();
   for (const scope of scopes.filter(inNamespace)) {
     const namespace = scope.metadata.namespace ?? opts.namespace ?? 'default';

@@ -3,9 +3,10 @@
 import type { AccessReview, ModelScopeSpecEndpoint } from '../types/generated.ts';
 import type { MessagesRequestFacts } from '../anthropic/inspect.ts';
 import type { CompiledScope, PolicySnapshot } from './compile.ts';
+import type { DataRules } from './data-rules.ts';
 import { describeCaller, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
-import { globsOverlap, matchAnyName, matchName, matchPath } from '../util/glob.ts';
+import { globsOverlap, matchAnyName, matchPath } from '../util/glob.ts';
 import type { Capability } from '../anthropic/capabilities.ts';
 
 export type PolicyRequest =
@@ -83,6 +84,8 @@ export interface Decision {
   approval?: ApprovalRequest;
   endpoint?: ModelScopeSpecEndpoint;
   compiled?: CompiledScope;
+  /** On an allow: the data rules of every scope naming the caller (or the pinned one), whichever scope allowed. */
+  data?: DataRules;
 }
 
 const VALIDITY_CODE: Record<ReviewValidity['reason'], ReasonCode> = {
@@ -95,23 +98,40 @@ const VALIDITY_CODE: Record<ReviewValidity['reason'], ReasonCode> = {
   SelfApproval: 'ReviewSelfApproval',
 };
 
-/** Scopes naming the caller, in snapshot order, without duplicates. */
+/** Merged scope lists kept per snapshot before the memo starts over. */
+const MAX_MERGED = 10_000;
+
+/**
+ * Scopes naming the caller, in snapshot order, without duplicates. The array is stable for the
+ * same caller keys and pin within one snapshot (the data rules are memoized on it).
+ */
 export function matchingScopes(snapshot: PolicySnapshot, id: Identity, pinned?: string): CompiledScope[] {
-  let found: CompiledScope[] | undefined;
-  let merged = false;
-  for (const key of identityKeys(id)) {
+  const keys = identityKeys(id);
+  let only: CompiledScope[] | undefined;
+  let lists = 0;
+  for (const key of keys) {
     const list = snapshot.bySubject.get(key);
-    if (!list) continue;
-    if (!found) found = list;
-    else {
-      found = merged ? found.concat(list) : [...found, ...list];
-      merged = true;
+    if (list) {
+      only = list;
+      lists++;
     }
   }
-  if (!found) return [];
-  if (merged) found = [...new Set(found)].sort((a, b) => a.order - b.order);
-  return pinned === undefined ? found : found.filter((s) => s.name === pinned);
+  if (!only) return NONE;
+  if (lists === 1 && pinned === undefined) return only;
+  const memoKey = pinned === undefined ? keys.join('\n') : `${keys.join('\n')}\n\u0000${pinned}`;
+  let found = snapshot.merged.get(memoKey);
+  if (!found) {
+    const all = new Set<CompiledScope>();
+    for (const key of keys) for (const s of snapshot.bySubject.get(key) ?? []) all.add(s);
+    found = [...all].sort((a, b) => a.order - b.order);
+    if (pinned !== undefined) found = found.filter((s) => s.name === pinned);
+    if (snapshot.merged.size >= MAX_MERGED) snapshot.merged.clear();
+    snapshot.merged.set(memoKey, found);
+  }
+  return found;
 }
+
+const NONE: CompiledScope[] = [];
 
 interface PeriodicGate {
   review?: AccessReview;
@@ -192,7 +212,7 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
         fit.denies.push({
           code: 'McpServerNotAllowed',
           rule: 'spec.tools.mcpServers',
-          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${c.server?.url.slice(0, 256) ?? ''}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${shownUrl(c.server?.url ?? '')}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
         });
       }
       continue;
@@ -211,6 +231,16 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
     }
   }
   return fit;
+}
+
+/** A URL as an error may show it: no credentials, query or fragment (they can carry tokens). */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`.slice(0, 256);
+  } catch {
+    return 'not a URL';
+  }
 }
 
 const KIND_LABEL: Record<Capability['kind'], string> = {
@@ -321,7 +351,8 @@ function justInTimeFor(s: CompiledScope, id: Identity, model: string | undefined
     if (!isValid(timeline, now)) continue;
     const req = review.spec.request;
     if (!req || !identityMatchesRef(id, req.subject, s.namespace)) continue;
-    if (model !== undefined && (req.model === undefined || !matchName(req.model, model))) continue;
+    // Exact names: an approval is for what was held, never a pattern (issue 14 class 4).
+    if (model !== undefined && req.model !== model) continue;
     if (tools.every((t) => (req.tools ?? []).includes(t))) return review;
   }
   return undefined;
@@ -430,7 +461,7 @@ export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyReques
   let held: CompiledScope | undefined;
   for (const s of scopes) {
     const effect = evaluate(s, id, req, now, false).effect;
-    if (effect === 'allow') return evaluate(s, id, req, now, true);
+    if (effect === 'allow') return { ...evaluate(s, id, req, now, true), data: snapshot.dataRules.for(scopes) };
     if (effect === 'approval-required') held ??= s;
   }
   return evaluate(held ?? scopes[0]!, id, req, now, true);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { applyPatch, diffPatch } from './jsonpatch.ts';
+import { applyPatch, canonicalJson, diffPatch, jsonEqual } from './jsonpatch.ts';
 
 describe('diffPatch', () => {
   test('applying the diff of two JSON values gives the second, and equal values give no operation', () => {
@@ -22,4 +22,16 @@ describe('diffPatch', () => {
       { op: 'replace', path: '/m~0n', value: [1] },
     ]);
   });
+});
+
+test('jsonEqual agrees with canonicalJson on arbitrary JSON (undefined members count as absent)', () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+      expect(jsonEqual(a, b)).toBe(canonicalJson(a) === canonicalJson(b));
+      expect(jsonEqual(a, structuredClone(a))).toBe(true);
+    }),
+    { numRuns: 500 },
+  );
+  expect(jsonEqual({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+  expect(jsonEqual({ a: 1 }, { a: 1, toString: 1 })).toBe(false);
 });

@@ -68,6 +68,16 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** Deep equality of JSON values, undefined members counting as absent (what canonicalJson compares, without the strings). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  if (!isObject(a) || !isObject(b)) return false;
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -77,7 +87,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * nothing answers with an empty patch.
  */
 export function diffPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] {
-  if (canonicalJson(from) === canonicalJson(to)) return [];
+  if (jsonEqual(from, to)) return [];
   if (isObject(from) && isObject(to)) {
     const ops: JsonPatchOp[] = [];
     const has = (o: Record<string, unknown>, k: string) => Object.hasOwn(o, k) && o[k] !== undefined;

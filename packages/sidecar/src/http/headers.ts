@@ -1,6 +1,7 @@
 // Header hygiene on every route, both directions: what a caller (or an upstream) sends that
-// would mean something else to the next hop is removed before it gets there.
-import type { IncomingHttpHeaders } from 'node:http';
+// would mean something else to the next hop is removed before it gets there; and the caller's
+// headers as sent.
+import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
 
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) besides those named in Connection. Framing
@@ -67,4 +68,34 @@ export function askForJson(headers: IncomingHttpHeaders): void {
   for (const name of NEGOTIATION) delete headers[name];
   headers.accept = 'application/json';
   headers['accept-encoding'] = 'identity';
+}
+
+/** The caller's own credentials: never forwarded (the upstream gets the sidecar's key). */
+const CREDENTIALS = ['authorization', 'x-api-key', 'cookie', 'proxy-authorization'];
+/** Framing and routing the forwarder sets itself for the hop it makes. */
+const OWN_FRAMING = ['host', 'content-length', 'transfer-encoding', 'expect', 'http2-settings'];
+
+/** A copy of the caller's headers fit for the upstream: no credentials, no `x-scopekeeper-*`, no hop-by-hop or override headers. */
+export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: IncomingHttpHeaders = {};
+  for (const k in headers) if (headers[k] !== undefined && !k.startsWith('x-scopekeeper-')) out[k] = headers[k];
+  stripRequestHeaders(out);
+  for (const h of CREDENTIALS) delete out[h];
+  for (const h of OWN_FRAMING) delete out[h];
+  return out as Record<string, string | string[]>;
+}
+
+/** Every value of a header as sent (rawHeaders), before node merges or drops duplicates. */
+export function rawHeader(req: IncomingMessage, name: string): string | string[] | undefined {
+  const raw = req.rawHeaders;
+  let values: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) (values ??= []).push(raw[i + 1]!);
+  }
+  return values === undefined || values.length > 1 ? values : values[0];
+}
+
+export function firstHeader(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -31,6 +31,8 @@ export function parseServicePath(rawUrl: string): ServicePath {
   const endpoint = slash === -1 ? rest : rest.slice(0, slash);
   const path = slash === -1 ? '/' : rest.slice(slash);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(endpoint)) return { problem: `"${endpoint.slice(0, 64)}" is not an endpoint name` };
+  // frameworks that read the method from the query (Symfony, Laravel, …) would run another method
+  if (/(^\?|&)(_|%5f)method=/i.test(query)) return { problem: "the query carries _method, which some servers read as the request's method; send the real method instead" };
   if (FORBIDDEN_ENCODED.test(path)) return { problem: 'the path carries an encoded slash, backslash, percent, dot, semicolon or NUL; send the plain path' };
   if (path.includes(';')) return { problem: "the path carries a path parameter (';'); send the path without it" };
   // eslint-disable-next-line no-control-regex -- anything outside ASCII must come percent-encoded

@@ -199,9 +199,9 @@ export class LocalSamlIdp {
   }
 }
 
-/** A new RSA-2048 key and a self-signed certificate (one year, backdated an hour). */
-export async function newSamlKey(commonName = 'local-saml-idp'): Promise<SamlKey> {
-  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
+/** A new RSA key (2048 bits unless told) and a self-signed certificate (one year, backdated an hour). */
+export async function newSamlKey(commonName = 'local-saml-idp', bits = 2048): Promise<SamlKey> {
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: bits };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f;

@@ -89,7 +89,7 @@ export async function serveMcp(req: IncomingMessage, res: ServerResponse, ctx: R
       return d.policy.requestApproval(approval, typeof reason === 'string' ? reason : undefined);
     },
     masking: d.masking(decision),
-    maskFields: ep.maskFields ?? [],
+    maskFields: [...(decision.data?.maskFields(at.endpoint) ?? ep.maskFields ?? [])],
     agent: target.protocol === 'https:' ? d.agents.https : d.agents.http,
     timeoutMs: d.timeoutMs,
     maxAnswerBytes: MCP_MAX_ANSWER,

@@ -1,8 +1,9 @@
 // Relays an upstream response to the caller: SSE event by event (masked where the scope asks,
 // observed for usage and errors), JSON in one piece (masked, usage read), errors unchanged.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
-import type { Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
+import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
 import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, toolsUsedIn, type Masking, type StreamUsage } from '@scopekeeper/core';
 
@@ -51,9 +52,10 @@ export interface RelayOptions {
   extraHeaders: Record<string, string>;
 }
 
-export function relayResponse(upstream: IncomingMessage, res: ServerResponse, opts: RelayOptions): Promise<RelayResult> {
-  const status = upstream.statusCode ?? 502;
-  const contentType = String(upstream.headers['content-type'] ?? '');
+export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts: RelayOptions): Promise<RelayResult> {
+  const upstream = from.body;
+  const status = from.status;
+  const contentType = String(from.headers['content-type'] ?? '');
   const isSse = contentType.startsWith('text/event-stream');
   const masking = opts.masking?.active ? opts.masking : undefined;
   // An internal service whose answers are masked: every answer, whatever its status, is read
@@ -61,8 +63,8 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, op
   const maskingService = !opts.messages && (masking !== undefined || (opts.maskFields?.length ?? 0) > 0);
   const mustRead = maskingService || (status < 400 && (masking !== undefined || opts.maskFields?.length || opts.messages));
   const headers: Record<string, string | string[]> = {};
-  const relayed = responseHeaderFilter(upstream.headers);
-  for (const [k, v] of Object.entries(upstream.headers)) if (v !== undefined && relayed(k)) headers[k] = v;
+  const relayed = responseHeaderFilter(from.headers);
+  for (const [k, v] of Object.entries(from.headers)) if (v !== undefined && relayed(k)) headers[k] = v;
   Object.assign(headers, opts.extraHeaders);
 
   // Errors and anything we do not need to read pass through byte for byte.
@@ -72,18 +74,18 @@ export function relayResponse(upstream: IncomingMessage, res: ServerResponse, op
   }
   let headerCounts: Record<string, number> | undefined;
   if (maskingService) {
-    const why = unmaskable(contentType, upstream.headers['content-encoding'], isSse);
+    const why = unmaskable(contentType, from.headers['content-encoding'], isSse);
     if (why !== undefined) return Promise.resolve(refuseUnmaskable(upstream, res, why, opts.extraHeaders));
     if (masking) headerCounts = maskHeaderValues(headers, masking);
   }
   // We read this body, so we decode it; the caller then gets it uncompressed.
-  const decode = decoder(upstream.headers['content-encoding'] as string | undefined);
+  const decode = decoder(from.headers['content-encoding'] as string | undefined);
   const source: NodeJS.ReadableStream = decode ? upstream.pipe(decode) : upstream;
   if (decode) delete headers['content-encoding'];
   if (isSse) {
     delete headers['content-length'];
     res.writeHead(status, headers);
-    return relaySse(upstream, source, res, opts.messages, masking);
+    return relaySse(upstream, source, res, status, opts.messages, masking);
   }
   const whole = relayWhole(upstream, source, res, status, headers, opts, masking);
   if (headerCounts === undefined) return whole;
@@ -129,7 +131,7 @@ function unmaskable(contentType: string, encoding: string | string[] | undefined
 }
 
 /** The answer of a masking endpoint that cannot be masked: a 502 that says why, nothing of the body. */
-export function refuseUnmaskable(upstream: IncomingMessage, res: ServerResponse, why: string, extra: Record<string, string>): RelayResult {
+export function refuseUnmaskable(upstream: Readable, res: ServerResponse, why: string, extra: Record<string, string>): RelayResult {
   upstream.resume();
   upstream.destroy();
   const message = `scopekeeper could not mask this answer of the internal service (${why}), so it was not delivered; the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json).`;
@@ -139,15 +141,19 @@ export function refuseUnmaskable(upstream: IncomingMessage, res: ServerResponse,
   return { status: 502, error: `unmaskable service answer: ${why}` };
 }
 
-function pipeThrough(upstream: IncomingMessage, res: ServerResponse, status: number): Promise<RelayResult> {
+function pipeThrough(upstream: Readable, res: ServerResponse, status: number): Promise<RelayResult> {
   return new Promise((resolve) => {
     upstream.pipe(res);
     upstream.once('end', () => resolve({ status }));
+    upstream.on('error', () => undefined); // reported by 'close' below
     upstream.once('close', () => {
-      if (!upstream.complete) {
+      if (!upstream.readableEnded) {
         res.destroy();
         resolve({ status, error: 'the upstream connection closed before the response was complete' });
       }
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
     });
   });
 }
@@ -159,7 +165,7 @@ function completeBlocks(buf: Buffer): Buffer {
   return events.length === 0 ? Buffer.alloc(0) : Buffer.concat(events.map((e) => e.raw));
 }
 
-function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res: ServerResponse, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
+function relaySse(upstream: Readable, source: NodeJS.ReadableStream, res: ServerResponse, status: number, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
   // Messages streams go out block by block (each as soon as it is complete), so the caller never
   // holds half an event: an error event we add after a cut is then read as an error event.
   const parser = messages ? new SseParser() : undefined;
@@ -170,9 +176,21 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
     const finish = (r: Omit<RelayResult, 'status'>) => {
       if (settled) return;
       settled = true;
-      resolve({ status: upstream.statusCode ?? 200, usage: observer.facts.usage, toolsUsed: observer.facts.toolsUsed, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
+      resolve({ status, usage: observer.facts.usage, toolsUsed: observer.facts.toolsUsed, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
     };
-    source.on('data', (chunk: Buffer) => {
+    // A throw in a stream callback would reach the process: it ends this response instead.
+    const guard =
+      <A extends unknown[]>(fn: (...a: A) => void) =>
+      (...a: A) => {
+        try {
+          fn(...a);
+        } catch (e) {
+          upstream.destroy();
+          if (!settled) res.end(sseErrorEvent('api_error', 'scopekeeper failed to relay the stream; retry the request.'));
+          finish({ error: `relay failed: ${(e as Error).message}` });
+        }
+      };
+    source.on('data', guard((chunk: Buffer) => {
       // Observe what the upstream sent (usage, error events) before masking changes it.
       let complete: Buffer[] | undefined;
       if (parser) {
@@ -192,8 +210,8 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
         res.end();
         finish({ error: `blocked: ${masker.blocked}` });
       }
-    });
-    source.once('end', () => {
+    }));
+    source.once('end', guard(() => {
       if (settled) return;
       if (masker) {
         const tail = completeBlocks(masker.end());
@@ -206,8 +224,8 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
       }
       res.end();
       finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
-    });
-    const broken = (why: string) => {
+    }));
+    const broken = guard((why: string) => {
       if (settled) return;
       // The caller already has a 200: tell it in the stream's own terms, then end.
       if (masker) {
@@ -216,10 +234,11 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
       }
       res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));
       finish({ error: `upstream stream interrupted: ${why}` });
-    };
+    });
     source.once('error', (e: Error) => broken(e.message));
+    if (source !== upstream) upstream.on('error', (e: Error) => broken(e.message));
     upstream.once('close', () => {
-      if (!upstream.complete) broken('connection reset');
+      if (!upstream.readableEnded) broken('connection reset');
     });
     res.once('close', () => {
       if (!res.writableFinished) {
@@ -231,7 +250,7 @@ function relaySse(upstream: IncomingMessage, source: NodeJS.ReadableStream, res:
 }
 
 function relayWhole(
-  upstream: IncomingMessage,
+  upstream: Readable,
   source: NodeJS.ReadableStream,
   res: ServerResponse,
   status: number,
@@ -258,10 +277,21 @@ function relayWhole(
       chunks.push(c);
     });
     source.once('error', (e: Error) => fail(e.message));
+    if (source !== upstream) upstream.on('error', (e: Error) => fail(e.message));
     upstream.once('close', () => {
-      if (!upstream.complete) fail('connection reset');
+      if (!upstream.readableEnded) fail('connection reset');
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy();
     });
     source.once('end', () => {
+      try {
+        end();
+      } catch (e) {
+        fail(`relay failed: ${(e as Error).message}`);
+      }
+    });
+    const end = () => {
       if (failed) return;
       let body: Buffer = Buffer.concat(chunks, size);
       const result: RelayResult = { status };
@@ -294,7 +324,7 @@ function relayWhole(
       res.writeHead(status, headers);
       res.end(body);
       resolve(result);
-    });
+    };
   });
 }
 

@@ -1,0 +1,187 @@
+// Every answer the sidecar gives of its own instead of the upstream's: its Anthropic error type,
+// HTTP status, audit decision, reason code and the message that tells the caller what to do next.
+// Stages name a refusal and pass its details; `refuse()` (pipeline/refuse.ts) sends and records it.
+import type { AnthropicErrorType, AuditDecision } from '@scopekeeper/core';
+
+export interface Refusal<A> {
+  type: AnthropicErrorType;
+  status: number;
+  decision: AuditDecision;
+  /** Reason code in the audit record and the requests metric (unless `reasons` says otherwise). */
+  code: string;
+  message: (a: A) => string;
+  /** Reason codes when they come from elsewhere (the policy decision, the verifier). */
+  reasons?: (a: A) => string[];
+  headers?: (a: A) => Record<string, string>;
+  /** The message also goes into the audit record's `error` (failures, not refusals). */
+  auditError?: boolean;
+}
+
+const refusal = <A = void>(r: Refusal<A>): Refusal<A> => r;
+
+export interface Overload {
+  inFlight: number;
+  queued: number;
+  retryAfterSeconds: number;
+  why: 'full' | 'waited';
+}
+
+export const REFUSALS = {
+  notFound: refusal<{ method: string; path: string }>({
+    type: 'not_found_error',
+    status: 404,
+    decision: 'deny',
+    code: 'NotFound',
+    message: (a) =>
+      `scopekeeper serves POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and /services/<endpoint>/...; ${a.method} ${a.path.slice(0, 200)} is not one of them.`,
+  }),
+  badRequest: refusal({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'BadRequest',
+    message: () => 'The request could not be parsed (for example, its path is not valid percent-encoding); send a well-formed request.',
+  }),
+  internalError: refusal({
+    type: 'api_error',
+    status: 500,
+    decision: 'error',
+    code: 'InternalError',
+    message: () => 'scopekeeper failed to handle this request; retry, and check the sidecar logs if it persists.',
+    auditError: true,
+  }),
+  overloaded: refusal<Overload>({
+    type: 'overloaded_error',
+    status: 529,
+    decision: 'error',
+    code: 'Overloaded',
+    message: (a) =>
+      a.why === 'full'
+        ? `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued); retry after ${a.retryAfterSeconds} s.`
+        : `scopekeeper could not start this request while ${a.inFlight} others were in flight; retry after ${a.retryAfterSeconds} s.`,
+    headers: (a) => ({ 'retry-after': String(a.retryAfterSeconds) }),
+  }),
+  clientClosed: refusal<{ where: string }>({
+    type: 'api_error',
+    status: 499,
+    decision: 'error',
+    code: 'ClientClosed',
+    message: (a) => `the client closed the connection ${a.where}`,
+    auditError: true,
+  }),
+  upstreamKeyUnavailable: refusal({
+    type: 'api_error',
+    status: 503,
+    decision: 'error',
+    code: 'UpstreamKeyUnavailable',
+    message: () => 'scopekeeper cannot read its upstream API key, so the request was not sent; restore the key Secret (see the sidecar logs).',
+  }),
+  unauthenticated: refusal<{ message: string; code?: string }>({
+    type: 'authentication_error',
+    status: 401,
+    decision: 'deny',
+    code: 'Unauthenticated',
+    message: (a) => a.message,
+    reasons: (a) => [a.code ? `Unauthenticated:${a.code}` : 'Unauthenticated'],
+  }),
+  policyUnavailable: refusal<{ lastError?: string }>({
+    type: 'api_error',
+    status: 503,
+    decision: 'error',
+    code: 'PolicyUnavailable',
+    message: (a) => `scopekeeper has no current policy (${a.lastError ?? 'not loaded yet'}); requests are refused until it has. Check the sidecar's logs and /readyz.`,
+  }),
+  requestTooLarge: refusal<{ size: string; limit: number }>({
+    type: 'request_too_large',
+    status: 413,
+    decision: 'deny',
+    code: 'RequestTooLarge',
+    message: (a) => `The request body is too large (${a.size}); the sidecar accepts up to ${a.limit} bytes. Shorten the conversation or raise --max-body-bytes.`,
+    // The rest of an oversized body is not read (nor drained): close the connection.
+    headers: () => ({ connection: 'close' }),
+  }),
+  bodyUnreadable: refusal<{ why: string }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'error',
+    code: 'BodyUnreadable',
+    message: (a) => `The request body could not be read (${a.why}); send it again.`,
+  }),
+  invalidRequest: refusal<{ message: string }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'InvalidRequest',
+    message: (a) => a.message,
+  }),
+  pathRejected: refusal<{ method: string; problem: string }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'PathRejected',
+    message: (a) => `Refused ${a.method} on /services: ${a.problem}.`,
+  }),
+  permissionDenied: refusal<{ message: string; reasons: string[] }>({
+    type: 'permission_error',
+    status: 403,
+    decision: 'deny',
+    code: 'Denied',
+    message: (a) => a.message,
+    reasons: (a) => a.reasons,
+  }),
+  /** The policy refuses only fields, betas or block types it does not know (core's denialErrorType). */
+  requestNotAllowed: refusal<{ message: string; reasons: string[] }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'UnknownRequestField',
+    message: (a) => a.message,
+    reasons: (a) => a.reasons,
+  }),
+  approvalRequired: refusal<{ message: string; reasons: string[]; ref: string }>({
+    type: 'permission_error',
+    status: 403,
+    decision: 'approval-required',
+    code: 'ApprovalRequired',
+    message: (a) => a.message,
+    reasons: (a) => a.reasons,
+    headers: (a) => ({ 'x-scopekeeper-approval': a.ref }),
+  }),
+  auditUnavailable: refusal({
+    type: 'api_error',
+    status: 503,
+    decision: 'error',
+    code: 'AuditUnavailable',
+    message: () => 'The audit log cannot be written and --audit-required is set, so requests are refused; restore the audit sink (see the sidecar logs and /readyz).',
+  }),
+  upstreamUnreachable: refusal<{ what: string; code: string; reasons: string[] }>({
+    type: 'api_error',
+    status: 502,
+    decision: 'allow',
+    code: 'UpstreamUnreachable',
+    message: (a) => `${a.what} could not be reached (${a.code}); retry later, and check --upstream or the endpoint URL if it persists.`,
+    reasons: (a) => a.reasons,
+    auditError: true,
+  }),
+  upstreamTimeout: refusal<{ what: string; timeoutMs: number; reasons: string[] }>({
+    type: 'timeout_error',
+    status: 504,
+    decision: 'allow',
+    code: 'UpstreamTimeout',
+    message: (a) => `${a.what} did not answer within ${a.timeoutMs} ms; retry later.`,
+    reasons: (a) => a.reasons,
+    auditError: true,
+  }),
+  modelListUnreadable: refusal<{ reasons: string[] }>({
+    type: 'api_error',
+    status: 502,
+    decision: 'allow',
+    code: 'ModelListUnreadable',
+    message: () => 'The model list from the upstream was not JSON; retry later.',
+    reasons: (a) => a.reasons,
+    auditError: true,
+  }),
+} as const;
+
+export type RefusalName = keyof typeof REFUSALS;
+export type RefusalArgs<K extends RefusalName> = (typeof REFUSALS)[K] extends Refusal<infer A> ? A : never;

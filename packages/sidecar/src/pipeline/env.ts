@@ -1,0 +1,24 @@
+// What every stage of the data path may use: the options and the sidecar's collaborators.
+import type { SidecarOptions } from '../options.ts';
+import type { SidecarMetrics } from '../metrics.ts';
+import type { PolicySource } from '../policy/source.ts';
+import type { TokenVerifier } from '../identity/verifier.ts';
+import type { SamlVerifier } from '../identity/saml-verifier.ts';
+import type { AuditLog } from '../audit/index.ts';
+import type { Logger } from '../log.ts';
+import type { Forwarder } from '../upstream/forwarder.ts';
+import type { McpRouteDeps } from '../mcp/route.ts';
+
+export interface DataPath {
+  opts: SidecarOptions;
+  policy: PolicySource;
+  verifier: TokenVerifier;
+  saml?: SamlVerifier;
+  audit: AuditLog;
+  log: Logger;
+  metrics: SidecarMetrics;
+  now: () => number;
+  forwarder: Forwarder;
+  /** What the MCP route (endpoints with protocol: mcp) uses. */
+  mcp: McpRouteDeps;
+}

@@ -1,0 +1,135 @@
+// Bursts: far more concurrent requests than the upstream pool has sockets, against a fast and a
+// slow upstream. Every request gets an answer (200, or 529 overloaded_error with retry-after past
+// the concurrency limit, never a reset), exactly one audit record, the process stays up, and the
+// heap returns to where it started. A throw inside a stage answers that request with a 500.
+import { Agent, request } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { startWorld, type World } from '../../src/testing/world.ts';
+import type { SidecarFlags } from '../../src/run.ts';
+import { assertHealthy, completeJsonLines, errorTypeOf, recordAttack, settledHeap } from './support.ts';
+
+const SUITE = 'bursts and overload';
+const BURST = 2000;
+
+interface Answer {
+  status: number;
+  requestId: string | undefined;
+  retryAfter: string | undefined;
+  errorType: string | undefined;
+  /** The connection failed without an HTTP answer. */
+  reset?: string;
+}
+
+/** `n` requests sent at once, each on its own connection; resolves when every one has ended. */
+function burst(world: World, token: string, n: number, content: string): Promise<Answer[]> {
+  const { hostname, port } = new URL(world.url);
+  const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content }] });
+  const one = () =>
+    new Promise<Answer>((resolve) => {
+      const req = request(
+        { host: hostname, port, method: 'POST', path: '/v1/messages', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('error', (e) => resolve({ status: res.statusCode ?? 0, requestId: undefined, retryAfter: undefined, errorType: undefined, reset: e.message }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              requestId: res.headers['x-scopekeeper-request-id'] as string | undefined,
+              retryAfter: res.headers['retry-after'] as string | undefined,
+              errorType: errorTypeOf(text),
+            }),
+          );
+        },
+      );
+      req.on('error', (e) => resolve({ status: 0, requestId: undefined, retryAfter: undefined, errorType: undefined, reset: e.message }));
+      req.end(body);
+    });
+  return Promise.all(Array.from({ length: n }, one)).finally(() => agent.destroy());
+}
+
+/** Waits until the audit file holds `n` records (the audit log writes in batches). */
+async function auditRecords(world: World, n: number): Promise<{ requestId: string; status: number }[]> {
+  for (;;) {
+    const records = completeJsonLines<{ requestId: string; status: number }>(await readFile(world.auditFile, 'utf8'));
+    if (records.length >= n) return records;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function check(world: World, label: string, content: string): Promise<void> {
+  const token = await world.saToken('support-bot');
+  await assertHealthy(world); // warms the JWKS cache and the pools
+  const before = await settledHeap();
+  const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
+  const answers = await burst(world, token, BURST, content);
+  const ok = answers.filter((a) => a.status === 200).length;
+  const overloaded = answers.filter((a) => a.status === 529);
+  const other = answers.filter((a) => a.status !== 200 && a.status !== 529);
+  recordAttack({ suite: SUITE, attack: `${BURST} concurrent requests, ${label}`, expected: 'every one answered: 200 or 529 overloaded_error + retry-after; one audit record each', status: other.length ? (other[0]!.status) : 200, note: `${ok} × 200, ${overloaded.length} × 529` });
+  expect(other).toEqual([]);
+  expect(ok).toBeGreaterThan(0);
+  for (const a of overloaded) expect([a.errorType, Number(a.retryAfter) > 0]).toEqual(['overloaded_error', true]);
+  // Exactly one audit record per request, none for anything else.
+  const ids = answers.map((a) => a.requestId);
+  expect(new Set(ids).size).toBe(BURST);
+  const records = (await auditRecords(world, auditBefore + BURST)).slice(auditBefore);
+  expect(records).toHaveLength(BURST);
+  expect(new Set(records.map((r) => r.requestId))).toEqual(new Set(ids));
+  // The process is alive and serves; its heap is back near where it started (generous: other
+  // suites share the process, and V8 keeps some of what it grew).
+  await assertHealthy(world);
+  const after = await settledHeap();
+  expect(after - before).toBeLessThan(48 * 1024 * 1024);
+}
+
+describe('a burst of 2,000 concurrent requests', () => {
+  let world: World;
+  const flags: Partial<SidecarFlags> = { upstreamConnections: 16, maxConcurrent: 256, maxQueued: 512 };
+  afterEach(() => world?.close());
+
+  test('against a 16-socket upstream pool: every request answered (200 or 529), one audit record each', async () => {
+    world = await startWorld({ flags });
+    await check(world, '16-socket upstream pool', 'hello');
+  }, 120_000);
+
+  test('against a slow upstream (1 s per answer): queued requests that wait too long get 529, never a reset', async () => {
+    world = await startWorld({ flags: { ...flags, maxConcurrent: 64, maxQueued: 256, maxQueueWait: 1 } });
+    await check(world, 'slow upstream (1 s), 16 sockets, 64 at once, 1 s queue wait', 'STUB:slow:1000 hello');
+  }, 120_000);
+});
+
+describe('a throw inside a stage', () => {
+  test('answers that request with a 500 api_error and an audit record; the process goes on', async () => {
+    const world = await startWorld();
+    try {
+      const token = await world.saToken('support-bot');
+      await assertHealthy(world);
+      const policy = (world.sidecar as unknown as { dp: { policy: { current: () => unknown } } }).dp.policy;
+      const current = policy.current.bind(policy);
+      policy.current = () => {
+        throw new Error('boom');
+      };
+      const res = await fetch(`${world.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const body = await res.text();
+      recordAttack({ suite: SUITE, attack: 'an exception thrown inside a stage (policy lookup)', expected: '500 api_error; audit record; process alive', status: res.status, errorType: errorTypeOf(body) });
+      expect([res.status, errorTypeOf(body)]).toEqual([500, 'api_error']);
+      expect(body).not.toContain('boom');
+      const id = res.headers.get('x-scopekeeper-request-id');
+      type Rec = { requestId: string; status: number; reasons: string[] };
+      let record: Rec | undefined;
+      while (!record) record = completeJsonLines<Rec>(await readFile(world.auditFile, 'utf8')).find((r) => r.requestId === id);
+      expect(record).toMatchObject({ status: 500, reasons: ['InternalError'] });
+      policy.current = current;
+      await assertHealthy(world);
+    } finally {
+      await world.close();
+    }
+  });
+});
