@@ -20,13 +20,13 @@ export const NODE_INFO_ENV = 'SCOPEKEEPER_E2E_NODE_CLUSTER';
 
 export interface NodeClusterHandle extends Cluster {
   node: NodeClusterInfo['node'];
-  images: { scopekeeper: string };
+  images: { scopekeeper: string; agent: string };
   /** Runs a command inside the node's network namespace (nsenter --net). */
   inNode(cmd: string, args: readonly string[], opts?: { timeoutMs?: number; allowFailure?: boolean }): Promise<RunResult>;
   /** ctr against the node's containerd, namespace k8s.io. */
   ctr(args: readonly string[]): Promise<RunResult>;
-  /** A local HTTP server made reachable from the pods at http://<node ip>:PORT (a bridge). */
-  exposeToPods(server: Server): Promise<string>;
+  /** A local server (or a port on 127.0.0.1 here) made reachable from the pods at http://<node ip>:PORT (a bridge). */
+  exposeToPods(target: Server | number): Promise<string>;
   /** An address inside the namespace (a pod IP and port) made reachable here at http://127.0.0.1:PORT. */
   exposeFromNode(host: string, port: number): Promise<string>;
   /** Stops the bridges this spec file started. */
@@ -39,7 +39,7 @@ export function nodeCluster(): NodeClusterHandle {
   if (cached) return cached;
   const file = process.env[NODE_INFO_ENV];
   if (!file) throw new Error(`${NODE_INFO_ENV} is not set: the specs of e2e/pods/ run through \`npm run test:e2e\` (the pods project's global setup starts the node)`);
-  const info = JSON.parse(readFileSync(file, 'utf8')) as NodeClusterInfo & { images: { scopekeeper: string } };
+  const info = JSON.parse(readFileSync(file, 'utf8')) as NodeClusterInfo & { images: { scopekeeper: string; agent: string } };
   const c = clusterOf(info);
   const bridges: number[] = [];
   const env = { ...process.env, ...info.node.env };
@@ -79,12 +79,17 @@ export function nodeCluster(): NodeClusterHandle {
     images: info.images,
     inNode: (cmd, args, o = {}) => run(...inNetns(info.node.netns, cmd, args), { env, ...o }),
     ctr: (args) => run(join(info.node.debsRoot, 'usr/bin/ctr'), ['--address', info.node.containerdSocket, '-n', 'k8s.io', ...args], { env }),
-    async exposeToPods(server) {
+    async exposeToPods(target) {
       const sock = join(sockDir, `to-pods-${n++}.sock`);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(sock, resolve);
-      });
+      if (typeof target === 'number') {
+        await bridge([`unix:${sock}`, `tcp:127.0.0.1:${target}`]);
+      } else {
+        const server = target;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(sock, resolve);
+        });
+      }
       const addr = await bridge([`tcp:${info.node.ip}:0`, `unix:${sock}`], info.node.netns);
       return `http://${info.node.ip}:${addr.split(':').pop()}`;
     },

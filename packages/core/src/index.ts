@@ -12,6 +12,7 @@ export * from './policy/review.ts';
 export * from './policy/compile.ts';
 export * from './policy/decide.ts';
 export * from './policy/data-rules.ts';
+export * from './policy/labels.ts';
 export * from './validation/validate.ts';
 export * from './masking/index.ts';
 export * from './sse/index.ts';

@@ -283,6 +283,8 @@ export class Operator {
     // Our own status writes come back as updates of the same generation: nothing to do for them.
     if (type === 'update' && before && before.scope === scope && before.generation === r.metadata.generation) return;
     this.queue.add(queueKey(REVIEW, ns, r.metadata.name));
+    // A Periodic decision changes which review of the scope counts: its siblings' conditions too.
+    if (r.spec.type === 'Periodic') for (const name of this.reviewsByScope.get(scope) ?? []) this.queue.add(queueKey(REVIEW, ns, name));
     this.queue.add(queueKey(SCOPE, ns, r.spec.scopeRef.name));
     if (before && before.scope !== scope) {
       const old = splitKey(before.scope);

@@ -161,14 +161,14 @@ describe('reconcileReview', () => {
 
 describe('reconcileScope', () => {
   const now = at('2026-12-01T00:00:00Z');
-  test('Ready True; validReview and expiresAt from the valid Periodic review that lasts longest', () => {
+  test('Ready True; validReview and expiresAt from the Periodic review that counts (the newest decided)', () => {
     const res = reconcileScope({
       scope: scope('s'),
       reviews: [
-        review('a', { expiresAt: '2027-01-01T00:00:00Z' }),
-        review('b', { expiresAt: '2027-01-20T00:00:00Z' }),
+        review('a', { reviewedAt: '2026-11-02T10:00:00Z', expiresAt: '2027-01-25T00:00:00Z' }),
+        review('b', { reviewedAt: '2026-11-03T10:00:00Z', expiresAt: '2027-01-20T00:00:00Z' }),
         review('c', { decision: 'Revoked', expiresAt: '2027-01-25T00:00:00Z' }),
-        review('j', { type: 'JustInTime', expiresAt: '2027-01-29T00:00:00Z', request: { subject: { kind: 'User', name: 'u' } } }),
+        review('j', { type: 'JustInTime', reviewedAt: '2026-11-04T10:00:00Z', expiresAt: '2027-01-29T00:00:00Z', request: { subject: { kind: 'User', name: 'u' } } }),
       ],
       now,
     });
@@ -193,5 +193,29 @@ describe('reconcileScope', () => {
     const res = reconcileScope({ scope: scope('s'), reviews: [review('a', { expiresAt: '2026-11-02T00:00:00Z' })], now });
     expect(res.status!.validReview).toBeUndefined();
     expect(res.requeueAt).toBeUndefined();
+  });
+});
+
+describe('the newest decided Periodic review counts (issue 14 class 5)', () => {
+  const now = at('2026-12-22T00:00:00Z');
+  const older = review('older', { reviewedAt: '2026-11-01T10:00:00Z', expiresAt: '2027-01-20T00:00:00Z' });
+  const newerApproved = review('newer', { reviewedAt: '2026-12-20T10:00:00Z', expiresAt: '2027-02-01T00:00:00Z' });
+  const newerRevoked = review('newer', { decision: 'Revoked', reviewedAt: '2026-12-21T10:00:00Z', expiresAt: '2027-02-01T00:00:00Z' });
+
+  test('revoking the newer of two approvals: the scope has no valid review and the older one is Valid False (Revoked)', () => {
+    expect(reconcileScope({ scope: scope('s'), reviews: [older, newerRevoked], now }).status?.validReview).toBeUndefined();
+    const res = reconcileReview({ review: older, scope: scope('s'), siblings: () => [older, newerRevoked], now });
+    expect(findCondition(res.status!.conditions, 'Valid')).toMatchObject({ status: 'False', reason: 'Revoked' });
+  });
+
+  test('with both approved, the newer counts and the older is Superseded', () => {
+    expect(reconcileScope({ scope: scope('s'), reviews: [older, newerApproved], now }).status?.validReview).toBe('newer');
+    const res = reconcileReview({ review: older, scope: scope('s'), siblings: () => [older, newerApproved], now });
+    expect(findCondition(res.status!.conditions, 'Valid')).toMatchObject({ status: 'False', reason: 'Superseded' });
+  });
+
+  test('a newer approval after a revocation restores access', () => {
+    const revokedFirst = review('older', { decision: 'Revoked', reviewedAt: '2026-12-01T10:00:00Z' });
+    expect(reconcileScope({ scope: scope('s'), reviews: [revokedFirst, newerApproved], now }).status?.validReview).toBe('newer');
   });
 });

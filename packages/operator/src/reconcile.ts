@@ -2,6 +2,7 @@
 // what it refers to) they return the status it should have, the Events its transitions deserve,
 // what to create, and when to look again. controller.ts performs the side effects.
 import {
+  countingPeriodic,
   reviewValidity,
   scopeProblems,
   type AccessReview,
@@ -51,24 +52,17 @@ export function nextReviewName(scope: string, expiresAt: number): string {
 
 const labelValue = (v: string): string | undefined => (v.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v) ? v : undefined);
 
-/** Among valid Periodic reviews, the one that lasts longest (ties: the first name). */
+/** The Periodic review that decides the scope's access (core's countingPeriodic), when it is valid. */
 export function bestValidPeriodic(reviews: readonly AccessReview[], scope: ModelScope | undefined, now: number): { review: AccessReview; validity: ReviewValidity } | undefined {
-  let best: { review: AccessReview; validity: ReviewValidity } | undefined;
-  for (const review of reviews) {
-    if (review.spec.type !== 'Periodic') continue;
-    const validity = reviewValidity(review, scope, now);
-    if (!validity.valid) continue;
-    const better =
-      !best ||
-      validity.expiresAt! > best.validity.expiresAt! ||
-      (validity.expiresAt === best.validity.expiresAt && review.metadata.name < best.review.metadata.name);
-    if (better) best = { review, validity };
-  }
-  return best;
+  const review = countingPeriodic(reviews, (r) => r);
+  if (!review) return undefined;
+  const validity = reviewValidity(review, scope, now);
+  return validity.valid ? { review, validity } : undefined;
 }
 
 export function reconcileReview({ review, scope, siblings: siblingsOf, now }: ReviewInput): ReviewResult {
-  const v = reviewValidity(review, scope, now);
+  // A Periodic review counts only while it is its scope's newest decided one (as in the sidecar).
+  const v = reviewValidity(review, scope, now, review.spec.type === 'Periodic' ? siblingsOf() : undefined);
   const generation = review.metadata.generation;
   const before = review.status?.conditions;
   const prevValid = findCondition(before, VALID);

@@ -52,6 +52,7 @@ export class Sidecar {
       agents: mcpAgents,
       timeoutMs: opts.upstreamTimeoutMs,
       maxBodyBytes: opts.maxBodyBytes,
+      auditRequired: opts.auditRequired,
       sessions: new McpSessions(),
       masking: (d: Decision) => (d.data?.masking.active ? d.data.masking : undefined),
     };

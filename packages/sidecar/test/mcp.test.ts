@@ -1,5 +1,7 @@
 // MCP through the sidecar: the official MCP SDK's client and server on both sides, and raw
 // JSON-RPC for what a well-behaved client would never send.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -178,4 +180,35 @@ describe('raw JSON-RPC', () => {
     expect(denied.length).toBeGreaterThan(0);
     expect(denied.every((r) => r.decision === 'deny' && (r.reasons as string[])[0] === 'ToolDenied')).toBe(true);
   });
+});
+
+test('with --audit-required and the audit sink down, MCP calls are refused (503) and nothing reaches the server', async () => {
+  let failing = true;
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.once('end', () => void res.writeHead(failing ? 503 : 200).end());
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const down = await startWorld({ flags: { audit: [`http://127.0.0.1:${(sink.address() as AddressInfo).port}/audit`], auditRequired: true } });
+  const server = await new McpCrm({ json: true }).start();
+  try {
+    await addCrmScope(down, 'crm-agent', 'crm-bot', server.url);
+    const token = await down.saToken('crm-bot');
+    const post = () => fetch(`${down.url}/services/crm/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+    // The first answers come back while their records wait; once the sink is known to fail, refusals.
+    const refused = await until(async () => {
+      const r = await post();
+      return r.status === 503 ? r : (await r.arrayBuffer(), undefined);
+    }, 'the audit sink failure to be noticed');
+    expect(refused.headers.get('x-scopekeeper-decision')).toBe('error');
+    expect(((await refused.json()) as { error: { code: number; message: string } }).error).toMatchObject({ code: -32013, message: expect.stringContaining('--audit-required') });
+    const before = server.received.length;
+    expect((await post()).status).toBe(503);
+    expect(server.received.length).toBe(before);
+  } finally {
+    failing = false; // the queued records drain, so the sidecar can stop
+    await down.close();
+    await server.close();
+    sink.close();
+  }
 });

@@ -96,17 +96,36 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
  * The documented fields of an event and nothing else (unknown keys, e.g. headers passed by
  * mistake, are dropped; absent values and non-finite numbers are left out).
  */
+/**
+ * Longest text kept of one field, and most entries kept of a list: most fields come from the
+ * request (a model name, tool names, headers, a token's sub), so without a cap a caller grows
+ * every sink's records at will. A cut value ends with "…"; a cut list with "… (N more)".
+ */
+export const AUDIT_FIELD_MAX = 512;
+export const AUDIT_LIST_MAX = 128;
+
+function capText(v: unknown): string {
+  const s = String(v);
+  return s.length > AUDIT_FIELD_MAX ? `${s.slice(0, AUDIT_FIELD_MAX - 1)}…` : s;
+}
+
+function capList(list: readonly unknown[]): string[] {
+  const out = list.slice(0, AUDIT_LIST_MAX).map(capText);
+  if (list.length > AUDIT_LIST_MAX) out[AUDIT_LIST_MAX - 1] = `… (${list.length - AUDIT_LIST_MAX + 1} more)`;
+  return out;
+}
+
 export function auditFields(e: AuditEvent): AuditEvent {
   const out: Record<string, unknown> = {};
-  for (const k of STRING_FIELDS) if (e[k] !== undefined && e[k] !== null) out[k] = String(e[k]);
+  for (const k of STRING_FIELDS) if (e[k] !== undefined && e[k] !== null) out[k] = capText(e[k]);
   for (const k of NUMBER_FIELDS) if (finite(e[k])) out[k] = e[k];
-  out.reasons = Array.isArray(e.reasons) ? e.reasons.map(String) : [];
-  if (Array.isArray(e.tools)) out.tools = e.tools.map(String);
-  if (Array.isArray(e.toolsUsed)) out.toolsUsed = e.toolsUsed.map(String);
+  out.reasons = Array.isArray(e.reasons) ? capList(e.reasons) : [];
+  if (Array.isArray(e.tools)) out.tools = capList(e.tools);
+  if (Array.isArray(e.toolsUsed)) out.toolsUsed = capList(e.toolsUsed);
   if (typeof e.auditOnly === 'boolean') out.auditOnly = e.auditOnly;
   if (e.masked && typeof e.masked === 'object') {
     const masked: Record<string, number> = Object.create(null); // a category named __proto__ stays a plain key
-    for (const [k, v] of Object.entries(e.masked)) if (finite(v)) masked[k] = v;
+    for (const [k, v] of Object.entries(e.masked).slice(0, AUDIT_LIST_MAX)) if (finite(v)) masked[capText(k)] = v;
     out.masked = masked;
   }
   if (e.usage && typeof e.usage === 'object') {

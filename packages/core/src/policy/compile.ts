@@ -4,7 +4,7 @@ import type { AccessReview, ModelScope, ModelScopeSpecEndpoint } from '../types/
 import { subjectKey } from './identity.ts';
 import { globProblem } from '../util/glob.ts';
 import { parseDuration } from '../util/duration.ts';
-import { reviewTimeline, type ReviewTimeline } from './review.ts';
+import { countingPeriodic, reviewTimeline, type ReviewTimeline } from './review.ts';
 import { DataRulesCache } from './data-rules.ts';
 import { compileMasking } from '../masking/index.ts';
 import { parseJsonPath } from '../masking/jsonpath.ts';
@@ -17,6 +17,8 @@ export interface CompiledScope {
   scope: ModelScope;
   endpoints: Map<string, ModelScopeSpecEndpoint>;
   periodic: TimedReview[];
+  /** The Periodic review that decides access: the newest decided one (review.ts countingPeriodic). */
+  counting?: TimedReview;
   justInTime: TimedReview[];
 }
 
@@ -138,6 +140,7 @@ export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opt
     (review.spec.type === 'JustInTime' ? target.justInTime : target.periodic).push({ review, timeline: reviewTimeline(review, target.scope) });
   }
   for (const s of snapshot.scopes) {
+    s.counting = countingPeriodic(s.periodic, (t) => t.review);
     s.periodic.sort(byExpiryDesc);
     s.justInTime.sort(byExpiryDesc);
   }

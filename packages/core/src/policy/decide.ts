@@ -96,6 +96,7 @@ const VALIDITY_CODE: Record<ReviewValidity['reason'], ReasonCode> = {
   ScopeNotFound: 'NoReview',
   PeriodExceeded: 'ReviewPeriodExceeded',
   SelfApproval: 'ReviewSelfApproval',
+  Superseded: 'ReviewRevoked',
 };
 
 /** Merged scope lists kept per snapshot before the memo starts over. */
@@ -140,15 +141,17 @@ interface PeriodicGate {
 
 const isValid = (t: { invalid?: unknown; expiresAt?: number }, now: number) => t.invalid === undefined && now < t.expiresAt!;
 
+/** The scope's review gate: only the Periodic review that counts (the newest decided) can open it. */
 function periodicGate(s: CompiledScope, now: number, explain = true): PeriodicGate {
-  for (const { review, timeline } of s.periodic) if (isValid(timeline, now)) return { review };
-  const first = s.periodic[0];
+  const counting = s.counting;
+  if (counting && isValid(counting.timeline, now)) return { review: counting.review };
+  const first = counting ?? s.periodic[0];
   if (!first) {
     return {
       reason: {
         code: 'NoReview',
         rule: 'AccessReview',
-        detail: `ModelScope ${s.name} has no AccessReview; ask a reviewer (${reviewersOf(s)}) to approve one`,
+        detail: explain ? `ModelScope ${s.name} has no AccessReview; ask a reviewer (${reviewersOf(s)}) to approve one` : '',
       },
     };
   }

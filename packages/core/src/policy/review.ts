@@ -3,7 +3,7 @@
 import type { AccessReview, ModelScope } from '../types/generated.ts';
 import { parseDuration } from '../util/duration.ts';
 
-export type ValidityReason = 'Approved' | 'Pending' | 'Revoked' | 'Expired' | 'ScopeNotFound' | 'PeriodExceeded' | 'SelfApproval';
+export type ValidityReason = 'Approved' | 'Pending' | 'Revoked' | 'Expired' | 'ScopeNotFound' | 'PeriodExceeded' | 'SelfApproval' | 'Superseded';
 
 export interface ReviewValidity {
   valid: boolean;
@@ -109,6 +109,54 @@ export function validityAt(review: AccessReview, t: ReviewTimeline, scope: Model
   };
 }
 
-export function reviewValidity(review: AccessReview, scope: ModelScope | undefined, now: number): ReviewValidity {
-  return validityAt(review, reviewTimeline(review, scope), scope, now);
+/**
+ * The validity of one review. With `siblings` (the other reviews of its scope), a Periodic review
+ * that is not the one that counts (`countingPeriodic`) is not valid either: Revoked when a newer
+ * revocation ended the scope's access, Superseded when a newer approval replaced it.
+ */
+export function reviewValidity(review: AccessReview, scope: ModelScope | undefined, now: number, siblings?: readonly AccessReview[]): ReviewValidity {
+  const own = validityAt(review, reviewTimeline(review, scope), scope, now);
+  if (!own.valid || !siblings || review.spec.type !== 'Periodic') return own;
+  const counting = countingPeriodic([review, ...siblings.filter((s) => s.metadata.name !== review.metadata.name)], (r) => r);
+  if (!counting || counting.metadata.name === review.metadata.name) return own;
+  const name = `${review.metadata.namespace ?? ''}/${review.metadata.name}`;
+  const newer = `${counting.metadata.namespace ?? ''}/${counting.metadata.name}`;
+  return counting.spec.decision === 'Revoked'
+    ? { valid: false, reason: 'Revoked', message: `Review ${name} no longer counts: the newer review ${newer} was revoked${counting.spec.reviewer ? ` by ${counting.spec.reviewer}` : ''}; access needs a new approved review.`, expiresAt: own.expiresAt, expiringSoon: false }
+    : { valid: false, reason: 'Superseded', message: `Review ${name} no longer counts: the newer review ${newer} decides the scope's access.`, expiresAt: own.expiresAt, expiringSoon: false };
+}
+
+/**
+ * When a review was decided, for ordering: its reviewedAt (the CLI and the webhook stamp it on
+ * approval and on revocation), else its creation. A revocation without either sorts newest, an
+ * approval without either oldest: the order then fails closed.
+ */
+export function decidedAt(review: AccessReview): number {
+  return time(review.spec.reviewedAt) ?? time(review.metadata.creationTimestamp) ?? (review.spec.decision === 'Revoked' ? Infinity : -Infinity);
+}
+
+/**
+ * The Periodic review that decides a scope's access (DESIGN.md §9a): the newest decided one
+ * (Approved or Revoked; Pending ones decide nothing). A revocation thus ends access until a newer
+ * approval, whatever older approvals say. Ties: a revocation first, then the name. The sidecar's
+ * decisions and the operator's conditions both use this.
+ */
+export function countingPeriodic<T>(items: readonly T[], reviewOf: (item: T) => AccessReview): T | undefined {
+  let best: T | undefined;
+  let bestAt = -Infinity;
+  for (const item of items) {
+    const r = reviewOf(item);
+    if (r.spec.type !== 'Periodic' || (r.spec.decision !== 'Approved' && r.spec.decision !== 'Revoked')) continue;
+    const at = decidedAt(r);
+    if (best === undefined || at > bestAt || (at === bestAt && newerOnTie(r, reviewOf(best)))) {
+      best = item;
+      bestAt = at;
+    }
+  }
+  return best;
+}
+
+function newerOnTie(a: AccessReview, b: AccessReview): boolean {
+  if (a.spec.decision !== b.spec.decision) return a.spec.decision === 'Revoked';
+  return a.metadata.name < b.metadata.name;
 }

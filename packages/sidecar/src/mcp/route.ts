@@ -31,6 +31,8 @@ export interface McpRouteDeps {
   agents: { http: HttpAgent; https: HttpsAgent };
   timeoutMs: number;
   maxBodyBytes: number;
+  /** --audit-required: refuse while the audit cannot be written. */
+  auditRequired: boolean;
   sessions: McpSessions;
   /** The masking engine of the decision's scope (the sidecar's cache). */
   masking(decision: Decision): Masking | undefined;
@@ -53,6 +55,11 @@ export async function serveMcp(req: IncomingMessage, res: ServerResponse, ctx: R
   const target = new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${at.rawPath}${at.query}`);
   const headers = { 'x-scopekeeper-request-id': ctx.requestId, 'x-scopekeeper-decision': decision.auditOnly ? 'allow-audit-only' : 'allow' };
   const record = (r: McpCallRecord) => void writeRecord(req, ctx, r, d);
+  if (d.auditRequired && d.audit.healthy === false) {
+    const text = JSON.stringify(rpcError(null, RPC.unavailable, 'The audit log cannot be written and --audit-required is set, so MCP calls are refused; restore the audit sink (see the sidecar logs and /readyz).'));
+    res.writeHead(503, { ...headers, 'x-scopekeeper-decision': 'error', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    return record({ method: req.method === 'POST' ? '(unread)' : req.method!, decision: 'error', reasons: ['AuditUnavailable'], status: 503, latencyMs: 0 });
+  }
   let body: Buffer | undefined;
   if (req.method === 'POST') {
     const limit = Math.min(d.maxBodyBytes, MCP_MAX_BODY);

@@ -1,6 +1,6 @@
 // Stage 6, record: exactly once per request, after the response, the metrics and one audit
 // record. Never throws: a failed audit write is logged and counted by the audit log.
-import { describeIdentity, type AuditDecision, type AuditEvent } from '@scopekeeper/core';
+import { describeIdentity, modelLabel, type AuditDecision, type AuditEvent } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import type { RelayResult } from '../upstream/response.ts';
 import { firstHeader } from '../http/headers.ts';
@@ -22,9 +22,10 @@ function observe(dp: DataPath, ctx: RequestContext, result: RelayResult, decisio
   const totalS = Number(end - ctx.t0) / 1e9;
   const upstreamS = ctx.upstreamStart !== undefined ? Number((ctx.upstreamEnd ?? end) - ctx.upstreamStart) / 1e9 : 0;
   const d = ctx.decision;
-  const model = ctx.model ?? '';
+  // Label values from the request are bounded: a model no scope names is `other` (core labels.ts).
+  const model = modelLabel(dp.policy.current(), ctx.model);
   const m = dp.metrics;
-  m.requests.inc({ decision, reason: reasons[0] ?? '', model: model.slice(0, 64), scope: d?.scope ?? '' });
+  m.requests.inc({ decision, reason: reasons[0] ?? '', model, scope: d?.scope ?? '' });
   m.duration.observe({ route: ctx.route }, totalS);
   m.overhead.observe(Math.max(0, totalS - upstreamS));
   if (result.masked) for (const [k, v] of Object.entries(result.masked)) if (v) m.masked.inc({ category: k }, v);

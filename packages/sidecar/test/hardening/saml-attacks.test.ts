@@ -56,6 +56,22 @@ test('a SAML caller outside every scope is denied with 403, not 401', async () =
   expect(await expectation.refused(res)).toMatchObject({ subject: 'User mallory@example.com', decision: 'deny' });
 });
 
+test('issuer binding: a SAML group does not open scopes of the primary issuer, nor an OIDC group the SAML-bound scope', async () => {
+  // support-agent names Group support-engineers without an issuer: the primary (OIDC) issuer only.
+  const samlCaller = expectRefusal(world.auditFile, world.stub!);
+  const res = await send({ 'x-api-key': world.samlAssertion('sam@example.com', ['support-engineers']) });
+  expect(res.status).toBe(403);
+  expect(await samlCaller.refused(res)).toMatchObject({ issuer: SAML_ENTITY, decision: 'deny' });
+  recordAttack({ suite: SUITE, attack: 'a SAML assertion for support-engineers, a group named by a scope without issuer (primary issuer only)', expected: '403 permission_error', status: res.status, errorType: anthropicError(await res.text()).error.type });
+  // analyst-agent names Group data-analysts with issuer = the SAML IdP's entityID.
+  const oidcCaller = expectRefusal(world.auditFile, world.stub!);
+  const token = await world.issuer.mint({ sub: 'olga@example.com', groups: ['data-analysts'] });
+  const res2 = await send({ authorization: `Bearer ${token}` });
+  expect(res2.status).toBe(403);
+  await oidcCaller.refused(res2);
+  recordAttack({ suite: SUITE, attack: 'an OIDC token for data-analysts, a group bound to the SAML IdP (subjects[].issuer)', expected: '403 permission_error', status: res2.status, errorType: anthropicError(await res2.text()).error.type });
+});
+
 test('every attack is a 401 authentication_error that quotes nothing and forwards nothing', async () => {
   expect(attacks.length).toBeGreaterThan(35);
   for (const attack of attacks) {
