@@ -63,17 +63,6 @@ function added(res: Results, target: TargetId, mode: Mode, rate: number, pick: P
   return spread(xs);
 }
 
-function ratio(res: Results, a: TargetId, b: TargetId, mode: Mode, pick: Pick = (r) => r.wrk?.rps): Spread | undefined {
-  const xs: number[] = [];
-  for (const r of runsOf(res, a, mode, 'max')) {
-    const o = res.runs.find((x) => x.target === b && x.mode === mode && x.kind === 'max' && x.round === r.round);
-    const p = pick(r);
-    const q = o ? pick(o) : undefined;
-    if (p !== undefined && q !== undefined && q > 0) xs.push(p / q);
-  }
-  return spread(xs);
-}
-
 const lat = (k: 'p50' | 'p90' | 'p99'): Pick => (r) => r.load?.latencyMs[k];
 const ttfb = (k: 'p50' | 'p99'): Pick => (r) => r.load?.ttfbMs[k];
 
