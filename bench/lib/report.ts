@@ -265,7 +265,7 @@ export function render(res: Results): string {
   ]);
   L.push(table(['target', 'RSS idle MB (after start + 2 warm-up s)', 'RSS peak at 1,000 req/s JSON', 'SSE', 'RSS peak at max throughput'], memRows));
   L.push('');
-  L.push(`The sidecar started ${res.sidecar.readyMs.length} times on its own with the real CLI (\`node_modules/.bin/node bin/scopekeeper.js sidecar --policy <dir> --namespace team-a --issuer <local issuer> --upstream <stub> --upstream-key-file <f> --audit file:<f> --audit-required --listen … --admin …\`, pinned to core 1), ` +
+  L.push(`The sidecar started ${res.sidecar.readyMs.length} times on its own with the real CLI (\`node_modules/.bin/node ${m.sidecarEntry?.includes('/dist/') ? 'dist/bin/scopekeeper.js' : 'bin/scopekeeper.js'} sidecar --policy <dir> --namespace team-a --issuer <local issuer> --upstream <stub> --upstream-key-file <f> --audit file:<f> --audit-required --listen … --admin …\`, pinned to core 1), ` +
     `time from spawn to the first 200 from /readyz (polled every 2 ms): ${res.sidecar.readyMs.map((x) => `${x.toFixed(0)} ms`).join(', ')}; RSS 2 s after ready, no traffic yet: ${res.sidecar.idleRssMb.map((x) => `${x.toFixed(1)} MB`).join(', ')}. ` +
     '(The RSS idle column above is measured later, after the bench\'s sanity requests, so it is higher.)');
   L.push('');
