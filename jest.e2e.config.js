@@ -1,11 +1,13 @@
 // e2e against real clusters, two jest projects with a cluster each. jest runs a project's global
 // setup only when one of its specs is selected, so `npm run test:e2e -- e2e/x.e2e.test.ts` starts
 // the control plane alone.
-//  - control plane (e2e/*.e2e.test.ts): etcd + kube-apiserver on loopback (or the cluster of
+//  - controlplane (e2e/*.e2e.test.ts): etcd + kube-apiserver on loopback (or the cluster of
 //    $KUBECONFIG), see e2e/harness/global-setup.ts and cluster.ts;
 //  - pods (e2e/pods/*.e2e.test.ts): the one-node cluster in its own network namespace, with the
 //    image of `npm run image` in its containerd, see e2e/harness/node-setup.ts and pods.ts (root).
 // Each global teardown stops its cluster; the outcome reporter tells them whether to keep logs.
+// `npm run test:all` runs the two one after the other (--selectProjects), so the idle node does not
+// load the machine under the control plane's timing tests.
 const common = {
   testEnvironment: 'node',
   // dist/ (npm run build) holds a second copy of every workspace package: not for jest.
@@ -20,7 +22,7 @@ export default {
   projects: [
     {
       ...common,
-      displayName: 'control plane',
+      displayName: 'controlplane',
       testMatch: ['<rootDir>/e2e/*.e2e.test.ts'],
       globalSetup: '<rootDir>/e2e/harness/global-setup.ts',
       globalTeardown: '<rootDir>/e2e/harness/global-teardown.ts',

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run test:all — unit + integration (npm test), then e2e on a real control plane.
+# npm run test:all — unit + integration (npm test), then e2e on a real control plane, then the pod
+# e2e on the one-node cluster.
 # With SCOPEKEEPER_TEST_RESULTS set, each suite also writes a jest JSON report there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -8,13 +9,18 @@ json() { [ -n "$out" ] && echo "--json --outputFile=$out/$1.json"; }
 status=0
 # shellcheck disable=SC2046
 npm test -- $(json unit) || status=1
-if [ -f jest.e2e.config.js ] && [ -d e2e/harness ]; then
-  # A global setup that fails (no control plane) writes no report: record the failure for the summary.
+# e2e, one jest project (and its cluster) after the other: the control plane's specs, then the pods'
+# on the one-node cluster (root). A global setup that fails writes no report: record the failure.
+e2e() { # name project
   # shellcheck disable=SC2046
-  npm run test:e2e -- $(json e2e) || {
+  npm run test:e2e -- --selectProjects "$2" $(json "$1") || {
     status=1
-    [ -n "$out" ] && [ ! -f "$out/e2e.json" ] &&
-      echo '{"numPassedTests":0,"numFailedTests":0,"numPendingTests":0,"numTodoTests":0,"numRuntimeErrorTestSuites":1}' >"$out/e2e.json"
+    [ -n "$out" ] && [ ! -f "$out/$1.json" ] &&
+      echo '{"numPassedTests":0,"numFailedTests":0,"numPendingTests":0,"numTodoTests":0,"numRuntimeErrorTestSuites":1}' >"$out/$1.json"
   }
+}
+if [ -f jest.e2e.config.js ] && [ -d e2e/harness ]; then
+  e2e e2e controlplane
+  e2e e2e-pods pods
 fi
 exit $status

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LocalSamlIdp } from '@scopekeeper/sidecar';
+import { sidecarCommand } from '../src/commands/sidecar.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -59,4 +60,29 @@ test('a refused assertion is a "no" with the sidecar\'s 401 message; bad usage e
   expect(no.stdout).toMatch(/refused \(the sidecar answers 401\): The assertion is for audience "https:\/\/other-sp\.example", not "scopekeeper"/);
   expect((await cli('can-i', '--saml-assertion', file, '--model', 'claude-sonnet-4-5')).stderr).toMatch(/--saml-idp-metadata/);
   expect((await cli('can-i', '--model', 'claude-sonnet-4-5')).code).toBe(2);
+});
+
+test('sidecar SAML flags: repeatable, defaults, and SCOPEKEEPER_SAML_* environment variables', async () => {
+  const parse = async (args: string[]) => {
+    const cmd = sidecarCommand().exitOverride().action(() => {});
+    await cmd.parseAsync(args, { from: 'user' });
+    return cmd.opts<{ samlIdpMetadata: string[]; samlAudience: string; samlGroupsAttribute: string }>();
+  };
+  expect(await parse([])).toMatchObject({ samlIdpMetadata: [], samlAudience: 'scopekeeper', samlGroupsAttribute: 'groups' });
+  expect((await parse(['--saml-idp-metadata', 'a.xml', '--saml-idp-metadata', 'https://idp.example.com/md'])).samlIdpMetadata).toEqual(['a.xml', 'https://idp.example.com/md']);
+  process.env.SCOPEKEEPER_SAML_IDP_METADATA = 'a.xml,b.xml';
+  process.env.SCOPEKEEPER_SAML_AUDIENCE = 'https://sp.example/scopekeeper';
+  try {
+    expect(await parse([])).toMatchObject({ samlIdpMetadata: ['a.xml', 'b.xml'], samlAudience: 'https://sp.example/scopekeeper' });
+  } finally {
+    delete process.env.SCOPEKEEPER_SAML_IDP_METADATA;
+    delete process.env.SCOPEKEEPER_SAML_AUDIENCE;
+  }
+});
+
+test('a sidecar whose SAML metadata file cannot be loaded refuses to start, naming it', async () => {
+  const missing = join(dir, 'missing-idp.xml');
+  const r = await cli('sidecar', '--policy', 'examples', '--upstream-key-file', bin, '--issuer', 'https://issuer.example.com', '--saml-idp-metadata', missing, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0');
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`SAML metadata ${missing} cannot be read`);
 });

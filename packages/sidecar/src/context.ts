@@ -12,6 +12,8 @@ export interface UpstreamTarget {
   path: string;
   /** Messages API upstream: carries the sidecar's own key. */
   anthropic: boolean;
+  /** An internal service's `Authorization` (endpoints[].auth: the sidecar's projected token). */
+  authorization?: string;
 }
 
 export class RequestContext {

@@ -3,6 +3,7 @@ export { SidecarMetrics } from './metrics.ts';
 export { FilePolicySource, type FilePolicyOptions } from './policy/file-source.ts';
 export type { PolicySource, PolicyStatus } from './policy/source.ts';
 export { UpstreamKey } from './upstream/key.ts';
+export { EndpointTokens, EndpointTokenError, NO_ENDPOINT_TOKENS, parseEndpointTokenFlags } from './upstream/endpoint-tokens.ts';
 export { AnthropicStub, STUB_MODELS, type ReceivedRequest } from './stub/anthropic-stub.ts';
 export { createLogger, silentLogger, type Logger } from './log.ts';
 export * from './identity/index.ts';

@@ -1,5 +1,6 @@
 // What a Sidecar is configured with (flags) and what it is given (collaborators).
 import type { UpstreamKey } from './upstream/key.ts';
+import type { EndpointTokens } from './upstream/endpoint-tokens.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import type { PolicySource } from './policy/source.ts';
 import type { TokenVerifier } from './identity/verifier.ts';
@@ -12,6 +13,8 @@ export interface SidecarOptions {
   admin: { host: string; port: number };
   upstream: string;
   upstreamKey: UpstreamKey;
+  /** Tokens for endpoints[].auth (--endpoint-token); an endpoint asking for one it lacks is refused (none given: none held). */
+  endpointTokens?: EndpointTokens;
   namespace: string;
   pod?: string;
   pinnedScope?: string;

@@ -5,6 +5,7 @@ import { Sidecar } from './sidecar.ts';
 import { FilePolicySource } from './policy/file-source.ts';
 import type { PolicySource } from './policy/source.ts';
 import { UpstreamKey } from './upstream/key.ts';
+import { EndpointTokens, parseEndpointTokenFlags } from './upstream/endpoint-tokens.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { createLogger, type Logger } from './log.ts';
 import { TokenVerifier, parseIssuerFlag } from './identity/index.ts';
@@ -16,6 +17,8 @@ export interface SidecarFlags {
   admin: string;
   upstream: string;
   upstreamKeyFile?: string;
+  /** `--endpoint-token <audience>=<file>` (repeatable): tokens for endpoints[].auth. */
+  endpointToken?: string[];
   policy: string;
   namespace: string;
   issuer: string[];
@@ -80,6 +83,12 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
   const metrics = new SidecarMetrics();
   const upstreamKey = new UpstreamKey(flags.upstreamKeyFile);
   upstreamKey.get(); // refuse to start without a readable key
+  let endpointTokens: EndpointTokens;
+  try {
+    endpointTokens = new EndpointTokens(parseEndpointTokenFlags(flags.endpointToken ?? []));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const sinks = flags.audit.map(parseAuditFlag);
   const audit = new AuditLog({
     sinks,
@@ -106,6 +115,7 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
       admin,
       upstream: flags.upstream,
       upstreamKey,
+      endpointTokens,
       namespace: flags.namespace,
       pod: flags.pod,
       pinnedScope: flags.scope,

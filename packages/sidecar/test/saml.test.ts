@@ -161,6 +161,27 @@ describe('metadata', () => {
     await expect(new SamlVerifier({ metadata: md }).verify(idp.issue({ nameId: 'u' }))).resolves.toMatchObject({ subject: 'u' });
   });
 
+  test('a URL is re-fetched every refreshSeconds in the background; until then its last content answers', async () => {
+    const remote = await LocalSamlIdp.create({ entityId: 'https://remote.example.test' });
+    const url = await remote.serve();
+    let now = 5_000_000;
+    const md = new SamlMetadata({ sources: [url], refreshSeconds: 60, now: () => now });
+    await md.load();
+    const v = new SamlVerifier({ metadata: md });
+    const old = remote.issue({ nameId: 'r' });
+    await remote.rotate();
+    now += 30_000; // not yet due: the old key still verifies
+    await expect(v.verify(old)).resolves.toMatchObject({ subject: 'r' });
+    now += 31_000; // due: this call starts the re-fetch and still answers from the last content
+    const loadedAt = md.status()[0]!.loadedAt;
+    await md.idp(remote.entityId);
+    for (let i = 0; i < 200 && md.status()[0]!.loadedAt === loadedAt; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(md.status()[0]!.loadedAt).not.toBe(loadedAt);
+    await expect(v.verify(old)).rejects.toMatchObject({ reason: 'bad_signature' });
+    await expect(v.verify(remote.issue({ nameId: 's' }))).resolves.toMatchObject({ subject: 's' });
+    await remote.close();
+  });
+
   test('refuses metadata with a DTD, without a signing certificate, with a weak key, expired, or a plain-http remote URL', async () => {
     expect(() => parseIdpMetadata(`<!DOCTYPE x []>${idp.metadata()}`, 'm')).toThrow(/DTD/);
     expect(() => parseIdpMetadata(idp.metadata([]), 'm')).toThrow(/no signing certificate/);

@@ -26,6 +26,11 @@ export function sidecarCommand(): Command {
     .addOption(opt('--admin <host:port>', 'admin address (/metrics, /healthz, /readyz)').default('127.0.0.1:15181'))
     .addOption(opt('--upstream <url>', 'the Anthropic API base URL').default('https://api.anthropic.com'))
     .addOption(opt('--upstream-key-file <path>', 'file holding the upstream API key (re-read when it changes)'))
+    .addOption(
+      opt('--endpoint-token <audience=file>', 'token file sent as Authorization: Bearer to endpoints whose auth.serviceAccountToken has this audience (repeatable; the webhook sets it)')
+        .argParser((v: string, prev: string[] = []) => [...prev, v])
+        .default([]),
+    )
     .addOption(opt('--policy <kubernetes|dir>', 'where ModelScopes and AccessReviews come from').default('kubernetes'))
     .addOption(opt('--namespace <ns>', 'the namespace whose scopes apply').default(process.env.POD_NAMESPACE ?? 'default'))
     .addOption(opt('--issuer <issuer[=discovery-url]>', 'accepted OIDC issuer (repeatable or comma-separated)').argParser(collect).default([]))

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { compileMasking } from '../masking/index.ts';
 import { SseParser } from '../sse/parser.ts';
-import { McpAnswer, sseMessages, type McpAnswerRules, type McpMessageOutcome } from './answer.ts';
+import { McpAnswer, type McpAnswerRules, type McpMessageOutcome } from './answer.ts';
+import { sseMessages } from './answer-stream.ts';
 import { RPC } from './jsonrpc.ts';
 
 const masking = compileMasking({ mask: ['email', 'phone', 'credit-card'], block: ['private-key'] });

@@ -7,9 +7,8 @@ import type { Masking } from '../masking/index.ts';
 import { maskingBlockedMessage } from '../masking/sse-masker.ts';
 import { parsePreservingNumbers } from '../masking/json.ts';
 import { applyJsonPaths, parseJsonPath, type JsonPath } from '../masking/jsonpath.ts';
-import { SseParser, type SseEvent } from '../sse/parser.ts';
-import { formatSseEvent } from '../sse/serialize.ts';
 import { RPC, rpcError, type JsonRpcId } from './jsonrpc.ts';
+import { McpSseRelay } from './answer-stream.ts';
 
 export interface McpAnswerRules {
   /** The scope's detectors; undefined or inactive: none. */
@@ -35,7 +34,7 @@ export interface McpMessageOutcome {
   unreadable?: boolean;
 }
 
-interface Work {
+export interface Work {
   counts: Record<string, number>;
   blocked?: string;
   hidden: number;
@@ -126,7 +125,7 @@ function governResult(result: Record<string, unknown>, rules: McpAnswerRules, pa
 }
 
 /** Governs one message object in place; returns what to send instead (undefined: drop it). */
-function governMessage(msg: unknown, rules: McpAnswerRules, paths: readonly JsonPath[], w: Work): unknown {
+export function governMessage(msg: unknown, rules: McpAnswerRules, paths: readonly JsonPath[], w: Work): unknown {
   if (!isObject(msg)) {
     if (rules.masking?.active && (Array.isArray(msg) || typeof msg === 'string')) {
       const box = [msg];
@@ -185,77 +184,13 @@ export class McpAnswer {
 
   /** A relay for one event stream of this server. */
   stream(onMessage: (o: McpMessageOutcome) => void = () => {}): McpSseRelay {
-    return new McpSseRelay(this.rules, this.paths, onMessage);
+    return new McpSseRelay((msg, w) => governMessage(msg, this.rules, this.paths, w), onMessage);
   }
 }
 
-function outcome(msg: unknown, w: Work): McpMessageOutcome {
+export function outcome(msg: unknown, w: Work): McpMessageOutcome {
   const o: McpMessageOutcome = { counts: w.counts, hidden: w.hidden };
   if (w.blocked !== undefined) o.blocked = w.blocked;
   if (isObject(msg) && !('method' in msg)) o.id = idOf(msg.id);
   return o;
-}
-
-/** Governs an MCP event stream event by event; unchanged events go out byte for byte. */
-export class McpSseRelay {
-  private readonly parser = new SseParser();
-  private readonly rules: McpAnswerRules;
-  private readonly paths: readonly JsonPath[];
-  private readonly onMessage: (o: McpMessageOutcome) => void;
-
-  constructor(rules: McpAnswerRules, paths: readonly JsonPath[], onMessage: (o: McpMessageOutcome) => void) {
-    this.rules = rules;
-    this.paths = paths;
-    this.onMessage = onMessage;
-  }
-
-  push(chunk: Buffer): Buffer {
-    return this.emit(this.parser.push(chunk));
-  }
-
-  /** The stream ended: an unterminated last event is dropped, as a client would. */
-  end(): Buffer {
-    this.parser.end();
-    return Buffer.alloc(0);
-  }
-
-  private emit(events: SseEvent[]): Buffer {
-    if (events.length === 0) return Buffer.alloc(0);
-    const parts: Buffer[] = [];
-    for (const ev of events) {
-      const out = this.event(ev);
-      if (out !== undefined) parts.push(out);
-    }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  private event(ev: SseEvent): Buffer | undefined {
-    // Comments, keep-alives and the transport's priming event (an id and no data) carry nothing.
-    if (ev.data === undefined || ev.data === '') return ev.raw;
-    let value: unknown;
-    try {
-      value = parsePreservingNumbers(ev.data);
-    } catch {
-      this.onMessage({ counts: {}, hidden: 0, unreadable: true });
-      return undefined;
-    }
-    const list = Array.isArray(value) ? (value as unknown[]) : [value];
-    const out: unknown[] = [];
-    let changed = false;
-    for (const msg of list) {
-      const w: Work = { counts: {}, hidden: 0, changed: false };
-      const sent = governMessage(msg, this.rules, this.paths, w);
-      changed ||= w.changed || sent !== msg;
-      if (sent !== undefined) out.push(sent);
-      this.onMessage(outcome(msg, w));
-    }
-    if (!changed) return ev.raw;
-    if (out.length === 0) return undefined;
-    return Buffer.from(formatSseEvent({ event: ev.event, id: ev.id, retry: ev.retry, data: JSON.stringify(Array.isArray(value) ? out : out[0]) }), 'utf8');
-  }
-}
-
-/** Our own messages (refusals) as one SSE event each. */
-export function sseMessages(messages: readonly Record<string, unknown>[]): Buffer {
-  return Buffer.from(messages.map((m) => formatSseEvent({ event: 'message', data: JSON.stringify(m) })).join(''), 'utf8');
 }

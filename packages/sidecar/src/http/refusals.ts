@@ -69,6 +69,15 @@ export const REFUSALS = {
     message: (a) => `the client closed the connection ${a.where}`,
     auditError: true,
   }),
+  /** endpoints[].auth names a token this sidecar was not given (or cannot read). */
+  endpointCredentialUnavailable: refusal<{ message: string }>({
+    type: 'api_error',
+    status: 503,
+    decision: 'error',
+    code: 'EndpointCredentialUnavailable',
+    message: (a) => `scopekeeper did not send this request: ${a.message}`,
+    auditError: true,
+  }),
   upstreamKeyUnavailable: refusal({
     type: 'api_error',
     status: 503,

@@ -9,7 +9,6 @@ import {
   forwardBody,
   idKey,
   JsonRpcBodyError,
-  McpAnswer,
   parseJsonRpc,
   planMcpPost,
   refusalFor,
@@ -23,7 +22,9 @@ import {
   type McpEntry,
   type McpMessageOutcome,
 } from '@scopekeeper/core';
-import { callUpstream, decoded, readAll, RETURNED, type UpstreamError } from './upstream.ts';
+import { callUpstream, decoded, readAll, type UpstreamError } from './upstream.ts';
+import { answerFor, answerHeaders, pump, reply } from './io.ts';
+import { relayStream } from './server-stream.ts';
 import type { McpSessions } from './sessions.ts';
 
 export interface McpCallRecord {
@@ -164,104 +165,6 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   x.res.writeHead(code, { ...answerHeaders(x, upstream), ...JSON_TYPE, 'content-length': governed.body.length });
   x.res.end(governed.body);
   return finish(code, governed.outcomes, unreadable ? 'the MCP server answered with something that is not JSON' : undefined);
-}
-
-/** GET (the server's stream) and DELETE (end the session): one record each. */
-async function relayStream(x: McpExchange, ms: () => number, base: { sessionId?: string }): Promise<void> {
-  const record = (status: number, extra: Partial<McpCallRecord> = {}) => x.record({ ...base, method: x.req.method!, decision: status < 500 ? 'allow' : 'error', reasons: ['Allowed'], status, latencyMs: ms(), ...extra });
-  let upstream: IncomingMessage;
-  try {
-    upstream = await callUpstream({ target: x.target, method: x.req.method!, headers: x.req.headers, agent: x.agent, timeoutMs: x.timeoutMs, extra: x.upstreamHeaders });
-  } catch (e) {
-    const err = e as UpstreamError;
-    reply(x, err.timeout ? 504 : 502, rpcError(null, RPC.unavailable, `${err.message}; retry later.`));
-    return record(err.timeout ? 504 : 502, { error: err.message });
-  }
-  const status = upstream.statusCode ?? 502;
-  if (x.req.method === 'DELETE' && base.sessionId !== undefined && status < 300) x.sessions.end(x.endpoint, base.sessionId);
-  const source = decoded(upstream);
-  if (String(upstream.headers['content-type'] ?? '').startsWith('text/event-stream') && source) {
-    const masked: Record<string, number> = {};
-    let hidden = 0;
-    x.res.writeHead(status, answerHeaders(x, upstream));
-    const error = await pump(source, upstream, x.res, answerFor(x).stream((o) => {
-      for (const [k, v] of Object.entries(o.counts)) masked[k] = (masked[k] ?? 0) + v;
-      hidden += o.hidden;
-    }));
-    return record(status, { masked: Object.keys(masked).length ? masked : undefined, hidden: hidden || undefined, error });
-  }
-  // Anything else (405 when the server has no stream, a DELETE's empty answer): governed as JSON when it has a body.
-  const raw = source ? await readAll(source, x.maxAnswerBytes).catch(() => undefined) : undefined;
-  if (raw === undefined) {
-    upstream.destroy();
-    reply(x, 502, rpcError(null, RPC.unavailable, 'The MCP server answer could not be read; nothing of it was passed on.'));
-    return record(502, { error: 'unreadable answer' });
-  }
-  const body = raw.length ? answerFor(x).json(raw).body : raw;
-  x.res.writeHead(status, { ...answerHeaders(x, upstream), 'content-length': body.length });
-  x.res.end(body);
-  record(status);
-}
-
-function answerFor(x: McpExchange): McpAnswer {
-  const allowed = (call: McpCall) => x.decideCall(call).effect !== 'deny';
-  return new McpAnswer({
-    masking: x.masking,
-    maskFields: x.maskFields,
-    keepTool: (tool) => allowed({ kind: 'tool', method: 'tools/call', tool }),
-    keepResource: (uri) => allowed({ kind: 'resource', method: 'resources/read', uri }),
-    keepPrompt: (prompt) => allowed({ kind: 'prompt', method: 'prompts/get', prompt }),
-  });
-}
-
-/** Relays an event stream through the governing relay; resolves with why it ended early, if it did. */
-function pump(source: NodeJS.ReadableStream, upstream: IncomingMessage, res: ServerResponse, relay: ReturnType<McpAnswer['stream']>): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let done = false;
-    const end = (error?: string) => {
-      if (done) return;
-      done = true;
-      res.end();
-      resolve(error);
-    };
-    source.on('data', (chunk: Buffer) => {
-      const out = relay.push(chunk);
-      if (out.length && !res.write(out)) {
-        source.pause();
-        res.once('drain', () => source.resume());
-      }
-    });
-    source.once('end', () => {
-      relay.end();
-      end();
-    });
-    source.once('error', (e: Error) => end(`stream interrupted: ${e.message}`));
-    upstream.once('close', () => {
-      if (!upstream.complete) end('the MCP server closed the stream');
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        upstream.destroy();
-        end('the client closed the connection');
-      }
-    });
-  });
-}
-
-function answerHeaders(x: McpExchange, upstream: IncomingMessage): Record<string, string> {
-  const h: Record<string, string> = { ...x.headers };
-  for (const k of RETURNED) {
-    const v = upstream.headers[k];
-    if (typeof v === 'string') h[k] = v;
-  }
-  return h;
-}
-
-function reply(x: McpExchange, status: number, body?: unknown, headers: Record<string, string> = x.headers): void {
-  if (x.res.headersSent) return void x.res.destroy();
-  if (body === undefined) return void x.res.writeHead(status, headers).end();
-  const text = JSON.stringify(body);
-  x.res.writeHead(status, { ...headers, ...JSON_TYPE, 'content-length': Buffer.byteLength(text) }).end(text);
 }
 
 function recordEntries(x: McpExchange, entries: McpEntry[], approvals: Map<McpEntry, string>, outcomes: McpMessageOutcome[], status: number, latencyMs: number, sessionId: string | undefined, error?: string): void {

@@ -38,6 +38,8 @@ export async function forward(dp: DataPath, ctx: RequestContext): Promise<Upstre
       return undefined;
     }
   }
+  // The service's credential replaces whatever the caller sent (forwardableHeaders drops that anyway).
+  if (target.authorization) headers.authorization = target.authorization;
   if (ctx.route === 'service' && (ctx.masking?.active || ctx.maskFields?.length)) {
     // The answer will be masked: ask for JSON, whole and uncompressed, whatever the caller negotiated.
     askForJson(headers);

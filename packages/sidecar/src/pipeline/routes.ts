@@ -4,6 +4,7 @@ import { allowedModelGlobs } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { parseServicePath } from '../http/service-path.ts';
 import { serveMcp } from '../mcp/route.ts';
+import { NO_ENDPOINT_TOKENS } from '../upstream/endpoint-tokens.ts';
 import { authenticate } from './authenticate.ts';
 import { readAndInspect } from './inspect.ts';
 import { decideRequest, enforce, snapshotOrRefuse } from './decide.ts';
@@ -54,13 +55,33 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
   if (decision.effect === 'allow' && decision.endpoint?.protocol === 'mcp') {
     // JSON-RPC over streamable HTTP: each message is decided, forwarded and recorded on its own.
     ctx.decision = decision;
-    return serveMcp(ctx.req, ctx.res, ctx, parsed, decision, snap, dp.mcp);
+    const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint);
+    if (authorization === null) return;
+    return serveMcp(ctx.req, ctx.res, ctx, parsed, decision, snap, authorization ? { ...dp.mcp, upstreamHeaders: () => ({ authorization }) } : dp.mcp);
   }
   if (!(await enforce(dp, ctx, decision))) return;
+  const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint!);
+  if (authorization === null) return;
   const url = new URL(decision.endpoint!.url);
-  ctx.target = { origin: url.origin, path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`, anthropic: false };
+  ctx.target = { origin: url.origin, path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`, anthropic: false, ...(authorization ? { authorization } : {}) };
   ctx.maskFields = [...(decision.data?.maskFields(parsed.endpoint) ?? decision.endpoint!.maskFields ?? [])];
   await forwardAndRelay(dp, ctx);
+}
+
+/**
+ * The `Authorization` an endpoint with `auth.serviceAccountToken` gets (the sidecar's projected
+ * token for its audience); undefined when it needs none; null after refusing the request because
+ * this sidecar has no such token (fail closed: nothing is forwarded).
+ */
+function endpointAuthorization(dp: DataPath, ctx: RequestContext, name: string, endpoint: { auth?: { serviceAccountToken?: { audience: string } } }): string | undefined | null {
+  const audience = endpoint.auth?.serviceAccountToken?.audience;
+  if (!audience) return undefined;
+  try {
+    return (dp.opts.endpointTokens ?? NO_ENDPOINT_TOKENS).authorization(name, audience);
+  } catch (e) {
+    refuse(dp, ctx, 'endpointCredentialUnavailable', { message: (e as Error).message });
+    return null;
+  }
 }
 
 /** HEAD /: the SDK's start-up probe. */

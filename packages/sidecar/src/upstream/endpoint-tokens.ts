@@ -61,3 +61,6 @@ export class EndpointTokens {
     return `Bearer ${value}`;
   }
 }
+
+/** A sidecar started without --endpoint-token: every endpoint that asks for a token is refused. */
+export const NO_ENDPOINT_TOKENS = new EndpointTokens(new Map());

@@ -5,6 +5,7 @@ import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompre
 import type { Readable, Transform } from 'node:stream';
 import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
+import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
 import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, toolsUsedIn, type Masking, type StreamUsage } from '@scopekeeper/core';
 
 export interface RelayResult {
@@ -94,51 +95,6 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
     addCounts(masked, headerCounts);
     return { ...r, masked };
   });
-}
-
-/** Response headers that only describe the body or its caching: nothing of the service's data. */
-const DESCRIPTIVE = new Set(['content-type', 'content-length', 'content-encoding', 'date', 'etag', 'last-modified', 'cache-control', 'expires', 'age', 'vary']);
-
-/** A masking service's answer headers are part of its answer: detectors run on their values too. */
-function maskHeaderValues(headers: Record<string, string | string[]>, masking: Masking): Record<string, number> | undefined {
-  let counts: Record<string, number> | undefined;
-  for (const [k, v] of Object.entries(headers)) {
-    if (DESCRIPTIVE.has(k) || k.startsWith('x-scopekeeper-')) continue;
-    const values = Array.isArray(v) ? v : [v];
-    let changed = false;
-    const out = values.map((x) => {
-      const r = masking.maskText(x);
-      if (!r.changed) return x;
-      changed = true;
-      addCounts((counts ??= {}), r.counts);
-      return r.text;
-    });
-    if (changed) headers[k] = Array.isArray(v) ? out : out[0]!;
-  }
-  return counts;
-}
-
-const JSON_TYPE = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
-const ENCODINGS = new Set(['', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', 'zstd']);
-
-/** Why a masking service's answer cannot be masked, judged from its headers; undefined when it can. */
-function unmaskable(contentType: string, encoding: string | string[] | undefined, isSse: boolean): string | undefined {
-  if (isSse) return 'the service answered with an event stream';
-  if (contentType !== '' && !JSON_TYPE.test(contentType.trim())) return `the service answered ${contentType.split(';')[0]!.trim().slice(0, 64)}, not JSON`;
-  const enc = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
-  if (!ENCODINGS.has(enc)) return `the service answered with content-encoding ${enc.slice(0, 32)}`;
-  return undefined;
-}
-
-/** The answer of a masking endpoint that cannot be masked: a 502 that says why, nothing of the body. */
-export function refuseUnmaskable(upstream: Readable, res: ServerResponse, why: string, extra: Record<string, string>): RelayResult {
-  upstream.resume();
-  upstream.destroy();
-  const message = `scopekeeper could not mask this answer of the internal service (${why}), so it was not delivered; the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json).`;
-  const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message } });
-  res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
-  res.end(body);
-  return { status: 502, error: `unmaskable service answer: ${why}` };
 }
 
 function pipeThrough(upstream: Readable, res: ServerResponse, status: number): Promise<RelayResult> {

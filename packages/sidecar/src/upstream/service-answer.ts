@@ -1,0 +1,53 @@
+// The answers of an internal endpoint that masks: every one is masked, whatever its status, or
+// replaced by a 502 that says why it could not be (issue 14 class 6). Its headers are part of
+// the answer, so the detectors run on them too.
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Masking } from '@scopekeeper/core';
+import type { RelayResult } from './response.ts';
+
+/** Response headers that only describe the body or its caching: nothing of the service's data. */
+const DESCRIPTIVE = new Set(['content-type', 'content-length', 'content-encoding', 'date', 'etag', 'last-modified', 'cache-control', 'expires', 'age', 'vary']);
+
+/** A masking service's answer headers are part of its answer: detectors run on their values too. */
+export function maskHeaderValues(headers: Record<string, string | string[]>, masking: Masking): Record<string, number> | undefined {
+  let counts: Record<string, number> | undefined;
+  for (const [k, v] of Object.entries(headers)) {
+    if (DESCRIPTIVE.has(k) || k.startsWith('x-scopekeeper-')) continue;
+    const values = Array.isArray(v) ? v : [v];
+    let changed = false;
+    const out = values.map((x) => {
+      const r = masking.maskText(x);
+      if (!r.changed) return x;
+      changed = true;
+      counts ??= {};
+      for (const c in r.counts) counts[c] = (counts[c] ?? 0) + r.counts[c]!;
+      return r.text;
+    });
+    if (changed) headers[k] = Array.isArray(v) ? out : out[0]!;
+  }
+  return counts;
+}
+
+const JSON_TYPE = /^application\/(json|[\w.+-]+\+json)\s*(;|$)/i;
+const ENCODINGS = new Set(['', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', 'zstd']);
+
+/** Why a masking service's answer cannot be masked, judged from its headers; undefined when it can. */
+export function unmaskable(contentType: string, encoding: string | string[] | undefined, isSse: boolean): string | undefined {
+  if (isSse) return 'the service answered with an event stream';
+  if (contentType !== '' && !JSON_TYPE.test(contentType.trim())) return `the service answered ${contentType.split(';')[0]!.trim().slice(0, 64)}, not JSON`;
+  const enc = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
+  if (!ENCODINGS.has(enc)) return `the service answered with content-encoding ${enc.slice(0, 32)}`;
+  return undefined;
+}
+
+/** The answer of a masking endpoint that cannot be masked: a 502 that says why, nothing of the body. */
+export function refuseUnmaskable(upstream: Readable, res: ServerResponse, why: string, extra: Record<string, string>): RelayResult {
+  upstream.resume();
+  upstream.destroy();
+  const message = `scopekeeper could not mask this answer of the internal service (${why}), so it was not delivered; the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json).`;
+  const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message } });
+  res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+  return { status: 502, error: `unmaskable service answer: ${why}` };
+}
