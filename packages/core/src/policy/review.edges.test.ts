@@ -21,8 +21,10 @@ describe('messages name the review, the scope and the fix', () => {
     ['PeriodExceeded', () => reviewValidity(review('r', 's', { expiresAt: '2027-03-01T00:00:00Z' }), s, now), "Review team-a/r lasts longer than the scope's review period of 90d; approve it again with an earlier expiresAt."],
     ['Expired', () => reviewValidity(review('r', 's'), s, at('2027-02-01T00:00:00Z')), 'Review team-a/r expired at 2027-01-30T10:00:00.000Z; a reviewer of ModelScope s must approve a new review.'],
     ['Approved', () => reviewValidity(review('r', 's'), s, now), 'Approved by carol@example.com until 2027-01-30T10:00:00.000Z.'],
-  ])('%s', (_name, get, message) => {
-    expect(get().message).toBe(message);
+  ])('%s', (name, get, message) => {
+    const v = get();
+    expect(v.message).toBe(message);
+    expect(v.reason).toBe(name.split(' ')[0] === 'Approved' && name !== 'Approved' ? 'Pending' : name.split(' ')[0]);
   });
 
   test('a review without a namespace is named /<name>', () => {
