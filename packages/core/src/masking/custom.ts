@@ -535,6 +535,9 @@ class PikeDetector implements CustomDetector {
   }
 
   /** Adds `state` and its epsilon closure at position `pos` to list (s, p); returns the new length. */
+  // The Pike VM's innermost step, run per state per character: an options object here would allocate on
+  // every character of every response, so it keeps positional parameters (the one max-params exception).
+  // eslint-disable-next-line max-params
   private addThread(ls: Int32Array, lp: Int32Array, n: number, state: number, startPos: number, text: string, pos: number): number {
     const { op, a, b, mark, stack } = this;
     const gen = this.gen;
