@@ -395,7 +395,9 @@ let token: string;
     expect(valid[0]!.metric.job).toBe('scopekeeper-operator');
     expect(injected[0]!.metric.job).toBe('scopekeeper-operator');
     const denyByModel = await p.query('scopekeeper_requests_total{decision="deny"}');
-    expect(denyByModel.some((s) => s.metric.model === 'claude-opus-4-1' && s.metric.job === 'scopekeeper-sidecar')).toBe(true);
+    // A model no scope's glob matches is counted under "other": callers cannot grow the label set.
+    expect(denyByModel.some((s) => s.metric.model === 'other' && s.metric.job === 'scopekeeper-sidecar')).toBe(true);
+    expect(denyByModel.some((s) => s.metric.model === 'claude-opus-4-1')).toBe(false);
     console.log(
       `full path: Prometheus read back allow=${allow[0]!.value} deny=${deny[0]!.value} tokens=${tokens[0]!.value} ` +
         `review_valid=${valid[0]!.value} injected=${injected[0]!.value} masked_email=${masked[0]!.value}`,

@@ -334,11 +334,12 @@ describe('kube-apiserver restart', () => {
     await source.start();
     let restart: Promise<unknown> = Promise.resolve();
     try {
-      await scopesApi.create(scope(ns, 'svc'));
+      // One scope per review: the newest decided Periodic review of a scope is the one that counts.
+      for (const n of ['before', 'during', 'revoke-later', 'after']) await scopesApi.create(scope(ns, `svc-${n}`));
       const t0 = secondsAhead(2_000);
-      await reviewsApi.create(review(ns, 'before', 'svc', t0 + 1_000)); // flips before the restart
-      await reviewsApi.create(review(ns, 'during', 'svc', t0 + 4_000)); // its deadline passes while the API is down
-      await reviewsApi.create(review(ns, 'revoke-later', 'svc', t0 + 3_600_000));
+      await reviewsApi.create(review(ns, 'before', 'svc-before', t0 + 1_000)); // flips before the restart
+      await reviewsApi.create(review(ns, 'during', 'svc-during', t0 + 4_000)); // its deadline passes while the API is down
+      await reviewsApi.create(review(ns, 'revoke-later', 'svc-revoke-later', t0 + 3_600_000));
       for (const n of ['before', 'during', 'revoke-later']) await obs.wait(n, 'True', 'Approved');
       const before = await obs.wait('before', 'False', 'Expired');
       expect(before - (t0 + 1_000)).toBeLessThan(1000);
@@ -351,7 +352,7 @@ describe('kube-apiserver restart', () => {
       const { stoppedAt, readyAt } = await restarting;
       expect(stoppedAt).toBeLessThan(t0 + 4_000); // 'during' expired while the API was down
       const after = t0 + Math.ceil((readyAt - t0) / 1000) * 1000 + 3_000;
-      await reviewsApi.create(review(ns, 'after', 'svc', after)); // its deadline comes after the restart
+      await reviewsApi.create(review(ns, 'after', 'svc-after', after)); // its deadline comes after the restart
 
       const during = await obs.wait('during', 'False', 'Expired', 15_000);
       console.log(
@@ -371,7 +372,7 @@ describe('kube-apiserver restart', () => {
       const tr = Date.now();
       await reviewsApi.patch(ns, 'revoke-later', { spec: { decision: 'Revoked' } });
       await until('the revocation in the sidecar', () =>
-        source.current()?.scopes.find((s) => s.name === 'svc')?.periodic.find((p) => p.review.metadata.name === 'revoke-later')?.review.spec.decision === 'Revoked',
+        source.current()?.scopes.find((s) => s.name === 'svc-revoke-later')?.periodic.find((p) => p.review.metadata.name === 'revoke-later')?.review.spec.decision === 'Revoked',
       1000, 5);
       console.log(`restart: revocation reached the sidecar ${Date.now() - tr} ms after the patch`);
       await obs.wait('revoke-later', 'False', 'Revoked', 2_000);
@@ -397,9 +398,10 @@ describe('leader election', () => {
     const bAdmin = (await b.start()).admin!;
     await b.synced();
     try {
-      await scopesApi.create(scope(ns, 'svc'));
+      // One scope per review: the newest decided Periodic review of a scope is the one that counts.
+      for (const n of ['first', 'handover', 'later']) await scopesApi.create(scope(ns, `svc-${n}`));
       const t = secondsAhead(2_000);
-      await reviewsApi.create(review(ns, 'first', 'svc', t));
+      await reviewsApi.create(review(ns, 'first', 'svc-first', t));
       await obs.wait('first', 'False', 'Expired', 5_000);
       expect(b.isLeader()).toBe(false);
       expect(metric(await scrape(bAdmin), 'scopekeeper_operator_leader')).toBe(0);
@@ -407,8 +409,8 @@ describe('leader election', () => {
 
       // A review that expires during the handover, and one after it.
       const handover = secondsAhead(1_500);
-      await reviewsApi.create(review(ns, 'handover', 'svc', handover));
-      await reviewsApi.create(review(ns, 'later', 'svc', handover + 6_000));
+      await reviewsApi.create(review(ns, 'handover', 'svc-handover', handover));
+      await reviewsApi.create(review(ns, 'later', 'svc-later', handover + 6_000));
       await obs.wait('handover', 'True', 'Approved');
       await obs.wait('later', 'True', 'Approved');
       a.crash(); // no release: b must wait for the lease to run out
@@ -453,8 +455,14 @@ describe('scale', () => {
 
   test(`${N} reviews with deadlines spread over ${SPREAD_MS / 1000} s all flip on time (operator in its own process)`, async () => {
     await ensureNamespace(ns);
-    const scopes = 10;
-    for (let s = 0; s < scopes; s++) await scopesApi.create(scope(ns, `team-${s}`));
+    // A scope per review: only the newest decided Periodic review of a scope counts, so each deadline is its scope's.
+    const scopes = N;
+    let nextScope = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let s = nextScope++; s < scopes; s = nextScope++) await scopesApi.create(scope(ns, `team-${s}`));
+      }),
+    );
     // The operator as `scopekeeper operator` runs it, in a process of its own, so RSS is its own.
     const cli = fileURLToPath(new URL('../packages/cli/src/commands/operator.ts', import.meta.url));
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -466,7 +474,7 @@ describe('scale', () => {
       { env: { ...process.env, KUBECONFIG: c.kubeconfigPath, SCOPEKEEPER_LOG_LEVEL: 'warn', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${HEAP_MB}` }, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const admin = `http://127.0.0.1:${port}`;
-    await until('the operator ready', async () => (await fetch(`${admin}/readyz`).catch(() => undefined))?.status === 200, 20_000, 100);
+    await until('the operator ready', async () => (await fetch(`${admin}/readyz`).catch(() => undefined))?.status === 200, 60_000, 100);
     const obs = await new Observer(ns).start();
     const loadAtStart = sampleLoad();
     let rss = 0;

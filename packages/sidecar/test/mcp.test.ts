@@ -123,6 +123,7 @@ describe('raw JSON-RPC', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
     });
+    expect([init.status, init.status === 200 ? '' : await init.text()]).toEqual([200, '']);
     session = init.headers.get('mcp-session-id')!;
     expect(session).toBeTruthy();
     expect((await post({ jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);

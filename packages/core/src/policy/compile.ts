@@ -12,6 +12,12 @@ import { parseJsonPath } from '../masking/jsonpath.ts';
 export interface CompiledScope {
   /** Position in the snapshot: with several matching scopes the first that allows wins. */
   order: number;
+  /**
+   * Scopes with the same shape (the spec without subjects, review and data) fit every request
+   * alike, so decide() checks the fit once per shape: one group named by hundreds of
+   * identical scopes costs one fit, not hundreds.
+   */
+  shape: number;
   name: string;
   namespace: string;
   scope: ModelScope;
@@ -107,6 +113,7 @@ export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opt
     opts.namespace === undefined || (o.metadata.namespace ?? opts.namespace) === opts.namespace;
   const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [], dataRules: new DataRulesCache(), merged: new Map() };
   const byName = new Map<string, CompiledScope>();
+  const shapes = new Map<string, number>();
   for (const scope of scopes.filter(inNamespace)) {
     const namespace = scope.metadata.namespace ?? opts.namespace ?? 'default';
     const problems = scopeProblems(scope);
@@ -114,8 +121,13 @@ export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opt
       snapshot.invalid.push({ name: scope.metadata.name, namespace, problems });
       continue;
     }
+    const { subjects: _subjects, review: _review, data: _data, ...fitting } = scope.spec;
+    const shapeKey = JSON.stringify(fitting);
+    let shape = shapes.get(shapeKey);
+    if (shape === undefined) shapes.set(shapeKey, (shape = shapes.size));
     const compiled: CompiledScope = {
       order: snapshot.scopes.length,
+      shape,
       name: scope.metadata.name,
       namespace,
       scope,

@@ -134,6 +134,19 @@ export function matchingScopes(snapshot: PolicySnapshot, id: Identity, pinned?: 
 
 const NONE: CompiledScope[] = [];
 
+const representativesOf = new WeakMap<readonly CompiledScope[], CompiledScope[]>();
+
+/** The first scope of each shape in a (stable) list of scopes. */
+function representatives(scopes: readonly CompiledScope[]): CompiledScope[] {
+  let reps = representativesOf.get(scopes);
+  if (!reps) {
+    const seen = new Set<number>();
+    reps = scopes.filter((s) => !seen.has(s.shape) && seen.add(s.shape));
+    representativesOf.set(scopes, reps);
+  }
+  return reps;
+}
+
 interface PeriodicGate {
   review?: AccessReview;
   reason?: Reason;
@@ -384,18 +397,21 @@ function sentence(scope: string, reasons: Reason[]): string {
  * One scope's verdict. With explain=false it only finds the effect (no strings are built),
  * which is what decide() needs for every scope but the one it reports.
  */
+function fitOf(s: CompiledScope, req: PolicyRequest, explain: boolean): Fit {
+  return req.route === 'service'
+    ? fitService(s, req.endpoint, req.method, req.path, explain)
+    : req.route === 'mcp'
+      ? fitMcp(s, req.endpoint, req.url, req.call, explain)
+      : req.route === 'models'
+        ? { denies: [], gatedTools: [] }
+        : fitMessages(s, req.facts, req.route, explain);
+}
+
 function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: number, explain: boolean): Decision {
   const base = { scope: s.name, namespace: s.namespace, compiled: s };
   const gate = periodicGate(s, now, explain);
   const auditOnly = gate.reason !== undefined && s.scope.spec.review?.onExpiry === 'AuditOnly';
-  const fit: Fit =
-    req.route === 'service'
-      ? fitService(s, req.endpoint, req.method, req.path, explain)
-      : req.route === 'mcp'
-        ? fitMcp(s, req.endpoint, req.url, req.call, explain)
-        : req.route === 'models'
-          ? { denies: [], gatedTools: [] }
-          : fitMessages(s, req.facts, req.route, explain);
+  const fit = fitOf(s, req, explain);
   const denies = gate.reason && !auditOnly ? [gate.reason, ...fit.denies] : fit.denies;
   if (denies.length) {
     return { ...base, effect: 'deny', reasons: denies, message: explain ? sentence(s.name, denies) : '', review: gate.review?.metadata.name };
@@ -462,7 +478,19 @@ export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyReques
     return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.` };
   }
   let held: CompiledScope | undefined;
+  // A scope whose fit denies the request denies it whatever its review, and the fit depends on
+  // the scope's shape only: fit one scope per shape, and look at the others only when their
+  // shape fits.
+  let fitting: Set<number> | undefined;
+  if (scopes.length > 1) {
+    fitting = new Set();
+    for (const r of representatives(scopes)) if (fitOf(r, req, false).denies.length === 0) fitting.add(r.shape);
+  }
   for (const s of scopes) {
+    if (fitting && !fitting.has(s.shape)) {
+      if (fitting.size === 0) break;
+      continue;
+    }
     const effect = evaluate(s, id, req, now, false).effect;
     if (effect === 'allow') return { ...evaluate(s, id, req, now, true), data: snapshot.dataRules.for(scopes) };
     if (effect === 'approval-required') held ??= s;
