@@ -13,6 +13,7 @@
 // (* + {n,}), lazy quantifiers, inline flags, \p{…}. A match is at most 256 characters long
 // (that bound is also how much a streamed response holds back for this pattern) and the
 // longest match at the leftmost position wins.
+/* eslint max-lines: ['error', { max: 700, skipBlankLines: true, skipComments: true }] -- the parser, the compiler and the Pike VM share one instruction encoding; split, each would export the others' internals */
 
 import { MaskingConfigError } from './errors.ts';
 import type { Detector, Span } from './detector.ts';
