@@ -29,6 +29,9 @@ describe('request capabilities (inspection)', () => {
   test("the Agent SDK's request has nothing unknown and only client tools", () => {
     const f = inspect(AGENT_SDK_BODY, AGENT_SDK_BETAS);
     expect(f.unknown).toEqual([]);
+    // What the Agent SDK adds for Opus (captured against the stub: its model rewritten, output_config, two more betas).
+    const opus = inspect({ ...AGENT_SDK_BODY, output_config: { effort: 'high' } }, `${AGENT_SDK_BETAS},effort-2025-11-24,per-turn-control-2026-07-01`);
+    expect(opus.unknown).toEqual([]);
     expect(f.capabilities!.every((c) => c.kind === 'tool')).toBe(true);
     expect(f.tools).toContain('Bash');
   });

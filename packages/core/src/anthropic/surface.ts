@@ -52,6 +52,21 @@ export const KNOWN_BETAS: ReadonlySet<string> = new Set([
   'advanced-tool-use-2025-11-20',
   'thinking-display-updates-2026-08-18',
   'fine-grained-tool-streaming-2025-05-14',
+  // sent by the Claude Agent SDK for Opus-class models (it rewrites claude-opus-4-1 to its current Opus)
+  'effort-2025-11-24',
+  'per-turn-control-2026-07-01',
+  // sent by the Claude Agent SDK on other paths (its CLI names them): request shaping, caching and
+  // output features whose fields and tools are checked on their own
+  'structured-outputs-2025-12-15',
+  'redact-thinking-2026-02-12',
+  'prompt-caching-scope-2026-01-05',
+  'prompt-caching-evict-2026-05-12',
+  'context-hint-2026-04-09',
+  'mid-conversation-system-2026-04-07',
+  'cache-keepalive-2026-09-03',
+  'thinking-resumption-2026-07-17',
+  'tool-search-tool-2025-10-19',
+  'web-search-2025-03-05',
   // the API reference (AnthropicBeta)
   'message-batches-2024-09-24',
   'prompt-caching-2024-07-31',

@@ -2,6 +2,7 @@
 // it deliberately does not. Regexes: every quantifier is bounded; no quantified group contains
 // an alternative that can match the same text another way; matches start after a boundary
 // check (a lookbehind on one character), so a run of alphabet characters is attempted once.
+/* eslint max-lines: ['error', { max: 700, skipBlankLines: true, skipComments: true }] -- one table of detectors, each beside its checksum and its tests' rationale (docs/masking.md) */
 
 import {
   asciiSet,

@@ -13,6 +13,7 @@
 // (* + {n,}), lazy quantifiers, inline flags, \p{…}. A match is at most 256 characters long
 // (that bound is also how much a streamed response holds back for this pattern) and the
 // longest match at the leftmost position wins.
+/* eslint max-lines: ['error', { max: 700, skipBlankLines: true, skipComments: true }] -- the parser, the compiler and the Pike VM share one instruction encoding; split, each would export the others' internals */
 
 import { MaskingConfigError } from './errors.ts';
 import type { Detector, Span } from './detector.ts';
@@ -535,6 +536,9 @@ class PikeDetector implements CustomDetector {
   }
 
   /** Adds `state` and its epsilon closure at position `pos` to list (s, p); returns the new length. */
+  // The Pike VM's innermost step, run per state per character: an options object here would allocate on
+  // every character of every response, so it keeps positional parameters (the one max-params exception).
+  // eslint-disable-next-line max-params
   private addThread(ls: Int32Array, lp: Int32Array, n: number, state: number, startPos: number, text: string, pos: number): number {
     const { op, a, b, mark, stack } = this;
     const gen = this.gen;

@@ -91,7 +91,8 @@ export class Engine {
    * `final`: the text is complete (else a glued attempt more text could change stops the scan).
    * Returns the emitted text.
    */
-  scan(text: string, cursor: number, limit: number, tally: Tally, glued = false, final = true): string {
+  scan(text: string, cursor: number, limit: number, tally: Tally, mode: ScanMode = WHOLE): string {
+    const { glued, final } = mode;
     const dets = this.detectors;
     const n = dets.length;
     const qc = this.qc;
@@ -167,14 +168,16 @@ export class Engine {
 
   /**
    * scan() over the folded text of `orig` (see normalize.ts), emitting the ORIGINAL characters:
-   * plain text as it was written, each match (whole code points) replaced by its token. `oc` is
+   * plain text as it was written, each match (whole code points) replaced by its token. `at.oc` is
    * the original offset already emitted; this.origCursor is set to the new one.
    */
-  scanFolded(f: Folded, orig: string, cursor: number, oc: number, limit: number, tally: Tally, glued = false, final = true): string {
+  scanFolded(src: { f: Folded; orig: string }, at: { cursor: number; oc: number }, limit: number, tally: Tally, mode: ScanMode = WHOLE): string {
+    const { f, orig } = src;
+    let oc = at.oc;
     const spans: number[] = [];
     tally.spans = spans;
     try {
-      this.scan(f.text, cursor, limit, tally, glued, final);
+      this.scan(f.text, at.cursor, limit, tally, mode);
     } finally {
       tally.spans = undefined;
     }
@@ -219,7 +222,7 @@ export class Engine {
     if (this.detectors.length === 0 || s.length === 0) return s;
     const before = tally.matches;
     const f = fold(s);
-    const out = f === undefined ? this.scan(s, 0, s.length, tally) : this.scanFolded(f, s, 0, 0, f.text.length, tally);
+    const out = f === undefined ? this.scan(s, 0, s.length, tally) : this.scanFolded({ f, orig: s }, { cursor: 0, oc: 0 }, f.text.length, tally);
     return tally.matches === before ? s : out;
   }
 }
@@ -260,7 +263,7 @@ export class TextStream {
     let out = '';
     let next = cur;
     if (limit > cur) {
-      out = eng.scan(buf, cur, limit, this.tally, this.glued, false);
+      out = eng.scan(buf, cur, limit, this.tally, scanMode(this.glued, false));
       next = eng.cursor;
       this.glued = eng.glued;
     }
@@ -283,7 +286,7 @@ export class TextStream {
     let next = cur;
     let fnext = fcur;
     if (limit > fcur) {
-      out = eng.scanFolded(f, whole, fcur, cur, limit, this.tally, this.glued, false);
+      out = eng.scanFolded({ f, orig: whole }, { cursor: fcur, oc: cur }, limit, this.tally, scanMode(this.glued, false));
       next = eng.origCursor;
       fnext = eng.cursor;
       this.glued = eng.glued;
@@ -309,10 +312,23 @@ export class TextStream {
     this.glued = false;
     if (this.tally.blocked !== undefined || cur >= buf.length) return '';
     const f = fold(buf);
-    if (f === undefined) return this.engine.scan(buf, cur, buf.length, this.tally, glued);
-    return this.engine.scanFolded(f, buf, foldedIndex(f, cur), cur, f.text.length, this.tally, glued);
+    if (f === undefined) return this.engine.scan(buf, cur, buf.length, this.tally, scanMode(glued, true));
+    return this.engine.scanFolded({ f, orig: buf }, { cursor: foldedIndex(f, cur), oc: cur }, f.text.length, this.tally, scanMode(glued, true));
   }
 }
+
+/**
+ * How a scan treats its text. `glued`: the cursor is the end of a masked value; `final`: the text is
+ * complete (else a glued attempt that more text could change stops the scan). Four shared objects, so a
+ * streamed chunk allocates none.
+ */
+export interface ScanMode {
+  readonly glued: boolean;
+  readonly final: boolean;
+}
+const WHOLE: ScanMode = Object.freeze({ glued: false, final: true });
+const MODES: readonly ScanMode[] = [WHOLE, Object.freeze({ glued: true, final: true }), Object.freeze({ glued: false, final: false }), Object.freeze({ glued: true, final: false })];
+export const scanMode = (glued: boolean, final: boolean): ScanMode => MODES[(glued ? 1 : 0) + (final ? 0 : 2)]!;
 
 function isHighSurrogate(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;

@@ -3,8 +3,15 @@
 import type { ServerResponse } from 'node:http';
 import { anthropicError, type AnthropicErrorType } from '@scopekeeper/core';
 
-export function sendError(res: ServerResponse, type: AnthropicErrorType, message: string, requestId: string, extra: Record<string, string> = {}, status?: number): number {
-  const e = anthropicError(type, message, requestId, status);
+/** What goes wrong, in Anthropic's terms; `status` only where it differs from the type's usual one. */
+export interface ErrorReply {
+  type: AnthropicErrorType;
+  message: string;
+  status?: number;
+}
+
+export function sendError(res: ServerResponse, err: ErrorReply, requestId: string, extra: Record<string, string> = {}): number {
+  const e = anthropicError(err.type, err.message, requestId, err.status);
   if (res.headersSent) {
     res.destroy();
     return e.status;

@@ -109,7 +109,7 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
     }
   }
   const out = forwardBody(x.body!, parsed, entries);
-  const finish = (status: number, outcomes: McpMessageOutcome[], error?: string) => recordEntries(x, entries, approvals, outcomes, status, ms(), session, error);
+  const finish = (status: number, outcomes: McpMessageOutcome[], error?: string) => recordEntries(x, { entries, approvals, outcomes }, { status, latencyMs: ms(), sessionId: session, error });
   if (out === undefined) {
     const single = !parsed.batch && entries[0]!.verdict === 'invalid';
     // One message refused: the headers say so too, as they do for a refused Messages request.
@@ -167,7 +167,17 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   return finish(code, governed.outcomes, unreadable ? 'the MCP server answered with something that is not JSON' : undefined);
 }
 
-function recordEntries(x: McpExchange, entries: McpEntry[], approvals: Map<McpEntry, string>, outcomes: McpMessageOutcome[], status: number, latencyMs: number, sessionId: string | undefined, error?: string): void {
+interface ExchangeEnd {
+  status: number;
+  latencyMs: number;
+  sessionId: string | undefined;
+  error?: string;
+}
+
+/** One audit record per JSON-RPC message of the exchange, with what its answer carried. */
+function recordEntries(x: McpExchange, batch: { entries: McpEntry[]; approvals: Map<McpEntry, string>; outcomes: McpMessageOutcome[] }, end: ExchangeEnd): void {
+  const { entries, approvals, outcomes } = batch;
+  const { status, latencyMs, sessionId, error } = end;
   const byId = new Map<string, McpMessageOutcome>();
   for (const o of outcomes) if (o.id !== undefined) byId.set(idKey(o.id), o);
   for (const e of entries) {

@@ -2,7 +2,7 @@
 // endpoint at all: every JSON-RPC message is decided by decide() on route 'mcp' with the same
 // snapshot, identity and clock, and recorded on its own (method, tool, arguments hash,
 // decision, masked counts, latency, MCP session id beside the SDK session id).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { decide, describeIdentity, rpcError, RPC, type AuditEvent, type Decision, type Masking, type PolicySnapshot } from '@scopekeeper/core';
@@ -48,7 +48,8 @@ export interface McpTarget {
   query: string;
 }
 
-export async function serveMcp(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, at: McpTarget, decision: Decision, snap: PolicySnapshot, d: McpRouteDeps): Promise<void> {
+export async function serveMcp(ctx: RequestContext, at: McpTarget, decision: Decision, snap: PolicySnapshot, d: McpRouteDeps): Promise<void> {
+  const { req, res } = ctx;
   ctx.done = true; // one record per JSON-RPC message, written here, instead of one per HTTP request
   const ep = decision.endpoint!;
   const base = new URL(ep.url);

@@ -1,6 +1,6 @@
 // Stage 6, record: exactly once per request, after the response, the metrics and one audit
 // record. Never throws: a failed audit write is logged and counted by the audit log.
-import { describeIdentity, modelLabel, type AuditDecision, type AuditEvent } from '@scopekeeper/core';
+import { describeIdentity, modelLabel, OTHER_LABEL, type AuditDecision, type AuditEvent } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import type { RelayResult } from '../upstream/response.ts';
 import { firstHeader } from '../http/headers.ts';
@@ -23,7 +23,7 @@ function observe(dp: DataPath, ctx: RequestContext, result: RelayResult, decisio
   const upstreamS = ctx.upstreamStart !== undefined ? Number((ctx.upstreamEnd ?? end) - ctx.upstreamStart) / 1e9 : 0;
   const d = ctx.decision;
   // Label values from the request are bounded: a model no scope names is `other` (core labels.ts).
-  const model = modelLabel(dp.policy.current(), ctx.model);
+  const model = boundedModel(dp, ctx.model);
   const m = dp.metrics;
   m.requests.inc({ decision, reason: reasons[0] ?? '', model, scope: d?.scope ?? '' });
   m.duration.observe({ route: ctx.route }, totalS);
@@ -67,4 +67,13 @@ function observe(dp: DataPath, ctx: RequestContext, result: RelayResult, decisio
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/** The model's metric label; `other` if even the policy lookup fails (the record must still be written). */
+function boundedModel(dp: DataPath, model: string | undefined): string {
+  try {
+    return modelLabel(dp.policy.current(), model);
+  } catch {
+    return model ? OTHER_LABEL : '';
+  }
 }

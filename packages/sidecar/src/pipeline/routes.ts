@@ -57,7 +57,7 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
     ctx.decision = decision;
     const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint);
     if (authorization === null) return;
-    return serveMcp(ctx.req, ctx.res, ctx, parsed, decision, snap, authorization ? { ...dp.mcp, upstreamHeaders: () => ({ authorization }) } : dp.mcp);
+    return serveMcp(ctx, parsed, decision, snap, authorization ? { ...dp.mcp, upstreamHeaders: () => ({ authorization }) } : dp.mcp);
   }
   if (!(await enforce(dp, ctx, decision))) return;
   const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint!);

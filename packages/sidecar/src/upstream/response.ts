@@ -1,8 +1,8 @@
 // Relays an upstream response to the caller: SSE event by event (masked where the scope asks,
 // observed for usage and errors), JSON in one piece (masked, usage read), errors unchanged.
 import type { ServerResponse } from 'node:http';
-import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
-import type { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { decoder } from './decode.ts';
 import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
 import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
@@ -20,25 +20,6 @@ export interface RelayResult {
 }
 
 const MAX_BUFFERED = 64 * 1024 * 1024;
-
-function decoder(encoding: string | undefined): Transform | undefined {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case '':
-    case 'identity':
-      return undefined;
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    case 'zstd':
-      return createZstdDecompress();
-    default:
-      return undefined;
-  }
-}
 
 function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
   for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
@@ -86,9 +67,9 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   if (isSse) {
     delete headers['content-length'];
     res.writeHead(status, headers);
-    return relaySse(upstream, source, res, status, opts.messages, masking);
+    return relaySse({ upstream, source, res, status }, opts.messages, masking);
   }
-  const whole = relayWhole(upstream, source, res, status, headers, opts, masking);
+  const whole = relayWhole({ upstream, source, res, status }, headers, opts, masking);
   if (headerCounts === undefined) return whole;
   return whole.then((r) => {
     const masked = { ...(r.masked ?? {}) };
@@ -121,7 +102,16 @@ function completeBlocks(buf: Buffer): Buffer {
   return events.length === 0 ? Buffer.alloc(0) : Buffer.concat(events.map((e) => e.raw));
 }
 
-function relaySse(upstream: Readable, source: NodeJS.ReadableStream, res: ServerResponse, status: number, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
+/** One response on its way: the upstream socket, the (decoded) body source, the caller, the status. */
+interface Leg {
+  upstream: Readable;
+  source: NodeJS.ReadableStream;
+  res: ServerResponse;
+  status: number;
+}
+
+function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
+  const { upstream, source, res, status } = leg;
   // Messages streams go out block by block (each as soon as it is complete), so the caller never
   // holds half an event: an error event we add after a cut is then read as an error event.
   const parser = messages ? new SseParser() : undefined;
@@ -205,15 +195,8 @@ function relaySse(upstream: Readable, source: NodeJS.ReadableStream, res: Server
   });
 }
 
-function relayWhole(
-  upstream: Readable,
-  source: NodeJS.ReadableStream,
-  res: ServerResponse,
-  status: number,
-  headers: Record<string, string | string[]>,
-  opts: RelayOptions,
-  masking: Masking | undefined,
-): Promise<RelayResult> {
+function relayWhole(leg: Leg, headers: Record<string, string | string[]>, opts: RelayOptions, masking: Masking | undefined): Promise<RelayResult> {
+  const { upstream, source, res, status } = leg;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
