@@ -124,12 +124,15 @@ describe('a throw inside a stage', () => {
       const id = res.headers.get('x-scopekeeper-request-id');
       type Rec = { requestId: string; status: number; reasons: string[] };
       let record: Rec | undefined;
-      while (!record) record = completeJsonLines<Rec>(await readFile(world.auditFile, 'utf8')).find((r) => r.requestId === id);
+      // The record is written after the answer: wait for it (the event), with a deadline far past any busy machine.
+      for (const end = Date.now() + 60_000; !record && Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+        record = completeJsonLines<Rec>(await readFile(world.auditFile, 'utf8')).find((r) => r.requestId === id);
+      }
       expect(record).toMatchObject({ status: 500, reasons: ['InternalError'] });
       policy.current = current;
       await assertHealthy(world);
     } finally {
       await world.close();
     }
-  });
+  }, 90_000);
 });
