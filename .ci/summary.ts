@@ -7,7 +7,13 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 for (const f of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-  const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numRuntimeErrorTestSuites: number };
+  const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTodoTests: number;
+    numRuntimeErrorTestSuites: number;
+  };
   passed += r.numPassedTests;
   // A suite that fails to load counts as a failure even though it ran no test.
   failed += r.numFailedTests + r.numRuntimeErrorTestSuites;

@@ -25,7 +25,6 @@ const VARIANTS: [string, string[]][] = [
   ['no audit sink + verified-token cache', ['--audit', 'none', '--tokens', 'cache']],
 ];
 
-
 async function run(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' } } });
   execFileSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
@@ -40,29 +39,75 @@ async function run(): Promise<void> {
   for (let round = 1; round <= Number(values.rounds); round++) {
     for (const [name, argv] of VARIANTS) {
       const port = await freePort();
-      const flags = { listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${await freePort()}`, upstream: `http://127.0.0.1:${upPort}`, keyFile: sk.keyFile, policy: sk.policyDir, issuer: sk.issuer.issuer, auditFile: join(dir, `audit-${round}-${argv.join('')}.jsonl`) };
-      const s = startPinned(name, 1, [NODE, join(REPO, 'bench/variants/sidecar-variant.ts'), JSON.stringify(flags), ...argv], { cwd: REPO, log: join(dir, 'variant.log') });
+      const flags = {
+        listen: `127.0.0.1:${port}`,
+        admin: `127.0.0.1:${await freePort()}`,
+        upstream: `http://127.0.0.1:${upPort}`,
+        keyFile: sk.keyFile,
+        policy: sk.policyDir,
+        issuer: sk.issuer.issuer,
+        auditFile: join(dir, `audit-${round}-${argv.join('')}.jsonl`),
+      };
+      const s = startPinned(name, 1, [NODE, join(REPO, 'bench/variants/sidecar-variant.ts'), JSON.stringify(flags), ...argv], {
+        cwd: REPO,
+        log: join(dir, 'variant.log'),
+      });
       const url = `http://127.0.0.1:${port}`;
-      await waitFor(name, async () => (await fetch(`${url}/v1/messages`, { method: 'POST', headers, body: requestBody(false) })).status === 200, 20_000);
+      await waitFor(
+        name,
+        async () => (await fetch(`${url}/v1/messages`, { method: 'POST', headers, body: requestBody(false) })).status === 200,
+        20_000,
+      );
       await runWrk(0, `${url}/v1/messages`, script, { connections: 64, durationS: 1 });
       let c0 = cpuSeconds(s.pid);
       const w = await runWrk(0, `${url}/v1/messages`, script, { connections: 64, durationS: 5 });
       const cpuMax = ((cpuSeconds(s.pid) - c0) / w.requests) * 1000;
       c0 = cpuSeconds(s.pid);
-      const l = await runLoadgen({ url, path: '/v1/messages', headers, body: requestBody(false), rate: 1000, warmupS: 1, durationS: 6, connections: 64, maxInFlight: 2000, timeoutMs: 10_000 });
-      rows.push({ variant: name, rps: w.rps, cpuMax, p50: l.latencyMs.p50, p99: l.latencyMs.p99, cpuRate: ((cpuSeconds(s.pid) - c0) / l.completedTotal) * 1000 });
-      console.error(`round ${round} ${name}: ${w.rps.toFixed(0)} req/s, ${cpuMax.toFixed(3)} CPU s/1k; 1000/s p50 ${l.latencyMs.p50.toFixed(2)} p99 ${l.latencyMs.p99.toFixed(2)} ms, ${rows.at(-1)!.cpuRate.toFixed(3)} CPU s/1k`);
+      const l = await runLoadgen({
+        url,
+        path: '/v1/messages',
+        headers,
+        body: requestBody(false),
+        rate: 1000,
+        warmupS: 1,
+        durationS: 6,
+        connections: 64,
+        maxInFlight: 2000,
+        timeoutMs: 10_000,
+      });
+      rows.push({
+        variant: name,
+        rps: w.rps,
+        cpuMax,
+        p50: l.latencyMs.p50,
+        p99: l.latencyMs.p99,
+        cpuRate: ((cpuSeconds(s.pid) - c0) / l.completedTotal) * 1000,
+      });
+      console.error(
+        `round ${round} ${name}: ${w.rps.toFixed(0)} req/s, ${cpuMax.toFixed(3)} CPU s/1k; 1000/s p50 ${l.latencyMs.p50.toFixed(2)} p99 ${l.latencyMs.p99.toFixed(2)} ms, ${rows.at(-1)!.cpuRate.toFixed(3)} CPU s/1k`,
+      );
       await stop(s);
     }
   }
   await stop(up);
   await sk.issuer.close();
   rmSync(dir, { recursive: true, force: true });
-  const lines = ['| sidecar variant (support-agent scope, JSON) | max req/s | CPU s / 1k req at max | p50 ms at 1,000 req/s | p99 ms at 1,000 req/s | CPU s / 1k req at 1,000 req/s |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  const lines = [
+    '| sidecar variant (support-agent scope, JSON) | max req/s | CPU s / 1k req at max | p50 ms at 1,000 req/s | p99 ms at 1,000 req/s | CPU s / 1k req at 1,000 req/s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const [name] of VARIANTS) {
     const r = rows.filter((x) => x.variant === name);
     const s = (f: (x: (typeof rows)[number]) => number) => spread(r.map(f));
-    lines.push(`| ${name} | ${fmtInt(s((x) => x.rps))} | ${fmt(s((x) => x.cpuMax), 3)} | ${fmt(s((x) => x.p50))} | ${fmt(s((x) => x.p99))} | ${fmt(s((x) => x.cpuRate), 3)} |`);
+    lines.push(
+      `| ${name} | ${fmtInt(s((x) => x.rps))} | ${fmt(
+        s((x) => x.cpuMax),
+        3,
+      )} | ${fmt(s((x) => x.p50))} | ${fmt(s((x) => x.p99))} | ${fmt(
+        s((x) => x.cpuRate),
+        3,
+      )} |`,
+    );
   }
   console.log(lines.join('\n'));
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });

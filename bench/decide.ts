@@ -9,7 +9,10 @@ function world(n: number) {
   for (let i = 0; i < n; i++) {
     scopes.push(
       scope(`scope-${i}`, {
-        subjects: [{ kind: 'ServiceAccount', name: `bot-${i}` }, { kind: 'Group', name: `team-${i % 50}` }],
+        subjects: [
+          { kind: 'ServiceAccount', name: `bot-${i}` },
+          { kind: 'Group', name: `team-${i % 50}` },
+        ],
         models: ['claude-sonnet-4-*', 'claude-haiku-*'],
         limits: { maxTokens: 8192, streaming: true, thinking: false },
         tools: { allow: ['Read', 'Grep', 'Glob', 'mcp__crm__*'], deny: ['Bash'] },
@@ -20,11 +23,26 @@ function world(n: number) {
   return compilePolicy(scopes, reviews, { namespace: 'team-a' });
 }
 
-const sa = (i: number): Identity => ({ issuer: 'k8s', primary: true, subject: `system:serviceaccount:team-a:bot-${i}`, groups: [], serviceAccount: { namespace: 'team-a', name: `bot-${i}` } });
-const member = (i: number): Identity => ({ issuer: 'idp', primary: true, subject: `u${i}`, email: `u${i}@example.com`, groups: [`team-${i % 50}`] });
+const sa = (i: number): Identity => ({
+  issuer: 'k8s',
+  primary: true,
+  subject: `system:serviceaccount:team-a:bot-${i}`,
+  groups: [],
+  serviceAccount: { namespace: 'team-a', name: `bot-${i}` },
+});
+const member = (i: number): Identity => ({
+  issuer: 'idp',
+  primary: true,
+  subject: `u${i}`,
+  email: `u${i}@example.com`,
+  groups: [`team-${i % 50}`],
+});
 
 const cases: [string, (n: number, i: number) => [Identity, PolicyRequest]][] = [
-  ['allow (SA, 4 tools)', (n, i) => [sa(i % n), { route: 'messages', facts: facts({ tools: ['Read', 'Grep', 'Glob', 'mcp__crm__find'] }) }]],
+  [
+    'allow (SA, 4 tools)',
+    (n, i) => [sa(i % n), { route: 'messages', facts: facts({ tools: ['Read', 'Grep', 'Glob', 'mcp__crm__find'] }) }],
+  ],
   ['deny model', (n, i) => [sa(i % n), { route: 'messages', facts: facts({ model: 'claude-opus-4-1' }) }]],
   ['deny no scope', () => [sa(-1), { route: 'messages', facts: facts() }]],
   ['group in n/50 scopes, all deny', (_n, i) => [member(i), { route: 'messages', facts: facts({ model: 'claude-opus-4-1' }) }]],
@@ -48,6 +66,8 @@ for (const n of [10, 10_000]) {
       samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
     }
     samples.sort();
-    console.log(`${String(n).padStart(6)} scopes  ${label.padEnd(34)} p50 ${percentile(samples, 0.5).toFixed(2)} µs  p99 ${percentile(samples, 0.99).toFixed(2)} µs  p99.9 ${percentile(samples, 0.999).toFixed(2)} µs`);
+    console.log(
+      `${String(n).padStart(6)} scopes  ${label.padEnd(34)} p50 ${percentile(samples, 0.5).toFixed(2)} µs  p99 ${percentile(samples, 0.99).toFixed(2)} µs  p99.9 ${percentile(samples, 0.999).toFixed(2)} µs`,
+    );
   }
 }

@@ -62,13 +62,21 @@ const texts: [string, string][] = [
 ];
 
 console.log(`# masking benchmark\n`);
-const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
-console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), ${os.platform()} ${os.arch()}; load average at start ${load}; ${quick ? 'quick' : 'full'} run, inputs ${SIZE / MB} MB\n`);
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
+console.log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), ${os.platform()} ${os.arch()}; load average at start ${load}; ${quick ? 'quick' : 'full'} run, inputs ${SIZE / MB} MB\n`,
+);
 console.log('## maskText throughput (one core)\n');
 console.log(line(['text', 'policy', 'MB/s (fastest run)', 'MB/s (median run)', 'values masked']));
 console.log(line(['---', '---', '---:', '---:', '---:']));
 for (const [name, text] of texts) {
-  for (const [pname, policy] of [['DESIGN.md example (6 mask + 1 block + 1 custom)', DESIGN_EXAMPLE], ['all 9 built-in categories', ALL_BUILTIN]] as const) {
+  for (const [pname, policy] of [
+    ['DESIGN.md example (6 mask + 1 block + 1 custom)', DESIGN_EXAMPLE],
+    ['all 9 built-in categories', ALL_BUILTIN],
+  ] as const) {
     const r = throughput(compileMasking(policy), text);
     console.log(line([name, pname, r.best.toFixed(0), r.median.toFixed(0), r.masked]));
   }
@@ -91,11 +99,25 @@ console.log('\n## maskMessageJson (non-streamed Messages response, DESIGN.md exa
 {
   const m = compileMasking(DESIGN_EXAMPLE);
   const text = realisticText(quick ? 64 * 1024 : 256 * 1024, 11, 0.02);
-  const body = Buffer.from(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text }], usage: { input_tokens: 10, output_tokens: 9000 } }));
-  const clean = Buffer.from(JSON.stringify({ id: 'msg_1', type: 'message', content: [{ type: 'text', text: realisticText(body.length, 12, 0) }] }));
+  const body = Buffer.from(
+    JSON.stringify({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [{ type: 'text', text }],
+      usage: { input_tokens: 10, output_tokens: 9000 },
+    }),
+  );
+  const clean = Buffer.from(
+    JSON.stringify({ id: 'msg_1', type: 'message', content: [{ type: 'text', text: realisticText(body.length, 12, 0) }] }),
+  );
   console.log(line(['body', 'size', 'MB/s (fastest run)']));
   console.log(line(['---', '---:', '---:']));
-  for (const [name, b] of [['with sensitive values (re-serialized)', body], ['nothing to mask (original bytes returned)', clean]] as const) {
+  for (const [name, b] of [
+    ['with sensitive values (re-serialized)', body],
+    ['nothing to mask (original bytes returned)', clean],
+  ] as const) {
     const times: number[] = [];
     for (let i = 0; i < (quick ? 10 : 40); i++) {
       const t0 = performance.now();
@@ -111,17 +133,33 @@ console.log('\n## maskMessageJson (non-streamed Messages response, DESIGN.md exa
 function sseStream(text: string, seed: number): Buffer[] {
   const r = rng(seed);
   const ev = (event: string, data: unknown) => Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  const out: Buffer[] = [ev('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 25, output_tokens: 1 } } })];
+  const out: Buffer[] = [
+    ev('message_start', {
+      type: 'message_start',
+      message: {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-4-5',
+        content: [],
+        usage: { input_tokens: 25, output_tokens: 1 },
+      },
+    }),
+  ];
   out.push(ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
   let i = 0;
   while (i < text.length) {
     const n = 4 + Math.floor(r() * 20); // deltas of 4-23 characters, like the API's
-    out.push(ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(i, i + n) } }));
+    out.push(
+      ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(i, i + n) } }),
+    );
     if (r() < 0.01) out.push(ev('ping', { type: 'ping' }));
     i += n;
   }
   out.push(ev('content_block_stop', { type: 'content_block_stop', index: 0 }));
-  out.push(ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 900 } }));
+  out.push(
+    ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 900 } }),
+  );
   out.push(ev('message_stop', { type: 'message_stop' }));
   return out;
 }
@@ -171,10 +209,21 @@ console.log('\n## SSE: time per event (each event pushed as its own chunk)\n');
     return best!;
   };
   const base = bestOf3(parserOnly);
-  console.log(`${events.length} events, ${(text.length / 1024).toFixed(0)} K characters of text in deltas of 4-23 characters; each row is the best of three runs\n`);
+  console.log(
+    `${events.length} events, ${(text.length / 1024).toFixed(0)} K characters of text in deltas of 4-23 characters; each row is the best of three runs\n`,
+  );
   console.log(line(['what', 'mean µs/event', 'p50', 'p99', 'p99.9', 'max chars held']));
   console.log(line(['---', '---:', '---:', '---:', '---:', '---:']));
-  console.log(line(['SSE parse only (baseline)', (base.reduce((a, b) => a + b, 0) / base.length).toFixed(2), pct(base, 50).toFixed(2), pct(base, 99).toFixed(2), pct(base, 99.9).toFixed(2), '-']));
+  console.log(
+    line([
+      'SSE parse only (baseline)',
+      (base.reduce((a, b) => a + b, 0) / base.length).toFixed(2),
+      pct(base, 50).toFixed(2),
+      pct(base, 99).toFixed(2),
+      pct(base, 99.9).toFixed(2),
+      '-',
+    ]),
+  );
   for (const [name, m] of policies) {
     const samples = bestOf3(() => m.createSseMasker());
     let held = 0;
@@ -183,7 +232,16 @@ console.log('\n## SSE: time per event (each event pushed as its own chunk)\n');
       sm.push(e);
       held = Math.max(held, sm.held);
     }
-    console.log(line([`masking: ${name}`, (samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(2), pct(samples, 50).toFixed(2), pct(samples, 99).toFixed(2), pct(samples, 99.9).toFixed(2), held]));
+    console.log(
+      line([
+        `masking: ${name}`,
+        (samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(2),
+        pct(samples, 50).toFixed(2),
+        pct(samples, 99).toFixed(2),
+        pct(samples, 99.9).toFixed(2),
+        held,
+      ]),
+    );
   }
 }
 
@@ -195,7 +253,17 @@ console.log('\n## detection quality on the generated corpus (all built-in detect
   console.log(line(['category', 'positives', 'missed', 'negatives', 'false positives', 'FP rate', 'negatives masked as another category']));
   console.log(line(['---', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const r of results) {
-    console.log(line([r.category, r.positives, r.falseNegatives.length, r.negatives, r.falsePositives.length, `${((100 * r.falsePositives.length) / r.negatives).toFixed(1)}%`, r.anyCategory - r.falsePositives.length]));
+    console.log(
+      line([
+        r.category,
+        r.positives,
+        r.falseNegatives.length,
+        r.negatives,
+        r.falsePositives.length,
+        `${((100 * r.falsePositives.length) / r.negatives).toFixed(1)}%`,
+        r.anyCategory - r.falsePositives.length,
+      ]),
+    );
   }
   console.log('\nFalse positives by kind of near-miss:\n');
   for (const r of results) {

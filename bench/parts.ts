@@ -26,11 +26,19 @@ export async function parts(): Promise<{ label: string; us: number }[]> {
   await verifier.warm();
   const token = await issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', ttlSeconds: 3600 });
   const es = await issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', ttlSeconds: 3600 }, { alg: 'ES256' });
-  out.push(await time('verify the caller\'s JWT (RS256, jose + WebCrypto)', 5000, () => verifier.authenticate({ authorization: `Bearer ${token}` })));
-  out.push(await time('verify the caller\'s JWT (ES256)', 5000, () => verifier.authenticate({ authorization: `Bearer ${es}` })));
+  out.push(
+    await time("verify the caller's JWT (RS256, jose + WebCrypto)", 5000, () =>
+      verifier.authenticate({ authorization: `Bearer ${token}` }),
+    ),
+  );
+  out.push(await time("verify the caller's JWT (ES256)", 5000, () => verifier.authenticate({ authorization: `Bearer ${es}` })));
   const body = Buffer.from(requestBody(false));
   out.push(await time(`sha256 of the request body (${body.length} B)`, 50_000, () => createHash('sha256').update(body).digest('hex')));
-  out.push(await time('inspectMessagesRequest (JSON.parse + facts)', 50_000, () => inspectMessagesRequest(body, undefined, { requireMaxTokens: true })));
+  out.push(
+    await time('inspectMessagesRequest (JSON.parse + facts)', 50_000, () =>
+      inspectMessagesRequest(body, undefined, { requireMaxTokens: true }),
+    ),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'sk-parts-'));
   await copyExamples(dir);
   const policy = new FilePolicySource({ dir, namespace: 'team-a' });
@@ -39,30 +47,55 @@ export async function parts(): Promise<{ label: string; us: number }[]> {
   const identity = await verifier.authenticate({ authorization: `Bearer ${token}` });
   const facts = inspectMessagesRequest(body, undefined, { requireMaxTokens: true });
   out.push(await time('decide (examples/ policy)', 100_000, () => decide(snap, identity, { route: 'messages', facts }, Date.now())));
-  const masking = compileMasking({ mask: ['email', 'phone', 'credit-card', 'iban', 'api-key', 'jwt'], block: ['private-key'], custom: [{ name: 'ticket-id', pattern: 'TCK-[0-9]{6}', action: 'mask' }] });
+  const masking = compileMasking({
+    mask: ['email', 'phone', 'credit-card', 'iban', 'api-key', 'jwt'],
+    block: ['private-key'],
+    custom: [{ name: 'ticket-id', pattern: 'TCK-[0-9]{6}', action: 'mask' }],
+  });
   const json = Buffer.from(jsonResponse());
   out.push(await time(`JSON.parse of the response for usage (${json.length} B)`, 50_000, () => JSON.parse(json.toString('utf8'))));
   out.push(await time('maskMessageJson (support-agent policy, 1 e-mail)', 20_000, () => masking.maskMessageJson(json)));
   const sse = Buffer.from(sseResponse());
-  out.push(await time(`SSE masker over the whole stream (${sse.length} B, one chunk)`, 5000, () => {
-    const m = masking.createSseMasker();
-    m.push(sse);
-    m.end();
-  }));
+  out.push(
+    await time(`SSE masker over the whole stream (${sse.length} B, one chunk)`, 5000, () => {
+      const m = masking.createSseMasker();
+      m.push(sse);
+      m.end();
+    }),
+  );
   const chain = new AuditChain(GENESIS_HASH, 0);
   const event: AuditEvent = {
-    time: new Date().toISOString(), requestId: `req_sk_${randomBytes(12).toString('base64url')}`, subject: 'ServiceAccount team-a/support-bot', issuer: issuer.issuer, namespace: 'team-a',
-    scope: 'support-agent', review: 'support-agent-2026q4', route: 'messages', method: 'POST', path: '/v1/messages', model: 'claude-sonnet-4-5', tools: ['Read', 'Grep', 'Glob'],
-    decision: 'allow', reasons: ['Allowed'], status: 200, masked: { email: 1 }, usage: { input_tokens: 612, output_tokens: 96 }, latencyMs: 1.234, upstreamLatencyMs: 0.5, bodySha256: 'a'.repeat(64),
+    time: new Date().toISOString(),
+    requestId: `req_sk_${randomBytes(12).toString('base64url')}`,
+    subject: 'ServiceAccount team-a/support-bot',
+    issuer: issuer.issuer,
+    namespace: 'team-a',
+    scope: 'support-agent',
+    review: 'support-agent-2026q4',
+    route: 'messages',
+    method: 'POST',
+    path: '/v1/messages',
+    model: 'claude-sonnet-4-5',
+    tools: ['Read', 'Grep', 'Glob'],
+    decision: 'allow',
+    reasons: ['Allowed'],
+    status: 200,
+    masked: { email: 1 },
+    usage: { input_tokens: 612, output_tokens: 96 },
+    latencyMs: 1.234,
+    upstreamLatencyMs: 0.5,
+    bodySha256: 'a'.repeat(64),
   };
   out.push(await time('audit chain appendLine (canonical JSON + sha256)', 50_000, () => chain.appendLine(event)));
   const metrics = new SidecarMetrics();
-  out.push(await time('prom-client: 1 counter + 2 histograms + 1 counter (as complete())', 100_000, () => {
-    metrics.requests.inc({ decision: 'allow', reason: 'Allowed', model: 'claude-sonnet-4-5', scope: 'support-agent' });
-    metrics.duration.observe({ route: 'messages' }, 0.001);
-    metrics.overhead.observe(0.0005);
-    metrics.tokens.inc({ model: 'claude-sonnet-4-5', type: 'input' }, 612);
-  }));
+  out.push(
+    await time('prom-client: 1 counter + 2 histograms + 1 counter (as complete())', 100_000, () => {
+      metrics.requests.inc({ decision: 'allow', reason: 'Allowed', model: 'claude-sonnet-4-5', scope: 'support-agent' });
+      metrics.duration.observe({ route: 'messages' }, 0.001);
+      metrics.overhead.observe(0.0005);
+      metrics.tokens.inc({ model: 'claude-sonnet-4-5', type: 'input' }, 612);
+    }),
+  );
   out.push(await time('request id (randomBytes(12) → base64url)', 100_000, () => `req_sk_${randomBytes(12).toString('base64url')}`));
   await policy.stop();
   await verifier.close();

@@ -19,7 +19,20 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestBody, MODEL } from './lib/fixtures.ts';
 import { writeUpstreamConfig, writeProxyConfig, startNginx, NGINX } from './lib/nginx.ts';
-import { startPinned, stop, stopAll, stopAllSync, freePort, treeCpuSeconds, treeRssMb, rssSampler, waitFor, sleep, rssMb, type Started } from './lib/proc.ts';
+import {
+  startPinned,
+  stop,
+  stopAll,
+  stopAllSync,
+  freePort,
+  treeCpuSeconds,
+  treeRssMb,
+  rssSampler,
+  waitFor,
+  sleep,
+  rssMb,
+  type Started,
+} from './lib/proc.ts';
 import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY, type SkSetup } from './lib/scopekeeper.ts';
 import { ensureLitellm, startLitellm, MASTER_KEY, SSE_MODEL, CACHE } from './lib/litellm.ts';
 import { portkeyHeaders, portkeyVersion, startPortkey } from './lib/portkey.ts';
@@ -111,9 +124,14 @@ function ensureTools(): void {
   const names = missing.map(([n]) => (n === 'nginx' ? 'nginx-light' : n!));
   log(`${missing.map(([n]) => n).join(' and ')} not found: installing the Debian package(s) ${names.join(' ')} (apt-get; needs root)…`);
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', ...names], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', ...names], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (update.status !== 0 || install.status !== 0 || missing.some(([, bin]) => !existsSync(bin!))) {
-    throw new Error(`could not install ${names.join(' ')}: run "apt-get install -y ${names.join(' ')}" as root (or set NGINX_BIN / WRK_BIN) and try again`);
+    throw new Error(
+      `could not install ${names.join(' ')}: run "apt-get install -y ${names.join(' ')}" as root (or set NGINX_BIN / WRK_BIN) and try again`,
+    );
   }
 }
 
@@ -125,11 +143,20 @@ function versionOf(cmd: string, argv: string[]): string {
 // ---------------------------------------------------------------------------- measurement
 
 async function check(t: Target, mode: Mode): Promise<void> {
-  const r = await fetch(`${t.url}/v1/messages`, { method: 'POST', headers: { ...t.headers, ...(mode === 'sse' && t.id !== 'litellm' ? { 'x-bench-stream': '1' } : {}), 'content-type': 'application/json' }, body: requestBody(mode === 'sse', t.model(mode)) });
+  const r = await fetch(`${t.url}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      ...t.headers,
+      ...(mode === 'sse' && t.id !== 'litellm' ? { 'x-bench-stream': '1' } : {}),
+      'content-type': 'application/json',
+    },
+    body: requestBody(mode === 'sse', t.model(mode)),
+  });
   const text = await r.text();
   const problem = (what: string) => new Error(`${t.id} ${mode}: ${what} (HTTP ${r.status}: ${text.slice(0, 300)})`);
   if (r.status !== 200) throw problem('not 200');
-  if (mode === 'sse' && (!String(r.headers.get('content-type')).startsWith('text/event-stream') || !text.includes('message_stop'))) throw problem('not a complete event stream');
+  if (mode === 'sse' && (!String(r.headers.get('content-type')).startsWith('text/event-stream') || !text.includes('message_stop')))
+    throw problem('not a complete event stream');
   if (mode === 'json' && !(JSON.parse(text) as { content?: unknown[] }).content?.length) throw problem('no content');
   if (t.id.startsWith('sk-') && r.headers.get('x-scopekeeper-decision') !== 'allow') throw problem('no x-scopekeeper-decision: allow');
   if (t.id === 'sk-mask' && !text.includes('[MASKED:email]')) throw problem('the e-mail address was not masked');
@@ -158,7 +185,13 @@ function runLoadgen(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-async function measureMax(t: Target, mode: Mode, script: string, upstream: Started, durationS: number): Promise<Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'>> {
+async function measureMax(
+  t: Target,
+  mode: Mode,
+  script: string,
+  upstream: Started,
+  durationS: number,
+): Promise<Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'>> {
   const pid = t.proc?.pid;
   const cpu0 = pid ? treeCpuSeconds(pid) : 0;
   const up0 = treeCpuSeconds(upstream.pid);
@@ -167,7 +200,10 @@ async function measureMax(t: Target, mode: Mode, script: string, upstream: Start
   const wrk = await runWrk(CORE.load ?? 0, `${t.url}/v1/messages`, script, { connections: WRK_CONNECTIONS, durationS });
   const wall = (performance.now() - w0) / 1000;
   const cpu = pid ? treeCpuSeconds(pid) - cpu0 : undefined;
-  const rec: Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'> = { wrk, upstreamCpuPer1k: ((treeCpuSeconds(upstream.pid) - up0) / Math.max(1, wrk.requests)) * 1000 };
+  const rec: Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'> = {
+    wrk,
+    upstreamCpuPer1k: ((treeCpuSeconds(upstream.pid) - up0) / Math.max(1, wrk.requests)) * 1000,
+  };
   if (cpu !== undefined) {
     rec.cpuPer1k = (cpu / Math.max(1, wrk.requests)) * 1000;
     rec.proxyCoreUse = cpu / wall;
@@ -177,7 +213,13 @@ async function measureMax(t: Target, mode: Mode, script: string, upstream: Start
   return rec;
 }
 
-async function measureRate(t: Target, mode: Mode, rate: number, upstream: Started, durationS: number): Promise<Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'>> {
+async function measureRate(
+  t: Target,
+  mode: Mode,
+  rate: number,
+  upstream: Started,
+  durationS: number,
+): Promise<Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'>> {
   const pid = t.proc?.pid;
   const cpu0 = pid ? treeCpuSeconds(pid) : 0;
   const up0 = treeCpuSeconds(upstream.pid);
@@ -196,14 +238,18 @@ async function measureRate(t: Target, mode: Mode, rate: number, upstream: Starte
     timeoutMs: 10_000,
   });
   const wall = (performance.now() - w0) / 1000;
-  const rec: Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'> = { load, upstreamCpuPer1k: ((treeCpuSeconds(upstream.pid) - up0) / Math.max(1, load.completedTotal)) * 1000 };
+  const rec: Omit<RunRecord, 'round' | 'target' | 'mode' | 'kind'> = {
+    load,
+    upstreamCpuPer1k: ((treeCpuSeconds(upstream.pid) - up0) / Math.max(1, load.completedTotal)) * 1000,
+  };
   if (pid) {
     const cpu = treeCpuSeconds(pid) - cpu0;
     rec.cpuPer1k = (cpu / Math.max(1, load.completedTotal)) * 1000;
     rec.proxyCoreUse = cpu / wall;
     rec.rssPeakMb = rss!.stop();
   }
-  if (load.non2xx || load.errors || load.dropped) rec.error = `${load.non2xx} non-2xx, ${load.errors} errors, ${load.dropped} not sent (over ${Math.max(200, rate * 2)} in flight)${load.firstError ? `; first: ${load.firstError}` : ''}`;
+  if (load.non2xx || load.errors || load.dropped)
+    rec.error = `${load.non2xx} non-2xx, ${load.errors} errors, ${load.dropped} not sent (over ${Math.max(200, rate * 2)} in flight)${load.firstError ? `; first: ${load.firstError}` : ''}`;
   return rec;
 }
 
@@ -213,7 +259,13 @@ async function readiness(sk: SkSetup, dir: string, upstream: string): Promise<{ 
   const readyMs: number[] = [];
   const idleRssMb: number[] = [];
   for (let i = 0; i < T.readySamples; i++) {
-    const s = await startSidecar(`ready-${i}`, CORE.proxy, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream, pollMs: 2 });
+    const s = await startSidecar(`ready-${i}`, CORE.proxy, sk, {
+      dir,
+      port: await freePort(),
+      adminPort: await freePort(),
+      upstream,
+      pollMs: 2,
+    });
     readyMs.push(s.readyMs);
     await sleep(2000);
     idleRssMb.push(rssMb(s.pid));
@@ -222,13 +274,27 @@ async function readiness(sk: SkSetup, dir: string, upstream: string): Promise<{ 
   return { readyMs, idleRssMb };
 }
 
-async function profileSidecar(sk: SkSetup, dir: string, upstream: string): Promise<{ summary: ProfileSummary; file: string } | { error: string }> {
+async function profileSidecar(
+  sk: SkSetup,
+  dir: string,
+  upstream: string,
+): Promise<{ summary: ProfileSummary; file: string } | { error: string }> {
   const profDir = join(dir, 'prof');
   mkdirSync(profDir, { recursive: true });
-  const s = await startSidecar('profiled', CORE.proxy, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream, nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir] });
+  const s = await startSidecar('profiled', CORE.proxy, sk, {
+    dir,
+    port: await freePort(),
+    adminPort: await freePort(),
+    upstream,
+    nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir],
+  });
   const url = `http://127.0.0.1:${s.port}`;
   for (const mode of ['json', 'sse'] as Mode[]) {
-    const headers = { authorization: `Bearer ${sk.maskToken}`, 'anthropic-version': '2023-06-01', ...(mode === 'sse' ? { 'x-bench-stream': '1' } : {}) };
+    const headers = {
+      authorization: `Bearer ${sk.maskToken}`,
+      'anthropic-version': '2023-06-01',
+      ...(mode === 'sse' ? { 'x-bench-stream': '1' } : {}),
+    };
     const script = writeWrkScript(dir, `profile-${mode}`, headers, requestBody(mode === 'sse'));
     await runWrk(CORE.load ?? 0, `${url}/v1/messages`, script, { connections: 32, durationS: T.profileS });
   }
@@ -315,11 +381,22 @@ async function main(): Promise<void> {
     pinning: `${CORE.proxy === undefined ? 'none (1 core)' : 'core 0: orchestrator, load generators (wrk, loadgen), upstream nginx; core 1: the proxy under test'}; ${priority}`,
     loadAverageStart: loadavg(),
     loadAverageEnd: [] as number[],
-    settings: { wrkConnections: WRK_CONNECTIONS, loadConnections: LOAD_CONNECTIONS, wrkSeconds: T.wrkS, rateSeconds: T.rateS, warmupSeconds: T.warmS, rates: RATES },
+    settings: {
+      wrkConnections: WRK_CONNECTIONS,
+      loadConnections: LOAD_CONNECTIONS,
+      wrkSeconds: T.wrkS,
+      rateSeconds: T.rateS,
+      warmupSeconds: T.warmS,
+      rates: RATES,
+    },
     otherProcesses: [] as string[],
   };
   // Who else uses the CPU (other work on the machine shows in the spread).
-  meta.otherProcesses = execFileSync('ps', ['-eo', 'pcpu,comm', '--sort=-pcpu'], { encoding: 'utf8' }).split('\n').slice(1, 6).map((s) => s.trim()).filter(Boolean);
+  meta.otherProcesses = execFileSync('ps', ['-eo', 'pcpu,comm', '--sort=-pcpu'], { encoding: 'utf8' })
+    .split('\n')
+    .slice(1, 6)
+    .map((s) => s.trim())
+    .filter(Boolean);
 
   // The sidecar as the image and the injected container run it: compiled JavaScript (dist/).
   const build = spawnSync(NODE, [join(REPO, 'scripts/build.ts')], { cwd: REPO, encoding: 'utf8' });
@@ -329,7 +406,14 @@ async function main(): Promise<void> {
 
   // Upstream stand-in.
   const upPort = await freePort();
-  const upstream = await startNginx('upstream', CORE.upstream ?? 0, join(dir, 'upstream'), writeUpstreamConfig(join(dir, 'upstream'), upPort), upPort, '/healthz');
+  const upstream = await startNginx(
+    'upstream',
+    CORE.upstream ?? 0,
+    join(dir, 'upstream'),
+    writeUpstreamConfig(join(dir, 'upstream'), upPort),
+    upPort,
+    '/healthz',
+  );
   const upstreamUrl = `http://127.0.0.1:${upPort}`;
   const sk = await setupScopekeeper(dir);
 
@@ -337,23 +421,50 @@ async function main(): Promise<void> {
   const targets: Target[] = [];
   const same = () => MODEL;
   const v = { 'anthropic-version': '2023-06-01' };
-  if (want('direct')) targets.push({ id: 'direct', url: upstreamUrl, headers: { ...v, 'x-api-key': UPSTREAM_KEY }, model: same, rates: RATES });
+  if (want('direct'))
+    targets.push({ id: 'direct', url: upstreamUrl, headers: { ...v, 'x-api-key': UPSTREAM_KEY }, model: same, rates: RATES });
   if (want('nginx')) {
     const port = await freePort();
     const d = join(dir, 'nginx-proxy');
     const proc = await startNginx('nginx-proxy', CORE.proxy ?? 0, d, writeProxyConfig(d, port, upPort, UPSTREAM_KEY), port, '/v1/messages');
-    targets.push({ id: 'nginx', url: `http://127.0.0.1:${port}`, proc, headers: { ...v, authorization: `Bearer ${sk.auditToken}` }, model: same, rates: RATES });
+    targets.push({
+      id: 'nginx',
+      url: `http://127.0.0.1:${port}`,
+      proc,
+      headers: { ...v, authorization: `Bearer ${sk.auditToken}` },
+      model: same,
+      rates: RATES,
+    });
   }
   for (const id of ['sk-audit', 'sk-mask'] as const) {
     if (!want(id)) continue;
-    const proc = await startSidecar(id, CORE.proxy, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream: upstreamUrl });
-    targets.push({ id, url: `http://127.0.0.1:${proc.port}`, proc, headers: { ...v, authorization: `Bearer ${id === 'sk-mask' ? sk.maskToken : sk.auditToken}` }, model: same, rates: RATES });
+    const proc = await startSidecar(id, CORE.proxy, sk, {
+      dir,
+      port: await freePort(),
+      adminPort: await freePort(),
+      upstream: upstreamUrl,
+    });
+    targets.push({
+      id,
+      url: `http://127.0.0.1:${proc.port}`,
+      proc,
+      headers: { ...v, authorization: `Bearer ${id === 'sk-mask' ? sk.maskToken : sk.auditToken}` },
+      model: same,
+      rates: RATES,
+    });
   }
   if (want('portkey')) {
     const port = await freePort();
     meta.portkey = portkeyVersion();
     const proc = await startPortkey(CORE.proxy, dir, port);
-    targets.push({ id: 'portkey', url: `http://127.0.0.1:${port}`, proc, headers: { ...v, ...portkeyHeaders(upstreamUrl, UPSTREAM_KEY) }, model: same, rates: RATES });
+    targets.push({
+      id: 'portkey',
+      url: `http://127.0.0.1:${port}`,
+      proc,
+      headers: { ...v, ...portkeyHeaders(upstreamUrl, UPSTREAM_KEY) },
+      model: same,
+      rates: RATES,
+    });
   }
   if (want('litellm') && !args['no-litellm']) {
     try {
@@ -361,7 +472,14 @@ async function main(): Promise<void> {
       const port = await freePort();
       log(`starting LiteLLM ${meta.litellm}…`);
       const proc = await startLitellm(CORE.proxy ?? 0, dir, port, upstreamUrl, UPSTREAM_KEY);
-      targets.push({ id: 'litellm', url: `http://127.0.0.1:${port}`, proc, headers: { ...v, authorization: `Bearer ${MASTER_KEY}` }, model: (m) => (m === 'sse' ? SSE_MODEL : MODEL), rates: RATES });
+      targets.push({
+        id: 'litellm',
+        url: `http://127.0.0.1:${port}`,
+        proc,
+        headers: { ...v, authorization: `Bearer ${MASTER_KEY}` },
+        model: (m) => (m === 'sse' ? SSE_MODEL : MODEL),
+        rates: RATES,
+      });
     } catch (e) {
       meta.litellmError = (e as Error).message;
       log(`LiteLLM left out: ${meta.litellmError}`);
@@ -372,8 +490,30 @@ async function main(): Promise<void> {
     if (!want(id) || (mode === 'hpm' && !args.hpm)) continue;
     const port = await freePort();
     const extra = mode === 'hpm' ? ['--hpm', args.hpm!] : [];
-    const proc = startPinned(id, CORE.proxy, [NODE, join(REPO, 'bench/variants/forwarder.ts'), '--mode', mode, ...extra, '--listen', `127.0.0.1:${port}`, '--upstream', upstreamUrl, '--key', UPSTREAM_KEY], { cwd: REPO, log: join(dir, `${id}.log`) });
-    await waitFor(id, async () => (await fetch(`http://127.0.0.1:${port}/v1/messages`, { method: 'POST', body: '{}' }).then((r) => r.arrayBuffer())) !== undefined, 20_000);
+    const proc = startPinned(
+      id,
+      CORE.proxy,
+      [
+        NODE,
+        join(REPO, 'bench/variants/forwarder.ts'),
+        '--mode',
+        mode,
+        ...extra,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--upstream',
+        upstreamUrl,
+        '--key',
+        UPSTREAM_KEY,
+      ],
+      { cwd: REPO, log: join(dir, `${id}.log`) },
+    );
+    await waitFor(
+      id,
+      async () =>
+        (await fetch(`http://127.0.0.1:${port}/v1/messages`, { method: 'POST', body: '{}' }).then((r) => r.arrayBuffer())) !== undefined,
+      20_000,
+    );
     targets.push({ id, url: `http://127.0.0.1:${port}`, proc, headers: { ...v }, model: same, rates: [1000] });
   }
 
@@ -436,7 +576,12 @@ async function main(): Promise<void> {
           }
         }
         const last = runs.filter((r) => r.target === t.id && r.mode === mode && r.round === round);
-        log(`round ${round} ${t.id} ${mode}: max ${max?.toFixed(0) ?? '—'} req/s; ${last.filter((r) => r.load).map((r) => `${r.rate}/s p50 ${r.load!.latencyMs.p50.toFixed(2)} p99 ${r.load!.latencyMs.p99.toFixed(2)} ms`).join('; ')}`);
+        log(
+          `round ${round} ${t.id} ${mode}: max ${max?.toFixed(0) ?? '—'} req/s; ${last
+            .filter((r) => r.load)
+            .map((r) => `${r.rate}/s p50 ${r.load!.latencyMs.p50.toFixed(2)} p99 ${r.load!.latencyMs.p99.toFixed(2)} ms`)
+            .join('; ')}`,
+        );
       }
     }
   }
@@ -460,10 +605,23 @@ async function main(): Promise<void> {
   const results = {
     meta,
     targets: Object.fromEntries(
-      (Object.keys(TARGET_LABELS) as TargetId[]).map((id) => [id, { label: TARGET_LABELS[id], measured: runs.some((r) => r.target === id), idleRssMb: idle[id], error: id === 'litellm' ? meta.litellmError : targetErrors[id] }]),
+      (Object.keys(TARGET_LABELS) as TargetId[]).map((id) => [
+        id,
+        {
+          label: TARGET_LABELS[id],
+          measured: runs.some((r) => r.target === id),
+          idleRssMb: idle[id],
+          error: id === 'litellm' ? meta.litellmError : targetErrors[id],
+        },
+      ]),
     ),
     runs,
-    sidecar: { readyMs: ready.readyMs, idleRssMb: ready.idleRssMb, readySpread: spread(ready.readyMs) as Spread, idleRssSpread: spread(ready.idleRssMb) as Spread },
+    sidecar: {
+      readyMs: ready.readyMs,
+      idleRssMb: ready.idleRssMb,
+      readySpread: spread(ready.readyMs) as Spread,
+      idleRssSpread: spread(ready.idleRssMb) as Spread,
+    },
     profile,
     decide: { ok: decideRun.ok, rows: parseDecide(decideRun.out), output: decideRun.out.replace(/^\n+|\s+$/g, '') },
     masking: { ok: maskingRun.ok, rows: parseMasking(maskingRun.out), output: maskingRun.out.replace(/^\n+|\s+$/g, '') },

@@ -14,7 +14,9 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { AnthropicStub, LocalIssuer, copyExamples, UPSTREAM_KEY, verifyAuditFile } from '@scopekeeper/sidecar';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '1000' }, out: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string', default: '1000' }, out: { type: 'string' } },
+});
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
 if (!(minutes > 0 && minutes <= 60 && rate > 0 && rate <= 5000)) {
@@ -33,10 +35,34 @@ const auditFile = join(dir, 'audit.jsonl');
 const issuer = await LocalIssuer.start();
 const stub = await new AnthropicStub({ apiKey: UPSTREAM_KEY, keep: 0 }).start();
 const port = 20000 + Math.floor(Math.random() * 20000);
-const sidecar = spawn(node, [join(root, 'bin/scopekeeper.js'), 'sidecar', '--policy', policy, '--namespace', 'team-a', '--issuer', issuer.issuer, '--upstream', stub.url, '--upstream-key-file', keyFile, '--audit', `file:${auditFile}`, '--audit-required', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${port + 1}`], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'warn' },
-});
+const sidecar = spawn(
+  node,
+  [
+    join(root, 'bin/scopekeeper.js'),
+    'sidecar',
+    '--policy',
+    policy,
+    '--namespace',
+    'team-a',
+    '--issuer',
+    issuer.issuer,
+    '--upstream',
+    stub.url,
+    '--upstream-key-file',
+    keyFile,
+    '--audit',
+    `file:${auditFile}`,
+    '--audit-required',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin',
+    `127.0.0.1:${port + 1}`,
+  ],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'warn' },
+  },
+);
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {
@@ -50,14 +76,27 @@ for (let i = 0; ; i++) {
 
 const tok = async (sa: string) => issuer.mint({ sub: `system:serviceaccount:team-a:${sa}`, ttlSeconds: 3600 });
 const tokens = { support: await tok('support-bot'), research: await tok('research-bot'), ops: await tok('ops-bot') };
-const SECRET = 'Mail jane.doe@example.com, card 4111 1111 1111 1111, ticket TCK-123456, and a long enough tail of ordinary prose to be realistic.';
-const body = (o: Record<string, unknown>) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Draft a short, friendly reply about a delayed refund.' }], ...o });
+const SECRET =
+  'Mail jane.doe@example.com, card 4111 1111 1111 1111, ticket TCK-123456, and a long enough tail of ordinary prose to be realistic.';
+const body = (o: Record<string, unknown>) =>
+  JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 256,
+    messages: [{ role: 'user', content: 'Draft a short, friendly reply about a delayed refund.' }],
+    ...o,
+  });
 // Each class: share of the traffic, the request, and the only status it may get.
 const classes = [
   { name: 'json', share: 35, token: tokens.support, body: body({}), want: 200 },
   { name: 'sse', share: 25, token: tokens.support, body: body({ stream: true }), want: 200 },
   { name: 'masked-json', share: 10, token: tokens.support, body: body({ messages: [{ role: 'user', content: SECRET }] }), want: 200 },
-  { name: 'masked-sse', share: 10, token: tokens.support, body: body({ stream: true, messages: [{ role: 'user', content: SECRET }] }), want: 200 },
+  {
+    name: 'masked-sse',
+    share: 10,
+    token: tokens.support,
+    body: body({ stream: true, messages: [{ role: 'user', content: SECRET }] }),
+    want: 200,
+  },
   { name: 'deny-expired', share: 8, token: tokens.research, body: body({}), want: 403 },
   { name: 'deny-model', share: 7, token: tokens.support, body: body({ model: 'claude-opus-4-1' }), want: 403 },
   { name: 'held', share: 5, token: tokens.ops, body: body({ model: 'claude-opus-4-1' }), want: 403 },
@@ -82,9 +121,19 @@ async function one(i: number): Promise<void> {
   const c = wheel[i % wheel.length]!;
   inFlight++;
   try {
-    const r = await pool.request({ path: '/v1/messages', method: 'POST', headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json' }, body: c.body, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const r = await pool.request({
+      path: '/v1/messages',
+      method: 'POST',
+      headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json' },
+      body: c.body,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
     const text = await r.body.text();
-    const bad = r.statusCode !== c.want || (c.want === 200 && c.name.includes('sse') && !text.includes('event: message_stop')) || (c.name.startsWith('masked') && text.includes('jane.doe@example.com'));
+    const bad =
+      r.statusCode !== c.want ||
+      (c.want === 200 && c.name.includes('sse') && !text.includes('event: message_stop')) ||
+      (c.name.startsWith('masked') && text.includes('jane.doe@example.com'));
     if (bad) {
       unexpected++;
       counts[c.name]!.unexpected++;
@@ -155,7 +204,12 @@ const result = {
   byClass: counts,
   audit: { lines, answered, chainOk: chain.ok, problem: chain.firstBad },
   sidecarExit: code,
-  rssMb: { start: rss[0]!.kb / 1024, peak: Math.max(...rss.map((s) => s.kb)) / 1024, end: rss[rss.length - 1]!.kb / 1024, growthAfterWarmupPct: Math.round(growth * 1000) / 10 },
+  rssMb: {
+    start: rss[0]!.kb / 1024,
+    peak: Math.max(...rss.map((s) => s.kb)) / 1024,
+    end: rss[rss.length - 1]!.kb / 1024,
+    growthAfterWarmupPct: Math.round(growth * 1000) / 10,
+  },
 };
 const pass = errors === 0 && unexpected === 0 && dropped === 0 && chain.ok && lines === answered && code === 0 && growth < 0.2;
 console.log(JSON.stringify({ pass, ...result }, null, 2));

@@ -16,7 +16,18 @@ import type { AccessReview, ModelScope } from '@scopekeeper/core';
 import { createWebhookServer, ensureCerts, type InjectionConfig, type WebhookServer } from '../packages/operator/src/webhook/index.ts';
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
-import { containerEnv, containerOf, expand, inClusterKubeconfig, localPath, materializeMounts, remapArgs, startProcess, waitHttpOk, type LocalProcess } from './harness/pod-sidecar.ts';
+import {
+  containerEnv,
+  containerOf,
+  expand,
+  inClusterKubeconfig,
+  localPath,
+  materializeMounts,
+  remapArgs,
+  startProcess,
+  waitHttpOk,
+  type LocalProcess,
+} from './harness/pod-sidecar.ts';
 import { freePorts } from './harness/proc.ts';
 import { until } from './harness/wait.ts';
 
@@ -61,15 +72,30 @@ async function refused(args: string[], as: string, input?: unknown): Promise<str
   if (r.code === 0) throw new Error(`expected kubectl ${args.join(' ')} as ${as} to be refused, but it succeeded:\n${r.stdout}`);
   return r.stderr.trim();
 }
-const create = async (obj: unknown, as: string): Promise<any> => JSON.parse((await c.kubectl(['create', '-f', '-', '-o', 'json'], { as, input: json(obj) })).stdout);
-const getPod = async (ns: string, name: string): Promise<any> => JSON.parse((await c.kubectl(['get', 'pod', name, '-n', ns, '-o', 'json'])).stdout);
-const getReview = async (name: string): Promise<AccessReview> => JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS_AR, '-o', 'json'])).stdout);
+const create = async (obj: unknown, as: string): Promise<any> =>
+  JSON.parse((await c.kubectl(['create', '-f', '-', '-o', 'json'], { as, input: json(obj) })).stdout);
+const getPod = async (ns: string, name: string): Promise<any> =>
+  JSON.parse((await c.kubectl(['get', 'pod', name, '-n', ns, '-o', 'json'])).stdout);
+const getReview = async (name: string): Promise<AccessReview> =>
+  JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS_AR, '-o', 'json'])).stdout);
 
 /** The chart's webhook configurations (helm template), each service reference turned into a url to this process. */
 async function installChartWebhooks(baseUrl: string, caBundle: string): Promise<void> {
-  const r = await c.helm(['template', RELEASE, join(c.repoRoot, 'charts/scopekeeper'), '--namespace', 'scopekeeper-system', '--show-only', 'templates/webhooks.yaml']);
-  const objs = parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
-  for (const o of objs) for (const w of o.webhooks) w.clientConfig = { url: `${baseUrl}${w.clientConfig.service.path}`, caBundle: Buffer.from(caBundle).toString('base64') };
+  const r = await c.helm([
+    'template',
+    RELEASE,
+    join(c.repoRoot, 'charts/scopekeeper'),
+    '--namespace',
+    'scopekeeper-system',
+    '--show-only',
+    'templates/webhooks.yaml',
+  ]);
+  const objs = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS())
+    .filter(Boolean);
+  for (const o of objs)
+    for (const w of o.webhooks)
+      w.clientConfig = { url: `${baseUrl}${w.clientConfig.service.path}`, caBundle: Buffer.from(caBundle).toString('base64') };
   await c.kubectl(['apply', '-f', '-'], { input: json({ apiVersion: 'v1', kind: 'List', items: objs }) });
 }
 
@@ -78,10 +104,19 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
   kind: 'ModelScope',
   metadata: { name: 'crm-agent', namespace: ns },
   spec: {
-    subjects: [{ kind: 'ServiceAccount', name: 'agent-bot' }, { kind: 'Group', name: 'ml-engineers' }],
+    subjects: [
+      { kind: 'ServiceAccount', name: 'agent-bot' },
+      { kind: 'Group', name: 'ml-engineers' },
+    ],
     models: ['claude-sonnet-4-5'],
     endpoints: [{ name: 'crm', url: 'http://crm.sk-attack.svc:8080', auth: { serviceAccountToken: { audience: AUDIENCE } } }],
-    review: { period: '90d', reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'Group', name: 'ml-engineers' }] },
+    review: {
+      period: '90d',
+      reviewers: [
+        { kind: 'Group', name: 'security-leads' },
+        { kind: 'Group', name: 'ml-engineers' },
+      ],
+    },
     ...extra,
   },
 });
@@ -97,8 +132,16 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
         kind: 'Role',
         metadata: { name: 'agent-owner', namespace: ns },
         rules: [
-          { apiGroups: [''], resources: ['pods', 'pods/ephemeralcontainers', 'pods/resize'], verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'] },
-          { apiGroups: ['scopekeeper.dev'], resources: ['accessreviews', 'modelscopes'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+          {
+            apiGroups: [''],
+            resources: ['pods', 'pods/ephemeralcontainers', 'pods/resize'],
+            verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
+          },
+          {
+            apiGroups: ['scopekeeper.dev'],
+            resources: ['accessreviews', 'modelscopes'],
+            verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+          },
         ],
       },
       {
@@ -113,7 +156,19 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
     ];
     await c.kubectl(['apply', '-f', '-'], { input: json({ apiVersion: 'v1', kind: 'List', items: [NS, NS_ENF, NS_AR].flatMap(role) }) });
     // The chart's RBAC, with the sidecar ClusterRole bound to the agent's service account.
-    const rbac = await c.helm(['template', RELEASE, join(c.repoRoot, 'charts/scopekeeper'), '--namespace', 'scopekeeper-system', '--show-only', 'templates/rbac.yaml', '--set', `sidecar.bindings[0].namespace=${NS_AR}`, '--set', 'sidecar.bindings[0].serviceAccount=agent-bot']);
+    const rbac = await c.helm([
+      'template',
+      RELEASE,
+      join(c.repoRoot, 'charts/scopekeeper'),
+      '--namespace',
+      'scopekeeper-system',
+      '--show-only',
+      'templates/rbac.yaml',
+      '--set',
+      `sidecar.bindings[0].namespace=${NS_AR}`,
+      '--set',
+      'sidecar.bindings[0].serviceAccount=agent-bot',
+    ]);
     await c.kubectl(['apply', '-f', '-'], { input: rbac.stdout.replace(/namespace: scopekeeper-system/g, `namespace: ${NS_AR}`) });
     await c.kubectl(['apply', '-f', '-'], { input: json({ apiVersion: 'v1', kind: 'List', items: [scope(NS), scope(NS_ENF)] }) });
 
@@ -129,13 +184,27 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
         // Straight from the API server; in the operator these are informer caches.
         getScope: async (namespace, name) => {
           try {
-            return (await custom.getNamespacedCustomObject({ group: 'scopekeeper.dev', version: 'v1alpha1', plural: 'modelscopes', namespace, name })) as ModelScope;
+            return (await custom.getNamespacedCustomObject({
+              group: 'scopekeeper.dev',
+              version: 'v1alpha1',
+              plural: 'modelscopes',
+              namespace,
+              name,
+            })) as ModelScope;
           } catch (e) {
             if ((e as { code?: number }).code === 404) return undefined;
             throw e;
           }
         },
-        listScopes: async (namespace) => ((await custom.listNamespacedCustomObject({ group: 'scopekeeper.dev', version: 'v1alpha1', plural: 'modelscopes', namespace })) as { items: ModelScope[] }).items,
+        listScopes: async (namespace) =>
+          (
+            (await custom.listNamespacedCustomObject({
+              group: 'scopekeeper.dev',
+              version: 'v1alpha1',
+              plural: 'modelscopes',
+              namespace,
+            })) as { items: ModelScope[] }
+          ).items,
         getNamespace: async (name) => {
           const ns = await core.readNamespace({ name });
           return { metadata: { name, labels: ns.metadata?.labels ?? {} } };
@@ -145,13 +214,21 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
     const url = await server.listen();
     await installChartWebhooks(url, certs.caBundle);
     await until('the API server to call the webhooks', async () => {
-      const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], { input: json(podSpec('probe', NS)), allowFailure: true });
+      const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], {
+        input: json(podSpec('probe', NS)),
+        allowFailure: true,
+      });
       return r.code === 0 && JSON.parse(r.stdout).spec.initContainers?.length ? true : undefined;
     });
   }, 120_000);
 
   afterAll(async () => {
-    await c.kubectl(['delete', 'mutatingwebhookconfiguration/scopekeeper', 'validatingwebhookconfiguration/scopekeeper', '--ignore-not-found']);
+    await c.kubectl([
+      'delete',
+      'mutatingwebhookconfiguration/scopekeeper',
+      'validatingwebhookconfiguration/scopekeeper',
+      '--ignore-not-found',
+    ]);
     for (const ns of [NS, NS_ENF]) await c.kubectl(['delete', 'pods', '--all', '-n', ns, '--wait=false'], { allowFailure: true });
     await server?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -160,12 +237,16 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
   describe('key theft from inside the pod', () => {
     const agent = `agent-${RUN}`;
 
-    test('legitimate: frank\'s annotated pod is injected; the endpoint token is projected into the sidecar alone', async () => {
+    test("legitimate: frank's annotated pod is injected; the endpoint token is projected into the sidecar alone", async () => {
       const p = await create(podSpec(agent, NS), FRANK);
       const sc = p.spec.initContainers[0];
       expect(sc.name).toBe('scopekeeper-sidecar');
       expect(sc.args.slice(-2)).toEqual(['--endpoint-token', `${AUDIENCE}=/var/run/scopekeeper/endpoint-tokens/token-0`]);
-      expect(sc.volumeMounts).toContainEqual({ name: 'scopekeeper-endpoint-tokens', mountPath: '/var/run/scopekeeper/endpoint-tokens', readOnly: true });
+      expect(sc.volumeMounts).toContainEqual({
+        name: 'scopekeeper-endpoint-tokens',
+        mountPath: '/var/run/scopekeeper/endpoint-tokens',
+        readOnly: true,
+      });
       const vol = p.spec.volumes.find((v: any) => v.name === 'scopekeeper-endpoint-tokens');
       expect(vol.projected.sources).toEqual([{ serviceAccountToken: { audience: AUDIENCE, expirationSeconds: 600, path: 'token-0' } }]);
       expect(JSON.stringify(p.spec.containers)).not.toContain('scopekeeper-endpoint-tokens');
@@ -194,16 +275,40 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
         lifecycle: { postStart: { exec: { command: ['sh', '-c', 'cat /var/run/scopekeeper/upstream/key'] } } },
         volumeMounts: [{ name: 'key', mountPath: '/k' }],
       };
-      const msg = await refused(['create', '-f', '-'], FRANK, podSpec(`optout-${RUN}`, NS, { containers: [{ name: 'app', image: 'agent:1' }, forged], volumes: [{ name: 'key', secret: { secretName: KEY } }] }, { annotations: { 'scopekeeper.dev/inject': 'false' }, labels: { 'scopekeeper.dev/injected': 'true' } }));
-      expect(msg).toContain(`admission webhook "pods-injected.scopekeeper.dev" denied the request: pod ${NS}/optout-${RUN} carries a container named scopekeeper-sidecar that is not the sidecar scopekeeper injects (its container scopekeeper-sidecar differs from the injected one in`);
+      const msg = await refused(
+        ['create', '-f', '-'],
+        FRANK,
+        podSpec(
+          `optout-${RUN}`,
+          NS,
+          { containers: [{ name: 'app', image: 'agent:1' }, forged], volumes: [{ name: 'key', secret: { secretName: KEY } }] },
+          { annotations: { 'scopekeeper.dev/inject': 'false' }, labels: { 'scopekeeper.dev/injected': 'true' } },
+        ),
+      );
+      expect(msg).toContain(
+        `admission webhook "pods-injected.scopekeeper.dev" denied the request: pod ${NS}/optout-${RUN} carries a container named scopekeeper-sidecar that is not the sidecar scopekeeper injects (its container scopekeeper-sidecar differs from the injected one in`,
+      );
       expect(msg).toContain('lifecycle');
       expect(msg).toContain('Remove that container (and the injected volumes) from the pod spec and let the webhook inject the sidecar.');
     });
 
-    test('an UPDATE that swaps the sidecar\'s image is refused, in both kinds of namespace', async () => {
+    test("an UPDATE that swaps the sidecar's image is refused, in both kinds of namespace", async () => {
       await create(podSpec(agent, NS_ENF), FRANK);
       for (const ns of [NS, NS_ENF]) {
-        const msg = await refused(['patch', 'pod', agent, '-n', ns, '--type', 'json', '-p', json([{ op: 'replace', path: '/spec/initContainers/0/image', value: 'attacker/exfil:1' }])], FRANK);
+        const msg = await refused(
+          [
+            'patch',
+            'pod',
+            agent,
+            '-n',
+            ns,
+            '--type',
+            'json',
+            '-p',
+            json([{ op: 'replace', path: '/spec/initContainers/0/image', value: 'attacker/exfil:1' }]),
+          ],
+          FRANK,
+        );
         expect(msg).toContain(
           `denied the request: pod ${ns}/${agent}: an update may not change the scopekeeper sidecar (it changes image of container scopekeeper-sidecar); it holds the upstream key.`,
         );
@@ -211,24 +316,66 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       expect((await getPod(NS, agent)).spec.initContainers[0].image).toBe(injection.image);
     });
 
-    test('an UPDATE that removes the injected label (to escape the webhook\'s objectSelector) is refused; other updates pass', async () => {
+    test("an UPDATE that removes the injected label (to escape the webhook's objectSelector) is refused; other updates pass", async () => {
       const msg = await refused(['label', 'pod', agent, '-n', NS, 'scopekeeper.dev/injected-'], FRANK);
-      expect(msg).toContain(`pod ${NS}/${agent}: an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod`);
+      expect(msg).toContain(
+        `pod ${NS}/${agent}: an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod`,
+      );
       await c.kubectl(['label', 'pod', agent, '-n', NS, 'team=crm', '--overwrite'], { as: FRANK });
-      await c.kubectl(['patch', 'pod', agent, '-n', NS, '--type', 'json', '-p', json([{ op: 'replace', path: '/spec/containers/0/image', value: 'agent:2' }])], { as: FRANK });
+      await c.kubectl(
+        [
+          'patch',
+          'pod',
+          agent,
+          '-n',
+          NS,
+          '--type',
+          'json',
+          '-p',
+          json([{ op: 'replace', path: '/spec/containers/0/image', value: 'agent:2' }]),
+        ],
+        { as: FRANK },
+      );
     });
 
-    const debug = (name: string, container: Record<string, unknown>) =>
-      ['patch', 'pod', agent, '-n', NS, '--subresource=ephemeralcontainers', '--type=strategic', '-p', json({ spec: { ephemeralContainers: [{ name, image: 'busybox:1', ...container }] } })];
+    const debug = (name: string, container: Record<string, unknown>) => [
+      'patch',
+      'pod',
+      agent,
+      '-n',
+      NS,
+      '--subresource=ephemeralcontainers',
+      '--type=strategic',
+      '-p',
+      json({ spec: { ephemeralContainers: [{ name, image: 'busybox:1', ...container }] } }),
+    ];
     test.each([
-      ['targets the sidecar (kubectl debug --target)', { targetContainerName: 'scopekeeper-sidecar' }, 'ephemeralContainer "dbg-target" targets the sidecar (targetContainerName: scopekeeper-sidecar), whose processes and files it would share: target the app container instead'],
-      ['runs as the sidecar\'s uid', { securityContext: { runAsUser: 65532 } }, 'ephemeralContainer "dbg-uid" runs as uid 65532, the sidecar\'s (securityContext.runAsUser): run it as another uid'],
-      ['mounts the key volume', { volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }, `ephemeralContainer "dbg-key" reads the upstream key Secret "${KEY}" through volumeMount scopekeeper-upstream-key at /k: remove the volumeMount scopekeeper-upstream-key`],
-      ['mounts the endpoint tokens', { volumeMounts: [{ name: 'scopekeeper-endpoint-tokens', mountPath: '/t' }] }, 'ephemeralContainer "dbg-tok" mounts scopekeeper-endpoint-tokens, the sidecar\'s service tokens: remove the volumeMount scopekeeper-endpoint-tokens'],
+      [
+        'targets the sidecar (kubectl debug --target)',
+        { targetContainerName: 'scopekeeper-sidecar' },
+        'ephemeralContainer "dbg-target" targets the sidecar (targetContainerName: scopekeeper-sidecar), whose processes and files it would share: target the app container instead',
+      ],
+      [
+        "runs as the sidecar's uid",
+        { securityContext: { runAsUser: 65532 } },
+        'ephemeralContainer "dbg-uid" runs as uid 65532, the sidecar\'s (securityContext.runAsUser): run it as another uid',
+      ],
+      [
+        'mounts the key volume',
+        { volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] },
+        `ephemeralContainer "dbg-key" reads the upstream key Secret "${KEY}" through volumeMount scopekeeper-upstream-key at /k: remove the volumeMount scopekeeper-upstream-key`,
+      ],
+      [
+        'mounts the endpoint tokens',
+        { volumeMounts: [{ name: 'scopekeeper-endpoint-tokens', mountPath: '/t' }] },
+        'ephemeralContainer "dbg-tok" mounts scopekeeper-endpoint-tokens, the sidecar\'s service tokens: remove the volumeMount scopekeeper-endpoint-tokens',
+      ],
     ])('an ephemeral container that %s is refused', async (_what, container, why) => {
       const name = why.split('"')[1]!;
       const msg = await refused(debug(name, container), FRANK);
-      expect(msg).toContain(`admission webhook "pods-injected.scopekeeper.dev" denied the request: pod ${NS}/${agent}: this ephemeralcontainers update would expose the scopekeeper sidecar's credentials (the pod is injected with the scopekeeper sidecar): ${why}.`);
+      expect(msg).toContain(
+        `admission webhook "pods-injected.scopekeeper.dev" denied the request: pod ${NS}/${agent}: this ephemeralcontainers update would expose the scopekeeper sidecar's credentials (the pod is injected with the scopekeeper sidecar): ${why}.`,
+      );
     });
 
     test('legitimate: a debug container aimed at the app is admitted', async () => {
@@ -237,18 +384,41 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
     });
 
     test.each([
-      ['shareProcessNamespace', { shareProcessNamespace: true }, 'spec.shareProcessNamespace is true, so every container sees the sidecar\'s processes and its files through /proc/<pid>/root: remove shareProcessNamespace'],
-      ['a hostPath of the kubelet\'s pod directories', { volumes: [{ name: 'pods', hostPath: { path: '/var/lib/kubelet/pods' } }] }, 'volume "pods" is hostPath /var/lib/kubelet/pods, which reaches /var/lib/kubelet on the node'],
-      ['a hostPath of /var', { volumes: [{ name: 'var', hostPath: { path: '/var' } }] }, 'volume "var" is hostPath /var, which reaches /var/lib/kubelet on the node'],
-      ['an app running as the sidecar\'s uid', { containers: [{ name: 'app', image: 'agent:1', securityContext: { runAsUser: 65532 } }] }, 'container "app" runs as uid 65532, the sidecar\'s (securityContext.runAsUser): run it as another uid'],
-      ['an app projecting the endpoint\'s audience', { volumes: [{ name: 'mine', projected: { sources: [{ serviceAccountToken: { audience: AUDIENCE, path: 't' } }] } }] }, `volume "mine" projects a service-account token for audience "${AUDIENCE}", which endpoints[].auth of a ModelScope reserves for the sidecar`],
+      [
+        'shareProcessNamespace',
+        { shareProcessNamespace: true },
+        "spec.shareProcessNamespace is true, so every container sees the sidecar's processes and its files through /proc/<pid>/root: remove shareProcessNamespace",
+      ],
+      [
+        "a hostPath of the kubelet's pod directories",
+        { volumes: [{ name: 'pods', hostPath: { path: '/var/lib/kubelet/pods' } }] },
+        'volume "pods" is hostPath /var/lib/kubelet/pods, which reaches /var/lib/kubelet on the node',
+      ],
+      [
+        'a hostPath of /var',
+        { volumes: [{ name: 'var', hostPath: { path: '/var' } }] },
+        'volume "var" is hostPath /var, which reaches /var/lib/kubelet on the node',
+      ],
+      [
+        "an app running as the sidecar's uid",
+        { containers: [{ name: 'app', image: 'agent:1', securityContext: { runAsUser: 65532 } }] },
+        'container "app" runs as uid 65532, the sidecar\'s (securityContext.runAsUser): run it as another uid',
+      ],
+      [
+        "an app projecting the endpoint's audience",
+        { volumes: [{ name: 'mine', projected: { sources: [{ serviceAccountToken: { audience: AUDIENCE, path: 't' } }] } }] },
+        `volume "mine" projects a service-account token for audience "${AUDIENCE}", which endpoints[].auth of a ModelScope reserves for the sidecar`,
+      ],
     ])('a pod with %s is refused, in both kinds of namespace', async (what, spec, why) => {
       for (const ns of [NS, NS_ENF]) {
         const name = `x-${what.length}-${ns.length}-${RUN}`;
         const msg = await refused(['create', '-f', '-'], FRANK, podSpec(name, ns, spec));
         const hook = ns === NS ? 'pods-injected' : 'pods-enforced';
-        const because = ns === NS ? 'the pod is injected with the scopekeeper sidecar' : `namespace ${ns} is labelled scopekeeper.dev/enforce=true`;
-        expect(msg).toContain(`admission webhook "${hook}.scopekeeper.dev" denied the request: pod ${ns}/${name} would expose the scopekeeper sidecar's credentials (${because}): ${why}`);
+        const because =
+          ns === NS ? 'the pod is injected with the scopekeeper sidecar' : `namespace ${ns} is labelled scopekeeper.dev/enforce=true`;
+        expect(msg).toContain(
+          `admission webhook "${hook}.scopekeeper.dev" denied the request: pod ${ns}/${name} would expose the scopekeeper sidecar's credentials (${because}): ${why}`,
+        );
         expect(msg).toContain('Only the scopekeeper sidecar may hold the upstream key and its service tokens');
       }
     });
@@ -267,8 +437,14 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
         const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(json(body));
         if (!token) return answer(401, { error: 'no token' });
         auth
-          .createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [AUDIENCE] } } })
-          .then((r) => (r.status?.authenticated && r.status.audiences?.includes(AUDIENCE) ? answer(200, { caller: r.status.user?.username }) : answer(401, { error: r.status?.error ?? 'not for this audience' })))
+          .createTokenReview({
+            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [AUDIENCE] } },
+          })
+          .then((r) =>
+            r.status?.authenticated && r.status.audiences?.includes(AUDIENCE)
+              ? answer(200, { caller: r.status.user?.username })
+              : answer(401, { error: r.status?.error ?? 'not for this audience' }),
+          )
           .catch((e: Error) => answer(500, { error: e.message }));
       });
       await new Promise<void>((r) => crm.listen(0, '127.0.0.1', r));
@@ -281,10 +457,39 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
 
     test('the injected sidecar, started from the stored pod spec, calls it with the projected token; the app calling it directly is refused', async () => {
       // The scope points its crm endpoint here; erin approves the review frank asks for.
-      await c.kubectl(['apply', '-f', '-'], { input: json({ ...scope(NS), spec: { ...scope(NS).spec, endpoints: [{ name: 'crm', url: crmUrl, paths: ['/customers/**'], auth: { serviceAccountToken: { audience: AUDIENCE } } }] } }) });
-      await create({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'AccessReview', metadata: { name: `crm-agent-${RUN}`, namespace: NS }, spec: { scopeRef: { name: 'crm-agent' }, type: 'Periodic', decision: 'Pending' } }, FRANK);
+      await c.kubectl(['apply', '-f', '-'], {
+        input: json({
+          ...scope(NS),
+          spec: {
+            ...scope(NS).spec,
+            endpoints: [{ name: 'crm', url: crmUrl, paths: ['/customers/**'], auth: { serviceAccountToken: { audience: AUDIENCE } } }],
+          },
+        }),
+      });
+      await create(
+        {
+          apiVersion: 'scopekeeper.dev/v1alpha1',
+          kind: 'AccessReview',
+          metadata: { name: `crm-agent-${RUN}`, namespace: NS },
+          spec: { scopeRef: { name: 'crm-agent' }, type: 'Periodic', decision: 'Pending' },
+        },
+        FRANK,
+      );
       const expiresAt = new Date(Date.now() + 20 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-      await c.kubectl(['patch', 'accessreview', `crm-agent-${RUN}`, '-n', NS, '--type', 'merge', '-p', json({ spec: { decision: 'Approved', expiresAt, justification: 'CRM agent; SEC-400' } })], { as: ERIN });
+      await c.kubectl(
+        [
+          'patch',
+          'accessreview',
+          `crm-agent-${RUN}`,
+          '-n',
+          NS,
+          '--type',
+          'merge',
+          '-p',
+          json({ spec: { decision: 'Approved', expiresAt, justification: 'CRM agent; SEC-400' } }),
+        ],
+        { as: ERIN },
+      );
       // What a cluster would have: the key Secret, the root CA ConfigMap, the sidecar's RoleBinding.
       await c.kubectl(['apply', '-f', '-'], {
         input: json({
@@ -292,8 +497,19 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
           kind: 'List',
           items: [
             { apiVersion: 'v1', kind: 'Secret', metadata: { name: KEY, namespace: NS }, stringData: { 'api-key': 'sk-ant-attack' } },
-            { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: NS }, data: { 'ca.crt': readFileSync(c.caFile!, 'utf8') } },
-            { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'scopekeeper-sidecar', namespace: NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${RELEASE}-scopekeeper-sidecar` }, subjects: [{ kind: 'ServiceAccount', name: 'agent-bot', namespace: NS }] },
+            {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'kube-root-ca.crt', namespace: NS },
+              data: { 'ca.crt': readFileSync(c.caFile!, 'utf8') },
+            },
+            {
+              apiVersion: 'rbac.authorization.k8s.io/v1',
+              kind: 'RoleBinding',
+              metadata: { name: 'scopekeeper-sidecar', namespace: NS },
+              roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${RELEASE}-scopekeeper-sidecar` },
+              subjects: [{ kind: 'ServiceAccount', name: 'agent-bot', namespace: NS }],
+            },
           ],
         }),
       });
@@ -302,19 +518,32 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       const env = containerEnv(stored, sc);
       const root = join(dir, 'pod-root');
       const mounts = await materializeMounts(stored, sc, root, {
-        secret: async (ns, name, key) => Buffer.from(JSON.parse((await c.kubectl(['get', 'secret', name, '-n', ns, '-o', 'json'])).stdout).data[key], 'base64').toString(),
-        configMap: async (ns, name, key) => JSON.parse((await c.kubectl(['get', 'configmap', name, '-n', ns, '-o', 'json'])).stdout).data[key],
-        serviceAccountToken: async (ns, sa, audience, seconds) => (await c.kubectl(['create', 'token', sa, '-n', ns, `--duration=${seconds}s`, ...(audience ? [`--audience=${audience}`] : [])])).stdout.trim(),
+        secret: async (ns, name, key) =>
+          Buffer.from(JSON.parse((await c.kubectl(['get', 'secret', name, '-n', ns, '-o', 'json'])).stdout).data[key], 'base64').toString(),
+        configMap: async (ns, name, key) =>
+          JSON.parse((await c.kubectl(['get', 'configmap', name, '-n', ns, '-o', 'json'])).stdout).data[key],
+        serviceAccountToken: async (ns, sa, audience, seconds) =>
+          (
+            await c.kubectl(['create', 'token', sa, '-n', ns, `--duration=${seconds}s`, ...(audience ? [`--audience=${audience}`] : [])])
+          ).stdout.trim(),
       });
-      expect(mounts.map((m) => m.volume).sort()).toEqual(['scopekeeper-endpoint-tokens', 'scopekeeper-kube-api-access', 'scopekeeper-upstream-key']);
+      expect(mounts.map((m) => m.volume).sort()).toEqual([
+        'scopekeeper-endpoint-tokens',
+        'scopekeeper-kube-api-access',
+        'scopekeeper-upstream-key',
+      ]);
       const [dataPort, adminPort] = await freePorts(2);
-      const args = remapArgs((sc.args ?? []).map((a: string) => expand(a, env)), mounts, {
-        '--listen': `127.0.0.1:${dataPort}`,
-        '--admin': `127.0.0.1:${adminPort}`,
-        '--issuer': (iss) => `${iss}=${c.server}`,
-        '--issuer-ca': c.caFile!, // the API server's self-signed certificate (injected without --issuer-ca here)
-        '--endpoint-token': (v) => `${v.slice(0, v.lastIndexOf('=') + 1)}${localPath(v.slice(v.lastIndexOf('=') + 1), mounts)}`,
-      });
+      const args = remapArgs(
+        (sc.args ?? []).map((a: string) => expand(a, env)),
+        mounts,
+        {
+          '--listen': `127.0.0.1:${dataPort}`,
+          '--admin': `127.0.0.1:${adminPort}`,
+          '--issuer': (iss) => `${iss}=${c.server}`,
+          '--issuer-ca': c.caFile!, // the API server's self-signed certificate (injected without --issuer-ca here)
+          '--endpoint-token': (v) => `${v.slice(0, v.lastIndexOf('=') + 1)}${localPath(v.slice(v.lastIndexOf('=') + 1), mounts)}`,
+        },
+      );
       const api = mounts.find((m) => m.volume === 'scopekeeper-kube-api-access')!;
       const kubeconfig = inClusterKubeconfig(join(dir, 'in-cluster.kubeconfig'), c.server, api.localDir, NS);
       proc = startProcess(join(c.repoRoot, 'node_modules/.bin/node'), [join(c.repoRoot, 'bin/scopekeeper.js'), ...args], {
@@ -323,7 +552,9 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       });
       await waitHttpOk(`http://127.0.0.1:${adminPort}/readyz`, proc, 30_000);
 
-      const caller = (await c.kubectl(['create', 'token', 'agent-bot', '-n', NS, '--audience', 'scopekeeper', '--duration', '10m'])).stdout.trim();
+      const caller = (
+        await c.kubectl(['create', 'token', 'agent-bot', '-n', NS, '--audience', 'scopekeeper', '--duration', '10m'])
+      ).stdout.trim();
       let last = '';
       const through = await until('the sidecar to forward to the crm service', async () => {
         const r = await fetch(`http://127.0.0.1:${dataPort}/services/crm/customers/1`, { headers: { authorization: `Bearer ${caller}` } });
@@ -348,10 +579,26 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       metadata: { name: 'incident', namespace: NS_AR },
       spec: {
         // frank is a subject through his group, and (by a careless scope author) also a reviewer.
-        subjects: [{ kind: 'ServiceAccount', name: 'agent-bot' }, { kind: 'Group', name: 'ml-engineers' }],
+        subjects: [
+          { kind: 'ServiceAccount', name: 'agent-bot' },
+          { kind: 'Group', name: 'ml-engineers' },
+        ],
         models: ['claude-sonnet-4-5'],
-        approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'Group', name: 'ml-engineers' }], grantDuration: '1h' },
-        review: { period: '30d', reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'Group', name: 'ml-engineers' }] },
+        approval: {
+          requiredFor: { models: ['claude-opus-*'] },
+          approvers: [
+            { kind: 'Group', name: 'security-leads' },
+            { kind: 'Group', name: 'ml-engineers' },
+          ],
+          grantDuration: '1h',
+        },
+        review: {
+          period: '30d',
+          reviewers: [
+            { kind: 'Group', name: 'security-leads' },
+            { kind: 'Group', name: 'ml-engineers' },
+          ],
+        },
       },
     };
     const expiresAt = new Date(Date.now() + 20 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -361,25 +608,46 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       metadata: { name, namespace: NS_AR },
       spec: { scopeRef: { name: 'incident' }, type: 'Periodic', decision: 'Pending', ...spec },
     });
-    const approve = (name: string) => ['patch', 'accessreview', name, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { decision: 'Approved', expiresAt, justification: 'Incident agent; SEC-300' } })];
+    const approve = (name: string) => [
+      'patch',
+      'accessreview',
+      name,
+      '-n',
+      NS_AR,
+      '--type',
+      'merge',
+      '-p',
+      json({ spec: { decision: 'Approved', expiresAt, justification: 'Incident agent; SEC-300' } }),
+    ];
 
     beforeAll(async () => {
       await c.kubectl(['apply', '-f', '-'], { input: json(incident) });
     });
 
     test('frank creates an Approved review naming erin as the requester: requestedBy is stamped as frank, and the approval is refused as his own', async () => {
-      const msg = await refused(['create', '-f', '-'], FRANK, periodic(`forged-${RUN}`, { decision: 'Approved', expiresAt, justification: 'trust me', requestedBy: ERIN }));
+      const msg = await refused(
+        ['create', '-f', '-'],
+        FRANK,
+        periodic(`forged-${RUN}`, { decision: 'Approved', expiresAt, justification: 'trust me', requestedBy: ERIN }),
+      );
       expect(msg).toContain(
         `admission webhook "accessreviews.scopekeeper.dev" denied the request: User ${FRANK} may not approve AccessReview ${NS_AR}/forged-${RUN}: it is their own request (spec.requestedBy is ${FRANK}).`,
       );
-      const bare = await refused(['create', '-f', '-'], FRANK, periodic(`bare-${RUN}`, { decision: 'Approved', expiresAt, justification: 'trust me' }));
+      const bare = await refused(
+        ['create', '-f', '-'],
+        FRANK,
+        periodic(`bare-${RUN}`, { decision: 'Approved', expiresAt, justification: 'trust me' }),
+      );
       expect(bare).toContain(`it is their own request (spec.requestedBy is ${FRANK})`);
     });
 
     test('a Pending review is stamped with its creator whatever it says; requestedBy never changes afterwards', async () => {
       const r = await create(periodic(`asked-${RUN}`, { requestedBy: ERIN }), FRANK);
       expect(r.spec.requestedBy).toBe(FRANK);
-      await c.kubectl(['patch', 'accessreview', `asked-${RUN}`, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { requestedBy: ERIN } })], { as: FRANK });
+      await c.kubectl(
+        ['patch', 'accessreview', `asked-${RUN}`, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { requestedBy: ERIN } })],
+        { as: FRANK },
+      );
       expect((await getReview(`asked-${RUN}`)).spec.requestedBy).toBe(FRANK);
     });
 
@@ -391,7 +659,9 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
           'One of the reviewers (Group security-leads, Group ml-engineers) who is not a subject of the scope must decide it.',
       );
       const own = await refused(approve(`erins-${RUN}`), ERIN);
-      expect(own).toContain(`User ${ERIN} may not approve AccessReview ${NS_AR}/erins-${RUN}: it is their own request (spec.requestedBy is ${ERIN})`);
+      expect(own).toContain(
+        `User ${ERIN} may not approve AccessReview ${NS_AR}/erins-${RUN}: it is their own request (spec.requestedBy is ${ERIN})`,
+      );
     });
 
     test('legitimate: erin (security-leads, not a subject) approves the review frank asked for', async () => {
@@ -399,7 +669,7 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       expect(r.spec).toMatchObject({ decision: 'Approved', reviewer: ERIN, requestedBy: FRANK });
     });
 
-    describe('the agent\'s service account (held by the sidecar, and by the app beside it)', () => {
+    describe("the agent's service account (held by the sidecar, and by the app beside it)", () => {
       let saToken = '';
       let callerToken = '';
       const jit = (name: string, request: Record<string, unknown>, spec: Record<string, unknown> = {}) => ({
@@ -408,7 +678,8 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
         metadata: { name, namespace: NS_AR },
         spec: { scopeRef: { name: 'incident' }, type: 'JustInTime', decision: 'Pending', request, ...spec },
       });
-      const asSa = (args: string[], input?: unknown) => c.kubectl([...args, '--token', saToken], { allowFailure: true, ...(input ? { input: json(input) } : {}) });
+      const asSa = (args: string[], input?: unknown) =>
+        c.kubectl([...args, '--token', saToken], { allowFailure: true, ...(input ? { input: json(input) } : {}) });
       const saRefused = async (input: unknown): Promise<string> => {
         const r = await asSa(['create', '-f', '-'], input);
         if (r.code === 0) throw new Error(`expected the service account's create to be refused:\n${r.stdout}`);
@@ -416,23 +687,48 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       };
       const SA_NAME = `system:serviceaccount:${NS_AR}:agent-bot`;
       let attempt = 0;
-      const tail = 'A service account (the sidecar holding a request) may only ask, Pending, for its own access to one exact model and exact tools.';
+      const tail =
+        'A service account (the sidecar holding a request) may only ask, Pending, for its own access to one exact model and exact tools.';
 
       beforeAll(async () => {
         saToken = (await c.kubectl(['create', 'token', 'agent-bot', '-n', NS_AR, '--duration', '10m'])).stdout.trim();
-        callerToken = (await c.kubectl(['create', 'token', 'agent-bot', '-n', NS_AR, '--audience', 'scopekeeper', '--duration', '10m'])).stdout.trim();
+        callerToken = (
+          await c.kubectl(['create', 'token', 'agent-bot', '-n', NS_AR, '--audience', 'scopekeeper', '--duration', '10m'])
+        ).stdout.trim();
         expect((await asSa(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout).toBe(SA_NAME);
       });
 
       test.each([
-        ['for a person (frank)', { subject: { kind: 'User', name: FRANK }, model: 'claude-opus-4-1' }, {}, `spec.request.subject must be the service account itself (ServiceAccount ${NS_AR}/agent-bot), not User ${FRANK}`],
-        ['with a model pattern', { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-*' }, {}, 'spec.request.model must be an exact model name, not the pattern "claude-*"'],
-        ['with tool patterns', { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-opus-4-1', tools: ['mcp__*'] }, {}, 'spec.request.tools must be exact tool names, not the patterns "mcp__*"'],
-        ['already Approved', { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-opus-4-1' }, { decision: 'Approved', expiresAt, justification: 'self', reviewer: 'x', reviewedAt: '2026-01-01T00:00:00Z' }, 'spec.decision must be Pending (got Approved)'],
-      ])('the app, with the pod\'s token, may not create a JustInTime review %s', async (what, request, spec, why) => {
+        [
+          'for a person (frank)',
+          { subject: { kind: 'User', name: FRANK }, model: 'claude-opus-4-1' },
+          {},
+          `spec.request.subject must be the service account itself (ServiceAccount ${NS_AR}/agent-bot), not User ${FRANK}`,
+        ],
+        [
+          'with a model pattern',
+          { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-*' },
+          {},
+          'spec.request.model must be an exact model name, not the pattern "claude-*"',
+        ],
+        [
+          'with tool patterns',
+          { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-opus-4-1', tools: ['mcp__*'] },
+          {},
+          'spec.request.tools must be exact tool names, not the patterns "mcp__*"',
+        ],
+        [
+          'already Approved',
+          { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-opus-4-1' },
+          { decision: 'Approved', expiresAt, justification: 'self', reviewer: 'x', reviewedAt: '2026-01-01T00:00:00Z' },
+          'spec.decision must be Pending (got Approved)',
+        ],
+      ])("the app, with the pod's token, may not create a JustInTime review %s", async (what, request, spec, why) => {
         const name = `sa-${++attempt}-${RUN}`;
         const msg = await saRefused(jit(name, request, spec));
-        expect(msg).toContain(`admission webhook "accessreviews.scopekeeper.dev" denied the request: ServiceAccount ${NS_AR}/agent-bot may not create JustInTime AccessReview ${NS_AR}/${name}: ${why}. ${tail}`);
+        expect(msg).toContain(
+          `admission webhook "accessreviews.scopekeeper.dev" denied the request: ServiceAccount ${NS_AR}/agent-bot may not create JustInTime AccessReview ${NS_AR}/${name}: ${why}. ${tail}`,
+        );
       });
 
       test('legitimate: a held request is recorded by the sidecar under its service account; a subject may not approve it, erin does, and it passes', async () => {
@@ -491,14 +787,52 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
           const ref = held.r.headers.get('x-scopekeeper-approval')!;
           const name = ref.split('/')[1]!;
           const review = await getReview(name);
-          expect(review.spec).toMatchObject({ type: 'JustInTime', decision: 'Pending', requestedBy: SA_NAME, request: { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-opus-4-1' } });
+          expect(review.spec).toMatchObject({
+            type: 'JustInTime',
+            decision: 'Pending',
+            requestedBy: SA_NAME,
+            request: { subject: { kind: 'ServiceAccount', name: 'agent-bot' }, model: 'claude-opus-4-1' },
+          });
 
-          const frank = await refused(['patch', 'accessreview', name, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { decision: 'Approved', expiresAt, justification: 'my agent needs it' } })], FRANK);
-          expect(frank).toContain(`User ${FRANK} may not approve AccessReview ${NS_AR}/${name}: they are a subject of ModelScope ${NS_AR}/incident (spec.subjects names Group ml-engineers, and you are in it)`);
-          const widen = await refused(['patch', 'accessreview', name, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { request: { model: 'claude-*' } } })], FRANK);
-          expect(widen).toContain(`User ${FRANK} may not change spec.request of AccessReview ${NS_AR}/${name}: what a review is about and who asked for it are fixed when it is created.`);
+          const frank = await refused(
+            [
+              'patch',
+              'accessreview',
+              name,
+              '-n',
+              NS_AR,
+              '--type',
+              'merge',
+              '-p',
+              json({ spec: { decision: 'Approved', expiresAt, justification: 'my agent needs it' } }),
+            ],
+            FRANK,
+          );
+          expect(frank).toContain(
+            `User ${FRANK} may not approve AccessReview ${NS_AR}/${name}: they are a subject of ModelScope ${NS_AR}/incident (spec.subjects names Group ml-engineers, and you are in it)`,
+          );
+          const widen = await refused(
+            ['patch', 'accessreview', name, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { request: { model: 'claude-*' } } })],
+            FRANK,
+          );
+          expect(widen).toContain(
+            `User ${FRANK} may not change spec.request of AccessReview ${NS_AR}/${name}: what a review is about and who asked for it are fixed when it is created.`,
+          );
 
-          await c.kubectl(['patch', 'accessreview', name, '-n', NS_AR, '--type', 'merge', '-p', json({ spec: { decision: 'Approved', expiresAt, justification: 'INC-77, approved' } })], { as: ERIN });
+          await c.kubectl(
+            [
+              'patch',
+              'accessreview',
+              name,
+              '-n',
+              NS_AR,
+              '--type',
+              'merge',
+              '-p',
+              json({ spec: { decision: 'Approved', expiresAt, justification: 'INC-77, approved' } }),
+            ],
+            { as: ERIN },
+          );
           expect((await getReview(name)).spec).toMatchObject({ decision: 'Approved', reviewer: ERIN, requestedBy: SA_NAME });
           const passed = await until('the approved request to pass', async () => {
             const r = await opus();

@@ -38,15 +38,29 @@ let dir = '';
 const steps: { step: string; at: string }[] = [];
 
 async function chartWebhooks(baseUrl: string): Promise<unknown[]> {
-  const r = await c.helm(['template', 'scopekeeper', join(c.repoRoot, 'charts/scopekeeper'), '--namespace', 'scopekeeper-system', '--show-only', 'templates/webhooks.yaml']);
-  const objs = parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
+  const r = await c.helm([
+    'template',
+    'scopekeeper',
+    join(c.repoRoot, 'charts/scopekeeper'),
+    '--namespace',
+    'scopekeeper-system',
+    '--show-only',
+    'templates/webhooks.yaml',
+  ]);
+  const objs = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS())
+    .filter(Boolean);
   for (const o of objs) for (const w of o.webhooks) w.clientConfig = { url: `${baseUrl}${w.clientConfig.service.path}` };
   return objs;
 }
 
 async function cli(args: string[], context: string): Promise<{ code: number; out: string }> {
   try {
-    const r = await run(join(c.repoRoot, 'node_modules/.bin/node'), [join(c.repoRoot, 'bin/scopekeeper.js'), ...args, '--context', context], { env: { ...process.env, KUBECONFIG: c.kubeconfigPath } });
+    const r = await run(
+      join(c.repoRoot, 'node_modules/.bin/node'),
+      [join(c.repoRoot, 'bin/scopekeeper.js'), ...args, '--context', context],
+      { env: { ...process.env, KUBECONFIG: c.kubeconfigPath } },
+    );
     return { code: 0, out: r.stdout + r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -57,10 +71,17 @@ async function cli(args: string[], context: string): Promise<{ code: number; out
 const opus = (reason?: string) =>
   fetch(`${sidecarUrl}/v1/messages`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${c.tokens[FRANK]}`, 'content-type': 'application/json', ...(reason ? { 'x-scopekeeper-reason': reason } : {}) },
-    body: JSON.stringify({ model: 'claude-opus-4-1', max_tokens: 64, messages: [{ role: 'user', content: 'Find the root cause of INC-2231.' }] }),
+    headers: {
+      authorization: `Bearer ${c.tokens[FRANK]}`,
+      'content-type': 'application/json',
+      ...(reason ? { 'x-scopekeeper-reason': reason } : {}),
+    },
+    body: JSON.stringify({
+      model: 'claude-opus-4-1',
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'Find the root cause of INC-2231.' }],
+    }),
   });
-
 
 const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS, '-o', 'json'])).stdout);
 
@@ -75,7 +96,18 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
         apiVersion: 'v1',
         kind: 'List',
         items: [
-          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'review-editor', namespace: NS }, rules: [{ apiGroups: ['scopekeeper.dev'], resources: ['accessreviews', 'modelscopes'], verbs: ['get', 'list', 'watch', 'patch', 'update'] }] },
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'Role',
+            metadata: { name: 'review-editor', namespace: NS },
+            rules: [
+              {
+                apiGroups: ['scopekeeper.dev'],
+                resources: ['accessreviews', 'modelscopes'],
+                verbs: ['get', 'list', 'watch', 'patch', 'update'],
+              },
+            ],
+          },
           {
             apiVersion: 'rbac.authorization.k8s.io/v1',
             kind: 'RoleBinding',
@@ -90,11 +122,23 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
             spec: {
               subjects: [{ kind: 'User', name: FRANK }],
               models: ['claude-sonnet-4-*'],
-              approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'Group', name: 'ml-engineers' }], grantDuration: `${GRANT_S}s` },
+              approval: {
+                requiredFor: { models: ['claude-opus-*'] },
+                approvers: [
+                  { kind: 'Group', name: 'security-leads' },
+                  { kind: 'Group', name: 'ml-engineers' },
+                ],
+                grantDuration: `${GRANT_S}s`,
+              },
               review: { period: '30d', reviewers: [{ kind: 'Group', name: 'security-leads' }] },
             },
           },
-          { apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'AccessReview', metadata: { name: 'incident-periodic', namespace: NS }, spec: { scopeRef: { name: 'incident' }, type: 'Periodic', decision: 'Pending', requestedBy: FRANK } },
+          {
+            apiVersion: 'scopekeeper.dev/v1alpha1',
+            kind: 'AccessReview',
+            metadata: { name: 'incident-periodic', namespace: NS },
+            spec: { scopeRef: { name: 'incident' }, type: 'Periodic', decision: 'Pending', requestedBy: FRANK },
+          },
         ],
       }),
     });
@@ -113,7 +157,14 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const notifier = new WebhookNotifier({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, log: silentLogger() });
-    operator = new Operator({ kubeConfig: kc, namespace: NS, admin: { host: '127.0.0.1', port: 0 }, leaderElection: false, notifier, defaultMetrics: false });
+    operator = new Operator({
+      kubeConfig: kc,
+      namespace: NS,
+      admin: { host: '127.0.0.1', port: 0 },
+      leaderElection: false,
+      notifier,
+      defaultMetrics: false,
+    });
     await operator.start();
     await operator.synced();
     webhooks = createWebhookServer({
@@ -161,12 +212,32 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     sidecar = started.sidecar;
     sidecarUrl = started.urls.data;
     // The periodic review, approved by a reviewer through the CLI: the scope is usable.
-    const approved = await cli(['reviews', 'approve', 'incident-periodic', '-n', NS, '--for', '30d', '--justification', 'On-call incident agent; SEC-200', '--evidence', 'https://tickets.example.com/SEC-200'], ERIN);
+    const approved = await cli(
+      [
+        'reviews',
+        'approve',
+        'incident-periodic',
+        '-n',
+        NS,
+        '--for',
+        '30d',
+        '--justification',
+        'On-call incident agent; SEC-200',
+        '--evidence',
+        'https://tickets.example.com/SEC-200',
+      ],
+      ERIN,
+    );
     expect(approved).toMatchObject({ code: 0 });
   }, 120_000);
 
   afterAll(async () => {
-    await c.kubectl(['delete', 'mutatingwebhookconfiguration/scopekeeper', 'validatingwebhookconfiguration/scopekeeper', '--ignore-not-found']);
+    await c.kubectl([
+      'delete',
+      'mutatingwebhookconfiguration/scopekeeper',
+      'validatingwebhookconfiguration/scopekeeper',
+      '--ignore-not-found',
+    ]);
     await sidecar?.stop();
     await stub?.close();
     await webhooks?.close();
@@ -190,13 +261,27 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     const pending = await review(name);
     // requestedBy is who created the review as Kubernetes authenticated it: the sidecar's identity
     // (admin here; its service account in a pod). The person held is request.subject.
-    expect(pending.spec).toMatchObject({ type: 'JustInTime', decision: 'Pending', requestedBy: 'admin', request: { subject: { kind: 'User', name: FRANK }, model: 'claude-opus-4-1', reason: 'INC-2231 needs the larger model' } });
-    const jitCount = JSON.parse((await c.kubectl(['get', 'ar', '-n', NS, '-o', 'json'])).stdout).items.filter((r: { spec: { type: string } }) => r.spec.type === 'JustInTime');
+    expect(pending.spec).toMatchObject({
+      type: 'JustInTime',
+      decision: 'Pending',
+      requestedBy: 'admin',
+      request: { subject: { kind: 'User', name: FRANK }, model: 'claude-opus-4-1', reason: 'INC-2231 needs the larger model' },
+    });
+    const jitCount = JSON.parse((await c.kubectl(['get', 'ar', '-n', NS, '-o', 'json'])).stdout).items.filter(
+      (r: { spec: { type: string } }) => r.spec.type === 'JustInTime',
+    );
     expect(jitCount).toHaveLength(1);
 
     // 2. The operator told the approvers.
-    await until('the approval-requested notification', async () => notifications.find((n) => n.type === 'approval-requested' && n.review === name));
-    expect(notifications.find((n) => n.review === name)).toMatchObject({ namespace: NS, scope: 'incident', reviewers: ['Group:security-leads', 'Group:ml-engineers'], request: { subject: `User/${FRANK}`, model: 'claude-opus-4-1' } });
+    await until('the approval-requested notification', async () =>
+      notifications.find((n) => n.type === 'approval-requested' && n.review === name),
+    );
+    expect(notifications.find((n) => n.review === name)).toMatchObject({
+      namespace: NS,
+      scope: 'incident',
+      reviewers: ['Group:security-leads', 'Group:ml-engineers'],
+      request: { subject: `User/${FRANK}`, model: 'claude-opus-4-1' },
+    });
 
     // 3. The requester (an approver by group) and an outsider are refused by the API server.
     const self = await cli(['reviews', 'approve', name, '-n', NS, '--justification', 'I need it'], FRANK);
@@ -204,11 +289,26 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     expect(self.out).toContain(`User ${FRANK} may not approve AccessReview ${NS}/${name}: it is their own request`);
     const outsider = await cli(['reviews', 'approve', name, '-n', NS, '--justification', 'sure'], 'mallory@example.com');
     expect(outsider.code).toBe(1);
-    expect(outsider.out).toContain(`User mallory@example.com may not approve AccessReview ${NS}/${name}: only the approvers of ModelScope ${NS}/incident may`);
+    expect(outsider.out).toContain(
+      `User mallory@example.com may not approve AccessReview ${NS}/${name}: only the approvers of ModelScope ${NS}/incident may`,
+    );
     expect((await review(name)).spec.decision).toBe('Pending');
 
     // 4. An allowed reviewer approves, as herself: spec.reviewer is who the API server authenticated.
-    const ok = await cli(['reviews', 'approve', name, '-n', NS, '--justification', 'Approved for INC-2231', '--evidence', 'https://tickets.example.com/INC-2231'], ERIN);
+    const ok = await cli(
+      [
+        'reviews',
+        'approve',
+        name,
+        '-n',
+        NS,
+        '--justification',
+        'Approved for INC-2231',
+        '--evidence',
+        'https://tickets.example.com/INC-2231',
+      ],
+      ERIN,
+    );
     expect(ok.code).toBe(0);
     steps.push({ step: 'approved', at: new Date().toISOString() });
     const approved = await review(name);
@@ -243,9 +343,29 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     expect(exported.code).toBe(0);
     const rows = JSON.parse(exported.out) as Record<string, unknown>[];
     const periodic = rows.find((r) => r.review === 'incident-periodic')!;
-    expect(periodic).toMatchObject({ type: 'Periodic', decision: 'Approved', reviewer: ERIN, requestedBy: FRANK, justification: 'On-call incident agent; SEC-200', evidence: 'https://tickets.example.com/SEC-200', valid: true });
+    expect(periodic).toMatchObject({
+      type: 'Periodic',
+      decision: 'Approved',
+      reviewer: ERIN,
+      requestedBy: FRANK,
+      justification: 'On-call incident agent; SEC-200',
+      evidence: 'https://tickets.example.com/SEC-200',
+      valid: true,
+    });
     const jit = rows.find((r) => r.review === name)!;
-    expect(jit).toMatchObject({ type: 'JustInTime', decision: 'Approved', state: 'Expired', reviewer: ERIN, requestedBy: 'admin', requestSubject: `User/${FRANK}`, requestModel: 'claude-opus-4-1', requestReason: 'INC-2231 needs the larger model', justification: 'Approved for INC-2231', evidence: 'https://tickets.example.com/INC-2231', models: 'claude-opus-4-1' });
+    expect(jit).toMatchObject({
+      type: 'JustInTime',
+      decision: 'Approved',
+      state: 'Expired',
+      reviewer: ERIN,
+      requestedBy: 'admin',
+      requestSubject: `User/${FRANK}`,
+      requestModel: 'claude-opus-4-1',
+      requestReason: 'INC-2231 needs the larger model',
+      justification: 'Approved for INC-2231',
+      evidence: 'https://tickets.example.com/INC-2231',
+      models: 'claude-opus-4-1',
+    });
     expect(jit.allowed).toBeGreaterThanOrEqual(1);
     expect(Date.parse(String(jit.reviewedAt))).toBeGreaterThanOrEqual(Date.parse(steps[0]!.at) - 1000);
     expect(Date.parse(String(jit.expiresAt))).toBe(grantEnds);
@@ -254,8 +374,30 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     expect(periodic).toMatchObject({ grantsUsed: 'model:claude-opus-4-1', grantsUnused: 'spec.models=claude-sonnet-4-*' });
 
     // 8. The next periodic approval shows the reviewer the ending period's usage and the narrower scope first.
-    await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'AccessReview', metadata: { name: 'incident-periodic-next', namespace: NS }, spec: { scopeRef: { name: 'incident' }, type: 'Periodic', decision: 'Pending' } }) });
-    const next = await cli(['reviews', 'approve', 'incident-periodic-next', '-n', NS, '--for', '30d', '--justification', 'Still on call; SEC-201', '--audit', join(dir, 'audit.jsonl')], ERIN);
+    await c.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'scopekeeper.dev/v1alpha1',
+        kind: 'AccessReview',
+        metadata: { name: 'incident-periodic-next', namespace: NS },
+        spec: { scopeRef: { name: 'incident' }, type: 'Periodic', decision: 'Pending' },
+      }),
+    });
+    const next = await cli(
+      [
+        'reviews',
+        'approve',
+        'incident-periodic-next',
+        '-n',
+        NS,
+        '--for',
+        '30d',
+        '--justification',
+        'Still on call; SEC-201',
+        '--audit',
+        join(dir, 'audit.jsonl'),
+      ],
+      ERIN,
+    );
     expect(next.code).toBe(0);
     expect(next.out).toContain(`Usage of the period that is ending:\nModelScope ${NS}/incident, `);
     expect(next.out).toMatch(/^models +claude-opus-4-1 \(\d+, last /m);

@@ -34,7 +34,8 @@ async function template(...set: string[]): Promise<K8sObject[]> {
 
 const find = (objs: K8sObject[], kind: string, name?: string): K8sObject => {
   const o = objs.find((x) => x.kind === kind && (name === undefined || x.metadata.name === name));
-  if (!o) throw new Error(`no ${kind} ${name ?? ''} in the rendered chart (have: ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')})`);
+  if (!o)
+    throw new Error(`no ${kind} ${name ?? ''} in the rendered chart (have: ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')})`);
   return o;
 };
 
@@ -61,14 +62,19 @@ beforeAll(async () => {
 afterAll(cleanup);
 
 describe('chart sources', () => {
-  test('the chart\'s crds/ are byte-for-byte the repository\'s crds/ (copy them over when this fails)', () => {
-    const repo = readdirSync(join(c.repoRoot, 'crds')).filter((f) => f.endsWith('.yaml')).sort();
-    const chart = readdirSync(join(CHART, 'crds')).filter((f) => f.endsWith('.yaml')).sort();
+  test("the chart's crds/ are byte-for-byte the repository's crds/ (copy them over when this fails)", () => {
+    const repo = readdirSync(join(c.repoRoot, 'crds'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
+    const chart = readdirSync(join(CHART, 'crds'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     expect(chart).toEqual(repo);
     for (const f of repo) {
       const want = readFileSync(join(c.repoRoot, 'crds', f), 'utf8');
       const have = readFileSync(join(CHART, 'crds', f), 'utf8');
-      if (have !== want) throw new Error(`charts/scopekeeper/crds/${f} differs from crds/${f}: run  cp crds/*.yaml charts/scopekeeper/crds/`);
+      if (have !== want)
+        throw new Error(`charts/scopekeeper/crds/${f} differs from crds/${f}: run  cp crds/*.yaml charts/scopekeeper/crds/`);
     }
   });
 
@@ -76,18 +82,27 @@ describe('chart sources', () => {
     const plain = await c.helm(['lint', CHART]);
     expect(plain.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
     const all = await c.helm([
-      'lint', CHART, '--strict',
-      '--set', 'webhook.certManager.enabled=true',
-      '--set', 'monitoring.serviceMonitor.enabled=true,monitoring.podMonitor.enabled=true,monitoring.prometheusRule.enabled=true',
-      '--set', 'webhook.injection.selector=label',
-      '--set', 'sidecar.bindings[0].namespace=team-a,sidecar.bindings[0].serviceAccount=support-bot',
-      '--set', 'reviewers.subjects[0].kind=Group,reviewers.subjects[0].name=security-leads',
+      'lint',
+      CHART,
+      '--strict',
+      '--set',
+      'webhook.certManager.enabled=true',
+      '--set',
+      'monitoring.serviceMonitor.enabled=true,monitoring.podMonitor.enabled=true,monitoring.prometheusRule.enabled=true',
+      '--set',
+      'webhook.injection.selector=label',
+      '--set',
+      'sidecar.bindings[0].namespace=team-a,sidecar.bindings[0].serviceAccount=support-bot',
+      '--set',
+      'reviewers.subjects[0].kind=Group,reviewers.subjects[0].name=security-leads',
     ]);
     expect(all.stdout).toContain('0 chart(s) failed');
   });
 
   test('values.schema.json refuses a mistyped or unknown value', async () => {
-    const bad = await c.helm(['lint', CHART, '--set', 'webhook.injection.selector=always', '--set', 'operator.replica=3'], { allowFailure: true });
+    const bad = await c.helm(['lint', CHART, '--set', 'webhook.injection.selector=always', '--set', 'operator.replica=3'], {
+      allowFailure: true,
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stdout + bad.stderr).toContain("at '/webhook/injection/selector': value must be one of 'annotation', 'label'");
     expect(bad.stdout + bad.stderr).toContain("additional properties 'replica' not allowed");
@@ -158,15 +173,42 @@ describe('rendered objects', () => {
     expect(Object.keys(vw)).toEqual(['accessreviews.scopekeeper.dev', 'pods-enforced.scopekeeper.dev', 'pods-injected.scopekeeper.dev']);
     expect(mw['inject.scopekeeper.dev'].failurePolicy).toBe('Ignore');
     expect(mw['inject-enforced.scopekeeper.dev'].failurePolicy).toBe('Fail');
-    for (const w of [mw['inject.scopekeeper.dev'], mw['inject-enforced.scopekeeper.dev'], vw['pods-enforced.scopekeeper.dev'], vw['pods-injected.scopekeeper.dev']]) {
-      expect(w.namespaceSelector.matchExpressions[0]).toEqual({ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', NS] });
+    for (const w of [
+      mw['inject.scopekeeper.dev'],
+      mw['inject-enforced.scopekeeper.dev'],
+      vw['pods-enforced.scopekeeper.dev'],
+      vw['pods-injected.scopekeeper.dev'],
+    ]) {
+      expect(w.namespaceSelector.matchExpressions[0]).toEqual({
+        key: 'kubernetes.io/metadata.name',
+        operator: 'NotIn',
+        values: ['kube-system', NS],
+      });
     }
-    expect(mw['inject.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'NotIn', values: ['true'] });
-    expect(mw['inject-enforced.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'In', values: ['true'] });
-    expect(mw['inject.scopekeeper.dev'].objectSelector).toEqual({ matchExpressions: [{ key: 'scopekeeper.dev/inject', operator: 'NotIn', values: ['false'] }] });
+    expect(mw['inject.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({
+      key: 'scopekeeper.dev/enforce',
+      operator: 'NotIn',
+      values: ['true'],
+    });
+    expect(mw['inject-enforced.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({
+      key: 'scopekeeper.dev/enforce',
+      operator: 'In',
+      values: ['true'],
+    });
+    expect(mw['inject.scopekeeper.dev'].objectSelector).toEqual({
+      matchExpressions: [{ key: 'scopekeeper.dev/inject', operator: 'NotIn', values: ['false'] }],
+    });
     for (const w of [mw['accessreviews.scopekeeper.dev'], vw['accessreviews.scopekeeper.dev']]) {
       expect(w.failurePolicy).toBe('Fail');
-      expect(w.rules).toEqual([{ apiGroups: ['scopekeeper.dev'], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: ['accessreviews'], scope: 'Namespaced' }]);
+      expect(w.rules).toEqual([
+        {
+          apiGroups: ['scopekeeper.dev'],
+          apiVersions: ['v1alpha1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['accessreviews'],
+          scope: 'Namespaced',
+        },
+      ]);
     }
     expect(mw['inject.scopekeeper.dev'].clientConfig.service).toEqual({ name: RELEASE, namespace: NS, path: '/mutate-pod', port: 443 });
     expect(mw['accessreviews.scopekeeper.dev'].clientConfig.service.path).toBe('/mutate-accessreview');
@@ -179,12 +221,26 @@ describe('rendered objects', () => {
       expect(vw[name].failurePolicy).toBe('Fail');
       expect(vw[name].rules).toEqual([
         { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: 'Namespaced' },
-        { apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['pods/ephemeralcontainers', 'pods/resize'], scope: 'Namespaced' },
+        {
+          apiGroups: [''],
+          apiVersions: ['v1'],
+          operations: ['UPDATE'],
+          resources: ['pods/ephemeralcontainers', 'pods/resize'],
+          scope: 'Namespaced',
+        },
       ]);
     }
-    expect(vw['pods-enforced.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'In', values: ['true'] });
+    expect(vw['pods-enforced.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({
+      key: 'scopekeeper.dev/enforce',
+      operator: 'In',
+      values: ['true'],
+    });
     expect(vw['pods-enforced.scopekeeper.dev'].objectSelector).toBeUndefined();
-    expect(vw['pods-injected.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({ key: 'scopekeeper.dev/enforce', operator: 'NotIn', values: ['true'] });
+    expect(vw['pods-injected.scopekeeper.dev'].namespaceSelector.matchExpressions[1]).toEqual({
+      key: 'scopekeeper.dev/enforce',
+      operator: 'NotIn',
+      values: ['true'],
+    });
     expect(vw['pods-injected.scopekeeper.dev'].objectSelector).toEqual({ matchLabels: { 'scopekeeper.dev/injected': 'true' } });
     // Injection happens at creation only; what an update may do is the validating webhook's call.
     expect(mw['inject.scopekeeper.dev'].rules[0].operations).toEqual(['CREATE']);
@@ -203,7 +259,10 @@ describe('rendered objects', () => {
     ]);
     const requester = find(objs, 'ClusterRole', `${RELEASE}-requester`);
     expect(requester.rules).toEqual([{ apiGroups: ['scopekeeper.dev'], resources: ['accessreviews'], verbs: ['create'] }]);
-    expect(requester.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' });
+    expect(requester.metadata.labels).toMatchObject({
+      'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+      'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+    });
     expect(requester.metadata.labels!['rbac.authorization.k8s.io/aggregate-to-view']).toBeUndefined();
     // Nothing the chart grants reaches pods, their ephemeral containers or Secrets of app namespaces.
     for (const o of objs.filter((x) => x.kind === 'ClusterRole')) expect(JSON.stringify(o.rules)).not.toMatch(/"pods|"secrets/);
@@ -228,36 +287,77 @@ describe('rendered objects', () => {
     const role = find(cm, 'Role');
     expect(JSON.stringify(role.rules)).not.toContain('secrets');
     expect(JSON.stringify(find(cm, 'ClusterRole', `${RELEASE}-operator`).rules)).not.toContain('webhookconfigurations');
-    const withIssuer = await template('webhook.certManager.enabled=true', 'webhook.certManager.issuerRef.name=corp-ca', 'webhook.certManager.issuerRef.kind=ClusterIssuer');
+    const withIssuer = await template(
+      'webhook.certManager.enabled=true',
+      'webhook.certManager.issuerRef.name=corp-ca',
+      'webhook.certManager.issuerRef.kind=ClusterIssuer',
+    );
     expect(find(withIssuer, 'Certificate').spec.issuerRef).toEqual({ name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
     expect(withIssuer.some((o) => o.kind === 'Issuer')).toBe(false);
   });
 
   test('monitoring: off by default; the PrometheusRule carries exactly files/alerts.yaml; the dashboard is valid JSON on the contract metrics', async () => {
     expect(objs.some((o) => ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'].includes(o.kind))).toBe(false);
-    const on = await template('monitoring.serviceMonitor.enabled=true', 'monitoring.podMonitor.enabled=true', 'monitoring.prometheusRule.enabled=true');
+    const on = await template(
+      'monitoring.serviceMonitor.enabled=true',
+      'monitoring.podMonitor.enabled=true',
+      'monitoring.prometheusRule.enabled=true',
+    );
     const rule = find(on, 'PrometheusRule');
     const shipped = parseYaml(readFileSync(join(CHART, 'files/alerts.yaml'), 'utf8'));
     expect(rule.spec).toEqual({ groups: shipped.groups });
-    expect(shipped.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert)).sort()).toEqual(['AuditFailures', 'DenialsSpike', 'ReviewExpired', 'ReviewExpiringSoon']);
+    expect(shipped.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert)).sort()).toEqual([
+      'AuditFailures',
+      'DenialsSpike',
+      'ReviewExpired',
+      'ReviewExpiringSoon',
+    ]);
     expect(find(on, 'ServiceMonitor').spec.endpoints[0]).toMatchObject({ port: 'http-metrics', honorLabels: true });
-    expect(find(on, 'PodMonitor').spec).toMatchObject({ selector: { matchLabels: { 'scopekeeper.dev/injected': 'true' } }, podMetricsEndpoints: [{ port: 'sk-admin', path: '/metrics' }] });
+    expect(find(on, 'PodMonitor').spec).toMatchObject({
+      selector: { matchLabels: { 'scopekeeper.dev/injected': 'true' } },
+      podMetricsEndpoints: [{ port: 'sk-admin', path: '/metrics' }],
+    });
 
     const cm = find(objs, 'ConfigMap', `${RELEASE}-dashboard`);
     expect(cm.metadata.labels!.grafana_dashboard).toBe('1');
     const dash = JSON.parse(cm.data['scopekeeper.json']);
     const exprs = dash.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)).join('\n');
-    for (const metric of ['scopekeeper_requests_total', 'scopekeeper_overhead_seconds_bucket', 'scopekeeper_masked_total', 'scopekeeper_access_review_valid', 'scopekeeper_access_review_expiry_timestamp_seconds']) {
+    for (const metric of [
+      'scopekeeper_requests_total',
+      'scopekeeper_overhead_seconds_bucket',
+      'scopekeeper_masked_total',
+      'scopekeeper_access_review_valid',
+      'scopekeeper_access_review_expiry_timestamp_seconds',
+    ]) {
       expect(exprs).toContain(metric);
     }
-    expect(dash.panels.map((p: any) => p.title)).toEqual(expect.arrayContaining(['Requests by decision', 'Sidecar overhead (p99, p50)', 'Masked values by category', 'Access reviews by state', 'Days to review expiry']));
+    expect(dash.panels.map((p: any) => p.title)).toEqual(
+      expect.arrayContaining([
+        'Requests by decision',
+        'Sidecar overhead (p99, p50)',
+        'Masked values by category',
+        'Access reviews by state',
+        'Days to review expiry',
+      ]),
+    );
   });
 });
 
 describe('against the API server', () => {
   test('every object helm template renders passes kubectl apply --dry-run=server', async () => {
     await applyCrds();
-    const r = await c.helm(['template', RELEASE, CHART, '--namespace', NS, '--include-crds', '--set', 'sidecar.bindings[0].namespace=default,sidecar.bindings[0].serviceAccount=default', '--set', 'reviewers.subjects[0].kind=Group,reviewers.subjects[0].name=security-leads']);
+    const r = await c.helm([
+      'template',
+      RELEASE,
+      CHART,
+      '--namespace',
+      NS,
+      '--include-crds',
+      '--set',
+      'sidecar.bindings[0].namespace=default,sidecar.bindings[0].serviceAccount=default',
+      '--set',
+      'reviewers.subjects[0].kind=Group,reviewers.subjects[0].name=security-leads',
+    ]);
     const applied = await c.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: r.stdout });
     const lines = applied.stdout.trim().split('\n');
     expect(lines.every((l) => / (created|configured|unchanged) \(server dry run\)$/.test(l))).toBe(true);
@@ -266,15 +366,31 @@ describe('against the API server', () => {
     expect(lines.length).toBe(docs(r.stdout).length);
   });
 
-  test('helm install creates the objects; the operator\'s RBAC is least privilege; an upgrade keeps the certificate Secret\'s data; uninstall keeps the CRDs', async () => {
+  test("helm install creates the objects; the operator's RBAC is least privilege; an upgrade keeps the certificate Secret's data; uninstall keeps the CRDs", async () => {
     await c.helm(['install', RELEASE, CHART, '--namespace', NS]);
     try {
       const status = JSON.parse((await c.helm(['status', RELEASE, '--namespace', NS, '-o', 'json'])).stdout);
       expect(status.info.status).toBe('deployed');
-      for (const ref of [`deployment/${RELEASE}`, `service/${RELEASE}`, `serviceaccount/${RELEASE}`, `secret/${RELEASE}-webhook-cert`, `configmap/${RELEASE}-injection`, `role/${RELEASE}-operator`, `rolebinding/${RELEASE}-operator`, `poddisruptionbudget/${RELEASE}`]) {
+      for (const ref of [
+        `deployment/${RELEASE}`,
+        `service/${RELEASE}`,
+        `serviceaccount/${RELEASE}`,
+        `secret/${RELEASE}-webhook-cert`,
+        `configmap/${RELEASE}-injection`,
+        `role/${RELEASE}-operator`,
+        `rolebinding/${RELEASE}-operator`,
+        `poddisruptionbudget/${RELEASE}`,
+      ]) {
         await c.kubectl(['get', '-n', NS, ref, '-o', 'name']);
       }
-      for (const ref of ['mutatingwebhookconfiguration/scopekeeper', 'validatingwebhookconfiguration/scopekeeper', `clusterrole/${RELEASE}-operator`, `clusterrole/${RELEASE}-sidecar`, `clusterrole/${RELEASE}-reviewer`, `clusterrolebinding/${RELEASE}-operator`]) {
+      for (const ref of [
+        'mutatingwebhookconfiguration/scopekeeper',
+        'validatingwebhookconfiguration/scopekeeper',
+        `clusterrole/${RELEASE}-operator`,
+        `clusterrole/${RELEASE}-sidecar`,
+        `clusterrole/${RELEASE}-reviewer`,
+        `clusterrolebinding/${RELEASE}-operator`,
+      ]) {
         await c.kubectl(['get', ref, '-o', 'name']);
       }
       const deploy = JSON.parse((await c.kubectl(['get', '-n', NS, `deployment/${RELEASE}`, '-o', 'json'])).stdout);
@@ -311,7 +427,7 @@ describe('against the API server', () => {
   });
 });
 
-describe('alert rules (promtool, from Debian\'s prometheus package)', () => {
+describe("alert rules (promtool, from Debian's prometheus package)", () => {
   const promtool = async (args: string[]) => {
     try {
       return await local('promtool', args, CHART);

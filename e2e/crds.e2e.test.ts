@@ -15,7 +15,8 @@ beforeAll(async () => {
 describe('CRDs', () => {
   test('kubectl apply -f crds/ establishes both', async () => {
     const applied = await applyCrds();
-    for (const n of CRDS) expect(applied.stdout).toMatch(new RegExp(`customresourcedefinition.apiextensions.k8s.io/${n} (created|configured|unchanged)`));
+    for (const n of CRDS)
+      expect(applied.stdout).toMatch(new RegExp(`customresourcedefinition.apiextensions.k8s.io/${n} (created|configured|unchanged)`));
     for (const n of CRDS) {
       const crd = JSON.parse((await c.kubectl(['get', 'crd', n, '-o', 'json'])).stdout) as {
         status: { conditions: { type: string; status: string }[]; acceptedNames: { shortNames?: string[] } };
@@ -32,7 +33,9 @@ describe('CRDs', () => {
     expect(res.split('\n').sort()).toEqual(expect.arrayContaining(['accessreviews.scopekeeper.dev', 'modelscopes.scopekeeper.dev']));
   });
 
-  const examples = readdirSync(join(c.repoRoot, 'examples')).filter((f) => f.endsWith('.yaml')).sort();
+  const examples = readdirSync(join(c.repoRoot, 'examples'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
   test.each(examples)('examples/%s is accepted', async (file) => {
     await applyCrds();
@@ -46,7 +49,9 @@ describe('CRDs', () => {
     expect(issues).toEqual([]);
     expect(resources).toHaveLength(lines.length);
     for (const r of resources) {
-      const stored = JSON.parse((await c.kubectl(['get', (r.kind ?? '').toLowerCase(), r.metadata.name, '-n', r.metadata.namespace ?? NS, '-o', 'json'])).stdout) as { spec: unknown };
+      const stored = JSON.parse(
+        (await c.kubectl(['get', (r.kind ?? '').toLowerCase(), r.metadata.name, '-n', r.metadata.namespace ?? NS, '-o', 'json'])).stdout,
+      ) as { spec: unknown };
       expect(stored.spec).toEqual(r.spec);
     }
   });
@@ -55,7 +60,10 @@ describe('CRDs', () => {
     await applyCrds();
     await c.kubectl(['apply', '-f', join(c.repoRoot, 'examples')]);
     const out = (await c.kubectl(['get', 'ms,ar', '-n', NS])).stdout;
-    const tables = out.trim().split(/\n\s*\n/).map((t) => t.split('\n'));
+    const tables = out
+      .trim()
+      .split(/\n\s*\n/)
+      .map((t) => t.split('\n'));
     const header = (prefix: string) => {
       const t = tables.find((rows) => rows.slice(1).some((r) => r.startsWith(prefix)));
       expect(t).toBeDefined();
@@ -91,63 +99,104 @@ describe('status subresource', () => {
     {
       kind: 'ModelScope',
       short: 'ms',
-      spec: { subjects: [{ kind: 'User', name: 'alice@example.com' }], models: ['claude-haiku-*'], review: { reviewers: [{ kind: 'Group', name: 'security-leads' }] } },
-      status: { observedGeneration: 1, validReview: 'e2e-review', expiresAt: '2027-01-30T10:00:00Z', conditions: [conditionOf('Ready', 'True')] },
+      spec: {
+        subjects: [{ kind: 'User', name: 'alice@example.com' }],
+        models: ['claude-haiku-*'],
+        review: { reviewers: [{ kind: 'Group', name: 'security-leads' }] },
+      },
+      status: {
+        observedGeneration: 1,
+        validReview: 'e2e-review',
+        expiresAt: '2027-01-30T10:00:00Z',
+        conditions: [conditionOf('Ready', 'True')],
+      },
       column: ['READY', 'True'],
     },
   ];
 
-  test.each(cases)('$kind: a status patch sets status only, a spec patch leaves status alone', async ({ kind, short, spec, status, column }) => {
-    await applyCrds();
-    const name = 'e2e-status-check';
-    await c.kubectl(['delete', short, name, '-n', NS, '--ignore-not-found', '--wait']);
-    await c.kubectl(['create', '--validate=strict', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'scopekeeper.dev/v1alpha1', kind, metadata: { name, namespace: NS }, spec }),
-    });
-    const get = async () =>
-      JSON.parse((await c.kubectl(['get', short, name, '-n', NS, '-o', 'json'])).stdout) as {
-        metadata: { generation: number };
-        spec: Record<string, unknown>;
-        status?: Record<string, unknown>;
-      };
-    const created = await get();
-    expect(created.metadata.generation).toBe(1);
-    expect(created.status).toBeUndefined();
+  test.each(cases)(
+    '$kind: a status patch sets status only, a spec patch leaves status alone',
+    async ({ kind, short, spec, status, column }) => {
+      await applyCrds();
+      const name = 'e2e-status-check';
+      await c.kubectl(['delete', short, name, '-n', NS, '--ignore-not-found', '--wait']);
+      await c.kubectl(['create', '--validate=strict', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'scopekeeper.dev/v1alpha1', kind, metadata: { name, namespace: NS }, spec }),
+      });
+      const get = async () =>
+        JSON.parse((await c.kubectl(['get', short, name, '-n', NS, '-o', 'json'])).stdout) as {
+          metadata: { generation: number };
+          spec: Record<string, unknown>;
+          status?: Record<string, unknown>;
+        };
+      const created = await get();
+      expect(created.metadata.generation).toBe(1);
+      expect(created.status).toBeUndefined();
 
-    await c.kubectl(['patch', short, name, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
-    const patched = await get();
-    expect(patched.status).toEqual(status);
-    expect(patched.spec).toEqual(created.spec);
-    expect(patched.metadata.generation).toBe(1);
+      await c.kubectl(['patch', short, name, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+      const patched = await get();
+      expect(patched.status).toEqual(status);
+      expect(patched.spec).toEqual(created.spec);
+      expect(patched.metadata.generation).toBe(1);
 
-    // The printer columns read the status.
-    const table = (await c.kubectl(['get', short, name, '-n', NS])).stdout.trim().split('\n');
-    const cols = table[0]!.trim().split(/\s+/);
-    const vals = table[1]!.trim().split(/\s+/);
-    expect(vals[cols.indexOf(column[0]!)]).toBe(column[1]);
-    expect(vals[cols.indexOf('EXPIRES')]).toBe('2027-01-30T10:00:00Z');
+      // The printer columns read the status.
+      const table = (await c.kubectl(['get', short, name, '-n', NS])).stdout.trim().split('\n');
+      const cols = table[0]!.trim().split(/\s+/);
+      const vals = table[1]!.trim().split(/\s+/);
+      expect(vals[cols.indexOf(column[0]!)]).toBe(column[1]);
+      expect(vals[cols.indexOf('EXPIRES')]).toBe('2027-01-30T10:00:00Z');
 
-    // A patch of the main resource ignores status; a status patch ignores spec.
-    const specPatch = kind === 'AccessReview' ? { justification: 'e2e status check, edited' } : { models: ['claude-sonnet-4-*'] };
-    await c.kubectl(['patch', short, name, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: specPatch, status: { expiresAt: '2030-01-01T00:00:00Z' } })]);
-    const specPatched = await get();
-    expect(specPatched.spec).toEqual({ ...created.spec, ...specPatch });
-    expect(specPatched.metadata.generation).toBe(2);
-    expect(specPatched.status).toEqual(status);
+      // A patch of the main resource ignores status; a status patch ignores spec.
+      const specPatch = kind === 'AccessReview' ? { justification: 'e2e status check, edited' } : { models: ['claude-sonnet-4-*'] };
+      await c.kubectl([
+        'patch',
+        short,
+        name,
+        '-n',
+        NS,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: specPatch, status: { expiresAt: '2030-01-01T00:00:00Z' } }),
+      ]);
+      const specPatched = await get();
+      expect(specPatched.spec).toEqual({ ...created.spec, ...specPatch });
+      expect(specPatched.metadata.generation).toBe(2);
+      expect(specPatched.status).toEqual(status);
 
-    await c.kubectl(['patch', short, name, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ spec: created.spec, status: { observedGeneration: 2 } })]);
-    const statusPatched = await get();
-    expect(statusPatched.spec).toEqual(specPatched.spec);
-    expect(statusPatched.status).toEqual({ ...status, observedGeneration: 2 });
+      await c.kubectl([
+        'patch',
+        short,
+        name,
+        '-n',
+        NS,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: created.spec, status: { observedGeneration: 2 } }),
+      ]);
+      const statusPatched = await get();
+      expect(statusPatched.spec).toEqual(specPatched.spec);
+      expect(statusPatched.status).toEqual({ ...status, observedGeneration: 2 });
 
-    // The status schema is enforced too.
-    const bad = await c.kubectl(
-      ['patch', short, name, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { conditions: [{ ...status.conditions[0], status: 'Maybe' }] } })],
-      { allowFailure: true },
-    );
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain('status.conditions[0].status: Unsupported value: "Maybe"');
+      // The status schema is enforced too.
+      const bad = await c.kubectl(
+        [
+          'patch',
+          short,
+          name,
+          '-n',
+          NS,
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ status: { conditions: [{ ...status.conditions[0], status: 'Maybe' }] } }),
+        ],
+        { allowFailure: true },
+      );
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain('status.conditions[0].status: Unsupported value: "Maybe"');
 
-    await c.kubectl(['delete', short, name, '-n', NS]);
-  });
+      await c.kubectl(['delete', short, name, '-n', NS]);
+    },
+  );
 });

@@ -2,7 +2,16 @@
 // into a series, Lease election (handover on stop, takeover after a crash), and an informer that
 // comes back by itself after an error client-node's ListWatch would stop on (403).
 import type { AccessReview } from '@scopekeeper/core';
-import { EventRecorder, KubeConfig, LeaderElector, accessReviews, referenceTo, resourceInformer, shareConnections, writeStatus } from '@scopekeeper/kube';
+import {
+  EventRecorder,
+  KubeConfig,
+  LeaderElector,
+  accessReviews,
+  referenceTo,
+  resourceInformer,
+  shareConnections,
+  writeStatus,
+} from '@scopekeeper/kube';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { until } from './harness/wait.ts';
 
@@ -16,7 +25,10 @@ const reviews = accessReviews(kc);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const pending = (name: string): AccessReview => ({ metadata: { name, namespace: NS }, spec: { scopeRef: { name: 's' }, type: 'Periodic', decision: 'Pending' } });
+const pending = (name: string): AccessReview => ({
+  metadata: { name, namespace: NS },
+  spec: { scopeRef: { name: 's' }, type: 'Periodic', decision: 'Pending' },
+});
 
 beforeAll(async () => {
   await applyCrds();
@@ -46,14 +58,22 @@ test('writeStatus: a stale resourceVersion gets 409; it reads again, decides aga
 test('EventRecorder: repeats of one event become a series on the first', async () => {
   const r = await reviews.create(pending(`events-${Date.now()}`));
   const rec = new EventRecorder({ kubeConfig: kc, reportingInstance: 'e2e' });
-  for (let i = 0; i < 3; i++) await rec.emit(referenceTo(r, 'AccessReview'), { type: 'Warning', reason: 'Tested', action: 'Test', note: 'the same thing' });
+  for (let i = 0; i < 3; i++)
+    await rec.emit(referenceTo(r, 'AccessReview'), { type: 'Warning', reason: 'Tested', action: 'Test', note: 'the same thing' });
   await rec.emit(referenceTo(r, 'AccessReview'), { type: 'Normal', reason: 'Other', action: 'Test', note: 'something else' });
-  const evs = (JSON.parse((await c.kubectl(['get', 'events.events.k8s.io', '-n', NS, '-o', 'json'])).stdout) as { items: Record<string, any>[] }).items.filter(
-    (e) => e.regarding.name === r.metadata.name,
-  );
+  const evs = (
+    JSON.parse((await c.kubectl(['get', 'events.events.k8s.io', '-n', NS, '-o', 'json'])).stdout) as { items: Record<string, any>[] }
+  ).items.filter((e) => e.regarding.name === r.metadata.name);
   expect(evs).toHaveLength(2);
   const tested = evs.find((e) => e.reason === 'Tested')!;
-  expect(tested).toMatchObject({ type: 'Warning', action: 'Test', note: 'the same thing', reportingController: 'scopekeeper.dev/operator', reportingInstance: 'e2e', series: { count: 3 } });
+  expect(tested).toMatchObject({
+    type: 'Warning',
+    action: 'Test',
+    note: 'the same thing',
+    reportingController: 'scopekeeper.dev/operator',
+    reportingInstance: 'e2e',
+    series: { count: 3 },
+  });
   expect(tested.regarding).toMatchObject({ kind: 'AccessReview', apiVersion: 'scopekeeper.dev/v1alpha1', uid: r.metadata.uid });
 });
 
@@ -105,23 +125,26 @@ test('LeaderElector: one leader; stop() hands over at once; a crashed leader is 
 }, 30_000);
 
 const mallory = c.users['mallory@example.com'];
-(mallory?.context ? test : test.skip)('Informer: a 403 stops client-node\'s ListWatch; ours keeps trying and syncs once access is granted', async () => {
-  const mkc = new KubeConfig();
-  mkc.loadFromFile(c.kubeconfigPath);
-  mkc.setCurrentContext(mallory!.context!);
-  const inf = resourceInformer(accessReviews(mkc), mkc, { namespace: NS, backoff: { initialMs: 50, maxMs: 200 } });
-  const role = `scopekeeper-e2e-reader-${Date.now()}`;
-  inf.start();
-  try {
-    await until('a 403', () => /403/.test(inf.health().lastError ?? ''));
-    expect(inf.health()).toMatchObject({ synced: false, connected: false });
-    await c.kubectl(['create', 'role', role, '-n', NS, '--verb=list,watch', '--resource=accessreviews.scopekeeper.dev']);
-    await c.kubectl(['create', 'rolebinding', role, '-n', NS, `--role=${role}`, `--user=${mallory!.name}`]);
-    await until('synced', () => inf.health().connected, 10_000);
-    expect(inf.health().restarts).toBeGreaterThan(0);
-    expect(inf.list(NS).length).toBeGreaterThan(0);
-  } finally {
-    await inf.stop();
-    await c.kubectl(['delete', 'rolebinding,role', role, '-n', NS], { allowFailure: true });
-  }
-});
+(mallory?.context ? test : test.skip)(
+  "Informer: a 403 stops client-node's ListWatch; ours keeps trying and syncs once access is granted",
+  async () => {
+    const mkc = new KubeConfig();
+    mkc.loadFromFile(c.kubeconfigPath);
+    mkc.setCurrentContext(mallory!.context!);
+    const inf = resourceInformer(accessReviews(mkc), mkc, { namespace: NS, backoff: { initialMs: 50, maxMs: 200 } });
+    const role = `scopekeeper-e2e-reader-${Date.now()}`;
+    inf.start();
+    try {
+      await until('a 403', () => /403/.test(inf.health().lastError ?? ''));
+      expect(inf.health()).toMatchObject({ synced: false, connected: false });
+      await c.kubectl(['create', 'role', role, '-n', NS, '--verb=list,watch', '--resource=accessreviews.scopekeeper.dev']);
+      await c.kubectl(['create', 'rolebinding', role, '-n', NS, `--role=${role}`, `--user=${mallory!.name}`]);
+      await until('synced', () => inf.health().connected, 10_000);
+      expect(inf.health().restarts).toBeGreaterThan(0);
+      expect(inf.list(NS).length).toBeGreaterThan(0);
+    } finally {
+      await inf.stop();
+      await c.kubectl(['delete', 'rolebinding,role', role, '-n', NS], { allowFailure: true });
+    }
+  },
+);

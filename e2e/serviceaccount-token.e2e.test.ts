@@ -29,14 +29,20 @@ const get = async (url: string) => {
   return r.json();
 };
 const fetchWithCa: FetchImplementation = (url, options) =>
-  undiciFetch(url, { ...options, headers: { ...Object.fromEntries(options.headers), ...auth() }, dispatcher: agent }) as unknown as Promise<Response>;
+  undiciFetch(url, {
+    ...options,
+    headers: { ...Object.fromEntries(options.headers), ...auth() },
+    dispatcher: agent,
+  }) as unknown as Promise<Response>;
 
 let discovery: Discovery;
 let token: string;
 
 beforeAll(async () => {
   await ensureNamespace(NS);
-  await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SA, namespace: NS } }) });
+  await c.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SA, namespace: NS } }),
+  });
   token = (await c.kubectl(['create', 'token', SA, '--audience', 'scopekeeper', '--duration', '10m', '-n', NS])).stdout.trim();
   discovery = (await get(`${c.server}/.well-known/openid-configuration`)) as Discovery;
 });
@@ -80,7 +86,11 @@ test("the sidecar's own verifier: accepted for scopekeeper, refused for another 
       await writeFile(cfg.bearerTokenFile, c.tokens.admin);
     }
     const ours = new TokenVerifier({ issuers: [cfg] });
-    expect(await ours.verify(token)).toMatchObject({ issuer: discovery.issuer, subject: `system:serviceaccount:${NS}:${SA}`, serviceAccount: { namespace: NS, name: SA } });
+    expect(await ours.verify(token)).toMatchObject({
+      issuer: discovery.issuer,
+      subject: `system:serviceaccount:${NS}:${SA}`,
+      serviceAccount: { namespace: NS, name: SA },
+    });
     for (const audience of ['someone-else', 'scopekeeper-evil', 'Scopekeeper', 'scopekeepe']) {
       const other = new TokenVerifier({ issuers: [cfg], audience });
       await expect(other.verify(token)).rejects.toMatchObject({ code: 'wrong_audience' });
@@ -96,9 +106,13 @@ test("the sidecar's own verifier: accepted for scopekeeper, refused for another 
 
 test('the same token is refused for another audience, and when tampered with (jose)', async () => {
   const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri), { [customFetch]: fetchWithCa });
-  await expect(jwtVerify(token, jwks, { issuer: discovery.issuer, audience: 'someone-else' })).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
+  await expect(jwtVerify(token, jwks, { issuer: discovery.issuer, audience: 'someone-else' })).rejects.toMatchObject({
+    code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  });
   const [h, p, s] = token.split('.') as [string, string, string];
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
   const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: `system:serviceaccount:${NS}:admin` })).toString('base64url')}.${s}`;
-  await expect(jwtVerify(forged, jwks, { issuer: discovery.issuer, audience: 'scopekeeper' })).rejects.toMatchObject({ code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+  await expect(jwtVerify(forged, jwks, { issuer: discovery.issuer, audience: 'scopekeeper' })).rejects.toMatchObject({
+    code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  });
 });

@@ -23,7 +23,11 @@ let op: Operator | undefined;
 
 async function ask(model: string): Promise<number> {
   const token = await world.saToken('support-bot');
-  const res = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }) });
+  const res = await fetch(`${world.url}/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -60,16 +64,38 @@ test('the next Pending review says what the ending period used and which granted
   const now = Math.floor(Date.now() / 1000) * 1000;
   const current: AccessReview = {
     metadata: { name: 'support-agent-q4', namespace: ns },
-    spec: { scopeRef: { name: 'support-agent' }, type: 'Periodic', decision: 'Approved', reviewer: 'carol@example.com', reviewedAt: iso(now - 60_000), expiresAt: iso(now + 600_000), justification: 'e2e' },
+    spec: {
+      scopeRef: { name: 'support-agent' },
+      type: 'Periodic',
+      decision: 'Approved',
+      reviewer: 'carol@example.com',
+      reviewedAt: iso(now - 60_000),
+      expiresAt: iso(now + 600_000),
+      justification: 'e2e',
+    },
   };
   await accessReviews(kc).create(current);
   // Expiring within the 1h window: the operator opens the next review at once.
-  op = new Operator({ kubeConfig: kc, namespace: ns, admin: false, leaderElection: false, defaultMetrics: false, usageSource: new PrometheusUsageSource(prom.url) });
+  op = new Operator({
+    kubeConfig: kc,
+    namespace: ns,
+    admin: false,
+    leaderElection: false,
+    defaultMetrics: false,
+    usageSource: new PrometheusUsageSource(prom.url),
+  });
   await op.start();
-  const opened = await until('the next Pending review', async () => (await accessReviews(kc).list(ns)).items.find((r) => r.metadata.name !== 'support-agent-q4'), 20_000, 100);
+  const opened = await until(
+    'the next Pending review',
+    async () => (await accessReviews(kc).list(ns)).items.find((r) => r.metadata.name !== 'support-agent-q4'),
+    20_000,
+    100,
+  );
   expect(opened.spec.decision).toBe('Pending');
   const summary = opened.metadata.annotations?.[ANNOTATION_USAGE] ?? '';
   // Four allowed requests in the period: increase() extrapolates over few samples, so the count is only
   // known to be positive; the model, the unused glob and the pointer to the details are exact.
-  expect(summary).toMatch(/^last 30d: [1-9]\d* allowed \(claude-sonnet-4-5 [1-9]\d*\), \d+ denied or held; models granted but unused: claude-haiku-\*; details: scopekeeper reviews usage support-agent -n usage-review --audit <audit log>$/);
+  expect(summary).toMatch(
+    /^last 30d: [1-9]\d* allowed \(claude-sonnet-4-5 [1-9]\d*\), \d+ denied or held; models granted but unused: claude-haiku-\*; details: scopekeeper reviews usage support-agent -n usage-review --audit <audit log>$/,
+  );
 }, 60_000);

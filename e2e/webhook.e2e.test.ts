@@ -49,7 +49,13 @@ let caBundle: string;
 interface Pod {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string>; [k: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    [k: string]: unknown;
+  };
   spec: any;
 }
 
@@ -58,7 +64,10 @@ const podJson = (name: string, ns: string, annotations: Record<string, string>, 
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: ns, annotations },
-    spec: { containers: [{ name: 'app', image: 'agent:1', env: [{ name: 'ANTHROPIC_BASE_URL', value: 'https://api.anthropic.com' }] }], ...spec },
+    spec: {
+      containers: [{ name: 'app', image: 'agent:1', env: [{ name: 'ANTHROPIC_BASE_URL', value: 'https://api.anthropic.com' }] }],
+      ...spec,
+    },
   });
 
 async function createPod(json: string, as?: string): Promise<Pod> {
@@ -76,8 +85,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The chart's webhook configurations, with each service reference turned into a url to this process. */
 async function chartWebhooks(baseUrl: string): Promise<any[]> {
-  const r = await c.helm(['template', 'scopekeeper', join(c.repoRoot, 'charts/scopekeeper'), '--namespace', RELEASE_NS, '--show-only', 'templates/webhooks.yaml']);
-  const objs = parseAllDocuments(r.stdout).map((d) => d.toJS()).filter(Boolean);
+  const r = await c.helm([
+    'template',
+    'scopekeeper',
+    join(c.repoRoot, 'charts/scopekeeper'),
+    '--namespace',
+    RELEASE_NS,
+    '--show-only',
+    'templates/webhooks.yaml',
+  ]);
+  const objs = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS())
+    .filter(Boolean);
   for (const o of objs) {
     for (const w of o.webhooks) {
       w.clientConfig = { url: `${baseUrl}${w.clientConfig.service.path}` };
@@ -88,7 +107,12 @@ async function chartWebhooks(baseUrl: string): Promise<any[]> {
 }
 
 async function deleteWebhookConfigurations(): Promise<void> {
-  await c.kubectl(['delete', 'mutatingwebhookconfiguration/scopekeeper', 'validatingwebhookconfiguration/scopekeeper', '--ignore-not-found']);
+  await c.kubectl([
+    'delete',
+    'mutatingwebhookconfiguration/scopekeeper',
+    'validatingwebhookconfiguration/scopekeeper',
+    '--ignore-not-found',
+  ]);
 }
 
 (local ? describe : describe.skip)('admission webhooks on a real API server', () => {
@@ -112,13 +136,27 @@ async function deleteWebhookConfigurations(): Promise<void> {
         // Straight from the API server; in the operator these are informer caches.
         getScope: async (namespace, name) => {
           try {
-            return (await custom.getNamespacedCustomObject({ group: 'scopekeeper.dev', version: 'v1alpha1', plural: 'modelscopes', namespace, name })) as ModelScope;
+            return (await custom.getNamespacedCustomObject({
+              group: 'scopekeeper.dev',
+              version: 'v1alpha1',
+              plural: 'modelscopes',
+              namespace,
+              name,
+            })) as ModelScope;
           } catch (e) {
             if ((e as { code?: number }).code === 404) return undefined;
             throw e;
           }
         },
-        listScopes: async (namespace) => ((await custom.listNamespacedCustomObject({ group: 'scopekeeper.dev', version: 'v1alpha1', plural: 'modelscopes', namespace })) as { items: ModelScope[] }).items,
+        listScopes: async (namespace) =>
+          (
+            (await custom.listNamespacedCustomObject({
+              group: 'scopekeeper.dev',
+              version: 'v1alpha1',
+              plural: 'modelscopes',
+              namespace,
+            })) as { items: ModelScope[] }
+          ).items,
         getNamespace: async (name) => {
           const ns = await core.readNamespace({ name });
           return { metadata: { name, labels: ns.metadata?.labels ?? {} } };
@@ -151,7 +189,10 @@ async function deleteWebhookConfigurations(): Promise<void> {
     // The API server picks configuration changes up asynchronously: wait until a dry-run is injected.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], { input: podJson('probe', NS_INJECT, { 'scopekeeper.dev/inject': 'true' }), allowFailure: true });
+      const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], {
+        input: podJson('probe', NS_INJECT, { 'scopekeeper.dev/inject': 'true' }),
+        allowFailure: true,
+      });
       if (r.code === 0 && (JSON.parse(r.stdout) as Pod).spec.initContainers?.length) break;
       if (Date.now() > deadline) throw new Error(`the API server does not call the webhook: ${r.stderr || r.stdout.slice(0, 400)}`);
       await sleep(250);
@@ -159,21 +200,35 @@ async function deleteWebhookConfigurations(): Promise<void> {
   });
 
   test('rotation: a new CA joins the bundle first, then the new certificate is served; the API server keeps calling', async () => {
-    const ca0 = (await c.kubectl(['get', 'mutatingwebhookconfiguration', 'scopekeeper', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).stdout;
+    const ca0 = (
+      await c.kubectl(['get', 'mutatingwebhookconfiguration', 'scopekeeper', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])
+    ).stdout;
     // Force what happens a year before the CA's end: a new CA, the old one kept in the bundle.
-    const rotated = await ensureCerts({ serviceName: 'scopekeeper', namespace: RELEASE_NS, dir: certDir, ipAddresses: ['127.0.0.1'], caRotateBeforeMs: 20 * 365 * 86_400_000 });
+    const rotated = await ensureCerts({
+      serviceName: 'scopekeeper',
+      namespace: RELEASE_NS,
+      dir: certDir,
+      ipAddresses: ['127.0.0.1'],
+      caRotateBeforeMs: 20 * 365 * 86_400_000,
+    });
     expect(rotated.changed).toBe(true);
     expect(rotated.reasons[0]).toMatch(/^the CA expires/);
     expect(rotated.certs.caBundle.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     const patched = await patchCaBundle(admission, rotated.certs.caBundle);
     expect(patched.mutating).toHaveLength(3);
     expect(patched.validating).toHaveLength(3);
-    expect((await c.kubectl(['get', 'mutatingwebhookconfiguration', 'scopekeeper', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}'])).stdout).not.toBe(ca0);
+    expect(
+      (await c.kubectl(['get', 'mutatingwebhookconfiguration', 'scopekeeper', '-o', 'jsonpath={.webhooks[0].clientConfig.caBundle}']))
+        .stdout,
+    ).not.toBe(ca0);
     await sleep(2000); // the API server's webhook configuration cache follows within a moment
     expect(await server.reloadCertificate()).toBe(true);
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], { input: podJson('rotated', NS_INJECT, { 'scopekeeper.dev/inject': 'true' }), allowFailure: true });
+      const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], {
+        input: podJson('rotated', NS_INJECT, { 'scopekeeper.dev/inject': 'true' }),
+        allowFailure: true,
+      });
       if (r.code === 0 && (JSON.parse(r.stdout) as Pod).spec.initContainers?.length) break;
       if (Date.now() > deadline) throw new Error(`the API server does not accept the rotated certificate: ${r.stderr}`);
       await sleep(250);
@@ -186,7 +241,10 @@ async function deleteWebhookConfigurations(): Promise<void> {
 
     test('an annotated pod is stored with the native sidecar, the app pointed at it and the token mounted', async () => {
       const before = (await server.injections.get()).values.find((v) => v.labels.result === 'injected')?.value ?? 0;
-      first = await createPod(podJson(`agent-${RUN}`, NS_INJECT, { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'support-agent' }), 'admin');
+      first = await createPod(
+        podJson(`agent-${RUN}`, NS_INJECT, { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'support-agent' }),
+        'admin',
+      );
       expect(first.metadata.annotations!['scopekeeper.dev/status']).toBe('injected');
       expect(first.metadata.labels!['scopekeeper.dev/injected']).toBe('true');
 
@@ -195,12 +253,34 @@ async function deleteWebhookConfigurations(): Promise<void> {
       expect(sc.restartPolicy).toBe('Always');
       expect(sc.image).toBe(injection.image);
       expect(sc.args).toEqual([
-        'sidecar', '--policy', 'kubernetes', '--namespace', '$(POD_NAMESPACE)', '--pod', '$(POD_NAME)',
-        '--issuer', injection.issuers[0], '--issuer-ca', '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
-        '--upstream-key-file', '/var/run/scopekeeper/upstream/key', '--audit', 'stdout', '--admin', '0.0.0.0:15181', '--scope', 'support-agent',
+        'sidecar',
+        '--policy',
+        'kubernetes',
+        '--namespace',
+        '$(POD_NAMESPACE)',
+        '--pod',
+        '$(POD_NAME)',
+        '--issuer',
+        injection.issuers[0],
+        '--issuer-ca',
+        '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+        '--upstream-key-file',
+        '/var/run/scopekeeper/upstream/key',
+        '--audit',
+        'stdout',
+        '--admin',
+        '0.0.0.0:15181',
+        '--scope',
+        'support-agent',
       ]);
-      expect(sc.env.map((e: any) => [e.name, e.valueFrom.fieldRef.fieldPath])).toEqual([['POD_NAME', 'metadata.name'], ['POD_NAMESPACE', 'metadata.namespace']]);
-      expect(sc.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['sk-data', 15180], ['sk-admin', 15181]]);
+      expect(sc.env.map((e: any) => [e.name, e.valueFrom.fieldRef.fieldPath])).toEqual([
+        ['POD_NAME', 'metadata.name'],
+        ['POD_NAMESPACE', 'metadata.namespace'],
+      ]);
+      expect(sc.ports.map((p: any) => [p.name, p.containerPort])).toEqual([
+        ['sk-data', 15180],
+        ['sk-admin', 15181],
+      ]);
       expect(sc.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 15181 });
       expect(sc.securityContext).toEqual({
         runAsNonRoot: true,
@@ -222,7 +302,9 @@ async function deleteWebhookConfigurations(): Promise<void> {
       ]);
       expect(app.volumeMounts).toEqual([{ name: 'scopekeeper-token', mountPath: '/var/run/secrets/scopekeeper', readOnly: true }]);
       const vol = (n: string) => first.spec.volumes.find((v: any) => v.name === n);
-      expect(vol('scopekeeper-token').projected.sources).toEqual([{ serviceAccountToken: { audience: 'scopekeeper', expirationSeconds: 600, path: 'token' } }]);
+      expect(vol('scopekeeper-token').projected.sources).toEqual([
+        { serviceAccountToken: { audience: 'scopekeeper', expirationSeconds: 600, path: 'token' } },
+      ]);
       expect(vol('scopekeeper-upstream-key').secret).toMatchObject({ secretName: KEY_SECRET, items: [{ key: 'api-key', path: 'key' }] });
       // The key is mounted into the sidecar alone.
       expect(JSON.stringify(first.spec.containers)).not.toContain('scopekeeper-upstream-key');
@@ -233,7 +315,10 @@ async function deleteWebhookConfigurations(): Promise<void> {
 
     test('a second create of the stored pod is idempotent: the same spec, nothing added twice', async () => {
       // What the API server stored, defaults and all, is already in the injected shape...
-      expect(mutatePod(first as never, { namespace: NS_INJECT, serverVersion: c.serverVersion, config: injection })).toMatchObject({ result: 'skipped', patch: [] });
+      expect(mutatePod(first as never, { namespace: NS_INJECT, serverVersion: c.serverVersion, config: injection })).toMatchObject({
+        result: 'skipped',
+        patch: [],
+      });
       // ... and creating it again (as `kubectl get -o json | kubectl create` would) stores the same spec.
       const skippedBefore = (await server.injections.get()).values.find((v) => v.labels.result === 'skipped')?.value ?? 0;
       const { uid: _u, resourceVersion: _r, creationTimestamp: _t, managedFields: _m, ...meta } = first.metadata as Record<string, unknown>;
@@ -255,7 +340,15 @@ async function deleteWebhookConfigurations(): Promise<void> {
       const calls = async () => (await server.injections.get()).values.reduce((n, v) => n + v.value, 0);
       const before = await calls();
       const p = await createPod(
-        JSON.stringify({ ...JSON.parse(podJson(`agent-${RUN}`, 'kube-system', { 'scopekeeper.dev/inject': 'true' })), metadata: { name: `agent-${RUN}`, namespace: 'kube-system', annotations: { 'scopekeeper.dev/inject': 'true' }, labels: { 'scopekeeper-e2e': 'true' } } }),
+        JSON.stringify({
+          ...JSON.parse(podJson(`agent-${RUN}`, 'kube-system', { 'scopekeeper.dev/inject': 'true' })),
+          metadata: {
+            name: `agent-${RUN}`,
+            namespace: 'kube-system',
+            annotations: { 'scopekeeper.dev/inject': 'true' },
+            labels: { 'scopekeeper-e2e': 'true' },
+          },
+        }),
       );
       expect(p.spec.initContainers).toBeUndefined();
       expect(p.metadata.annotations!['scopekeeper.dev/status']).toBeUndefined();
@@ -268,7 +361,10 @@ async function deleteWebhookConfigurations(): Promise<void> {
         `admission webhook "inject.scopekeeper.dev" denied the request: pod ${NS_INJECT}/yes-${RUN}: the annotation scopekeeper.dev/inject must be "true" or "false" (got "yes"). ` +
           'Set it to "true" to inject the scopekeeper sidecar, "false" to opt out, or remove it.',
       );
-      const scope = await refused(['create', '-f', '-'], podJson(`scope-${RUN}`, NS_INJECT, { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'Support_Agent' }));
+      const scope = await refused(
+        ['create', '-f', '-'],
+        podJson(`scope-${RUN}`, NS_INJECT, { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'Support_Agent' }),
+      );
       expect(scope).toContain('the annotation scopekeeper.dev/scope must name a ModelScope');
     });
   });
@@ -286,7 +382,11 @@ async function deleteWebhookConfigurations(): Promise<void> {
     test('refuses an injected pod whose app reads the key Secret, naming the container and the fix', async () => {
       const spec = {
         containers: [
-          { name: 'app', image: 'agent:1', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: KEY_SECRET, key: 'api-key' } } }] },
+          {
+            name: 'app',
+            image: 'agent:1',
+            env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: KEY_SECRET, key: 'api-key' } } }],
+          },
           { name: 'helper', image: 'helper:1', envFrom: [{ secretRef: { name: KEY_SECRET } }] },
         ],
       };
@@ -313,12 +413,20 @@ async function deleteWebhookConfigurations(): Promise<void> {
       spec: {
         subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }],
         models: ['claude-sonnet-4-*'],
-        review: { period: '90d', reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'User', name: 'alice@example.com' }] },
+        review: {
+          period: '90d',
+          reviewers: [
+            { kind: 'Group', name: 'security-leads' },
+            { kind: 'User', name: 'alice@example.com' },
+          ],
+        },
       },
     };
     const name = `support-agent-${RUN}`;
     const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    const approve = JSON.stringify({ spec: { decision: 'Approved', expiresAt, justification: 'Support bot drafts replies with Sonnet; SEC-123' } });
+    const approve = JSON.stringify({
+      spec: { decision: 'Approved', expiresAt, justification: 'Support bot drafts replies with Sonnet; SEC-123' },
+    });
     const patch = (body = approve) => ['patch', 'accessreview', name, '-n', NS_REVIEWS, '--type', 'merge', '-p', body];
 
     beforeAll(async () => {
@@ -343,7 +451,11 @@ async function deleteWebhookConfigurations(): Promise<void> {
               kind: 'RoleBinding',
               metadata: { name: 'e2e-reviews', namespace: NS_REVIEWS },
               roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'e2e-reviews' },
-              subjects: ['alice@example.com', 'carol@example.com', 'mallory@example.com'].map((u) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: u })),
+              subjects: ['alice@example.com', 'carol@example.com', 'mallory@example.com'].map((u) => ({
+                apiGroup: 'rbac.authorization.k8s.io',
+                kind: 'User',
+                name: u,
+              })),
             },
           ],
         }),
@@ -377,7 +489,9 @@ async function deleteWebhookConfigurations(): Promise<void> {
 
     test('carol (Group security-leads) approves; spec.reviewer and reviewedAt are stamped from her, not from what she sent', async () => {
       const t0 = Math.floor(Date.now() / 1000) * 1000;
-      const forged = JSON.stringify({ spec: { ...JSON.parse(approve).spec, reviewer: 'ceo@example.com', reviewedAt: '2020-01-01T00:00:00Z' } });
+      const forged = JSON.stringify({
+        spec: { ...JSON.parse(approve).spec, reviewer: 'ceo@example.com', reviewedAt: '2020-01-01T00:00:00Z' },
+      });
       const r = await c.kubectl(patch(forged).concat(['-o', 'json']), { as: 'carol@example.com' });
       const ar = JSON.parse(r.stdout) as AccessReview;
       expect(ar.spec.decision).toBe('Approved');
@@ -390,23 +504,36 @@ async function deleteWebhookConfigurations(): Promise<void> {
     test('mallory may not revoke or extend the approved review either; a metadata-only change passes', async () => {
       const revoke = await refused(patch(JSON.stringify({ spec: { decision: 'Revoked' } })), undefined, 'mallory@example.com');
       expect(revoke).toContain(`User mallory@example.com may not revoke AccessReview ${NS_REVIEWS}/${name}`);
-      const extend = await refused(patch(JSON.stringify({ spec: { expiresAt: '2030-01-01T00:00:00Z' } })), undefined, 'mallory@example.com');
+      const extend = await refused(
+        patch(JSON.stringify({ spec: { expiresAt: '2030-01-01T00:00:00Z' } })),
+        undefined,
+        'mallory@example.com',
+      );
       expect(extend).toContain(`User mallory@example.com may not change the Approved AccessReview ${NS_REVIEWS}/${name}`);
       await c.kubectl(['label', 'accessreview', name, '-n', NS_REVIEWS, 'team=support', '--overwrite'], { as: 'mallory@example.com' });
       const ar = JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS_REVIEWS, '-o', 'json'])).stdout) as AccessReview;
       expect(ar.spec.reviewer).toBe('carol@example.com');
     });
 
-    test('an Approved review created outright is its creator\'s own request: refused for carol (a reviewer) and mallory alike', async () => {
+    test("an Approved review created outright is its creator's own request: refused for carol (a reviewer) and mallory alike", async () => {
       const direct = (n: string) =>
         JSON.stringify({
           apiVersion: 'scopekeeper.dev/v1alpha1',
           kind: 'AccessReview',
           metadata: { name: n, namespace: NS_REVIEWS },
-          spec: { scopeRef: { name: 'support-agent' }, type: 'Periodic', decision: 'Approved', expiresAt, justification: 'Quarterly review; SEC-124', requestedBy: 'dave@example.com' },
+          spec: {
+            scopeRef: { name: 'support-agent' },
+            type: 'Periodic',
+            decision: 'Approved',
+            expiresAt,
+            justification: 'Quarterly review; SEC-124',
+            requestedBy: 'dave@example.com',
+          },
         });
       const carol = await refused(['create', '-f', '-'], direct(`direct-${RUN}`), 'carol@example.com');
-      expect(carol).toContain(`User carol@example.com may not approve AccessReview ${NS_REVIEWS}/direct-${RUN}: it is their own request (spec.requestedBy is carol@example.com)`);
+      expect(carol).toContain(
+        `User carol@example.com may not approve AccessReview ${NS_REVIEWS}/direct-${RUN}: it is their own request (spec.requestedBy is carol@example.com)`,
+      );
       const msg = await refused(['create', '-f', '-'], direct(`direct-m-${RUN}`), 'mallory@example.com');
       expect(msg).toContain('User mallory@example.com may not approve AccessReview');
     });

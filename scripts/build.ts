@@ -30,7 +30,9 @@ const readJson = (file: string): Manifest => JSON.parse(readFileSync(file, 'utf8
 const writeJson = (file: string, v: unknown): void => writeFileSync(file, `${JSON.stringify(v, null, 2)}\n`);
 
 rmSync(dist, { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) {
   process.stderr.write(`build: tsc failed (exit ${tsc.status}); dist/ is incomplete\n`);
   process.exit(1);
@@ -57,7 +59,8 @@ for (const ws of workspaces) {
   const short = m.name.replace(/^@scopekeeper\//, '');
   symlinkSync(relative(join(dist, 'node_modules/@scopekeeper'), join(dist, ws)), join(dist, 'node_modules/@scopekeeper', short));
   // npm nests a workspace's conflicting dependency versions under packages/<pkg>/node_modules.
-  if (existsSync(join(root, ws, 'node_modules'))) symlinkSync(relative(join(dist, ws), join(root, ws, 'node_modules')), join(dist, ws, 'node_modules'));
+  if (existsSync(join(root, ws, 'node_modules')))
+    symlinkSync(relative(join(dist, ws), join(root, ws, 'node_modules')), join(dist, ws, 'node_modules'));
 }
 
 mkdirSync(join(dist, 'bin'));
@@ -74,5 +77,10 @@ writeJson(join(dist, 'package.json'), {
 });
 
 const count = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? count(join(dir, e.name)) : e.name.endsWith('.js') ? 1 : 0), 0);
-process.stderr.write(`build: ${count(join(dist, 'packages'))} modules in dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s; run: node dist/bin/scopekeeper.js --help\n`);
+  readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? count(join(dir, e.name)) : e.name.endsWith('.js') ? 1 : 0),
+    0,
+  );
+process.stderr.write(
+  `build: ${count(join(dist, 'packages'))} modules in dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s; run: node dist/bin/scopekeeper.js --help\n`,
+);

@@ -30,7 +30,11 @@ export function component(url: string, name: string): string {
   if (name === '(program)') return '(program: native, not attributed)';
   if (!url) return name.startsWith('(') ? name : 'native / V8 builtins';
   if (url.startsWith('node:')) {
-    if (/^node:internal\/(http|_http|streams|stream|net|tcp|dns|url)|^node:(http|_http|net|stream)/.test(url) || /_http_|http_parser|streams\//.test(url)) return 'node: http / net / streams';
+    if (
+      /^node:internal\/(http|_http|streams|stream|net|tcp|dns|url)|^node:(http|_http|net|stream)/.test(url) ||
+      /_http_|http_parser|streams\//.test(url)
+    )
+      return 'node: http / net / streams';
     if (/crypto/.test(url)) return 'node: crypto';
     return 'node: other internals';
   }
@@ -41,7 +45,10 @@ export function component(url: string, name: string): string {
     return pkg;
   }
   const pk = /packages\/([^/]+)\/src\/(?:([^/]+)\/)?/.exec(url);
-  if (pk) return pk[1] === 'sidecar' || pk[1] === 'core' ? `@scopekeeper/${pk[1]}${pk[2] && !pk[2].endsWith('.ts') ? `/${pk[2]}` : ''}` : `@scopekeeper/${pk[1]}`;
+  if (pk)
+    return pk[1] === 'sidecar' || pk[1] === 'core'
+      ? `@scopekeeper/${pk[1]}${pk[2] && !pk[2].endsWith('.ts') ? `/${pk[2]}` : ''}`
+      : `@scopekeeper/${pk[1]}`;
   return url.replace(/^file:\/\//, '');
 }
 
@@ -58,7 +65,9 @@ export function summarise(file: string, top = 25): ProfileSummary {
     const n = byId.get(id)!;
     const { functionName, url, lineNumber } = n.callFrame;
     const name = functionName || '(anonymous)';
-    const where = url ? `${url.replace(/^file:\/\/.*?node_modules\//, '').replace(/^file:\/\/.*?\/packages\//, 'packages/')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^file:\/\/.*?node_modules\//, '').replace(/^file:\/\/.*?\/packages\//, 'packages/')}:${lineNumber + 1}`
+      : '';
     const c = component(url, name);
     total += us;
     if (c === '(idle)') idle += us;
@@ -85,7 +94,11 @@ if (import.meta.main) {
   const s = summarise(process.argv[2]!, Number(process.argv[3] ?? 30));
   console.log(`total ${s.totalMs.toFixed(0)} ms, busy ${s.busyMs.toFixed(0)} ms`);
   console.log('\nby component (self time, % of busy):');
-  for (const c of s.components) console.log(`${c.pctOfBusy.toFixed(1).padStart(6)}%  ${c.selfMs.toFixed(0).padStart(7)} ms  ${c.component}`);
+  for (const c of s.components)
+    console.log(`${c.pctOfBusy.toFixed(1).padStart(6)}%  ${c.selfMs.toFixed(0).padStart(7)} ms  ${c.component}`);
   console.log('\ntop functions (self time):');
-  for (const f of s.functions) console.log(`${f.selfPctOfBusy.toFixed(1).padStart(6)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}  [${f.component}]`);
+  for (const f of s.functions)
+    console.log(
+      `${f.selfPctOfBusy.toFixed(1).padStart(6)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}  [${f.component}]`,
+    );
 }

@@ -26,7 +26,9 @@ export function ensureLitellm(log: (s: string) => void): string {
     const p = spawnSync(join(VENV, 'bin', 'pip'), ['install', '-q', 'litellm[proxy]'], { encoding: 'utf8', timeout: 900_000 });
     if (p.status !== 0) throw new Error(`pip install litellm[proxy] failed: ${(p.stderr || p.stdout).trim().slice(-400)}`);
   }
-  const v = spawnSync(join(VENV, 'bin', 'python'), ['-c', 'import importlib.metadata as m; print(m.version("litellm"))'], { encoding: 'utf8' });
+  const v = spawnSync(join(VENV, 'bin', 'python'), ['-c', 'import importlib.metadata as m; print(m.version("litellm"))'], {
+    encoding: 'utf8',
+  });
   if (v.status !== 0) throw new Error(`litellm is installed in ${VENV} but does not import: ${(v.stderr || '').trim().slice(-400)}`);
   return v.stdout.trim();
 }
@@ -50,7 +52,11 @@ export async function startLitellm(core: number, dir: string, port: number, upst
       version: 1,
       disable_existing_loggers: false,
       handlers: { stderr: { class: 'logging.StreamHandler', stream: 'ext://sys.stderr' } },
-      loggers: { 'uvicorn.access': { level: 'WARNING', handlers: ['stderr'], propagate: false }, uvicorn: { level: 'WARNING', handlers: ['stderr'] }, LiteLLM: { level: 'ERROR' } },
+      loggers: {
+        'uvicorn.access': { level: 'WARNING', handlers: ['stderr'], propagate: false },
+        uvicorn: { level: 'WARNING', handlers: ['stderr'] },
+        LiteLLM: { level: 'ERROR' },
+      },
     }),
   );
   const env = {
@@ -62,7 +68,24 @@ export async function startLitellm(core: number, dir: string, port: number, upst
     DISABLE_SCHEMA_UPDATE: 'True',
     NO_DOCS: 'True',
   };
-  const s = startPinned('litellm', core, [join(VENV, 'bin', 'litellm'), '--config', cfg, '--host', '127.0.0.1', '--port', String(port), '--num_workers', '1', '--log_config', logCfg], { env, log: join(dir, 'litellm.log') });
+  const s = startPinned(
+    'litellm',
+    core,
+    [
+      join(VENV, 'bin', 'litellm'),
+      '--config',
+      cfg,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--num_workers',
+      '1',
+      '--log_config',
+      logCfg,
+    ],
+    { env, log: join(dir, 'litellm.log') },
+  );
   await waitFor(
     'LiteLLM',
     async () => {

@@ -64,7 +64,13 @@ export function percentiles(samples: Float64Array | number[]): Percentiles {
 }
 
 async function run(spec: LoadSpec): Promise<LoadResult> {
-  const pool = new Pool(spec.url, { connections: spec.connections, pipelining: 1, keepAliveTimeout: 120_000, headersTimeout: spec.timeoutMs, bodyTimeout: spec.timeoutMs });
+  const pool = new Pool(spec.url, {
+    connections: spec.connections,
+    pipelining: 1,
+    keepAliveTimeout: 120_000,
+    headersTimeout: spec.timeoutMs,
+    bodyTimeout: spec.timeoutMs,
+  });
   const body = Buffer.from(spec.body);
   const headers = { ...spec.headers, 'content-type': 'application/json', 'content-length': String(body.length) };
   const period = 1000 / spec.rate;

@@ -99,13 +99,27 @@ ${httpCommon(dir)}
   return file;
 }
 
-export async function startNginx(name: string, core: number, dir: string, conf: string, port: number, healthPath: string): Promise<Started> {
+export async function startNginx(
+  name: string,
+  core: number,
+  dir: string,
+  conf: string,
+  port: number,
+  healthPath: string,
+): Promise<Started> {
   const s = startPinned(name, core, [NGINX, '-p', dir, '-c', conf], { log: join(dir, 'stdout.log') });
-  await waitFor(name, async () => {
-    if (s.child.exitCode !== null) throw new Error(`${name} exited (${s.child.exitCode}); see ${dir}/error.log`);
-    const r = await fetch(`http://127.0.0.1:${port}${healthPath}`, { method: healthPath === '/v1/messages' ? 'POST' : 'GET', body: healthPath === '/v1/messages' ? '{}' : undefined });
-    await r.arrayBuffer();
-    return r.status < 500;
-  }, 10_000);
+  await waitFor(
+    name,
+    async () => {
+      if (s.child.exitCode !== null) throw new Error(`${name} exited (${s.child.exitCode}); see ${dir}/error.log`);
+      const r = await fetch(`http://127.0.0.1:${port}${healthPath}`, {
+        method: healthPath === '/v1/messages' ? 'POST' : 'GET',
+        body: healthPath === '/v1/messages' ? '{}' : undefined,
+      });
+      await r.arrayBuffer();
+      return r.status < 500;
+    },
+    10_000,
+  );
   return s;
 }

@@ -14,7 +14,12 @@ export function portkeyVersion(): string {
 
 /** The headers that make Portkey forward to `upstream` as Anthropic with `key` (and pass our SSE switch on). */
 export function portkeyHeaders(upstream: string, key: string): Record<string, string> {
-  return { 'x-portkey-provider': 'anthropic', 'x-portkey-custom-host': `${upstream}/v1`, 'x-api-key': key, 'x-portkey-forward-headers': 'x-bench-stream' };
+  return {
+    'x-portkey-provider': 'anthropic',
+    'x-portkey-custom-host': `${upstream}/v1`,
+    'x-api-key': key,
+    'x-portkey-forward-headers': 'x-bench-stream',
+  };
 }
 
 export async function startPortkey(core: number | undefined, dir: string, port: number): Promise<Started> {

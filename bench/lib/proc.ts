@@ -16,7 +16,12 @@ export interface Started {
 const started = new Set<Started>();
 
 /** Starts `argv` pinned to `core` (taskset execs it, so the PID is the program's own). */
-export function startPinned(name: string, core: number | undefined, argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; log: string }): Started {
+export function startPinned(
+  name: string,
+  core: number | undefined,
+  argv: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; log: string },
+): Started {
   const fd = openSync(opts.log, 'a');
   const cmd = core === undefined ? argv : ['taskset', '-c', String(core), ...argv];
   const child = spawn(cmd[0]!, cmd.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', fd, fd], detached: false });

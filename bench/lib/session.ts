@@ -11,7 +11,10 @@ const FLAG = 'SCOPEKEEPER_BENCH_SESSION';
 /** Runs `main` in a session of its own (re-executing this script under setsid when possible). */
 export function inOwnSession(main: () => void): void {
   if (process.env[FLAG] === '1' || process.platform !== 'linux' || spawnSync('setsid', ['--version']).status !== 0) return main();
-  const child = spawn('setsid', ['--wait', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, [FLAG]: '1' } });
+  const child = spawn('setsid', ['--wait', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, [FLAG]: '1' },
+  });
   const forward = (sig: NodeJS.Signals) => {
     if (child.pid) process.kill(child.pid, sig);
   };
@@ -37,5 +40,7 @@ export function raisePriority(): string {
   } catch {
     /* not root, or no autogroup */
   }
-  return done.length ? `${done.join(', ')}, inherited by every process the bench starts` : 'normal priority (could not raise it: not root?)';
+  return done.length
+    ? `${done.join(', ')}, inherited by every process the bench starts`
+    : 'normal priority (could not raise it: not root?)';
 }

@@ -38,8 +38,25 @@ export function writeWrkScript(dir: string, name: string, headers: Record<string
   return file;
 }
 
-export function runWrk(core: number, url: string, script: string, opts: { connections: number; durationS: number; timeoutS?: number }): Promise<WrkResult> {
-  const argv = ['-c', String(core), WRK, '-t1', `-c${opts.connections}`, `-d${opts.durationS}s`, `--timeout`, `${opts.timeoutS ?? 5}s`, '-s', script, url];
+export function runWrk(
+  core: number,
+  url: string,
+  script: string,
+  opts: { connections: number; durationS: number; timeoutS?: number },
+): Promise<WrkResult> {
+  const argv = [
+    '-c',
+    String(core),
+    WRK,
+    '-t1',
+    `-c${opts.connections}`,
+    `-d${opts.durationS}s`,
+    `--timeout`,
+    `${opts.timeoutS ?? 5}s`,
+    '-s',
+    script,
+    url,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('taskset', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

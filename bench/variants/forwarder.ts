@@ -13,7 +13,14 @@
 // and http-proxy-middleware cost per request.
 //
 //   node bench/variants/forwarder.ts --mode node --listen 127.0.0.1:PORT --upstream http://127.0.0.1:PORT --key KEY
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse, type OutgoingHttpHeaders } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  Agent,
+  type IncomingMessage,
+  type ServerResponse,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { Agent as UndiciAgent } from 'undici';
@@ -21,7 +28,15 @@ import type * as Hpm from 'http-proxy-middleware';
 import { readBody } from '../../packages/sidecar/src/http/body.ts';
 import { relayResponse } from '../../packages/sidecar/src/upstream/response.ts';
 
-const { values } = parseArgs({ options: { mode: { type: 'string' }, listen: { type: 'string' }, upstream: { type: 'string' }, key: { type: 'string' }, hpm: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string' },
+    listen: { type: 'string' },
+    upstream: { type: 'string' },
+    key: { type: 'string' },
+    hpm: { type: 'string' },
+  },
+});
 const mode = values.mode ?? 'node';
 const [host, port] = (values.listen ?? '127.0.0.1:0').split(':') as [string, string];
 const upstream = new URL(values.upstream ?? 'http://127.0.0.1:8080');
@@ -36,14 +51,21 @@ function nodeHandler(req: IncomingMessage, res: ServerResponse): void {
   void (async () => {
     const body = await readBody(req, 32 * 1024 * 1024);
     const headers: OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !CREDENTIAL_HEADERS.includes(k) && k !== 'connection' && k !== 'host') headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined && !CREDENTIAL_HEADERS.includes(k) && k !== 'connection' && k !== 'host') headers[k] = v;
     headers.host = upstream.host;
     headers['x-api-key'] = key;
     headers['content-length'] = body.length;
     headers['accept-encoding'] = 'identity';
-    const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (proxyRes) => {
-      void relayResponse({ status: proxyRes.statusCode ?? 502, headers: proxyRes.headers, body: proxyRes }, res, { messages: true, extraHeaders });
-    });
+    const up = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
+      (proxyRes) => {
+        void relayResponse({ status: proxyRes.statusCode ?? 502, headers: proxyRes.headers, body: proxyRes }, res, {
+          messages: true,
+          extraHeaders,
+        });
+      },
+    );
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
@@ -62,7 +84,9 @@ function undiciApp() {
     void (async () => {
       const body = await readBody(req, 32 * 1024 * 1024);
       const headers: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !CREDENTIAL_HEADERS.includes(k) && k !== 'connection' && k !== 'host' && k !== 'content-length') headers[k] = v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined && !CREDENTIAL_HEADERS.includes(k) && k !== 'connection' && k !== 'host' && k !== 'content-length')
+          headers[k] = v;
       headers['x-api-key'] = key;
       headers['content-length'] = String(body.length);
       headers['accept-encoding'] = 'identity';
@@ -101,7 +125,14 @@ async function hpmApp() {
           proxyReq.removeHeader('transfer-encoding');
           proxyReq.write(body);
         });
-        p.on('proxyRes', (proxyRes, _req, res) => void relayResponse({ status: proxyRes.statusCode ?? 502, headers: proxyRes.headers, body: proxyRes }, res as ServerResponse, { messages: true, extraHeaders }));
+        p.on(
+          'proxyRes',
+          (proxyRes, _req, res) =>
+            void relayResponse({ status: proxyRes.statusCode ?? 502, headers: proxyRes.headers, body: proxyRes }, res as ServerResponse, {
+              messages: true,
+              extraHeaders,
+            }),
+        );
         p.on('error', (_e, _req, res) => {
           if ('writeHead' in res && !res.headersSent) res.writeHead(502);
           res.end();
@@ -109,18 +140,25 @@ async function hpmApp() {
       },
     ],
   });
-  app.post('/v1/messages', (req, _res, next) => {
-    void readBody(req, 32 * 1024 * 1024).then((body) => {
-      (req as WithBody).body = body;
-      for (const h of CREDENTIAL_HEADERS) delete req.headers[h];
-      req.headers['accept-encoding'] = 'identity';
-      next();
-    });
-  }, proxy);
+  app.post(
+    '/v1/messages',
+    (req, _res, next) => {
+      void readBody(req, 32 * 1024 * 1024).then((body) => {
+        (req as WithBody).body = body;
+        for (const h of CREDENTIAL_HEADERS) delete req.headers[h];
+        req.headers['accept-encoding'] = 'identity';
+        next();
+      });
+    },
+    proxy,
+  );
   return app;
 }
 
-const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, mode === 'express' ? undiciApp() : mode === 'hpm' ? await hpmApp() : nodeHandler);
+const server = createServer(
+  { requestTimeout: 0, headersTimeout: 30_000 },
+  mode === 'express' ? undiciApp() : mode === 'hpm' ? await hpmApp() : nodeHandler,
+);
 server.keepAliveTimeout = 65_000;
 server.listen(Number(port), host, () => process.stdout.write(`listening ${mode} ${JSON.stringify(server.address())}\n`));
 process.once('SIGTERM', () => {

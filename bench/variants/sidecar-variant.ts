@@ -11,12 +11,34 @@
 //
 //   node bench/variants/sidecar-variant.ts '<json flags>' --audit file --tokens verify
 import { parseArgs } from 'node:util';
-import { AuditLog, FileSink, StdoutSink, TokenVerifier, FilePolicySource, UpstreamKey, Sidecar, SidecarMetrics, createLogger, parseIssuerFlag } from '@scopekeeper/sidecar';
+import {
+  AuditLog,
+  FileSink,
+  StdoutSink,
+  TokenVerifier,
+  FilePolicySource,
+  UpstreamKey,
+  Sidecar,
+  SidecarMetrics,
+  createLogger,
+  parseIssuerFlag,
+} from '@scopekeeper/sidecar';
 import type { AuditSink } from '@scopekeeper/sidecar';
 import type { Identity } from '@scopekeeper/core';
 
-const { values, positionals } = parseArgs({ options: { audit: { type: 'string', default: 'cli' }, tokens: { type: 'string', default: 'verify' } }, allowPositionals: true });
-const flags = JSON.parse(positionals[0]!) as { listen: string; admin: string; upstream: string; keyFile: string; policy: string; issuer: string; auditFile: string };
+const { values, positionals } = parseArgs({
+  options: { audit: { type: 'string', default: 'cli' }, tokens: { type: 'string', default: 'verify' } },
+  allowPositionals: true,
+});
+const flags = JSON.parse(positionals[0]!) as {
+  listen: string;
+  admin: string;
+  upstream: string;
+  keyFile: string;
+  policy: string;
+  issuer: string;
+  auditFile: string;
+};
 const hp = (s: string) => ({ host: s.split(':')[0]!, port: Number(s.split(':')[1]) });
 
 const log = createLogger('warn');
@@ -26,7 +48,12 @@ if (values.audit === 'cli') sinks.push(new StdoutSink(), new FileSink(flags.audi
 if (values.audit === 'file') sinks.push(new FileSink(flags.auditFile));
 if (values.audit === 'file-nosync') sinks.push(new FileSink(flags.auditFile, { sync: false }));
 const audit = new AuditLog({ sinks, required: values.audit !== 'none', onWritten: (n) => metrics.auditEvents.inc(n) });
-const verifier = new TokenVerifier({ issuers: [{ ...parseIssuerFlag(flags.issuer), groupsClaim: 'groups' }], audience: 'scopekeeper', maxLifetimeSeconds: 3600, clockSkewSeconds: 30 });
+const verifier = new TokenVerifier({
+  issuers: [{ ...parseIssuerFlag(flags.issuer), groupsClaim: 'groups' }],
+  audience: 'scopekeeper',
+  maxLifetimeSeconds: 3600,
+  clockSkewSeconds: 30,
+});
 if (values.tokens === 'cache') {
   const real = verifier.authenticate.bind(verifier);
   const cache = new Map<string, { identity: Identity; exp: number }>();
@@ -44,7 +71,17 @@ const policy = new FilePolicySource({ dir: flags.policy, namespace: 'team-a' });
 await policy.start();
 await verifier.warm();
 const sidecar = new Sidecar(
-  { listen: hp(flags.listen), admin: hp(flags.admin), upstream: flags.upstream, upstreamKey: new UpstreamKey(flags.keyFile), namespace: 'team-a', maxBodyBytes: 32 * 1024 * 1024, upstreamTimeoutMs: 600_000, shutdownGraceMs: 5000, auditRequired: values.audit !== 'none' },
+  {
+    listen: hp(flags.listen),
+    admin: hp(flags.admin),
+    upstream: flags.upstream,
+    upstreamKey: new UpstreamKey(flags.keyFile),
+    namespace: 'team-a',
+    maxBodyBytes: 32 * 1024 * 1024,
+    upstreamTimeoutMs: 600_000,
+    shutdownGraceMs: 5000,
+    auditRequired: values.audit !== 'none',
+  },
   { policy, verifier, audit, log, metrics },
 );
 await sidecar.start();

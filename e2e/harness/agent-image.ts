@@ -16,7 +16,12 @@ export async function agentImage(scopekeeperArchive: string): Promise<{ file: st
   const sdk = join(REPO_ROOT, 'node_modules/@anthropic-ai');
   const agentSrc = join(REPO_ROOT, 'e2e/pods/agent/agent.mjs');
   const version = (JSON.parse(readFileSync(join(sdk, 'claude-agent-sdk/package.json'), 'utf8')) as { version: string }).version;
-  const key = createHash('sha256').update(version).update(readFileSync(agentSrc)).update(readFileSync(new URL(import.meta.url))).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(version)
+    .update(readFileSync(agentSrc))
+    .update(readFileSync(new URL(import.meta.url)))
+    .digest('hex')
+    .slice(0, 16);
   const file = join(cacheRoot(), 'image', `e2e-agent-${key}.oci.tar`);
   if (existsSync(file)) return { file, ref: AGENT_REF };
 
@@ -28,18 +33,35 @@ export async function agentImage(scopekeeperArchive: string): Promise<{ file: st
     const layout = join(work, 'oci');
     await run('mkdir', ['-p', layout]);
     await run('tar', ['-C', layout, '-xf', scopekeeperArchive]);
-    const tag = (JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] }).manifests[0]?.annotations?.['org.opencontainers.image.ref.name'];
+    const tag = (JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] })
+      .manifests[0]?.annotations?.['org.opencontainers.image.ref.name'];
     if (!tag) throw new Error(`${scopekeeperArchive} names no image`);
     await run(umoci, ['unpack', '--image', `${layout}:${tag}`, join(work, 'bundle')], { timeoutMs: 600_000 });
     const rootfs = join(work, 'bundle/rootfs');
     await run('mkdir', ['-p', join(rootfs, 'agent/node_modules/@anthropic-ai'), join(rootfs, 'bin')]);
-    await run('cp', ['-a', join(sdk, 'claude-agent-sdk'), join(sdk, 'claude-agent-sdk-linux-x64'), join(rootfs, 'agent/node_modules/@anthropic-ai/')]);
+    await run('cp', [
+      '-a',
+      join(sdk, 'claude-agent-sdk'),
+      join(sdk, 'claude-agent-sdk-linux-x64'),
+      join(rootfs, 'agent/node_modules/@anthropic-ai/'),
+    ]);
     await run('cp', [agentSrc, join(rootfs, 'agent/agent.mjs')]);
     await run('install', ['-m', '0755', busybox, join(rootfs, 'bin/busybox')]);
     for (const n of ['sh', 'cat']) await run('ln', ['-s', 'busybox', join(rootfs, 'bin', n)]);
     await run('chown', ['-R', '0:0', join(rootfs, 'agent')]);
     await run(umoci, ['repack', '--image', `${layout}:agent`, join(work, 'bundle')], { timeoutMs: 900_000 });
-    await run(umoci, ['config', '--image', `${layout}:agent`, '--config.entrypoint', '/usr/local/bin/node', '--config.entrypoint', '/agent/agent.mjs', '--clear=config.cmd', '--config.workingdir', '/agent']);
+    await run(umoci, [
+      'config',
+      '--image',
+      `${layout}:agent`,
+      '--config.entrypoint',
+      '/usr/local/bin/node',
+      '--config.entrypoint',
+      '/agent/agent.mjs',
+      '--clear=config.cmd',
+      '--config.workingdir',
+      '/agent',
+    ]);
     await run(umoci, ['tag', '--image', `${layout}:agent`, 'latest']);
     await run(umoci, ['rm', '--image', `${layout}:agent`]);
     await run(umoci, ['rm', '--image', `${layout}:${tag}`]);

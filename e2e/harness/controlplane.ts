@@ -141,7 +141,9 @@ export async function startControlPlane(opts: StartOptions): Promise<LocalContro
       return await startOnce(opts, attempt);
     } catch (e) {
       // Ports are picked free and then released: another process may take one in between.
-      const clash = /address already in use/.test(tail(join(opts.logDir, `etcd-${attempt}.log`), 200) + tail(join(opts.logDir, `kube-apiserver-${attempt}.log`), 200));
+      const clash = /address already in use/.test(
+        tail(join(opts.logDir, `etcd-${attempt}.log`), 200) + tail(join(opts.logDir, `kube-apiserver-${attempt}.log`), 200),
+      );
       if (!clash || attempt >= 3) throw e;
       log(`port clash on attempt ${attempt}; retrying with new ports`);
     }
@@ -178,7 +180,14 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
   for (const u of USERS) {
     if (u.oidc) {
       // aud carries the API server's client id and scopekeeper: the same sign-in reaches kubectl and a sidecar.
-      const token = await oidc.mint({ sub: `idp-${u.name.replace(/@.*/, '')}`, email: u.name, email_verified: true, groups: [...u.groups], aud: ['kubernetes', 'scopekeeper'], ttlSeconds: 3600 });
+      const token = await oidc.mint({
+        sub: `idp-${u.name.replace(/@.*/, '')}`,
+        email: u.name,
+        email_verified: true,
+        groups: [...u.groups],
+        aud: ['kubernetes', 'scopekeeper'],
+        ttlSeconds: 3600,
+      });
       users[u.name] = { name: u.name, groups: [...u.groups], token, context: u.name, oidc: true };
       continue;
     }
@@ -235,7 +244,10 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
 
   const etcd = startProc('etcd', join(binDir, 'etcd'), etcdArgs, etcdLog);
   const apiserver = startProc('kube-apiserver', join(binDir, 'kube-apiserver'), apiArgs, apiLog);
-  const watchdog = startWatchdog(runDir, [apiserver.child.pid ?? 0, etcd.child.pid ?? 0].filter((p) => p > 0));
+  const watchdog = startWatchdog(
+    runDir,
+    [apiserver.child.pid ?? 0, etcd.child.pid ?? 0].filter((p) => p > 0),
+  );
 
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -263,17 +275,27 @@ async function startOnce(opts: StartOptions, attempt: number): Promise<LocalCont
     for (;;) {
       for (const p of [etcd, apiserver]) {
         if (p.code !== undefined) {
-          throw new Error(`${p.name} exited (${p.code}) during start; last lines of ${p.name === 'etcd' ? etcdLog : apiLog}:\n${tail(p.name === 'etcd' ? etcdLog : apiLog)}`);
+          throw new Error(
+            `${p.name} exited (${p.code}) during start; last lines of ${p.name === 'etcd' ? etcdLog : apiLog}:\n${tail(p.name === 'etcd' ? etcdLog : apiLog)}`,
+          );
         }
       }
       if (Date.now() > deadline) {
-        throw new Error(`kube-apiserver not ready after ${opts.readyTimeoutMs ?? 90_000} ms (${last}); last lines of ${apiLog}:\n${tail(apiLog)}`);
+        throw new Error(
+          `kube-apiserver not ready after ${opts.readyTimeoutMs ?? 90_000} ms (${last}); last lines of ${apiLog}:\n${tail(apiLog)}`,
+        );
       }
       if (existsSync(caFile)) {
         try {
           const r = await httpsRequest(`${server}/readyz`, { ca: readFileSync(caFile, 'utf8'), token: admin, timeoutMs: 2000 });
           if (r.status === 200) break;
-          last = `readyz ${r.status}: ${r.body.trim().split('\n').filter((l) => l.includes('[-]')).join(', ') || r.body.slice(0, 200)}`;
+          last = `readyz ${r.status}: ${
+            r.body
+              .trim()
+              .split('\n')
+              .filter((l) => l.includes('[-]'))
+              .join(', ') || r.body.slice(0, 200)
+          }`;
         } catch (e) {
           last = (e as Error).message;
         }

@@ -28,11 +28,14 @@ export async function existingCluster(binDir: string, runDir: string): Promise<C
     kubeconfigPath = join(runDir, 'kubeconfig');
     writeFileSync(kubeconfigPath, merged.stdout, { mode: 0o600 });
   }
-  const k = (args: string[]) => run(kubectl, ['--kubeconfig', kubeconfigPath, '--cache-dir', cacheDir, ...args], { allowFailure: true, timeoutMs: 20_000 });
+  const k = (args: string[]) =>
+    run(kubectl, ['--kubeconfig', kubeconfigPath, '--cache-dir', cacheDir, ...args], { allowFailure: true, timeoutMs: 20_000 });
 
   const ready = await k(['--request-timeout=5s', 'get', '--raw', '/readyz']);
   if (ready.code !== 0) {
-    log(`KUBECONFIG=${env} is set but its cluster does not answer (${ready.stderr.trim().split('\n').pop()}); starting a local control plane instead`);
+    log(
+      `KUBECONFIG=${env} is set but its cluster does not answer (${ready.stderr.trim().split('\n').pop()}); starting a local control plane instead`,
+    );
     return undefined;
   }
   const view = JSON.parse((await k(['config', 'view', '--raw', '--flatten', '-o', 'json'])).stdout) as KubeconfigView;
@@ -70,7 +73,9 @@ export async function existingCluster(binDir: string, runDir: string): Promise<C
   } catch {
     /* not reachable without credentials */
   }
-  log(`using the existing cluster of KUBECONFIG=${env}: ${cluster.server} (${version.gitVersion}, context ${current}); unset KUBECONFIG to start a local control plane`);
+  log(
+    `using the existing cluster of KUBECONFIG=${env}: ${cluster.server} (${version.gitVersion}, context ${current}); unset KUBECONFIG to start a local control plane`,
+  );
   return {
     mode: 'existing',
     server: cluster.server,

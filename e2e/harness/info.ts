@@ -53,7 +53,9 @@ export function writeInfo(info: ClusterInfo): string {
 export function readInfo(): ClusterInfo {
   const file = process.env[INFO_ENV];
   if (!file) {
-    throw new Error(`${INFO_ENV} is not set: run the e2e suite through \`npm run test:e2e\` (jest.e2e.config.js's global setup provides the cluster)`);
+    throw new Error(
+      `${INFO_ENV} is not set: run the e2e suite through \`npm run test:e2e\` (jest.e2e.config.js's global setup provides the cluster)`,
+    );
   }
   return JSON.parse(readFileSync(file, 'utf8')) as ClusterInfo;
 }

@@ -17,10 +17,24 @@ import { join } from 'node:path';
 export const NODE_LOCK = '/run/scopekeeper-e2e-node.json';
 
 /** Sysctls the kubelet sets (protectKernelDefaults: false) and kube-proxy may touch. */
-export const RECORDED_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'] as const;
+export const RECORDED_SYSCTLS = [
+  'vm.overcommit_memory',
+  'vm.panic_on_oom',
+  'kernel.panic',
+  'kernel.panic_on_oops',
+  'kernel.keys.root_maxkeys',
+  'kernel.keys.root_maxbytes',
+] as const;
 
 /** Fixed paths the node's components write despite every directory flag we give them. */
-export const FIXED_PATHS = ['/run/containerd', '/var/lib/cni', '/var/log/containers', '/var/log/pods', '/var/lib/kubelet', '/run/netns'] as const;
+export const FIXED_PATHS = [
+  '/run/containerd',
+  '/var/lib/cni',
+  '/var/log/containers',
+  '/var/log/pods',
+  '/var/lib/kubelet',
+  '/run/netns',
+] as const;
 
 export interface NodeState {
   /** The process that owns the node (jest or start-node); a live owner makes a second node wait its turn. */
@@ -211,7 +225,10 @@ export function teardownNode(s: NodeState): string[] {
   if (shims.length) notes.push(`${shims.length} shims stopped`);
   stopPids(shims, 5_000);
   // Everything else the harness started, newest first.
-  const rest = s.procs.filter((p) => !['kubelet', 'containerd'].includes(p.name)).map((p) => p.pid).reverse();
+  const rest = s.procs
+    .filter((p) => !['kubelet', 'containerd'].includes(p.name))
+    .map((p) => p.pid)
+    .reverse();
   stopPids(rest, 10_000);
   const left = s.procs.filter((p) => alive(p.pid));
   if (left.length) notes.push(`still alive: ${left.map((p) => `${p.name} ${p.pid}`).join(', ')}`);

@@ -28,7 +28,8 @@ export const setNodeState = (s: NodeHarnessState | undefined): void => {
 
 export default async function nodeSetup(): Promise<void> {
   process.stderr.write('\n');
-  if (process.getuid?.() !== 0) throw new Error('the pod specs (e2e/pods/) need root: a network namespace, cgroups and mounts for the kubelet and containerd');
+  if (process.getuid?.() !== 0)
+    throw new Error('the pod specs (e2e/pods/) need root: a network namespace, cgroups and mounts for the kubelet and containerd');
   provisionTools();
   const logDir = newLogDir();
   const t0 = performance.now();
@@ -41,7 +42,11 @@ export default async function nodeSetup(): Promise<void> {
   const removeExitHandlers = onExit(() => cluster.stop());
   // Outlives jest only to clean up after a SIGKILL: tears the node down once this process is gone.
   const script = `while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" "$3" --teardown`;
-  const w = spawn('sh', ['-c', script, 'scopekeeper-e2e-node-watchdog', String(process.pid), process.execPath, join(REPO_ROOT, 'e2e/harness/node-host.ts')], { detached: true, stdio: 'ignore' });
+  const w = spawn(
+    'sh',
+    ['-c', script, 'scopekeeper-e2e-node-watchdog', String(process.pid), process.execPath, join(REPO_ROOT, 'e2e/harness/node-host.ts')],
+    { detached: true, stdio: 'ignore' },
+  );
   w.unref();
   setNodeState({ cluster, logDir, watchdog: w.pid ?? 0, removeExitHandlers });
   try {
@@ -52,7 +57,9 @@ export default async function nodeSetup(): Promise<void> {
     throw e;
   }
   const file = join(cluster.info.runDir, 'cluster.json');
-  writeFileSync(file, JSON.stringify({ ...cluster.info, images: { scopekeeper: built.sk.ref, agent: built.agent.ref } }, null, 2), { mode: 0o600 });
+  writeFileSync(file, JSON.stringify({ ...cluster.info, images: { scopekeeper: built.sk.ref, agent: built.agent.ref } }, null, 2), {
+    mode: 0o600,
+  });
   process.env[NODE_INFO_ENV] = file;
   log(`pods: node and image ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

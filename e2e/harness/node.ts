@@ -35,7 +35,19 @@ export const NODE = {
 } as const;
 
 /** Debian packages of the node (dependencies named: debs.sh follows none). */
-export const NODE_DEBS = ['containerd', 'runc', 'containernetworking-plugins', 'iptables', 'libip4tc2', 'libip6tc2', 'libxtables12', 'libnftnl11', 'libmnl0', 'libnfnetlink0', 'libnetfilter-conntrack3'];
+export const NODE_DEBS = [
+  'containerd',
+  'runc',
+  'containernetworking-plugins',
+  'iptables',
+  'libip4tc2',
+  'libip6tc2',
+  'libxtables12',
+  'libnftnl11',
+  'libmnl0',
+  'libnfnetlink0',
+  'libnetfilter-conntrack3',
+];
 
 export interface NodeClusterInfo extends ClusterInfo {
   node: {
@@ -64,19 +76,29 @@ async function nodeBinaries(): Promise<string> {
   const out = await run('bash', [join(REPO_ROOT, 'e2e/controlplane/build.sh'), 'node'], { timeoutMs: 60 * 60_000 }).catch((e: Error) => {
     throw new Error(`e2e/controlplane/build.sh node failed: ${e.message}`);
   });
-  process.stderr.write(out.stderr.split('\n').filter((l) => !/up to date/.test(l)).join('\n'));
+  process.stderr.write(
+    out.stderr
+      .split('\n')
+      .filter((l) => !/up to date/.test(l))
+      .join('\n'),
+  );
   return out.stdout.trim().split('\n').pop() ?? '';
 }
 
 /** `nsenter --net=<ns>`: the command runs in the node's network namespace, nothing else changes. */
-export const inNetns = (netns: string, cmd: string, args: readonly string[]): [string, string[]] => ['nsenter', [`--net=/run/netns/${netns}`, cmd, ...args]];
+export const inNetns = (netns: string, cmd: string, args: readonly string[]): [string, string[]] => [
+  'nsenter',
+  [`--net=/run/netns/${netns}`, cmd, ...args],
+];
 
 export async function startNodeCluster(opts: { logDir: string }): Promise<NodeCluster> {
   const t0 = performance.now();
   const stale = readState();
   if (stale) {
     if (alive(stale.owner) && stale.owner !== process.pid) {
-      throw new Error(`a one-node e2e cluster is already running on this machine (owner pid ${stale.owner}, ${NODE_LOCK}); only one node fits (fixed paths, cgroups, sysctls): wait for it or stop that process`);
+      throw new Error(
+        `a one-node e2e cluster is already running on this machine (owner pid ${stale.owner}, ${NODE_LOCK}); only one node fits (fixed paths, cgroups, sysctls): wait for it or stop that process`,
+      );
     }
     log(`cleaning up a node left by pid ${stale.owner}: ${teardownNode(stale).join('; ') || 'nothing was running'}`);
   }
@@ -227,12 +249,35 @@ async function boot(state: NodeState, o: { binDir: string; debsRoot: string; log
   const outside = await procs.bridge('bridge-api-out', ['tcp:127.0.0.1:0', `unix:${apiSock}`]);
   const server = `https://127.0.0.1:${outside.split(':').pop()}`;
   const admin = users[ADMIN]!.token!;
-  await waitFor('kube-apiserver /readyz', async () => (await httpsRequest(`${server}/readyz`, { ca: ca.certPem, token: admin, timeoutMs: 2000 }).catch(() => undefined))?.status === 200, 90_000, procs);
+  await waitFor(
+    'kube-apiserver /readyz',
+    async () =>
+      (await httpsRequest(`${server}/readyz`, { ca: ca.certPem, token: admin, timeoutMs: 2000 }).catch(() => undefined))?.status === 200,
+    90_000,
+    procs,
+  );
 
-  const kubeconfigPath = kubeconfig(join(runDir, 'kubeconfig'), server, caFile, Object.fromEntries(Object.values(users).map((u) => [u.name, u.token!])), ADMIN);
-  const kubectl = (args: string[], input?: string) => run(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfigPath, '--cache-dir', join(runDir, 'kube-cache'), ...args], input ? { input } : {});
+  const kubeconfigPath = kubeconfig(
+    join(runDir, 'kubeconfig'),
+    server,
+    caFile,
+    Object.fromEntries(Object.values(users).map((u) => [u.name, u.token!])),
+    ADMIN,
+  );
+  const kubectl = (args: string[], input?: string) =>
+    run(
+      join(binDir, 'kubectl'),
+      ['--kubeconfig', kubeconfigPath, '--cache-dir', join(runDir, 'kube-cache'), ...args],
+      input ? { input } : {},
+    );
   // Service-account issuer discovery readable without credentials (what a sidecar fetches).
-  await kubectl(['create', 'clusterrolebinding', 'e2e-issuer-discovery', '--clusterrole=system:service-account-issuer-discovery', '--group=system:unauthenticated']);
+  await kubectl([
+    'create',
+    'clusterrolebinding',
+    'e2e-issuer-discovery',
+    '--clusterrole=system:service-account-issuer-discovery',
+    '--group=system:unauthenticated',
+  ]);
 
   // ---- controller-manager, scheduler ----------------------------------------------------------
   nsStart('kube-controller-manager', join(binDir, 'kube-controller-manager'), [
@@ -264,7 +309,21 @@ async function boot(state: NodeState, o: { binDir: string; debsRoot: string; log
     JSON.stringify({
       cniVersion: '1.0.0',
       name: 'scopekeeper-e2e',
-      plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: NODE.podCIDR }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(runDir, 'cni/ipam') } }],
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: NODE.podCIDR }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: join(runDir, 'cni/ipam'),
+          },
+        },
+      ],
     }),
   );
   const pauseRef = 'scopekeeper.local/pause:e2e';
@@ -298,7 +357,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   );
   nsStart('containerd', join(debsRoot, 'usr/bin/containerd'), ['--config', containerdConf]);
   await waitFor('containerd socket', () => existsSync(containerdSocket), 30_000, procs);
-  const ctr = (args: string[]) => run(join(debsRoot, 'usr/bin/ctr'), ['--address', containerdSocket, '-n', 'k8s.io', ...args], { env: { ...process.env, ...env }, timeoutMs: 300_000 });
+  const ctr = (args: string[]) =>
+    run(join(debsRoot, 'usr/bin/ctr'), ['--address', containerdSocket, '-n', 'k8s.io', ...args], {
+      env: { ...process.env, ...env },
+      timeoutMs: 300_000,
+    });
   await waitFor('containerd answering', async () => (await ctr(['version']).catch(() => undefined)) !== undefined, 30_000, procs);
   const pauseArchive = await pauseImage(binDir, join(runDir, 'pause.oci.tar'));
   await ctr(['images', 'import', '--base-name', 'scopekeeper.local/pause', pauseArchive]);
@@ -368,11 +431,23 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   );
   nsStart('kube-proxy', join(binDir, 'kube-proxy'), [`--config=${proxyConf}`]);
 
-  await waitFor(`node ${NODE.name} Ready`, async () => {
-    const r = await kubectl(['get', 'node', NODE.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).catch(() => undefined);
-    return r?.stdout.trim() === 'True';
-  }, 120_000, procs);
-  await waitFor('the default service account', async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default']).catch(() => undefined)) !== undefined, 60_000, procs);
+  await waitFor(
+    `node ${NODE.name} Ready`,
+    async () => {
+      const r = await kubectl(['get', 'node', NODE.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).catch(
+        () => undefined,
+      );
+      return r?.stdout.trim() === 'True';
+    },
+    120_000,
+    procs,
+  );
+  await waitFor(
+    'the default service account',
+    async () => (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default']).catch(() => undefined)) !== undefined,
+    60_000,
+    procs,
+  );
 
   const version = JSON.parse((await kubectl(['get', '--raw', '/version'])).stdout) as { gitVersion: string };
   return {
@@ -493,7 +568,11 @@ class Procs {
 
   tail(name: string): string {
     try {
-      return readFileSync(join(this.logDir, `${name}.log`), 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+      return readFileSync(join(this.logDir, `${name}.log`), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(-30)
+        .join('\n');
     } catch {
       return '(no log)';
     }

@@ -54,7 +54,8 @@ export function containerEnv(pod: V1Pod, c: V1Container): Record<string, string>
   if (c.envFrom?.length) throw new Error(`container ${c.name}: envFrom is not supported by this harness`);
   for (const e of c.env ?? ([] as V1EnvVar[])) {
     if (e.valueFrom) {
-      if (!e.valueFrom.fieldRef) throw new Error(`container ${c.name}: env ${e.name} uses ${Object.keys(e.valueFrom).join(', ')}; only fieldRef is supported here`);
+      if (!e.valueFrom.fieldRef)
+        throw new Error(`container ${c.name}: env ${e.name} uses ${Object.keys(e.valueFrom).join(', ')}; only fieldRef is supported here`);
       env[e.name] = podField(pod, e.valueFrom.fieldRef.fieldPath);
     } else {
       env[e.name] = expand(e.value ?? '', env);
@@ -87,7 +88,12 @@ async function volumeFiles(pod: V1Pod, v: V1Volume, src: VolumeSources): Promise
     for (const s of v.projected.sources ?? []) {
       if (s.serviceAccountToken) {
         const t = s.serviceAccountToken;
-        files[t.path] = await src.serviceAccountToken(ns, pod.spec!.serviceAccountName ?? 'default', t.audience, t.expirationSeconds ?? 3600);
+        files[t.path] = await src.serviceAccountToken(
+          ns,
+          pod.spec!.serviceAccountName ?? 'default',
+          t.audience,
+          t.expirationSeconds ?? 3600,
+        );
       } else if (s.configMap) {
         await items((k) => src.configMap(ns, s.configMap!.name ?? '', k), s.configMap.items, `configMap ${s.configMap.name}`);
       } else if (s.secret) {
@@ -102,7 +108,11 @@ async function volumeFiles(pod: V1Pod, v: V1Volume, src: VolumeSources): Promise
       }
     }
   } else {
-    throw new Error(`volume ${v.name}: ${Object.keys(v).filter((k) => k !== 'name').join(', ')} is not supported by this harness`);
+    throw new Error(
+      `volume ${v.name}: ${Object.keys(v)
+        .filter((k) => k !== 'name')
+        .join(', ')} is not supported by this harness`,
+    );
   }
   return files;
 }
@@ -123,7 +133,8 @@ export interface Mount {
 export async function materializeMounts(pod: V1Pod, c: V1Container, root: string, src: VolumeSources): Promise<Mount[]> {
   const mounts: Mount[] = [];
   for (const m of c.volumeMounts ?? []) {
-    if (m.subPath || m.subPathExpr) throw new Error(`container ${c.name}: volumeMount ${m.name} uses subPath; not supported by this harness`);
+    if (m.subPath || m.subPathExpr)
+      throw new Error(`container ${c.name}: volumeMount ${m.name} uses subPath; not supported by this harness`);
     const v = pod.spec?.volumes?.find((x) => x.name === m.name);
     if (!v) throw new Error(`container ${c.name} mounts volume ${m.name}, which the pod does not define`);
     const files = await volumeFiles(pod, v, src);
@@ -140,7 +151,9 @@ export async function materializeMounts(pod: V1Pod, c: V1Container, root: string
 
 /** A container path to the local file behind it (the longest mount that contains it). */
 export function localPath(path: string, mounts: readonly Mount[]): string | undefined {
-  const m = [...mounts].sort((a, b) => b.mountPath.length - a.mountPath.length).find((x) => path === x.mountPath || path.startsWith(`${x.mountPath.replace(/\/$/, '')}/`));
+  const m = [...mounts]
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)
+    .find((x) => path === x.mountPath || path.startsWith(`${x.mountPath.replace(/\/$/, '')}/`));
   return m ? join(m.localDir, path.slice(m.mountPath.length)) : undefined;
 }
 
@@ -150,7 +163,11 @@ export function localPath(path: string, mounts: readonly Mount[]): string | unde
  * receives the value in the spec); a flag the spec does not carry is appended. `--flag value` and
  * `--flag=value` are both understood.
  */
-export function remapArgs(args: readonly string[], mounts: readonly Mount[], overrides: Record<string, string | ((inSpec: string) => string)> = {}): string[] {
+export function remapArgs(
+  args: readonly string[],
+  mounts: readonly Mount[],
+  overrides: Record<string, string | ((inSpec: string) => string)> = {},
+): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   const value = (flag: string, v: string): string => {
@@ -266,7 +283,8 @@ export async function waitHttpOk(url: string, proc: LocalProcess, timeoutMs = 20
   const end = Date.now() + timeoutMs;
   let last = 'no answer';
   for (;;) {
-    if (proc.done()) throw new Error(`the process exited before ${url} answered 200 (${JSON.stringify(await proc.exited)}):\n${proc.stderr()}`);
+    if (proc.done())
+      throw new Error(`the process exited before ${url} answered 200 (${JSON.stringify(await proc.exited)}):\n${proc.stderr()}`);
     try {
       const r = await fetch(url);
       if (r.status === 200) return;

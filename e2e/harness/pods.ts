@@ -38,7 +38,10 @@ let cached: NodeClusterHandle | undefined;
 export function nodeCluster(): NodeClusterHandle {
   if (cached) return cached;
   const file = process.env[NODE_INFO_ENV];
-  if (!file) throw new Error(`${NODE_INFO_ENV} is not set: the specs of e2e/pods/ run through \`npm run test:e2e\` (the pods project's global setup starts the node)`);
+  if (!file)
+    throw new Error(
+      `${NODE_INFO_ENV} is not set: the specs of e2e/pods/ run through \`npm run test:e2e\` (the pods project's global setup starts the node)`,
+    );
   const info = JSON.parse(readFileSync(file, 'utf8')) as NodeClusterInfo & { images: { scopekeeper: string; agent: string } };
   const c = clusterOf(info);
   const bridges: number[] = [];
@@ -78,7 +81,8 @@ export function nodeCluster(): NodeClusterHandle {
     node: info.node,
     images: info.images,
     inNode: (cmd, args, o = {}) => run(...inNetns(info.node.netns, cmd, args), { env, ...o }),
-    ctr: (args) => run(join(info.node.debsRoot, 'usr/bin/ctr'), ['--address', info.node.containerdSocket, '-n', 'k8s.io', ...args], { env }),
+    ctr: (args) =>
+      run(join(info.node.debsRoot, 'usr/bin/ctr'), ['--address', info.node.containerdSocket, '-n', 'k8s.io', ...args], { env }),
     async exposeToPods(target) {
       const sock = join(sockDir, `to-pods-${n++}.sock`);
       if (typeof target === 'number') {
@@ -118,8 +122,12 @@ export async function scopekeeperImage(): Promise<{ file: string; ref: string }>
 /** `ctr images import` into the node's containerd under `ref` (repository from ref, tag from the archive). */
 export async function importImage(info: NodeClusterInfo, file: string, ref: string): Promise<void> {
   const base = ref.replace(/:[^:/]+$/, '');
-  await run(join(info.node.debsRoot, 'usr/bin/ctr'), ['--address', info.node.containerdSocket, '-n', 'k8s.io', 'images', 'import', '--base-name', base, file], {
-    env: { ...process.env, ...info.node.env },
-    timeoutMs: 300_000,
-  });
+  await run(
+    join(info.node.debsRoot, 'usr/bin/ctr'),
+    ['--address', info.node.containerdSocket, '-n', 'k8s.io', 'images', 'import', '--base-name', base, file],
+    {
+      env: { ...process.env, ...info.node.env },
+      timeoutMs: 300_000,
+    },
+  );
 }

@@ -47,8 +47,15 @@ export interface Prometheus {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startPrometheus(opts: { targets: ScrapeTarget[]; scrapeIntervalSeconds?: number; startTimeoutMs?: number }): Promise<Prometheus> {
-  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} is not there: global setup provisions it (e2e/harness/tools.ts); outside the e2e run set PROMETHEUS_BIN`);
+export async function startPrometheus(opts: {
+  targets: ScrapeTarget[];
+  scrapeIntervalSeconds?: number;
+  startTimeoutMs?: number;
+}): Promise<Prometheus> {
+  if (!existsSync(PROMETHEUS_BIN))
+    throw new Error(
+      `${PROMETHEUS_BIN} is not there: global setup provisions it (e2e/harness/tools.ts); outside the e2e run set PROMETHEUS_BIN`,
+    );
   const interval = `${opts.scrapeIntervalSeconds ?? 1}s`;
   const dir = mkdtempSync(join(tmpdir(), 'sk-prometheus-'));
   const byJob = new Map<string, ScrapeTarget[]>();
@@ -131,11 +138,18 @@ export async function startPrometheus(opts: { targets: ScrapeTarget[]; scrapeInt
     const data = await api<{ resultType: string; result: unknown }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
     if (data.resultType === 'scalar') return [{ metric: {}, value: Number((data.result as [number, string])[1]) }];
     if (data.resultType !== 'vector') throw new Error(`Prometheus: ${expr} gave a ${data.resultType}, expected an instant vector`);
-    return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
+    return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({
+      metric: s.metric,
+      value: Number(s.value[1]),
+    }));
   };
 
   const targets = async () =>
-    (await api<{ activeTargets: { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string }[] }>('/api/v1/targets')).activeTargets.map((t) => ({
+    (
+      await api<{ activeTargets: { labels: Record<string, string>; scrapeUrl: string; health: string; lastError: string }[] }>(
+        '/api/v1/targets',
+      )
+    ).activeTargets.map((t) => ({
       job: t.labels.job ?? '',
       scrapeUrl: t.scrapeUrl,
       health: t.health,
@@ -158,7 +172,9 @@ export async function startPrometheus(opts: { targets: ScrapeTarget[]; scrapeInt
         if (pass) return last;
         if (Date.now() > end) {
           const health = await targets().catch((e: Error) => e.message);
-          throw new Error(`Prometheus: ${expr} did not reach the expected value in time; last result ${JSON.stringify(last)}; targets ${JSON.stringify(health)}`);
+          throw new Error(
+            `Prometheus: ${expr} did not reach the expected value in time; last result ${JSON.stringify(last)}; targets ${JSON.stringify(health)}`,
+          );
         }
         await sleep(250);
       }

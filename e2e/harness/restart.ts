@@ -66,7 +66,13 @@ export async function restartApiServer(
   // Outlive us only to clean up: stop the new apiserver when this process is gone.
   const watchdog = spawn(
     'sh',
-    ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -TERM "$2" 2>/dev/null; sleep 5; kill -KILL "$2" 2>/dev/null', 'scopekeeper-e2e-restart-watchdog', String(process.pid), String(pid)],
+    [
+      '-c',
+      'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -TERM "$2" 2>/dev/null; sleep 5; kill -KILL "$2" 2>/dev/null',
+      'scopekeeper-e2e-restart-watchdog',
+      String(process.pid),
+      String(pid),
+    ],
     { detached: true, stdio: 'ignore' },
   );
   watchdog.unref();
@@ -75,12 +81,17 @@ export async function restartApiServer(
   for (;;) {
     if (!alive(pid)) throw new Error(`the restarted kube-apiserver exited; see ${logFile}`);
     try {
-      const r = await httpsRequest(`${c.server}/readyz`, { ...(c.caData ? { ca: c.caData } : {}), ...(c.tokens.admin ? { token: c.tokens.admin } : {}), timeoutMs: 1000 });
+      const r = await httpsRequest(`${c.server}/readyz`, {
+        ...(c.caData ? { ca: c.caData } : {}),
+        ...(c.tokens.admin ? { token: c.tokens.admin } : {}),
+        timeoutMs: 1000,
+      });
       if (r.status === 200) break;
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) throw new Error(`the restarted kube-apiserver is not ready after ${opts.readyTimeoutMs ?? 60_000} ms; see ${logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(`the restarted kube-apiserver is not ready after ${opts.readyTimeoutMs ?? 60_000} ms; see ${logFile}`);
     await sleep(100);
   }
   const readyAt = Date.now();

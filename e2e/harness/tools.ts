@@ -14,7 +14,10 @@ import { log } from './proc.ts';
  */
 export function debs(name: string, packages: readonly string[]): string {
   const t0 = performance.now();
-  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/debs.sh'), name, ...packages], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/debs.sh'), name, ...packages], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.status !== 0) throw new Error(`scripts/debs.sh ${name} ${packages.join(' ')} exited ${r.status}:\n${r.stderr}`);
   const s = (performance.now() - t0) / 1000;
   if (s > 1) log(`${name}: ${r.stderr.trim()} (${s.toFixed(1)} s)`);
@@ -28,7 +31,8 @@ export function debs(name: string, packages: readonly string[]): string {
 export function provisionTools(): void {
   if (process.env.PROMETHEUS_BIN && existsSync(process.env.PROMETHEUS_BIN)) return;
   const bin = join(debs('prometheus', ['prometheus']), 'usr/bin');
-  for (const b of ['prometheus', 'promtool']) if (!existsSync(join(bin, b))) throw new Error(`Debian's prometheus package has no ${b} at ${bin}`);
+  for (const b of ['prometheus', 'promtool'])
+    if (!existsSync(join(bin, b))) throw new Error(`Debian's prometheus package has no ${b} at ${bin}`);
   process.env.PROMETHEUS_BIN = join(bin, 'prometheus');
   process.env.PATH = `${bin}${delimiter}${process.env.PATH ?? ''}`;
 }

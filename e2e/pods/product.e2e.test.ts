@@ -23,16 +23,26 @@ let prom: Prometheus | undefined;
 interface Status {
   phase?: string;
   podIP?: string;
-  initContainerStatuses?: { name: string; ready: boolean; restartCount: number; containerID?: string; state?: { running?: { startedAt: string } } }[];
+  initContainerStatuses?: {
+    name: string;
+    ready: boolean;
+    restartCount: number;
+    containerID?: string;
+    state?: { running?: { startedAt: string } };
+  }[];
   containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: { running?: { startedAt: string } } }[];
 }
-const status = async (): Promise<Status> => JSON.parse((await c.kubectl(['get', 'pod', POD, '-n', NS, '-o', 'jsonpath={.status}'])).stdout || '{}') as Status;
+const status = async (): Promise<Status> =>
+  JSON.parse((await c.kubectl(['get', 'pod', POD, '-n', NS, '-o', 'jsonpath={.status}'])).stdout || '{}') as Status;
 const sidecarStatus = (s: Status) => s.initContainerStatuses?.find((x) => x.name === SIDECAR);
 const describe_ = async () => (await c.kubectl(['describe', 'pod', POD, '-n', NS], { allowFailure: true })).stdout;
 
 /** One turn of the Agent SDK inside the app container. */
 async function ask(model: string, prompt: string): Promise<{ ok: boolean; text: string; error?: string }> {
-  const r = await c.kubectl(['exec', POD, '-n', NS, '-c', 'app', '--', '/usr/local/bin/node', '/agent/agent.mjs', 'ask', model, prompt], { timeoutMs: 120_000, allowFailure: true });
+  const r = await c.kubectl(['exec', POD, '-n', NS, '-c', 'app', '--', '/usr/local/bin/node', '/agent/agent.mjs', 'ask', model, prompt], {
+    timeoutMs: 120_000,
+    allowFailure: true,
+  });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as { ok: boolean; text: string; error?: string };
@@ -51,16 +61,31 @@ beforeAll(async () => {
   await applyCrds(c);
   await c.helm(
     [
-      'upgrade', '--install', 'scopekeeper', join(c.repoRoot, 'charts/scopekeeper'),
-      '-n', 'scopekeeper-system', '--create-namespace', '--skip-crds',
-      '--set', `image.repository=${c.images.scopekeeper.replace(/:[^:]+$/, '')}`,
-      '--set', `image.tag=${c.images.scopekeeper.replace(/^.*:/, '')}`,
-      '--set', 'image.pullPolicy=Never',
-      '--set', 'operator.replicas=1',
-      '--set', 'operator.podDisruptionBudget.enabled=false',
-      '--set', `sidecar.issuers={${c.node.issuer}}`,
-      '--set', `sidecar.upstream=${upstream}`,
-      '--wait', '--timeout', '240s',
+      'upgrade',
+      '--install',
+      'scopekeeper',
+      join(c.repoRoot, 'charts/scopekeeper'),
+      '-n',
+      'scopekeeper-system',
+      '--create-namespace',
+      '--skip-crds',
+      '--set',
+      `image.repository=${c.images.scopekeeper.replace(/:[^:]+$/, '')}`,
+      '--set',
+      `image.tag=${c.images.scopekeeper.replace(/^.*:/, '')}`,
+      '--set',
+      'image.pullPolicy=Never',
+      '--set',
+      'operator.replicas=1',
+      '--set',
+      'operator.podDisruptionBudget.enabled=false',
+      '--set',
+      `sidecar.issuers={${c.node.issuer}}`,
+      '--set',
+      `sidecar.upstream=${upstream}`,
+      '--wait',
+      '--timeout',
+      '240s',
     ],
     { timeoutMs: 300_000 },
   );
@@ -70,10 +95,36 @@ beforeAll(async () => {
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'support-bot', namespace: NS } },
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'anthropic-api-key', namespace: NS }, stringData: { 'api-key': KEY } },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'scopekeeper-sidecar', namespace: NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'scopekeeper-sidecar' }, subjects: [{ kind: 'ServiceAccount', name: 'support-bot', namespace: NS }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'scopekeeper-sidecar', namespace: NS },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'scopekeeper-sidecar' },
+        subjects: [{ kind: 'ServiceAccount', name: 'support-bot', namespace: NS }],
+      },
       // dave asks, carol (security-leads) decides.
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'review-editor', namespace: NS }, rules: [{ apiGroups: ['scopekeeper.dev'], resources: ['accessreviews', 'modelscopes'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'] }] },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'review-editor', namespace: NS }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'review-editor' }, subjects: [{ kind: 'User', name: 'carol@example.com' }, { kind: 'User', name: 'dave@example.com' }] },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'review-editor', namespace: NS },
+        rules: [
+          {
+            apiGroups: ['scopekeeper.dev'],
+            resources: ['accessreviews', 'modelscopes'],
+            verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'],
+          },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'review-editor', namespace: NS },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'review-editor' },
+        subjects: [
+          { kind: 'User', name: 'carol@example.com' },
+          { kind: 'User', name: 'dave@example.com' },
+        ],
+      },
       {
         apiVersion: 'scopekeeper.dev/v1alpha1',
         kind: 'ModelScope',
@@ -83,7 +134,11 @@ beforeAll(async () => {
           models: ['claude-sonnet-4-5', 'claude-haiku-4-5'],
           limits: { maxTokens: 128000, streaming: true, thinking: true },
           data: { mask: ['email'] },
-          approval: { requiredFor: { models: ['claude-haiku-*'] }, approvers: [{ kind: 'Group', name: 'security-leads' }], grantDuration: '1h' },
+          approval: {
+            requiredFor: { models: ['claude-haiku-*'] },
+            approvers: [{ kind: 'Group', name: 'security-leads' }],
+            grantDuration: '1h',
+          },
           review: { period: '90d', reviewers: [{ kind: 'Group', name: 'security-leads' }], onExpiry: 'Deny' },
         },
       },
@@ -91,7 +146,12 @@ beforeAll(async () => {
   });
   await c.kubectl(['apply', '-f', '-'], {
     as: 'dave@example.com',
-    input: JSON.stringify({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'AccessReview', metadata: { name: 'support-agent-q4', namespace: NS }, spec: { scopeRef: { name: 'support-agent' }, type: 'Periodic', decision: 'Pending' } }),
+    input: JSON.stringify({
+      apiVersion: 'scopekeeper.dev/v1alpha1',
+      kind: 'AccessReview',
+      metadata: { name: 'support-agent-q4', namespace: NS },
+      spec: { scopeRef: { name: 'support-agent' }, type: 'Periodic', decision: 'Pending' },
+    }),
   });
   await approve('support-agent-q4', 'Support bot on Sonnet; SEC-123');
 
@@ -105,11 +165,18 @@ beforeAll(async () => {
       spec: { serviceAccountName: 'support-bot', containers: [{ name: 'app', image: c.images.agent, imagePullPolicy: 'Never' }] },
     }),
   });
-  await until('the agent pod to run with the sidecar ready', async () => {
-    const s = await status();
-    return s.phase === 'Running' && s.containerStatuses?.[0]?.ready && sidecarStatus(s)?.ready ? s : undefined;
-  }, 180_000, 500).catch(async (e: Error) => {
-    throw new Error(`${e.message}\n${await describe_()}\n${(await c.kubectl(['logs', '-n', 'scopekeeper-system', 'deploy/scopekeeper', '--tail=40'], { allowFailure: true })).stdout}`);
+  await until(
+    'the agent pod to run with the sidecar ready',
+    async () => {
+      const s = await status();
+      return s.phase === 'Running' && s.containerStatuses?.[0]?.ready && sidecarStatus(s)?.ready ? s : undefined;
+    },
+    180_000,
+    500,
+  ).catch(async (e: Error) => {
+    throw new Error(
+      `${e.message}\n${await describe_()}\n${(await c.kubectl(['logs', '-n', 'scopekeeper-system', 'deploy/scopekeeper', '--tail=40'], { allowFailure: true })).stdout}`,
+    );
   });
 }, 600_000);
 
@@ -120,23 +187,47 @@ afterAll(async () => {
 });
 
 async function approve(name: string, justification: string): Promise<void> {
-  await run(join(c.repoRoot, 'node_modules/.bin/node'), [join(c.repoRoot, 'bin/scopekeeper.js'), 'reviews', 'approve', name, '-n', NS, '--justification', justification, '--context', 'carol@example.com'], {
-    env: { ...process.env, KUBECONFIG: c.kubeconfigPath },
-  });
+  await run(
+    join(c.repoRoot, 'node_modules/.bin/node'),
+    [
+      join(c.repoRoot, 'bin/scopekeeper.js'),
+      'reviews',
+      'approve',
+      name,
+      '-n',
+      NS,
+      '--justification',
+      justification,
+      '--context',
+      'carol@example.com',
+    ],
+    {
+      env: { ...process.env, KUBECONFIG: c.kubeconfigPath },
+    },
+  );
 }
 
 test('the webhook injected a native sidecar that was ready before the app started; the app cannot read the key', async () => {
-  const pod = JSON.parse((await c.kubectl(['get', 'pod', POD, '-n', NS, '-o', 'json'])).stdout) as { metadata: { annotations: Record<string, string> }; spec: { initContainers?: { name: string; restartPolicy?: string; securityContext?: Record<string, unknown> }[] } };
+  const pod = JSON.parse((await c.kubectl(['get', 'pod', POD, '-n', NS, '-o', 'json'])).stdout) as {
+    metadata: { annotations: Record<string, string> };
+    spec: { initContainers?: { name: string; restartPolicy?: string; securityContext?: Record<string, unknown> }[] };
+  };
   expect(pod.metadata.annotations['scopekeeper.dev/status']).toBe('injected');
   const side = pod.spec.initContainers?.find((x) => x.name === SIDECAR);
   expect(side?.restartPolicy).toBe('Always');
   expect(side?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
 
-  const logs = (await c.kubectl(['logs', POD, '-n', NS, '-c', 'app'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logs = (await c.kubectl(['logs', POD, '-n', NS, '-c', 'app'])).stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   // The app's very first act, one call without retry, found the sidecar ready.
   expect(logs.find((l) => l.event === 'start')).toEqual({ event: 'start', sidecarReady: 200 });
   expect(logs.find((l) => l.event === 'key')).toEqual({ event: 'key', key: 'ENOENT' });
-  expect(logs.find((l) => l.event === 'env')).toMatchObject({ baseUrl: 'http://127.0.0.1:15180', tokenFile: '/var/run/secrets/scopekeeper/token' });
+  expect(logs.find((l) => l.event === 'env')).toMatchObject({
+    baseUrl: 'http://127.0.0.1:15180',
+    tokenFile: '/var/run/secrets/scopekeeper/token',
+  });
 });
 
 test('the Agent SDK completes a turn through the sidecar with the projected token; the upstream gets the key, not the token', async () => {
@@ -150,7 +241,7 @@ test('the Agent SDK completes a turn through the sidecar with the projected toke
   expect(seen[0]!.headers.authorization).toBeUndefined();
 });
 
-test('masking: an email in the model\'s answer does not reach the app', async () => {
+test("masking: an email in the model's answer does not reach the app", async () => {
   const r = await ask('claude-sonnet-4-5', 'Write to jane.doe@example.com about the refund.');
   expect(r.ok).toBe(true);
   expect(r.text).toContain('about the refund');
@@ -169,41 +260,73 @@ test('a denial: a model outside the scope is refused and never reaches the upstr
 test('a held request: Haiku needs an approval; after carol approves the JustInTime review the same call passes', async () => {
   const held = await ask('claude-haiku-4-5', 'Reply with the word pong.');
   expect(held.ok).toBe(false);
-  const pending = await until('the JustInTime review the sidecar created', async () => {
-    const list = JSON.parse((await c.kubectl(['get', 'accessreviews', '-n', NS, '-o', 'json'])).stdout) as { items: { metadata: { name: string }; spec: { type: string; decision: string; request?: { model?: string } } }[] };
-    return list.items.find((x) => x.spec.type === 'JustInTime' && x.spec.decision === 'Pending' && x.spec.request?.model?.startsWith('claude-haiku'));
-  }, 30_000, 250).catch(async (e: Error) => {
+  const pending = await until(
+    'the JustInTime review the sidecar created',
+    async () => {
+      const list = JSON.parse((await c.kubectl(['get', 'accessreviews', '-n', NS, '-o', 'json'])).stdout) as {
+        items: { metadata: { name: string }; spec: { type: string; decision: string; request?: { model?: string } } }[];
+      };
+      return list.items.find(
+        (x) => x.spec.type === 'JustInTime' && x.spec.decision === 'Pending' && x.spec.request?.model?.startsWith('claude-haiku'),
+      );
+    },
+    30_000,
+    250,
+  ).catch(async (e: Error) => {
     const side = await c.kubectl(['logs', POD, '-n', NS, '-c', SIDECAR, '--tail=5'], { allowFailure: true });
     const ars = await c.kubectl(['get', 'accessreviews', '-n', NS, '-o', 'yaml'], { allowFailure: true });
-    throw new Error(`${e.message}\nthe agent got: ${JSON.stringify(held)}\nsidecar:\n${side.stdout}${side.stderr}\nreviews:\n${ars.stdout}`);
+    throw new Error(
+      `${e.message}\nthe agent got: ${JSON.stringify(held)}\nsidecar:\n${side.stdout}${side.stderr}\nreviews:\n${ars.stdout}`,
+    );
   });
   await approve(pending.metadata.name, 'INC-1 needs Haiku');
-  const passed = await until('the approved request to pass', async () => {
-    const r = await ask('claude-haiku-4-5', 'Reply with the word pong.');
-    return r.ok ? r : undefined;
-  }, 60_000, 1000);
+  const passed = await until(
+    'the approved request to pass',
+    async () => {
+      const r = await ask('claude-haiku-4-5', 'Reply with the word pong.');
+      return r.ok ? r : undefined;
+    },
+    60_000,
+    1000,
+  );
   expect(passed.text).toContain('pong');
 });
 
 test('the sidecar cannot write its root file system', async () => {
-  const r = await c.kubectl(['exec', POD, '-n', NS, '-c', SIDECAR, '--', '/usr/local/bin/node', '-e', "try { require('fs').writeFileSync('/app/owned', 'x'); console.log('WROTE') } catch (e) { console.log(e.code) }"]);
+  const r = await c.kubectl([
+    'exec',
+    POD,
+    '-n',
+    NS,
+    '-c',
+    SIDECAR,
+    '--',
+    '/usr/local/bin/node',
+    '-e',
+    "try { require('fs').writeFileSync('/app/owned', 'x'); console.log('WROTE') } catch (e) { console.log(e.code) }",
+  ]);
   expect(r.stdout.trim()).toBe('EROFS');
 });
 
-test('a killed sidecar is restarted by the kubelet and the agent\'s next call succeeds', async () => {
+test("a killed sidecar is restarted by the kubelet and the agent's next call succeeds", async () => {
   const s = await status();
   const side = sidecarStatus(s)!;
   const id = side.containerID!.replace(/^containerd:\/\//, '');
   await c.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
-  await until('the sidecar to be restarted and ready', async () => {
-    const now = sidecarStatus(await status());
-    return now && now.restartCount > side.restartCount && now.ready;
-  }, 90_000, 250);
+  await until(
+    'the sidecar to be restarted and ready',
+    async () => {
+      const now = sidecarStatus(await status());
+      return now && now.restartCount > side.restartCount && now.ready;
+    },
+    90_000,
+    250,
+  );
   const r = await ask('claude-sonnet-4-5', 'Reply with the word pong.');
   expect(r).toMatchObject({ ok: true });
 });
 
-test('Prometheus scrapes the pod\'s metrics', async () => {
+test("Prometheus scrapes the pod's metrics", async () => {
   const s = await status();
   const metrics = await c.exposeFromNode(s.podIP!, 15181);
   prom = await startPrometheus({ targets: [{ job: 'scopekeeper-sidecar', url: `${metrics}/metrics` }] });

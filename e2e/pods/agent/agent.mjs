@@ -11,7 +11,10 @@ const log = (o) => console.log(JSON.stringify(o));
 async function start() {
   // Its very first act: one call to the sidecar's admin port, no retry. A native sidecar is ready
   // before the app starts, so this answers 200.
-  const ready = await fetch('http://127.0.0.1:15181/readyz').then((r) => r.status, (e) => `refused: ${e.cause?.code ?? e.message}`);
+  const ready = await fetch('http://127.0.0.1:15181/readyz').then(
+    (r) => r.status,
+    (e) => `refused: ${e.cause?.code ?? e.message}`,
+  );
   log({ event: 'start', sidecarReady: ready });
   // The upstream key is mounted into the sidecar alone.
   let key;
@@ -47,7 +50,16 @@ async function ask(model, prompt) {
   try {
     for await (const m of query({
       prompt,
-      options: { abortController, model, env, maxTurns: 1, cwd: '/tmp', settingSources: [], settings: { apiKeyHelper: 'cat "$SCOPEKEEPER_TOKEN_FILE"' }, allowedTools: [] },
+      options: {
+        abortController,
+        model,
+        env,
+        maxTurns: 1,
+        cwd: '/tmp',
+        settingSources: [],
+        settings: { apiKeyHelper: 'cat "$SCOPEKEEPER_TOKEN_FILE"' },
+        allowedTools: [],
+      },
     })) {
       if (m.type === 'assistant') text += m.message.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
       if (m.type === 'result' && m.is_error) error = m.result ?? m.subtype;

@@ -44,32 +44,58 @@ async function assertionFile(name: string, credential: string): Promise<string> 
 
 test('explains the decision for the verified SAML identity', async () => {
   const file = await assertionFile('dana', idp.issue({ nameId: 'dana@example.com', groups: ['data-analysts'] }));
-  const yes = await cli('can-i', '--saml-assertion', file, '--saml-idp-metadata', metadata, '--model', 'claude-sonnet-4-5', '--at', new Date().toISOString());
+  const yes = await cli(
+    'can-i',
+    '--saml-assertion',
+    file,
+    '--saml-idp-metadata',
+    metadata,
+    '--model',
+    'claude-sonnet-4-5',
+    '--at',
+    new Date().toISOString(),
+  );
   expect(yes.stderr).toBe('');
   expect(yes.code).toBe(0);
-  expect(yes.stdout).toMatch(/^identity: User dana@example\.com, groups \[data-analysts\], issuer https:\/\/idp\.example\.test\/saml \(SAML, signature verified\)\nyes\n {2}Allowed by ModelScope analyst-agent/);
+  expect(yes.stdout).toMatch(
+    /^identity: User dana@example\.com, groups \[data-analysts\], issuer https:\/\/idp\.example\.test\/saml \(SAML, signature verified\)\nyes\n {2}Allowed by ModelScope analyst-agent/,
+  );
   const no = await cli('can-i', '--saml-assertion', file, '--saml-idp-metadata', metadata, '--model', 'claude-opus-4-1', '-o', 'json');
   expect(no.code).toBe(1);
-  expect(JSON.parse(no.stdout)).toMatchObject({ identity: { issuer: idp.entityId, subject: 'dana@example.com', groups: ['data-analysts'] }, effect: 'deny', scope: 'analyst-agent' });
+  expect(JSON.parse(no.stdout)).toMatchObject({
+    identity: { issuer: idp.entityId, subject: 'dana@example.com', groups: ['data-analysts'] },
+    effect: 'deny',
+    scope: 'analyst-agent',
+  });
 });
 
 test('a refused assertion is a "no" with the sidecar\'s 401 message; bad usage exits 2', async () => {
-  const file = await assertionFile('wrong-aud', idp.issue({ nameId: 'dana@example.com', groups: ['data-analysts'], audiences: ['https://other-sp.example'] }));
+  const file = await assertionFile(
+    'wrong-aud',
+    idp.issue({ nameId: 'dana@example.com', groups: ['data-analysts'], audiences: ['https://other-sp.example'] }),
+  );
   const no = await cli('can-i', '--saml-assertion', file, '--saml-idp-metadata', metadata, '--model', 'claude-sonnet-4-5');
   expect(no.code).toBe(1);
-  expect(no.stdout).toMatch(/refused \(the sidecar answers 401\): The assertion is for audience "https:\/\/other-sp\.example", not "scopekeeper"/);
+  expect(no.stdout).toMatch(
+    /refused \(the sidecar answers 401\): The assertion is for audience "https:\/\/other-sp\.example", not "scopekeeper"/,
+  );
   expect((await cli('can-i', '--saml-assertion', file, '--model', 'claude-sonnet-4-5')).stderr).toMatch(/--saml-idp-metadata/);
   expect((await cli('can-i', '--model', 'claude-sonnet-4-5')).code).toBe(2);
 });
 
 test('sidecar SAML flags: repeatable, defaults, and SCOPEKEEPER_SAML_* environment variables', async () => {
   const parse = async (args: string[]) => {
-    const cmd = sidecarCommand().exitOverride().action(() => {});
+    const cmd = sidecarCommand()
+      .exitOverride()
+      .action(() => {});
     await cmd.parseAsync(args, { from: 'user' });
     return cmd.opts<{ samlIdpMetadata: string[]; samlAudience: string; samlGroupsAttribute: string }>();
   };
   expect(await parse([])).toMatchObject({ samlIdpMetadata: [], samlAudience: 'scopekeeper', samlGroupsAttribute: 'groups' });
-  expect((await parse(['--saml-idp-metadata', 'a.xml', '--saml-idp-metadata', 'https://idp.example.com/md'])).samlIdpMetadata).toEqual(['a.xml', 'https://idp.example.com/md']);
+  expect((await parse(['--saml-idp-metadata', 'a.xml', '--saml-idp-metadata', 'https://idp.example.com/md'])).samlIdpMetadata).toEqual([
+    'a.xml',
+    'https://idp.example.com/md',
+  ]);
   process.env.SCOPEKEEPER_SAML_IDP_METADATA = 'a.xml,b.xml';
   process.env.SCOPEKEEPER_SAML_AUDIENCE = 'https://sp.example/scopekeeper';
   try {
@@ -82,7 +108,21 @@ test('sidecar SAML flags: repeatable, defaults, and SCOPEKEEPER_SAML_* environme
 
 test('a sidecar whose SAML metadata file cannot be loaded refuses to start, naming it', async () => {
   const missing = join(dir, 'missing-idp.xml');
-  const r = await cli('sidecar', '--policy', 'examples', '--upstream-key-file', bin, '--issuer', 'https://issuer.example.com', '--saml-idp-metadata', missing, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0');
+  const r = await cli(
+    'sidecar',
+    '--policy',
+    'examples',
+    '--upstream-key-file',
+    bin,
+    '--issuer',
+    'https://issuer.example.com',
+    '--saml-idp-metadata',
+    missing,
+    '--listen',
+    '127.0.0.1:0',
+    '--admin',
+    '127.0.0.1:0',
+  );
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(`SAML metadata ${missing} cannot be read`);
 });

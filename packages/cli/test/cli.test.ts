@@ -25,7 +25,14 @@ describe('scopekeeper command', () => {
     expect(r.code).toBe(0);
     for (const c of ['sidecar', 'demo', 'can-i', 'audit']) expect(r.stdout).toContain(c);
   });
-  test.each([['sidecar', '--help'], ['can-i', '--help'], ['audit', 'verify', '--help'], ['demo', '--help'], ['operator', '--help'], ['reviews', 'export', '--help']])('%s %s exits 0', async (...args) => {
+  test.each([
+    ['sidecar', '--help'],
+    ['can-i', '--help'],
+    ['audit', 'verify', '--help'],
+    ['demo', '--help'],
+    ['operator', '--help'],
+    ['reviews', 'export', '--help'],
+  ])('%s %s exits 0', async (...args) => {
     expect((await cli(...args)).code).toBe(0);
   });
   test('bad usage exits 2 with a message', async () => {
@@ -43,20 +50,52 @@ describe('scopekeeper command', () => {
     expect(r.stderr).toMatch(/no --issuer given/);
   });
   test('can-i explains an allowed and a denied request', async () => {
-    const yes = await cli('can-i', '--as', 'system:serviceaccount:team-a:support-bot', '--model', 'claude-sonnet-4-5', '--tool', 'Read', '--at', '2026-12-01T00:00:00Z');
+    const yes = await cli(
+      'can-i',
+      '--as',
+      'system:serviceaccount:team-a:support-bot',
+      '--model',
+      'claude-sonnet-4-5',
+      '--tool',
+      'Read',
+      '--at',
+      '2026-12-01T00:00:00Z',
+    );
     expect(yes.code).toBe(0);
     expect(yes.stdout).toMatch(/^yes\n {2}Allowed by ModelScope support-agent under AccessReview support-agent-2026q4\./);
-    const no = await cli('can-i', '--as', 'serviceaccount:team-a/support-bot', '--model', 'claude-sonnet-4-5', '--tool', 'Bash', '--at', '2026-12-01T00:00:00Z');
+    const no = await cli(
+      'can-i',
+      '--as',
+      'serviceaccount:team-a/support-bot',
+      '--model',
+      'claude-sonnet-4-5',
+      '--tool',
+      'Bash',
+      '--at',
+      '2026-12-01T00:00:00Z',
+    );
     expect(no.code).toBe(1);
     expect(no.stdout).toContain('reason:  ToolDenied (spec.tools.deny)');
-    const held = await cli('can-i', '--as', 'alice@example.com', '--model', 'claude-opus-4-1', '--at', '2026-12-01T00:00:00Z', '-o', 'json');
+    const held = await cli(
+      'can-i',
+      '--as',
+      'alice@example.com',
+      '--model',
+      'claude-opus-4-1',
+      '--at',
+      '2026-12-01T00:00:00Z',
+      '-o',
+      'json',
+    );
     expect(JSON.parse(held.stdout)).toMatchObject({ effect: 'approval-required', scope: 'ops-agent' });
   });
 });
 
 describe('sidecar flags', () => {
   const parse = async (...args: string[]) => {
-    const cmd = sidecarCommand().exitOverride().action(() => {});
+    const cmd = sidecarCommand()
+      .exitOverride()
+      .action(() => {});
     await cmd.parseAsync(args, { from: 'user' });
     return cmd.opts<{ audit: string[]; issuer: string[] }>();
   };
@@ -64,8 +103,15 @@ describe('sidecar flags', () => {
     expect((await parse()).audit).toEqual(['stdout']);
     expect((await parse('--audit', 'stdout')).audit).toEqual(['stdout']);
     expect((await parse('--audit', 'file:/tmp/a')).audit).toEqual(['file:/tmp/a']);
-    expect((await parse('--audit', 'stdout', '--audit', 'file:/tmp/a,https://audit.example/in')).audit).toEqual(['stdout', 'file:/tmp/a', 'https://audit.example/in']);
-    expect((await parse('--issuer', 'https://a.example', '--issuer', 'https://b.example')).issuer).toEqual(['https://a.example', 'https://b.example']);
+    expect((await parse('--audit', 'stdout', '--audit', 'file:/tmp/a,https://audit.example/in')).audit).toEqual([
+      'stdout',
+      'file:/tmp/a',
+      'https://audit.example/in',
+    ]);
+    expect((await parse('--issuer', 'https://a.example', '--issuer', 'https://b.example')).issuer).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
   });
 });
 

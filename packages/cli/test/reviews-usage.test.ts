@@ -31,9 +31,30 @@ const tool = (name: string) => ({ name, description: name, input_schema: { type:
 let world: World;
 let scopeFile: string;
 const requests: { who: string; body: Record<string, unknown>; want: number }[] = [
-  { who: 'support-bot', want: 200, body: { model: 'claude-sonnet-4-5', tools: [tool('Read'), tool('Grep')], messages: [{ role: 'user', content: 'STUB:tool_use:Read {"path":"/etc/motd"}' }] } },
-  { who: 'support-bot', want: 200, body: { model: 'claude-sonnet-4-5', stream: true, tools: [tool('Read'), tool('mcp__crm__lookup')], messages: [{ role: 'user', content: 'STUB:tool_use:mcp__crm__lookup {"id":42}' }] } },
-  { who: 'support-bot', want: 200, body: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'write to bob@example.com' }] } },
+  {
+    who: 'support-bot',
+    want: 200,
+    body: {
+      model: 'claude-sonnet-4-5',
+      tools: [tool('Read'), tool('Grep')],
+      messages: [{ role: 'user', content: 'STUB:tool_use:Read {"path":"/etc/motd"}' }],
+    },
+  },
+  {
+    who: 'support-bot',
+    want: 200,
+    body: {
+      model: 'claude-sonnet-4-5',
+      stream: true,
+      tools: [tool('Read'), tool('mcp__crm__lookup')],
+      messages: [{ role: 'user', content: 'STUB:tool_use:mcp__crm__lookup {"id":42}' }],
+    },
+  },
+  {
+    who: 'support-bot',
+    want: 200,
+    body: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'write to bob@example.com' }] },
+  },
   { who: 'support-bot', want: 403, body: { model: 'claude-opus-4-1', messages: [{ role: 'user', content: 'hi' }] } },
   { who: 'ops-bot', want: 403, body: { model: 'claude-opus-4-1', messages: [{ role: 'user', content: 'needs a yes' }] } },
 ];
@@ -46,7 +67,11 @@ beforeAll(async () => {
   world = await startWorld();
   for (const r of requests) {
     const token = await world.saToken(r.who);
-    const res = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ max_tokens: 64, ...r.body }) });
+    const res = await fetch(`${world.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ max_tokens: 64, ...r.body }),
+    });
     await res.arrayBuffer();
     expect(res.status).toBe(r.want);
   }
@@ -65,7 +90,19 @@ test('the audit records what the model invoked, JSON and streamed', async () => 
 });
 
 test('reviews usage counts what the requests did and lists the unused grants', async () => {
-  const r = await cli('reviews', 'usage', 'support-agent', '-n', 'team-a', '--audit', world.auditFile, '--scope-file', scopeFile, '-o', 'json');
+  const r = await cli(
+    'reviews',
+    'usage',
+    'support-agent',
+    '-n',
+    'team-a',
+    '--audit',
+    world.auditFile,
+    '--scope-file',
+    scopeFile,
+    '-o',
+    'json',
+  );
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   const u = JSON.parse(r.stdout);
@@ -76,12 +113,42 @@ test('reviews usage counts what the requests did and lists the unused grants', a
   expect(u.denials).toEqual([expect.objectContaining({ name: 'ModelNotAllowed', count: 1 })]);
   expect(u.unused.map((x: { grant: string }) => x.grant)).toEqual(['claude-haiku-*', 'Grep', 'Glob']);
 
-  const ops = JSON.parse((await cli('reviews', 'usage', 'ops-agent', '-n', 'team-a', '--audit', world.auditFile, '--scope-file', join(world.policyDir, 'ops-agent.yaml'), '-o', 'json')).stdout);
-  expect(ops.holds).toEqual([expect.objectContaining({ model: 'claude-opus-4-1', outcome: 'not used', approval: expect.stringMatching(/^team-a\//) })]);
+  const ops = JSON.parse(
+    (
+      await cli(
+        'reviews',
+        'usage',
+        'ops-agent',
+        '-n',
+        'team-a',
+        '--audit',
+        world.auditFile,
+        '--scope-file',
+        join(world.policyDir, 'ops-agent.yaml'),
+        '-o',
+        'json',
+      )
+    ).stdout,
+  );
+  expect(ops.holds).toEqual([
+    expect.objectContaining({ model: 'claude-opus-4-1', outcome: 'not used', approval: expect.stringMatching(/^team-a\//) }),
+  ]);
 });
 
 test('the table for people says the same', async () => {
-  const r = await cli('reviews', 'usage', 'support-agent', '-n', 'team-a', '--audit', world.auditFile, '--scope-file', scopeFile, '--since', '1d');
+  const r = await cli(
+    'reviews',
+    'usage',
+    'support-agent',
+    '-n',
+    'team-a',
+    '--audit',
+    world.auditFile,
+    '--scope-file',
+    scopeFile,
+    '--since',
+    '1d',
+  );
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^requests +4 \(allowed 3, denied 1, held 0\)$/m);
   expect(r.stdout).toMatch(/^ {2}spec\.tools\.allow {2}Grep {2}— offered to the model in 1 request but never invoked/m);
@@ -92,7 +159,10 @@ test('reviews recommend drops what was not used and keeps the rest', async () =>
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^# {3}remove spec\.models claude-haiku-\*: /m);
   expect(r.stdout).toMatch(/^# {3}remove spec\.tools\.allow Glob: no request offered or invoked/m);
-  const yaml = r.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  const yaml = r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
   expect(yaml).toMatch(/models:\n {4}- claude-sonnet-4-\*\n/);
   expect(yaml).toMatch(/allow:\n {6}- Read\n {6}- mcp__crm__\*\n/);
   // Narrowing never loosens: deny lists and data rules stay.
@@ -108,13 +178,32 @@ test('a tampered log is refused with where it breaks, unless --allow-broken says
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/the audit chain is broken: line 2: hash mismatch/);
   expect(r.stdout).toBe('');
-  const forced = await cli('reviews', 'usage', 'support-agent', '-n', 'team-a', '--audit', tampered, '--scope-file', scopeFile, '--allow-broken');
+  const forced = await cli(
+    'reviews',
+    'usage',
+    'support-agent',
+    '-n',
+    'team-a',
+    '--audit',
+    tampered,
+    '--scope-file',
+    scopeFile,
+    '--allow-broken',
+  );
   expect(forced.code).toBe(0);
   expect(forced.stderr).toMatch(/^WARNING .*line 2.*--allow-broken/m);
 });
 
 test('bad usage says what to do', async () => {
-  expect(await cli('reviews', 'usage', 'support-agent', '--scope-file', scopeFile)).toMatchObject({ code: 2, stderr: expect.stringContaining('--audit FILE') });
-  expect(await cli('reviews', 'usage', 'support-agent', '--audit', world.auditFile, '--scope-file', scopeFile, '--since', 'last tuesday')).toMatchObject({ code: 2, stderr: expect.stringContaining('neither a duration') });
-  expect(await cli('reviews', 'recommend', 'nope', '--audit', world.auditFile, '--scope-file', scopeFile)).toMatchObject({ code: 2, stderr: expect.stringContaining('no ModelScope named nope') });
+  expect(await cli('reviews', 'usage', 'support-agent', '--scope-file', scopeFile)).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--audit FILE'),
+  });
+  expect(
+    await cli('reviews', 'usage', 'support-agent', '--audit', world.auditFile, '--scope-file', scopeFile, '--since', 'last tuesday'),
+  ).toMatchObject({ code: 2, stderr: expect.stringContaining('neither a duration') });
+  expect(await cli('reviews', 'recommend', 'nope', '--audit', world.auditFile, '--scope-file', scopeFile)).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('no ModelScope named nope'),
+  });
 });

@@ -3,7 +3,14 @@ export { crdSchemas } from './types/schemas.generated.ts';
 export { generateTypes, generateSchemas, type CrdManifest, type JsonSchema } from './crd/codegen.ts';
 export { parseDuration, formatDuration } from './util/duration.ts';
 export { matchName, matchAnyName, matchPath, globProblem, globsOverlap } from './util/glob.ts';
-export { anthropicError, errorBody, sseErrorEvent, ERROR_STATUS, type AnthropicErrorType, type AnthropicErrorBody } from './anthropic/errors.ts';
+export {
+  anthropicError,
+  errorBody,
+  sseErrorEvent,
+  ERROR_STATUS,
+  type AnthropicErrorType,
+  type AnthropicErrorBody,
+} from './anthropic/errors.ts';
 export { inspectMessagesRequest, parseBetas, RequestInspectionError, type MessagesRequestFacts } from './anthropic/inspect.ts';
 export { collectSurface, type Capability, type CapabilityKind, type UnknownSurface } from './anthropic/capabilities.ts';
 export { KNOWN_FIELDS, KNOWN_BETAS, KNOWN_TOOL_TYPES, KNOWN_BLOCK_TYPES } from './anthropic/surface.ts';

@@ -17,7 +17,10 @@ describe('CRDs', () => {
   test('both kinds: group, version, namespaced, short names, status subresource, printer columns', () => {
     const byKind = Object.fromEntries(crds.map((c) => [c.spec.names.kind, c as unknown as Record<string, any>]));
     expect(Object.keys(byKind).sort()).toEqual(['AccessReview', 'ModelScope']);
-    for (const [kind, short] of [['ModelScope', 'ms'], ['AccessReview', 'ar']] as const) {
+    for (const [kind, short] of [
+      ['ModelScope', 'ms'],
+      ['AccessReview', 'ar'],
+    ] as const) {
       const c = byKind[kind]!;
       expect(c.spec.group).toBe('scopekeeper.dev');
       expect(c.spec.scope).toBe('Namespaced');
@@ -59,7 +62,9 @@ describe('examples/', () => {
   const files = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml'));
   test('hold what the demo plays: scopes, and reviews of both types', () => {
     const kinds = files.flatMap((f) =>
-      validateYaml(readFileSync(join(root, 'examples', f), 'utf8'), f).resources.map((r) => (r.kind === 'AccessReview' ? `AccessReview/${(r.spec as { type: string }).type}` : r.kind)),
+      validateYaml(readFileSync(join(root, 'examples', f), 'utf8'), f).resources.map((r) =>
+        r.kind === 'AccessReview' ? `AccessReview/${(r.spec as { type: string }).type}` : r.kind,
+      ),
     );
     expect(new Set(kinds)).toEqual(new Set(['ModelScope', 'AccessReview/Periodic', 'AccessReview/JustInTime']));
   });
@@ -85,19 +90,34 @@ describe('validateYaml', () => {
     const text = `apiVersion: scopekeeper.dev/v1alpha1\nkind: ModelScope\nmetadata: {name: ok}\nspec: {subjects: [{kind: User, name: a}], models: [x]}\n---\napiVersion: scopekeeper.dev/v1alpha1\nkind: AccessReview\nmetadata: {name: bad}\nspec: {scopeRef: {name: ok}, type: Periodic, decision: Maybe}\n`;
     const r = validateYaml(text, 'team.yaml');
     expect(r.resources).toHaveLength(1);
-    expect(r.issues.map(formatIssue)).toEqual(['team.yaml#2: AccessReview bad: spec.decision: Unsupported value; use one of: Pending, Approved, Revoked.']);
+    expect(r.issues.map(formatIssue)).toEqual([
+      'team.yaml#2: AccessReview bad: spec.decision: Unsupported value; use one of: Pending, Approved, Revoked.',
+    ]);
   });
   test('applies schema defaults like the API server', () => {
-    const r = validateYaml(`apiVersion: scopekeeper.dev/v1alpha1\nkind: ModelScope\nmetadata: {name: d}\nspec: {subjects: [{kind: User, name: a}], models: [x], limits: {}, review: {}}\n`, 'd.yaml');
+    const r = validateYaml(
+      `apiVersion: scopekeeper.dev/v1alpha1\nkind: ModelScope\nmetadata: {name: d}\nspec: {subjects: [{kind: User, name: a}], models: [x], limits: {}, review: {}}\n`,
+      'd.yaml',
+    );
     const spec = (r.resources[0] as { spec: Record<string, any> }).spec;
     expect(spec.limits).toEqual({ streaming: true, thinking: false });
     expect(spec.review).toEqual({ period: '90d', expiringSoonWindow: '14d', onExpiry: 'Deny' });
   });
   test('refuses invalid YAML, a wrong kind, a wrong apiVersion and a bad name', () => {
     expect(validateYaml('a: [', 'x.yaml').issues[0]!.message).toMatch(/not valid YAML/);
-    expect(validateResource({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'Pod', metadata: { name: 'p' } }, 'x').issues[0]!.field).toBe('kind');
+    expect(validateResource({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'Pod', metadata: { name: 'p' } }, 'x').issues[0]!.field).toBe(
+      'kind',
+    );
     expect(validateResource({ apiVersion: 'v1', kind: 'ModelScope' }, 'x').issues[0]!.field).toBe('apiVersion');
-    const bad = validateResource({ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'ModelScope', metadata: { name: 'Bad_Name' }, spec: { subjects: [{ kind: 'User', name: 'a' }], models: ['x'] } }, 'x');
+    const bad = validateResource(
+      {
+        apiVersion: 'scopekeeper.dev/v1alpha1',
+        kind: 'ModelScope',
+        metadata: { name: 'Bad_Name' },
+        spec: { subjects: [{ kind: 'User', name: 'a' }], models: ['x'] },
+      },
+      'x',
+    );
     expect(bad.issues[0]!.field).toBe('metadata.name');
   });
 });

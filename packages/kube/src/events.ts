@@ -94,13 +94,19 @@ export class EventRecorder {
       this.seen.set(key, { namespace: regarding.namespace, name, count: 1, first: now });
       if (this.seen.size > MAX_REMEMBERED) this.seen.delete(this.seen.keys().next().value!);
     } catch (err) {
-      this.log.warn({ reason: e.reason, object: `${regarding.namespace}/${regarding.name}`, err: describeError(err) }, 'could not record an Event');
+      this.log.warn(
+        { reason: e.reason, object: `${regarding.namespace}/${regarding.name}`, err: describeError(err) },
+        'could not record an Event',
+      );
     }
   }
 }
 
 /** A reference to one of our objects for `regarding`. */
-export function referenceTo(o: { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string } }, kind: string): ObjectReference {
+export function referenceTo(
+  o: { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string } },
+  kind: string,
+): ObjectReference {
   return {
     apiVersion: o.apiVersion ?? 'scopekeeper.dev/v1alpha1',
     kind: o.kind ?? kind,

@@ -25,6 +25,13 @@ export {
 } from './resources.ts';
 export { Informer, resourceInformer, type InformerEventType, type InformerHealth, type InformerOptions } from './informer.ts';
 export { statusMergePatch, writeStatus, type StatusDecision, type StatusWriteResult } from './status.ts';
-export { EventRecorder, REPORTING_CONTROLLER, referenceTo, type EventRecorderOptions, type EventSpec, type ObjectReference } from './events.ts';
+export {
+  EventRecorder,
+  REPORTING_CONTROLLER,
+  referenceTo,
+  type EventRecorderOptions,
+  type EventSpec,
+  type ObjectReference,
+} from './events.ts';
 export { LeaderElector, type LeaderElectionOptions } from './lease.ts';
 export { whoAmI, type Me } from './whoami.ts';

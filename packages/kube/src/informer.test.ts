@@ -80,10 +80,15 @@ describe('Informer against a stand-in API server', () => {
     await api.up();
     await until('re-listed', () => events.includes('delete:b:Approved') && events.includes('add:c:Approved'));
     expect(api.requests.filter((r) => !r.path.includes('watch=true')).length).toBeGreaterThanOrEqual(2);
-    expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(['a', 'c']);
+    expect(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'c']);
   });
 
-  test('an HTTP error (500, 403) stops client-node\'s ListWatch; ours restarts it', async () => {
+  test("an HTTP error (500, 403) stops client-node's ListWatch; ours restarts it", async () => {
     api.failWith = 500;
     api.closeWatches();
     await until('failing', () => !informer.health().connected);
@@ -104,7 +109,9 @@ describe('helpers', () => {
   });
 
   test('statusMergePatch removes what the new status lacks and replaces the rest', () => {
-    expect(statusMergePatch({ expiresAt: 'x', conditions: [1], observedGeneration: 1 }, { conditions: [2], observedGeneration: 2 })).toEqual({
+    expect(
+      statusMergePatch({ expiresAt: 'x', conditions: [1], observedGeneration: 1 }, { conditions: [2], observedGeneration: 2 }),
+    ).toEqual({
       expiresAt: null,
       conditions: [2],
       observedGeneration: 2,
@@ -113,9 +120,14 @@ describe('helpers', () => {
   });
 
   test('describeError gives the status and the API server message, not headers', () => {
-    const e = Object.assign(new Error('HTTP-Code: 409\nMessage: x\nBody: ...\nHeaders: {...}'), { code: 409, body: { reason: 'Conflict', message: 'the object has been modified' } });
+    const e = Object.assign(new Error('HTTP-Code: 409\nMessage: x\nBody: ...\nHeaders: {...}'), {
+      code: 409,
+      body: { reason: 'Conflict', message: 'the object has been modified' },
+    });
     expect(httpStatus(e)).toBe(409);
     expect(describeError(e)).toBe('409 Conflict: the object has been modified');
-    expect(describeError(Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } }))).toBe('fetch failed (ECONNREFUSED)');
+    expect(describeError(Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED' } }))).toBe(
+      'fetch failed (ECONNREFUSED)',
+    );
   });
 });

@@ -82,7 +82,10 @@ export class LeaderElector {
     try {
       await this.release();
     } catch (e) {
-      this.log.warn({ lease: this.leaseName, err: describeError(e) }, 'could not release the lease; another replica takes over when it expires');
+      this.log.warn(
+        { lease: this.leaseName, err: describeError(e) },
+        'could not release the lease; another replica takes over when it expires',
+      );
     }
     this.lose();
   }
@@ -121,7 +124,10 @@ export class LeaderElector {
     if (ok) {
       clearTimeout(this.deadline);
       this.deadline = setTimeout(() => {
-        this.log.warn({ lease: this.leaseName, identity: this.opts.identity }, `could not renew the lease for ${this.renewMs / 1000}s; stopping leading`);
+        this.log.warn(
+          { lease: this.leaseName, identity: this.opts.identity },
+          `could not renew the lease for ${this.renewMs / 1000}s; stopping leading`,
+        );
         this.lose();
       }, this.renewMs);
       if (!this.leading) {
@@ -160,7 +166,10 @@ export class LeaderElector {
   private bounded<T>(p: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`lease request timed out after ${Math.max(1000, this.retryMs)} ms`)), Math.max(1000, this.retryMs));
+      timer = setTimeout(
+        () => reject(new Error(`lease request timed out after ${Math.max(1000, this.retryMs)} ms`)),
+        Math.max(1000, this.retryMs),
+      );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
@@ -181,7 +190,12 @@ export class LeaderElector {
         leaseTransitions: 0,
       };
       try {
-        await this.bounded(this.api.createNamespacedLease({ namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec } }));
+        await this.bounded(
+          this.api.createNamespacedLease({
+            namespace,
+            body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec },
+          }),
+        );
       } catch (err) {
         if (isConflict(err)) return false;
         throw err;

@@ -19,7 +19,14 @@ export const ACCESS_REVIEW: KindInfo = { kind: 'AccessReview', plural: 'accessre
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+  };
   status?: object;
 }
 
@@ -52,7 +59,8 @@ export class ResourceClient<T extends KubeObject> {
 
   /** One namespace, or all when `namespace` is undefined. */
   list(namespace?: string): Promise<ObjectList<T>> {
-    if (namespace === undefined) return this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: this.info.plural }) as Promise<ObjectList<T>>;
+    if (namespace === undefined)
+      return this.api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: this.info.plural }) as Promise<ObjectList<T>>;
     return this.api.listNamespacedCustomObject(this.base(namespace)) as Promise<ObjectList<T>>;
   }
 
@@ -69,7 +77,10 @@ export class ResourceClient<T extends KubeObject> {
   create(obj: T): Promise<T> {
     const namespace = obj.metadata.namespace;
     if (!namespace) throw new Error(`${this.info.kind} ${obj.metadata.name} has no metadata.namespace`);
-    return this.api.createNamespacedCustomObject({ ...this.base(namespace), body: { apiVersion: API_VERSION, kind: this.info.kind, ...obj } }) as Promise<T>;
+    return this.api.createNamespacedCustomObject({
+      ...this.base(namespace),
+      body: { apiVersion: API_VERSION, kind: this.info.kind, ...obj },
+    }) as Promise<T>;
   }
 
   /** A JSON merge patch of the object (spec, metadata); the status subresource ignores it. */

@@ -44,7 +44,12 @@ export async function writeStatus<T extends KubeObject, R extends StatusDecision
     const decision = decide(current);
     if (!decision.status) return { decision, object: current, written: false };
     try {
-      const patched = await client.patchStatus(namespace, name, statusMergePatch(current.status, decision.status), current.metadata.resourceVersion);
+      const patched = await client.patchStatus(
+        namespace,
+        name,
+        statusMergePatch(current.status, decision.status),
+        current.metadata.resourceVersion,
+      );
       return { decision, object: patched, written: true };
     } catch (e) {
       if (isNotFound(e)) return undefined;

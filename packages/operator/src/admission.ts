@@ -7,7 +7,15 @@ import { AdmissionregistrationV1Api, CoreV1Api, VersionApi, type KubeConfig } fr
 import type { Registry } from 'prom-client';
 import type { Logger } from '@scopekeeper/kube';
 import type { ModelScope } from '@scopekeeper/core';
-import { createWebhookServer, ensureCerts, parseInjectionConfig, patchCaBundle, secretCertStore, type NamespaceLike, type WebhookServer } from './webhook/index.ts';
+import {
+  createWebhookServer,
+  ensureCerts,
+  parseInjectionConfig,
+  patchCaBundle,
+  secretCertStore,
+  type NamespaceLike,
+  type WebhookServer,
+} from './webhook/index.ts';
 
 export interface AdmissionOptions {
   kubeConfig: KubeConfig;
@@ -43,7 +51,9 @@ export class Admission {
     try {
       raw = JSON.parse(await readFile(o.injectionConfigFile, 'utf8'));
     } catch (e) {
-      throw new Error(`cannot read the injection config ${o.injectionConfigFile} (${(e as Error).message}); pass --injection-config (the chart mounts it from its ConfigMap)`);
+      throw new Error(
+        `cannot read the injection config ${o.injectionConfigFile} (${(e as Error).message}); pass --injection-config (the chart mounts it from its ConfigMap)`,
+      );
     }
     const injection = parseInjectionConfig(raw, o.injectionConfigFile);
     const version = await o.kubeConfig.makeApiClient(VersionApi).getCode();
@@ -100,7 +110,10 @@ export class Admission {
     const s = o.certSecret!;
     const store = secretCertStore(o.kubeConfig.makeApiClient(CoreV1Api), s.namespace, s.name);
     const result = await ensureCerts({ serviceName: s.service, namespace: s.namespace, store });
-    await patchCaBundle(o.kubeConfig.makeApiClient(AdmissionregistrationV1Api), result.certs.caBundle, { name: s.configuration, log: o.log });
+    await patchCaBundle(o.kubeConfig.makeApiClient(AdmissionregistrationV1Api), result.certs.caBundle, {
+      name: s.configuration,
+      log: o.log,
+    });
     this.server?.setCertificate({ cert: result.certs.serving.certPem, key: result.certs.serving.keyPem });
     if (result.changed) o.log.info({ reasons: result.reasons }, 'webhook certificates renewed and the CA bundle patched');
   }

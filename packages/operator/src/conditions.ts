@@ -22,7 +22,11 @@ export function findCondition(list: readonly Condition[] | undefined, type: stri
  * The list with `c` set in place of the condition of its type. lastTransitionTime is kept when
  * the status is unchanged; otherwise it becomes `transitionAt` (when the change happened).
  */
-export function setCondition(list: readonly Condition[] | undefined, c: Omit<Condition, 'lastTransitionTime'>, transitionAt: number): Condition[] {
+export function setCondition(
+  list: readonly Condition[] | undefined,
+  c: Omit<Condition, 'lastTransitionTime'>,
+  transitionAt: number,
+): Condition[] {
   const before = findCondition(list, c.type);
   const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : rfc3339Seconds(transitionAt);
   const next: Condition = { ...c, lastTransitionTime };

@@ -34,7 +34,11 @@ export class OperatorMetrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300],
     registers: [this.registry],
   });
-  readonly leader = new Gauge({ name: 'scopekeeper_operator_leader', help: '1 while this replica leads (and writes).', registers: [this.registry] });
+  readonly leader = new Gauge({
+    name: 'scopekeeper_operator_leader',
+    help: '1 while this replica leads (and writes).',
+    registers: [this.registry],
+  });
   private readonly reviews = new Map<string, ReviewLabels>();
   private sources = { queueDepth: () => 0, timers: () => 0 };
 

@@ -75,7 +75,10 @@ export class WebhookNotifier {
           if (item.attempt >= this.opts.attempts) {
             this.queue.shift();
             this.opts.onResult?.('failed');
-            this.opts.log.warn({ type: item.n.type, review: `${item.n.namespace}/${item.n.review}`, err: (e as Error).message }, 'notification failed after every retry');
+            this.opts.log.warn(
+              { type: item.n.type, review: `${item.n.namespace}/${item.n.review}`, err: (e as Error).message },
+              'notification failed after every retry',
+            );
             continue;
           }
           const delay = Math.min(30_000, this.opts.baseDelayMs * 2 ** (item.attempt - 1)) * (0.5 + Math.random() / 2);

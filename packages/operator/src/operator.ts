@@ -72,7 +72,11 @@ export interface OperatorOptions {
   onLeadershipChange?: (leading: boolean) => void;
 }
 
-const NOTIFY_ON: Record<string, NotificationType> = { ReviewExpiringSoon: 'review-due', ReviewExpired: 'review-expired', ReviewRevoked: 'review-revoked' };
+const NOTIFY_ON: Record<string, NotificationType> = {
+  ReviewExpiringSoon: 'review-due',
+  ReviewExpired: 'review-expired',
+  ReviewRevoked: 'review-revoked',
+};
 
 type Kind = 'AccessReview' | 'ModelScope';
 const REVIEW: Kind = 'AccessReview';
@@ -123,7 +127,8 @@ export class Operator {
       process: (key) => this.reconcile(key),
       concurrency: opts.workers ?? 16,
       backoff: opts.queueBackoff,
-      onError: (key, err, retryInMs) => this.log.warn({ key, err: describeError(err), retryInMs }, 'reconcile failed; retrying after a backoff'),
+      onError: (key, err, retryInMs) =>
+        this.log.warn({ key, err: describeError(err), retryInMs }, 'reconcile failed; retrying after a backoff'),
     });
     this.timers = new TimerHeap((key) => this.queue.add(key));
     this.metrics.track({ queueDepth: () => this.queue.length, timers: () => this.timers.size });
@@ -366,9 +371,15 @@ export class Operator {
     if (!this.opts.usageSource) return review;
     try {
       const summary = await this.opts.usageSource.summary(scope);
-      return { ...review, metadata: { ...review.metadata, annotations: { ...review.metadata.annotations, [ANNOTATION_USAGE]: summary.slice(0, 4096) } } };
+      return {
+        ...review,
+        metadata: { ...review.metadata, annotations: { ...review.metadata.annotations, [ANNOTATION_USAGE]: summary.slice(0, 4096) } },
+      };
     } catch (e) {
-      this.log.warn({ scope: `${scope.metadata.namespace}/${scope.metadata.name}`, err: (e as Error).message }, 'usage summary unavailable; opening the review without it');
+      this.log.warn(
+        { scope: `${scope.metadata.namespace}/${scope.metadata.name}`, err: (e as Error).message },
+        'usage summary unavailable; opening the review without it',
+      );
       return review;
     }
   }
@@ -385,7 +396,14 @@ export class Operator {
       scope: r.spec.scopeRef.name,
       reviewers: (scope?.spec.approval?.approvers ?? []).map((a) => `${a.kind}:${a.name}`),
       message: `${req?.subject.kind} ${req?.subject.name} asks for ${[req?.model, ...(req?.tools ?? [])].filter(Boolean).join(', ')}; approve with: scopekeeper reviews approve ${r.metadata.name} -n ${ns}`,
-      request: req ? { subject: `${req.subject.kind}/${req.subject.namespace ? `${req.subject.namespace}/` : ''}${req.subject.name}`, model: req.model, tools: req.tools, reason: req.reason } : undefined,
+      request: req
+        ? {
+            subject: `${req.subject.kind}/${req.subject.namespace ? `${req.subject.namespace}/` : ''}${req.subject.name}`,
+            model: req.model,
+            tools: req.tools,
+            reason: req.reason,
+          }
+        : undefined,
     });
   }
 
@@ -413,12 +431,21 @@ export class Operator {
   }
 
   /** How long after its deadline a clock-driven flip reached the API server. */
-  private observeLateness(before: readonly Condition[] | undefined, after: readonly Condition[] | undefined, expiresAt?: number, soonAt?: number): void {
+  private observeLateness(
+    before: readonly Condition[] | undefined,
+    after: readonly Condition[] | undefined,
+    expiresAt?: number,
+    soonAt?: number,
+  ): void {
     const now = Date.now();
     if (findCondition(after, VALID)?.reason === 'Expired' && findCondition(before, VALID)?.status === 'True' && expiresAt !== undefined) {
       this.metrics.transitionLateness.observe(Math.max(0, now - expiresAt) / 1000);
     }
-    if (findCondition(after, EXPIRING_SOON)?.status === 'True' && findCondition(before, EXPIRING_SOON)?.status === 'False' && soonAt !== undefined) {
+    if (
+      findCondition(after, EXPIRING_SOON)?.status === 'True' &&
+      findCondition(before, EXPIRING_SOON)?.status === 'False' &&
+      soonAt !== undefined
+    ) {
       this.metrics.transitionLateness.observe(Math.max(0, now - soonAt) / 1000);
     }
   }

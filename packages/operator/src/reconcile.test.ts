@@ -8,7 +8,12 @@ const NS = 'team-a';
 function scope(name: string, spec: Partial<ModelScope['spec']> = {}): ModelScope {
   return {
     metadata: { name, namespace: NS, uid: `uid-${name}`, generation: 1 },
-    spec: { subjects: [{ kind: 'ServiceAccount', name: 'bot' }], models: ['claude-*'], review: { period: '90d', expiringSoonWindow: '14d', reviewers: [{ kind: 'Group', name: 'leads' }] }, ...spec },
+    spec: {
+      subjects: [{ kind: 'ServiceAccount', name: 'bot' }],
+      models: ['claude-*'],
+      review: { period: '90d', expiringSoonWindow: '14d', reviewers: [{ kind: 'Group', name: 'leads' }] },
+      ...spec,
+    },
   };
 }
 
@@ -48,7 +53,11 @@ describe('conditions', () => {
     expect(list[0]!.lastTransitionTime).toBe('2026-12-01T00:02:00Z');
   });
   test('other conditions are kept, in place', () => {
-    const list = setCondition([{ type: 'X', status: 'True', reason: 'x', message: '', lastTransitionTime: 't' }], { type: 'A', status: 'True', reason: 'r', message: '' }, 0);
+    const list = setCondition(
+      [{ type: 'X', status: 'True', reason: 'x', message: '', lastTransitionTime: 't' }],
+      { type: 'A', status: 'True', reason: 'r', message: '' },
+      0,
+    );
     expect(list.map((c) => c.type)).toEqual(['X', 'A']);
     expect(rfc3339Seconds(1500)).toBe('1970-01-01T00:00:01Z');
   });
@@ -61,7 +70,12 @@ describe('reconcileReview', () => {
     const now = at('2026-12-01T00:00:00Z');
     const res = reconcileReview({ review: review('r'), scope: s, siblings: () => [], now });
     expect(res.status).toMatchObject({ observedGeneration: 1, expiresAt: '2027-01-30T10:00:00Z' });
-    expect(findCondition(res.status!.conditions, VALID)).toMatchObject({ status: 'True', reason: 'Approved', observedGeneration: 1, lastTransitionTime: '2026-12-01T00:00:00Z' });
+    expect(findCondition(res.status!.conditions, VALID)).toMatchObject({
+      status: 'True',
+      reason: 'Approved',
+      observedGeneration: 1,
+      lastTransitionTime: '2026-12-01T00:00:00Z',
+    });
     expect(findCondition(res.status!.conditions, EXPIRING_SOON)).toMatchObject({ status: 'False', reason: 'NotExpiringSoon' });
     expect(res.requeueAt).toBe(at('2027-01-16T10:00:00Z'));
     expect(res.events).toEqual([]);
@@ -76,9 +90,10 @@ describe('reconcileReview', () => {
     expect(again.events).toEqual([]);
   });
 
-  test('every reason of core\'s reviewValidity becomes the Valid reason', () => {
+  test("every reason of core's reviewValidity becomes the Valid reason", () => {
     const now = at('2026-12-01T00:00:00Z');
-    const reason = (r: AccessReview, sc: ModelScope | null = s) => findCondition(reconcileReview({ review: r, scope: sc ?? undefined, siblings: () => [], now }).status!.conditions, VALID);
+    const reason = (r: AccessReview, sc: ModelScope | null = s) =>
+      findCondition(reconcileReview({ review: r, scope: sc ?? undefined, siblings: () => [], now }).status!.conditions, VALID);
     expect(reason(review('p', { decision: 'Pending' }))).toMatchObject({ status: 'False', reason: 'Pending' });
     expect(reason(review('x', { decision: 'Revoked' }))).toMatchObject({ status: 'False', reason: 'Revoked' });
     expect(reason(review('n'), null)).toMatchObject({ status: 'False', reason: 'ScopeNotFound' });
@@ -93,7 +108,11 @@ describe('reconcileReview', () => {
     expect(before.status).toBeUndefined();
     expect(before.requeueAt).toBe(at('2026-12-01T00:00:05Z'));
     const late = reconcileReview({ review: r, scope: s, siblings: () => [], now: at('2026-12-01T00:00:05.300Z') });
-    expect(findCondition(late.status!.conditions, VALID)).toMatchObject({ status: 'False', reason: 'Expired', lastTransitionTime: '2026-12-01T00:00:05Z' });
+    expect(findCondition(late.status!.conditions, VALID)).toMatchObject({
+      status: 'False',
+      reason: 'Expired',
+      lastTransitionTime: '2026-12-01T00:00:05Z',
+    });
     expect(late.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ReviewExpired' })]);
     expect(late.requeueAt).toBeUndefined();
     // Written once, the event is not repeated.
@@ -105,14 +124,24 @@ describe('reconcileReview', () => {
     const r = written(review('r'), at('2026-12-01T00:00:00Z'));
     const revoked = { ...r, metadata: { ...r.metadata, generation: 2 }, spec: { ...r.spec, decision: 'Revoked' as const } };
     const res = reconcileReview({ review: revoked, scope: s, siblings: () => [], now: at('2026-12-01T00:00:10Z') });
-    expect(findCondition(res.status!.conditions, VALID)).toMatchObject({ status: 'False', reason: 'Revoked', observedGeneration: 2, lastTransitionTime: '2026-12-01T00:00:10Z' });
+    expect(findCondition(res.status!.conditions, VALID)).toMatchObject({
+      status: 'False',
+      reason: 'Revoked',
+      observedGeneration: 2,
+      lastTransitionTime: '2026-12-01T00:00:10Z',
+    });
     expect(res.status!.observedGeneration).toBe(2);
     expect(res.status!.expiresAt).toBeUndefined();
     expect(res.events.map((e) => [e.type, e.reason])).toEqual([['Warning', 'ReviewRevoked']]);
   });
 
   test('a review first seen expired or revoked gets its status but no Event (nothing changed that anybody saw)', () => {
-    const res = reconcileReview({ review: review('old', { expiresAt: '2026-11-30T00:00:00Z' }), scope: s, siblings: () => [], now: at('2026-12-01T00:00:00Z') });
+    const res = reconcileReview({
+      review: review('old', { expiresAt: '2026-11-30T00:00:00Z' }),
+      scope: s,
+      siblings: () => [],
+      now: at('2026-12-01T00:00:00Z'),
+    });
     expect(res.events).toEqual([]);
   });
 
@@ -120,13 +149,27 @@ describe('reconcileReview', () => {
     const r = written(review('r'), at('2026-12-01T00:00:00Z'));
     const now = at('2027-01-16T10:00:00.200Z');
     const res = reconcileReview({ review: r, scope: s, siblings: () => [r], now });
-    expect(findCondition(res.status!.conditions, EXPIRING_SOON)).toMatchObject({ status: 'True', reason: 'ExpiringSoon', lastTransitionTime: '2027-01-16T10:00:00Z' });
+    expect(findCondition(res.status!.conditions, EXPIRING_SOON)).toMatchObject({
+      status: 'True',
+      reason: 'ExpiringSoon',
+      lastTransitionTime: '2027-01-16T10:00:00Z',
+    });
     expect(findCondition(res.status!.conditions, VALID)!.lastTransitionTime).toBe('2026-12-01T00:00:00Z');
     expect(res.events.map((e) => [e.type, e.reason])).toEqual([['Normal', 'ReviewExpiringSoon']]);
     expect(res.requeueAt).toBe(at('2027-01-30T10:00:00Z'));
     expect(res.create).toMatchObject({
-      metadata: { name: 's-20270130', namespace: NS, annotations: { [ANNOTATION_PREVIOUS]: 'r' }, ownerReferences: [{ kind: 'ModelScope', name: 's', uid: 'uid-s' }] },
-      spec: { scopeRef: { name: 's' }, type: 'Periodic', decision: 'Pending', evidence: ['/apis/scopekeeper.dev/v1alpha1/namespaces/team-a/accessreviews/r', 'https://tickets.example.com/SEC-1'] },
+      metadata: {
+        name: 's-20270130',
+        namespace: NS,
+        annotations: { [ANNOTATION_PREVIOUS]: 'r' },
+        ownerReferences: [{ kind: 'ModelScope', name: 's', uid: 'uid-s' }],
+      },
+      spec: {
+        scopeRef: { name: 's' },
+        type: 'Periodic',
+        decision: 'Pending',
+        evidence: ['/apis/scopekeeper.dev/v1alpha1/namespaces/team-a/accessreviews/r', 'https://tickets.example.com/SEC-1'],
+      },
     });
     expect(res.create!.spec.requestedBy).toBeUndefined();
     expect(res.create!.spec.justification).toBeUndefined();
@@ -145,7 +188,12 @@ describe('reconcileReview', () => {
 
   test('JustInTime reviews have no window and expire at reviewedAt + grantDuration', () => {
     const ops = scope('s', { approval: { grantDuration: '1h', approvers: [{ kind: 'Group', name: 'g' }] } });
-    const j = review('j', { type: 'JustInTime', reviewedAt: '2026-12-01T10:00:00Z', expiresAt: '2026-12-02T00:00:00Z', request: { subject: { kind: 'User', name: 'a' } } });
+    const j = review('j', {
+      type: 'JustInTime',
+      reviewedAt: '2026-12-01T10:00:00Z',
+      expiresAt: '2026-12-02T00:00:00Z',
+      request: { subject: { kind: 'User', name: 'a' } },
+    });
     const res = reconcileReview({ review: j, scope: ops, siblings: () => [], now: at('2026-12-01T10:30:00Z') });
     expect(res.status!.expiresAt).toBe('2026-12-01T11:00:00Z');
     expect(res.requeueAt).toBe(at('2026-12-01T11:00:00Z'));
@@ -168,7 +216,12 @@ describe('reconcileScope', () => {
         review('a', { reviewedAt: '2026-11-02T10:00:00Z', expiresAt: '2027-01-25T00:00:00Z' }),
         review('b', { reviewedAt: '2026-11-03T10:00:00Z', expiresAt: '2027-01-20T00:00:00Z' }),
         review('c', { decision: 'Revoked', expiresAt: '2027-01-25T00:00:00Z' }),
-        review('j', { type: 'JustInTime', reviewedAt: '2026-11-04T10:00:00Z', expiresAt: '2027-01-29T00:00:00Z', request: { subject: { kind: 'User', name: 'u' } } }),
+        review('j', {
+          type: 'JustInTime',
+          reviewedAt: '2026-11-04T10:00:00Z',
+          expiresAt: '2027-01-29T00:00:00Z',
+          request: { subject: { kind: 'User', name: 'u' } },
+        }),
       ],
       now,
     });

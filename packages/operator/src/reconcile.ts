@@ -50,10 +50,15 @@ export function nextReviewName(scope: string, expiresAt: number): string {
   return `${scope.slice(0, 253 - 9).replace(/[-.]+$/, '')}-${d}`;
 }
 
-const labelValue = (v: string): string | undefined => (v.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v) ? v : undefined);
+const labelValue = (v: string): string | undefined =>
+  v.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v) ? v : undefined;
 
 /** The Periodic review that decides the scope's access (core's countingPeriodic), when it is valid. */
-export function bestValidPeriodic(reviews: readonly AccessReview[], scope: ModelScope | undefined, now: number): { review: AccessReview; validity: ReviewValidity } | undefined {
+export function bestValidPeriodic(
+  reviews: readonly AccessReview[],
+  scope: ModelScope | undefined,
+  now: number,
+): { review: AccessReview; validity: ReviewValidity } | undefined {
   const review = countingPeriodic(reviews, (r) => r);
   if (!review) return undefined;
   const validity = reviewValidity(review, scope, now);
@@ -107,7 +112,11 @@ export function reconcileReview({ review, scope, siblings: siblingsOf, now }: Re
           : `The review is not valid (${v.reason}).`,
       observedGeneration: generation,
     },
-    soon && v.expiringSoonAt !== undefined ? Math.min(now, v.expiringSoonAt) : !v.valid && v.reason === 'Expired' ? Math.min(now, v.expiresAt!) : now,
+    soon && v.expiringSoonAt !== undefined
+      ? Math.min(now, v.expiringSoonAt)
+      : !v.valid && v.reason === 'Expired'
+        ? Math.min(now, v.expiresAt!)
+        : now,
   );
   const desired: AccessReviewStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
@@ -121,7 +130,12 @@ export function reconcileReview({ review, scope, siblings: siblingsOf, now }: Re
     if (v.reason === 'Revoked') events.push({ type: 'Warning', reason: 'ReviewRevoked', action: 'Revoke', note: v.message });
   }
   if (soon && prevSoon?.status !== 'True') {
-    events.push({ type: 'Normal', reason: 'ReviewExpiringSoon', action: 'OpenNextReview', note: conditions.find((c) => c.type === EXPIRING_SOON)!.message });
+    events.push({
+      type: 'Normal',
+      reason: 'ReviewExpiringSoon',
+      action: 'OpenNextReview',
+      note: conditions.find((c) => c.type === EXPIRING_SOON)!.message,
+    });
   }
 
   return {
@@ -146,7 +160,11 @@ function nextReview(previous: AccessReview, scope: ModelScope, name: string, exp
       labels: { [LABEL_MANAGED_BY]: 'scopekeeper', ...(scopeLabel ? { [LABEL_SCOPE]: scopeLabel } : {}) },
       annotations: { [ANNOTATION_PREVIOUS]: previous.metadata.name, [ANNOTATION_PREVIOUS_EXPIRES]: rfc3339(expiresAt) },
       ...(scope.metadata.uid
-        ? { ownerReferences: [{ apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'ModelScope', name: scope.metadata.name, uid: scope.metadata.uid }] }
+        ? {
+            ownerReferences: [
+              { apiVersion: 'scopekeeper.dev/v1alpha1', kind: 'ModelScope', name: scope.metadata.name, uid: scope.metadata.uid },
+            ],
+          }
         : {}),
     },
     spec: {
@@ -182,7 +200,13 @@ export function reconcileScope({ scope, reviews, now }: ScopeInput): ScopeResult
     scope.status?.conditions,
     problems.length
       ? { type: READY, status: 'False', reason: 'Invalid', message: problems.join('; '), observedGeneration: generation }
-      : { type: READY, status: 'True', reason: 'Valid', message: `The scope compiles and names ${reviewers} reviewer${reviewers === 1 ? '' : 's'}.`, observedGeneration: generation },
+      : {
+          type: READY,
+          status: 'True',
+          reason: 'Valid',
+          message: `The scope compiles and names ${reviewers} reviewer${reviewers === 1 ? '' : 's'}.`,
+          observedGeneration: generation,
+        },
     now,
   );
   const best = bestValidPeriodic(reviews, scope, now);
@@ -193,7 +217,12 @@ export function reconcileScope({ scope, reviews, now }: ScopeInput): ScopeResult
   };
   const events: EventSpec[] = [];
   if (problems.length && prevReady?.status !== 'False') {
-    events.push({ type: 'Warning', reason: 'ScopeInvalid', action: 'Validate', note: `ModelScope ${scope.metadata.name} grants nothing until fixed: ${problems.join('; ')}` });
+    events.push({
+      type: 'Warning',
+      reason: 'ScopeInvalid',
+      action: 'Validate',
+      note: `ModelScope ${scope.metadata.name} grants nothing until fixed: ${problems.join('; ')}`,
+    });
   }
   return {
     ...(sameJson(scope.status ?? {}, desired) ? {} : { status: desired }),

@@ -98,7 +98,7 @@ describe('TimerHeap', () => {
     expect(fired).toEqual([due]);
   });
 
-  test('deadlines beyond setTimeout\'s ~24.8 days are reached in steps', () => {
+  test("deadlines beyond setTimeout's ~24.8 days are reached in steps", () => {
     const clock = new FakeClock();
     const fired: string[] = [];
     const h = new TimerHeap((k) => fired.push(k), clock);

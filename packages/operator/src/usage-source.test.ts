@@ -19,7 +19,9 @@ describe('the usage summary of a Pending review', () => {
       { model: 'claude-opus-4-1', decision: 'approval-required', n: 1 },
       { model: 'x', decision: 'allow', n: Number.NaN },
     ]);
-    expect(s).toBe('last 30d: 120 allowed (claude-sonnet-4-5 118, claude-sonnet-4-0 2), 4 denied or held; models granted but unused: claude-opus-*; details: scopekeeper reviews usage support-agent -n team-a --audit <audit log>');
+    expect(s).toBe(
+      'last 30d: 120 allowed (claude-sonnet-4-5 118, claude-sonnet-4-0 2), 4 denied or held; models granted but unused: claude-opus-*; details: scopekeeper reviews usage support-agent -n team-a --audit <audit log>',
+    );
   });
 
   describe('from the Prometheus query API', () => {
@@ -38,15 +40,22 @@ describe('the usage summary of a Pending review', () => {
     afterAll(() => new Promise((r) => server.close(r)));
 
     test('asks for the scope over its review period, and summarises the answer', async () => {
-      answer = { status: 'success', data: { resultType: 'vector', result: [{ metric: { model: 'claude-opus-4-1', decision: 'allow' }, value: [0, '7.2'] }] } };
+      answer = {
+        status: 'success',
+        data: { resultType: 'vector', result: [{ metric: { model: 'claude-opus-4-1', decision: 'allow' }, value: [0, '7.2'] }] },
+      };
       const s = await new PrometheusUsageSource(url).summary({ ...scope, metadata: { name: 'a"b', namespace: 'team-a' } });
-      expect(queries.at(-1)).toBe('sum by (model, decision) (increase(scopekeeper_requests_total{scope="a\\"b",namespace=~"team-a|"}[2592000s]))');
+      expect(queries.at(-1)).toBe(
+        'sum by (model, decision) (increase(scopekeeper_requests_total{scope="a\\"b",namespace=~"team-a|"}[2592000s]))',
+      );
       expect(s).toMatch(/^last 30d: 7 allowed \(claude-opus-4-1 7\), 0 denied or held; models granted but unused: claude-sonnet-4-\*/);
     });
 
     test('an error answer is an error that names the source', async () => {
       answer = { status: 'error', error: 'parse error' };
-      await expect(new PrometheusUsageSource(url).summary(scope)).rejects.toThrow(/Prometheus at http:\/\/127\.0\.0\.1:\d+ refused the query: parse error/);
+      await expect(new PrometheusUsageSource(url).summary(scope)).rejects.toThrow(
+        /Prometheus at http:\/\/127\.0\.0\.1:\d+ refused the query: parse error/,
+      );
     });
   });
 

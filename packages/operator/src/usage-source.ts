@@ -39,8 +39,17 @@ export class PrometheusUsageSource implements UsageSource {
     url.searchParams.set('query', query);
     const res = await fetch(url, { signal: AbortSignal.timeout(this.#timeoutMs), headers: { accept: 'application/json' } });
     const body = (await res.json().catch(() => ({ status: 'error', error: `answered ${res.status} without JSON` }))) as PromVector;
-    if (body.status !== 'success' || !body.data) throw new Error(`Prometheus at ${this.#url.origin} refused the query: ${body.error ?? res.status}`);
-    return summarize(scope, period, body.data.result.map((r) => ({ model: r.metric.model ?? 'other', decision: r.metric.decision ?? '', n: Math.round(Number(r.value[1])) })));
+    if (body.status !== 'success' || !body.data)
+      throw new Error(`Prometheus at ${this.#url.origin} refused the query: ${body.error ?? res.status}`);
+    return summarize(
+      scope,
+      period,
+      body.data.result.map((r) => ({
+        model: r.metric.model ?? 'other',
+        decision: r.metric.decision ?? '',
+        n: Math.round(Number(r.value[1])),
+      })),
+    );
   }
 }
 
@@ -58,7 +67,9 @@ export function summarize(scope: ModelScope, period: string, rows: { model: stri
   }
   const models = [...byModel].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`);
   const unused = scope.spec.models.filter((g) => ![...byModel.keys()].some((m) => matchName(g, m)));
-  const parts = [`last ${period}: ${allowed} allowed${models.length ? ` (${models.slice(0, 6).join(', ')})` : ''}, ${denied} denied or held`];
+  const parts = [
+    `last ${period}: ${allowed} allowed${models.length ? ` (${models.slice(0, 6).join(', ')})` : ''}, ${denied} denied or held`,
+  ];
   if (unused.length) parts.push(`models granted but unused: ${unused.join(', ')}`);
   parts.push(`details: scopekeeper reviews usage ${scope.metadata.name} -n ${scope.metadata.namespace ?? 'default'} --audit <audit log>`);
   return parts.join('; ');

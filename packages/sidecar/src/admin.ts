@@ -5,7 +5,13 @@ import type { PolicySource } from './policy/source.ts';
 import type { AuditLog } from './audit/index.ts';
 import type { SamlVerifier } from './identity/saml-verifier.ts';
 
-export function buildAdminApp(policy: PolicySource, audit: AuditLog, metrics: SidecarMetrics, draining: () => boolean, saml?: SamlVerifier): Express {
+export function buildAdminApp(
+  policy: PolicySource,
+  audit: AuditLog,
+  metrics: SidecarMetrics,
+  draining: () => boolean,
+  saml?: SamlVerifier,
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', async (_req, res) => {

@@ -78,10 +78,16 @@ export async function policySource(flags: SidecarFlags, log: Logger, metrics: Si
   });
 }
 
-export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger()): Promise<{ sidecar: Sidecar; urls: { data: string; admin: string } }> {
+export async function runSidecar(
+  flags: SidecarFlags,
+  log: Logger = createLogger(),
+): Promise<{ sidecar: Sidecar; urls: { data: string; admin: string } }> {
   const listen = parseHostPort(flags.listen, '--listen');
   const admin = parseHostPort(flags.admin, '--admin');
-  if (flags.issuer.length === 0) throw new UsageError('no --issuer given: name at least one OIDC issuer whose tokens the sidecar accepts (e.g. the cluster\'s service-account issuer)');
+  if (flags.issuer.length === 0)
+    throw new UsageError(
+      "no --issuer given: name at least one OIDC issuer whose tokens the sidecar accepts (e.g. the cluster's service-account issuer)",
+    );
   const ca = flags.issuerCa ? readFileSync(flags.issuerCa, 'utf8') : undefined;
   const issuers = flags.issuer.map((i) => ({ ...parseIssuerFlag(i), ...(ca ? { ca } : {}), groupsClaim: flags.groupsClaim }));
   const metrics = new SidecarMetrics();
@@ -105,7 +111,13 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
   });
   let verifier: TokenVerifier;
   try {
-    verifier = new TokenVerifier({ issuers, serviceAccountIssuer: flags.serviceAccountIssuer, audience: flags.audience, maxLifetimeSeconds: flags.maxTokenLifetime, clockSkewSeconds: 30 });
+    verifier = new TokenVerifier({
+      issuers,
+      serviceAccountIssuer: flags.serviceAccountIssuer,
+      audience: flags.audience,
+      maxLifetimeSeconds: flags.maxTokenLifetime,
+      clockSkewSeconds: 30,
+    });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -136,7 +148,10 @@ export async function runSidecar(flags: SidecarFlags, log: Logger = createLogger
     { policy, verifier, saml, audit, log, metrics },
   );
   const urls = await sidecar.start();
-  log.info({ data: urls.data, admin: urls.admin, policy: flags.policy, namespace: flags.namespace, upstream: flags.upstream }, 'scopekeeper sidecar ready');
+  log.info(
+    { data: urls.data, admin: urls.admin, policy: flags.policy, namespace: flags.namespace, upstream: flags.upstream },
+    'scopekeeper sidecar ready',
+  );
   return { sidecar, urls };
 }
 
@@ -148,7 +163,10 @@ export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: Iss
   const sources = flags.samlIdpMetadata ?? [];
   if (sources.length === 0) return undefined;
   // Loaded only here: a sidecar without SAML IdPs carries no XML or signature libraries.
-  const [{ SamlMetadata }, { SamlVerifier }] = await Promise.all([import('./identity/saml-metadata.ts'), import('./identity/saml-verifier.ts')]);
+  const [{ SamlMetadata }, { SamlVerifier }] = await Promise.all([
+    import('./identity/saml-metadata.ts'),
+    import('./identity/saml-verifier.ts'),
+  ]);
   let metadata: InstanceType<typeof SamlMetadata>;
   try {
     metadata = new SamlMetadata({ sources });

@@ -39,7 +39,10 @@ export class Sidecar {
     const forwarder = new Forwarder({ connections: opts.upstreamConnections ?? 256, timeoutMs: opts.upstreamTimeoutMs });
     const now = deps.now ?? Date.now;
     // The MCP route speaks node:http to its endpoints, through keep-alive pools of its own.
-    const mcpAgents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }) };
+    const mcpAgents = {
+      http: new HttpAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
+    };
     const mcp = {
       policy: deps.policy,
       audit: deps.audit,
@@ -56,8 +59,23 @@ export class Sidecar {
       sessions: new McpSessions(),
       masking: (d: Decision) => (d.data?.masking.active ? d.data.masking : undefined),
     };
-    this.dp = { opts, policy: deps.policy, verifier: deps.verifier, saml: deps.saml, audit: deps.audit, log: deps.log, metrics: this.metrics, now, forwarder, mcp };
-    this.gate = new ConcurrencyGate({ limit: opts.maxConcurrent ?? 256, maxQueued: opts.maxQueued ?? 512, maxWaitMs: opts.maxQueueWaitMs ?? 30_000 });
+    this.dp = {
+      opts,
+      policy: deps.policy,
+      verifier: deps.verifier,
+      saml: deps.saml,
+      audit: deps.audit,
+      log: deps.log,
+      metrics: this.metrics,
+      now,
+      forwarder,
+      mcp,
+    };
+    this.gate = new ConcurrencyGate({
+      limit: opts.maxConcurrent ?? 256,
+      maxQueued: opts.maxQueued ?? 512,
+      maxWaitMs: opts.maxQueueWaitMs ?? 30_000,
+    });
     this.app = this.buildDataApp();
     this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining, deps.saml);
   }
@@ -67,7 +85,10 @@ export class Sidecar {
     // Node checks the headers timeout only every connectionsCheckingInterval (default 30 s): check
     // at least twice per timeout so a slow sender is cut off close to the deadline.
     const connectionsCheckingInterval = Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 2)));
-    this.dataServer = createServer({ requestTimeout: 0, headersTimeout, connectionsCheckingInterval, maxHeaderSize: 32 * 1024 }, (req, res) => this.accept(req, res));
+    this.dataServer = createServer(
+      { requestTimeout: 0, headersTimeout, connectionsCheckingInterval, maxHeaderSize: 32 * 1024 },
+      (req, res) => this.accept(req, res),
+    );
     this.dataServer.keepAliveTimeout = 65_000;
     this.dataServer.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -123,7 +144,12 @@ export class Sidecar {
 
   private turnAway(ctx: RequestContext, why: Turnaway): void {
     if (why === 'closed') return refuse(this.dp, ctx, 'clientClosed', { where: 'while its request was queued' });
-    refuse(this.dp, ctx, 'overloaded', { why, inFlight: this.gate.inFlight, queued: this.gate.queued, retryAfterSeconds: why === 'full' ? 1 : 2 });
+    refuse(this.dp, ctx, 'overloaded', {
+      why,
+      inFlight: this.gate.inFlight,
+      queued: this.gate.queued,
+      retryAfterSeconds: why === 'full' ? 1 : 2,
+    });
   }
 
   private buildDataApp(): Express {

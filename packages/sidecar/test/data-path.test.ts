@@ -13,8 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => world.close());
 
-const post = (path: string, headers: Record<string, string>, body: string | Buffer) => fetch(`${world.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-const msg = (o: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
+const post = (path: string, headers: Record<string, string>, body: string | Buffer) =>
+  fetch(`${world.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+const msg = (o: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
 /** Every refusal: wait for its audit record, then check the upstream received nothing. */
 const refusal = (w: World = world) => expectRefusal(w.auditFile, w.stub!);
 
@@ -22,9 +24,15 @@ describe('credentials and bodies', () => {
   test('the upstream sees our key, never the caller token or x-api-key, and the exact body bytes', async () => {
     const token = await world.saToken('support-bot');
     // Odd spacing, key order and a unicode escape: any re-serialisation would change these bytes.
-    const body = Buffer.from('{ "max_tokens":64,  "model" : "claude-sonnet-4-5","messages":[{"role":"user","content":"h\\u00e9llo  ☃"}],"metadata":{"user_id":"u1"} }');
+    const body = Buffer.from(
+      '{ "max_tokens":64,  "model" : "claude-sonnet-4-5","messages":[{"role":"user","content":"h\\u00e9llo  ☃"}],"metadata":{"user_id":"u1"} }',
+    );
     const before = world.stub!.received.length;
-    const res = await post('/v1/messages?beta=true', { authorization: `Bearer ${token}`, 'x-api-key': token, 'anthropic-beta': 'files-api-2025-04-14', cookie: 'session=abc' }, body);
+    const res = await post(
+      '/v1/messages?beta=true',
+      { authorization: `Bearer ${token}`, 'x-api-key': token, 'anthropic-beta': 'files-api-2025-04-14', cookie: 'session=abc' },
+      body,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('x-scopekeeper-decision')).toBe('allow');
     expect(res.headers.get('x-scopekeeper-request-id')).toMatch(/^req_sk_/);
@@ -41,18 +49,28 @@ describe('credentials and bodies', () => {
 
   test('upstream errors are forwarded unchanged', async () => {
     const token = await world.saToken('support-bot');
-    const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg({ messages: [{ role: 'user', content: 'STUB:error:529' }] }));
+    const res = await post(
+      '/v1/messages',
+      { authorization: `Bearer ${token}` },
+      msg({ messages: [{ role: 'user', content: 'STUB:error:529' }] }),
+    );
     expect(res.status).toBe(529);
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
   });
 
   test('a stream interrupted upstream ends with an SSE error event', async () => {
     const token = await world.saToken('support-bot');
-    const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, msg({ stream: true, messages: [{ role: 'user', content: 'STUB:reset a long enough text to be cut in the middle of it' }] }));
+    const res = await post(
+      '/v1/messages',
+      { authorization: `Bearer ${token}` },
+      msg({ stream: true, messages: [{ role: 'user', content: 'STUB:reset a long enough text to be cut in the middle of it' }] }),
+    );
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('event: content_block_delta');
-    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The upstream stream was interrupted/);
+    expect(text).toMatch(
+      /event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The upstream stream was interrupted/,
+    );
   });
 });
 
@@ -80,7 +98,10 @@ describe('refusals in Anthropic shape', () => {
     const check = refusal();
     const res = await post('/v1/messages', { authorization: `Bearer ${token}` }, '{"model": ');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('not valid UTF-8 JSON') });
+    expect(((await res.json()) as any).error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining('not valid UTF-8 JSON'),
+    });
     await check.refused(res);
   });
 
@@ -89,7 +110,11 @@ describe('refusals in Anthropic shape', () => {
     try {
       const token = await small.saToken('support-bot');
       const check = refusal(small);
-      const res = await fetch(`${small.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: msg({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }) });
+      const res = await fetch(`${small.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: msg({ messages: [{ role: 'user', content: 'x'.repeat(5000) }] }),
+      });
       expect(res.status).toBe(413);
       expect(((await res.json()) as any).error.type).toBe('request_too_large');
       await check.refused(res);
@@ -119,7 +144,11 @@ describe('refusals in Anthropic shape', () => {
   test('held request: 403 naming the pending review in the message and the header', async () => {
     const token = await world.saToken('ops-bot');
     const check = refusal();
-    const res = await post('/v1/messages', { authorization: `Bearer ${token}`, 'x-scopekeeper-reason': 'incident' }, msg({ model: 'claude-opus-4-1' }));
+    const res = await post(
+      '/v1/messages',
+      { authorization: `Bearer ${token}`, 'x-scopekeeper-reason': 'incident' },
+      msg({ model: 'claude-opus-4-1' }),
+    );
     expect(res.status).toBe(403);
     expect((await check.refused(res)).decision).toBe('approval-required');
     const ref = res.headers.get('x-scopekeeper-approval')!;
@@ -161,7 +190,12 @@ describe('bad tokens', () => {
       'wrong audience': await world.issuer.mint({ sub: 'x', aud: 'someone-else' }),
       'alg none': `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${p}.`,
       'tampered payload': `${h}.${base64url.encode(JSON.stringify({ sub: 'system:serviceaccount:team-a:admin', aud: 'scopekeeper', iss: world.issuer.issuer, exp: now + 60 }))}.${good.split('.')[2]}`,
-      'HS256 with the public key': await new SignJWT({ sub: 'x', aud: 'scopekeeper' }).setProtectedHeader({ alg: 'HS256', kid: key.kid }).setIssuer(world.issuer.issuer).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(await world.issuer.publicKeyPem())),
+      'HS256 with the public key': await new SignJWT({ sub: 'x', aud: 'scopekeeper' })
+        .setProtectedHeader({ alg: 'HS256', kid: key.kid })
+        .setIssuer(world.issuer.issuer)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(await world.issuer.publicKeyPem())),
       'lifetime too long': await world.issuer.mint({ sub: 'x', ttlSeconds: 86_400 }),
       garbage: 'not.a.jwt-at-all',
       // audiences that almost match "scopekeeper"
@@ -170,7 +204,10 @@ describe('bad tokens', () => {
       'audience in another case': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: 'Scopekeeper' }),
       'audience with a space': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: 'scopekeeper ' }),
       'empty audience list': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: [] }),
-      'audience list of near misses': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: ['scopekeeper-evil', 'SCOPEKEEPER'] }),
+      'audience list of near misses': await world.issuer.mint({
+        sub: 'system:serviceaccount:team-a:support-bot',
+        aud: ['scopekeeper-evil', 'SCOPEKEEPER'],
+      }),
       'no audience': await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot', aud: undefined }),
     };
     for (const [name, token] of Object.entries(tokens)) {
@@ -204,7 +241,11 @@ describe('audit', () => {
       const tokens = [await fresh.saToken('support-bot'), await fresh.saToken('research-bot')];
       const results = await Promise.all(
         Array.from({ length: 1000 }, (_, i) =>
-          fetch(`${fresh.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${tokens[i % 2]}`, 'content-type': 'application/json' }, body: msg({ stream: i % 3 === 0 }) }).then(async (r) => {
+          fetch(`${fresh.url}/v1/messages`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens[i % 2]}`, 'content-type': 'application/json' },
+            body: msg({ stream: i % 3 === 0 }),
+          }).then(async (r) => {
             await r.arrayBuffer();
             return r.status;
           }),
@@ -234,13 +275,19 @@ describe('SIGTERM', () => {
     try {
       const token = await slow.saToken('support-bot');
       const url = slow.url;
-      const res = await fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: msg({ stream: true, messages: [{ role: 'user', content: 'a reply long enough to take a second to stream out' }] }) });
+      const res = await fetch(`${url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: msg({ stream: true, messages: [{ role: 'user', content: 'a reply long enough to take a second to stream out' }] }),
+      });
       expect(res.status).toBe(200);
       const body = res.text();
       await new Promise((r) => setTimeout(r, 150));
       const stopped = slow.sidecar.stop();
       await new Promise((r) => setTimeout(r, 50));
-      await expect(fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: msg() })).rejects.toThrow();
+      await expect(
+        fetch(`${url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: msg() }),
+      ).rejects.toThrow();
       const text = await body;
       expect(text).toContain('event: message_stop');
       await stopped;

@@ -31,7 +31,11 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       const body = req.url?.startsWith('/mcp')
-        ? JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'crm', version: '1' } } })
+        ? JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'crm', version: '1' } },
+          })
         : '{"ok":true}';
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     });
@@ -52,7 +56,10 @@ beforeAll(async () => {
     - {name: billing-mcp, url: "${url}/mcp", protocol: mcp, auth: {serviceAccountToken: {audience: billing.team-a}}}`,
   );
   const token = await world.saToken('auth-bot');
-  await waitForPolicy(world, async () => (await fetch(`${world.url}/services/open/public/x`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+  await waitForPolicy(
+    world,
+    async () => (await fetch(`${world.url}/services/open/public/x`, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+  );
 });
 afterAll(async () => {
   await world.close();
@@ -60,12 +67,22 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const get = async (path: string) => fetch(`${world.url}/services/${path}`, { headers: { authorization: `Bearer ${await world.saToken('auth-bot')}` } });
+const get = async (path: string) =>
+  fetch(`${world.url}/services/${path}`, { headers: { authorization: `Bearer ${await world.saToken('auth-bot')}` } });
 const initialize = async (endpoint: string) =>
   fetch(`${world.url}/services/${endpoint}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${await world.saToken('auth-bot')}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    headers: {
+      authorization: `Bearer ${await world.saToken('auth-bot')}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
   });
 
 test("the endpoint gets the sidecar's token for its audience, never the caller's", async () => {
@@ -114,7 +131,9 @@ test('MCP endpoints carry the token too, and refuse without it', async () => {
   const check = expectRefusal(world.auditFile, counter);
   const denied = await initialize('billing-mcp');
   expect(denied.status).toBe(503);
-  expect(((await denied.json()) as { error: { message: string } }).error.message).toContain('endpoint billing-mcp requires a service-account token for audience "billing.team-a"');
+  expect(((await denied.json()) as { error: { message: string } }).error.message).toContain(
+    'endpoint billing-mcp requires a service-account token for audience "billing.team-a"',
+  );
   await check.refused(denied);
 });
 

@@ -45,11 +45,14 @@ async function ask(model: string): Promise<{ status: number; type?: string; mess
   return { status: res.status, type: body.error?.type, message: body.error?.message, upstream: world.stub!.received.length - before };
 }
 
-test.each(['claude-opus-*', 'claude-opus-4-?', 'claude-[o]pus-4-1'])('model %p: 400 invalid_request_error naming it, nothing forwarded', async (model) => {
-  const r = await ask(model);
-  expect(r).toMatchObject({ status: 400, type: 'invalid_request_error', upstream: 0 });
-  expect(r.message).toContain(JSON.stringify(model));
-});
+test.each(['claude-opus-*', 'claude-opus-4-?', 'claude-[o]pus-4-1'])(
+  'model %p: 400 invalid_request_error naming it, nothing forwarded',
+  async (model) => {
+    const r = await ask(model);
+    expect(r).toMatchObject({ status: 400, type: 'invalid_request_error', upstream: 0 });
+    expect(r.message).toContain(JSON.stringify(model));
+  },
+);
 
 test('an approval of "claude-opus-*" does not allow claude-opus-4-1: it is held', async () => {
   await waitForPolicy(world, async () => (await ask('claude-sonnet-4-5')).status === 200);

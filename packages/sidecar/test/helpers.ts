@@ -59,7 +59,10 @@ export async function waitForPolicy(world: World, check: () => Promise<boolean>)
 }
 
 /** A GET whose path goes out byte for byte (no URL normalisation). */
-export function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const u = new URL(url);
   const path = url.slice(u.origin.length);
   return new Promise((resolve, reject) => {

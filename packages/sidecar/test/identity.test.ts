@@ -61,7 +61,7 @@ async function ask(token: string, model = 'claude-sonnet-4-5'): Promise<{ status
 const SA_SUB = `system:serviceaccount:${NS}:support-bot`;
 
 describe('only the service-account issuer produces service accounts', () => {
-  test('the primary issuer\'s support-bot token is allowed', async () => {
+  test("the primary issuer's support-bot token is allowed", async () => {
     expect(await ask(await world.saToken('support-bot'))).toMatchObject({ status: 200, upstream: 1 });
   });
 
@@ -80,15 +80,24 @@ describe('only the service-account issuer produces service accounts', () => {
 describe('User and Group subjects belong to the primary issuer unless they name another', () => {
   test('a second issuer cannot be alice (sub or verified email) or a support-engineer', async () => {
     expect(await ask(await second.mint({ sub: 'alice@example.com' }))).toMatchObject({ status: 403, upstream: 0 });
-    expect(await ask(await second.mint({ sub: 'x', email: 'alice@example.com', email_verified: true }))).toMatchObject({ status: 403, upstream: 0 });
+    expect(await ask(await second.mint({ sub: 'x', email: 'alice@example.com', email_verified: true }))).toMatchObject({
+      status: 403,
+      upstream: 0,
+    });
     expect(await ask(await second.mint({ sub: 'x', groups: ['support-engineers'] }))).toMatchObject({ status: 403, upstream: 0 });
   });
 
-  test('subjects[].issuer admits that issuer\'s user and group, and only theirs', async () => {
+  test("subjects[].issuer admits that issuer's user and group, and only theirs", async () => {
     expect(await ask(await second.mint({ sub: 'bob' }), 'claude-haiku-4-5')).toMatchObject({ status: 200, upstream: 1 });
-    expect(await ask(await second.mint({ sub: 'x', groups: ['partners'] }), 'claude-haiku-4-5')).toMatchObject({ status: 200, upstream: 1 });
+    expect(await ask(await second.mint({ sub: 'x', groups: ['partners'] }), 'claude-haiku-4-5')).toMatchObject({
+      status: 200,
+      upstream: 1,
+    });
     expect(await ask(await world.issuer.mint({ sub: 'bob' }), 'claude-haiku-4-5')).toMatchObject({ status: 403, upstream: 0 });
-    expect(await ask(await world.issuer.mint({ sub: 'x', groups: ['partners'] }), 'claude-haiku-4-5')).toMatchObject({ status: 403, upstream: 0 });
+    expect(await ask(await world.issuer.mint({ sub: 'x', groups: ['partners'] }), 'claude-haiku-4-5')).toMatchObject({
+      status: 403,
+      upstream: 0,
+    });
   });
 });
 

@@ -13,7 +13,12 @@ async function ask(model: string, tools: string[] = []): Promise<Response> {
   return fetch(`${world.url}/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${await world.saToken('support-bot')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, max_tokens: 8, tools: tools.map((name) => ({ name, input_schema: { type: 'object' } })), messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({
+      model,
+      max_tokens: 8,
+      tools: tools.map((name) => ({ name, input_schema: { type: 'object' } })),
+      messages: [{ role: 'user', content: 'hi' }],
+    }),
   });
 }
 
@@ -29,7 +34,10 @@ test('200 random model names: no series of their own, all counted as other', asy
 });
 
 test('a 20,000-character model name and 500 tools: the audit record stays bounded', async () => {
-  const res = await ask(`claude-sonnet-4-${'9'.repeat(20_000)}`, Array.from({ length: 500 }, (_, i) => `Tool${i}`));
+  const res = await ask(
+    `claude-sonnet-4-${'9'.repeat(20_000)}`,
+    Array.from({ length: 500 }, (_, i) => `Tool${i}`),
+  );
   expect(res.status).toBe(403);
   const id = res.headers.get('x-scopekeeper-request-id');
   let line: string | undefined;

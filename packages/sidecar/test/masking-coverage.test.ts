@@ -11,25 +11,58 @@ const MAIL_FULLWIDTH = 'ann\uff20example.com';
 
 const content = [
   { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_fetch', input: { url: `https://crm.example.com/?q=${EMAIL}` } },
-  { type: 'web_fetch_tool_result', tool_use_id: 'srvtoolu_1', content: { type: 'web_fetch_result', url: 'https://crm.example.com', content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: `owner ${EMAIL}` } } } },
-  { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_2', content: [{ type: 'web_search_result', title: `contact ${EMAIL}`, url: 'https://example.com', encrypted_content: 'Eq', page_age: null }] },
-  { type: 'code_execution_tool_result', tool_use_id: 'srvtoolu_3', content: { type: 'code_execution_result', stdout: `card ${CARD_NBSP}`, stderr: '', return_code: 0, content: [] } },
+  {
+    type: 'web_fetch_tool_result',
+    tool_use_id: 'srvtoolu_1',
+    content: {
+      type: 'web_fetch_result',
+      url: 'https://crm.example.com',
+      content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: `owner ${EMAIL}` } },
+    },
+  },
+  {
+    type: 'web_search_tool_result',
+    tool_use_id: 'srvtoolu_2',
+    content: [
+      { type: 'web_search_result', title: `contact ${EMAIL}`, url: 'https://example.com', encrypted_content: 'Eq', page_age: null },
+    ],
+  },
+  {
+    type: 'code_execution_tool_result',
+    tool_use_id: 'srvtoolu_3',
+    content: { type: 'code_execution_result', stdout: `card ${CARD_NBSP}`, stderr: '', return_code: 0, content: [] },
+  },
   { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', is_error: false, content: [{ type: 'text', text: `crm: ${MAIL_FULLWIDTH}` }] },
   { type: 'text', text: `Done: mail ${MAIL_FULLWIDTH}, card ${CARD_NBSP}.` },
 ];
 
 function sse(): string {
   const ev = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
-  let s = ev('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 1, output_tokens: 1 } } });
+  let s = ev('message_start', {
+    type: 'message_start',
+    message: {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [],
+      usage: { input_tokens: 1, output_tokens: 1 },
+    },
+  });
   content.forEach((b, index) => {
     if (b.type === 'text') {
       s += ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       const t = (b as { text: string }).text;
-      for (let i = 0; i < t.length; i += 5) s += ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: t.slice(i, i + 5) } });
+      for (let i = 0; i < t.length; i += 5)
+        s += ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: t.slice(i, i + 5) } });
     } else s += ev('content_block_start', { type: 'content_block_start', index, content_block: b });
     s += ev('content_block_stop', { type: 'content_block_stop', index });
   });
-  return s + ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } }) + ev('message_stop', { type: 'message_stop' });
+  return (
+    s +
+    ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } }) +
+    ev('message_stop', { type: 'message_stop' })
+  );
 }
 
 let world: World;
@@ -43,7 +76,15 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.end(sse());
       } else {
-        const json = JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content, stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 9 } });
+        const json = JSON.stringify({
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-sonnet-4-5',
+          content,
+          stop_reason: 'end_turn',
+          usage: { input_tokens: 1, output_tokens: 9 },
+        });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
         res.end(json);
       }

@@ -86,7 +86,10 @@ describe('block, audit and metrics', () => {
   test('masked counts reach the audit record and scopekeeper_masked_total', async () => {
     await (await ask(world, 'support-bot', SECRET, true)).text();
     await world.sidecar.stop();
-    const records = (await readFile(world.auditFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const records = (await readFile(world.auditFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const blocked = records.filter((r) => r.blocked === 'private-key');
     expect(blocked).toHaveLength(2);
     const masked = records[records.length - 1];
@@ -95,7 +98,9 @@ describe('block, audit and metrics', () => {
     await (await ask(world, 'support-bot', SECRET, false)).text();
     const metrics = await (await fetch(`${world.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/scopekeeper_masked_total\{category="email"\} 1/);
-    expect(metrics).toMatch(/scopekeeper_requests_total\{decision="allow",reason="Allowed",model="claude-sonnet-4-5",scope="support-agent"\} 1/);
+    expect(metrics).toMatch(
+      /scopekeeper_requests_total\{decision="allow",reason="Allowed",model="claude-sonnet-4-5",scope="support-agent"\} 1/,
+    );
     expect(metrics).toMatch(/scopekeeper_tokens_total\{model="claude-sonnet-4-5",type="output"\} \d+/);
     expect(metrics).toMatch(/scopekeeper_audit_events_total \d+/);
   });
@@ -108,16 +113,29 @@ describe('/services with maskFields', () => {
   beforeAll(async () => {
     crm = createServer((req, res) => {
       seen.push({ url: req.url ?? '', headers: req.headers });
-      const body = JSON.stringify({ customers: [{ id: 1, name: 'Ann', ssn: '078-05-1120', email: 'ann@example.com' }, { id: 2, name: 'Bo', ssn: '219-09-9999', note: 'call +1 415 555 0100' }] });
+      const body = JSON.stringify({
+        customers: [
+          { id: 1, name: 'Ann', ssn: '078-05-1120', email: 'ann@example.com' },
+          { id: 2, name: 'Bo', ssn: '219-09-9999', note: 'call +1 415 555 0100' },
+        ],
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
     await new Promise<void>((r) => crm.listen(0, '127.0.0.1', r));
     world = await startWorld();
     const url = `http://127.0.0.1:${(crm.address() as AddressInfo).port}`;
-    await addScope(world, 'crm-reader', 'crm-bot', `  models: ["claude-haiku-*"]\n  data: {mask: [email, phone]}\n  endpoints:\n    - {name: crm, url: "${url}/api", methods: [GET], paths: ["/customers/**"], maskFields: ["$.customers[*].ssn"]}`);
+    await addScope(
+      world,
+      'crm-reader',
+      'crm-bot',
+      `  models: ["claude-haiku-*"]\n  data: {mask: [email, phone]}\n  endpoints:\n    - {name: crm, url: "${url}/api", methods: [GET], paths: ["/customers/**"], maskFields: ["$.customers[*].ssn"]}`,
+    );
     const token = await world.saToken('crm-bot');
-    await waitForPolicy(world, async () => (await fetch(`${world.url}/services/crm/customers`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+    await waitForPolicy(
+      world,
+      async () => (await fetch(`${world.url}/services/crm/customers`, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+    );
   });
   afterAll(async () => {
     await world.close();
@@ -148,10 +166,16 @@ describe('/services with maskFields', () => {
 test('policy edits: a bad file keeps the last good set and names the file and field', async () => {
   const world = await startWorld();
   try {
-    await writeFile(join(world.policyDir, 'zz-broken.yaml'), 'apiVersion: scopekeeper.dev/v1alpha1\nkind: AccessReview\nmetadata: {name: x}\nspec: {scopeRef: {name: support-agent}, type: Periodic, decision: Aproved}\n');
-    const ready = async () => ((await (await fetch(`${world.adminUrl}/readyz`)).json()) as { policy: { lastError?: string } }).policy.lastError;
+    await writeFile(
+      join(world.policyDir, 'zz-broken.yaml'),
+      'apiVersion: scopekeeper.dev/v1alpha1\nkind: AccessReview\nmetadata: {name: x}\nspec: {scopeRef: {name: support-agent}, type: Periodic, decision: Aproved}\n',
+    );
+    const ready = async () =>
+      ((await (await fetch(`${world.adminUrl}/readyz`)).json()) as { policy: { lastError?: string } }).policy.lastError;
     await waitForPolicy(world, async () => (await ready()) !== undefined);
-    expect(await ready()).toMatch(/zz-broken\.yaml#1: AccessReview x: spec\.decision: Unsupported value; use one of: Pending, Approved, Revoked\./);
+    expect(await ready()).toMatch(
+      /zz-broken\.yaml#1: AccessReview x: spec\.decision: Unsupported value; use one of: Pending, Approved, Revoked\./,
+    );
     expect((await ask(world, 'support-bot', 'still allowed', false)).status).toBe(200);
   } finally {
     await world.close();

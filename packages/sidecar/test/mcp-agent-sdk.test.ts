@@ -35,7 +35,11 @@ beforeAll(async () => {
   crm = await new McpCrm().start();
   await addScope(world, 'agent-crm', 'agent-crm-bot', scope(['mcp__crm__export_*']));
   const token = await world.saToken('agent-crm-bot');
-  await until(async () => (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403, 'the scope to load');
+  await until(
+    async () =>
+      (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
+    'the scope to load',
+  );
 });
 afterAll(async () => {
   await world.close();
@@ -62,7 +66,16 @@ async function agentTurn(prompt: string): Promise<Turn> {
   const tokenFile = join(config, 'token');
   await writeFile(tokenFile, token, { mode: 0o600 });
   const before = world.stub!.received.length;
-  const env = { ...process.env, SCOPEKEEPER_TOKEN_FILE: tokenFile, ANTHROPIC_BASE_URL: world.url, ANTHROPIC_AUTH_TOKEN: token, ANTHROPIC_API_KEY: '', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CONFIG_DIR: config, HOME: config };
+  const env = {
+    ...process.env,
+    SCOPEKEEPER_TOKEN_FILE: tokenFile,
+    ANTHROPIC_BASE_URL: world.url,
+    ANTHROPIC_AUTH_TOKEN: token,
+    ANTHROPIC_API_KEY: '',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    CLAUDE_CONFIG_DIR: config,
+    HOME: config,
+  };
   const turn: Turn = { sessionId: randomUUID(), result: '', isError: true, offered: [] };
   const stream = query({
     prompt,
@@ -74,8 +87,20 @@ async function agentTurn(prompt: string): Promise<Turn> {
       settingSources: [],
       tools: [],
       maxTurns: 3,
-      mcpServers: { crm: { type: 'http', url: `${world.url}/services/crm/mcp`, headers: { 'x-claude-code-session-id': turn.sessionId }, headersHelper: HEADERS_HELPER } as McpHttpServerConfig },
-      allowedTools: ['mcp__crm__lookup_customer', 'mcp__crm__update_customer_email', 'mcp__crm__delete_customer', 'mcp__crm__export_all_customers'],
+      mcpServers: {
+        crm: {
+          type: 'http',
+          url: `${world.url}/services/crm/mcp`,
+          headers: { 'x-claude-code-session-id': turn.sessionId },
+          headersHelper: HEADERS_HELPER,
+        } as McpHttpServerConfig,
+      },
+      allowedTools: [
+        'mcp__crm__lookup_customer',
+        'mcp__crm__update_customer_email',
+        'mcp__crm__delete_customer',
+        'mcp__crm__export_all_customers',
+      ],
     },
   });
   try {
@@ -102,11 +127,16 @@ test('a tool call comes back masked and the next turn completes; tools/list was 
   expect(t.result).toContain('[MASKED:field]');
   expect(t.result).not.toContain(CRM_CUSTOMER.ssn);
   expect(t.result).not.toContain(CRM_CUSTOMER.email);
-  const toModel = world.stub!.received.filter((r) => r.body.includes('tool_result')).map((r) => r.body.toString()).join('');
+  const toModel = world
+    .stub!.received.filter((r) => r.body.includes('tool_result'))
+    .map((r) => r.body.toString())
+    .join('');
   expect(toModel).toContain('[MASKED:field]');
   expect(toModel).not.toContain(CRM_CUSTOMER.ssn);
   // tools/list through the sidecar: the export tool (denied) was never offered to the model
-  expect(t.offered).toEqual(expect.arrayContaining(['mcp__crm__lookup_customer', 'mcp__crm__update_customer_email', 'mcp__crm__delete_customer']));
+  expect(t.offered).toEqual(
+    expect.arrayContaining(['mcp__crm__lookup_customer', 'mcp__crm__update_customer_email', 'mcp__crm__delete_customer']),
+  );
   expect(t.offered).not.toContain('mcp__crm__export_all_customers');
   const rec = (await auditRecords(world)).find((r) => r.mcpTool === 'mcp__crm__lookup_customer');
   expect(rec).toMatchObject({ route: 'mcp', decision: 'allow', mcpMethod: 'tools/call', masked: expect.objectContaining({ field: 2 }) });
@@ -131,7 +161,16 @@ test('a tool denied mid-session: the call is refused at the sidecar with the rul
     await addScope(world, 'agent-crm', 'agent-crm-bot', scope(['mcp__crm__export_*', 'mcp__crm__delete_*']));
     const token = await world.saToken('agent-crm-bot');
     await until(async () => {
-      const r = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 8, tools: [{ name: 'mcp__crm__delete_customer', input_schema: { type: 'object' } }], messages: [{ role: 'user', content: 'probe' }] }) });
+      const r = await fetch(`${world.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 8,
+          tools: [{ name: 'mcp__crm__delete_customer', input_schema: { type: 'object' } }],
+          messages: [{ role: 'user', content: 'probe' }],
+        }),
+      });
       await r.arrayBuffer();
       return r.status === 403;
     }, 'the deny to load');
@@ -140,7 +179,10 @@ test('a tool denied mid-session: the call is refused at the sidecar with the rul
   const t = await agentTurn('STUB:tool_use:mcp__crm__delete_customer {"id":"42"}');
   expect(t.offered).toContain('mcp__crm__delete_customer');
   expect(crm.received.slice(before).some((m) => m.tool === 'delete_customer')).toBe(false);
-  const refused = await until(async () => (await auditRecords(world)).find((r) => r.mcpTool === 'mcp__crm__delete_customer' && r.sessionId === t.sessionId), 'the refusal record');
+  const refused = await until(
+    async () => (await auditRecords(world)).find((r) => r.mcpTool === 'mcp__crm__delete_customer' && r.sessionId === t.sessionId),
+    'the refusal record',
+  );
   expect(refused).toMatchObject({ decision: 'deny', reasons: ['ToolDenied'], mcpMethod: 'tools/call' });
   expect(t.result).toContain('Denied by ModelScope agent-crm, rule spec.tools.deny');
 }, 120_000);
@@ -148,14 +190,23 @@ test('a tool denied mid-session: the call is refused at the sidecar with the rul
 test('a held tool call: refused naming the review, approved by an approver, then it runs', async () => {
   const held = await agentTurn('STUB:tool_use:mcp__crm__update_customer_email {"id":"42","email":"new@example.com"}');
   expect(held.isError).toBe(false);
-  expect(held.result).toMatch(/Tool result: error: .*Held by ModelScope agent-crm, rule spec\.approval\.requiredFor: tool mcp__crm__update_customer_email needs approval/);
+  expect(held.result).toMatch(
+    /Tool result: error: .*Held by ModelScope agent-crm, rule spec\.approval\.requiredFor: tool mcp__crm__update_customer_email needs approval/,
+  );
   const ref = /JustInTime AccessReview (team-a\/agent-crm-jit-[0-9a-f]{16})/.exec(held.result)![1]!;
   expect(crm.received.some((m) => m.tool === 'update_customer_email')).toBe(false);
   await approve(world, ref);
   // Wait until the sidecar has the approval: the same call from a plain MCP client passes.
   const probe = new Client({ name: 'probe', version: '1.0.0' });
-  await probe.connect(new StreamableHTTPClientTransport(new URL(`${world.url}/services/crm/mcp`), { requestInit: { headers: { authorization: `Bearer ${await world.saToken('agent-crm-bot')}` } } }));
-  await until(() => probe.callTool({ name: 'update_customer_email', arguments: { id: '0', email: 'probe@example.com' } }).catch(() => undefined), 'the approval to load');
+  await probe.connect(
+    new StreamableHTTPClientTransport(new URL(`${world.url}/services/crm/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${await world.saToken('agent-crm-bot')}` } },
+    }),
+  );
+  await until(
+    () => probe.callTool({ name: 'update_customer_email', arguments: { id: '0', email: 'probe@example.com' } }).catch(() => undefined),
+    'the approval to load',
+  );
   await probe.close();
   const calls = crm.received.filter((m) => m.tool === 'update_customer_email').length;
   const after = await agentTurn('STUB:tool_use:mcp__crm__update_customer_email {"id":"42","email":"new@example.com"}');
@@ -163,4 +214,3 @@ test('a held tool call: refused naming the review, approved by an approver, then
   expect(after.result).toContain('Tool result: updated 42');
   expect(crm.received.filter((m) => m.tool === 'update_customer_email').length).toBe(calls + 1);
 }, 240_000);
-

@@ -37,7 +37,13 @@ export async function approve(world: World, ref: string): Promise<void> {
   const file = join(world.policyDir, `${ref.split('/')[1]}.yaml`);
   const review = parseAllDocuments(await readFile(file, 'utf8'))[0]!.toJS() as { spec: Record<string, unknown> };
   const now = new Date();
-  Object.assign(review.spec, { decision: 'Approved', reviewer: 'carol@example.com', reviewedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 3_600_000).toISOString(), justification: 'Approved in the test' });
+  Object.assign(review.spec, {
+    decision: 'Approved',
+    reviewer: 'carol@example.com',
+    reviewedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
+    justification: 'Approved in the test',
+  });
   await writeFile(file, stringify(review));
 }
 

@@ -21,7 +21,11 @@ beforeAll(async () => {
   await addCrmScope(world, 'crm-agent', 'crm-bot', `${crm.url}`);
   await addCrmScope(world, 'crm-json', 'crm-json-bot', `${crmJson.url}`);
   const token = await world.saToken('crm-json-bot');
-  await until(async () => (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403, 'the crm scopes to load');
+  await until(
+    async () =>
+      (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
+    'the crm scopes to load',
+  );
 });
 afterAll(async () => {
   await world.close();
@@ -32,12 +36,19 @@ afterAll(async () => {
 async function connect(sa: string): Promise<Client> {
   const client = new Client({ name: 'test', version: '1.0.0' });
   const token = await world.saToken(sa);
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${world.url}/services/crm/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${world.url}/services/crm/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
   return client;
 }
 
 const rpcError = async (p: Promise<unknown>) => {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(McpError);
   return e as McpError;
 };
@@ -59,7 +70,9 @@ describe.each([
 
   test('an allowed tool call comes back masked: detectors everywhere, maskFields on structuredContent and its JSON text', async () => {
     const r = await client.callTool({ name: 'lookup_customer', arguments: { id: '42' } });
-    expect(r.structuredContent).toEqual({ customer: { ...CRM_CUSTOMER, email: '[MASKED:email]', phone: '[MASKED:phone]', ssn: '[MASKED:field]' } });
+    expect(r.structuredContent).toEqual({
+      customer: { ...CRM_CUSTOMER, email: '[MASKED:email]', phone: '[MASKED:phone]', ssn: '[MASKED:field]' },
+    });
     const text = (r.content as { text: string }[])[0]!.text;
     expect(text).not.toContain(CRM_CUSTOMER.email);
     expect(text).not.toContain(CRM_CUSTOMER.ssn);
@@ -71,7 +84,11 @@ describe.each([
     const e = await rpcError(client.callTool({ name: 'delete_customer', arguments: { id: '42' } }));
     expect(e.code).toBe(-32010);
     expect(e.message).toContain('rule spec.tools.deny: tool mcp__crm__delete_customer is denied');
-    expect(server().received.slice(before).some((m) => m.tool === 'delete_customer')).toBe(false);
+    expect(
+      server()
+        .received.slice(before)
+        .some((m) => m.tool === 'delete_customer'),
+    ).toBe(false);
   });
 
   test('resources: listed and read within mcp.resources; others hidden and refused', async () => {
@@ -113,7 +130,14 @@ describe('raw JSON-RPC', () => {
   const post = (body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${world.url}/services/crm/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18', ...headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+        ...headers,
+      },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   beforeAll(async () => {
@@ -121,7 +145,12 @@ describe('raw JSON-RPC', () => {
     const init = await fetch(`${world.url}/services/crm/mcp`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     expect([init.status, init.status === 200 ? '' : await init.text()]).toEqual([200, '']);
     session = init.headers.get('mcp-session-id')!;
@@ -145,14 +174,23 @@ describe('raw JSON-RPC', () => {
   });
 
   test('malformed, empty-batch and oversized bodies are refused before the server', async () => {
-    const server = { get total() { return crmJson.received.length; } };
+    const server = {
+      get total() {
+        return crmJson.received.length;
+      },
+    };
     const check = expectRefusal(world.auditFile, world.stub!, server);
     const bad = await post('{"jsonrpc":"2.0",');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: number } }).error.code).toBe(-32700);
     const empty = await post([]);
     expect(empty.status).toBe(400);
-    const big = await post({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'lookup_customer', arguments: { id: 'x'.repeat(5 * 1024 * 1024) } } });
+    const big = await post({
+      jsonrpc: '2.0',
+      id: 9,
+      method: 'tools/call',
+      params: { name: 'lookup_customer', arguments: { id: 'x'.repeat(5 * 1024 * 1024) } },
+    });
     expect(big.status).toBe(413);
     for (const r of [bad, empty, big]) await check.refused(r); // finished, and nothing reached the server
   });
@@ -165,16 +203,35 @@ describe('raw JSON-RPC', () => {
   });
 
   test('without a token: 401, nothing forwarded', async () => {
-    const check = expectRefusal(world.auditFile, world.stub!, { get total() { return crmJson.received.length; } });
-    const r = await fetch(`${world.url}/services/crm/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+    const check = expectRefusal(world.auditFile, world.stub!, {
+      get total() {
+        return crmJson.received.length;
+      },
+    });
+    const r = await fetch(`${world.url}/services/crm/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
     expect(r.status).toBe(401);
     await check.refused(r);
   });
 
   test('one audit record per JSON-RPC message: method, tool, arguments hash, decision, masked counts, MCP session id', async () => {
     await post({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'lookup_customer', arguments: { id: '11' } } });
-    const rec = await until(async () => (await auditRecords(world)).find((r) => r.mcpId === '11' && r.mcpSessionId === session), 'the audit record');
-    expect(rec).toMatchObject({ route: 'mcp', mcpMethod: 'tools/call', mcpTool: 'mcp__crm__lookup_customer', decision: 'allow', scope: 'crm-json', masked: { email: 2, phone: 2, field: 2 }, toolsUsed: ['mcp__crm__lookup_customer'] });
+    const rec = await until(
+      async () => (await auditRecords(world)).find((r) => r.mcpId === '11' && r.mcpSessionId === session),
+      'the audit record',
+    );
+    expect(rec).toMatchObject({
+      route: 'mcp',
+      mcpMethod: 'tools/call',
+      mcpTool: 'mcp__crm__lookup_customer',
+      decision: 'allow',
+      scope: 'crm-json',
+      masked: { email: 2, phone: 2, field: 2 },
+      toolsUsed: ['mcp__crm__lookup_customer'],
+    });
     expect(rec.mcpArgsSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(rec)).not.toContain('"11"}'); // the arguments themselves are not recorded
     const denied = (await auditRecords(world)).filter((r) => r.mcpTool === 'mcp__crm__delete_customer');
@@ -190,19 +247,29 @@ test('with --audit-required and the audit sink down, MCP calls are refused (503)
     req.once('end', () => void res.writeHead(failing ? 503 : 200).end());
   });
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-  const down = await startWorld({ flags: { audit: [`http://127.0.0.1:${(sink.address() as AddressInfo).port}/audit`], auditRequired: true } });
+  const down = await startWorld({
+    flags: { audit: [`http://127.0.0.1:${(sink.address() as AddressInfo).port}/audit`], auditRequired: true },
+  });
   const server = await new McpCrm({ json: true }).start();
   try {
     await addCrmScope(down, 'crm-agent', 'crm-bot', server.url);
     const token = await down.saToken('crm-bot');
-    const post = () => fetch(`${down.url}/services/crm/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
+    const post = () =>
+      fetch(`${down.url}/services/crm/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
     // The first answers come back while their records wait; once the sink is known to fail, refusals.
     const refused = await until(async () => {
       const r = await post();
       return r.status === 503 ? r : (await r.arrayBuffer(), undefined);
     }, 'the audit sink failure to be noticed');
     expect(refused.headers.get('x-scopekeeper-decision')).toBe('error');
-    expect(((await refused.json()) as { error: { code: number; message: string } }).error).toMatchObject({ code: -32013, message: expect.stringContaining('--audit-required') });
+    expect(((await refused.json()) as { error: { code: number; message: string } }).error).toMatchObject({
+      code: -32013,
+      message: expect.stringContaining('--audit-required'),
+    });
     const before = server.received.length;
     expect((await post()).status).toBe(503);
     expect(server.received.length).toBe(before);

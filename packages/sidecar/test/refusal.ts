@@ -57,7 +57,10 @@ export async function auditRecord(auditFile: string, requestId: string, timeoutM
  * refused(res)`: it waits for the request's audit record, then asserts that none of the
  * upstreams received anything since the mark. Returns the audit record.
  */
-export function expectRefusal(auditFile: string, ...upstreams: Upstream[]): { refused(res: Answer): Promise<AuditRecord>; checkNow(): void } {
+export function expectRefusal(
+  auditFile: string,
+  ...upstreams: Upstream[]
+): { refused(res: Answer): Promise<AuditRecord>; checkNow(): void } {
   const marks = upstreams.map((u) => u.total);
   return {
     /** For answers the sidecar writes no audit record for (unknown routes): the answer ends them. */
@@ -66,7 +69,8 @@ export function expectRefusal(auditFile: string, ...upstreams: Upstream[]): { re
     },
     async refused(res) {
       const id = requestIdOf(res);
-      if (id === undefined) throw new Error(`the answer (${res.status}) carries no x-scopekeeper-request-id: it did not come from the sidecar's data path`);
+      if (id === undefined)
+        throw new Error(`the answer (${res.status}) carries no x-scopekeeper-request-id: it did not come from the sidecar's data path`);
       const record = await auditRecord(auditFile, id);
       expect(upstreams.map((u, i) => u.total - marks[i]!)).toEqual(upstreams.map(() => 0));
       return record;

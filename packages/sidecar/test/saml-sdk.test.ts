@@ -27,7 +27,10 @@ test('query() completes a turn with a SAML assertion from apiKeyHelper, after re
   await writeFile(fresh, world.samlAssertion('dana@example.com', ['data-analysts']));
   // The helper prints the expired assertion on its first run and the fresh one afterwards.
   const helper = join(config, 'saml-helper.sh');
-  await writeFile(helper, `#!/bin/sh\nn=$(cat "${calls}" 2>/dev/null || echo 0)\necho $((n+1)) > "${calls}"\nif [ "$n" = 0 ]; then cat "${expired}"; else cat "${fresh}"; fi\n`);
+  await writeFile(
+    helper,
+    `#!/bin/sh\nn=$(cat "${calls}" 2>/dev/null || echo 0)\necho $((n+1)) > "${calls}"\nif [ "$n" = 0 ]; then cat "${expired}"; else cat "${fresh}"; fi\n`,
+  );
   await chmod(helper, 0o755);
 
   const before = world.stub!.received.length;
@@ -46,7 +49,8 @@ test('query() completes a turn with a SAML assertion from apiKeyHelper, after re
     prompt: 'Reply with the word pong.',
     options: { model: 'claude-sonnet-4-5', env, maxTurns: 1, cwd: config, settingSources: [], settings: { apiKeyHelper: helper } },
   })) {
-    if (m.type === 'assistant') text += m.message.content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text : '')).join('');
+    if (m.type === 'assistant')
+      text += m.message.content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text : '')).join('');
     if (m.type === 'result') isError = m.is_error;
   }
   expect(isError).toBe(false);
@@ -59,10 +63,19 @@ test('query() completes a turn with a SAML assertion from apiKeyHelper, after re
   expect(seen[0]!.headers.authorization).toBeUndefined();
 
   // The audit: a 401 for the expired assertion, then the turn allowed for the SAML identity.
-  const records = completeJsonLines<{ subject?: string; issuer?: string; scope?: string; decision: string; status: number; reasons?: string[] }>(
-    await readFile(world.auditFile, 'utf8'),
-  );
+  const records = completeJsonLines<{
+    subject?: string;
+    issuer?: string;
+    scope?: string;
+    decision: string;
+    status: number;
+    reasons?: string[];
+  }>(await readFile(world.auditFile, 'utf8'));
   expect(records.some((r) => r.status === 401 && (r.reasons ?? []).some((x) => x.includes('expired')))).toBe(true);
-  expect(records.find((r) => r.decision === 'allow')).toMatchObject({ subject: 'User dana@example.com', issuer: 'https://idp.example.test/saml', scope: 'analyst-agent' });
+  expect(records.find((r) => r.decision === 'allow')).toMatchObject({
+    subject: 'User dana@example.com',
+    issuer: 'https://idp.example.test/saml',
+    scope: 'analyst-agent',
+  });
   expect(Number(await readFile(calls, 'utf8'))).toBeGreaterThanOrEqual(2);
 }, 120_000);

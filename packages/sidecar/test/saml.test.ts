@@ -16,7 +16,11 @@ let metadata: SamlMetadata;
 let verifier: SamlVerifier;
 
 beforeAll(async () => {
-  [idp, other, rogue] = await Promise.all([LocalSamlIdp.create(), LocalSamlIdp.create({ entityId: 'https://other-idp.example.test' }), newSamlKey('rogue')]);
+  [idp, other, rogue] = await Promise.all([
+    LocalSamlIdp.create(),
+    LocalSamlIdp.create({ entityId: 'https://other-idp.example.test' }),
+    newSamlKey('rogue'),
+  ]);
   dir = await mkdtemp(join(tmpdir(), 'saml-'));
   await idp.writeMetadata(join(dir, 'idp.xml'));
   await other.writeMetadata(join(dir, 'other.xml'));
@@ -43,7 +47,12 @@ describe('accepted', () => {
   test('a signed bare assertion: issuer = entityID, NameID = User, groups attribute = Groups', async () => {
     const credential = idp.issue({ nameId: 'alice@example.com', groups: ['support-engineers', 'everyone'] });
     expect(looksLikeSaml(credential)).toBe(true);
-    await expect(verifier.verify(credential)).resolves.toEqual({ issuer: idp.entityId, subject: 'alice@example.com', primary: false, groups: ['support-engineers', 'everyone'] });
+    await expect(verifier.verify(credential)).resolves.toEqual({
+      issuer: idp.entityId,
+      subject: 'alice@example.com',
+      primary: false,
+      groups: ['support-engineers', 'everyone'],
+    });
   });
 
   test('a Response holding a signed assertion, with and without its own signature', async () => {
@@ -55,7 +64,12 @@ describe('accepted', () => {
 
   test('RSA-SHA512, a custom groups attribute, and the second IdP', async () => {
     const custom = new SamlVerifier({ metadata, groupsAttribute: 'memberOf' });
-    const credential = other.issue({ nameId: 'carol', groups: ['ops'], groupsAttribute: 'memberOf', signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512' });
+    const credential = other.issue({
+      nameId: 'carol',
+      groups: ['ops'],
+      groupsAttribute: 'memberOf',
+      signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+    });
     await expect(custom.verify(credential)).resolves.toEqual({ issuer: other.entityId, subject: 'carol', primary: false, groups: ['ops'] });
     // the default attribute name finds no groups in it
     await expect(verifier.verify(credential)).resolves.toMatchObject({ groups: [] });
@@ -68,8 +82,11 @@ describe('accepted', () => {
     expect(signed).toContain(own);
     const defaultNs = idp.sign(idp.assertionXml({ nameId: 'eve', groups: ['g'] }), { prefix: '' });
     expect(defaultNs).toContain('<Signature xmlns="http://www.w3.org/2000/09/xmldsig#">');
-    const ancestor = idp.responseXml(signed.replace(own, '<ds:Signature>')).replace('<samlp:Response ', '<samlp:Response xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ');
-    for (const xml of [defaultNs, ancestor]) await expect(verifier.verify(b64(xml))).resolves.toMatchObject({ subject: 'eve', groups: ['g'] });
+    const ancestor = idp
+      .responseXml(signed.replace(own, '<ds:Signature>'))
+      .replace('<samlp:Response ', '<samlp:Response xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ');
+    for (const xml of [defaultNs, ancestor])
+      await expect(verifier.verify(b64(xml))).resolves.toMatchObject({ subject: 'eve', groups: ['g'] });
   });
 
   test('a custom audience (--saml-audience)', async () => {
@@ -111,7 +128,11 @@ describe('refused: every attack of the catalogue, by the check meant for it', ()
       expect(err.status).toBe(401);
       expect(err.message).toMatch(/;.+\.$/); // a reason, then what to do
       const xml = Buffer.from(attack.credential, 'base64').toString('latin1');
-      for (const piece of [attack.credential.slice(0, 24), attack.credential.slice(-24), /<ds:SignatureValue>([^<]{0,40})/.exec(xml)?.[1]]) {
+      for (const piece of [
+        attack.credential.slice(0, 24),
+        attack.credential.slice(-24),
+        /<ds:SignatureValue>([^<]{0,40})/.exec(xml)?.[1],
+      ]) {
         if (piece) expect(err.message).not.toContain(piece);
       }
       expect(err.message).not.toMatch(/admin@example\.com|security-leads|<saml/);
@@ -187,7 +208,9 @@ describe('metadata', () => {
     expect(() => parseIdpMetadata(idp.metadata([]), 'm')).toThrow(/no signing certificate/);
     const weak = await newSamlKey('weak', 1024);
     expect(() => parseIdpMetadata(idp.metadata([weak]), 'm')).toThrow(/RSA key of at least 2048 bits/);
-    expect(() => parseIdpMetadata(idp.metadata().replace('<md:EntityDescriptor ', '<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" '), 'm')).toThrow(/expired/);
+    expect(() =>
+      parseIdpMetadata(idp.metadata().replace('<md:EntityDescriptor ', '<md:EntityDescriptor validUntil="2001-01-01T00:00:00Z" '), 'm'),
+    ).toThrow(/expired/);
     expect(() => new SamlMetadata({ sources: ['http://idp.example.com/metadata'] })).toThrow(/https/);
     const md = new SamlMetadata({ sources: [join(dir, 'missing.xml')] });
     await expect(md.load()).rejects.toThrow(/cannot be read/);

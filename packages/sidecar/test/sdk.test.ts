@@ -12,10 +12,24 @@ let world: World;
 beforeAll(async () => {
   world = await startWorld();
   // The Agent SDK offers its whole tool set (Bash, Edit, Write, …): a scope that allows it.
-  await addScope(world, 'agent-sdk', 'agent-bot', '  models: ["claude-sonnet-4-*", "claude-haiku-*"]\n  limits: {maxTokens: 64000, streaming: true, thinking: true}');
-  await addScope(world, 'agent-expired', 'agent-late', '  models: ["claude-sonnet-4-*", "claude-haiku-*"]\n  limits: {maxTokens: 64000, streaming: true, thinking: true}', { expired: true });
+  await addScope(
+    world,
+    'agent-sdk',
+    'agent-bot',
+    '  models: ["claude-sonnet-4-*", "claude-haiku-*"]\n  limits: {maxTokens: 64000, streaming: true, thinking: true}',
+  );
+  await addScope(
+    world,
+    'agent-expired',
+    'agent-late',
+    '  models: ["claude-sonnet-4-*", "claude-haiku-*"]\n  limits: {maxTokens: 64000, streaming: true, thinking: true}',
+    { expired: true },
+  );
   const token = await world.saToken('agent-bot');
-  await waitForPolicy(world, async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+  await waitForPolicy(
+    world,
+    async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+  );
 });
 afterAll(() => world.close());
 
@@ -24,14 +38,22 @@ const client = async (sa: string) => new Anthropic({ baseURL: world.url, apiKey:
 describe('@anthropic-ai/sdk through the sidecar', () => {
   test('a turn, not streamed', async () => {
     const c = await client('support-bot');
-    const msg = await c.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Say hello to the support team.' }] });
+    const msg = await c.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Say hello to the support team.' }],
+    });
     expect(msg.content[0]).toMatchObject({ type: 'text', text: 'Say hello to the support team.' });
     expect(msg.usage.output_tokens).toBeGreaterThan(0);
   });
 
   test('a turn, streamed', async () => {
     const c = await client('support-bot');
-    const stream = c.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Stream this sentence back, please.' }] });
+    const stream = c.messages.stream({
+      model: 'claude-haiku-4-5',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Stream this sentence back, please.' }],
+    });
     const deltas: string[] = [];
     stream.on('text', (t) => deltas.push(t));
     const final = await stream.finalMessage();
@@ -42,7 +64,9 @@ describe('@anthropic-ai/sdk through the sidecar', () => {
 
   test('a model outside the scope is refused with a readable reason', async () => {
     const c = await client('support-bot');
-    const err = await c.messages.create({ model: 'claude-opus-4-1', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    const err = await c.messages
+      .create({ model: 'claude-opus-4-1', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect((err as Error).message).toContain('Denied by ModelScope support-agent, rule spec.models: model claude-opus-4-1 is not in');
   });
@@ -54,7 +78,9 @@ describe('@anthropic-ai/sdk through the sidecar', () => {
       .finalMessage()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((err as Error).message).toMatch(/ModelScope research-agent.*expired at .*a reviewer of ModelScope research-agent must approve a new review/);
+    expect((err as Error).message).toMatch(
+      /ModelScope research-agent.*expired at .*a reviewer of ModelScope research-agent must approve a new review/,
+    );
   });
 
   test('count_tokens and the filtered model list', async () => {
@@ -90,13 +116,17 @@ describe('@anthropic-ai/claude-agent-sdk through the sidecar', () => {
     }
     return out;
     async function collect() {
-    for await (const m of query({ prompt: 'Reply with the word pong.', options: { model: 'claude-sonnet-4-5', env, maxTurns: 1, cwd: config, settingSources: [] } })) {
-      if (m.type === 'assistant') out.text += m.message.content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text : '')).join('');
-      if (m.type === 'result') {
-        out.isError = m.is_error;
-        out.result = 'result' in m ? m.result : JSON.stringify(m);
+      for await (const m of query({
+        prompt: 'Reply with the word pong.',
+        options: { model: 'claude-sonnet-4-5', env, maxTurns: 1, cwd: config, settingSources: [] },
+      })) {
+        if (m.type === 'assistant')
+          out.text += m.message.content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text : '')).join('');
+        if (m.type === 'result') {
+          out.isError = m.is_error;
+          out.result = 'result' in m ? m.result : JSON.stringify(m);
+        }
       }
-    }
     }
   }
 
@@ -116,6 +146,8 @@ describe('@anthropic-ai/claude-agent-sdk through the sidecar', () => {
   test('query() is refused with the reason when the review expired', async () => {
     const r = await turn('agent-late');
     expect(r.isError).toBe(true);
-    expect(r.result).toMatch(/403 Denied by ModelScope agent-expired, rule AccessReview agent-expired-review: Review team-a\/agent-expired-review expired at .*must approve a new review/);
+    expect(r.result).toMatch(
+      /403 Denied by ModelScope agent-expired, rule AccessReview agent-expired-review: Review team-a\/agent-expired-review expired at .*must approve a new review/,
+    );
   }, 120_000);
 });

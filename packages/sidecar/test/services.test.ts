@@ -15,7 +15,11 @@ const PII = { email: 'ann@example.com', card: '4111 1111 1111 1111' };
 
 /** The service answers whatever /<kind> asks for. */
 function answer(kind: string): { status: number; headers: Record<string, string>; body: Buffer } {
-  const json = (status: number, o: unknown) => ({ status, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(o)) });
+  const json = (status: number, o: unknown) => ({
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify(o)),
+  });
   switch (kind) {
     case 'error-404':
       return json(404, { error: `no customer ${PII.email}`, card: PII.card });
@@ -26,19 +30,48 @@ function answer(kind: string): { status: number; headers: Record<string, string>
     case 'xml':
       return { status: 200, headers: { 'content-type': 'application/xml' }, body: Buffer.from(`<c><email>${PII.email}</email></c>`) };
     case 'latin1':
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from(`{"n":"`), Buffer.from([0xe9]), Buffer.from(`","e":"${PII.email}"}`)]) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat([Buffer.from(`{"n":"`), Buffer.from([0xe9]), Buffer.from(`","e":"${PII.email}"}`)]),
+      };
     case 'text-as-json':
       return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(`email ${PII.email}`) };
     case 'keys-numbers':
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(`{"${PII.email}":{"card":4111111111111111}}`) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(`{"${PII.email}":{"card":4111111111111111}}`),
+      };
     case 'gzip':
-      return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync(JSON.stringify({ e: PII.email })) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync(JSON.stringify({ e: PII.email })),
+      };
     case 'compress':
-      return { status: 200, headers: { 'content-type': 'application/json', 'content-encoding': 'compress' }, body: Buffer.from(JSON.stringify({ e: PII.email })) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'compress' },
+        body: Buffer.from(JSON.stringify({ e: PII.email })),
+      };
     case 'headers':
-      return { status: 200, headers: { 'content-type': 'application/json', 'x-customer': PII.email, location: `/customers?mail=${PII.email}` }, body: Buffer.from('{"ok":true}') };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'x-customer': PII.email, location: `/customers?mail=${PII.email}` },
+        body: Buffer.from('{"ok":true}'),
+      };
     case 'hop':
-      return { status: 200, headers: { 'content-type': 'application/json', connection: 'x-internal-secret', 'x-internal-secret': 'topsecret', 'keep-alive': 'timeout=5' }, body: Buffer.from('{"ok":true}') };
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/json',
+          connection: 'x-internal-secret',
+          'x-internal-secret': 'topsecret',
+          'keep-alive': 'timeout=5',
+        },
+        body: Buffer.from('{"ok":true}'),
+      };
     default:
       return json(200, { ok: true });
   }
@@ -56,12 +89,28 @@ beforeAll(async () => {
   await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(svc.address() as AddressInfo).port}`;
   world = await startWorld();
-  await addScope(world, 'svc-masked', 'svc-bot', `  models: ["claude-haiku-*"]\n  data: {mask: [email, credit-card]}\n  endpoints:\n    - {name: crm, url: "${url}", methods: [GET, POST], paths: ["/customers/**"]}`);
-  await addScope(world, 'svc-plain', 'plain-svc-bot', `  models: ["claude-haiku-*"]\n  endpoints:\n    - {name: crm, url: "${url}", methods: [GET, POST], paths: ["/customers/**"]}`);
+  await addScope(
+    world,
+    'svc-masked',
+    'svc-bot',
+    `  models: ["claude-haiku-*"]\n  data: {mask: [email, credit-card]}\n  endpoints:\n    - {name: crm, url: "${url}", methods: [GET, POST], paths: ["/customers/**"]}`,
+  );
+  await addScope(
+    world,
+    'svc-plain',
+    'plain-svc-bot',
+    `  models: ["claude-haiku-*"]\n  endpoints:\n    - {name: crm, url: "${url}", methods: [GET, POST], paths: ["/customers/**"]}`,
+  );
   const token = await world.saToken('svc-bot');
-  await waitForPolicy(world, async () => (await fetch(`${world.url}/services/crm/customers/ok`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+  await waitForPolicy(
+    world,
+    async () => (await fetch(`${world.url}/services/crm/customers/ok`, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+  );
   const plain = await world.saToken('plain-svc-bot');
-  await waitForPolicy(world, async () => (await fetch(`${world.url}/services/crm/customers/ok`, { headers: { authorization: `Bearer ${plain}` } })).status === 200);
+  await waitForPolicy(
+    world,
+    async () => (await fetch(`${world.url}/services/crm/customers/ok`, { headers: { authorization: `Bearer ${plain}` } })).status === 200,
+  );
 });
 afterAll(async () => {
   await world.close();
@@ -72,7 +121,12 @@ const get = async (path: string, headers: Record<string, string> = {}, sa = 'svc
   fetch(`${world.url}/services/crm/customers/${path}`, { headers: { authorization: `Bearer ${await world.saToken(sa)}`, ...headers } });
 
 /** node:http, because fetch refuses to send Connection and Keep-Alive itself. */
-function rawRequest(method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+function rawRequest(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       res.resume();
@@ -117,7 +171,11 @@ describe('class 6: every answer of a masking endpoint is masked, or refused', ()
 
   test("the answer's headers are masked too", async () => {
     const res = await get('headers');
-    expect([res.status, res.headers.get('x-customer'), res.headers.get('location')]).toEqual([200, '[MASKED:email]', '/customers?mail=[MASKED:email]']);
+    expect([res.status, res.headers.get('x-customer'), res.headers.get('location')]).toEqual([
+      200,
+      '[MASKED:email]',
+      '/customers?mail=[MASKED:email]',
+    ]);
   });
 
   test('a compressed answer is decoded and masked', async () => {
@@ -126,10 +184,22 @@ describe('class 6: every answer of a masking endpoint is masked, or refused', ()
   });
 
   test("the service is asked for JSON: the caller's content negotiation is dropped", async () => {
-    const res = await get('negotiated', { accept: 'application/xml', 'accept-charset': 'latin1', 'accept-language': 'fr', 'accept-encoding': 'gzip', range: 'bytes=0-10' });
+    const res = await get('negotiated', {
+      accept: 'application/xml',
+      'accept-charset': 'latin1',
+      'accept-language': 'fr',
+      'accept-encoding': 'gzip',
+      range: 'bytes=0-10',
+    });
     expect(res.status).toBe(200);
     const h = seen[seen.length - 1]!.headers;
-    expect([h.accept, h['accept-charset'], h['accept-language'], h['accept-encoding'], h.range]).toEqual(['application/json', undefined, undefined, 'identity', undefined]);
+    expect([h.accept, h['accept-charset'], h['accept-language'], h['accept-encoding'], h.range]).toEqual([
+      'application/json',
+      undefined,
+      undefined,
+      'identity',
+      undefined,
+    ]);
   });
 
   test('an endpoint that masks nothing relays answers as they are', async () => {
@@ -156,7 +226,11 @@ describe('class 7: paths that mean something else downstream', () => {
     '/services/crm/customers/1?a=1&%5Fmethod=DELETE',
   ])('GET %s is a 400 and reaches nothing', async (path) => {
     const token = await world.saToken('svc-bot');
-    const check = expectRefusal(world.auditFile, world.stub!, { get total() { return seen.length; } });
+    const check = expectRefusal(world.auditFile, world.stub!, {
+      get total() {
+        return seen.length;
+      },
+    });
     const r = await rawGet(world.url + path, { authorization: `Bearer ${token}` });
     expect(r.status).toBe(400);
     expect(JSON.parse(r.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
@@ -187,12 +261,25 @@ describe('class 7: override and hop-by-hop headers', () => {
     });
     expect(res.status).toBe(200);
     const h = seen[seen.length - 1]!.headers;
-    for (const name of ['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'forwarded', 'x-real-ip', 'x-original-host']) {
+    for (const name of [
+      'x-http-method-override',
+      'x-http-method',
+      'x-method-override',
+      'x-original-url',
+      'x-rewrite-url',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-forwarded-prefix',
+      'forwarded',
+      'x-real-ip',
+      'x-original-host',
+    ]) {
       expect([name, h[name]]).toEqual([name, undefined]);
     }
   });
 
-  test('headers the caller names in Connection are dropped (request), and the service\'s (response)', async () => {
+  test("headers the caller names in Connection are dropped (request), and the service's (response)", async () => {
     const res = await rawRequest('GET', `${world.url}/services/crm/customers/hop`, {
       authorization: `Bearer ${await world.saToken('plain-svc-bot')}`,
       connection: 'keep-alive, x-tenant-override',
@@ -210,7 +297,13 @@ describe('class 7: override and hop-by-hop headers', () => {
     const res = await rawRequest(
       'POST',
       `${world.url}/v1/messages`,
-      { 'content-type': 'application/json', authorization: `Bearer ${await world.saToken('support-bot')}`, connection: 'x-tenant-override', 'x-tenant-override': 'x', 'x-forwarded-for': '10.0.0.1' },
+      {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await world.saToken('support-bot')}`,
+        connection: 'x-tenant-override',
+        'x-tenant-override': 'x',
+        'x-forwarded-for': '10.0.0.1',
+      },
       JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
     );
     expect(res.status).toBe(200);

@@ -7,18 +7,31 @@ import { addScope, waitForPolicy } from './helpers.ts';
 let world: World;
 beforeAll(async () => {
   world = await startWorld();
-  await addScope(world, 'mcp-ok', 'mcp-bot', '  models: ["claude-sonnet-4-*"]\n  limits: {betas: ["later_field", "later-beta-*"]}\n  tools: {allow: ["Read", "mcp__crm__*"], mcpServers: ["crm"]}');
+  await addScope(
+    world,
+    'mcp-ok',
+    'mcp-bot',
+    '  models: ["claude-sonnet-4-*"]\n  limits: {betas: ["later_field", "later-beta-*"]}\n  tools: {allow: ["Read", "mcp__crm__*"], mcpServers: ["crm"]}',
+  );
   await addScope(world, 'plain', 'plain-bot', '  models: ["claude-sonnet-4-*"]');
   const token = await world.saToken('mcp-bot');
-  await waitForPolicy(world, async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+  await waitForPolicy(
+    world,
+    async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+  );
 });
 afterAll(() => world.close());
 
-const msg = (o: Record<string, unknown> = {}) => JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
+const msg = (o: Record<string, unknown> = {}) =>
+  JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], ...o });
 
 async function send(sa: string, body: string, headers: Record<string, string> = {}) {
   const before = world.stub!.total;
-  const res = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await world.saToken(sa)}`, ...headers }, body });
+  const res = await fetch(`${world.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await world.saToken(sa)}`, ...headers },
+    body,
+  });
   const json = (await res.json()) as { error?: { type: string; message: string } };
   const id = res.headers.get('x-scopekeeper-request-id');
   // the audit record is written after the answer: wait for it
@@ -37,7 +50,10 @@ describe('capabilities outside the tools array', () => {
   test('mcp_servers is refused (403) when the scope lists no MCP server, the upstream gets nothing, the audit names it', async () => {
     const r = await send('support-bot', msg(mcp), { 'anthropic-beta': 'mcp-client-2025-04-04' });
     expect(r.status).toBe(403);
-    expect(r.json.error).toMatchObject({ type: 'permission_error', message: expect.stringContaining('rule spec.tools.mcpServers: MCP server crm (https://crm.example.com/mcp)') });
+    expect(r.json.error).toMatchObject({
+      type: 'permission_error',
+      message: expect.stringContaining('rule spec.tools.mcpServers: MCP server crm (https://crm.example.com/mcp)'),
+    });
     expect(r.upstream).toBe(0);
     expect(r.record.tools).toEqual(['mcp_server:crm', 'mcp__crm__*']);
     expect(r.record.reasons).toContain('McpServerNotAllowed');
@@ -52,10 +68,18 @@ describe('capabilities outside the tools array', () => {
 
   test.each([
     ['a server tool', { tools: [{ type: 'web_fetch_20250910', name: 'web_fetch' }] }, 'server tool web_fetch'],
-    ['a server tool renamed to an allowed name', { tools: [{ type: 'code_execution_20250825', name: 'Read' }] }, 'server tool code_execution'],
+    [
+      'a server tool renamed to an allowed name',
+      { tools: [{ type: 'code_execution_20250825', name: 'Read' }] },
+      'server tool code_execution',
+    ],
     ["another agent's container", { container: 'cntr_011CQ' }, 'container reuse container'],
     ['a skill', { container: { skills: [{ type: 'anthropic', skill_id: 'xlsx' }] } }, 'skill skill:xlsx'],
-    ['a file reference', { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }] }] }, 'file reference file:file_011'],
+    [
+      'a file reference',
+      { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }] }] },
+      'file reference file:file_011',
+    ],
   ])('%s is checked by the tools rules (403, nothing forwarded)', async (_n, extra, named) => {
     const r = await send('support-bot', msg(extra));
     expect(r.status).toBe(403);

@@ -69,7 +69,8 @@ export async function startMcpDemo(world: World): Promise<{ crm: McpCrm; steps: 
       },
       body: JSON.stringify(body),
     });
-  const call = (id: number, name: string, args: Record<string, unknown>) => rpc({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+  const call = (id: number, name: string, args: Record<string, unknown>) =>
+    rpc({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
   const caller = `sa/${SA}`;
   const steps: McpStep[] = [
     {
@@ -79,7 +80,12 @@ export async function startMcpDemo(world: World): Promise<{ crm: McpCrm; steps: 
       run: async () => {
         // The sidecar picks up the scope the demo just wrote.
         for (let i = 0; ; i++) {
-          const r = await rpc({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'demo', version: '1' } } });
+          const r = await rpc({
+            jsonrpc: '2.0',
+            id: 0,
+            method: 'initialize',
+            params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'demo', version: '1' } },
+          });
           if (r.status === 200 || i === 100) {
             session = r.headers.get('mcp-session-id') ?? '';
             if (session) await (await rpc({ jsonrpc: '2.0', method: 'notifications/initialized' })).arrayBuffer();
@@ -90,11 +96,36 @@ export async function startMcpDemo(world: World): Promise<{ crm: McpCrm; steps: 
         }
       },
     },
-    { title: 'MCP: tools/list filtered', caller, expect: { status: 200, body: /^tools: lookup_customer, update_customer_email$/ }, run: () => rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) },
-    { title: 'MCP: tool result masked', caller, expect: { status: 200, body: /\[MASKED:email\].*\[MASKED:field\]/ }, run: () => call(2, 'lookup_customer', { id: '42' }) },
-    { title: 'MCP: denied tool', caller, expect: { status: 200, decision: 'deny', body: /-32010.*spec\.tools\.deny/ }, run: () => call(3, 'delete_customer', { id: '42' }) },
-    { title: 'MCP: held tool', caller, expect: { status: 200, decision: 'approval-required', body: /-32011.*needs approval/ }, run: () => call(4, 'update_customer_email', { id: '42', email: 'new@example.com' }) },
-    { title: 'MCP: resource outside scope', caller, expect: { status: 200, decision: 'deny', body: /-32010.*mcp\.resources/ }, run: () => rpc({ jsonrpc: '2.0', id: 5, method: 'resources/read', params: { uri: 'crm://admin/keys' } }) },
+    {
+      title: 'MCP: tools/list filtered',
+      caller,
+      expect: { status: 200, body: /^tools: lookup_customer, update_customer_email$/ },
+      run: () => rpc({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    },
+    {
+      title: 'MCP: tool result masked',
+      caller,
+      expect: { status: 200, body: /\[MASKED:email\].*\[MASKED:field\]/ },
+      run: () => call(2, 'lookup_customer', { id: '42' }),
+    },
+    {
+      title: 'MCP: denied tool',
+      caller,
+      expect: { status: 200, decision: 'deny', body: /-32010.*spec\.tools\.deny/ },
+      run: () => call(3, 'delete_customer', { id: '42' }),
+    },
+    {
+      title: 'MCP: held tool',
+      caller,
+      expect: { status: 200, decision: 'approval-required', body: /-32011.*needs approval/ },
+      run: () => call(4, 'update_customer_email', { id: '42', email: 'new@example.com' }),
+    },
+    {
+      title: 'MCP: resource outside scope',
+      caller,
+      expect: { status: 200, decision: 'deny', body: /-32010.*mcp\.resources/ },
+      run: () => rpc({ jsonrpc: '2.0', id: 5, method: 'resources/read', params: { uri: 'crm://admin/keys' } }),
+    },
   ];
   return { crm, steps, close: () => crm.close() };
 }

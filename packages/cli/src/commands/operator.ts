@@ -72,31 +72,61 @@ export function operatorCommand(): Command {
   return new Command('operator')
     .description('Run the operator: review validity and expiry into status conditions, Events and metrics; leader election.')
     .addOption(opt('--namespace <ns>', 'watch only this namespace (default: all namespaces)'))
-    .addOption(opt('--admin <host:port>', 'admin address (/metrics, /healthz, /readyz)').argParser(hostPort).default(hostPort('127.0.0.1:15182'), '127.0.0.1:15182'))
+    .addOption(
+      opt('--admin <host:port>', 'admin address (/metrics, /healthz, /readyz)')
+        .argParser(hostPort)
+        .default(hostPort('127.0.0.1:15182'), '127.0.0.1:15182'),
+    )
     .addOption(opt('--leader-elect [bool]', 'elect one writing leader among replicas through a Lease').argParser(bool).default(true))
     .addOption(new Option('--no-leader-elect', 'this replica always leads (run only one)'))
-    .addOption(opt('--lease-namespace <ns>', 'namespace of the Lease (default: the pod\'s namespace)'))
+    .addOption(opt('--lease-namespace <ns>', "namespace of the Lease (default: the pod's namespace)"))
     .addOption(opt('--lease-name <name>', 'name of the Lease').default(DEFAULT_LEASE_NAME))
     .addOption(opt('--lease-duration <seconds>', 'how long a silent leader keeps the lease').argParser(seconds).default(15))
-    .addOption(opt('--renew-deadline <seconds>', 'how long the leader tries to renew before it stops leading').argParser(seconds).default(10))
+    .addOption(
+      opt('--renew-deadline <seconds>', 'how long the leader tries to renew before it stops leading').argParser(seconds).default(10),
+    )
     .addOption(opt('--retry-period <seconds>', 'how often to try to acquire or renew').argParser(seconds).default(2))
     .addOption(opt('--identity <id>', 'this replica in the Lease and in Events').default(`${hostname()}-${process.pid}`, 'hostname-pid'))
     .addOption(opt('--workers <n>', 'objects reconciled at the same time').argParser(positiveInt).default(16))
-    .addOption(opt('--webhook-port <port>', 'serve the admission webhooks (injection, review checks) on this port; off when unset').argParser(positiveInt))
+    .addOption(
+      opt('--webhook-port <port>', 'serve the admission webhooks (injection, review checks) on this port; off when unset').argParser(
+        positiveInt,
+      ),
+    )
     .addOption(opt('--webhook-host <host>', 'address the webhooks listen on').default('0.0.0.0'))
     .addOption(opt('--webhook-cert-dir <dir>', 'folder with tls.crt and tls.key for the webhooks').default('/etc/scopekeeper/webhook-cert'))
-    .addOption(opt('--webhook-cert-secret <name>', 'self-made CA mode: the Secret (in the pod\'s namespace) the leader keeps the certificates in'))
-    .addOption(opt('--webhook-service <name>', 'the Service in front of the webhooks (names in the serving certificate)').default('scopekeeper'))
-    .addOption(opt('--webhook-configuration <name>', 'the webhook configurations the leader patches the CA bundle into').default('scopekeeper'))
-    .addOption(opt('--injection-config <file>', 'JSON settings of the injected sidecar (image, issuers, key Secret)').default('/etc/scopekeeper/injection/injection.json'))
-    .addOption(opt('--usage-from <source>', 'annotate each Pending Periodic review the operator opens with the ending period\'s usage, e.g. prometheus=http://prometheus.monitoring:9090'))
+    .addOption(
+      opt('--webhook-cert-secret <name>', "self-made CA mode: the Secret (in the pod's namespace) the leader keeps the certificates in"),
+    )
+    .addOption(
+      opt('--webhook-service <name>', 'the Service in front of the webhooks (names in the serving certificate)').default('scopekeeper'),
+    )
+    .addOption(
+      opt('--webhook-configuration <name>', 'the webhook configurations the leader patches the CA bundle into').default('scopekeeper'),
+    )
+    .addOption(
+      opt('--injection-config <file>', 'JSON settings of the injected sidecar (image, issuers, key Secret)').default(
+        '/etc/scopekeeper/injection/injection.json',
+      ),
+    )
+    .addOption(
+      opt(
+        '--usage-from <source>',
+        "annotate each Pending Periodic review the operator opens with the ending period's usage, e.g. prometheus=http://prometheus.monitoring:9090",
+      ),
+    )
     .addOption(opt('--notify-url <url>', 'POST review-due, expired, revoked and approval-requested notifications here as JSON'))
     .action(async (flags: OperatorFlags) => {
       if (flags.leaderElect && !(flags.leaseDuration > flags.renewDeadline && flags.renewDeadline > flags.retryPeriod)) {
         const { UsageError } = await import('@scopekeeper/sidecar');
-        throw new UsageError(`leader election needs --lease-duration > --renew-deadline > --retry-period (got ${flags.leaseDuration} > ${flags.renewDeadline} > ${flags.retryPeriod})`);
+        throw new UsageError(
+          `leader election needs --lease-duration > --renew-deadline > --retry-period (got ${flags.leaseDuration} > ${flags.renewDeadline} > ${flags.retryPeriod})`,
+        );
       }
-      const [{ Operator, Admission, WebhookNotifier, createLogger, parseUsageFrom }, { loadKubeConfig }] = await Promise.all([import('@scopekeeper/operator'), import('@scopekeeper/kube')]);
+      const [{ Operator, Admission, WebhookNotifier, createLogger, parseUsageFrom }, { loadKubeConfig }] = await Promise.all([
+        import('@scopekeeper/operator'),
+        import('@scopekeeper/kube'),
+      ]);
       let usageSource;
       try {
         usageSource = flags.usageFrom ? parseUsageFrom(flags.usageFrom) : undefined;
@@ -135,7 +165,14 @@ export function operatorCommand(): Command {
           port: flags.webhookPort,
           host: flags.webhookHost,
           certDir: flags.webhookCertDir,
-          certSecret: flags.webhookCertSecret ? { namespace: podNamespace, name: flags.webhookCertSecret, service: flags.webhookService, configuration: flags.webhookConfiguration } : undefined,
+          certSecret: flags.webhookCertSecret
+            ? {
+                namespace: podNamespace,
+                name: flags.webhookCertSecret,
+                service: flags.webhookService,
+                configuration: flags.webhookConfiguration,
+              }
+            : undefined,
           injectionConfigFile: flags.injectionConfig,
           getScope: (ns, name) => operator.getScope(ns, name),
           listScopes: (ns) => operator.listScopes(ns),

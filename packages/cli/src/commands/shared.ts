@@ -8,7 +8,11 @@ export function envOption(flags: string, description: string): Option {
   return new Option(flags, description).env(`SCOPEKEEPER_${name.toUpperCase().replace(/-/g, '_')}`);
 }
 
-export function onShutdown(log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void }, what: string, stop: () => Promise<unknown>): void {
+export function onShutdown(
+  log: { info: (o: object, m: string) => void; error: (o: object, m: string) => void },
+  what: string,
+  stop: () => Promise<unknown>,
+): void {
   const handler = (signal: string) => {
     log.info({ signal }, what);
     void stop().then(

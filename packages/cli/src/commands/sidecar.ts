@@ -2,7 +2,13 @@ import { envOption, onShutdown } from './shared.ts';
 import { Command } from 'commander';
 import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar/run';
 
-const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (v: string, prev: string[] = []) => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 /** The sinks when no --audit is given. */
 const DEFAULT_AUDIT: readonly string[] = ['stdout'];
 /**
@@ -27,32 +33,77 @@ export function sidecarCommand(): Command {
     .addOption(opt('--upstream <url>', 'the Anthropic API base URL').default('https://api.anthropic.com'))
     .addOption(opt('--upstream-key-file <path>', 'file holding the upstream API key (re-read when it changes)'))
     .addOption(
-      opt('--endpoint-token <audience=file>', 'token file sent as Authorization: Bearer to endpoints whose auth.serviceAccountToken has this audience (repeatable; the webhook sets it)')
+      opt(
+        '--endpoint-token <audience=file>',
+        'token file sent as Authorization: Bearer to endpoints whose auth.serviceAccountToken has this audience (repeatable; the webhook sets it)',
+      )
         .argParser((v: string, prev: string[] = []) => [...prev, v])
         .default([]),
     )
     .addOption(opt('--policy <kubernetes|dir>', 'where ModelScopes and AccessReviews come from').default('kubernetes'))
     .addOption(opt('--namespace <ns>', 'the namespace whose scopes apply').default(process.env.POD_NAMESPACE ?? 'default'))
-    .addOption(opt('--issuer <issuer[=discovery-url]>', 'accepted OIDC issuer (repeatable or comma-separated)').argParser(collect).default([]))
-    .addOption(opt('--service-account-issuer <issuer>', 'the only issuer whose tokens can be Kubernetes service accounts (default: the first --issuer)'))
+    .addOption(
+      opt('--issuer <issuer[=discovery-url]>', 'accepted OIDC issuer (repeatable or comma-separated)').argParser(collect).default([]),
+    )
+    .addOption(
+      opt(
+        '--service-account-issuer <issuer>',
+        'the only issuer whose tokens can be Kubernetes service accounts (default: the first --issuer)',
+      ),
+    )
     .addOption(opt('--issuer-ca <path>', 'PEM CA bundle to trust for issuer discovery and JWKS'))
     .addOption(opt('--audience <aud>', 'required token audience').default('scopekeeper'))
-    .addOption(opt('--groups-claim <claim>', 'token claim holding the caller\'s groups').default('groups'))
-    .addOption(opt('--max-token-lifetime <seconds>', 'refuse tokens that live longer than this').argParser(int('--max-token-lifetime')).default(3600))
-    .addOption(opt('--saml-idp-metadata <file|url>', 'trusted SAML IdP metadata (its entityID and signing certificates; re-read on change; repeatable)').argParser(collect).default([]))
-    .addOption(opt('--saml-audience <entity-id>', 'this sidecar\'s SAML SP entityID, required in AudienceRestriction').default('scopekeeper'))
-    .addOption(opt('--saml-groups-attribute <name>', 'SAML attribute holding the caller\'s groups').default('groups'))
-    .addOption(opt('--audit <sink>', 'audit sink: stdout, file:PATH or an http(s) URL (repeatable)').argParser(collectAudit).default(DEFAULT_AUDIT))
+    .addOption(opt('--groups-claim <claim>', "token claim holding the caller's groups").default('groups'))
+    .addOption(
+      opt('--max-token-lifetime <seconds>', 'refuse tokens that live longer than this')
+        .argParser(int('--max-token-lifetime'))
+        .default(3600),
+    )
+    .addOption(
+      opt(
+        '--saml-idp-metadata <file|url>',
+        'trusted SAML IdP metadata (its entityID and signing certificates; re-read on change; repeatable)',
+      )
+        .argParser(collect)
+        .default([]),
+    )
+    .addOption(
+      opt('--saml-audience <entity-id>', "this sidecar's SAML SP entityID, required in AudienceRestriction").default('scopekeeper'),
+    )
+    .addOption(opt('--saml-groups-attribute <name>', "SAML attribute holding the caller's groups").default('groups'))
+    .addOption(
+      opt('--audit <sink>', 'audit sink: stdout, file:PATH or an http(s) URL (repeatable)').argParser(collectAudit).default(DEFAULT_AUDIT),
+    )
     .addOption(opt('--audit-required', 'refuse requests while the audit cannot be written').default(false))
     .addOption(opt('--pod <name>', 'pod name recorded in audit records').default(process.env.POD_NAME))
     .addOption(opt('--scope <name>', 'pin one ModelScope (the pod annotation scopekeeper.dev/scope)'))
-    .addOption(opt('--max-body-bytes <n>', 'largest request body accepted').argParser(int('--max-body-bytes')).default(32 * 1024 * 1024))
+    .addOption(
+      opt('--max-body-bytes <n>', 'largest request body accepted')
+        .argParser(int('--max-body-bytes'))
+        .default(32 * 1024 * 1024),
+    )
     .addOption(opt('--upstream-timeout <seconds>', 'how long to wait for the upstream').argParser(int('--upstream-timeout')).default(600))
-    .addOption(opt('--max-concurrent <n>', 'requests handled at once; more wait in a queue').argParser(int('--max-concurrent')).default(256))
-    .addOption(opt('--max-queued <n>', 'requests that may wait for a slot; past it: 529 overloaded_error with retry-after').argParser(int('--max-queued')).default(512))
-    .addOption(opt('--max-queue-wait <seconds>', 'longest wait for a slot; then 529 overloaded_error').argParser(int('--max-queue-wait')).default(30))
-    .addOption(opt('--upstream-connections <n>', 'keep-alive connections per upstream origin').argParser(int('--upstream-connections')).default(256))
-    .addOption(opt('--policy-max-stale <seconds>', 'kubernetes policy: fail closed after this long without the API').argParser(int('--policy-max-stale')).default(300))
+    .addOption(
+      opt('--max-concurrent <n>', 'requests handled at once; more wait in a queue').argParser(int('--max-concurrent')).default(256),
+    )
+    .addOption(
+      opt('--max-queued <n>', 'requests that may wait for a slot; past it: 529 overloaded_error with retry-after')
+        .argParser(int('--max-queued'))
+        .default(512),
+    )
+    .addOption(
+      opt('--max-queue-wait <seconds>', 'longest wait for a slot; then 529 overloaded_error')
+        .argParser(int('--max-queue-wait'))
+        .default(30),
+    )
+    .addOption(
+      opt('--upstream-connections <n>', 'keep-alive connections per upstream origin').argParser(int('--upstream-connections')).default(256),
+    )
+    .addOption(
+      opt('--policy-max-stale <seconds>', 'kubernetes policy: fail closed after this long without the API')
+        .argParser(int('--policy-max-stale'))
+        .default(300),
+    )
     .action(async (flags: SidecarFlags) => {
       const log = createLogger();
       const { sidecar } = await runSidecar(flags, log);

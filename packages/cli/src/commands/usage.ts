@@ -5,7 +5,16 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import { parse } from 'yaml';
-import { parseDuration, recommend, scopeUsage, formatVerifyResult, type AuditEvent, type ModelScope, type ScopeUsage, type Counted } from '@scopekeeper/core';
+import {
+  parseDuration,
+  recommend,
+  scopeUsage,
+  formatVerifyResult,
+  type AuditEvent,
+  type ModelScope,
+  type ScopeUsage,
+  type Counted,
+} from '@scopekeeper/core';
 import { UsageError, verifyAuditFile } from '@scopekeeper/sidecar';
 
 export interface UsageFlags {
@@ -31,7 +40,10 @@ export async function readVerifiedAudit(files: string[], allowBroken: boolean): 
     });
     if (!v.ok) {
       const where = `${f}: the audit chain is broken: ${formatVerifyResult(v)}`;
-      if (!allowBroken) throw new UsageError(`${where}. Usage from a tampered log is not evidence; find out what happened (scopekeeper audit verify ${f}), or pass --allow-broken to count the records anyway`);
+      if (!allowBroken)
+        throw new UsageError(
+          `${where}. Usage from a tampered log is not evidence; find out what happened (scopekeeper audit verify ${f}), or pass --allow-broken to count the records anyway`,
+        );
       out.warnings.push(`WARNING ${where}; the counts below include records that could not be verified (--allow-broken)`);
     }
     const lines = createInterface({ input: createReadStream(f), crlfDelay: Infinity });
@@ -52,7 +64,11 @@ export async function readVerifiedAudit(files: string[], allowBroken: boolean): 
 /** The flags `reviews usage` and `reviews recommend` share. */
 export function recommendFlags(c: Command): Command {
   return c
-    .addOption(new Option('--audit <file>', 'a sidecar audit log (repeatable); its hash chain must verify').argParser((v: string, p: string[] = []) => [...p, v]).default([]))
+    .addOption(
+      new Option('--audit <file>', 'a sidecar audit log (repeatable); its hash chain must verify')
+        .argParser((v: string, p: string[] = []) => [...p, v])
+        .default([]),
+    )
     .option('--since <when>', 'the window: a duration back from now (90d) or a date (2026-09-01)')
     .option('--allow-broken', 'count records of a log whose chain does not verify (the output says so)', false)
     .option('--min-uses <n>', 'a name used fewer times than this counts as unused', '1')
@@ -92,7 +108,13 @@ export function usageFor(scope: ModelScope, input: AuditInput, flags: UsageFlags
   return scopeUsage(input.records, scope, { now, since: parseSince(flags.since, now) }, parseMinUses(flags.minUses));
 }
 
-const list = (cs: Counted[], max = 8) => (cs.length ? cs.slice(0, max).map((c) => `${c.name} (${c.count})`).join(', ') + (cs.length > max ? `, … ${cs.length - max} more` : '') : '-');
+const list = (cs: Counted[], max = 8) =>
+  cs.length
+    ? cs
+        .slice(0, max)
+        .map((c) => `${c.name} (${c.count})`)
+        .join(', ') + (cs.length > max ? `, … ${cs.length - max} more` : '')
+    : '-';
 
 /** The usage report for people. */
 export function formatUsage(u: ScopeUsage): string {
@@ -119,14 +141,20 @@ export function formatRecommendation(scope: ModelScope, u: ScopeUsage, minUses: 
   const r = recommend(scope, u, minUses);
   if (r.unusedScope) return `${r.unusedScope}\n`;
   const notes = r.notes.map((n) => `# note: ${n}`);
-  if (!r.removed.length) return [`# ModelScope ${u.namespace}/${u.scope}: every grant was used; nothing to remove.`, ...notes, r.yaml].join('\n');
-  return [
-    `# ModelScope ${u.namespace}/${u.scope}: ${r.removed.length} grant(s) unused ${u.since ? `since ${u.since.slice(0, 10)}` : 'in the audit log'}`,
-    ...r.removed.map((x) => `#   remove ${x.field} ${x.grant}: ${x.why}`),
-    ...notes,
-    '#',
-    '# diff against the current scope:',
-    ...r.diff.trimEnd().split('\n').map((l) => `#   ${l}`),
-    r.yaml.trimEnd(),
-  ].join('\n') + '\n';
+  if (!r.removed.length)
+    return [`# ModelScope ${u.namespace}/${u.scope}: every grant was used; nothing to remove.`, ...notes, r.yaml].join('\n');
+  return (
+    [
+      `# ModelScope ${u.namespace}/${u.scope}: ${r.removed.length} grant(s) unused ${u.since ? `since ${u.since.slice(0, 10)}` : 'in the audit log'}`,
+      ...r.removed.map((x) => `#   remove ${x.field} ${x.grant}: ${x.why}`),
+      ...notes,
+      '#',
+      '# diff against the current scope:',
+      ...r.diff
+        .trimEnd()
+        .split('\n')
+        .map((l) => `#   ${l}`),
+      r.yaml.trimEnd(),
+    ].join('\n') + '\n'
+  );
 }

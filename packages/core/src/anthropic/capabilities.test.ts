@@ -10,18 +10,50 @@ const inspect = (o: Record<string, unknown>, betas?: string) =>
   inspectMessagesRequest(Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [], ...o })), betas);
 
 /** What the Claude Agent SDK sends today (captured against the local stub, claude-cli 2.x). */
-const AGENT_SDK_BETAS = 'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,thinking-token-count-2026-05-13,advanced-tool-use-2025-11-20,thinking-display-updates-2026-08-18';
+const AGENT_SDK_BETAS =
+  'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,thinking-token-count-2026-05-13,advanced-tool-use-2025-11-20,thinking-display-updates-2026-08-18';
 const AGENT_SDK_BODY = {
   system: [{ type: 'text', text: 'You are Claude Code.', cache_control: { type: 'ephemeral' } }],
-  tools: ['Agent', 'Bash', 'Edit', 'ListAgents', 'Read', 'ReportFindings', 'ScheduleWakeup', 'Skill', 'ToolSearch', 'Workflow', 'DeferredToolPlaceholder', 'Write'].map((name) => ({ name, description: name, input_schema: { type: 'object' } })),
+  tools: [
+    'Agent',
+    'Bash',
+    'Edit',
+    'ListAgents',
+    'Read',
+    'ReportFindings',
+    'ScheduleWakeup',
+    'Skill',
+    'ToolSearch',
+    'Workflow',
+    'DeferredToolPlaceholder',
+    'Write',
+  ].map((name) => ({ name, description: name, input_schema: { type: 'object' } })),
   metadata: { user_id: 'u' },
   thinking: { budget_tokens: 31999, type: 'enabled', display: 'updates' },
   context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
   stream: true,
   messages: [
     { role: 'user', content: [{ type: 'text', text: 'hi' }] },
-    { role: 'assistant', content: [{ type: 'thinking', thinking: 't', signature: 's' }, { type: 'tool_use', id: 't1', name: 'Read', input: {} }] },
-    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'x' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: '' } }] }] },
+    {
+      role: 'assistant',
+      content: [
+        { type: 'thinking', thinking: 't', signature: 's' },
+        { type: 'tool_use', id: 't1', name: 'Read', input: {} },
+      ],
+    },
+    {
+      role: 'user',
+      content: [
+        {
+          type: 'tool_result',
+          tool_use_id: 't1',
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: '' } },
+          ],
+        },
+      ],
+    },
   ],
 };
 
@@ -30,7 +62,10 @@ describe('request capabilities (inspection)', () => {
     const f = inspect(AGENT_SDK_BODY, AGENT_SDK_BETAS);
     expect(f.unknown).toEqual([]);
     // What the Agent SDK adds for Opus (captured against the stub: its model rewritten, output_config, two more betas).
-    const opus = inspect({ ...AGENT_SDK_BODY, output_config: { effort: 'high' } }, `${AGENT_SDK_BETAS},effort-2025-11-24,per-turn-control-2026-07-01`);
+    const opus = inspect(
+      { ...AGENT_SDK_BODY, output_config: { effort: 'high' } },
+      `${AGENT_SDK_BETAS},effort-2025-11-24,per-turn-control-2026-07-01`,
+    );
     expect(opus.unknown).toEqual([]);
     expect(f.capabilities!.every((c) => c.kind === 'tool')).toBe(true);
     expect(f.tools).toContain('Bash');
@@ -49,7 +84,12 @@ describe('request capabilities (inspection)', () => {
         { type: 'memory_20250818', name: 'memory' },
         { type: 'tool_search_tool_regex_20251119', name: 'tool_search_tool_regex' },
         { type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-1' },
-        { type: 'mcp_toolset', mcp_server_name: 'docs', default_config: { enabled: false }, configs: { search: { enabled: true }, drop: { enabled: false } } },
+        {
+          type: 'mcp_toolset',
+          mcp_server_name: 'docs',
+          default_config: { enabled: false },
+          configs: { search: { enabled: true }, drop: { enabled: false } },
+        },
       ],
       mcp_servers: [
         { type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' },
@@ -60,15 +100,47 @@ describe('request capabilities (inspection)', () => {
       fallbacks: [{ model: 'claude-haiku-4-5' }],
       thread: { type: 'continue', previous_message_id: 'msg_1' },
       messages: [
-        { role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_A' } }, { type: 'container_upload', file_id: 'file_B' }] },
-        { role: 'user', content: [{ type: 'tool_addition', tool: { type: 'tool_definition', definition: { type: 'web_fetch_20260318', name: 'web_fetch' } } }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'document', source: { type: 'file', file_id: 'file_A' } },
+            { type: 'container_upload', file_id: 'file_B' },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_addition', tool: { type: 'tool_definition', definition: { type: 'web_fetch_20260318', name: 'web_fetch' } } },
+          ],
+        },
       ],
     });
     expect(f.tools.sort()).toEqual(
       [
-        'Read', 'web_search', 'web_fetch', 'code_execution', 'bash', 'text_editor', 'str_replace_based_edit_tool', 'computer', 'memory',
-        'tool_search_tool_regex', 'advisor', 'model:claude-opus-4-1', 'mcp__docs__search', 'mcp_server:crm', 'mcp__crm__*', 'mcp_server:docs',
-        'mcp_server:wiki', 'mcp__wiki__read_page', 'container', 'skill:pptx', 'model:claude-haiku-4-5', 'thread', 'file:file_A', 'file:file_B',
+        'Read',
+        'web_search',
+        'web_fetch',
+        'code_execution',
+        'bash',
+        'text_editor',
+        'str_replace_based_edit_tool',
+        'computer',
+        'memory',
+        'tool_search_tool_regex',
+        'advisor',
+        'model:claude-opus-4-1',
+        'mcp__docs__search',
+        'mcp_server:crm',
+        'mcp__crm__*',
+        'mcp_server:docs',
+        'mcp_server:wiki',
+        'mcp__wiki__read_page',
+        'container',
+        'skill:pptx',
+        'model:claude-haiku-4-5',
+        'thread',
+        'file:file_A',
+        'file:file_B',
       ].sort(),
     );
     expect(f.unknown).toEqual([]);
@@ -76,7 +148,14 @@ describe('request capabilities (inspection)', () => {
   });
 
   test('unknown fields, betas, tool types and block types are named', () => {
-    const f = inspect({ future_field: 1, tools: [{ type: 'teleport_20991231', name: 'teleport' }], messages: [{ role: 'user', content: [{ type: 'hologram' }] }] }, 'files-api-2025-04-14, not-a-beta-2099-01-01');
+    const f = inspect(
+      {
+        future_field: 1,
+        tools: [{ type: 'teleport_20991231', name: 'teleport' }],
+        messages: [{ role: 'user', content: [{ type: 'hologram' }] }],
+      },
+      'files-api-2025-04-14, not-a-beta-2099-01-01',
+    );
     expect(f.unknown).toEqual([
       { what: 'field', name: 'future_field' },
       { what: 'beta', name: 'not-a-beta-2099-01-01' },
@@ -90,7 +169,11 @@ describe('request capabilities (inspection)', () => {
     ['a glob in a tool name', { tools: [{ name: 'Re*' }] }, /tools.0.name/],
     ['a glob in an MCP server name', { mcp_servers: [{ type: 'url', name: 'c*', url: 'https://x' }] }, /mcp_servers.0.name/],
     ['an MCP server without url', { mcp_servers: [{ type: 'url', name: 'crm' }] }, /mcp_servers.0.url/],
-    ['a glob in an allowed MCP tool', { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://x', tool_configuration: { allowed_tools: ['*'] } }] }, /allowed_tools/],
+    [
+      'a glob in an allowed MCP tool',
+      { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://x', tool_configuration: { allowed_tools: ['*'] } }] },
+      /allowed_tools/,
+    ],
     ['mcp_servers not an array', { mcp_servers: {} }, /mcp_servers: must be an array/],
     ['a fallback without model', { fallbacks: [{}] }, /fallbacks.0.model/],
     ['a skill without id', { container: { skills: [{ type: 'custom' }] } }, /skills.0.skill_id/],
@@ -111,7 +194,11 @@ describe('request capabilities (inspection)', () => {
 describe('request capabilities (decide)', () => {
   const bot = sa('cap-bot');
   const decideWith = (spec: Partial<ModelScope['spec']>, body: Record<string, unknown>, betas?: string) => {
-    const snap = compilePolicy([scope('caps', { subjects: [{ kind: 'ServiceAccount', name: 'cap-bot' }], models: ['claude-sonnet-4-*'], ...spec })], [review('caps-r', 'caps')], { namespace: 'team-a' });
+    const snap = compilePolicy(
+      [scope('caps', { subjects: [{ kind: 'ServiceAccount', name: 'cap-bot' }], models: ['claude-sonnet-4-*'], ...spec })],
+      [review('caps-r', 'caps')],
+      { namespace: 'team-a' },
+    );
     return decide(snap, bot, { route: 'messages', facts: inspect(body, betas) }, NOW);
   };
   const codes = (d: ReturnType<typeof decide>) => d.reasons.map((r) => r.code);
@@ -126,7 +213,10 @@ describe('request capabilities (decide)', () => {
     expect(decideWith({ tools: { mcpServers: ['https://crm.example.com/*'] } }, body, 'mcp-client-2025-04-04').effect).toBe('allow');
     expect(decideWith({ tools: { mcpServers: ['other'] } }, body, 'mcp-client-2025-04-04').effect).toBe('deny');
     // a token in the URL never comes back in the message
-    const secret = decideWith({}, { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://user:pw@crm.example.com/mcp?token=s3cr3t#x' }] });
+    const secret = decideWith(
+      {},
+      { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://user:pw@crm.example.com/mcp?token=s3cr3t#x' }] },
+    );
     expect(secret.message).toContain('(https://crm.example.com/mcp)');
     expect(secret.message).not.toMatch(/s3cr3t|pw@/);
   });
@@ -136,10 +226,18 @@ describe('request capabilities (decide)', () => {
     expect(codes(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__lookup'] } }, body))).toEqual(['ToolNotAllowed']);
     expect(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__*'] } }, body).effect).toBe('allow');
     expect(codes(decideWith({ tools: { mcpServers: ['crm'], deny: ['mcp__crm__delete'] } }, body))).toEqual(['ToolDenied']);
-    const held = decideWith({ tools: { mcpServers: ['crm'] }, approval: { requiredFor: { tools: ['mcp__crm__delete'] }, approvers: [{ kind: 'Group', name: 'x' }] } }, body);
+    const held = decideWith(
+      {
+        tools: { mcpServers: ['crm'] },
+        approval: { requiredFor: { tools: ['mcp__crm__delete'] }, approvers: [{ kind: 'Group', name: 'x' }] },
+      },
+      body,
+    );
     expect(held.effect).toBe('approval-required');
     const narrow = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm', tool_configuration: { allowed_tools: ['lookup'] } }] };
-    expect(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__lookup'], deny: ['mcp__crm__delete'] } }, narrow).effect).toBe('allow');
+    expect(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__lookup'], deny: ['mcp__crm__delete'] } }, narrow).effect).toBe(
+      'allow',
+    );
   });
 
   test('server tools, containers, skills, files and threads are checked like tools', () => {
@@ -149,22 +247,38 @@ describe('request capabilities (decide)', () => {
       [{ tools: [{ type: 'code_execution_20250825', name: 'code_execution' }] }, 'code_execution'],
       [{ container: 'cntr_other_agent' }, 'container'],
       [{ container: { skills: [{ type: 'custom', skill_id: 'skill_x' }] } }, 'skill:skill_x'],
-      [{ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_secret' } }] }] }, 'file:file_secret'],
+      [
+        { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'file_secret' } }] }] },
+        'file:file_secret',
+      ],
       [{ thread: { type: 'continue', previous_message_id: 'msg_x' } }, 'thread'],
     ] as const) {
       const d = decideWith(allow, body as Record<string, unknown>);
       expect([d.effect, codes(d), d.message.includes(name)]).toEqual(['deny', ['ToolNotAllowed'], true]);
     }
-    expect(decideWith({ tools: { allow: ['Read', 'web_search'] } }, { tools: [{ type: 'web_search_20250305', name: 'web_search' }] }).effect).toBe('allow');
+    expect(
+      decideWith({ tools: { allow: ['Read', 'web_search'] } }, { tools: [{ type: 'web_search_20250305', name: 'web_search' }] }).effect,
+    ).toBe('allow');
     // a server tool renamed to an allowed client name is still checked by its type
-    expect(codes(decideWith({ tools: { allow: ['Read'] } }, { tools: [{ type: 'web_fetch_20250910', name: 'Read' }] }))).toEqual(['ToolNotAllowed']);
-    expect(codes(decideWith({ tools: { deny: ['web_fetch'] } }, { tools: [{ type: 'web_fetch_20250910', name: 'Read' }] }))).toEqual(['ToolDenied']);
-    expect(decideWith({ tools: { allow: ['Read', 'file:*'] } }, { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'f1' } }] }] }).effect).toBe('allow');
+    expect(codes(decideWith({ tools: { allow: ['Read'] } }, { tools: [{ type: 'web_fetch_20250910', name: 'Read' }] }))).toEqual([
+      'ToolNotAllowed',
+    ]);
+    expect(codes(decideWith({ tools: { deny: ['web_fetch'] } }, { tools: [{ type: 'web_fetch_20250910', name: 'Read' }] }))).toEqual([
+      'ToolDenied',
+    ]);
+    expect(
+      decideWith(
+        { tools: { allow: ['Read', 'file:*'] } },
+        { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'f1' } }] }] },
+      ).effect,
+    ).toBe('allow');
   });
 
   test('fallback and advisor models must be in spec.models', () => {
     expect(codes(decideWith({}, { fallbacks: [{ model: 'claude-opus-4-1' }] }))).toEqual(['ModelNotAllowed']);
-    expect(codes(decideWith({}, { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-1' }] }))).toEqual(['ModelNotAllowed']);
+    expect(codes(decideWith({}, { tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'claude-opus-4-1' }] }))).toEqual([
+      'ModelNotAllowed',
+    ]);
     expect(decideWith({}, { fallbacks: [{ model: 'claude-sonnet-4-0' }] }).effect).toBe('allow');
     // "default": models the API picks, which no scope reviewed
     expect(codes(decideWith({}, { fallbacks: 'default' }))).toEqual(['ModelNotAllowed']);
@@ -174,12 +288,23 @@ describe('request capabilities (decide)', () => {
     const d = decideWith({}, { future_field: true }, 'not-a-beta-2099-01-01');
     expect(codes(d)).toEqual(['UnknownRequestField', 'UnknownRequestField']);
     expect(d.message).toContain('field "future_field"');
-    expect(decideWith({ limits: { betas: ['future_field', 'not-a-beta-*'] } }, { future_field: true }, 'not-a-beta-2099-01-01').effect).toBe('allow');
+    expect(
+      decideWith({ limits: { betas: ['future_field', 'not-a-beta-*'] } }, { future_field: true }, 'not-a-beta-2099-01-01').effect,
+    ).toBe('allow');
     // a listed unknown tool type is still subject to the tools rules
-    expect(codes(decideWith({ limits: { betas: ['teleport_*'] }, tools: { deny: ['teleport'] } }, { tools: [{ type: 'teleport_20991231', name: 'x' }] }))).toEqual(['ToolDenied']);
+    expect(
+      codes(
+        decideWith(
+          { limits: { betas: ['teleport_*'] }, tools: { deny: ['teleport'] } },
+          { tools: [{ type: 'teleport_20991231', name: 'x' }] },
+        ),
+      ),
+    ).toEqual(['ToolDenied']);
   });
 
   test("the Agent SDK's request is allowed by a scope without tool rules", () => {
-    expect(decideWith({ limits: { maxTokens: 64000, streaming: true, thinking: true } }, AGENT_SDK_BODY, AGENT_SDK_BETAS).effect).toBe('allow');
+    expect(decideWith({ limits: { maxTokens: 64000, streaming: true, thinking: true } }, AGENT_SDK_BODY, AGENT_SDK_BETAS).effect).toBe(
+      'allow',
+    );
   });
 });

@@ -40,7 +40,8 @@ const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !
 
 function toolName(where: string, name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) throw new SurfaceError(`${where}.name: Field required. Every tool needs a name.`);
-  if (!TOOL_NAME.test(name)) throw new SurfaceError(`${where}.name: "${name.slice(0, 64)}" is not a tool name; use 1-128 letters, digits, '_' or '-'.`);
+  if (!TOOL_NAME.test(name))
+    throw new SurfaceError(`${where}.name: "${name.slice(0, 64)}" is not a tool name; use 1-128 letters, digits, '_' or '-'.`);
   return name;
 }
 
@@ -105,7 +106,8 @@ export class SurfaceCollector {
   /** mcp_toolset (mcp-client-2025-11-20): which tools of a server in mcp_servers the model gets. */
   private mcpToolset(where: string, t: Rec): void {
     const server = t.mcp_server_name;
-    if (typeof server !== 'string' || !TOOL_NAME.test(server)) throw new SurfaceError(`${where}.mcp_server_name: name an MCP server of mcp_servers (1-128 letters, digits, '_' or '-').`);
+    if (typeof server !== 'string' || !TOOL_NAME.test(server))
+      throw new SurfaceError(`${where}.mcp_server_name: name an MCP server of mcp_servers (1-128 letters, digits, '_' or '-').`);
     this.toolsets.add(server);
     const defaults = isRec(t.default_config) ? t.default_config : {};
     const configs = isRec(t.configs) ? t.configs : {};
@@ -118,13 +120,15 @@ export class SurfaceCollector {
 
   mcpServer(where: string, s: unknown): void {
     if (!isRec(s)) throw new SurfaceError(`${where}: must be an MCP server definition ({type: "url", name, url}).`);
-    if (typeof s.name !== 'string' || !TOOL_NAME.test(s.name)) throw new SurfaceError(`${where}.name: give the MCP server a name of 1-128 letters, digits, '_' or '-'.`);
+    if (typeof s.name !== 'string' || !TOOL_NAME.test(s.name))
+      throw new SurfaceError(`${where}.name: give the MCP server a name of 1-128 letters, digits, '_' or '-'.`);
     if (typeof s.url !== 'string' || s.url.length === 0) throw new SurfaceError(`${where}.url: Field required.`);
     this.add('mcp-server', `mcp_server:${s.name}`, { name: s.name, url: s.url });
     const cfg = isRec(s.tool_configuration) ? s.tool_configuration : undefined;
     if (cfg?.enabled === false) return;
     if (Array.isArray(cfg?.allowed_tools)) {
-      for (const tool of cfg.allowed_tools) this.add('mcp-tool', `mcp__${s.name}__${refName(`${where}.tool_configuration.allowed_tools`, tool)}`);
+      for (const tool of cfg.allowed_tools)
+        this.add('mcp-tool', `mcp__${s.name}__${refName(`${where}.tool_configuration.allowed_tools`, tool)}`);
       return;
     }
     if (!this.toolsets.has(s.name)) this.add('mcp-tool', `mcp__${s.name}__*`);
@@ -138,7 +142,8 @@ export class SurfaceCollector {
     if (Array.isArray(c.skills)) {
       for (const [i, s] of c.skills.entries()) {
         const id = isRec(s) ? s.skill_id : undefined;
-        if (typeof id !== 'string' || id.length === 0 || id.includes('*')) throw new SurfaceError(`container.skills.${i}.skill_id: Field required (no '*').`);
+        if (typeof id !== 'string' || id.length === 0 || id.includes('*'))
+          throw new SurfaceError(`container.skills.${i}.skill_id: Field required (no '*').`);
         this.add('skill', `skill:${id}`);
       }
     }
@@ -153,7 +158,8 @@ export class SurfaceCollector {
       if (typeof type === 'string' && !KNOWN_BLOCK_TYPES.has(type)) this.addUnknown('content block type', type);
       if (typeof b.file_id === 'string') this.file(b.file_id);
       if (isRec(b.source) && typeof b.source.file_id === 'string') this.file(b.source.file_id);
-      if (type === 'tool_addition' && isRec(b.tool) && b.tool.type === 'tool_definition') this.tool(`${where}.${i}.tool.definition`, b.tool.definition);
+      if (type === 'tool_addition' && isRec(b.tool) && b.tool.type === 'tool_definition')
+        this.tool(`${where}.${i}.tool.definition`, b.tool.definition);
       if (Array.isArray(b.content)) this.blocks(`${where}.${i}.content`, b.content, depth + 1);
     }
   }

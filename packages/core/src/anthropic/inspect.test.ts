@@ -5,7 +5,14 @@ const body = (o: unknown) => Buffer.from(JSON.stringify(o));
 
 describe('inspectMessagesRequest', () => {
   test('reads model, max_tokens, stream, thinking, tools and betas', () => {
-    const b = body({ model: 'claude-sonnet-4-5', max_tokens: 32000, stream: true, thinking: { type: 'enabled', budget_tokens: 1024 }, tools: [{ name: 'Read' }, { name: 'Bash', input_schema: {} }], messages: [] });
+    const b = body({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 32000,
+      stream: true,
+      thinking: { type: 'enabled', budget_tokens: 1024 },
+      tools: [{ name: 'Read' }, { name: 'Bash', input_schema: {} }],
+      messages: [],
+    });
     const copy = Buffer.from(b);
     expect(inspectMessagesRequest(b, ['a-2025-01-01, b-2025-02-02', 'c'])).toMatchObject({
       model: 'claude-sonnet-4-5',
@@ -51,6 +58,8 @@ describe('errors', () => {
     expect(anthropicError('request_too_large', 'x').status).toBe(413);
   });
   test('SSE error event', () => {
-    expect(sseErrorEvent('api_error', 'upstream reset')).toBe('event: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream reset"}}\n\n');
+    expect(sseErrorEvent('api_error', 'upstream reset')).toBe(
+      'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream reset"}}\n\n',
+    );
   });
 });

@@ -48,7 +48,8 @@ export function inspectMessagesRequest(
     fail('The request body must be a JSON object with model and messages.');
   }
   const req = parsed as Record<string, unknown>;
-  if (typeof req.model !== 'string' || req.model.length === 0) fail('model: Field required. Name the model to call, for example claude-sonnet-4-5.');
+  if (typeof req.model !== 'string' || req.model.length === 0)
+    fail('model: Field required. Name the model to call, for example claude-sonnet-4-5.');
   refuseGlob('model', req.model);
   let maxTokens: number | undefined;
   if (req.max_tokens !== undefined) {
@@ -89,5 +90,7 @@ export function inspectMessagesRequest(
 function refuseGlob(field: string, name: string): void {
   if (!/[*?[\]]/.test(name)) return;
   const shown = JSON.stringify(name.length > 100 ? `${name.slice(0, 97)}...` : name);
-  fail(`${field}: ${shown} is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.`);
+  fail(
+    `${field}: ${shown} is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.`,
+  );
 }

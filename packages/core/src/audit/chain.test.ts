@@ -5,7 +5,9 @@ import { event } from './fixtures.ts';
 
 describe('canonicalJson', () => {
   test('sorts keys at every depth and follows JSON.stringify otherwise', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: undefined, x: 'é\n"' }], c: null }, u: undefined })).toBe('{"a":{"c":null,"d":[3,{"x":"é\\n\\"","z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: undefined, x: 'é\n"' }], c: null }, u: undefined })).toBe(
+      '{"a":{"c":null,"d":[3,{"x":"é\\n\\"","z":1}]},"b":1}',
+    );
     expect(canonicalJson([undefined, NaN, Infinity, -0, 1e21, () => 1])).toBe('[null,null,null,0,1e+21,null]');
     expect(canonicalJson({ t: new Date(0) })).toBe('{"t":"1970-01-01T00:00:00.000Z"}');
     expect(() => canonicalJson(undefined)).toThrow(/no JSON representation/);
@@ -37,7 +39,11 @@ describe('AuditChain', () => {
     const { record, line } = chain.appendLine(event(7));
     const { hash, ...rest } = record;
     const body = canonicalJson(rest);
-    expect(hash).toBe(createHash('sha256').update(GENESIS_HASH + body).digest('hex'));
+    expect(hash).toBe(
+      createHash('sha256')
+        .update(GENESIS_HASH + body)
+        .digest('hex'),
+    );
     expect(line).toBe(canonicalJson(record));
     expect(JSON.parse(line)).toEqual(record);
     // The line is the hashed text with the "hash" member added in its sorted place.
@@ -66,7 +72,13 @@ describe('AuditChain', () => {
   });
 
   test('records only the documented fields: headers or bodies passed by mistake never reach the log', () => {
-    const leaky = { ...event(1), headers: { authorization: 'Bearer eyJsecret' }, body: '{"messages":[]}', apiKey: 'sk-ant-secret', usage: { input_tokens: 1, secret: 'x' } } as unknown as AuditEvent;
+    const leaky = {
+      ...event(1),
+      headers: { authorization: 'Bearer eyJsecret' },
+      body: '{"messages":[]}',
+      apiKey: 'sk-ant-secret',
+      usage: { input_tokens: 1, secret: 'x' },
+    } as unknown as AuditEvent;
     const { line } = new AuditChain().appendLine(leaky);
     expect(line).not.toMatch(/eyJsecret|sk-ant-secret|authorization|\\"messages\\"|"secret"/);
     expect(Object.keys(auditFields(leaky))).not.toContain('headers');
@@ -74,24 +86,80 @@ describe('AuditChain', () => {
   });
 
   test('absent optional fields are left out; seq/prevHash/hash cannot be injected by the event', () => {
-    const e = { time: 't', requestId: 'r', route: 'messages', method: 'POST', path: '/v1/messages', decision: 'error', reasons: [], status: 502, latencyMs: 3, model: undefined, seq: 99, hash: 'f'.repeat(64) } as unknown as AuditEvent;
+    const e = {
+      time: 't',
+      requestId: 'r',
+      route: 'messages',
+      method: 'POST',
+      path: '/v1/messages',
+      decision: 'error',
+      reasons: [],
+      status: 502,
+      latencyMs: 3,
+      model: undefined,
+      seq: 99,
+      hash: 'f'.repeat(64),
+    } as unknown as AuditEvent;
     const { record, line } = new AuditChain().appendLine(e);
     expect(record.seq).toBe(1);
-    expect(Object.keys(JSON.parse(line)).sort()).toEqual(['decision', 'hash', 'latencyMs', 'method', 'path', 'prevHash', 'reasons', 'requestId', 'route', 'seq', 'status', 'time']);
+    expect(Object.keys(JSON.parse(line)).sort()).toEqual([
+      'decision',
+      'hash',
+      'latencyMs',
+      'method',
+      'path',
+      'prevHash',
+      'reasons',
+      'requestId',
+      'route',
+      'seq',
+      'status',
+      'time',
+    ]);
   });
 });
 
 describe('property: the fast serialisation is exactly canonical JSON', () => {
-  const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)), maxLength: 5 }));
+  const text = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 30 }),
+    fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)), maxLength: 5 }),
+  );
   const num = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, 1e21, 5e-324));
   const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
   const arbEvent = fc.record({
-    time: text, requestId: text, sessionId: optional(text), subject: optional(text), issuer: optional(text), namespace: optional(text),
-    pod: optional(text), scope: optional(text), review: optional(text), route: text, method: text, path: text, model: optional(text),
-    tools: optional(fc.array(text, { maxLength: 4 })), decision: fc.constantFrom('allow', 'deny', 'approval-required', 'error'),
-    reasons: fc.array(text, { maxLength: 3 }), auditOnly: optional(fc.boolean()), status: num, masked: optional(fc.dictionary(text, num, { maxKeys: 4 })),
-    blocked: optional(text), latencyMs: num, upstreamLatencyMs: optional(num), bodySha256: optional(text), error: optional(text), approval: optional(text),
-    usage: optional(fc.record({ input_tokens: optional(num), output_tokens: optional(num), cache_creation_input_tokens: optional(num), cache_read_input_tokens: optional(num) })),
+    time: text,
+    requestId: text,
+    sessionId: optional(text),
+    subject: optional(text),
+    issuer: optional(text),
+    namespace: optional(text),
+    pod: optional(text),
+    scope: optional(text),
+    review: optional(text),
+    route: text,
+    method: text,
+    path: text,
+    model: optional(text),
+    tools: optional(fc.array(text, { maxLength: 4 })),
+    decision: fc.constantFrom('allow', 'deny', 'approval-required', 'error'),
+    reasons: fc.array(text, { maxLength: 3 }),
+    auditOnly: optional(fc.boolean()),
+    status: num,
+    masked: optional(fc.dictionary(text, num, { maxKeys: 4 })),
+    blocked: optional(text),
+    latencyMs: num,
+    upstreamLatencyMs: optional(num),
+    bodySha256: optional(text),
+    error: optional(text),
+    approval: optional(text),
+    usage: optional(
+      fc.record({
+        input_tokens: optional(num),
+        output_tokens: optional(num),
+        cache_creation_input_tokens: optional(num),
+        cache_read_input_tokens: optional(num),
+      }),
+    ),
   }) as fc.Arbitrary<AuditEvent>;
 
   test('line === canonicalJson(record), the line verifies, and JSON.parse gives the record back', () => {

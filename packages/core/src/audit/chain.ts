@@ -86,7 +86,31 @@ export interface ChainHead {
 export const GENESIS_HASH = '0'.repeat(64);
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
-const STRING_FIELDS = ['time', 'requestId', 'sessionId', 'subject', 'issuer', 'namespace', 'pod', 'scope', 'review', 'route', 'method', 'path', 'model', 'decision', 'blocked', 'bodySha256', 'error', 'approval', 'mcpSessionId', 'mcpMethod', 'mcpId', 'mcpTool', 'mcpArgsSha256'] as const;
+const STRING_FIELDS = [
+  'time',
+  'requestId',
+  'sessionId',
+  'subject',
+  'issuer',
+  'namespace',
+  'pod',
+  'scope',
+  'review',
+  'route',
+  'method',
+  'path',
+  'model',
+  'decision',
+  'blocked',
+  'bodySha256',
+  'error',
+  'approval',
+  'mcpSessionId',
+  'mcpMethod',
+  'mcpId',
+  'mcpTool',
+  'mcpArgsSha256',
+] as const;
 const NUMBER_FIELDS = ['status', 'latencyMs', 'upstreamLatencyMs', 'mcpHidden'] as const;
 const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
@@ -145,11 +169,25 @@ export function chainHash(prevHash: string, canonicalBody: string): string {
 // record is serialised in one pass without sorting. A test checks that the result is exactly
 // canonicalJson of the record.
 type RecordKey = keyof ChainedRecord;
-const RECORD_KEYS: RecordKey[] = [...STRING_FIELDS, ...NUMBER_FIELDS, 'reasons', 'tools', 'toolsUsed', 'auditOnly', 'masked', 'usage', 'seq', 'prevHash', 'hash'];
+const RECORD_KEYS: RecordKey[] = [
+  ...STRING_FIELDS,
+  ...NUMBER_FIELDS,
+  'reasons',
+  'tools',
+  'toolsUsed',
+  'auditOnly',
+  'masked',
+  'usage',
+  'seq',
+  'prevHash',
+  'hash',
+];
 const SORTED_KEYS = RECORD_KEYS.slice().sort();
 const BEFORE_HASH = SORTED_KEYS.filter((k) => k < 'hash').map((k) => [k, JSON.stringify(k) + ':'] as const);
 const AFTER_HASH = SORTED_KEYS.filter((k) => k > 'hash').map((k) => [k, JSON.stringify(k) + ':'] as const);
-const USAGE_SORTED = USAGE_FIELDS.slice().sort().map((k) => [k, JSON.stringify(k) + ':'] as const);
+const USAGE_SORTED = USAGE_FIELDS.slice()
+  .sort()
+  .map((k) => [k, JSON.stringify(k) + ':'] as const);
 
 function serializeValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -191,7 +229,8 @@ export class AuditChain {
 
   /** Starts a new chain (genesis), or continues one after the record `seq` whose hash is `prevHash`. */
   constructor(prevHash: string = GENESIS_HASH, seq = 0) {
-    if (!HASH_PATTERN.test(prevHash)) throw new Error(`AuditChain: prevHash must be 64 lowercase hex characters, got ${JSON.stringify(prevHash)}`);
+    if (!HASH_PATTERN.test(prevHash))
+      throw new Error(`AuditChain: prevHash must be 64 lowercase hex characters, got ${JSON.stringify(prevHash)}`);
     if (!Number.isSafeInteger(seq) || seq < 0) throw new Error(`AuditChain: seq must be a non-negative integer, got ${seq}`);
     this.#prevHash = prevHash;
     this.#seq = seq;

@@ -12,4 +12,13 @@ export {
   type ChainedRecord,
   type ChainHead,
 } from './chain.ts';
-export { ChainVerifier, checkRecordLine, formatVerifyResult, verifyChain, type LineCheck, type VerifyOptions, type VerifyProblem, type VerifyResult } from './verify.ts';
+export {
+  ChainVerifier,
+  checkRecordLine,
+  formatVerifyResult,
+  verifyChain,
+  type LineCheck,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyResult,
+} from './verify.ts';

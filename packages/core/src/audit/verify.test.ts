@@ -40,19 +40,28 @@ describe('verifyChain', () => {
     const forged = new AuditChain(rec.prevHash, rec.seq - 1).appendLine({ ...rec, status: 200, decision: 'allow', reasons: [] }).line;
     expect(checkRecordLine(forged).ok).toBe(true);
     lines[4] = forged;
-    expect(verifyText(text(lines)).firstBad).toEqual({ line: 6, problem: expect.stringMatching(/^prevHash does not match the previous record/) });
+    expect(verifyText(text(lines)).firstBad).toEqual({
+      line: 6,
+      problem: expect.stringMatching(/^prevHash does not match the previous record/),
+    });
   });
 
   test('a removed record: seq jumps', () => {
     const lines = logLines(10);
     lines.splice(4, 1); // seq 5
-    expect(verifyText(text(lines)).firstBad).toEqual({ line: 5, problem: 'seq jumps from 4 to 6: a record was removed or the records were reordered' });
+    expect(verifyText(text(lines)).firstBad).toEqual({
+      line: 5,
+      problem: 'seq jumps from 4 to 6: a record was removed or the records were reordered',
+    });
   });
 
   test('two swapped records', () => {
     const lines = logLines(10);
     [lines[5], lines[6]] = [lines[6]!, lines[5]!];
-    expect(verifyText(text(lines)).firstBad).toEqual({ line: 6, problem: 'seq jumps from 5 to 7: a record was removed or the records were reordered' });
+    expect(verifyText(text(lines)).firstBad).toEqual({
+      line: 6,
+      problem: 'seq jumps from 5 to 7: a record was removed or the records were reordered',
+    });
     const far = logLines(10);
     [far[1], far[8]] = [far[8]!, far[1]!];
     expect(verifyText(text(far)).firstBad?.line).toBe(2);
@@ -70,14 +79,20 @@ describe('verifyChain', () => {
     const forged = new AuditChain('a'.repeat(64), 4).appendLine(event(99)).line;
     expect(checkRecordLine(forged).ok).toBe(true);
     lines.splice(4, 0, forged);
-    expect(verifyText(text(lines)).firstBad).toEqual({ line: 5, problem: 'prevHash does not match the previous record: a record was removed or reordered, or a forged record was inserted' });
+    expect(verifyText(text(lines)).firstBad).toEqual({
+      line: 5,
+      problem: 'prevHash does not match the previous record: a record was removed or reordered, or a forged record was inserted',
+    });
   });
 
   test('an inserted forged record that links correctly: the record after it repeats its seq', () => {
     const lines = logLines(10);
     const prev = JSON.parse(lines[3]!);
     lines.splice(4, 0, new AuditChain(prev.hash, prev.seq).appendLine(event(99)).line);
-    expect(verifyText(text(lines)).firstBad).toEqual({ line: 6, problem: 'seq goes from 5 back to 5: records were reordered or a record was duplicated' });
+    expect(verifyText(text(lines)).firstBad).toEqual({
+      line: 6,
+      problem: 'seq goes from 5 back to 5: records were reordered or a record was duplicated',
+    });
   });
 
   test('the first record removed: detected, unless the log is declared a continuation', () => {
@@ -103,7 +118,10 @@ describe('verifyChain', () => {
     expect(verifyText(text(lines.slice(0, 8))).ok).toBe(true);
     const r = verifyText(text(lines.slice(0, 8)), { expectHead: head });
     expect(r.ok).toBe(false);
-    expect(r.firstBad).toEqual({ line: 9, problem: expect.stringMatching(/^the log ends at seq 8 .* but should end at seq 10 .*records were removed from the end/) });
+    expect(r.firstBad).toEqual({
+      line: 9,
+      problem: expect.stringMatching(/^the log ends at seq 8 .* but should end at seq 10 .*records were removed from the end/),
+    });
     expect(verifyText(text(lines), { expectHead: head }).ok).toBe(true);
     expect(verifyText('', { expectHead: head }).firstBad?.problem).toMatch(/^the log has no records/);
   });
@@ -122,7 +140,10 @@ describe('verifyChain', () => {
 
   test('empty lines inside the log are refused; only the final newline is allowed', () => {
     const lines = logLines(4);
-    expect(verifyText(lines.slice(0, 2).join('\n') + '\n\n' + lines.slice(2).join('\n') + '\n').firstBad).toEqual({ line: 3, problem: expect.stringMatching(/^empty line/) });
+    expect(verifyText(lines.slice(0, 2).join('\n') + '\n\n' + lines.slice(2).join('\n') + '\n').firstBad).toEqual({
+      line: 3,
+      problem: expect.stringMatching(/^empty line/),
+    });
     expect(verifyText(text(lines) + '\n').firstBad).toEqual({ line: 5, problem: expect.stringMatching(/^empty line/) });
   });
 
@@ -131,7 +152,10 @@ describe('verifyChain', () => {
     const rec = JSON.parse(good);
     expect(checkRecordLine('[1]')).toEqual({ ok: false, problem: expect.stringMatching(/expected a JSON object/) });
     expect(checkRecordLine(JSON.stringify({ ...rec, seq: 0 }))).toEqual({ ok: false, problem: expect.stringMatching(/seq is missing/) });
-    expect(checkRecordLine(JSON.stringify({ ...rec, prevHash: 'x' }))).toEqual({ ok: false, problem: expect.stringMatching(/prevHash is missing/) });
+    expect(checkRecordLine(JSON.stringify({ ...rec, prevHash: 'x' }))).toEqual({
+      ok: false,
+      problem: expect.stringMatching(/prevHash is missing/),
+    });
     const { hash: _h, ...noHash } = rec;
     expect(checkRecordLine(JSON.stringify(noHash))).toEqual({ ok: false, problem: expect.stringMatching(/hash is missing/) });
   });
@@ -165,16 +189,28 @@ describe('property: any single-line change of a valid log is detected', () => {
 
   test('changing one character of a line (or deleting it, or inserting one)', () => {
     fc.assert(
-      fc.property(logs, fc.nat(), fc.nat(), fc.constantFrom('replace', 'delete', 'insert'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), (lines, i, p, op, ch) => {
-        const at = i % lines.length;
-        const line = lines[at]!;
-        const pos = p % line.length;
-        const mutated = op === 'delete' ? line.slice(0, pos) + line.slice(pos + 1) : op === 'insert' ? line.slice(0, pos) + ch + line.slice(pos) : line.slice(0, pos) + ch + line.slice(pos + 1);
-        fc.pre(mutated !== line);
-        const changed = [...lines];
-        changed[at] = mutated;
-        return !verifyText(text(changed)).ok;
-      }),
+      fc.property(
+        logs,
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom('replace', 'delete', 'insert'),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+        (lines, i, p, op, ch) => {
+          const at = i % lines.length;
+          const line = lines[at]!;
+          const pos = p % line.length;
+          const mutated =
+            op === 'delete'
+              ? line.slice(0, pos) + line.slice(pos + 1)
+              : op === 'insert'
+                ? line.slice(0, pos) + ch + line.slice(pos)
+                : line.slice(0, pos) + ch + line.slice(pos + 1);
+          fc.pre(mutated !== line);
+          const changed = [...lines];
+          changed[at] = mutated;
+          return !verifyText(text(changed)).ok;
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -5,7 +5,13 @@
 import { compileMasking, BUILTIN_CATEGORIES } from './index.ts';
 import { buildEngine, newTally, TextStream } from './engine.ts';
 
-const policy = { mask: [...BUILTIN_CATEGORIES], custom: [{ name: 'ticket-id', pattern: 'TCK-[0-9]{6}' }, { name: 'nested', pattern: '(?:[a-z]{1,8}\\.){1,8}[a-z]{2,6}@' }] };
+const policy = {
+  mask: [...BUILTIN_CATEGORIES],
+  custom: [
+    { name: 'ticket-id', pattern: 'TCK-[0-9]{6}' },
+    { name: 'nested', pattern: '(?:[a-z]{1,8}\\.){1,8}[a-z]{2,6}@' },
+  ],
+};
 const masking = compileMasking(policy);
 
 const INPUTS: Record<string, (n: number) => string> = {
@@ -13,7 +19,7 @@ const INPUTS: Record<string, (n: number) => string> = {
   'a@a@…': (n) => 'a@'.repeat(n / 2),
   'x.x.…@': (n) => 'x.'.repeat(n / 2) + '@',
   'a@b.b.b…': (n) => 'a@' + 'b.'.repeat(n / 2),
-  'digits': (n) => '1'.repeat(n),
+  digits: (n) => '1'.repeat(n),
   '1 1 1 …': (n) => '1 '.repeat(n / 2),
   '4111 4111 …': (n) => '4111 '.repeat(n / 5),
   '1.1.1.…': (n) => '1.'.repeat(n / 2),

@@ -2,7 +2,6 @@
 // it deliberately does not. Regexes: every quantifier is bounded; no quantified group contains
 // an alternative that can match the same text another way; matches start after a boundary
 // check (a lookbehind on one character), so a run of alphabet characters is attempted once.
-/* eslint max-lines: ['error', { max: 700, skipBlankLines: true, skipComments: true }] -- one table of detectors, each beside its checksum and its tests' rationale (docs/masking.md) */
 
 import {
   asciiSet,
@@ -15,15 +14,7 @@ import {
   type HoldScan,
   type Span,
 } from './detector.ts';
-import {
-  cardNetwork,
-  hasDigitAndLetter,
-  IBAN_LENGTHS,
-  ibanChecksumValid,
-  ipv6Valid,
-  looksRandom,
-  luhnValid,
-} from './checks.ts';
+import { cardNetwork, hasDigitAndLetter, IBAN_LENGTHS, ibanChecksumValid, ipv6Valid, looksRandom, luhnValid } from './checks.ts';
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const WORD = asciiSet('A-Za-z0-9_');
@@ -61,7 +52,7 @@ export const email: Detector = {
     let i = q + 1;
     const lim = q + 64 < text.length ? q + 64 : text.length;
     while (i < lim && isLocal(text.charCodeAt(i))) i++;
-    return i === text.length || text.charCodeAt(i) === 64 /* @ */;
+    return i === text.length || text.charCodeAt(i) === 64; /* @ */
   },
   find(text, from, out) {
     let at = text.indexOf('@', from);
@@ -448,8 +439,23 @@ const BEARER: SecretKind = {
 
 const SECRET_CAND = /sk-|A[KS]IA|gh[pousr]_|github_pat_|xox[abpre]-|[Bb]earer|BEARER/g;
 const SECRET_LITERALS = [
-  'sk-', 'AKIA', 'ASIA', 'ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_',
-  'xoxa-', 'xoxb-', 'xoxp-', 'xoxr-', 'xoxe-', 'Bearer', 'bearer', 'BEARER',
+  'sk-',
+  'AKIA',
+  'ASIA',
+  'ghp_',
+  'gho_',
+  'ghu_',
+  'ghs_',
+  'ghr_',
+  'github_pat_',
+  'xoxa-',
+  'xoxb-',
+  'xoxp-',
+  'xoxr-',
+  'xoxe-',
+  'Bearer',
+  'bearer',
+  'BEARER',
 ];
 const SECRET_MAX = BEARER.max;
 
@@ -532,8 +538,7 @@ export const apiKey: Detector = {
 
 // ------------------------------------------------------------------------------------ jwt
 
-const JWT_RE =
-  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,1024}\.eyJ[A-Za-z0-9_-]{2,4096}\.[A-Za-z0-9_-]{0,1024}/g;
+const JWT_RE = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,1024}\.eyJ[A-Za-z0-9_-]{2,4096}\.[A-Za-z0-9_-]{0,1024}/g;
 
 export const jwt: Detector = regexDetector({
   id: 'jwt',

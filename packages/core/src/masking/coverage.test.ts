@@ -13,18 +13,52 @@ const CARD = '4111 1111 1111 1111';
 
 describe('every block type with text or data (JSON)', () => {
   const blocks = [
-    { type: 'web_fetch_tool_result', tool_use_id: 'srvtoolu_1', content: { type: 'web_fetch_result', url: `https://example.com/u?m=${EMAIL}`, content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: `contact ${EMAIL}` } } } },
-    { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_2', content: [{ type: 'web_search_result', title: `mail ${EMAIL}`, url: 'https://example.com', encrypted_content: 'EqgfCioIARgBIiQ3', page_age: null }] },
-    { type: 'code_execution_tool_result', tool_use_id: 'srvtoolu_3', content: { type: 'code_execution_result', stdout: `card ${CARD}\n`, stderr: '', return_code: 0, content: [] } },
-    { type: 'bash_code_execution_tool_result', tool_use_id: 'srvtoolu_4', content: { type: 'bash_code_execution_result', stdout: EMAIL, stderr: '', return_code: 0, content: [] } },
-    { type: 'text_editor_code_execution_tool_result', tool_use_id: 'srvtoolu_5', content: { type: 'text_editor_code_execution_view_result', content: `x ${EMAIL}`, file_type: 'text' } },
+    {
+      type: 'web_fetch_tool_result',
+      tool_use_id: 'srvtoolu_1',
+      content: {
+        type: 'web_fetch_result',
+        url: `https://example.com/u?m=${EMAIL}`,
+        content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: `contact ${EMAIL}` } },
+      },
+    },
+    {
+      type: 'web_search_tool_result',
+      tool_use_id: 'srvtoolu_2',
+      content: [
+        {
+          type: 'web_search_result',
+          title: `mail ${EMAIL}`,
+          url: 'https://example.com',
+          encrypted_content: 'EqgfCioIARgBIiQ3',
+          page_age: null,
+        },
+      ],
+    },
+    {
+      type: 'code_execution_tool_result',
+      tool_use_id: 'srvtoolu_3',
+      content: { type: 'code_execution_result', stdout: `card ${CARD}\n`, stderr: '', return_code: 0, content: [] },
+    },
+    {
+      type: 'bash_code_execution_tool_result',
+      tool_use_id: 'srvtoolu_4',
+      content: { type: 'bash_code_execution_result', stdout: EMAIL, stderr: '', return_code: 0, content: [] },
+    },
+    {
+      type: 'text_editor_code_execution_tool_result',
+      tool_use_id: 'srvtoolu_5',
+      content: { type: 'text_editor_code_execution_view_result', content: `x ${EMAIL}`, file_type: 'text' },
+    },
     { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', is_error: false, content: [{ type: 'text', text: `crm says ${EMAIL}` }] },
     { type: 'tool_result', tool_use_id: 'toolu_1', content: `found ${EMAIL}` },
     { type: 'a_future_result', id: 'x_1', payload: { rows: [{ note: EMAIL }] } },
   ];
 
   test.each(blocks.map((b) => [b.type, b]))('%s is masked; identifiers and encrypted payloads are not', (_t, block) => {
-    const body = Buffer.from(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', content: [block], usage: { input_tokens: 1, output_tokens: 1 } }));
+    const body = Buffer.from(
+      JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', content: [block], usage: { input_tokens: 1, output_tokens: 1 } }),
+    );
     const r = m.maskMessageJson(body);
     const out = r.body.toString();
     expect(out).not.toContain(EMAIL);
@@ -57,15 +91,51 @@ describe('every block type with text or data (streamed)', () => {
   test('result blocks arriving whole in content_block_start, and server tool input streamed as JSON, are masked', () => {
     const input =
       ev('message_start', { type: 'message_start', message: { id: 'msg_1', content: [] } }) +
-      ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'web_fetch_tool_result', tool_use_id: 's1', content: { type: 'web_fetch_result', url: 'https://e.com', content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: EMAIL } } } } }) +
+      ev('content_block_start', {
+        type: 'content_block_start',
+        index: 0,
+        content_block: {
+          type: 'web_fetch_tool_result',
+          tool_use_id: 's1',
+          content: {
+            type: 'web_fetch_result',
+            url: 'https://e.com',
+            content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: EMAIL } },
+          },
+        },
+      }) +
       ev('content_block_stop', { type: 'content_block_stop', index: 0 }) +
-      ev('content_block_start', { type: 'content_block_start', index: 1, content_block: { type: 'mcp_tool_result', tool_use_id: 'm1', content: [{ type: 'text', text: CARD }] } }) +
+      ev('content_block_start', {
+        type: 'content_block_start',
+        index: 1,
+        content_block: { type: 'mcp_tool_result', tool_use_id: 'm1', content: [{ type: 'text', text: CARD }] },
+      }) +
       ev('content_block_stop', { type: 'content_block_stop', index: 1 }) +
-      ev('content_block_start', { type: 'content_block_start', index: 2, content_block: { type: 'code_execution_tool_result', tool_use_id: 'c1', content: { type: 'code_execution_result', stdout: EMAIL, stderr: '', return_code: 0 } } }) +
+      ev('content_block_start', {
+        type: 'content_block_start',
+        index: 2,
+        content_block: {
+          type: 'code_execution_tool_result',
+          tool_use_id: 'c1',
+          content: { type: 'code_execution_result', stdout: EMAIL, stderr: '', return_code: 0 },
+        },
+      }) +
       ev('content_block_stop', { type: 'content_block_stop', index: 2 }) +
-      ev('content_block_start', { type: 'content_block_start', index: 3, content_block: { type: 'server_tool_use', id: 'st1', name: 'web_fetch', input: {} } }) +
-      ev('content_block_delta', { type: 'content_block_delta', index: 3, delta: { type: 'input_json_delta', partial_json: `{"url":"https://e.com/?q=${EMAIL.slice(0, 6)}` } }) +
-      ev('content_block_delta', { type: 'content_block_delta', index: 3, delta: { type: 'input_json_delta', partial_json: `${EMAIL.slice(6)}"}` } }) +
+      ev('content_block_start', {
+        type: 'content_block_start',
+        index: 3,
+        content_block: { type: 'server_tool_use', id: 'st1', name: 'web_fetch', input: {} },
+      }) +
+      ev('content_block_delta', {
+        type: 'content_block_delta',
+        index: 3,
+        delta: { type: 'input_json_delta', partial_json: `{"url":"https://e.com/?q=${EMAIL.slice(0, 6)}` },
+      }) +
+      ev('content_block_delta', {
+        type: 'content_block_delta',
+        index: 3,
+        delta: { type: 'input_json_delta', partial_json: `${EMAIL.slice(6)}"}` },
+      }) +
       ev('content_block_stop', { type: 'content_block_stop', index: 3 }) +
       ev('message_stop', { type: 'message_stop' });
     for (const size of [1, 7, 64, input.length]) {
@@ -149,7 +219,8 @@ describe('Unicode formatting (detection on folded text, original characters repl
         pieces.push(text.slice(prev));
         const ev = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
         let input = ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-        for (const p of pieces) input += ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } });
+        for (const p of pieces)
+          input += ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } });
         input += ev('content_block_stop', { type: 'content_block_stop', index: 0 });
         const sm = m.createSseMasker();
         const out = Buffer.concat([sm.push(Buffer.from(input)), sm.end()]);

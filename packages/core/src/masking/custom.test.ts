@@ -45,7 +45,15 @@ describe('custom pattern validation: rejected with a message that says what to w
   });
 
   it('accepts the documented subset', () => {
-    for (const p of ['TCK-[0-9]{6}', '\\b(?:ACME|acme)-[A-Z0-9]{4,12}\\b', '[^\\s]{8}', '(?<id>EMP)\\d{5}', 'x\\.y\\x41\\u00e9', '[\\w.-]{1,20}@corp', '.{3}!']) {
+    for (const p of [
+      'TCK-[0-9]{6}',
+      '\\b(?:ACME|acme)-[A-Z0-9]{4,12}\\b',
+      '[^\\s]{8}',
+      '(?<id>EMP)\\d{5}',
+      'x\\.y\\x41\\u00e9',
+      '[\\w.-]{1,20}@corp',
+      '.{3}!',
+    ]) {
       expect(() => compile(p)).not.toThrow();
     }
     expect(compile('TCK-[0-9]{6}')).toMatchObject({ minLen: 10, maxMatch: 10, category: 't' });
@@ -79,26 +87,43 @@ const patternArb = fc
 describe('custom pattern matching', () => {
   it('finds the leftmost-longest match, like a brute-force search with V8 regexes (property)', () => {
     fc.assert(
-      fc.property(patternArb, fc.string({ unit: fc.constantFrom('a', 'b', '1', ' ', '\n', 'c'), maxLength: 30 }), fc.nat(5), (p, s, from0) => {
-        const d = compile(p);
-        const from = Math.min(from0, s.length);
-        const span = { start: 0, end: 0 };
-        const q = d.find(s, from, span);
-        const ref = reference(p, s, from, d.maxMatch);
-        if (ref === null) expect(q).toBe(-1);
-        else expect([span.start, span.end]).toEqual(ref);
-      }),
+      fc.property(
+        patternArb,
+        fc.string({ unit: fc.constantFrom('a', 'b', '1', ' ', '\n', 'c'), maxLength: 30 }),
+        fc.nat(5),
+        (p, s, from0) => {
+          const d = compile(p);
+          const from = Math.min(from0, s.length);
+          const span = { start: 0, end: 0 };
+          const q = d.find(s, from, span);
+          const ref = reference(p, s, from, d.maxMatch);
+          if (ref === null) expect(q).toBe(-1);
+          else expect([span.start, span.end]).toEqual(ref);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('honours \\b and \\B', () => {
-    const m = compileMasking({ custom: [{ name: 'acme', pattern: '\\bACME-[0-9]{2}\\b' }, { name: 'mid', pattern: '\\Bxy\\B' }] });
-    expect(m.maskText('ACME-12 xACME-12 ACME-123 (ACME-99) axyb xy').text).toBe('[MASKED:acme] xACME-12 ACME-123 ([MASKED:acme]) a[MASKED:mid]b xy');
+    const m = compileMasking({
+      custom: [
+        { name: 'acme', pattern: '\\bACME-[0-9]{2}\\b' },
+        { name: 'mid', pattern: '\\Bxy\\B' },
+      ],
+    });
+    expect(m.maskText('ACME-12 xACME-12 ACME-123 (ACME-99) axyb xy').text).toBe(
+      '[MASKED:acme] xACME-12 ACME-123 ([MASKED:acme]) a[MASKED:mid]b xy',
+    );
   });
 
   it('masks and blocks under its own name', () => {
-    const m = compileMasking({ custom: [{ name: 'ticket-id', pattern: 'TCK-[0-9]{6}' }, { name: 'codename', pattern: 'Project (?:Bluebird|Nightjar)', action: 'block' }] });
+    const m = compileMasking({
+      custom: [
+        { name: 'ticket-id', pattern: 'TCK-[0-9]{6}' },
+        { name: 'codename', pattern: 'Project (?:Bluebird|Nightjar)', action: 'block' },
+      ],
+    });
     expect(m.maskText('see TCK-123456 / TCK-12345').text).toBe('see [MASKED:ticket-id] / TCK-12345');
     const r = m.maskText('about Project Nightjar');
     expect(r).toMatchObject({ text: 'about [MASKED:codename]', blocked: 'codename', counts: { codename: 1 } });

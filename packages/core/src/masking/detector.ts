@@ -87,7 +87,12 @@ export interface HoldScan {
   isAlpha: (c: number) => boolean;
 }
 
-export function holdScan(alpha: Uint8Array, start: Uint8Array, notAfter: Uint8Array | undefined, check?: (text: string, q: number) => boolean): HoldScan {
+export function holdScan(
+  alpha: Uint8Array,
+  start: Uint8Array,
+  notAfter: Uint8Array | undefined,
+  check?: (text: string, q: number) => boolean,
+): HoldScan {
   const lb = notAfter === undefined || notAfter.every((x) => x === 0) ? '' : `(?<!${classSource(notAfter, false)})`;
   const h: HoldScan = {
     nonAlpha: new RegExp(classSource(alpha, true), 'g'),
@@ -185,7 +190,9 @@ export function regexDetector(spec: RegexDetectorSpec): Detector {
     category: spec.category,
     maxLen,
     leftContext: (text, q) =>
-      inSet(notAfter, text.charCodeAt(q - 1)) && inSet(start, text.charCodeAt(q)) && (prefixes === undefined || startsCompatible(text, q, prefixes)),
+      inSet(notAfter, text.charCodeAt(q - 1)) &&
+      inSet(start, text.charCodeAt(q)) &&
+      (prefixes === undefined || startsCompatible(text, q, prefixes)),
     find(text, from, out) {
       re.lastIndex = from;
       let m: RegExpExecArray | null;

@@ -108,16 +108,23 @@ describe('api-key', () => {
     [`sk-proj-${b}_-${b}`, '[MASKED:api-key]'],
     [`OPENAI_API_KEY=sk-${b.slice(14, 62)}`, 'OPENAI_API_KEY=[MASKED:api-key]'],
     ['aws AKIAIOSFODNN7EXAMPLE, ASIAY34FZKBOKMUTVV7A', 'aws [MASKED:api-key], [MASKED:api-key]'],
-    [`ghp_${b.slice(0, 36)} gho_${b.slice(10, 46)} github_pat_11ABCDEFG0123456789_${b.slice(0, 59)}`, '[MASKED:api-key] [MASKED:api-key] [MASKED:api-key]'],
+    [
+      `ghp_${b.slice(0, 36)} gho_${b.slice(10, 46)} github_pat_11ABCDEFG0123456789_${b.slice(0, 59)}`,
+      '[MASKED:api-key] [MASKED:api-key] [MASKED:api-key]',
+    ],
     ['xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx', '[MASKED:api-key]'],
     ['Authorization: Bearer abc123DEF456ghi789JKL', 'Authorization: Bearer [MASKED:api-key]'],
-    ['risk-management-framework-of-the-year sk-learn-compatible-estimator', 'risk-management-framework-of-the-year sk-learn-compatible-estimator'],
+    [
+      'risk-management-framework-of-the-year sk-learn-compatible-estimator',
+      'risk-management-framework-of-the-year sk-learn-compatible-estimator',
+    ],
     ['Bearer tokens are short-lived; ASIAN markets; AKIA12345', 'Bearer tokens are short-lived; ASIAN markets; AKIA12345'],
   ])('%j', (input, out) => expect(mask(input)).toBe(out));
 });
 
 describe('jwt', () => {
-  const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+  const jwt =
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
   it.each([
     [`token: ${jwt}.`, 'token: [MASKED:jwt].'],
     [`Authorization: Bearer ${jwt}`, 'Authorization: Bearer [MASKED:jwt]'],
@@ -150,7 +157,13 @@ describe('checks', () => {
   });
 
   it('IBAN mod-97', () => {
-    for (const i of ['DE89370400440532013000', 'GB82WEST12345698765432', 'FR1420041010050500013M02606', 'NO9386011117947', 'BR1800360305000010009795493C1']) {
+    for (const i of [
+      'DE89370400440532013000',
+      'GB82WEST12345698765432',
+      'FR1420041010050500013M02606',
+      'NO9386011117947',
+      'BR1800360305000010009795493C1',
+    ]) {
       expect(ibanChecksumValid(i)).toBe(true);
     }
     expect(ibanChecksumValid('DE89370400440532013001')).toBe(false);
@@ -158,8 +171,10 @@ describe('checks', () => {
   });
 
   it('IPv6 text forms', () => {
-    for (const a of ['2001:db8::1', '1:2:3:4:5:6:7:8', 'fe80::1ff:fe23:4567:890a', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', '2001:db8::']) expect(ipv6Valid(a)).toBe(true);
-    for (const a of ['1:2:3:4:5:6:7', '1::2::3', '::', '::1', '12345::1', '1:2:3:4:5:6:7:8:9', 'g::1', '1::2:3:4:5:6:7:8', '::1.2.3.256']) expect(ipv6Valid(a)).toBe(false);
+    for (const a of ['2001:db8::1', '1:2:3:4:5:6:7:8', 'fe80::1ff:fe23:4567:890a', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4', '2001:db8::'])
+      expect(ipv6Valid(a)).toBe(true);
+    for (const a of ['1:2:3:4:5:6:7', '1::2::3', '::', '::1', '12345::1', '1:2:3:4:5:6:7:8:9', 'g::1', '1::2:3:4:5:6:7:8', '::1.2.3.256'])
+      expect(ipv6Valid(a)).toBe(false);
   });
 });
 

@@ -35,13 +35,35 @@ describe('compileMasking', () => {
   });
 
   it.each([
-    [{ mask: ['emial'] }, 'data.mask[0]', /unknown category "emial" \(did you mean "email"\?\); known: email|unknown category "emial" \(did you mean "email"\?\)/],
+    [
+      { mask: ['emial'] },
+      'data.mask[0]',
+      /unknown category "emial" \(did you mean "email"\?\); known: email|unknown category "emial" \(did you mean "email"\?\)/,
+    ],
     [{ block: ['email', 'secrets'] }, 'data.block[1]', /unknown category "secrets"; known: .*api-key/],
     [{ custom: [{ name: 'Ticket ID', pattern: 'x' }] }, 'data.custom[0].name', /not a valid name: use lower-case letters/],
     [{ custom: [{ name: 'email', pattern: 'x' }] }, 'data.custom[0].name', /built-in category; list it under data.mask or data.block/],
-    [{ custom: [{ name: 'a', pattern: 'x' }, { name: 'a', pattern: 'y' }] }, 'data.custom[1].name', /already used by data.custom\[0\]/],
+    [
+      {
+        custom: [
+          { name: 'a', pattern: 'x' },
+          { name: 'a', pattern: 'y' },
+        ],
+      },
+      'data.custom[1].name',
+      /already used by data.custom\[0\]/,
+    ],
     [{ custom: [{ name: 'a', pattern: 'x', action: 'drop' as never }] }, 'data.custom[0].action', /use mask or block/],
-    [{ custom: [{ name: 'a', pattern: 'x' }, { name: 'b', pattern: '(x+)+' }] }, 'data.custom[1].pattern', /unbounded quantifier/],
+    [
+      {
+        custom: [
+          { name: 'a', pattern: 'x' },
+          { name: 'b', pattern: '(x+)+' },
+        ],
+      },
+      'data.custom[1].pattern',
+      /unbounded quantifier/,
+    ],
   ])('rejects %j', (policy, field, message) => {
     const e = configError(policy as MaskingPolicy);
     expect(e.field).toBe(field);
@@ -77,7 +99,12 @@ describe('maskText', () => {
   it('reports a block category and still masks everything', () => {
     const b = compileMasking({ mask: ['email', 'api-key'], block: ['api-key'] });
     const r = b.maskText('x@y.io AKIAIOSFODNN7EXAMPLE z@w.io');
-    expect(r).toEqual({ text: '[MASKED:email] [MASKED:api-key] [MASKED:email]', counts: { email: 2, 'api-key': 1 }, blocked: 'api-key', changed: true });
+    expect(r).toEqual({
+      text: '[MASKED:email] [MASKED:api-key] [MASKED:email]',
+      counts: { email: 2, 'api-key': 1 },
+      blocked: 'api-key',
+      changed: true,
+    });
   });
 
   it('only runs the enabled detectors', () => {
@@ -86,7 +113,9 @@ describe('maskText', () => {
   });
 
   it('handles non-ASCII text around matches', () => {
-    expect(m.maskText('Grüße an jürgen@müller-lüdenscheid.de 🌍 und max@example.de!').text).toBe('Grüße an [MASKED:email] 🌍 und [MASKED:email]!');
+    expect(m.maskText('Grüße an jürgen@müller-lüdenscheid.de 🌍 und max@example.de!').text).toBe(
+      'Grüße an [MASKED:email] 🌍 und [MASKED:email]!',
+    );
   });
 
   it('has a block message that names the category and the fix, never the data', () => {

@@ -171,7 +171,13 @@ export class Engine {
    * plain text as it was written, each match (whole code points) replaced by its token. `at.oc` is
    * the original offset already emitted; this.origCursor is set to the new one.
    */
-  scanFolded(src: { f: Folded; orig: string }, at: { cursor: number; oc: number }, limit: number, tally: Tally, mode: ScanMode = WHOLE): string {
+  scanFolded(
+    src: { f: Folded; orig: string },
+    at: { cursor: number; oc: number },
+    limit: number,
+    tally: Tally,
+    mode: ScanMode = WHOLE,
+  ): string {
     const { f, orig } = src;
     let oc = at.oc;
     const spans: number[] = [];
@@ -222,7 +228,8 @@ export class Engine {
     if (this.detectors.length === 0 || s.length === 0) return s;
     const before = tally.matches;
     const f = fold(s);
-    const out = f === undefined ? this.scan(s, 0, s.length, tally) : this.scanFolded({ f, orig: s }, { cursor: 0, oc: 0 }, f.text.length, tally);
+    const out =
+      f === undefined ? this.scan(s, 0, s.length, tally) : this.scanFolded({ f, orig: s }, { cursor: 0, oc: 0 }, f.text.length, tally);
     return tally.matches === before ? s : out;
   }
 }
@@ -313,7 +320,13 @@ export class TextStream {
     if (this.tally.blocked !== undefined || cur >= buf.length) return '';
     const f = fold(buf);
     if (f === undefined) return this.engine.scan(buf, cur, buf.length, this.tally, scanMode(glued, true));
-    return this.engine.scanFolded({ f, orig: buf }, { cursor: foldedIndex(f, cur), oc: cur }, f.text.length, this.tally, scanMode(glued, true));
+    return this.engine.scanFolded(
+      { f, orig: buf },
+      { cursor: foldedIndex(f, cur), oc: cur },
+      f.text.length,
+      this.tally,
+      scanMode(glued, true),
+    );
   }
 }
 
@@ -327,7 +340,12 @@ export interface ScanMode {
   readonly final: boolean;
 }
 const WHOLE: ScanMode = Object.freeze({ glued: false, final: true });
-const MODES: readonly ScanMode[] = [WHOLE, Object.freeze({ glued: true, final: true }), Object.freeze({ glued: false, final: false }), Object.freeze({ glued: true, final: false })];
+const MODES: readonly ScanMode[] = [
+  WHOLE,
+  Object.freeze({ glued: true, final: true }),
+  Object.freeze({ glued: false, final: false }),
+  Object.freeze({ glued: true, final: false }),
+];
 export const scanMode = (glued: boolean, final: boolean): ScanMode => MODES[(glued ? 1 : 0) + (final ? 0 : 2)]!;
 
 function isHighSurrogate(c: number): boolean {
@@ -370,10 +388,16 @@ export function buildEngine(policy: MaskingPolicy | undefined): Engine {
   custom.forEach((c, i) => {
     const where = `data.custom[${i}].name`;
     if (typeof c?.name !== 'string' || !DNS_LABEL.test(c.name)) {
-      throw new MaskingConfigError(where, `"${String(c?.name)}" is not a valid name: use lower-case letters, digits and '-', at most 63 characters (it appears as [MASKED:<name>])`);
+      throw new MaskingConfigError(
+        where,
+        `"${String(c?.name)}" is not a valid name: use lower-case letters, digits and '-', at most 63 characters (it appears as [MASKED:<name>])`,
+      );
     }
     if (BUILTIN_CATEGORIES.includes(c.name)) {
-      throw new MaskingConfigError(where, `"${c.name}" is a built-in category; list it under data.mask or data.block instead, or pick another name for the custom pattern`);
+      throw new MaskingConfigError(
+        where,
+        `"${c.name}" is a built-in category; list it under data.mask or data.block instead, or pick another name for the custom pattern`,
+      );
     }
     if (customNames.has(c.name)) {
       throw new MaskingConfigError(where, `"${c.name}" is already used by data.custom[${customNames.get(c.name)}]; names must be unique`);
@@ -388,7 +412,10 @@ export function buildEngine(policy: MaskingPolicy | undefined): Engine {
     list.forEach((cat, i) => {
       if (!known.includes(cat)) {
         const hint = suggest(cat, known);
-        throw new MaskingConfigError(`data.${field}[${i}]`, `unknown category "${cat}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ')}`);
+        throw new MaskingConfigError(
+          `data.${field}[${i}]`,
+          `unknown category "${cat}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ')}`,
+        );
       }
     });
   check(mask, 'mask');

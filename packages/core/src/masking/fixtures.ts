@@ -82,10 +82,32 @@ export function formatCard(r: Rng, n: string): string {
 }
 
 const IBAN_FORMATS: readonly [cc: string, len: number, lettersAfterCheck: number][] = [
-  ['DE', 22, 0], ['GB', 22, 4], ['FR', 27, 0], ['ES', 24, 0], ['IT', 27, 1], ['NL', 18, 4], ['BE', 16, 0],
-  ['CH', 21, 0], ['AT', 20, 0], ['PL', 28, 0], ['SE', 24, 0], ['NO', 15, 0], ['DK', 18, 0], ['FI', 18, 0],
-  ['IE', 22, 4], ['PT', 25, 0], ['LU', 20, 0], ['CZ', 24, 0], ['GR', 27, 0], ['SA', 24, 0], ['AE', 23, 0],
-  ['BR', 29, 0], ['TR', 26, 0], ['MT', 31, 4], ['LC', 32, 4], ['RU', 33, 0],
+  ['DE', 22, 0],
+  ['GB', 22, 4],
+  ['FR', 27, 0],
+  ['ES', 24, 0],
+  ['IT', 27, 1],
+  ['NL', 18, 4],
+  ['BE', 16, 0],
+  ['CH', 21, 0],
+  ['AT', 20, 0],
+  ['PL', 28, 0],
+  ['SE', 24, 0],
+  ['NO', 15, 0],
+  ['DK', 18, 0],
+  ['FI', 18, 0],
+  ['IE', 22, 4],
+  ['PT', 25, 0],
+  ['LU', 20, 0],
+  ['CZ', 24, 0],
+  ['GR', 27, 0],
+  ['SA', 24, 0],
+  ['AE', 23, 0],
+  ['BR', 29, 0],
+  ['TR', 26, 0],
+  ['MT', 31, 4],
+  ['LC', 32, 4],
+  ['RU', 33, 0],
 ];
 
 function mod97(s: string): number {
@@ -114,7 +136,9 @@ function ipv6(r: Rng): string {
   if (style === 1) return `fe80::${g()}:${g()}:${g()}:${g()}`;
   if (style === 2) return `2001:db8:${g()}::${g()}`;
   if (style === 3) return `::ffff:${int(r, 1, 223)}.${int(r, 0, 255)}.${int(r, 0, 255)}.${int(r, 1, 254)}`;
-  return Array.from({ length: 8 }, () => g().padStart(4, '0')).join(':').toUpperCase();
+  return Array.from({ length: 8 }, () => g().padStart(4, '0'))
+    .join(':')
+    .toUpperCase();
 }
 
 function ipv4(r: Rng): string {
@@ -124,19 +148,32 @@ function ipv4(r: Rng): string {
 function phone(r: Rng): string {
   const d = (n: number) => String(int(r, 2, 9)) + digits(r, n - 1);
   switch (int(r, 0, 13)) {
-    case 0: return `+1 (${d(3)}) ${d(3)}-${digits(r, 4)}`;
-    case 1: return `+1-${d(3)}-${d(3)}-${digits(r, 4)}`;
-    case 2: return `+44 20 ${digits(r, 4)} ${digits(r, 4)}`;
-    case 3: return `+44 7${digits(r, 3)} ${digits(r, 6)}`;
-    case 4: return `+49 30 ${digits(r, 8)}`;
-    case 5: return `+49 151 ${digits(r, 8)}`;
-    case 6: return `+33 ${int(r, 1, 9)} ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)}`;
-    case 7: return `+61 2 ${digits(r, 4)} ${digits(r, 4)}`;
-    case 8: return `+81 3-${digits(r, 4)}-${digits(r, 4)}`;
-    case 9: return `+91 ${d(5)} ${digits(r, 5)}`;
-    case 10: return `+55 11 9${digits(r, 4)}-${digits(r, 4)}`;
-    case 11: return `+${pick(r, ['49', '44', '33', '34', '39'])}${d(10)}`;
-    case 12: return `(${d(3)}) ${d(3)}-${digits(r, 4)}`;
+    case 0:
+      return `+1 (${d(3)}) ${d(3)}-${digits(r, 4)}`;
+    case 1:
+      return `+1-${d(3)}-${d(3)}-${digits(r, 4)}`;
+    case 2:
+      return `+44 20 ${digits(r, 4)} ${digits(r, 4)}`;
+    case 3:
+      return `+44 7${digits(r, 3)} ${digits(r, 6)}`;
+    case 4:
+      return `+49 30 ${digits(r, 8)}`;
+    case 5:
+      return `+49 151 ${digits(r, 8)}`;
+    case 6:
+      return `+33 ${int(r, 1, 9)} ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)} ${digits(r, 2)}`;
+    case 7:
+      return `+61 2 ${digits(r, 4)} ${digits(r, 4)}`;
+    case 8:
+      return `+81 3-${digits(r, 4)}-${digits(r, 4)}`;
+    case 9:
+      return `+91 ${d(5)} ${digits(r, 5)}`;
+    case 10:
+      return `+55 11 9${digits(r, 4)}-${digits(r, 4)}`;
+    case 11:
+      return `+${pick(r, ['49', '44', '33', '34', '39'])}${d(10)}`;
+    case 12:
+      return `(${d(3)}) ${d(3)}-${digits(r, 4)}`;
     default: {
       const sep = pick(r, ['-', '.']);
       return `${d(3)}${sep}${d(3)}${sep}${digits(r, 4)}`;
@@ -153,15 +190,38 @@ function ssn(r: Rng): string {
 function email(r: Rng): string {
   const first = pick(r, ['john', 'maria', 'wei', 'olga', 'ahmed', 'lena', 'sam', 'priya', 'k', 'jo']);
   const last = pick(r, ['doe', 'smith', 'garcia', 'li', 'kowalski', 'nguyen', 'muller', 'o']);
-  const local = pick(r, [`${first}.${last}`, `${first}_${last}${int(r, 1, 99)}`, `${first}+${pick(r, ['news', 'test', 'x'])}`, `${first[0]}${last}`, `${first}${digits(r, 3)}`]);
-  const domain = pick(r, ['example.com', 'mail.example.co.uk', 'corp.acme.io', 'uni-heidelberg.de', 'gmail.com', 'outlook.com', 'sub.domain.example.museum', 'x.org']);
+  const local = pick(r, [
+    `${first}.${last}`,
+    `${first}_${last}${int(r, 1, 99)}`,
+    `${first}+${pick(r, ['news', 'test', 'x'])}`,
+    `${first[0]}${last}`,
+    `${first}${digits(r, 3)}`,
+  ]);
+  const domain = pick(r, [
+    'example.com',
+    'mail.example.co.uk',
+    'corp.acme.io',
+    'uni-heidelberg.de',
+    'gmail.com',
+    'outlook.com',
+    'sub.domain.example.museum',
+    'x.org',
+  ]);
   return `${local}@${domain}`;
 }
 
 function jwt(r: Rng): string {
   const alg = pick(r, ['HS256', 'RS256', 'ES256', 'none']);
   const header = b64url(JSON.stringify({ alg, typ: 'JWT', ...(r() < 0.5 ? { kid: str(r, ALNUM, 8) } : {}) }));
-  const payload = b64url(JSON.stringify({ sub: str(r, ALNUM, int(r, 4, 20)), iat: 1700000000 + int(r, 0, 1e6), exp: 1800000000, aud: 'scopekeeper', ...(r() < 0.5 ? { email: 'a@b.co', groups: ['x', 'y'] } : {}) }));
+  const payload = b64url(
+    JSON.stringify({
+      sub: str(r, ALNUM, int(r, 4, 20)),
+      iat: 1700000000 + int(r, 0, 1e6),
+      exp: 1800000000,
+      aud: 'scopekeeper',
+      ...(r() < 0.5 ? { email: 'a@b.co', groups: ['x', 'y'] } : {}),
+    }),
+  );
   const sigLen = alg === 'none' ? 0 : alg === 'HS256' ? 43 : alg === 'ES256' ? 86 : 342;
   return `${header}.${payload}.${str(r, B64URL, sigLen)}`;
 }
@@ -169,14 +229,22 @@ function jwt(r: Rng): string {
 function apiKey(r: Rng): { text: string; masked: string } {
   const plain = (t: string) => ({ text: t, masked: '[MASKED:api-key]' });
   switch (int(r, 0, 8)) {
-    case 0: return plain(`sk-ant-api03-${str(r, B64URL, 93)}AA`);
-    case 1: return plain(`sk-ant-${pick(r, ['admin01', 'oat01'])}-${str(r, B64URL, 80)}`);
-    case 2: return plain(`sk-proj-${str(r, B64URL, int(r, 48, 156))}`);
-    case 3: return plain(`sk-${str(r, ALNUM, 48)}`);
-    case 4: return plain(`${pick(r, ['AKIA', 'ASIA'])}${str(r, UPPER + DIGITS, 16)}`);
-    case 5: return plain(`${pick(r, ['ghp', 'gho', 'ghs', 'ghu', 'ghr'])}_${str(r, ALNUM, 36)}`);
-    case 6: return plain(`github_pat_${str(r, ALNUM, 22)}_${str(r, ALNUM, 59)}`);
-    case 7: return plain(`${pick(r, ['xoxb', 'xoxp', 'xoxa', 'xoxr'])}-${digits(r, 12)}-${digits(r, 13)}-${str(r, ALNUM, 24)}`);
+    case 0:
+      return plain(`sk-ant-api03-${str(r, B64URL, 93)}AA`);
+    case 1:
+      return plain(`sk-ant-${pick(r, ['admin01', 'oat01'])}-${str(r, B64URL, 80)}`);
+    case 2:
+      return plain(`sk-proj-${str(r, B64URL, int(r, 48, 156))}`);
+    case 3:
+      return plain(`sk-${str(r, ALNUM, 48)}`);
+    case 4:
+      return plain(`${pick(r, ['AKIA', 'ASIA'])}${str(r, UPPER + DIGITS, 16)}`);
+    case 5:
+      return plain(`${pick(r, ['ghp', 'gho', 'ghs', 'ghu', 'ghr'])}_${str(r, ALNUM, 36)}`);
+    case 6:
+      return plain(`github_pat_${str(r, ALNUM, 22)}_${str(r, ALNUM, 59)}`);
+    case 7:
+      return plain(`${pick(r, ['xoxb', 'xoxp', 'xoxa', 'xoxr'])}-${digits(r, 12)}-${digits(r, 13)}-${str(r, ALNUM, 24)}`);
     default: {
       const tok = str(r, ALNUM, 8) + digits(r, 2) + str(r, B64URL + '.~', int(r, 20, 60));
       return { text: `Bearer ${tok}`, masked: 'Bearer [MASKED:api-key]' };
@@ -185,9 +253,18 @@ function apiKey(r: Rng): { text: string; masked: string } {
 }
 
 function privateKeyBlock(r: Rng): string {
-  const label = pick(r, ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY', 'OPENSSH PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'DSA PRIVATE KEY', 'PGP PRIVATE KEY BLOCK']);
+  const label = pick(r, [
+    'PRIVATE KEY',
+    'RSA PRIVATE KEY',
+    'EC PRIVATE KEY',
+    'OPENSSH PRIVATE KEY',
+    'ENCRYPTED PRIVATE KEY',
+    'DSA PRIVATE KEY',
+    'PGP PRIVATE KEY BLOCK',
+  ]);
   const lines: string[] = [`-----BEGIN ${label}-----`];
-  if (label === 'RSA PRIVATE KEY' && r() < 0.5) lines.push('Proc-Type: 4,ENCRYPTED', `DEK-Info: AES-128-CBC,${str(r, '0123456789ABCDEF', 32)}`, '');
+  if (label === 'RSA PRIVATE KEY' && r() < 0.5)
+    lines.push('Proc-Type: 4,ENCRYPTED', `DEK-Info: AES-128-CBC,${str(r, '0123456789ABCDEF', 32)}`, '');
   if (label.startsWith('PGP')) lines.push('Version: GnuPG v2', '');
   const n = int(r, 3, 25);
   for (let i = 0; i < n; i++) lines.push(str(r, B64, i === n - 1 ? int(r, 4, 64) : 64));
@@ -240,12 +317,17 @@ export function buildCorpus(seed = 20260101, perFamily = 250): CorpusFamily[] {
     positives: fill(perFamily, () => pos(r)),
     negatives: near(r, negs, perFamily),
   });
-  const tok = (category: string) => (text: string): Positive => ({ text, masked: `[MASKED:${category}]` });
+  const tok =
+    (category: string) =>
+    (text: string): Positive => ({ text, masked: `[MASKED:${category}]` });
   return [
     fam('email', (r) => tok('email')(email(r)), [
       ['no dot in domain', (r) => `${pick(r, ['admin', 'root', 'user'])}@${pick(r, ['localhost', 'intranet', 'server1'])}`],
       ['handle / mention', (r) => `@${pick(r, ['john', 'team-infra', 'everyone', 'here'])}${int(r, 0, 99)}`],
-      ['decorator / scoped package', (r) => pick(r, ['@Component({ selector })', '@types/node', '@anthropic-ai/sdk', '@Override', '@media screen'])],
+      [
+        'decorator / scoped package',
+        (r) => pick(r, ['@Component({ selector })', '@types/node', '@anthropic-ai/sdk', '@Override', '@media screen']),
+      ],
       ['obfuscated address', (r) => `${pick(r, ['john', 'maria'])} (at) example (dot) com`],
       ['one-letter TLD', (r) => `${pick(r, ['a', 'info'])}@example.${pick(r, LOWER.split(''))}`],
       ['price / at-sign prose', (r) => `${int(r, 2, 99)} units @ $${int(r, 1, 99)}.99 each`],
@@ -268,8 +350,20 @@ export function buildCorpus(seed = 20260101, perFamily = 250): CorpusFamily[] {
       ['float with sign', (r) => `+${int(r, 1, 9)}.${digits(r, 12)}`],
     ]),
     fam('credit-card', (r) => tok('credit-card')(formatCard(r, cardNumber(r).number)), [
-      ['Luhn-failing card', (r) => { const n = cardNumber(r).number; return formatCard(r, mutateDigit(n, n.length - 1)); }],
-      ['Luhn-failing card (middle digit)', (r) => { const n = cardNumber(r).number; return formatCard(r, mutateDigit(n, int(r, 6, n.length - 2))); }],
+      [
+        'Luhn-failing card',
+        (r) => {
+          const n = cardNumber(r).number;
+          return formatCard(r, mutateDigit(n, n.length - 1));
+        },
+      ],
+      [
+        'Luhn-failing card (middle digit)',
+        (r) => {
+          const n = cardNumber(r).number;
+          return formatCard(r, mutateDigit(n, int(r, 6, n.length - 2)));
+        },
+      ],
       ['millisecond timestamp', (r) => String(1600000000000 + int(r, 0, 2e11))],
       ['phone number', () => phone(r)],
       ['ISBN-13', (r) => `978${digits(r, 10)}`],
@@ -279,19 +373,53 @@ export function buildCorpus(seed = 20260101, perFamily = 250): CorpusFamily[] {
       ['random 16-digit id', (r) => digits(r, 16)],
       ['random 16-digit id, grouped', (r) => formatCard(r, digits(r, 16))],
     ]),
-    fam('iban', (r) => {
-      const i = ibanNumber(r);
-      return tok('iban')(r() < 0.5 ? i : spacedIban(i));
-    }, [
-      ['checksum-failing IBAN', (r) => { const i = ibanNumber(r); return spacedIban(mutateDigit(i, int(r, 4, i.length - 1 - (/[A-Z]/.test(i[i.length - 1]!) ? 1 : 0)))); }],
-      ['bad check digits', (r) => { const i = ibanNumber(r); return mutateDigit(i, 2); }],
-      ['wrong length', (r) => { const i = ibanNumber(r); return i.slice(0, -1); }],
-      ['not an IBAN country', (r) => `${pick(r, ['US', 'CA', 'JP', 'CN', 'ZZ'])}${digits(r, 2)}${digits(r, 16)}`],
-      ['product / part code', (r) => `${str(r, UPPER, 2)}${digits(r, 2)}-${str(r, UPPER + DIGITS, 10)}`],
-      ['upper-case words', (r) => `${pick(r, ['ERROR', 'WARNING', 'NOTE'])} ${pick(r, ['HTTP 404', 'CODE 12', 'ID AB12'])}`],
-      ['irregular spacing', (r) => { const i = ibanNumber(r); return `${i.slice(0, 6)} ${i.slice(6, 9)} ${i.slice(9)}`; }],
-      ['IBAN-shaped, random check digits', (r) => { const i = ibanNumber(r); return i.slice(0, 2) + digits(r, 2) + i.slice(4); }],
-    ]),
+    fam(
+      'iban',
+      (r) => {
+        const i = ibanNumber(r);
+        return tok('iban')(r() < 0.5 ? i : spacedIban(i));
+      },
+      [
+        [
+          'checksum-failing IBAN',
+          (r) => {
+            const i = ibanNumber(r);
+            return spacedIban(mutateDigit(i, int(r, 4, i.length - 1 - (/[A-Z]/.test(i[i.length - 1]!) ? 1 : 0))));
+          },
+        ],
+        [
+          'bad check digits',
+          (r) => {
+            const i = ibanNumber(r);
+            return mutateDigit(i, 2);
+          },
+        ],
+        [
+          'wrong length',
+          (r) => {
+            const i = ibanNumber(r);
+            return i.slice(0, -1);
+          },
+        ],
+        ['not an IBAN country', (r) => `${pick(r, ['US', 'CA', 'JP', 'CN', 'ZZ'])}${digits(r, 2)}${digits(r, 16)}`],
+        ['product / part code', (r) => `${str(r, UPPER, 2)}${digits(r, 2)}-${str(r, UPPER + DIGITS, 10)}`],
+        ['upper-case words', (r) => `${pick(r, ['ERROR', 'WARNING', 'NOTE'])} ${pick(r, ['HTTP 404', 'CODE 12', 'ID AB12'])}`],
+        [
+          'irregular spacing',
+          (r) => {
+            const i = ibanNumber(r);
+            return `${i.slice(0, 6)} ${i.slice(6, 9)} ${i.slice(9)}`;
+          },
+        ],
+        [
+          'IBAN-shaped, random check digits',
+          (r) => {
+            const i = ibanNumber(r);
+            return i.slice(0, 2) + digits(r, 2) + i.slice(4);
+          },
+        ],
+      ],
+    ),
     fam('ssn', (r) => tok('ssn')(ssn(r)), [
       ['area 000', (r) => `000-${String(int(r, 1, 99)).padStart(2, '0')}-${digits(r, 4).replace(/^0000$/, '1234')}`],
       ['area 666', (r) => `666-${String(int(r, 1, 99)).padStart(2, '0')}-${String(int(r, 1, 9999)).padStart(4, '0')}`],
@@ -318,20 +446,34 @@ export function buildCorpus(seed = 20260101, perFamily = 250): CorpusFamily[] {
       ['four-part version', (r) => `${int(r, 1, 9)}.${int(r, 0, 20)}.${int(r, 0, 20)}.${int(r, 0, 200)}`],
     ]),
     fam('api-key', (r) => apiKey(r), [
-      ['sk- words', (r) => `sk-${pick(r, ['learn', 'image', 'video'])}-${pick(r, ['compatible', 'estimator', 'pipeline'])}-${pick(r, ['wrapper', 'transformers', 'helper'])}`],
+      [
+        'sk- words',
+        (r) =>
+          `sk-${pick(r, ['learn', 'image', 'video'])}-${pick(r, ['compatible', 'estimator', 'pipeline'])}-${pick(r, ['wrapper', 'transformers', 'helper'])}`,
+      ],
       ['risk-/task- compounds', (r) => `${pick(r, ['risk', 'task', 'desk', 'disk'])}-${str(r, LOWER, 12)}-${str(r, LOWER + DIGITS, 16)}`],
       ['short sk- token', (r) => `sk-${str(r, ALNUM, int(r, 4, 19))}`],
       ['AKIA too short', (r) => `AKIA${str(r, UPPER + DIGITS, int(r, 8, 15))}`],
       ['ASIA word', (r) => `ASIAN markets ${pick(r, ['rallied', 'fell'])}`],
       ['ghp_ too short', (r) => `ghp_${str(r, ALNUM, int(r, 8, 35))}`],
       ['slack prefix only', (r) => `xoxb-${str(r, LOWER, 6)}`],
-      ['bearer prose', (r) => `${pick(r, ['Bearer', 'bearer'])} ${pick(r, ['token authentication', 'of bad news', 'tokens are short-lived', 'bonds matured'])}`],
+      [
+        'bearer prose',
+        (r) =>
+          `${pick(r, ['Bearer', 'bearer'])} ${pick(r, ['token authentication', 'of bad news', 'tokens are short-lived', 'bonds matured'])}`,
+      ],
       ['Bearer placeholder', (r) => `Bearer ${pick(r, ['<token>', '$TOKEN', '${API_KEY}', 'YOUR_TOKEN_HERE'])}`],
       ['hex digest', (r) => `sha256:${str(r, '0123456789abcdef', 64)}`],
     ]),
     fam('jwt', (r) => tok('jwt')(jwt(r)), [
       ['header only', (r) => b64url(JSON.stringify({ alg: pick(r, ['HS256', 'RS256']), typ: 'JWT' }))],
-      ['two segments', (r) => { const t = jwt(r).split('.'); return `${t[0]}.${t[1]}`; }],
+      [
+        'two segments',
+        (r) => {
+          const t = jwt(r).split('.');
+          return `${t[0]}.${t[1]}`;
+        },
+      ],
       ['dotted identifier', (r) => `com.${str(r, LOWER, 6)}.${str(r, LOWER, 8)}.${str(r, LOWER, 5)}`],
       ['base64 blob', (r) => Buffer.from(str(r, ALNUM, int(r, 20, 80))).toString('base64')],
       ['eyJ without payload', (r) => `eyJ${str(r, B64URL, 20)}.${str(r, B64URL, 30)}.${str(r, B64URL, 43)}`],
@@ -341,7 +483,10 @@ export function buildCorpus(seed = 20260101, perFamily = 250): CorpusFamily[] {
       ['public key', (r) => `-----BEGIN PUBLIC KEY-----\n${str(r, B64, 64)}\n${str(r, B64, 40)}\n-----END PUBLIC KEY-----`],
       ['certificate', (r) => `-----BEGIN CERTIFICATE-----\n${str(r, B64, 64)}\n-----END CERTIFICATE-----`],
       ['OpenSSH public key', (r) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${str(r, B64, 43)} user@host`],
-      ['prose about keys', (r) => `Store the ${pick(r, ['private key', 'PRIVATE KEY', 'signing key'])} in a ${pick(r, ['Secret', 'vault', 'HSM'])}.`],
+      [
+        'prose about keys',
+        (r) => `Store the ${pick(r, ['private key', 'PRIVATE KEY', 'signing key'])} in a ${pick(r, ['Secret', 'vault', 'HSM'])}.`,
+      ],
       ['header without dashes', (r) => `BEGIN ${pick(r, ['RSA ', 'EC ', ''])}PRIVATE KEY`],
       ['truncated header', (r) => `-----BEGIN ${pick(r, ['RSA ', ''])}PRIVATE KEY`],
       ['CSR', (r) => `-----BEGIN CERTIFICATE REQUEST-----\n${str(r, B64, 64)}\n-----END CERTIFICATE REQUEST-----`],
@@ -430,21 +575,30 @@ export function realisticText(chars: number, seed = 7, sensitiveRate = 0.02): st
   let n = 0;
   const sensitive = (): string => {
     switch (int(r, 0, 7)) {
-      case 0: return email(r);
-      case 1: return phone(r);
-      case 2: return formatCard(r, cardNumber(r).number);
-      case 3: return spacedIban(ibanNumber(r));
-      case 4: return ipv4(r);
-      case 5: return apiKey(r).text;
-      case 6: return jwt(r);
-      default: return ssn(r);
+      case 0:
+        return email(r);
+      case 1:
+        return phone(r);
+      case 2:
+        return formatCard(r, cardNumber(r).number);
+      case 3:
+        return spacedIban(ibanNumber(r));
+      case 4:
+        return ipv4(r);
+      case 5:
+        return apiKey(r).text;
+      case 6:
+        return jwt(r);
+      default:
+        return ssn(r);
     }
   };
   while (n < chars) {
     let p: string;
     const x = r();
     if (x < 0.12) p = '```\n' + pick(r, CODE) + '\n```';
-    else if (x < 0.18) p = `- Order #${int(r, 1000, 999999)} ships in ${int(r, 1, 14)} days for $${int(r, 5, 999)}.${digits(r, 2)} (version ${int(r, 1, 9)}.${int(r, 0, 20)}.${int(r, 0, 9)}, ${int(r, 10, 23)}:${int(r, 10, 59)}).`;
+    else if (x < 0.18)
+      p = `- Order #${int(r, 1000, 999999)} ships in ${int(r, 1, 14)} days for $${int(r, 5, 999)}.${digits(r, 2)} (version ${int(r, 1, 9)}.${int(r, 0, 20)}.${int(r, 0, 9)}, ${int(r, 10, 23)}:${int(r, 10, 59)}).`;
     else if (x < 0.22) p = `See https://docs.example.com/${str(r, LOWER, 6)}/${str(r, LOWER, 8)}?page=${int(r, 1, 40)} for details.`;
     else {
       const k = int(r, 8, 28);

@@ -12,8 +12,21 @@ const message = {
   content: [
     { type: 'thinking', thinking: 'The user mail is bob@example.com; keep it private.', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3h+/=' },
     { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix/LafPsn4a' },
-    { type: 'text', text: 'Write to bob@example.com about TCK-123456.', citations: [{ type: 'char_location', cited_text: 'call +44 20 7946 0958', document_index: 0 }] },
-    { type: 'tool_use', id: 'toolu_01', name: 'send_mail', input: { 'to@example.com': 'bob@example.com', cc: ['ops@example.com', 7], nested: { note: 'card 4111 1111 1111 1111', amount: 12345678901234567000, ratio: 1.0 } } },
+    {
+      type: 'text',
+      text: 'Write to bob@example.com about TCK-123456.',
+      citations: [{ type: 'char_location', cited_text: 'call +44 20 7946 0958', document_index: 0 }],
+    },
+    {
+      type: 'tool_use',
+      id: 'toolu_01',
+      name: 'send_mail',
+      input: {
+        'to@example.com': 'bob@example.com',
+        cc: ['ops@example.com', 7],
+        nested: { note: 'card 4111 1111 1111 1111', amount: 12345678901234567000, ratio: 1.0 },
+      },
+    },
     { type: 'server_tool_use', id: 'srvtoolu_01', name: 'web_search', input: { query: 'who owns 10.0.0.1' } },
   ],
   stop_reason: 'tool_use',
@@ -115,9 +128,13 @@ describe('maskServiceJson', () => {
 
   it('runs the detectors on object keys and numbers too (issue 14 class 6)', () => {
     const card = '4111111111111111';
-    const doc = Buffer.from(`{"by_email":{"ann@example.com":{"card":${card},"n":1.0,"big":12345678901234567890},"bob@example.com":2},"phone":14155552671,"ok":[1,2]}`);
+    const doc = Buffer.from(
+      `{"by_email":{"ann@example.com":{"card":${card},"n":1.0,"big":12345678901234567890},"bob@example.com":2},"phone":14155552671,"ok":[1,2]}`,
+    );
     const r = m.maskServiceJson(doc, []);
-    expect(r.body.toString()).toBe('{"by_email":{"[MASKED:email]":{"card":"[MASKED:credit-card]","n":1.0,"big":12345678901234567890},"[MASKED:email]#2":2},"phone":14155552671,"ok":[1,2]}');
+    expect(r.body.toString()).toBe(
+      '{"by_email":{"[MASKED:email]":{"card":"[MASKED:credit-card]","n":1.0,"big":12345678901234567890},"[MASKED:email]#2":2},"phone":14155552671,"ok":[1,2]}',
+    );
     expect(r.counts).toEqual({ email: 2, 'credit-card': 1 });
     // a root that is a bare number
     expect(m.maskServiceJson(Buffer.from(card), []).body.toString()).toBe('"[MASKED:credit-card]"');

@@ -65,7 +65,18 @@ export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): v
 /** Blocks never touched: their signatures would break (and they are the model's own reasoning). */
 const UNTOUCHED_BLOCKS = new Set(['thinking', 'redacted_thinking']);
 /** Fields that identify or encode rather than carry data: never masked, wherever they are. */
-const STRUCTURAL = new Set(['type', 'id', 'tool_use_id', 'signature', 'encrypted_content', 'encrypted_index', 'encrypted_stdout', 'file_id', 'media_type', 'cache_control']);
+const STRUCTURAL = new Set([
+  'type',
+  'id',
+  'tool_use_id',
+  'signature',
+  'encrypted_content',
+  'encrypted_index',
+  'encrypted_stdout',
+  'file_id',
+  'media_type',
+  'cache_control',
+]);
 /** Block-level fields that name things the client dispatches on. */
 const BLOCK_NAMES = new Set(['name', 'server_name', 'caller']);
 
@@ -440,16 +451,27 @@ export class JsonStream {
     if (this.esc === 1) {
       this.esc = 0;
       switch (c) {
-        case 'n': emit('\n'); break;
-        case 't': emit('\t'); break;
-        case 'r': emit('\r'); break;
-        case 'b': emit('\b'); break;
-        case 'f': emit('\f'); break;
+        case 'n':
+          emit('\n');
+          break;
+        case 't':
+          emit('\t');
+          break;
+        case 'r':
+          emit('\r');
+          break;
+        case 'b':
+          emit('\b');
+          break;
+        case 'f':
+          emit('\f');
+          break;
         case 'u':
           this.esc = 2;
           this.hex = '';
           break;
-        default: emit(c); // \" \\ \/ (and, leniently, anything else)
+        default:
+          emit(c); // \" \\ \/ (and, leniently, anything else)
       }
       return i + 1;
     }

@@ -17,7 +17,10 @@ const NAME = /^[A-Za-z_$][A-Za-z0-9_$-]*/;
 
 export function parseJsonPath(path: string, field = 'maskFields'): JsonPath {
   const bad = (at: number, what: string): never => {
-    throw new MaskingConfigError(field, `JSONPath ${JSON.stringify(path)} at offset ${at}: ${what}. Supported: $.a.b, $.a[*].b, $.a[0], $..b, $['a b']`);
+    throw new MaskingConfigError(
+      field,
+      `JSONPath ${JSON.stringify(path)} at offset ${at}: ${what}. Supported: $.a.b, $.a[*].b, $.a[0], $..b, $['a b']`,
+    );
   };
   if (path[0] !== '$') bad(0, "a path starts with '$'");
   const segs: Segment[] = [];

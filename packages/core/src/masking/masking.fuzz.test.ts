@@ -22,21 +22,48 @@ const masking = compileMasking(POLICY);
 
 const corpus = buildCorpus(4242, 30);
 const SAMPLES = corpus.flatMap((f) => [...f.positives.map((p) => p.text), ...f.negatives.map((n) => n.text)]);
-const LITERALS = ['[MASKED:', ']', '[MASKED:email]', '[MASKED:credit-card]', 'MASKED', 'sk-ant-', 'Bearer ', 'eyJ', '.', '@', '@example.com', '+44 ', '-', ' ', '\n', 'é', '🌍', 'TCK-', 'ACME-', '4111', 'DE89', '192.168.', '::', '-----BEGIN ', '-----END '];
+const LITERALS = [
+  '[MASKED:',
+  ']',
+  '[MASKED:email]',
+  '[MASKED:credit-card]',
+  'MASKED',
+  'sk-ant-',
+  'Bearer ',
+  'eyJ',
+  '.',
+  '@',
+  '@example.com',
+  '+44 ',
+  '-',
+  ' ',
+  '\n',
+  'é',
+  '🌍',
+  'TCK-',
+  'ACME-',
+  '4111',
+  'DE89',
+  '192.168.',
+  '::',
+  '-----BEGIN ',
+  '-----END ',
+];
 const CHARS = 'aZ09 .-@:+()_/=[]\n\té🌍';
-const pieces = fc
-  .array(
-    fc.oneof(
-      { weight: 3, arbitrary: fc.constantFrom(...SAMPLES) },
-      { weight: 3, arbitrary: fc.constantFrom(...LITERALS) },
-      { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...CHARS), maxLength: 12 }) },
-      { weight: 1, arbitrary: fc.stringMatching(/^[0-9 -]{1,24}$/) },
-      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
-    ),
-    { maxLength: 16 },
-  );
+const pieces = fc.array(
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...SAMPLES) },
+    { weight: 3, arbitrary: fc.constantFrom(...LITERALS) },
+    { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...CHARS), maxLength: 12 }) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[0-9 -]{1,24}$/) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
+  ),
+  { maxLength: 16 },
+);
 /** Pieces separated by words (each piece may still be anything). */
-const text = fc.tuple(pieces, fc.array(fc.constantFrom(' and ', '\nthen ', ' or ', ', see ', '; also '), { minLength: 16, maxLength: 16 })).map(([xs, seps]) => xs.map((x, i) => x + seps[i]).join(''));
+const text = fc
+  .tuple(pieces, fc.array(fc.constantFrom(' and ', '\nthen ', ' or ', ', see ', '; also '), { minLength: 16, maxLength: 16 }))
+  .map(([xs, seps]) => xs.map((x, i) => x + seps[i]).join(''));
 
 describe('maskText', () => {
   test('is idempotent and never throws (adversarial mixes of detector samples)', () => {
@@ -103,22 +130,25 @@ describe('neighbours that masking replaces', () => {
     const token = /\[MASKED:[a-z0-9-]+\]/g;
     let masked = 0;
     fc.assert(
-      fc.property(pieces.map((xs) => xs.join('')), (s) => {
-        const once = masking.maskText(s);
-        if (once.blocked) return;
-        if (once.changed) masked++;
-        const twice = masking.maskText(once.text).text;
-        // Removing the masks the second pass added gives back the first pass's text around them.
-        const firstTokens = [...once.text.matchAll(token)].map((m) => m[0]);
-        const secondTokens = [...twice.matchAll(token)].map((m) => m[0]);
-        expect(secondTokens.length).toBeGreaterThanOrEqual(firstTokens.length);
-        let rest = twice;
-        for (const t of firstTokens) {
-          const at = rest.indexOf(t);
-          expect(at).toBeGreaterThanOrEqual(0);
-          rest = rest.slice(at + t.length);
-        }
-      }),
+      fc.property(
+        pieces.map((xs) => xs.join('')),
+        (s) => {
+          const once = masking.maskText(s);
+          if (once.blocked) return;
+          if (once.changed) masked++;
+          const twice = masking.maskText(once.text).text;
+          // Removing the masks the second pass added gives back the first pass's text around them.
+          const firstTokens = [...once.text.matchAll(token)].map((m) => m[0]);
+          const secondTokens = [...twice.matchAll(token)].map((m) => m[0]);
+          expect(secondTokens.length).toBeGreaterThanOrEqual(firstTokens.length);
+          let rest = twice;
+          for (const t of firstTokens) {
+            const at = rest.indexOf(t);
+            expect(at).toBeGreaterThanOrEqual(0);
+            rest = rest.slice(at + t.length);
+          }
+        },
+      ),
       { numRuns: 1500 },
     );
     expect(masked).toBeGreaterThan(300);
@@ -128,8 +158,20 @@ describe('neighbours that masking replaces', () => {
 describe('bodies and streams of arbitrary bytes', () => {
   const bytes = fc.oneof(
     fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
-    fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify({ content: [{ type: 'text', text: JSON.stringify(v) }], customers: [v] }))),
-    text.map((t) => Buffer.from(JSON.stringify({ type: 'message', content: [{ type: 'text', text: t }, { type: 'tool_use', input: { q: t } }] }))),
+    fc
+      .jsonValue({ maxDepth: 4 })
+      .map((v) => Buffer.from(JSON.stringify({ content: [{ type: 'text', text: JSON.stringify(v) }], customers: [v] }))),
+    text.map((t) =>
+      Buffer.from(
+        JSON.stringify({
+          type: 'message',
+          content: [
+            { type: 'text', text: t },
+            { type: 'tool_use', input: { q: t } },
+          ],
+        }),
+      ),
+    ),
   );
 
   test('maskMessageJson and maskServiceJson never throw, and masking their output again changes nothing', () => {
@@ -147,13 +189,18 @@ describe('bodies and streams of arbitrary bytes', () => {
   test('the SSE masker takes arbitrary bytes in arbitrary chunks without throwing', () => {
     const sseBytes = fc.oneof(
       fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
-      fc.array(text, { maxLength: 6 }).map((ts) =>
-        Buffer.from(
-          ts
-            .map((t, i) => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: i % 2, delta: { type: i % 3 ? 'text_delta' : 'input_json_delta', text: t, partial_json: JSON.stringify(t) } })}\n\n`)
-            .join(''),
+      fc
+        .array(text, { maxLength: 6 })
+        .map((ts) =>
+          Buffer.from(
+            ts
+              .map(
+                (t, i) =>
+                  `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: i % 2, delta: { type: i % 3 ? 'text_delta' : 'input_json_delta', text: t, partial_json: JSON.stringify(t) } })}\n\n`,
+              )
+              .join(''),
+          ),
         ),
-      ),
     );
     fc.assert(
       fc.property(sseBytes, fc.array(fc.nat(), { maxLength: 10 }), (buf, cuts) => {

@@ -51,7 +51,7 @@ export function fold(s: string): Folded | undefined {
   NON_ASCII_RUNS.lastIndex = 0;
   for (let m = NON_ASCII_RUNS.exec(s); m !== null; m = NON_ASCII_RUNS.exec(s)) {
     const end = m.index + m[0].length;
-    for (let i = m.index; i < end; ) {
+    for (let i = m.index; i < end;) {
       const cp = s.codePointAt(i)!;
       const w = cp > 0xffff ? 2 : 1;
       const f = foldCodePoint(cp);

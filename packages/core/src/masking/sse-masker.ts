@@ -134,7 +134,10 @@ export class AnthropicSseMasker implements SseMasker {
     const rest = b.s.finish();
     if (rest === '' || this.tally.blocked !== undefined) return undefined;
     const delta = b.kind === 'text' ? { type: 'text_delta', text: rest } : { type: 'input_json_delta', partial_json: rest };
-    return Buffer.from(formatSseEvent({ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index, delta }) }), 'utf8');
+    return Buffer.from(
+      formatSseEvent({ event: 'content_block_delta', data: JSON.stringify({ type: 'content_block_delta', index, delta }) }),
+      'utf8',
+    );
   }
 
   private reserialize(ev: SseEvent, obj: unknown): Buffer {

@@ -21,9 +21,41 @@ const corpus = buildCorpus(99, 40);
 const SAMPLES = corpus.flatMap((f) => [...f.positives.map((p) => p.text), ...f.negatives.map((n) => n.text)]);
 const POSITIVES = corpus.filter((f) => f.category !== 'private-key').flatMap((f) => f.positives.map((p) => p.text));
 const LITERALS = [
-  'sk-', 'sk-ant-', 'Bearer ', 'bearer\t', 'eyJ', '.eyJ', '-----BEGIN ', 'PRIVATE KEY-----', '-----END ', 'AKIA', 'ghp_',
-  'github_pat_', 'xoxb-', '::', ':', '@', '@example.com', '+44 ', '(415) ', '-', '.', ' ', '\n', '\r\n', 'é', '🌍', 'TCK-',
-  'ACME-', 'pin=', ';', '4111', '0000', 'DE89', '192.168.', 'fe80::',
+  'sk-',
+  'sk-ant-',
+  'Bearer ',
+  'bearer\t',
+  'eyJ',
+  '.eyJ',
+  '-----BEGIN ',
+  'PRIVATE KEY-----',
+  '-----END ',
+  'AKIA',
+  'ghp_',
+  'github_pat_',
+  'xoxb-',
+  '::',
+  ':',
+  '@',
+  '@example.com',
+  '+44 ',
+  '(415) ',
+  '-',
+  '.',
+  ' ',
+  '\n',
+  '\r\n',
+  'é',
+  '🌍',
+  'TCK-',
+  'ACME-',
+  'pin=',
+  ';',
+  '4111',
+  '0000',
+  'DE89',
+  '192.168.',
+  'fe80::',
 ];
 const CHARS = 'aZ09 .-@:+()_/=\n\té🌍';
 
@@ -39,7 +71,12 @@ const text = fc.array(piece, { maxLength: 14 }).map((xs) => xs.join(''));
 const dense = fc
   .array(
     fc.tuple(
-      fc.oneof(fc.constantFrom(...LITERALS), fc.stringMatching(/^[a-z0-9]{1,6}$/), fc.stringMatching(/^[A-Za-z0-9]{16,24}$/), fc.constantFrom(...POSITIVES)),
+      fc.oneof(
+        fc.constantFrom(...LITERALS),
+        fc.stringMatching(/^[a-z0-9]{1,6}$/),
+        fc.stringMatching(/^[A-Za-z0-9]{16,24}$/),
+        fc.constantFrom(...POSITIVES),
+      ),
       fc.constantFrom('', '', ' ', '@', '.', '-', ':', '\t', '\n', '/', '_'),
     ),
     { maxLength: 16 },
@@ -187,14 +224,30 @@ interface Block {
 const block: fc.Arbitrary<Block> = fc.record({
   kind: fc.constantFrom('text', 'text', 'tool', 'thinking'),
   text,
-  input: fc.dictionary(fc.constantFrom('query', 'path', 'note', 'to'), fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.integer()), { maxKeys: 3 }),
+  input: fc.dictionary(fc.constantFrom('query', 'path', 'note', 'to'), fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.integer()), {
+    maxKeys: 3,
+  }),
 }) as fc.Arbitrary<Block>;
 
 const sse = (event: string, data: unknown, eol: string) => `event: ${event}${eol}data: ${JSON.stringify(data)}${eol}${eol}`;
 
 /** An Anthropic Messages stream for the blocks, each block's text cut into deltas at `cuts`. */
 function buildStream(blocks: Block[], deltaCuts: number[], eol: string, pings: boolean): string {
-  let s = sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 10, output_tokens: 1 } } }, eol);
+  let s = sse(
+    'message_start',
+    {
+      type: 'message_start',
+      message: {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-4-5',
+        content: [],
+        usage: { input_tokens: 10, output_tokens: 1 },
+      },
+    },
+    eol,
+  );
   blocks.forEach((b, index) => {
     if (b.kind === 'text') {
       s += sse('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, eol);
@@ -203,7 +256,11 @@ function buildStream(blocks: Block[], deltaCuts: number[], eol: string, pings: b
         if (pings && t.length % 3 === 0) s += sse('ping', { type: 'ping' }, eol);
       }
     } else if (b.kind === 'tool') {
-      s += sse('content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: `toolu_${index}`, name: 'search', input: {} } }, eol);
+      s += sse(
+        'content_block_start',
+        { type: 'content_block_start', index, content_block: { type: 'tool_use', id: `toolu_${index}`, name: 'search', input: {} } },
+        eol,
+      );
       s += sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: '' } }, eol);
       for (const t of splitString(JSON.stringify(b.input), deltaCuts)) {
         s += sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: t } }, eol);
@@ -213,12 +270,20 @@ function buildStream(blocks: Block[], deltaCuts: number[], eol: string, pings: b
       for (const t of splitString(b.text, deltaCuts)) {
         s += sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: t } }, eol);
       }
-      s += sse('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3h' } }, eol);
+      s += sse(
+        'content_block_delta',
+        { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3h' } },
+        eol,
+      );
     }
     s += sse('content_block_stop', { type: 'content_block_stop', index }, eol);
   });
   s += `: keep-alive comment${eol}${eol}`;
-  s += sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 42 } }, eol);
+  s += sse(
+    'message_delta',
+    { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 42 } },
+    eol,
+  );
   s += sse('message_stop', { type: 'message_stop' }, eol);
   return s;
 }
@@ -309,17 +374,23 @@ describe('SSE masker', () => {
 
   it('leaks no detector match across delta or chunk boundaries (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...POSITIVES), { minLength: 1, maxLength: 4 }), text, cuts, cuts, (secrets, filler, deltaCuts, chunkCuts) => {
-        const body = secrets.map((s) => `${filler} ;\n${s}\n; `).join('');
-        const input = Buffer.from(buildStream([{ kind: 'text', text: body, input: {} }], deltaCuts, '\n', false));
-        const { out } = runMasker(masking, splitBuffer(input, chunkCuts));
-        const streamed = reconstruct(parseAll(out)).text.get(0) ?? '';
-        for (const s of secrets.filter((x) => !filler.includes(x))) {
-          expect(streamed).not.toContain(s);
-          expect(out.toString()).not.toContain(JSON.stringify(s).slice(1, -1));
-        }
-        expect(streamed).toBe(masking.maskText(body).text);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...POSITIVES), { minLength: 1, maxLength: 4 }),
+        text,
+        cuts,
+        cuts,
+        (secrets, filler, deltaCuts, chunkCuts) => {
+          const body = secrets.map((s) => `${filler} ;\n${s}\n; `).join('');
+          const input = Buffer.from(buildStream([{ kind: 'text', text: body, input: {} }], deltaCuts, '\n', false));
+          const { out } = runMasker(masking, splitBuffer(input, chunkCuts));
+          const streamed = reconstruct(parseAll(out)).text.get(0) ?? '';
+          for (const s of secrets.filter((x) => !filler.includes(x))) {
+            expect(streamed).not.toContain(s);
+            expect(out.toString()).not.toContain(JSON.stringify(s).slice(1, -1));
+          }
+          expect(streamed).toBe(masking.maskText(body).text);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -350,7 +421,8 @@ describe('SSE masker', () => {
   it('emits held text in a final delta before content_block_stop', () => {
     const sm = masking.createSseMasker();
     const start = sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, '\n');
-    const d = (t: string) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }, '\n');
+    const d = (t: string) =>
+      sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }, '\n');
     expect(sm.push(Buffer.from(start)).toString()).toBe(start);
     // "Write to john" could continue as john@…: "john" is held
     const first = sm.push(Buffer.from(d('Write to john')));
@@ -366,7 +438,8 @@ describe('SSE masker', () => {
 
   it('flushes held text when the upstream ends without content_block_stop, dropping an unterminated delta', () => {
     const sm = masking.createSseMasker();
-    const d = (t: string) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }, '\n');
+    const d = (t: string) =>
+      sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }, '\n');
     const a = sm.push(Buffer.from(d('call +44 20 7946') + d(' 0958') + d('more').slice(0, -2)));
     const b = sm.end();
     const texts = reconstruct(parseAll(Buffer.concat([a, b]))).text.get(0);
@@ -374,26 +447,35 @@ describe('SSE masker', () => {
   });
 
   it('releases held text before message_delta when content_block_stop is missing', () => {
-    const d = (t: string) => sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }, '\n');
+    const d = (t: string) =>
+      sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }, '\n');
     const md = sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 3 } }, '\n');
     const out = runMasker(masking, [Buffer.from(d('Hello wor') + d('ld') + md)]).out.toString();
     expect(out.endsWith(d('world') + md)).toBe(true);
   });
 
   it('masks tool input strings and keeps partial_json valid', () => {
-    const input = buildStream([{ kind: 'tool', text: '', input: { to: 'ops@example.com', body: 'key AKIAIOSFODNN7EXAMPLE', n: 12345678901234567000 } as never }], [5, 11, 40], '\n', false);
+    const input = buildStream(
+      [{ kind: 'tool', text: '', input: { to: 'ops@example.com', body: 'key AKIAIOSFODNN7EXAMPLE', n: 12345678901234567000 } as never }],
+      [5, 11, 40],
+      '\n',
+      false,
+    );
     const got = reconstruct(parseAll(runMasker(masking, [Buffer.from(input)]).out));
     expect(got.json.get(0)).toBe('{"to":"[MASKED:email]","body":"key [MASKED:api-key]","n":12345678901234567000}');
   });
 
   describe('block categories', () => {
     const blocking = compileMasking({ mask: ['email'], block: ['private-key', 'api-key'] });
-    const key = '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\nKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END RSA PRIVATE KEY-----';
+    const key =
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\nKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END RSA PRIVATE KEY-----';
 
     it('ends the stream with a permission_error naming the category, never the secret', () => {
       fc.assert(
         fc.property(cuts, cuts, (deltaCuts, chunkCuts) => {
-          const input = Buffer.from(buildStream([{ kind: 'text', text: `Here you go:\n${key}\nmail me@x.io`, input: {} }], deltaCuts, '\n', true));
+          const input = Buffer.from(
+            buildStream([{ kind: 'text', text: `Here you go:\n${key}\nmail me@x.io`, input: {} }], deltaCuts, '\n', true),
+          );
           const { out, masker } = runMasker(blocking, splitBuffer(input, chunkCuts));
           expect(masker.blocked).toBe('private-key');
           const events = parseAll(out);
@@ -425,7 +507,9 @@ describe('SSE masker', () => {
     const none = compileMasking({});
     expect(none.active).toBe(false);
     const sm = none.createSseMasker();
-    const chunk = Buffer.from('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co"}}\n\n');
+    const chunk = Buffer.from(
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co"}}\n\n',
+    );
     expect(sm.push(chunk)).toBe(chunk);
   });
 });

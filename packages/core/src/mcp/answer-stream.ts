@@ -58,7 +58,10 @@ export class McpSseRelay {
     }
     if (!changed) return ev.raw;
     if (out.length === 0) return undefined;
-    return Buffer.from(formatSseEvent({ event: ev.event, id: ev.id, retry: ev.retry, data: JSON.stringify(Array.isArray(value) ? out : out[0]) }), 'utf8');
+    return Buffer.from(
+      formatSseEvent({ event: ev.event, id: ev.id, retry: ev.retry, data: JSON.stringify(Array.isArray(value) ? out : out[0]) }),
+      'utf8',
+    );
   }
 }
 

@@ -16,7 +16,11 @@ const rules: McpAnswerRules = {
 const answer = new McpAnswer(rules);
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const customer = { customer: { name: 'Jane Doe', email: 'jane.doe@example.com', ssn: '123-45-6789' } };
-const toolResult = (id: number) => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: JSON.stringify(customer) }], structuredContent: customer } });
+const toolResult = (id: number) => ({
+  jsonrpc: '2.0',
+  id,
+  result: { content: [{ type: 'text', text: JSON.stringify(customer) }], structuredContent: customer },
+});
 const PEM = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\n-----END RSA PRIVATE KEY-----';
 
 describe('McpAnswer.json', () => {
@@ -31,11 +35,28 @@ describe('McpAnswer.json', () => {
   });
 
   test('tools/list, resources/list, templates and prompts/list: only what the scope allows', () => {
-    const list = { jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'lookup_customer' }, { name: 'delete_customer' }, { nope: 1 }], nextCursor: 'c1' } };
+    const list = {
+      jsonrpc: '2.0',
+      id: 1,
+      result: { tools: [{ name: 'lookup_customer' }, { name: 'delete_customer' }, { nope: 1 }], nextCursor: 'c1' },
+    };
     const out = JSON.parse(answer.json(json(list)).body.toString());
     expect(out.result.tools).toEqual([{ name: 'lookup_customer' }]);
     expect(out.result.nextCursor).toBe('c1');
-    const res = JSON.parse(answer.json(json({ jsonrpc: '2.0', id: 2, result: { resources: [{ uri: 'crm://customers/1' }, { uri: 'crm://admin/keys' }], resourceTemplates: [{ uriTemplate: 'crm://customers/{id}' }, { uriTemplate: 'file:///{path}' }] } })).body.toString());
+    const res = JSON.parse(
+      answer
+        .json(
+          json({
+            jsonrpc: '2.0',
+            id: 2,
+            result: {
+              resources: [{ uri: 'crm://customers/1' }, { uri: 'crm://admin/keys' }],
+              resourceTemplates: [{ uriTemplate: 'crm://customers/{id}' }, { uriTemplate: 'file:///{path}' }],
+            },
+          }),
+        )
+        .body.toString(),
+    );
     expect(res.result.resources).toEqual([{ uri: 'crm://customers/1' }]);
     expect(res.result.resourceTemplates).toEqual([{ uriTemplate: 'crm://customers/{id}' }]);
     const pr = answer.json(json({ jsonrpc: '2.0', id: 3, result: { prompts: [{ name: 'summary' }, { name: 'secret' }] } }));
@@ -44,19 +65,44 @@ describe('McpAnswer.json', () => {
   });
 
   test('nothing to change: the same bytes come back', () => {
-    const b = json({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'crm', version: '1.0.0' } } });
+    const b = json({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'crm', version: '1.0.0' } },
+    });
     expect(answer.json(b).body).toBe(b);
   });
 
   test('protocol members stay verbatim; the same text elsewhere is masked', () => {
-    const r = answer.json(json({ jsonrpc: '2.0', id: 'a@b.example.com', result: { protocolVersion: 'x@y.example.com', nextCursor: 'c@d.example.com', note: 'e@f.example.com', structuredContent: { nextCursor: 'g@h.example.com' } } }));
+    const r = answer.json(
+      json({
+        jsonrpc: '2.0',
+        id: 'a@b.example.com',
+        result: {
+          protocolVersion: 'x@y.example.com',
+          nextCursor: 'c@d.example.com',
+          note: 'e@f.example.com',
+          structuredContent: { nextCursor: 'g@h.example.com' },
+        },
+      }),
+    );
     const out = JSON.parse(r.body.toString());
     expect([out.id, out.result.protocolVersion, out.result.nextCursor]).toEqual(['a@b.example.com', 'x@y.example.com', 'c@d.example.com']);
     expect([out.result.note, out.result.structuredContent.nextCursor]).toEqual(['[MASKED:email]', '[MASKED:email]']);
   });
 
   test('server errors are masked too', () => {
-    const out = JSON.parse(answer.json(json({ jsonrpc: '2.0', id: 4, error: { code: -1, message: 'no customer jane.doe@example.com', data: { card: '4111 1111 1111 1111' } } })).body.toString());
+    const out = JSON.parse(
+      answer
+        .json(
+          json({
+            jsonrpc: '2.0',
+            id: 4,
+            error: { code: -1, message: 'no customer jane.doe@example.com', data: { card: '4111 1111 1111 1111' } },
+          }),
+        )
+        .body.toString(),
+    );
     expect(out.error).toEqual({ code: -1, message: 'no customer [MASKED:email]', data: { card: '[MASKED:credit-card]' } });
   });
 
@@ -92,7 +138,8 @@ describe('McpAnswer.json', () => {
 });
 
 describe('McpAnswer.stream (event streams)', () => {
-  const sse = (msgs: unknown[], id = true) => msgs.map((m, i) => `${id ? `id: ev-${i}\n` : ''}event: message\ndata: ${JSON.stringify(m)}\n\n`).join('');
+  const sse = (msgs: unknown[], id = true) =>
+    msgs.map((m, i) => `${id ? `id: ev-${i}\n` : ''}event: message\ndata: ${JSON.stringify(m)}\n\n`).join('');
 
   function run(input: string, cuts: number[] = []): { out: string; outcomes: McpMessageOutcome[] } {
     const outcomes: McpMessageOutcome[] = [];
@@ -107,13 +154,22 @@ describe('McpAnswer.stream (event streams)', () => {
     return { out: out + relay.end().toString(), outcomes };
   }
 
-  const datas = (out: string) => new SseParser().push(Buffer.from(out)).filter((e) => e.data).map((e) => JSON.parse(e.data!));
+  const datas = (out: string) =>
+    new SseParser()
+      .push(Buffer.from(out))
+      .filter((e) => e.data)
+      .map((e) => JSON.parse(e.data!));
 
   test('events are masked one by one, ids and event names kept; unchanged events pass byte for byte', () => {
     const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } };
     const { out, outcomes } = run(`: keep-alive\n\nid: prime\ndata:\n\n${sse([progress, toolResult(2)])}`);
     expect(out.startsWith(`: keep-alive\n\nid: prime\ndata:\n\n${sse([progress])}`)).toBe(true);
-    expect(new SseParser().push(Buffer.from(out)).map((e) => [e.id, e.event])).toEqual([[undefined, undefined], ['prime', undefined], ['ev-0', 'message'], ['ev-1', 'message']]);
+    expect(new SseParser().push(Buffer.from(out)).map((e) => [e.id, e.event])).toEqual([
+      [undefined, undefined],
+      ['prime', undefined],
+      ['ev-0', 'message'],
+      ['ev-1', 'message'],
+    ]);
     const msgs = datas(out);
     expect(msgs[1].result.structuredContent.customer.ssn).toBe('[MASKED:field]');
     expect(out).not.toContain('jane.doe');
@@ -121,7 +177,12 @@ describe('McpAnswer.stream (event streams)', () => {
   });
 
   test('a server request or notification carrying a blocked category is dropped; a response becomes an error', () => {
-    const { out } = run(sse([{ jsonrpc: '2.0', method: 'notifications/message', params: { data: PEM } }, { jsonrpc: '2.0', id: 3, result: { content: [{ type: 'text', text: PEM }] } }]));
+    const { out } = run(
+      sse([
+        { jsonrpc: '2.0', method: 'notifications/message', params: { data: PEM } },
+        { jsonrpc: '2.0', id: 3, result: { content: [{ type: 'text', text: PEM }] } },
+      ]),
+    );
     const msgs = datas(out);
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({ id: 3, error: { code: RPC.blocked } });
@@ -139,7 +200,11 @@ describe('McpAnswer.stream (event streams)', () => {
   });
 
   test('property: any split of the stream gives the same output as one piece', () => {
-    const input = sse([toolResult(1), { jsonrpc: '2.0', method: 'notifications/message', params: { data: 'call +44 20 7946 0958' } }, { jsonrpc: '2.0', id: 2, result: { tools: [{ name: 'delete_x' }, { name: 'ok' }] } }]);
+    const input = sse([
+      toolResult(1),
+      { jsonrpc: '2.0', method: 'notifications/message', params: { data: 'call +44 20 7946 0958' } },
+      { jsonrpc: '2.0', id: 2, result: { tools: [{ name: 'delete_x' }, { name: 'ok' }] } },
+    ]);
     const whole = run(input).out;
     expect(whole).toContain('[MASKED:phone]');
     fc.assert(
@@ -151,7 +216,9 @@ describe('McpAnswer.stream (event streams)', () => {
   });
 
   test('our own refusals as events', () => {
-    expect(sseMessages([{ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'm' } }]).toString()).toBe('event: message\ndata: {"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}\n\n');
+    expect(sseMessages([{ jsonrpc: '2.0', id: 1, error: { code: 1, message: 'm' } }]).toString()).toBe(
+      'event: message\ndata: {"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m"}}\n\n',
+    );
   });
 });
 

@@ -44,7 +44,8 @@ export interface Work {
 const J = JSON as unknown as { isRawJSON(v: unknown): boolean };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !J.isRawJSON(v);
 /** A message's id as parsed (numbers arrive as raw JSON, to keep their digits): the id, or null. */
-const idOf = (v: unknown): JsonRpcId | null => (typeof v === 'string' || typeof v === 'number' ? v : J.isRawJSON(v) ? (JSON.parse(JSON.stringify(v)) as number) : null);
+const idOf = (v: unknown): JsonRpcId | null =>
+  typeof v === 'string' || typeof v === 'number' ? v : J.isRawJSON(v) ? (JSON.parse(JSON.stringify(v)) as number) : null;
 /** Protocol members the client needs verbatim (a masked id, version or cursor would break the session). */
 const VERBATIM_MESSAGE = new Set(['jsonrpc', 'id', 'method']);
 const VERBATIM_RESULT = new Set(['protocolVersion', 'nextCursor']);
@@ -140,7 +141,9 @@ export function governMessage(msg: unknown, rules: McpAnswerRules, paths: readon
   if (w.blocked !== undefined) {
     if (!isResponse) return undefined;
     // the raw id, so a large number goes back with the digits the client sent
-    return rpcError((J.isRawJSON(msg.id) ? msg.id : idOf(msg.id)) as JsonRpcId | null, RPC.blocked, maskingBlockedMessage(w.blocked), { category: w.blocked });
+    return rpcError((J.isRawJSON(msg.id) ? msg.id : idOf(msg.id)) as JsonRpcId | null, RPC.blocked, maskingBlockedMessage(w.blocked), {
+      category: w.blocked,
+    });
   }
   return msg;
 }
@@ -163,7 +166,18 @@ export class McpAnswer {
     try {
       value = parsePreservingNumbers(body.toString('utf8'));
     } catch {
-      return { body: Buffer.from(JSON.stringify(rpcError(null, RPC.unavailable, 'The MCP server answered with something that is not JSON, so scopekeeper did not pass it on; check the server.'))), outcomes: [{ counts: {}, hidden: 0, unreadable: true }] };
+      return {
+        body: Buffer.from(
+          JSON.stringify(
+            rpcError(
+              null,
+              RPC.unavailable,
+              'The MCP server answered with something that is not JSON, so scopekeeper did not pass it on; check the server.',
+            ),
+          ),
+        ),
+        outcomes: [{ counts: {}, hidden: 0, unreadable: true }],
+      };
     }
     const batch = Array.isArray(value);
     const list = batch ? (value as unknown[]) : [value];

@@ -13,10 +13,24 @@ const refused = (b: Buffer | string, limits?: Parameters<typeof parseJsonRpc>[1]
 
 describe('parseJsonRpc: single messages', () => {
   test('a request, a notification and responses are told apart', () => {
-    expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 1, method: 'tools/list' })).messages[0]).toMatchObject({ kind: 'request', id: 1, method: 'tools/list' });
-    expect(parseJsonRpc(body({ jsonrpc: '2.0', method: 'notifications/initialized' })).messages[0]).toMatchObject({ kind: 'notification', method: 'notifications/initialized' });
-    expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 'a', result: {} })).messages[0]).toMatchObject({ kind: 'response', id: 'a', result: {} });
-    expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 7, error: { code: -1, message: 'no' } })).messages[0]).toMatchObject({ kind: 'response', error: { code: -1, message: 'no' } });
+    expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 1, method: 'tools/list' })).messages[0]).toMatchObject({
+      kind: 'request',
+      id: 1,
+      method: 'tools/list',
+    });
+    expect(parseJsonRpc(body({ jsonrpc: '2.0', method: 'notifications/initialized' })).messages[0]).toMatchObject({
+      kind: 'notification',
+      method: 'notifications/initialized',
+    });
+    expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 'a', result: {} })).messages[0]).toMatchObject({
+      kind: 'response',
+      id: 'a',
+      result: {},
+    });
+    expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 7, error: { code: -1, message: 'no' } })).messages[0]).toMatchObject({
+      kind: 'response',
+      error: { code: -1, message: 'no' },
+    });
     expect(parseJsonRpc(body({ jsonrpc: '2.0', id: 1, method: 'x' })).batch).toBe(false);
   });
 
@@ -61,33 +75,58 @@ describe('parseJsonRpc: whole-body refusals', () => {
   });
 
   test('oversized body: 413 before parsing', () => {
-    const e = refused(body({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: { a: 'x'.repeat(2000) } } }), { maxBytes: 1000, maxBatch: 10, maxMethod: 64 });
+    const e = refused(body({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x', arguments: { a: 'x'.repeat(2000) } } }), {
+      maxBytes: 1000,
+      maxBatch: 10,
+      maxMethod: 64,
+    });
     expect(e.status).toBe(413);
     expect(e.message).toMatch(/up to 1000 bytes/);
   });
 
   test('oversized batch: 413', () => {
-    const e = refused(body(Array.from({ length: 11 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' }))), { maxBytes: 1e6, maxBatch: 10, maxMethod: 64 });
+    const e = refused(body(Array.from({ length: 11 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' }))), {
+      maxBytes: 1e6,
+      maxBatch: 10,
+      maxMethod: 64,
+    });
     expect([e.status, e.code]).toEqual([413, RPC.invalidRequest]);
   });
 });
 
 describe('parseJsonRpc: batches', () => {
   test('entries are classified one by one; a bad entry does not spoil the others', () => {
-    const p = parseJsonRpc(body([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, 'junk', { jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 2, result: {} }]));
+    const p = parseJsonRpc(
+      body([
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        'junk',
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { jsonrpc: '2.0', id: 2, result: {} },
+      ]),
+    );
     expect(p.batch).toBe(true);
     expect(p.messages.map((m) => m.kind)).toEqual(['request', 'invalid', 'notification', 'response']);
   });
 
   test('two requests with one id are both refused; 1 and "1" are different ids', () => {
-    const p = parseJsonRpc(body([{ jsonrpc: '2.0', id: 1, method: 'a' }, { jsonrpc: '2.0', id: '1', method: 'b' }, { jsonrpc: '2.0', id: 1, method: 'c' }]));
+    const p = parseJsonRpc(
+      body([
+        { jsonrpc: '2.0', id: 1, method: 'a' },
+        { jsonrpc: '2.0', id: '1', method: 'b' },
+        { jsonrpc: '2.0', id: 1, method: 'c' },
+      ]),
+    );
     expect(p.messages.map((m) => m.kind)).toEqual(['invalid', 'request', 'invalid']);
     expect(p.messages[0]).toMatchObject({ id: 1, problem: expect.stringContaining('more than one request') });
   });
 
   test('a deeply nested message is read without overflowing the stack', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-    const p = parseJsonRpc(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":${deep}}}}`, { maxBytes: 1e7, maxBatch: 1, maxMethod: 64 });
+    const p = parseJsonRpc(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"a":${deep}}}}`, {
+      maxBytes: 1e7,
+      maxBatch: 1,
+      maxMethod: 64,
+    });
     expect(p.messages[0]!.kind).toBe('request');
   });
 
@@ -108,6 +147,10 @@ describe('parseJsonRpc: batches', () => {
 
 test('idKey and rpcError', () => {
   expect(idKey(1)).not.toBe(idKey('1'));
-  expect(rpcError(3, RPC.denied, 'no', { scope: 's' })).toEqual({ jsonrpc: '2.0', id: 3, error: { code: -32010, message: 'no', data: { scope: 's' } } });
+  expect(rpcError(3, RPC.denied, 'no', { scope: 's' })).toEqual({
+    jsonrpc: '2.0',
+    id: 3,
+    error: { code: -32010, message: 'no', data: { scope: 's' } },
+  });
   expect(rpcError(null, RPC.parseError, 'bad')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'bad' } });
 });

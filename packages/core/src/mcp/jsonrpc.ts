@@ -71,7 +71,11 @@ const isId = (v: unknown): v is JsonRpcId => typeof v === 'string' || (typeof v 
 export function parseJsonRpc(body: Uint8Array | string, limits: JsonRpcLimits = DEFAULT_JSONRPC_LIMITS): ParsedJsonRpc {
   const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   if (size > limits.maxBytes) {
-    throw new JsonRpcBodyError(RPC.invalidRequest, 413, `The JSON-RPC body is ${size} bytes; the sidecar accepts up to ${limits.maxBytes} bytes per MCP message. Send smaller arguments.`);
+    throw new JsonRpcBodyError(
+      RPC.invalidRequest,
+      413,
+      `The JSON-RPC body is ${size} bytes; the sidecar accepts up to ${limits.maxBytes} bytes per MCP message. Send smaller arguments.`,
+    );
   }
   let value: unknown;
   try {
@@ -82,7 +86,11 @@ export function parseJsonRpc(body: Uint8Array | string, limits: JsonRpcLimits = 
   if (!Array.isArray(value)) return { batch: false, messages: [classify(value, limits)] };
   if (value.length === 0) throw new JsonRpcBodyError(RPC.invalidRequest, 400, 'The JSON-RPC batch is empty; send at least one message.');
   if (value.length > limits.maxBatch) {
-    throw new JsonRpcBodyError(RPC.invalidRequest, 413, `The JSON-RPC batch has ${value.length} entries; the sidecar accepts up to ${limits.maxBatch}. Send them in several requests.`);
+    throw new JsonRpcBodyError(
+      RPC.invalidRequest,
+      413,
+      `The JSON-RPC batch has ${value.length} entries; the sidecar accepts up to ${limits.maxBatch}. Send them in several requests.`,
+    );
   }
   const messages = value.map((v) => classify(v, limits));
   // Two requests with one id would make their answers indistinguishable (and the per-call
@@ -95,7 +103,12 @@ export function parseJsonRpc(body: Uint8Array | string, limits: JsonRpcLimits = 
     if (first === undefined) return void seen.set(k, i);
     for (const j of [first, i]) {
       const dup = messages[j] as Extract<JsonRpcMessage, { kind: 'request' }>;
-      messages[j] = { kind: 'invalid', id: dup.id, problem: `the id ${JSON.stringify(dup.id)} is used by more than one request of the batch`, value: dup.value };
+      messages[j] = {
+        kind: 'invalid',
+        id: dup.id,
+        problem: `the id ${JSON.stringify(dup.id)} is used by more than one request of the batch`,
+        value: dup.value,
+      };
     }
   });
   return { batch: true, messages };
@@ -121,8 +134,14 @@ function classify(v: unknown, limits: JsonRpcLimits): JsonRpcMessage {
   if (id !== null && !isId(id)) return bad('"id" must be a string or a number');
   if ('error' in v) {
     const e = v.error;
-    if (!isObject(e) || typeof e.code !== 'number' || !Number.isInteger(e.code) || typeof e.message !== 'string') return bad('"error" needs an integer "code" and a string "message"');
-    return { kind: 'response', id: id as JsonRpcId | null, error: { code: e.code, message: e.message, ...('data' in e ? { data: e.data } : {}) }, value: v };
+    if (!isObject(e) || typeof e.code !== 'number' || !Number.isInteger(e.code) || typeof e.message !== 'string')
+      return bad('"error" needs an integer "code" and a string "message"');
+    return {
+      kind: 'response',
+      id: id as JsonRpcId | null,
+      error: { code: e.code, message: e.message, ...('data' in e ? { data: e.data } : {}) },
+      value: v,
+    };
   }
   return { kind: 'response', id: id as JsonRpcId | null, result: v.result, value: v };
 }

@@ -53,7 +53,11 @@ export function refusalFor(entry: McpEntry, override?: { message?: string; appro
   if (m.kind === 'notification') return undefined;
   if (entry.verdict === 'invalid') {
     const code = m.kind === 'invalid' ? RPC.invalidRequest : RPC.invalidParams;
-    return rpcError(idOf(m) ?? null, code, `Invalid ${code === RPC.invalidRequest ? 'JSON-RPC message' : `params of ${entry.method}`}: ${entry.problem}; fix the message and send it again.`);
+    return rpcError(
+      idOf(m) ?? null,
+      code,
+      `Invalid ${code === RPC.invalidRequest ? 'JSON-RPC message' : `params of ${entry.method}`}: ${entry.problem}; fix the message and send it again.`,
+    );
   }
   const d = entry.decision!;
   const data: Record<string, unknown> = { scope: d.scope, rule: d.reasons[0]?.rule, reasons: d.reasons.map((r) => r.code) };

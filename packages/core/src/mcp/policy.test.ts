@@ -11,7 +11,10 @@ const approvers = [{ kind: 'Group' as const, name: 'security-leads' }];
 const CRM = 'http://crm.team-a.svc:8080/mcp';
 const scopes = [
   scope('crm-agent', {
-    subjects: [{ kind: 'ServiceAccount', name: 'crm-bot' }, { kind: 'ServiceAccount', name: 'other-bot' }],
+    subjects: [
+      { kind: 'ServiceAccount', name: 'crm-bot' },
+      { kind: 'ServiceAccount', name: 'other-bot' },
+    ],
     tools: { allow: ['Read', 'mcp__crm__*'], deny: ['mcp__crm__delete_*'] },
     endpoints: [
       { name: 'crm', url: CRM, protocol: 'mcp', mcp: { resources: ['crm://customers/*'], prompts: ['summary'], methods: ['tasks/*'] } },
@@ -44,16 +47,46 @@ describe('decide() on route mcp', () => {
     ['a held tool with a JustInTime approval', tool('update_email'), 'allow', 'Allowed'],
     ['initialize', mcp({ kind: 'protocol', method: 'initialize' }), 'allow', 'Allowed'],
     ['a listed resource', mcp({ kind: 'resource', method: 'resources/read', uri: 'crm://customers/42' }), 'allow', 'Allowed'],
-    ['a resource outside the globs', mcp({ kind: 'resource', method: 'resources/read', uri: 'crm://admin/keys' }), 'deny', 'McpResourceNotAllowed'],
+    [
+      'a resource outside the globs',
+      mcp({ kind: 'resource', method: 'resources/read', uri: 'crm://admin/keys' }),
+      'deny',
+      'McpResourceNotAllowed',
+    ],
     ['a listed prompt', mcp({ kind: 'prompt', method: 'prompts/get', prompt: 'summary' }), 'allow', 'Allowed'],
     ['another prompt', mcp({ kind: 'prompt', method: 'prompts/get', prompt: 'exfiltrate' }), 'deny', 'McpPromptNotAllowed'],
     ['an unknown method the endpoint lists', mcp({ kind: 'method', method: 'tasks/get' }), 'allow', 'Allowed'],
     ['an unknown method', mcp({ kind: 'method', method: 'sampling/whatever' }), 'deny', 'McpMethodNotAllowed'],
-    ['resources default deny (no mcp block)', mcp({ kind: 'resource', method: 'resources/read', uri: 'x://y' }, 'bare', 'http://bare:80/mcp'), 'deny', 'McpResourceNotAllowed'],
-    ['prompts default deny (no mcp block)', mcp({ kind: 'prompt', method: 'prompts/get', prompt: 'p' }, 'bare', 'http://bare:80/mcp'), 'deny', 'McpPromptNotAllowed'],
-    ['an http endpoint is not an MCP server', mcp({ kind: 'protocol', method: 'initialize' }, 'wiki', 'http://wiki:80'), 'deny', 'EndpointNotMcp'],
-    ['the endpoint name with another URL', mcp({ kind: 'protocol', method: 'initialize' }, 'crm', 'http://evil:80/mcp'), 'deny', 'EndpointNotMcp'],
-    ['an endpoint the scope does not have', mcp({ kind: 'protocol', method: 'initialize' }, 'hr', 'http://hr'), 'deny', 'EndpointNotAllowed'],
+    [
+      'resources default deny (no mcp block)',
+      mcp({ kind: 'resource', method: 'resources/read', uri: 'x://y' }, 'bare', 'http://bare:80/mcp'),
+      'deny',
+      'McpResourceNotAllowed',
+    ],
+    [
+      'prompts default deny (no mcp block)',
+      mcp({ kind: 'prompt', method: 'prompts/get', prompt: 'p' }, 'bare', 'http://bare:80/mcp'),
+      'deny',
+      'McpPromptNotAllowed',
+    ],
+    [
+      'an http endpoint is not an MCP server',
+      mcp({ kind: 'protocol', method: 'initialize' }, 'wiki', 'http://wiki:80'),
+      'deny',
+      'EndpointNotMcp',
+    ],
+    [
+      'the endpoint name with another URL',
+      mcp({ kind: 'protocol', method: 'initialize' }, 'crm', 'http://evil:80/mcp'),
+      'deny',
+      'EndpointNotMcp',
+    ],
+    [
+      'an endpoint the scope does not have',
+      mcp({ kind: 'protocol', method: 'initialize' }, 'hr', 'http://hr'),
+      'deny',
+      'EndpointNotAllowed',
+    ],
   ])('%s', (_name, req, effect, code) => {
     const d = at(req);
     expect(d.effect).toBe(effect);
@@ -61,13 +94,20 @@ describe('decide() on route mcp', () => {
   });
 
   test('a denial names the scope, the rule and the tool by its Agent SDK name', () => {
-    expect(at(tool('delete_customer')).message).toBe('Denied by ModelScope crm-agent, rule spec.tools.deny: tool mcp__crm__delete_customer is denied; the agent may not call it.');
+    expect(at(tool('delete_customer')).message).toBe(
+      'Denied by ModelScope crm-agent, rule spec.tools.deny: tool mcp__crm__delete_customer is denied; the agent may not call it.',
+    );
     expect(at(mcp({ kind: 'method', method: 'sampling/x' })).message).toContain('rule spec.endpoints[crm].mcp.methods');
   });
 
   test('a held tool asks for a JustInTime review of exactly that tool, for that caller', () => {
     const d = at(tool('update_phone'));
-    expect(d.approval).toMatchObject({ scope: 'crm-agent', tools: ['mcp__crm__update_phone'], model: undefined, subject: { kind: 'ServiceAccount', name: 'crm-bot' } });
+    expect(d.approval).toMatchObject({
+      scope: 'crm-agent',
+      tools: ['mcp__crm__update_phone'],
+      model: undefined,
+      subject: { kind: 'ServiceAccount', name: 'crm-bot' },
+    });
     expect(d.message).toMatch(/^Held by ModelScope crm-agent, rule spec.approval.requiredFor: tool mcp__crm__update_phone needs approval/);
     // the approval of update_email is crm-bot's alone
     expect(at(tool('update_email'), sa('other-bot')).effect).toBe('approval-required');
@@ -91,7 +131,10 @@ describe('one tool rule for Messages and MCP', () => {
   });
 
   test('property: a tool is offered iff it may be called (held calls count as callable)', () => {
-    const names = fc.oneof(fc.constantFrom('lookup_customer', 'delete_all', 'update_x', 'delete_', 'update_', 'x__y', ''), fc.string({ maxLength: 12 }));
+    const names = fc.oneof(
+      fc.constantFrom('lookup_customer', 'delete_all', 'update_x', 'delete_', 'update_', 'x__y', ''),
+      fc.string({ maxLength: 12 }),
+    );
     fc.assert(
       fc.property(names, (t) => {
         const offered = at(messages({ tools: [`mcp__crm__${t}`] })).effect;
@@ -104,7 +147,12 @@ describe('one tool rule for Messages and MCP', () => {
 
   test('toolVerdict is the rule both use', () => {
     const spec = snapshot.scopes[0]!.scope.spec;
-    expect(['mcp__crm__a', 'mcp__crm__delete_a', 'mcp__crm__update_a', 'Write'].map((t) => toolVerdict(spec, t))).toEqual(['ok', 'denied', 'gated', 'not-allowed']);
+    expect(['mcp__crm__a', 'mcp__crm__delete_a', 'mcp__crm__update_a', 'Write'].map((t) => toolVerdict(spec, t))).toEqual([
+      'ok',
+      'denied',
+      'gated',
+      'not-allowed',
+    ]);
   });
 });
 
@@ -175,11 +223,21 @@ describe('planMcpPost: a batch checked entry by entry', () => {
     expect(refusalFor(entries[2]!)).toEqual({
       jsonrpc: '2.0',
       id: 3,
-      error: { code: RPC.denied, message: expect.stringContaining('rule spec.tools.deny'), data: { scope: 'crm-agent', rule: 'spec.tools.deny', reasons: ['ToolDenied'] } },
+      error: {
+        code: RPC.denied,
+        message: expect.stringContaining('rule spec.tools.deny'),
+        data: { scope: 'crm-agent', rule: 'spec.tools.deny', reasons: ['ToolDenied'] },
+      },
     });
     expect(refusalFor(entries[3]!)).toBeUndefined();
-    expect(refusalFor(entries[5]!)).toMatchObject({ id: 4, error: { code: RPC.invalidParams, message: expect.stringContaining('params.name') } });
-    expect(refusalFor(entries[6]!, { message: 'held as team-a/x', approval: 'team-a/x' })).toMatchObject({ id: 5, error: { code: RPC.held, message: 'held as team-a/x', data: { approval: 'team-a/x' } } });
+    expect(refusalFor(entries[5]!)).toMatchObject({
+      id: 4,
+      error: { code: RPC.invalidParams, message: expect.stringContaining('params.name') },
+    });
+    expect(refusalFor(entries[6]!, { message: 'held as team-a/x', approval: 'team-a/x' })).toMatchObject({
+      id: 5,
+      error: { code: RPC.held, message: 'held as team-a/x', data: { approval: 'team-a/x' } },
+    });
     expect(refusalFor(entries[7]!)).toMatchObject({ id: null, error: { code: RPC.invalidRequest } });
   });
 
@@ -192,9 +250,21 @@ describe('planMcpPost: a batch checked entry by entry', () => {
   test('all forwarded: the original bytes; none: nothing', () => {
     const ok = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping"}');
     const p = parseJsonRpc(ok);
-    expect(forwardBody(ok, p, planMcpPost(p, 'crm', (call) => decide(snapshot, bot, mcp(call), NOW)))).toBe(ok);
+    expect(
+      forwardBody(
+        ok,
+        p,
+        planMcpPost(p, 'crm', (call) => decide(snapshot, bot, mcp(call), NOW)),
+      ),
+    ).toBe(ok);
     const no = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_x"}}');
     const q = parseJsonRpc(no);
-    expect(forwardBody(no, q, planMcpPost(q, 'crm', (call) => decide(snapshot, bot, mcp(call), NOW)))).toBeUndefined();
+    expect(
+      forwardBody(
+        no,
+        q,
+        planMcpPost(q, 'crm', (call) => decide(snapshot, bot, mcp(call), NOW)),
+      ),
+    ).toBeUndefined();
   });
 });

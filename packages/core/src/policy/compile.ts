@@ -74,8 +74,10 @@ export function scopeProblems(scope: ModelScope): string[] {
       problems.push(`${field}: ${(e as Error).message}`);
     }
   }
-  if (!spec.review?.reviewers?.length) problems.push('spec.review.reviewers is empty: name at least one User or Group who may approve reviews of this scope');
-  if (spec.approval?.requiredFor && !spec.approval.approvers?.length) problems.push('spec.approval.approvers is empty: name who may approve held requests');
+  if (!spec.review?.reviewers?.length)
+    problems.push('spec.review.reviewers is empty: name at least one User or Group who may approve reviews of this scope');
+  if (spec.approval?.requiredFor && !spec.approval.approvers?.length)
+    problems.push('spec.approval.approvers is empty: name who may approve held requests');
   if (spec.data) {
     try {
       compileMasking(spec.data);
@@ -111,7 +113,14 @@ function byExpiryDesc(a: TimedReview, b: TimedReview): number {
 export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opts: { namespace?: string } = {}): PolicySnapshot {
   const inNamespace = <T extends { metadata: { namespace?: string } }>(o: T) =>
     opts.namespace === undefined || (o.metadata.namespace ?? opts.namespace) === opts.namespace;
-  const snapshot: PolicySnapshot = { namespace: opts.namespace, scopes: [], bySubject: new Map(), invalid: [], dataRules: new DataRulesCache(), merged: new Map() };
+  const snapshot: PolicySnapshot = {
+    namespace: opts.namespace,
+    scopes: [],
+    bySubject: new Map(),
+    invalid: [],
+    dataRules: new DataRulesCache(),
+    merged: new Map(),
+  };
   const byName = new Map<string, CompiledScope>();
   const shapes = new Map<string, number>();
   for (const scope of scopes.filter(inNamespace)) {
@@ -149,7 +158,10 @@ export function compilePolicy(scopes: ModelScope[], reviews: AccessReview[], opt
     const namespace = review.metadata.namespace ?? opts.namespace ?? 'default';
     const target = byName.get(`${namespace}/${review.spec.scopeRef.name}`);
     if (!target) continue;
-    (review.spec.type === 'JustInTime' ? target.justInTime : target.periodic).push({ review, timeline: reviewTimeline(review, target.scope) });
+    (review.spec.type === 'JustInTime' ? target.justInTime : target.periodic).push({
+      review,
+      timeline: reviewTimeline(review, target.scope),
+    });
   }
   for (const s of snapshot.scopes) {
     s.counting = countingPeriodic(s.periodic, (t) => t.review);

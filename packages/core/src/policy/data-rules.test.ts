@@ -19,13 +19,16 @@ const snap = compilePolicy(
       tools: { allow: ['Read', 'Grep'] },
       endpoints: [{ name: 'crm', url: 'http://crm:80', maskFields: ['$.phone'] }],
     }),
-    scope('blocks', { subjects: [{ kind: 'Group', name: 'blockers' }], data: { block: ['email'], custom: [{ name: 'ticket', pattern: 'TCK-[0-9]{4}', action: 'block' }] } }),
+    scope('blocks', {
+      subjects: [{ kind: 'Group', name: 'blockers' }],
+      data: { block: ['email'], custom: [{ name: 'ticket', pattern: 'TCK-[0-9]{4}', action: 'block' }] },
+    }),
   ],
   ['masks', 'open', 'blocks'].map((s) => review(`${s}-1`, s)),
   { namespace: 'team-a' },
 );
 
-test('a request that fits only the scope without masking still gets the other scope\'s masking', () => {
+test("a request that fits only the scope without masking still gets the other scope's masking", () => {
   const d = decide(snap, bot, messages({ tools: ['Grep'] }), NOW);
   expect(d).toMatchObject({ effect: 'allow', scope: 'open' });
   expect(d.data!.masking.active).toBe(true);

@@ -30,13 +30,19 @@ describe('allow and deny name the same thing: deny wins', () => {
   });
 
   test('a model that is allowed and also needs approval is held, not allowed', () => {
-    const spec = { models: ['claude-*'], approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group' as const, name: 'leads' }] } };
+    const spec = {
+      models: ['claude-*'],
+      approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group' as const, name: 'leads' }] },
+    };
     expect(decideWith(spec, messages({ model: 'claude-opus-4-1' })).effect).toBe('approval-required');
     expect(decideWith(spec, messages({ model: 'claude-sonnet-4-5' })).effect).toBe('allow');
   });
 
   test('a tool that is allowed and also needs approval is held, not allowed', () => {
-    const spec = { tools: { allow: ['Read', 'Bash'] }, approval: { requiredFor: { tools: ['Bash'] }, approvers: [{ kind: 'Group' as const, name: 'leads' }] } };
+    const spec = {
+      tools: { allow: ['Read', 'Bash'] },
+      approval: { requiredFor: { tools: ['Bash'] }, approvers: [{ kind: 'Group' as const, name: 'leads' }] },
+    };
     expect(decideWith(spec, messages({ tools: ['Read', 'Bash'] })).effect).toBe('approval-required');
     expect(decideWith(spec, messages({ tools: ['Read'] })).effect).toBe('allow');
   });
@@ -63,19 +69,31 @@ describe('property: the tools decision of one scope equals its rules', () => {
   test('for random allow, deny and approval lists and random requests (both outcomes reached)', () => {
     const seen = { allow: 0, deny: 0, 'approval-required': 0, overlap: 0 };
     fc.assert(
-      fc.property(list, list, list, fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }), (allow, deny, gated, tools) => {
-        const spec: Partial<ModelScope['spec']> = { tools: { ...(allow && { allow }), ...(deny && { deny }) } };
-        if (gated?.length) spec.approval = { requiredFor: { tools: gated }, approvers: [{ kind: 'Group', name: 'leads' }] };
-        const d = decideWith(spec, messages({ tools }));
-        // the oracle: approval rules first, then deny, then the allow list
-        const verdicts = tools.map((t) =>
-          gated?.length && matchAnyName(gated, t) ? 'gated' : deny && matchAnyName(deny, t) ? 'denied' : allow && !matchAnyName(allow, t) ? 'denied' : 'ok',
-        );
-        const expected = verdicts.includes('denied') ? 'deny' : verdicts.includes('gated') ? 'approval-required' : 'allow';
-        expect(d.effect).toBe(expected);
-        seen[d.effect]++;
-        if (tools.some((t) => allow && deny && matchAnyName(allow, t) && matchAnyName(deny, t))) seen.overlap++;
-      }),
+      fc.property(
+        list,
+        list,
+        list,
+        fc.uniqueArray(fc.constantFrom(...NAMES), { minLength: 1, maxLength: 3 }),
+        (allow, deny, gated, tools) => {
+          const spec: Partial<ModelScope['spec']> = { tools: { ...(allow && { allow }), ...(deny && { deny }) } };
+          if (gated?.length) spec.approval = { requiredFor: { tools: gated }, approvers: [{ kind: 'Group', name: 'leads' }] };
+          const d = decideWith(spec, messages({ tools }));
+          // the oracle: approval rules first, then deny, then the allow list
+          const verdicts = tools.map((t) =>
+            gated?.length && matchAnyName(gated, t)
+              ? 'gated'
+              : deny && matchAnyName(deny, t)
+                ? 'denied'
+                : allow && !matchAnyName(allow, t)
+                  ? 'denied'
+                  : 'ok',
+          );
+          const expected = verdicts.includes('denied') ? 'deny' : verdicts.includes('gated') ? 'approval-required' : 'allow';
+          expect(d.effect).toBe(expected);
+          seen[d.effect]++;
+          if (tools.some((t) => allow && deny && matchAnyName(allow, t) && matchAnyName(deny, t))) seen.overlap++;
+        },
+      ),
       { numRuns: 1000 },
     );
     expect(seen.allow).toBeGreaterThan(100);

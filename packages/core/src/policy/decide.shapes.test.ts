@@ -12,8 +12,20 @@ const expired = { reviewedAt: '2026-08-01T09:00:00Z', expiresAt: '2026-10-30T09:
 
 test('the first scope in order that allows wins, across shapes and reviews', () => {
   const snap = compilePolicy(
-    [scope('a-haiku', haiku), scope('b-sonnet-expired', sonnet), scope('c-haiku', haiku), scope('d-sonnet', sonnet), scope('e-sonnet', sonnet)],
-    [review('a', 'a-haiku'), review('b', 'b-sonnet-expired', expired), review('c', 'c-haiku'), review('d', 'd-sonnet'), review('e', 'e-sonnet')],
+    [
+      scope('a-haiku', haiku),
+      scope('b-sonnet-expired', sonnet),
+      scope('c-haiku', haiku),
+      scope('d-sonnet', sonnet),
+      scope('e-sonnet', sonnet),
+    ],
+    [
+      review('a', 'a-haiku'),
+      review('b', 'b-sonnet-expired', expired),
+      review('c', 'c-haiku'),
+      review('d', 'd-sonnet'),
+      review('e', 'e-sonnet'),
+    ],
     { namespace: 'team-a' },
   );
   expect(decide(snap, member, messages({ model: 'claude-sonnet-4-5' }), NOW)).toMatchObject({ effect: 'allow', scope: 'd-sonnet' });

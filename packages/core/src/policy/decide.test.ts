@@ -22,7 +22,14 @@ const rows: Row[] = [
   ['SA, MCP glob tool', sa('support-bot'), messages({ tools: ['mcp__crm__lookup'] }), 'allow', 'Allowed', 'support'],
   ['SA, max_tokens at the limit', sa('support-bot'), messages({ maxTokens: 8192 }), 'allow', 'Allowed', 'support'],
   ['SA, streaming on', sa('support-bot'), messages({ stream: true }), 'allow', 'Allowed', 'support'],
-  ['SA, count_tokens ignores max_tokens', sa('support-bot'), { route: 'count_tokens', facts: facts({ maxTokens: 99999 }) }, 'allow', 'Allowed', 'support'],
+  [
+    'SA, count_tokens ignores max_tokens',
+    sa('support-bot'),
+    { route: 'count_tokens', facts: facts({ maxTokens: 99999 }) },
+    'allow',
+    'Allowed',
+    'support',
+  ],
   ['SA, list models', sa('support-bot'), { route: 'models' }, 'allow', 'Allowed', 'support'],
   ['User by email', alice, messages(), 'allow', 'Allowed', 'ops'],
   ['User thinking allowed in ops', alice, messages({ thinking: true }), 'allow', 'Allowed', 'ops'],
@@ -51,10 +58,33 @@ const rows: Row[] = [
   ['self-approved review', user('sam@example.com'), messages(), 'deny', 'ReviewSelfApproval', 'self'],
   ['review longer than the period', user('tim@example.com'), messages(), 'deny', 'ReviewPeriodExceeded', 'too-long'],
   ['scope never reviewed', user('una@example.com'), messages(), 'deny', 'NoReview', 'unreviewed'],
-  ['valid review but before reviewedAt? still valid (no start)', sa('support-bot'), messages(), 'allow', 'Allowed', 'support', Date.parse('2026-11-01T10:00:00Z')],
-  ['support review one second before its expiry', sa('support-bot'), messages(), 'allow', 'Allowed', 'support', Date.parse('2027-01-30T09:59:59Z')],
+  [
+    'valid review but before reviewedAt? still valid (no start)',
+    sa('support-bot'),
+    messages(),
+    'allow',
+    'Allowed',
+    'support',
+    Date.parse('2026-11-01T10:00:00Z'),
+  ],
+  [
+    'support review one second before its expiry',
+    sa('support-bot'),
+    messages(),
+    'allow',
+    'Allowed',
+    'support',
+    Date.parse('2027-01-30T09:59:59Z'),
+  ],
   ['support review at its expiry', sa('support-bot'), messages(), 'deny', 'ReviewExpired', 'support', Date.parse('2027-01-30T10:00:00Z')],
-  ['expired review wins over model mismatch in the reasons', bob, messages({ model: 'claude-opus-4-1' }), 'deny', 'ReviewExpired', 'expired'],
+  [
+    'expired review wins over model mismatch in the reasons',
+    bob,
+    messages({ model: 'claude-opus-4-1' }),
+    'deny',
+    'ReviewExpired',
+    'expired',
+  ],
   // denied: request shape
   ['model outside the globs', sa('support-bot'), messages({ model: 'claude-opus-4-1' }), 'deny', 'ModelNotAllowed', 'support'],
   ['model prefix trick', sa('support-bot'), messages({ model: 'xclaude-sonnet-4-5' }), 'deny', 'ModelNotAllowed', 'support'],
@@ -66,7 +96,14 @@ const rows: Row[] = [
   ['tool outside allow', sa('support-bot'), messages({ tools: ['WebFetch'] }), 'deny', 'ToolNotAllowed', 'support'],
   ['MCP tool of another server', sa('support-bot'), messages({ tools: ['mcp__billing__refund'] }), 'deny', 'ToolNotAllowed', 'support'],
   ['streaming off in scope', user('z@example.com', ['writers']), messages({ stream: true }), 'deny', 'StreamingNotAllowed', 'multi-b'],
-  ['several scopes: none allows opus, first reasons win', writer, messages({ model: 'claude-opus-4-1' }), 'deny', 'ModelNotAllowed', 'multi-a'],
+  [
+    'several scopes: none allows opus, first reasons win',
+    writer,
+    messages({ model: 'claude-opus-4-1' }),
+    'deny',
+    'ModelNotAllowed',
+    'multi-a',
+  ],
   ['service: unknown endpoint', alice, service('billing', '/x'), 'deny', 'EndpointNotAllowed', 'ops'],
   ['service: method not allowed', alice, service('crm', '/customers/1', 'DELETE'), 'deny', 'MethodNotAllowed', 'ops'],
   ['service: path outside globs', alice, service('crm', '/admin/users'), 'deny', 'PathNotAllowed', 'ops'],
@@ -75,13 +112,65 @@ const rows: Row[] = [
   ['service: scope without endpoints', sa('support-bot'), service('crm', '/customers/1'), 'deny', 'EndpointNotAllowed', 'support'],
   ['service: expired scope', bob, service('crm', '/customers/1'), 'deny', 'ReviewExpired', 'expired'],
   // approval required
-  ['opus for ops-bot needs approval', sa('ops-bot'), messages({ model: 'claude-opus-4-1' }), 'approval-required', 'ApprovalRequired', 'ops'],
-  ['Bash for ops-bot needs approval (pending JIT)', sa('ops-bot'), messages({ tools: ['Bash'] }), 'approval-required', 'ApprovalRequired', 'ops'],
-  ['Bash for alice needs approval (JIT only covers opus)', alice, messages({ tools: ['Read', 'Bash'] }), 'approval-required', 'ApprovalRequired', 'ops'],
-  ['opus for alice after the grant expires', alice, messages({ model: 'claude-opus-4-1' }), 'approval-required', 'ApprovalRequired', 'ops', Date.parse('2026-11-28T12:30:00Z')],
-  ['opus for alice one second before the grant ends', alice, messages({ model: 'claude-opus-4-1' }), 'allow', 'Allowed', 'ops', Date.parse('2026-11-28T12:29:59Z')],
-  ['approval needed but request also breaks a rule: deny', sa('ops-bot'), messages({ model: 'claude-opus-4-1', tools: ['WebFetch'] }), 'deny', 'ToolNotAllowed', 'ops'],
-  ['approval needed but review expired: deny', alice, messages({ model: 'claude-opus-4-1' }), 'deny', 'ReviewExpired', 'ops', Date.parse('2026-12-20T08:00:00Z')],
+  [
+    'opus for ops-bot needs approval',
+    sa('ops-bot'),
+    messages({ model: 'claude-opus-4-1' }),
+    'approval-required',
+    'ApprovalRequired',
+    'ops',
+  ],
+  [
+    'Bash for ops-bot needs approval (pending JIT)',
+    sa('ops-bot'),
+    messages({ tools: ['Bash'] }),
+    'approval-required',
+    'ApprovalRequired',
+    'ops',
+  ],
+  [
+    'Bash for alice needs approval (JIT only covers opus)',
+    alice,
+    messages({ tools: ['Read', 'Bash'] }),
+    'approval-required',
+    'ApprovalRequired',
+    'ops',
+  ],
+  [
+    'opus for alice after the grant expires',
+    alice,
+    messages({ model: 'claude-opus-4-1' }),
+    'approval-required',
+    'ApprovalRequired',
+    'ops',
+    Date.parse('2026-11-28T12:30:00Z'),
+  ],
+  [
+    'opus for alice one second before the grant ends',
+    alice,
+    messages({ model: 'claude-opus-4-1' }),
+    'allow',
+    'Allowed',
+    'ops',
+    Date.parse('2026-11-28T12:29:59Z'),
+  ],
+  [
+    'approval needed but request also breaks a rule: deny',
+    sa('ops-bot'),
+    messages({ model: 'claude-opus-4-1', tools: ['WebFetch'] }),
+    'deny',
+    'ToolNotAllowed',
+    'ops',
+  ],
+  [
+    'approval needed but review expired: deny',
+    alice,
+    messages({ model: 'claude-opus-4-1' }),
+    'deny',
+    'ReviewExpired',
+    'ops',
+    Date.parse('2026-12-20T08:00:00Z'),
+  ],
 ];
 
 describe('decide() table', () => {
@@ -102,7 +191,9 @@ describe('decide() table', () => {
 describe('decide() details', () => {
   test('a denial names the scope, the rule and what to do', () => {
     const d = decide(snapshot, sa('support-bot'), messages({ model: 'claude-opus-4-1' }), NOW);
-    expect(d.message).toBe('Denied by ModelScope support, rule spec.models: model claude-opus-4-1 is not in [claude-sonnet-4-*, claude-haiku-*]; use one of those models.');
+    expect(d.message).toBe(
+      'Denied by ModelScope support, rule spec.models: model claude-opus-4-1 is not in [claude-sonnet-4-*, claude-haiku-*]; use one of those models.',
+    );
   });
   test('an expired review says who must approve a new one', () => {
     const d = decide(snapshot, bob, messages(), NOW);
@@ -112,7 +203,11 @@ describe('decide() details', () => {
   test('approval-required carries a stable fingerprint and the subject', () => {
     const a = decide(snapshot, sa('ops-bot'), messages({ model: 'claude-opus-4-1' }), NOW);
     const b = decide(snapshot, sa('ops-bot'), messages({ model: 'claude-opus-4-1', tools: ['Read'] }), NOW);
-    expect(a.approval).toMatchObject({ scope: 'ops', subject: { kind: 'ServiceAccount', name: 'ops-bot', namespace: 'team-a' }, model: 'claude-opus-4-1' });
+    expect(a.approval).toMatchObject({
+      scope: 'ops',
+      subject: { kind: 'ServiceAccount', name: 'ops-bot', namespace: 'team-a' },
+      model: 'claude-opus-4-1',
+    });
     expect(a.approval!.fingerprint).toBe(b.approval!.fingerprint);
     const c = decide(snapshot, sa('ops-bot'), messages({ model: 'claude-opus-4-5' }), NOW);
     expect(c.approval!.fingerprint).not.toBe(a.approval!.fingerprint);
@@ -149,7 +244,15 @@ describe('property: never allows a model outside every matching scope', () => {
     const seen = { allow: 0, deny: 0 };
     fc.assert(
       fc.property(
-        fc.array(fc.record({ models: fc.array(glob, { minLength: 1, maxLength: 3 }), group: fc.constantFrom('g1', 'g2', 'g3'), onExpiry: fc.constantFrom('Deny', 'AuditOnly'), reviewed: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+        fc.array(
+          fc.record({
+            models: fc.array(glob, { minLength: 1, maxLength: 3 }),
+            group: fc.constantFrom('g1', 'g2', 'g3'),
+            onExpiry: fc.constantFrom('Deny', 'AuditOnly'),
+            reviewed: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
         fc.subarray(['g1', 'g2', 'g3']),
         model,
         fc.option(fc.nat(), { freq: 2 }),
@@ -158,7 +261,11 @@ describe('property: never allows a model outside every matching scope', () => {
           const m = pick === null ? random : defs[pick % defs.length]!.models[0]!.replaceAll('*', random.slice(0, 2));
           if (m === '') return;
           const ss = defs.map((d, i) =>
-            scope(`s${i}`, { subjects: [{ kind: 'Group', name: d.group }], models: d.models, review: { period: '90d', reviewers: [{ kind: 'Group', name: 'r' }], onExpiry: d.onExpiry as 'Deny' | 'AuditOnly' } }),
+            scope(`s${i}`, {
+              subjects: [{ kind: 'Group', name: d.group }],
+              models: d.models,
+              review: { period: '90d', reviewers: [{ kind: 'Group', name: 'r' }], onExpiry: d.onExpiry as 'Deny' | 'AuditOnly' },
+            }),
           );
           const rs = defs.flatMap((d, i) => (d.reviewed ? [review(`r${i}`, `s${i}`)] : []));
           const snap = compilePolicy(ss, rs, { namespace: 'team-a' });
@@ -166,7 +273,9 @@ describe('property: never allows a model outside every matching scope', () => {
           const d = decide(snap, id, messages({ model: m }), NOW);
           seen[d.effect === 'allow' ? 'allow' : 'deny']++;
           // a group member whose reviewed scope lists the model is never refused for it
-          const fits = defs.some((def) => groups.includes(def.group) && (def.reviewed || def.onExpiry === 'AuditOnly') && matchAnyName(def.models, m));
+          const fits = defs.some(
+            (def) => groups.includes(def.group) && (def.reviewed || def.onExpiry === 'AuditOnly') && matchAnyName(def.models, m),
+          );
           if (fits) expect(d.effect).toBe('allow');
           if (d.effect === 'allow') {
             const matching = defs.filter((def) => groups.includes(def.group));

@@ -193,32 +193,56 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
   const requiredFor = spec.approval?.requiredFor;
   if (matchAnyName(requiredFor?.models, facts.model)) fit.gatedModel = facts.model;
   else if (!matchAnyName(spec.models, facts.model)) {
-    fit.denies.push({ code: 'ModelNotAllowed', rule: 'spec.models', detail: explain ? `model ${facts.model} is not in [${spec.models.join(', ')}]; use one of those models` : '' });
+    fit.denies.push({
+      code: 'ModelNotAllowed',
+      rule: 'spec.models',
+      detail: explain ? `model ${facts.model} is not in [${spec.models.join(', ')}]; use one of those models` : '',
+    });
   }
   if (route === 'messages') {
     const max = spec.limits?.maxTokens;
     if (max !== undefined && facts.maxTokens !== undefined && facts.maxTokens > max) {
-      fit.denies.push({ code: 'MaxTokensExceeded', rule: 'spec.limits.maxTokens', detail: explain ? `max_tokens ${facts.maxTokens} is over the limit of ${max}; lower max_tokens` : '' });
+      fit.denies.push({
+        code: 'MaxTokensExceeded',
+        rule: 'spec.limits.maxTokens',
+        detail: explain ? `max_tokens ${facts.maxTokens} is over the limit of ${max}; lower max_tokens` : '',
+      });
     }
     if (facts.stream && spec.limits?.streaming === false) {
-      fit.denies.push({ code: 'StreamingNotAllowed', rule: 'spec.limits.streaming', detail: 'streaming is off for this scope; send the request with stream: false' });
+      fit.denies.push({
+        code: 'StreamingNotAllowed',
+        rule: 'spec.limits.streaming',
+        detail: 'streaming is off for this scope; send the request with stream: false',
+      });
     }
   }
   if (facts.thinking && spec.limits?.thinking !== true) {
-    fit.denies.push({ code: 'ThinkingNotAllowed', rule: 'spec.limits.thinking', detail: 'extended thinking is off for this scope; remove the thinking parameter' });
+    fit.denies.push({
+      code: 'ThinkingNotAllowed',
+      rule: 'spec.limits.thinking',
+      detail: 'extended thinking is off for this scope; remove the thinking parameter',
+    });
   }
   for (const u of facts.unknown ?? []) {
     if (matchAnyName(spec.limits?.betas, u.name)) continue;
     fit.denies.push({
       code: 'UnknownRequestField',
       rule: 'spec.limits.betas',
-      detail: explain ? `the request's ${u.what} "${u.name}" is not one scopekeeper knows; remove it, or ask the scope's reviewers to list it in spec.limits.betas` : '',
+      detail: explain
+        ? `the request's ${u.what} "${u.name}" is not one scopekeeper knows; remove it, or ask the scope's reviewers to list it in spec.limits.betas`
+        : '',
     });
   }
   for (const c of facts.capabilities ?? facts.tools.map((name): Capability => ({ kind: 'tool', name }))) {
     if (c.kind === 'model') {
       if (!matchAnyName(spec.models, c.name)) {
-        fit.denies.push({ code: 'ModelNotAllowed', rule: 'spec.models', detail: explain ? `the request's fallbacks or advisor tool name model ${c.name}, which is not in [${spec.models.join(', ')}]; use one of those models` : '' });
+        fit.denies.push({
+          code: 'ModelNotAllowed',
+          rule: 'spec.models',
+          detail: explain
+            ? `the request's fallbacks or advisor tool name model ${c.name}, which is not in [${spec.models.join(', ')}]; use one of those models`
+            : '',
+        });
       }
       continue;
     }
@@ -228,7 +252,9 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
         fit.denies.push({
           code: 'McpServerNotAllowed',
           rule: 'spec.tools.mcpServers',
-          detail: explain ? `MCP server ${c.server?.name ?? c.name} (${shownUrl(c.server?.url ?? '')}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it` : '',
+          detail: explain
+            ? `MCP server ${c.server?.name ?? c.name} (${shownUrl(c.server?.url ?? '')}) is not in [${(listed ?? []).join(', ')}]; remove it from mcp_servers or ask the scope's reviewers to list it`
+            : '',
         });
       }
       continue;
@@ -239,11 +265,18 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
     // stop the agent before it could ask.
     if (verdict === 'gated') {
       if (!(c.kind === 'tool' && isSidecarMcpTool(s, c.name))) fit.gatedTools.push(c.name);
-    }
-    else if (verdict === 'denied') {
-      fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is denied; remove it from the request` : '' });
+    } else if (verdict === 'denied') {
+      fit.denies.push({
+        code: 'ToolDenied',
+        rule: 'spec.tools.deny',
+        detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is denied; remove it from the request` : '',
+      });
     } else if (verdict === 'not-allowed') {
-      fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is not in [${spec.tools!.allow!.join(', ')}]; remove it from the request` : '' });
+      fit.denies.push({
+        code: 'ToolNotAllowed',
+        rule: 'spec.tools.allow',
+        detail: explain ? `${KIND_LABEL[c.kind]} ${c.name} is not in [${spec.tools!.allow!.join(', ')}]; remove it from the request` : '',
+      });
     }
   }
   return fit;
@@ -278,7 +311,8 @@ const KIND_LABEL: Record<Capability['kind'], string> = {
  */
 export function toolVerdict(spec: CompiledScope['scope']['spec'], name: string): 'gated' | 'denied' | 'not-allowed' | 'ok' {
   const wild = name.includes('*');
-  const hits = (globs: readonly string[] | undefined) => (wild ? (globs ?? []).some((g) => globsOverlap(g, name)) : matchAnyName(globs, name));
+  const hits = (globs: readonly string[] | undefined) =>
+    wild ? (globs ?? []).some((g) => globsOverlap(g, name)) : matchAnyName(globs, name);
   if (hits(spec.approval?.requiredFor?.tools)) return 'gated';
   if (hits(spec.tools?.deny)) return 'denied';
   // matching the name literally ('*' as a character) means the glob covers every member
@@ -303,7 +337,9 @@ function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, 
   if (!ep || ep.protocol !== 'mcp' || ep.url !== url) {
     // Another scope's endpoint of the same name (another URL or protocol) does not vouch for
     // messages sent to this one.
-    const detail = !ep ? `endpoint ${endpoint} is not one of [${[...s.endpoints.keys()].join(', ')}]` : `endpoint ${endpoint} of this scope is not the MCP server at ${url}`;
+    const detail = !ep
+      ? `endpoint ${endpoint} is not one of [${[...s.endpoints.keys()].join(', ')}]`
+      : `endpoint ${endpoint} of this scope is not the MCP server at ${url}`;
     fit.denies.push({ code: ep ? 'EndpointNotMcp' : 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? detail : '' });
     return fit;
   }
@@ -315,25 +351,46 @@ function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, 
       const name = mcpToolName(endpoint, call.tool);
       const v = toolVerdict(s.scope.spec, name);
       if (v === 'gated') fit.gatedTools.push(name);
-      else if (v === 'denied') fit.denies.push({ code: 'ToolDenied', rule: 'spec.tools.deny', detail: explain ? `tool ${name} is denied; the agent may not call it` : '' });
+      else if (v === 'denied')
+        fit.denies.push({
+          code: 'ToolDenied',
+          rule: 'spec.tools.deny',
+          detail: explain ? `tool ${name} is denied; the agent may not call it` : '',
+        });
       else if (v === 'not-allowed') {
-        fit.denies.push({ code: 'ToolNotAllowed', rule: 'spec.tools.allow', detail: explain ? `tool ${name} is not in [${(s.scope.spec.tools?.allow ?? []).join(', ')}]; the agent may not call it` : '' });
+        fit.denies.push({
+          code: 'ToolNotAllowed',
+          rule: 'spec.tools.allow',
+          detail: explain ? `tool ${name} is not in [${(s.scope.spec.tools?.allow ?? []).join(', ')}]; the agent may not call it` : '',
+        });
       }
       break;
     }
     case 'resource':
       if (!matchAnyName(ep.mcp?.resources, call.uri)) {
-        fit.denies.push({ code: 'McpResourceNotAllowed', rule: `${rule}.resources`, detail: explain ? `${call.method} of ${call.uri} is not in [${(ep.mcp?.resources ?? []).join(', ')}]` : '' });
+        fit.denies.push({
+          code: 'McpResourceNotAllowed',
+          rule: `${rule}.resources`,
+          detail: explain ? `${call.method} of ${call.uri} is not in [${(ep.mcp?.resources ?? []).join(', ')}]` : '',
+        });
       }
       break;
     case 'prompt':
       if (!matchAnyName(ep.mcp?.prompts, call.prompt)) {
-        fit.denies.push({ code: 'McpPromptNotAllowed', rule: `${rule}.prompts`, detail: explain ? `${call.method} of prompt ${call.prompt} is not in [${(ep.mcp?.prompts ?? []).join(', ')}]` : '' });
+        fit.denies.push({
+          code: 'McpPromptNotAllowed',
+          rule: `${rule}.prompts`,
+          detail: explain ? `${call.method} of prompt ${call.prompt} is not in [${(ep.mcp?.prompts ?? []).join(', ')}]` : '',
+        });
       }
       break;
     case 'method':
       if (!matchAnyName(ep.mcp?.methods, call.method)) {
-        fit.denies.push({ code: 'McpMethodNotAllowed', rule: `${rule}.methods`, detail: explain ? `${call.method} is not a method scopekeeper knows and is not in [${(ep.mcp?.methods ?? []).join(', ')}]` : '' });
+        fit.denies.push({
+          code: 'McpMethodNotAllowed',
+          rule: `${rule}.methods`,
+          detail: explain ? `${call.method} is not a method scopekeeper knows and is not in [${(ep.mcp?.methods ?? []).join(', ')}]` : '',
+        });
       }
       break;
   }
@@ -346,17 +403,34 @@ function fitService(s: CompiledScope, endpoint: string, method: string, path: st
   const ep = s.endpoints.get(endpoint);
   if (!ep) {
     const names = [...s.endpoints.keys()];
-    return { denies: [{ code: 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '' }], gatedTools: [] };
+    return {
+      denies: [
+        {
+          code: 'EndpointNotAllowed',
+          rule: 'spec.endpoints',
+          detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '',
+        },
+      ],
+      gatedTools: [],
+    };
   }
   const denies: Reason[] = [];
   // An MCP endpoint speaks the streamable HTTP transport (POST messages, GET the server's
   // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp).
   const methods = ep.protocol === 'mcp' ? MCP_HTTP_METHODS : (ep.methods ?? ['GET']);
   if (!methods.includes(method as never)) {
-    denies.push({ code: 'MethodNotAllowed', rule: `spec.endpoints[${ep.name}].methods`, detail: explain ? `${method} is not in [${methods.join(', ')}]` : '' });
+    denies.push({
+      code: 'MethodNotAllowed',
+      rule: `spec.endpoints[${ep.name}].methods`,
+      detail: explain ? `${method} is not in [${methods.join(', ')}]` : '',
+    });
   }
   if (ep.paths && !ep.paths.some((p) => matchPath(p, path))) {
-    denies.push({ code: 'PathNotAllowed', rule: `spec.endpoints[${ep.name}].paths`, detail: explain ? `path ${path} matches none of [${ep.paths.join(', ')}]` : '' });
+    denies.push({
+      code: 'PathNotAllowed',
+      rule: `spec.endpoints[${ep.name}].paths`,
+      detail: explain ? `path ${path} matches none of [${ep.paths.join(', ')}]` : '',
+    });
   }
   return { denies, gatedTools: [], endpoint: ep };
 }
@@ -389,7 +463,13 @@ export function approvalFingerprint(scope: string, subject: SubjectRef, model: s
 
 function sentence(scope: string, reasons: Reason[]): string {
   const first = reasons[0]!;
-  const more = reasons.length > 1 ? ` (and ${reasons.length - 1} more: ${reasons.slice(1).map((r) => r.code).join(', ')})` : '';
+  const more =
+    reasons.length > 1
+      ? ` (and ${reasons.length - 1} more: ${reasons
+          .slice(1)
+          .map((r) => r.code)
+          .join(', ')})`
+      : '';
   return `Denied by ModelScope ${scope}, rule ${first.rule}: ${first.detail}${more}.`;
 }
 
@@ -414,11 +494,23 @@ function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: numbe
   const fit = fitOf(s, req, explain);
   const denies = gate.reason && !auditOnly ? [gate.reason, ...fit.denies] : fit.denies;
   if (denies.length) {
-    return { ...base, effect: 'deny', reasons: denies, message: explain ? sentence(s.name, denies) : '', review: gate.review?.metadata.name };
+    return {
+      ...base,
+      effect: 'deny',
+      reasons: denies,
+      message: explain ? sentence(s.name, denies) : '',
+      review: gate.review?.metadata.name,
+    };
   }
   const reviewName = gate.review?.metadata.name;
   const allowReasons: Reason[] = auditOnly
-    ? [{ code: 'AuditOnlyExpiredReview', rule: 'spec.review.onExpiry', detail: `no valid review (${gate.reason!.code}); allowed because onExpiry is AuditOnly` }]
+    ? [
+        {
+          code: 'AuditOnlyExpiredReview',
+          rule: 'spec.review.onExpiry',
+          detail: `no valid review (${gate.reason!.code}); allowed because onExpiry is AuditOnly`,
+        },
+      ]
     : [{ code: 'Allowed', rule: 'spec', detail: 'the request fits the scope' }];
   if (fit.gatedModel !== undefined || fit.gatedTools.length) {
     const jit = justInTimeFor(s, id, fit.gatedModel, fit.gatedTools, now);
@@ -429,7 +521,10 @@ function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: numbe
         review: jit.metadata.name,
         auditOnly,
         endpoint: fit.endpoint,
-        reasons: [...allowReasons, { code: 'ApprovedJustInTime', rule: `AccessReview ${jit.metadata.name}`, detail: `approved by ${jit.spec.reviewer}` }],
+        reasons: [
+          ...allowReasons,
+          { code: 'ApprovedJustInTime', rule: `AccessReview ${jit.metadata.name}`, detail: `approved by ${jit.spec.reviewer}` },
+        ],
         message: `Allowed by ModelScope ${s.name} with the JustInTime approval ${jit.metadata.name}.`,
       };
     }
@@ -466,16 +561,34 @@ function evaluate(s: CompiledScope, id: Identity, req: PolicyRequest, now: numbe
   };
 }
 
-export function decide(snapshot: PolicySnapshot, id: Identity, req: PolicyRequest, now: number, opts: { pinnedScope?: string } = {}): Decision {
+export function decide(
+  snapshot: PolicySnapshot,
+  id: Identity,
+  req: PolicyRequest,
+  now: number,
+  opts: { pinnedScope?: string } = {},
+): Decision {
   const scopes = matchingScopes(snapshot, id, opts.pinnedScope);
   if (scopes.length === 0) {
     const where = snapshot.namespace ? ` in namespace ${snapshot.namespace}` : '';
     if (opts.pinnedScope !== undefined && matchingScopes(snapshot, id).length > 0) {
-      const reason: Reason = { code: 'ScopeNotPinned', rule: 'scopekeeper.dev/scope', detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeCaller(id)}` };
-      return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; add the caller to its spec.subjects or change the pod's scopekeeper.dev/scope annotation.` };
+      const reason: Reason = {
+        code: 'ScopeNotPinned',
+        rule: 'scopekeeper.dev/scope',
+        detail: `the pod is pinned to ModelScope ${opts.pinnedScope}, which does not name ${describeCaller(id)}`,
+      };
+      return {
+        effect: 'deny',
+        reasons: [reason],
+        message: `Denied: ${reason.detail}; add the caller to its spec.subjects or change the pod's scopekeeper.dev/scope annotation.`,
+      };
     }
     const reason: Reason = { code: 'NoMatchingScope', rule: 'spec.subjects', detail: `no ModelScope${where} names ${describeCaller(id)}` };
-    return { effect: 'deny', reasons: [reason], message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.` };
+    return {
+      effect: 'deny',
+      reasons: [reason],
+      message: `Denied: ${reason.detail}; ask your platform team to add it to a ModelScope's spec.subjects.`,
+    };
   }
   let held: CompiledScope | undefined;
   // A scope whose fit denies the request denies it whatever its review, and the fit depends on

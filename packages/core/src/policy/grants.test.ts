@@ -21,7 +21,12 @@ const snap = compilePolicy(
       approval: { requiredFor: { models: ['claude-opus-*'], tools: ['Bash*'] }, approvers: approver, grantDuration: '1h' },
     }),
   ],
-  [review('ops-1', 'ops'), jit('wild-model', 'claude-opus-*', []), jit('wild-tool', undefined, ['Bash*']), jit('exact', 'claude-opus-4-1', [])],
+  [
+    review('ops-1', 'ops'),
+    jit('wild-model', 'claude-opus-*', []),
+    jit('wild-tool', undefined, ['Bash*']),
+    jit('exact', 'claude-opus-4-1', []),
+  ],
   { namespace: 'team-a' },
 );
 

@@ -13,8 +13,17 @@ const SA_CLAIM = { namespace: 'team-a', serviceaccount: { name: 'support-bot' } 
 
 describe('identityFrom', () => {
   test('the service-account issuer produces ServiceAccounts, from sub or the kubernetes.io claim', () => {
-    expect(identityFrom({ issuer: K8S, subject: SA_SUB }, trust)).toEqual({ issuer: K8S, subject: SA_SUB, primary: true, groups: [], serviceAccount: { namespace: 'team-a', name: 'support-bot' } });
-    expect(identityFrom({ issuer: K8S, subject: 'opaque', kubernetes: SA_CLAIM }, trust).serviceAccount).toEqual({ namespace: 'team-a', name: 'support-bot' });
+    expect(identityFrom({ issuer: K8S, subject: SA_SUB }, trust)).toEqual({
+      issuer: K8S,
+      subject: SA_SUB,
+      primary: true,
+      groups: [],
+      serviceAccount: { namespace: 'team-a', name: 'support-bot' },
+    });
+    expect(identityFrom({ issuer: K8S, subject: 'opaque', kubernetes: SA_CLAIM }, trust).serviceAccount).toEqual({
+      namespace: 'team-a',
+      name: 'support-bot',
+    });
   });
 
   test('no other issuer can: its service-account-shaped sub and kubernetes.io claim make a User of that issuer', () => {
@@ -29,7 +38,9 @@ describe('identityFrom', () => {
   });
 
   test('sub and kubernetes.io naming different accounts is an error', () => {
-    expect(() => identityFrom({ issuer: K8S, subject: 'system:serviceaccount:team-a:other', kubernetes: SA_CLAIM }, trust)).toThrow(IdentityClaimError);
+    expect(() => identityFrom({ issuer: K8S, subject: 'system:serviceaccount:team-a:other', kubernetes: SA_CLAIM }, trust)).toThrow(
+      IdentityClaimError,
+    );
   });
 
   test.each([
@@ -55,8 +66,18 @@ describe('subjects match (issuer, name)', () => {
   const snap = compilePolicy(
     [
       scope('sa', { subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }] }),
-      scope('users', { subjects: [{ kind: 'User', name: 'alice@example.com' }, { kind: 'Group', name: 'admins' }] }),
-      scope('idp-users', { subjects: [{ kind: 'User', name: 'bob', issuer: IDP }, { kind: 'Group', name: 'ops', issuer: IDP }] }),
+      scope('users', {
+        subjects: [
+          { kind: 'User', name: 'alice@example.com' },
+          { kind: 'Group', name: 'admins' },
+        ],
+      }),
+      scope('idp-users', {
+        subjects: [
+          { kind: 'User', name: 'bob', issuer: IDP },
+          { kind: 'Group', name: 'ops', issuer: IDP },
+        ],
+      }),
       scope('explicit-primary', { subjects: [{ kind: 'User', name: 'carol', issuer: K8S }] }),
     ],
     ['sa', 'users', 'idp-users', 'explicit-primary'].map((s) => review(`${s}-1`, s)),

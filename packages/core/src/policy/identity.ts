@@ -71,7 +71,12 @@ export function serviceAccountFromSubject(sub: string): { namespace: string; nam
  * - `email` counts only with `email_verified === true` (not "true", not absent).
  */
 export function identityFrom(claims: VerifiedClaims, trust: IssuerTrust): Identity {
-  const id: Identity = { issuer: claims.issuer, subject: claims.subject, primary: claims.issuer === trust.primaryIssuer, groups: groupsFrom(claims.groups) };
+  const id: Identity = {
+    issuer: claims.issuer,
+    subject: claims.subject,
+    primary: claims.issuer === trust.primaryIssuer,
+    groups: groupsFrom(claims.groups),
+  };
   if (typeof claims.email === 'string' && claims.email !== '' && claims.emailVerified === true) id.email = claims.email;
   if (claims.issuer === trust.serviceAccountIssuer) {
     const fromSub = serviceAccountFromSubject(claims.subject);

@@ -6,7 +6,7 @@ import { scopes, reviews } from '../../test/fixtures/policy.ts';
 
 const snap = compilePolicy(scopes, reviews, { namespace: 'team-a' });
 
-test('a model is its own label only when some scope\'s glob matches it', () => {
+test("a model is its own label only when some scope's glob matches it", () => {
   expect(modelLabel(snap, 'claude-sonnet-4-5')).toBe('claude-sonnet-4-5');
   expect(modelLabel(snap, 'claude-opus-4-1')).toBe('claude-opus-4-1'); // approval.requiredFor.models
   for (let i = 0; i < 200; i++) expect(modelLabel(snap, `random-${i}-${Math.random()}`)).toBe(OTHER_LABEL);

@@ -8,7 +8,13 @@ describe('reviewValidity', () => {
   const r = review('r', 's', { reviewedAt: '2026-11-01T10:00:00Z', expiresAt: '2027-01-30T10:00:00Z' });
   test('valid, with the next edge at the start of the window', () => {
     const v = reviewValidity(r, s, at('2026-12-01T00:00:00Z'));
-    expect(v).toMatchObject({ valid: true, reason: 'Approved', expiringSoon: false, expiresAt: at('2027-01-30T10:00:00Z'), nextEdge: at('2027-01-16T10:00:00Z') });
+    expect(v).toMatchObject({
+      valid: true,
+      reason: 'Approved',
+      expiringSoon: false,
+      expiresAt: at('2027-01-30T10:00:00Z'),
+      nextEdge: at('2027-01-16T10:00:00Z'),
+    });
   });
   test('expiring soon inside the window, next edge at expiry', () => {
     const v = reviewValidity(r, s, at('2027-01-16T10:00:00Z'));
@@ -28,13 +34,34 @@ describe('reviewValidity', () => {
   });
   test('JustInTime lasts reviewedAt + grantDuration at most', () => {
     const ops = scope('o', { approval: { grantDuration: '1h', approvers: [{ kind: 'Group', name: 'g' }] } });
-    const j = review('j', 'o', { type: 'JustInTime', reviewedAt: '2026-11-28T10:00:00Z', expiresAt: '2026-11-30T00:00:00Z', request: { subject: { kind: 'User', name: 'a' } } });
+    const j = review('j', 'o', {
+      type: 'JustInTime',
+      reviewedAt: '2026-11-28T10:00:00Z',
+      expiresAt: '2026-11-30T00:00:00Z',
+      request: { subject: { kind: 'User', name: 'a' } },
+    });
     expect(reviewValidity(j, ops, at('2026-11-28T10:59:59Z')).valid).toBe(true);
     expect(reviewValidity(j, ops, at('2026-11-28T11:00:00Z')).reason).toBe('Expired');
   });
   test('self approval through a JustInTime subject, a service account or case', () => {
-    expect(isSelfApproval(review('a', 's', { reviewer: 'Alice@Example.com', type: 'JustInTime', request: { subject: { kind: 'User', name: 'alice@example.com' } } }))).toBe(true);
-    expect(isSelfApproval(review('b', 's', { reviewer: 'system:serviceaccount:team-a:bot', type: 'JustInTime', request: { subject: { kind: 'ServiceAccount', name: 'bot', namespace: 'team-a' } } }))).toBe(true);
+    expect(
+      isSelfApproval(
+        review('a', 's', {
+          reviewer: 'Alice@Example.com',
+          type: 'JustInTime',
+          request: { subject: { kind: 'User', name: 'alice@example.com' } },
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      isSelfApproval(
+        review('b', 's', {
+          reviewer: 'system:serviceaccount:team-a:bot',
+          type: 'JustInTime',
+          request: { subject: { kind: 'ServiceAccount', name: 'bot', namespace: 'team-a' } },
+        }),
+      ),
+    ).toBe(true);
     expect(isSelfApproval(review('c', 's', { reviewer: 'carol@example.com', requestedBy: 'dave@example.com' }))).toBe(false);
   });
 });

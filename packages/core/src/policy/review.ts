@@ -3,7 +3,8 @@
 import type { AccessReview, ModelScope } from '../types/generated.ts';
 import { parseDuration } from '../util/duration.ts';
 
-export type ValidityReason = 'Approved' | 'Pending' | 'Revoked' | 'Expired' | 'ScopeNotFound' | 'PeriodExceeded' | 'SelfApproval' | 'Superseded';
+export type ValidityReason =
+  'Approved' | 'Pending' | 'Revoked' | 'Expired' | 'ScopeNotFound' | 'PeriodExceeded' | 'SelfApproval' | 'Superseded';
 
 export interface ReviewValidity {
   valid: boolean;
@@ -53,12 +54,21 @@ export interface ReviewTimeline {
 export function reviewTimeline(review: AccessReview, scope: ModelScope | undefined): ReviewTimeline {
   const name = `${review.metadata.namespace ?? ''}/${review.metadata.name}`;
   const spec = review.spec;
-  const invalid = (reason: ValidityReason, message: string, expiresAt?: number): ReviewTimeline => ({ invalid: { reason, message }, expiresAt });
+  const invalid = (reason: ValidityReason, message: string, expiresAt?: number): ReviewTimeline => ({
+    invalid: { reason, message },
+    expiresAt,
+  });
   if (!scope) {
-    return invalid('ScopeNotFound', `ModelScope ${spec.scopeRef.name} does not exist in namespace ${review.metadata.namespace}; create it or point spec.scopeRef at an existing scope.`);
+    return invalid(
+      'ScopeNotFound',
+      `ModelScope ${spec.scopeRef.name} does not exist in namespace ${review.metadata.namespace}; create it or point spec.scopeRef at an existing scope.`,
+    );
   }
   if (spec.decision === 'Revoked') {
-    return invalid('Revoked', `Review ${name} was revoked${spec.reviewer ? ` by ${spec.reviewer}` : ''}; access needs a new approved review.`);
+    return invalid(
+      'Revoked',
+      `Review ${name} was revoked${spec.reviewer ? ` by ${spec.reviewer}` : ''}; access needs a new approved review.`,
+    );
   }
   if (spec.decision === 'Pending') {
     return invalid('Pending', `Review ${name} awaits a decision from a reviewer of ModelScope ${scope.metadata.name}.`);
@@ -69,7 +79,10 @@ export function reviewTimeline(review: AccessReview, scope: ModelScope | undefin
     return invalid('Pending', `Review ${name} is Approved but lacks reviewedAt or expiresAt; set both.`);
   }
   if (isSelfApproval(review)) {
-    return invalid('SelfApproval', `Review ${name} was approved by ${spec.reviewer}, who asked for the access; another reviewer must approve it.`);
+    return invalid(
+      'SelfApproval',
+      `Review ${name} was approved by ${spec.reviewer}, who asked for the access; another reviewer must approve it.`,
+    );
   }
   if (spec.type === 'JustInTime') {
     const grant = parseDuration(scope.spec.approval?.grantDuration ?? DEFAULT_GRANT);
@@ -78,7 +91,11 @@ export function reviewTimeline(review: AccessReview, scope: ModelScope | undefin
   }
   const period = parseDuration(scope.spec.review?.period ?? DEFAULT_PERIOD);
   if (expiresAt - reviewedAt > period) {
-    return invalid('PeriodExceeded', `Review ${name} lasts longer than the scope's review period of ${scope.spec.review?.period ?? DEFAULT_PERIOD}; approve it again with an earlier expiresAt.`, expiresAt);
+    return invalid(
+      'PeriodExceeded',
+      `Review ${name} lasts longer than the scope's review period of ${scope.spec.review?.period ?? DEFAULT_PERIOD}; approve it again with an earlier expiresAt.`,
+      expiresAt,
+    );
   }
   const window = parseDuration(scope.spec.review?.expiringSoonWindow ?? DEFAULT_WINDOW);
   return { expiresAt, expiringSoonAt: window > 0 ? expiresAt - window : undefined };
@@ -114,7 +131,12 @@ export function validityAt(review: AccessReview, t: ReviewTimeline, scope: Model
  * that is not the one that counts (`countingPeriodic`) is not valid either: Revoked when a newer
  * revocation ended the scope's access, Superseded when a newer approval replaced it.
  */
-export function reviewValidity(review: AccessReview, scope: ModelScope | undefined, now: number, siblings?: readonly AccessReview[]): ReviewValidity {
+export function reviewValidity(
+  review: AccessReview,
+  scope: ModelScope | undefined,
+  now: number,
+  siblings?: readonly AccessReview[],
+): ReviewValidity {
   const own = validityAt(review, reviewTimeline(review, scope), scope, now);
   if (!own.valid || !siblings || review.spec.type !== 'Periodic') return own;
   const counting = countingPeriodic([review, ...siblings.filter((s) => s.metadata.name !== review.metadata.name)], (r) => r);
@@ -122,8 +144,20 @@ export function reviewValidity(review: AccessReview, scope: ModelScope | undefin
   const name = `${review.metadata.namespace ?? ''}/${review.metadata.name}`;
   const newer = `${counting.metadata.namespace ?? ''}/${counting.metadata.name}`;
   return counting.spec.decision === 'Revoked'
-    ? { valid: false, reason: 'Revoked', message: `Review ${name} no longer counts: the newer review ${newer} was revoked${counting.spec.reviewer ? ` by ${counting.spec.reviewer}` : ''}; access needs a new approved review.`, expiresAt: own.expiresAt, expiringSoon: false }
-    : { valid: false, reason: 'Superseded', message: `Review ${name} no longer counts: the newer review ${newer} decides the scope's access.`, expiresAt: own.expiresAt, expiringSoon: false };
+    ? {
+        valid: false,
+        reason: 'Revoked',
+        message: `Review ${name} no longer counts: the newer review ${newer} was revoked${counting.spec.reviewer ? ` by ${counting.spec.reviewer}` : ''}; access needs a new approved review.`,
+        expiresAt: own.expiresAt,
+        expiringSoon: false,
+      }
+    : {
+        valid: false,
+        reason: 'Superseded',
+        message: `Review ${name} no longer counts: the newer review ${newer} decides the scope's access.`,
+        expiresAt: own.expiresAt,
+        expiringSoon: false,
+      };
 }
 
 /**
@@ -132,7 +166,9 @@ export function reviewValidity(review: AccessReview, scope: ModelScope | undefin
  * approval without either oldest: the order then fails closed.
  */
 export function decidedAt(review: AccessReview): number {
-  return time(review.spec.reviewedAt) ?? time(review.metadata.creationTimestamp) ?? (review.spec.decision === 'Revoked' ? Infinity : -Infinity);
+  return (
+    time(review.spec.reviewedAt) ?? time(review.metadata.creationTimestamp) ?? (review.spec.decision === 'Revoked' ? Infinity : -Infinity)
+  );
 }
 
 /**

@@ -11,14 +11,19 @@ const newer = review('newer', 'two', { reviewedAt: '2026-11-20T10:00:00Z', expir
 const newerRevoked = review('newer', 'two', { decision: 'Revoked', reviewedAt: '2026-11-27T10:00:00Z', expiresAt: '2027-02-10T10:00:00Z' });
 const later = review('later', 'two', { reviewedAt: '2026-11-28T09:00:00Z', expiresAt: '2027-02-20T10:00:00Z' });
 const pending = review('pending', 'two', { decision: 'Pending', reviewer: undefined, reviewedAt: undefined, expiresAt: undefined });
-const effect = (...reviews: ReturnType<typeof review>[]) => decide(compilePolicy([s], reviews, { namespace: 'team-a' }), sa('bot'), messages(), NOW);
+const effect = (...reviews: ReturnType<typeof review>[]) =>
+  decide(compilePolicy([s], reviews, { namespace: 'team-a' }), sa('bot'), messages(), NOW);
 
 test('two approvals, the newer revoked: access ends although the older is still approved', () => {
   expect(effect(older, newerRevoked)).toMatchObject({ effect: 'deny', reasons: [{ code: 'ReviewRevoked', rule: 'AccessReview newer' }] });
 });
 
 test('revoking the older one (its reviewedAt becomes the revocation time) ends access too, until a newer approval', () => {
-  const olderRevoked = review('older', 'two', { decision: 'Revoked', reviewedAt: '2026-11-27T10:00:00Z', expiresAt: '2027-01-30T10:00:00Z' });
+  const olderRevoked = review('older', 'two', {
+    decision: 'Revoked',
+    reviewedAt: '2026-11-27T10:00:00Z',
+    expiresAt: '2027-01-30T10:00:00Z',
+  });
   expect(effect(olderRevoked, newer).effect).toBe('deny');
   expect(effect(olderRevoked, newer, later)).toMatchObject({ effect: 'allow', review: 'later' });
 });
@@ -35,7 +40,7 @@ test('the newest approval counts even when an older one lasts longer', () => {
   expect(d).toMatchObject({ effect: 'deny', reasons: [{ code: 'ReviewExpired' }] });
 });
 
-test('the operator\'s view (reviewValidity with siblings) agrees', () => {
+test("the operator's view (reviewValidity with siblings) agrees", () => {
   expect(countingPeriodic([older, newerRevoked], (r) => r)?.metadata.name).toBe('newer');
   expect(reviewValidity(older, s, NOW, [older, newerRevoked])).toMatchObject({ valid: false, reason: 'Revoked' });
   expect(reviewValidity(older, s, NOW, [newer])).toMatchObject({ valid: false, reason: 'Superseded' });

@@ -2,7 +2,20 @@ import { reviewRows, dueRows, toCsv, usageByReview, REVIEW_COLUMNS } from './evi
 import { scopes, reviews, NOW } from '../../test/fixtures/policy.ts';
 import type { AuditEvent } from '../audit/chain.ts';
 
-const ev = (o: Partial<AuditEvent>): AuditEvent => ({ time: '2026-11-28T10:00:00Z', requestId: 'r', route: 'messages', method: 'POST', path: '/v1/messages', decision: 'allow', reasons: [], status: 200, latencyMs: 1, namespace: 'team-a', ...o }) as AuditEvent;
+const ev = (o: Partial<AuditEvent>): AuditEvent =>
+  ({
+    time: '2026-11-28T10:00:00Z',
+    requestId: 'r',
+    route: 'messages',
+    method: 'POST',
+    path: '/v1/messages',
+    decision: 'allow',
+    reasons: [],
+    status: 200,
+    latencyMs: 1,
+    namespace: 'team-a',
+    ...o,
+  }) as AuditEvent;
 
 test('rows carry people, times, state and the access used', () => {
   const usage = usageByReview([
@@ -12,9 +25,28 @@ test('rows carry people, times, state and the access used', () => {
   ]);
   const rows = reviewRows(reviews, scopes, NOW, { usage });
   const support = rows.find((r) => r.review === 'support-q4')!;
-  expect(support).toMatchObject({ scope: 'support', decision: 'Approved', valid: true, state: 'Valid', reviewer: 'carol@example.com', requests: 3, allowed: 2, denied: 1, firstUse: '2026-11-28T09:00:00Z', lastUse: '2026-11-28T11:00:00Z', models: 'claude-haiku-4-5 claude-sonnet-4-5', inputTokens: 13, outputTokens: 7 });
+  expect(support).toMatchObject({
+    scope: 'support',
+    decision: 'Approved',
+    valid: true,
+    state: 'Valid',
+    reviewer: 'carol@example.com',
+    requests: 3,
+    allowed: 2,
+    denied: 1,
+    firstUse: '2026-11-28T09:00:00Z',
+    lastUse: '2026-11-28T11:00:00Z',
+    models: 'claude-haiku-4-5 claude-sonnet-4-5',
+    inputTokens: 13,
+    outputTokens: 7,
+  });
   expect(rows.find((r) => r.review === 'expired-q3')!.state).toBe('Expired');
-  expect(rows.find((r) => r.review === 'ops-jit-alice-opus')).toMatchObject({ type: 'JustInTime', requestSubject: 'User/alice@example.com', requestModel: 'claude-opus-4-1', expiresAt: '2026-11-28T12:30:00.000Z' });
+  expect(rows.find((r) => r.review === 'ops-jit-alice-opus')).toMatchObject({
+    type: 'JustInTime',
+    requestSubject: 'User/alice@example.com',
+    requestModel: 'claude-opus-4-1',
+    expiresAt: '2026-11-28T12:30:00.000Z',
+  });
 });
 
 test('due lists reviews expiring within the window and scopes without a valid review', () => {

@@ -50,9 +50,34 @@ export interface DueRow {
 }
 
 export const REVIEW_COLUMNS: (keyof ReviewRow)[] = [
-  'namespace', 'review', 'scope', 'type', 'decision', 'valid', 'state', 'requestedBy', 'requestSubject', 'requestModel', 'requestTools', 'requestReason',
-  'reviewer', 'reviewedAt', 'expiresAt', 'createdAt', 'justification', 'evidence', 'requests', 'allowed', 'denied', 'firstUse', 'lastUse', 'models', 'inputTokens', 'outputTokens',
-  'grantsUsed', 'grantsUnused',
+  'namespace',
+  'review',
+  'scope',
+  'type',
+  'decision',
+  'valid',
+  'state',
+  'requestedBy',
+  'requestSubject',
+  'requestModel',
+  'requestTools',
+  'requestReason',
+  'reviewer',
+  'reviewedAt',
+  'expiresAt',
+  'createdAt',
+  'justification',
+  'evidence',
+  'requests',
+  'allowed',
+  'denied',
+  'firstUse',
+  'lastUse',
+  'models',
+  'inputTokens',
+  'outputTokens',
+  'grantsUsed',
+  'grantsUnused',
 ];
 
 const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
@@ -98,11 +123,21 @@ export interface ReviewRowOptions {
 }
 
 /** What a Periodic review's grants were used for while it was in force: "used; unused" columns. */
-function grantUse(r: AccessReview, scope: ModelScope | undefined, records: AuditEvent[] | undefined, now: number): { grantsUsed: string; grantsUnused: string } {
-  if (!records || !scope || r.spec.type !== 'Periodic' || r.spec.decision !== 'Approved' || !r.spec.reviewedAt) return { grantsUsed: '', grantsUnused: '' };
+function grantUse(
+  r: AccessReview,
+  scope: ModelScope | undefined,
+  records: AuditEvent[] | undefined,
+  now: number,
+): { grantsUsed: string; grantsUnused: string } {
+  if (!records || !scope || r.spec.type !== 'Periodic' || r.spec.decision !== 'Approved' || !r.spec.reviewedAt)
+    return { grantsUsed: '', grantsUnused: '' };
   const until = Math.min(now, Date.parse(r.spec.expiresAt ?? '') || now);
   const u = scopeUsage(records, scope, { since: Date.parse(r.spec.reviewedAt), now: until });
-  const used = [...u.models.map((m) => `model:${m.name}`), ...u.toolsUsed.map((t) => `tool:${t.name}`), ...u.endpoints.map((e) => `endpoint:${e.name.split(' ')[0]}`)];
+  const used = [
+    ...u.models.map((m) => `model:${m.name}`),
+    ...u.toolsUsed.map((t) => `tool:${t.name}`),
+    ...u.endpoints.map((e) => `endpoint:${e.name.split(' ')[0]}`),
+  ];
   return { grantsUsed: [...new Set(used)].join(' '), grantsUnused: u.unused.map((x) => `${x.field}=${x.grant}`).join(' ') };
 }
 
@@ -110,7 +145,12 @@ export function reviewRows(reviews: AccessReview[], scopes: ModelScope[], now: n
   const { usage = new Map<string, Usage>(), since, records } = opts;
   const scopeOf = new Map(scopes.map((s) => [key(s.metadata.namespace, s.metadata.name), s]));
   return reviews
-    .filter((r) => since === undefined || Date.parse(r.spec.reviewedAt ?? r.metadata.creationTimestamp ?? '') >= since || Date.parse(r.spec.expiresAt ?? '') >= since)
+    .filter(
+      (r) =>
+        since === undefined ||
+        Date.parse(r.spec.reviewedAt ?? r.metadata.creationTimestamp ?? '') >= since ||
+        Date.parse(r.spec.expiresAt ?? '') >= since,
+    )
     .map((r) => {
       const scope = scopeOf.get(key(r.metadata.namespace, r.spec.scopeRef.name));
       const v = reviewValidity(r, scope, now);
@@ -146,7 +186,13 @@ export function reviewRows(reviews: AccessReview[], scopes: ModelScope[], now: n
         ...grantUse(r, scope, records, now),
       };
     })
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.scope.localeCompare(b.scope) || (a.reviewedAt || a.createdAt).localeCompare(b.reviewedAt || b.createdAt) || a.review.localeCompare(b.review));
+    .sort(
+      (a, b) =>
+        a.namespace.localeCompare(b.namespace) ||
+        a.scope.localeCompare(b.scope) ||
+        (a.reviewedAt || a.createdAt).localeCompare(b.reviewedAt || b.createdAt) ||
+        a.review.localeCompare(b.review),
+    );
 }
 
 /** Valid Periodic reviews that expire within `windowMs`, and scopes with no valid review at all. */
@@ -155,7 +201,9 @@ export function dueRows(reviews: AccessReview[], scopes: ModelScope[], now: numb
   for (const s of scopes) {
     const ns = s.metadata.namespace ?? '';
     const reviewers = (s.spec.review?.reviewers ?? []).map((r) => `${r.kind}:${r.name}`).join(' ');
-    const mine = reviews.filter((r) => r.spec.type === 'Periodic' && r.spec.scopeRef.name === s.metadata.name && (r.metadata.namespace ?? '') === ns);
+    const mine = reviews.filter(
+      (r) => r.spec.type === 'Periodic' && r.spec.scopeRef.name === s.metadata.name && (r.metadata.namespace ?? '') === ns,
+    );
     let best: { r: AccessReview; exp: number } | undefined;
     for (const r of mine) {
       const v = reviewValidity(r, s, now);
@@ -164,10 +212,21 @@ export function dueRows(reviews: AccessReview[], scopes: ModelScope[], now: numb
     if (!best) {
       rows.push({ namespace: ns, scope: s.metadata.name, review: '', reviewers, expiresAt: '', daysLeft: 0, state: 'NoValidReview' });
     } else if (best.exp - now <= windowMs) {
-      rows.push({ namespace: ns, scope: s.metadata.name, review: best.r.metadata.name, reviewers, expiresAt: new Date(best.exp).toISOString(), daysLeft: Math.floor((best.exp - now) / 86_400_000), state: 'ExpiringSoon' });
+      rows.push({
+        namespace: ns,
+        scope: s.metadata.name,
+        review: best.r.metadata.name,
+        reviewers,
+        expiresAt: new Date(best.exp).toISOString(),
+        daysLeft: Math.floor((best.exp - now) / 86_400_000),
+        state: 'ExpiringSoon',
+      });
     }
   }
-  return rows.sort((a, b) => (a.expiresAt || '0').localeCompare(b.expiresAt || '0') || a.namespace.localeCompare(b.namespace) || a.scope.localeCompare(b.scope));
+  return rows.sort(
+    (a, b) =>
+      (a.expiresAt || '0').localeCompare(b.expiresAt || '0') || a.namespace.localeCompare(b.namespace) || a.scope.localeCompare(b.scope),
+  );
 }
 
 /** RFC 4180 CSV: quoted when needed, CRLF line ends, a header row. */

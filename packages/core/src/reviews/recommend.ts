@@ -25,7 +25,11 @@ const literal = (g: string) => g.replace(/\*/g, '').length;
  * The globs of `grants` to keep for `uses`: for each use, the narrowest grant that matches it
  * (most literal characters), so a wide glob survives only where no narrower one covers a use.
  */
-export function keepGlobs(grants: readonly string[], uses: readonly string[], match: (g: string, name: string) => boolean = matchName): string[] {
+export function keepGlobs(
+  grants: readonly string[],
+  uses: readonly string[],
+  match: (g: string, name: string) => boolean = matchName,
+): string[] {
   const keep = new Set<string>();
   for (const use of uses) {
     let best: string | undefined;
@@ -37,11 +41,18 @@ export function keepGlobs(grants: readonly string[], uses: readonly string[], ma
 
 const names = (cs: Counted[], minUses: number) => cs.filter((c) => c.count >= minUses).map((c) => c.name);
 
-function removedGrants(field: string, before: readonly string[], after: readonly string[], u: ScopeUsage, narrower: (g: string) => string | undefined): UnusedGrant[] {
+function removedGrants(
+  field: string,
+  before: readonly string[],
+  after: readonly string[],
+  u: ScopeUsage,
+  narrower: (g: string) => string | undefined,
+): UnusedGrant[] {
   const out: UnusedGrant[] = [];
   for (const g of before) {
     if (after.includes(g)) continue;
-    const why = u.unused.find((x) => x.field === field && x.grant === g)?.why ?? `every use is covered by the narrower ${narrower(g) ?? 'grant'}`;
+    const why =
+      u.unused.find((x) => x.field === field && x.grant === g)?.why ?? `every use is covered by the narrower ${narrower(g) ?? 'grant'}`;
     out.push({ field, grant: g, why });
   }
   return out;
@@ -57,14 +68,19 @@ export function recommend(scope: ModelScope, u: ScopeUsage, minUses = 1): Recomm
     return { yaml: '', diff: '', removed: u.unused, notes: [], unusedScope: why };
   }
   const notes: string[] = [];
-  const narrowerOf = (grants: string[], kept: string[], match = matchName) => (g: string) => kept.find((k) => k !== g && grants.includes(k) && match(g, k.replace(/\*/g, '')));
+  const narrowerOf =
+    (grants: string[], kept: string[], match = matchName) =>
+    (g: string) =>
+      kept.find((k) => k !== g && grants.includes(k) && match(g, k.replace(/\*/g, '')));
   const keptModels = keepGlobs(scope.spec.models, models);
   if (keptModels.length) {
     spec.models = keptModels;
     removed.push(...removedGrants('spec.models', scope.spec.models, spec.models, u, narrowerOf(scope.spec.models, spec.models)));
   } else {
     // A scope needs one model; when every use came through a JustInTime approval, say so instead of guessing.
-    notes.push(`every model used came through approvals (spec.approval), none through spec.models [${scope.spec.models.join(', ')}]; the list is kept because a scope needs one — consider whether this scope should allow any model without a person's yes`);
+    notes.push(
+      `every model used came through approvals (spec.approval), none through spec.models [${scope.spec.models.join(', ')}]; the list is kept because a scope needs one — consider whether this scope should allow any model without a person's yes`,
+    );
   }
   if (scope.spec.tools?.allow) {
     const kept = keepGlobs(scope.spec.tools.allow, names(u.toolsUsed, minUses));
@@ -82,8 +98,14 @@ export function recommend(scope: ModelScope, u: ScopeUsage, minUses = 1): Recomm
       }
       const next = { ...ep };
       if (ep.paths) {
-        next.paths = keepGlobs(ep.paths, mine.map((h) => h.slice(2).join(' ')), matchPath);
-        removed.push(...removedGrants(`spec.endpoints[${ep.name}].paths`, ep.paths, next.paths, u, narrowerOf(ep.paths, next.paths, matchPath)));
+        next.paths = keepGlobs(
+          ep.paths,
+          mine.map((h) => h.slice(2).join(' ')),
+          matchPath,
+        );
+        removed.push(
+          ...removedGrants(`spec.endpoints[${ep.name}].paths`, ep.paths, next.paths, u, narrowerOf(ep.paths, next.paths, matchPath)),
+        );
       }
       if (ep.methods) {
         const used = new Set(mine.map((h) => h[1]!));
@@ -115,7 +137,9 @@ export function lineDiff(a: string, b: string, context = Infinity): string {
   const x = a.split('\n');
   const y = b.split('\n');
   const lcs: number[][] = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
-  for (let i = x.length - 1; i >= 0; i--) for (let j = y.length - 1; j >= 0; j--) lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  for (let i = x.length - 1; i >= 0; i--)
+    for (let j = y.length - 1; j >= 0; j--)
+      lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const out: string[] = [];
   let i = 0;
   let j = 0;

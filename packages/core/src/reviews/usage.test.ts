@@ -41,7 +41,14 @@ const log: AuditEvent[] = [
   rec({ model: 'claude-sonnet-4-5', tools: ['Read', 'Grep', 'WebSearch'], toolsUsed: ['Read'], masked: { email: 2 } }),
   rec({ model: 'claude-sonnet-4-5', tools: ['Read', 'mcp__crm__lookup'], toolsUsed: ['mcp__crm__lookup'] }),
   rec({ model: 'claude-haiku-4-5', tools: ['Read'] }),
-  rec({ model: 'claude-opus-4-1', decision: 'approval-required', reasons: ['ApprovalRequired'], status: 403, approval: 'team-a/support-agent-jit-1', review: 'support-agent-jit-1' }),
+  rec({
+    model: 'claude-opus-4-1',
+    decision: 'approval-required',
+    reasons: ['ApprovalRequired'],
+    status: 403,
+    approval: 'team-a/support-agent-jit-1',
+    review: 'support-agent-jit-1',
+  }),
   rec({ model: 'claude-opus-4-1', reasons: ['Allowed', 'ApprovedJustInTime'], review: 'support-agent-jit-1' }),
   rec({ model: 'gpt-4', decision: 'deny', reasons: ['ModelNotAllowed'], status: 403, subject: 'user:mallory' }),
   rec({ route: 'service', method: 'GET', path: '/services/crm/customers/42?x=1', model: undefined }),
@@ -56,7 +63,12 @@ describe('scopeUsage', () => {
   const u = scopeUsage(log, scope, { now, since: Date.parse('2026-11-01T00:00:00Z') });
 
   test('counts requests of this scope only, within the window', () => {
-    expect({ requests: u.requests, allowed: u.allowed, denied: u.denied, held: u.held }).toEqual({ requests: 8, allowed: 6, denied: 1, held: 1 });
+    expect({ requests: u.requests, allowed: u.allowed, denied: u.denied, held: u.held }).toEqual({
+      requests: 8,
+      allowed: 6,
+      denied: 1,
+      held: 1,
+    });
     expect(u.callers.map((c) => [c.subject, c.requests, c.denied])).toEqual([
       ['system:serviceaccount:team-a:support-bot', 7, 0],
       ['user:mallory', 1, 1],
@@ -76,18 +88,29 @@ describe('scopeUsage', () => {
       ['WebSearch', 1],
     ]);
     expect(u.toolsUsed.map((t) => t.name).sort()).toEqual(['Read', 'mcp__crm__lookup']);
-    expect(u.endpoints).toEqual([expect.objectContaining({ name: 'crm GET /customers/42', count: 1 }), expect.objectContaining({ name: 'crm GET /customers/43', count: 1 })]);
+    expect(u.endpoints).toEqual([
+      expect.objectContaining({ name: 'crm GET /customers/42', count: 1 }),
+      expect.objectContaining({ name: 'crm GET /customers/43', count: 1 }),
+    ]);
     expect(u.masked).toEqual([expect.objectContaining({ name: 'email', count: 2 })]);
     expect(u.denials).toEqual([expect.objectContaining({ name: 'ModelNotAllowed', count: 1 })]);
   });
 
   test('a held request that was approved and then used says so', () => {
-    expect(u.holds).toEqual([expect.objectContaining({ approval: 'team-a/support-agent-jit-1', model: 'claude-opus-4-1', outcome: 'used' })]);
+    expect(u.holds).toEqual([
+      expect.objectContaining({ approval: 'team-a/support-agent-jit-1', model: 'claude-opus-4-1', outcome: 'used' }),
+    ]);
   });
 
   test('every grant nothing used is listed as unused, with why', () => {
     const un = u.unused.map((x) => `${x.field} ${x.grant}`);
-    expect(un).toEqual(['spec.tools.allow Grep', 'spec.tools.allow WebSearch', 'spec.endpoints[crm].paths /orders/*', 'spec.endpoints[crm].methods POST', 'spec.endpoints billing']);
+    expect(un).toEqual([
+      'spec.tools.allow Grep',
+      'spec.tools.allow WebSearch',
+      'spec.endpoints[crm].paths /orders/*',
+      'spec.endpoints[crm].methods POST',
+      'spec.endpoints billing',
+    ]);
     expect(u.unused[0]!.why).toMatch(/offered to the model in 1 request but never invoked/);
   });
 
@@ -129,14 +152,23 @@ describe('recommend', () => {
   });
 
   test('the YAML is an applyable ModelScope and the diff shows the removals', () => {
-    expect(r.yaml).toMatch(/^apiVersion: scopekeeper.dev\/v1alpha1\nkind: ModelScope\nmetadata:\n {2}name: support-agent\n {2}namespace: team-a\n/);
+    expect(r.yaml).toMatch(
+      /^apiVersion: scopekeeper.dev\/v1alpha1\nkind: ModelScope\nmetadata:\n {2}name: support-agent\n {2}namespace: team-a\n/,
+    );
     expect(r.diff).toContain('-     - claude-sonnet-4-*');
     expect(r.diff).toContain('-       - WebSearch');
     expect(r.diff).not.toMatch(/^\+ /m);
   });
 
   test('when every model came through an approval, spec.models is kept and the reviewer told why', () => {
-    const gated: ModelScope = { ...scope, spec: { ...scope.spec, models: ['claude-sonnet-4-*'], approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group', name: 'leads' }] } } };
+    const gated: ModelScope = {
+      ...scope,
+      spec: {
+        ...scope.spec,
+        models: ['claude-sonnet-4-*'],
+        approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'Group', name: 'leads' }] },
+      },
+    };
     const viaJit = [rec({ model: 'claude-opus-4-1', reasons: ['Allowed', 'ApprovedJustInTime'], review: 'j' })];
     const only = recommend(gated, scopeUsage(viaJit, gated, { now }));
     expect(only.scope!.spec.models).toEqual(['claude-sonnet-4-*']);

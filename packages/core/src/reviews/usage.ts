@@ -111,7 +111,15 @@ export function scopeUsage(records: Iterable<AuditEvent>, scope: ModelScope, o: 
   const namespace = scope.metadata.namespace ?? 'default';
   const rs = scopeRecords(records, namespace, scope.metadata.name, o);
   const callers = new Map<string, CallerUsage>();
-  const c = { models: new Counter(), offered: new Counter(), used: new Counter(), endpoints: new Counter(), masked: new Counter(), blocked: new Counter(), denials: new Counter() };
+  const c = {
+    models: new Counter(),
+    offered: new Counter(),
+    used: new Counter(),
+    endpoints: new Counter(),
+    masked: new Counter(),
+    blocked: new Counter(),
+    denials: new Counter(),
+  };
   const holds = new Map<string, HeldRequest>();
   const out = { requests: 0, allowed: 0, denied: 0, held: 0 };
   for (const r of rs) {
@@ -124,7 +132,15 @@ export function scopeUsage(records: Iterable<AuditEvent>, scope: ModelScope, o: 
     if (isHeld(r)) {
       out.held++;
       caller.held++;
-      if (r.approval && !holds.has(r.approval)) holds.set(r.approval, { approval: r.approval, subject: who, model: r.model ?? '', tools: r.tools ?? [], time: r.time, outcome: 'not used' });
+      if (r.approval && !holds.has(r.approval))
+        holds.set(r.approval, {
+          approval: r.approval,
+          subject: who,
+          model: r.model ?? '',
+          tools: r.tools ?? [],
+          time: r.time,
+          outcome: 'not used',
+        });
       continue;
     }
     if (r.decision === 'deny') {
@@ -176,13 +192,20 @@ export function unusedGrants(scope: ModelScope, u: ScopeUsage, minUses = 1): Unu
   const few = minUses > 1 ? ` ${minUses} or more times` : '';
   const models = u.models.filter((m) => enough(m, minUses));
   for (const g of spec.models) {
-    if (!models.some((m) => matchName(g, m.name))) out.push({ field: 'spec.models', grant: g, why: `no allowed request used a model matching ${g}${few} ${window}` });
+    if (!models.some((m) => matchName(g, m.name)))
+      out.push({ field: 'spec.models', grant: g, why: `no allowed request used a model matching ${g}${few} ${window}` });
   }
   const used = u.toolsUsed.filter((t) => enough(t, minUses));
   for (const g of spec.tools?.allow ?? []) {
     if (used.some((t) => matchName(g, t.name))) continue;
     const offered = u.toolsOffered.filter((t) => matchName(g, t.name)).reduce((n, t) => n + t.count, 0);
-    out.push({ field: 'spec.tools.allow', grant: g, why: offered ? `offered to the model in ${offered} request${offered === 1 ? '' : 's'} but never invoked${few} ${window}` : `no request offered or invoked a tool matching ${g} ${window}` });
+    out.push({
+      field: 'spec.tools.allow',
+      grant: g,
+      why: offered
+        ? `offered to the model in ${offered} request${offered === 1 ? '' : 's'} but never invoked${few} ${window}`
+        : `no request offered or invoked a tool matching ${g} ${window}`,
+    });
   }
   for (const ep of spec.endpoints ?? []) {
     const hits = u.endpoints.filter((e) => e.name.startsWith(`${ep.name} `) && enough(e, minUses));
@@ -192,8 +215,16 @@ export function unusedGrants(scope: ModelScope, u: ScopeUsage, minUses = 1): Unu
     }
     const paths = hits.map((h) => h.name.split(' ').slice(2).join(' '));
     const methods = new Set(hits.map((h) => h.name.split(' ')[1]!));
-    for (const p of ep.paths ?? []) if (!paths.some((x) => matchPath(p, x))) out.push({ field: `spec.endpoints[${ep.name}].paths`, grant: p, why: `no allowed request reached a path matching ${p}${few} ${window}` });
-    for (const m of ep.methods ?? []) if (!methods.has(m)) out.push({ field: `spec.endpoints[${ep.name}].methods`, grant: m, why: `no allowed ${m} request${few} ${window}` });
+    for (const p of ep.paths ?? [])
+      if (!paths.some((x) => matchPath(p, x)))
+        out.push({
+          field: `spec.endpoints[${ep.name}].paths`,
+          grant: p,
+          why: `no allowed request reached a path matching ${p}${few} ${window}`,
+        });
+    for (const m of ep.methods ?? [])
+      if (!methods.has(m))
+        out.push({ field: `spec.endpoints[${ep.name}].methods`, grant: m, why: `no allowed ${m} request${few} ${window}` });
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import { MessageStreamObserver, MAX_TOOLS_USED, toolUseName, toolsUsedIn } from './anthropic.ts';
 import type { SseEvent } from './parser.ts';
 
-const sse = (event: string, data: string): SseEvent => ({ event, data, id: undefined, retry: undefined, comments: [], raw: '', incomplete: false }) as unknown as SseEvent;
+const sse = (event: string, data: string): SseEvent =>
+  ({ event, data, id: undefined, retry: undefined, comments: [], raw: '', incomplete: false }) as unknown as SseEvent;
 const ev = (data: unknown) => sse((data as { type: string }).type, JSON.stringify(data));
 const start = (index: number, content_block: unknown) => ev({ type: 'content_block_start', index, content_block });
 
@@ -27,7 +28,15 @@ describe('tools the model invoked', () => {
   });
 
   test('a whole JSON message', () => {
-    expect(toolsUsedIn({ content: [{ type: 'text', text: 'x' }, { type: 'tool_use', name: 'Grep' }, { type: 'mcp_tool_use', name: 'q', server_name: 'db' }] })).toEqual(['Grep', 'mcp__db__q']);
+    expect(
+      toolsUsedIn({
+        content: [
+          { type: 'text', text: 'x' },
+          { type: 'tool_use', name: 'Grep' },
+          { type: 'mcp_tool_use', name: 'q', server_name: 'db' },
+        ],
+      }),
+    ).toEqual(['Grep', 'mcp__db__q']);
     expect(toolsUsedIn({ content: 'not an array' })).toEqual([]);
     expect(toolsUsedIn(null)).toEqual([]);
     expect(toolUseName({ type: 'tool_use', name: 42 })).toBeUndefined();

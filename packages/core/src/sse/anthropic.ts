@@ -76,7 +76,14 @@ export class MessageStreamObserver {
   observe(ev: SseEvent): void {
     if (ev.data === undefined || ev.incomplete) return;
     const type = sseEventType(ev);
-    if (type !== 'message_start' && type !== 'message_delta' && type !== 'message_stop' && type !== 'error' && type !== 'content_block_start') return;
+    if (
+      type !== 'message_start' &&
+      type !== 'message_delta' &&
+      type !== 'message_stop' &&
+      type !== 'error' &&
+      type !== 'content_block_start'
+    )
+      return;
     let obj: unknown;
     try {
       obj = JSON.parse(ev.data);

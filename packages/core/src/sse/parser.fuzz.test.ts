@@ -19,19 +19,54 @@ function parseInChunks(buf: Buffer, cuts: number[]): SseEvent[] {
   return out;
 }
 
-const fields = (e: SseEvent) => ({ event: e.event, data: e.data, id: e.id, retry: e.retry, comments: e.comments, incomplete: e.incomplete });
+const fields = (e: SseEvent) => ({
+  event: e.event,
+  data: e.data,
+  id: e.id,
+  retry: e.retry,
+  comments: e.comments,
+  incomplete: e.incomplete,
+});
 
 /** Bytes that look like SSE often enough to reach every branch: field names, separators, line breaks, BOMs, UTF-8 fragments. */
 const sseLike = fc
   .array(
     fc.oneof(
-      fc.constantFrom('data', 'data:', 'data: ', 'event:', 'event: ', 'id:', 'id: ', 'retry:', 'retry: ', ':', ': ping', 'unknown:', '\n', '\r', '\r\n', '\n\n', '\r\r', '\ufeff', '\0', '1000', '99999999999999999999999', '{"type":"x"}', 'é', '🌍'),
+      fc.constantFrom(
+        'data',
+        'data:',
+        'data: ',
+        'event:',
+        'event: ',
+        'id:',
+        'id: ',
+        'retry:',
+        'retry: ',
+        ':',
+        ': ping',
+        'unknown:',
+        '\n',
+        '\r',
+        '\r\n',
+        '\n\n',
+        '\r\r',
+        '\ufeff',
+        '\0',
+        '1000',
+        '99999999999999999999999',
+        '{"type":"x"}',
+        'é',
+        '🌍',
+      ),
       fc.string({ maxLength: 8 }),
     ),
     { maxLength: 60 },
   )
   .map((parts) => Buffer.from(parts.join('')));
-const bytes = fc.oneof(sseLike, fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)));
+const bytes = fc.oneof(
+  sseLike,
+  fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)),
+);
 const cuts = fc.array(fc.nat(), { maxLength: 12 });
 
 describe('SseParser on arbitrary bytes', () => {
@@ -56,7 +91,16 @@ describe('SseParser on arbitrary bytes', () => {
     fc.assert(
       fc.property(bytes, cuts, (buf, cs) => {
         const events = parseInChunks(buf, []).filter((e) => !e.incomplete && e.data !== undefined);
-        const text = events.map((e) => formatSseEvent({ data: e.data!, ...(e.event !== undefined && { event: e.event }), ...(e.id !== undefined && { id: e.id }), ...(e.retry !== undefined && { retry: e.retry }) })).join('');
+        const text = events
+          .map((e) =>
+            formatSseEvent({
+              data: e.data!,
+              ...(e.event !== undefined && { event: e.event }),
+              ...(e.id !== undefined && { id: e.id }),
+              ...(e.retry !== undefined && { retry: e.retry }),
+            }),
+          )
+          .join('');
         const again = parseInChunks(Buffer.from(text), cs);
         const pick = (e: SseEvent) => ({ event: e.event, data: e.data, id: e.id, retry: e.retry });
         expect(again.filter((e) => !e.incomplete).map(pick)).toEqual(events.map(pick));

@@ -81,7 +81,13 @@ describe('SseParser', () => {
     const { events, raw } = parseChunks([buf]);
     expect(raw.equals(buf)).toBe(true);
     expect(events.map(sseEventType)).toEqual([
-      'message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop',
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
     ]);
     expect(JSON.parse(events[3]!.data!).delta.text).toBe('Grüße 🌍');
   });
@@ -97,7 +103,11 @@ describe('SseParser', () => {
     }
     // one byte at a time
     const bytes = Array.from(buf, (_, i) => buf.subarray(i, i + 1));
-    expect(parseChunks(bytes).events.filter((e) => !e.incomplete).map(plain)).toEqual(whole);
+    expect(
+      parseChunks(bytes)
+        .events.filter((e) => !e.incomplete)
+        .map(plain),
+    ).toEqual(whole);
   });
 
   it('handles CR-only lines, comments, multi-line data, fields without colon, BOM and ids', () => {
@@ -179,7 +189,9 @@ describe('SSE serializer', () => {
 describe('MessageStreamObserver', () => {
   it('collects model, cumulative usage, stop reason and upstream errors', () => {
     const obs = new MessageStreamObserver();
-    const stream = ANTHROPIC_STREAM + 'event: message_delta\ndata: {"type":"message_delta","delta":{},"usage":{"output_tokens":20}}\n\n' +
+    const stream =
+      ANTHROPIC_STREAM +
+      'event: message_delta\ndata: {"type":"message_delta","delta":{},"usage":{"output_tokens":20}}\n\n' +
       'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
     for (const ev of parseChunks([Buffer.from(stream)]).events) obs.observe(ev);
     expect(obs.facts).toEqual({

@@ -29,9 +29,14 @@ const pathAsSegments = (path: string) =>
 const nameChar = fc.constantFrom('a', 'b', '-', '.', '4', '\n', 'é', '*');
 const namePattern = fc.string({ unit: nameChar, maxLength: 10 });
 const nameText = fc.string({ unit: fc.constantFrom('a', 'b', '-', '.', '4', '\n', 'é', '*'), maxLength: 12 });
-const segment = fc.oneof(fc.constantFrom('**', '*', '', 'a', 'b', 'a*', '*b', 'a*b', 'customers', '..'), fc.string({ unit: fc.constantFrom('a', 'b', '*', '.'), maxLength: 4 }));
+const segment = fc.oneof(
+  fc.constantFrom('**', '*', '', 'a', 'b', 'a*', '*b', 'a*b', 'customers', '..'),
+  fc.string({ unit: fc.constantFrom('a', 'b', '*', '.'), maxLength: 4 }),
+);
 const pathPattern = fc.array(segment, { minLength: 1, maxLength: 6 }).map((s) => s.join('/'));
-const pathText = fc.array(fc.constantFrom('', 'a', 'b', 'ab', 'aab', 'customers', '..', '*', 'x.y'), { minLength: 1, maxLength: 7 }).map((s) => s.join('/'));
+const pathText = fc
+  .array(fc.constantFrom('', 'a', 'b', 'ab', 'aab', 'customers', '..', '*', 'x.y'), { minLength: 1, maxLength: 7 })
+  .map((s) => s.join('/'));
 
 describe('matchName', () => {
   test('agrees with the reference regex', () => {
@@ -45,13 +50,17 @@ describe('matchName', () => {
 
   test('never throws on arbitrary strings; matchAnyName is the OR of matchName', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 16 }), { maxLength: 4 }), fc.string({ unit: 'grapheme', maxLength: 24 }), (ps, t) => {
-        expect(matchAnyName(ps, t)).toBe(ps.some((p) => matchName(p, t)));
-        for (const p of ps) {
-          expect(typeof globProblem(p) === 'string' || globProblem(p) === undefined).toBe(true);
-          expect(matchName(p, t)).toBe(nameRegex(p).test(t));
-        }
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme', maxLength: 16 }), { maxLength: 4 }),
+        fc.string({ unit: 'grapheme', maxLength: 24 }),
+        (ps, t) => {
+          expect(matchAnyName(ps, t)).toBe(ps.some((p) => matchName(p, t)));
+          for (const p of ps) {
+            expect(typeof globProblem(p) === 'string' || globProblem(p) === undefined).toBe(true);
+            expect(matchName(p, t)).toBe(nameRegex(p).test(t));
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

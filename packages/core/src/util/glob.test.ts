@@ -19,10 +19,21 @@ describe('matchName', () => {
   test('agrees with a regular expression on random input', () => {
     const ch = fc.constantFrom('a', 'b', '-', '*');
     fc.assert(
-      fc.property(fc.array(ch, { maxLength: 8 }).map((c) => c.join('')), fc.array(fc.constantFrom('a', 'b', '-'), { maxLength: 12 }).map((c) => c.join('')), (p, t) => {
-        const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[-]/g, '\\-')).join('.*') + '$');
-        expect(matchName(p, t)).toBe(re.test(t));
-      }),
+      fc.property(
+        fc.array(ch, { maxLength: 8 }).map((c) => c.join('')),
+        fc.array(fc.constantFrom('a', 'b', '-'), { maxLength: 12 }).map((c) => c.join('')),
+        (p, t) => {
+          const re = new RegExp(
+            '^' +
+              p
+                .split('*')
+                .map((s) => s.replace(/[-]/g, '\\-'))
+                .join('.*') +
+              '$',
+          );
+          expect(matchName(p, t)).toBe(re.test(t));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -61,7 +61,8 @@ export function matchPath(pattern: string, path: string): boolean {
 /** Reports why a glob cannot be used, or undefined when it is fine. */
 export function globProblem(pattern: string): string | undefined {
   if (pattern.length === 0) return 'is empty';
-  if (/[?[\]{}]/.test(pattern)) return `uses "${pattern.match(/[?[\]{}]/)![0]}", which scopekeeper globs do not support; use '*' (and '**' in paths)`;
+  if (/[?[\]{}]/.test(pattern))
+    return `uses "${pattern.match(/[?[\]{}]/)![0]}", which scopekeeper globs do not support; use '*' (and '**' in paths)`;
   return undefined;
 }
 

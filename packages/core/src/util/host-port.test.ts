@@ -7,4 +7,6 @@ test.each([
   ['0.0.0.0:65535', { host: '0.0.0.0', port: 65535 }],
 ])('%s', (v, want) => expect(splitHostPort(v)).toEqual(want));
 
-test.each(['nonsense', '127.0.0.1', '127.0.0.1:65536', '127.0.0.1:x', '::1:80'])('%s is refused', (v) => expect(splitHostPort(v)).toBeUndefined());
+test.each(['nonsense', '127.0.0.1', '127.0.0.1:65536', '127.0.0.1:x', '::1:80'])('%s is refused', (v) =>
+  expect(splitHostPort(v)).toBeUndefined(),
+);

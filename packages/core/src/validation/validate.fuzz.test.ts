@@ -9,13 +9,22 @@ const SCOPE = {
   kind: 'ModelScope',
   metadata: { name: 'support-agent', namespace: 'team-a' },
   spec: {
-    subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }, { kind: 'Group', name: 'support-engineers' }],
+    subjects: [
+      { kind: 'ServiceAccount', name: 'support-bot' },
+      { kind: 'Group', name: 'support-engineers' },
+    ],
     models: ['claude-sonnet-4-*'],
     limits: { maxTokens: 8192, streaming: true, thinking: false },
     tools: { allow: ['Read', 'mcp__crm__*'], deny: ['Bash'] },
     data: { mask: ['email'], block: ['private-key'], custom: [{ name: 'ticket-id', pattern: 'TCK-[0-9]{6}', action: 'mask' }] },
-    endpoints: [{ name: 'crm', url: 'http://crm.team-a.svc:8080', methods: ['GET'], paths: ['/customers/**'], maskFields: ['$.customers[*].ssn'] }],
-    approval: { requiredFor: { models: ['claude-opus-*'], tools: ['Bash'] }, approvers: [{ kind: 'Group', name: 'security-leads' }], grantDuration: '1h' },
+    endpoints: [
+      { name: 'crm', url: 'http://crm.team-a.svc:8080', methods: ['GET'], paths: ['/customers/**'], maskFields: ['$.customers[*].ssn'] },
+    ],
+    approval: {
+      requiredFor: { models: ['claude-opus-*'], tools: ['Bash'] },
+      approvers: [{ kind: 'Group', name: 'security-leads' }],
+      grantDuration: '1h',
+    },
     review: { period: '90d', reviewers: [{ kind: 'Group', name: 'security-leads' }], expiringSoonWindow: '14d', onExpiry: 'Deny' },
   },
 };
@@ -48,7 +57,11 @@ function check(r: { resource?: unknown; issues: ValidationIssue[] }, objectInput
 
 /** A path into a JSON value, and the value found there replaced, deleted or kept. */
 type Edit = { path: number[]; op: 'set' | 'delete'; value: unknown };
-const edit: fc.Arbitrary<Edit> = fc.record({ path: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }), op: fc.constantFrom('set' as const, 'delete' as const), value: fc.jsonValue({ maxDepth: 3 }) });
+const edit: fc.Arbitrary<Edit> = fc.record({
+  path: fc.array(fc.nat(), { minLength: 1, maxLength: 5 }),
+  op: fc.constantFrom('set' as const, 'delete' as const),
+  value: fc.jsonValue({ maxDepth: 3 }),
+});
 
 function applyEdit(root: Record<string, unknown>, e: Edit): void {
   let node: unknown = root;
@@ -90,15 +103,24 @@ describe('validateResource', () => {
 
   test('arbitrary JSON under apiVersion and kind: every issue names its field', () => {
     fc.assert(
-      fc.property(fc.constantFrom('ModelScope', 'AccessReview'), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }), fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 2 }), (kind, extra, spec, metadata) => {
-        const obj = { ...extra, apiVersion: 'scopekeeper.dev/v1alpha1', kind, metadata, spec };
-        check(validateResource(obj, 'fuzz'), true);
-      }),
+      fc.property(
+        fc.constantFrom('ModelScope', 'AccessReview'),
+        fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.jsonValue({ maxDepth: 2 }),
+        (kind, extra, spec, metadata) => {
+          const obj = { ...extra, apiVersion: 'scopekeeper.dev/v1alpha1', kind, metadata, spec };
+          check(validateResource(obj, 'fuzz'), true);
+        },
+      ),
       { numRuns: 600 },
     );
   });
 
-  test.each([['ModelScope', SCOPE], ['AccessReview', REVIEW]] as const)('random edits of a valid %s: never throws, every issue names its field', (_kind, base) => {
+  test.each([
+    ['ModelScope', SCOPE],
+    ['AccessReview', REVIEW],
+  ] as const)('random edits of a valid %s: never throws, every issue names its field', (_kind, base) => {
     fc.assert(
       fc.property(fc.array(edit, { minLength: 1, maxLength: 3 }), (edits) => {
         const obj = structuredClone(base) as Record<string, unknown>;
@@ -111,7 +133,9 @@ describe('validateResource', () => {
   });
 
   test('__proto__ and constructor keys are data, not a way into Object.prototype', () => {
-    const hostile = JSON.parse('{"apiVersion":"scopekeeper.dev/v1alpha1","kind":"ModelScope","metadata":{"name":"x","__proto__":{"polluted":1}},"spec":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}') as unknown;
+    const hostile = JSON.parse(
+      '{"apiVersion":"scopekeeper.dev/v1alpha1","kind":"ModelScope","metadata":{"name":"x","__proto__":{"polluted":1}},"spec":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}',
+    ) as unknown;
     check(validateResource(hostile, 'fuzz'), true);
     expect(validateResource(hostile, 'fuzz').issues.length).toBeGreaterThan(0);
   });
@@ -119,7 +143,33 @@ describe('validateResource', () => {
 
 describe('validateYaml', () => {
   test('arbitrary text never throws', () => {
-    const yamlish = fc.array(fc.oneof(fc.constantFrom('---\n', 'apiVersion: scopekeeper.dev/v1alpha1\n', 'kind: ModelScope\n', 'spec:\n', '  models: [', ']\n', '&a ', '*a', '!!js/function ', ': ', '- ', '"', "'", '{', '}', '\t', '\n'), fc.string({ maxLength: 10 })), { maxLength: 30 }).map((p) => p.join(''));
+    const yamlish = fc
+      .array(
+        fc.oneof(
+          fc.constantFrom(
+            '---\n',
+            'apiVersion: scopekeeper.dev/v1alpha1\n',
+            'kind: ModelScope\n',
+            'spec:\n',
+            '  models: [',
+            ']\n',
+            '&a ',
+            '*a',
+            '!!js/function ',
+            ': ',
+            '- ',
+            '"',
+            "'",
+            '{',
+            '}',
+            '\t',
+            '\n',
+          ),
+          fc.string({ maxLength: 10 }),
+        ),
+        { maxLength: 30 },
+      )
+      .map((p) => p.join(''));
     fc.assert(
       fc.property(fc.oneof(yamlish, fc.string({ maxLength: 200 })), (text) => {
         const r = validateYaml(text, 'fuzz.yaml');
@@ -132,12 +182,21 @@ describe('validateYaml', () => {
 
   test('an alias without its anchor, or a billion-laughs alias bomb, is an issue, not a throw', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 10; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const t0 = performance.now();
     const bomb = validateYaml(lines.join('\n'), 'bomb.yaml');
     expect(bomb.resources).toEqual([]);
-    expect(bomb.issues).toEqual([expect.objectContaining({ source: 'bomb.yaml#1', message: expect.stringMatching(/^is not valid YAML: .*alias/i) })]);
+    expect(bomb.issues).toEqual([
+      expect.objectContaining({ source: 'bomb.yaml#1', message: expect.stringMatching(/^is not valid YAML: .*alias/i) }),
+    ]);
     expect(performance.now() - t0).toBeLessThan(2000);
-    expect(validateYaml('spec: *nowhere\n', 'alias.yaml').issues).toEqual([expect.objectContaining({ message: expect.stringContaining('is not valid YAML') })]);
+    expect(validateYaml('spec: *nowhere\n', 'alias.yaml').issues).toEqual([
+      expect.objectContaining({ message: expect.stringContaining('is not valid YAML') }),
+    ]);
   });
 });

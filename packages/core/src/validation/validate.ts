@@ -79,7 +79,8 @@ function prepare(schema: JsonSchema, path: string[], rules: CelRule[]): JsonSche
   }
   if (schema.properties) {
     out.properties = {};
-    for (const [k, v] of Object.entries(schema.properties)) out.properties[k] = k === 'metadata' ? { type: 'object' } : prepare(v, [...path, k], rules);
+    for (const [k, v] of Object.entries(schema.properties))
+      out.properties[k] = k === 'metadata' ? { type: 'object' } : prepare(v, [...path, k], rules);
     out.additionalProperties = false;
   }
   if (schema.items) out.items = prepare(schema.items, [...path, '*'], rules);
@@ -176,7 +177,8 @@ function valueAt(obj: unknown, path: string[]): unknown[] {
     for (const v of values) {
       if (part === '*') {
         if (Array.isArray(v)) next.push(...v);
-      } else if (v && typeof v === 'object' && (v as Record<string, unknown>)[part] !== undefined) next.push((v as Record<string, unknown>)[part]);
+      } else if (v && typeof v === 'object' && (v as Record<string, unknown>)[part] !== undefined)
+        next.push((v as Record<string, unknown>)[part]);
     }
     values = next;
   }
@@ -202,7 +204,11 @@ export function validateResource(obj: unknown, source: string): { resource?: Res
   const issues: ValidationIssue[] = [];
   if (!name) issues.push({ ...base, field: 'metadata.name', message: 'Required value: give the resource a name.' });
   else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    issues.push({ ...base, field: 'metadata.name', message: 'must be a lowercase RFC 1123 subdomain: letters, digits, - and ., starting and ending with a letter or digit.' });
+    issues.push({
+      ...base,
+      field: 'metadata.name',
+      message: 'must be a lowercase RFC 1123 subdomain: letters, digits, - and ., starting and ending with a letter or digit.',
+    });
   }
   if (!c.validate(o)) {
     const seen = new Set<string>();

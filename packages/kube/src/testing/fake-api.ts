@@ -70,7 +70,10 @@ export class FakeApiServer {
   put(plural: string, obj: Obj): Obj {
     const key = this.key(plural, obj.metadata.namespace, obj.metadata.name);
     const existed = this.objects.has(key);
-    const stored: Obj = structuredClone({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv), uid: obj.metadata.uid ?? `uid-${obj.metadata.name}` } });
+    const stored: Obj = structuredClone({
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: String(++this.rv), uid: obj.metadata.uid ?? `uid-${obj.metadata.name}` },
+    });
     this.objects.set(key, stored);
     this.record({ rv: this.rv, plural, type: existed ? 'MODIFIED' : 'ADDED', object: stored });
     return stored;
@@ -81,7 +84,12 @@ export class FakeApiServer {
     const obj = this.objects.get(key);
     if (!obj) return;
     this.objects.delete(key);
-    this.record({ rv: ++this.rv, plural, type: 'DELETED', object: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.rv) } } });
+    this.record({
+      rv: ++this.rv,
+      plural,
+      type: 'DELETED',
+      object: { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.rv) } },
+    });
   }
 
   get(plural: string, namespace: string, name: string): Obj | undefined {
@@ -145,7 +153,9 @@ export class FakeApiServer {
   }
 
   private status(res: ServerResponse, code: number, reason: string, message: string): void {
-    res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message }));
+    res
+      .writeHead(code, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason, message }));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -176,15 +186,26 @@ export class FakeApiServer {
     }
     const sel = { plural, ...(namespace ? { namespace } : {}) };
     if (url.searchParams.get('watch') !== 'true') {
-      const items = [...this.objects.entries()].filter(([k, o]) => k.startsWith(`${plural}/`) && (!namespace || o.metadata.namespace === namespace)).map(([, o]) => o);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: String(this.rv) }, items }));
+      const items = [...this.objects.entries()]
+        .filter(([k, o]) => k.startsWith(`${plural}/`) && (!namespace || o.metadata.namespace === namespace))
+        .map(([, o]) => o);
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: String(this.rv) }, items }));
       return;
     }
     const from = Number(url.searchParams.get('resourceVersion') || this.rv);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     if (from < this.compactedBefore - 1) {
-      this.send(res, 'ERROR', { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: `too old resource version: ${from}` });
+      this.send(res, 'ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 410,
+        reason: 'Expired',
+        message: `too old resource version: ${from}`,
+      });
       res.end();
       return;
     }

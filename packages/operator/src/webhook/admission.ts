@@ -41,8 +41,7 @@ export interface AdmissionResponse {
 
 /** What a handler decides: allowed (with an optional patch) or denied with a message a person can act on. */
 export type Verdict =
-  | { allowed: true; patch?: JsonPatchOp[]; warnings?: string[] }
-  | { allowed: false; message: string; code?: number; warnings?: string[] };
+  { allowed: true; patch?: JsonPatchOp[]; warnings?: string[] } | { allowed: false; message: string; code?: number; warnings?: string[] };
 
 export const allow = (patch?: JsonPatchOp[], warnings?: string[]): Verdict => ({
   allowed: true,

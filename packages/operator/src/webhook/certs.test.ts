@@ -36,7 +36,11 @@ describe('generating', () => {
     expect(Date.parse(caCert.validTo) - NOW).toBeGreaterThan(3649 * DAY_MS);
     expect(keyMatches(ca)).toBe(true);
 
-    const serving = await issueServingCert(ca, { dnsNames: serviceDnsNames('scopekeeper', 'scopekeeper-system'), ipAddresses: ['127.0.0.1'], now: NOW });
+    const serving = await issueServingCert(ca, {
+      dnsNames: serviceDnsNames('scopekeeper', 'scopekeeper-system'),
+      ipAddresses: ['127.0.0.1'],
+      now: NOW,
+    });
     const c = new X509Certificate(serving.certPem);
     expect(c.ca).toBe(false);
     expect(c.checkHost('scopekeeper.scopekeeper-system.svc')).toBe('scopekeeper.scopekeeper-system.svc');
@@ -155,7 +159,7 @@ describe('ensureCerts', () => {
     ]);
   });
 
-  test('the chart\'s empty Secret is filled in place', async () => {
+  test("the chart's empty Secret is filled in place", async () => {
     const replaced: string[] = [];
     const api: SecretApi = {
       readNamespacedSecret: async () => ({ metadata: { resourceVersion: '7' } }),
@@ -174,7 +178,10 @@ describe('patchCaBundle', () => {
     const patches: { kind: string; body: unknown; contentType?: string }[] = [];
     const read = async () => {
       if (missing) throw Object.assign(new Error('nf'), { code: 404 });
-      return { metadata: { resourceVersion: '42' }, webhooks: webhooks.map((w) => ({ name: w.name, clientConfig: { ...(w.caBundle ? { caBundle: w.caBundle } : {}) } })) };
+      return {
+        metadata: { resourceVersion: '42' },
+        webhooks: webhooks.map((w) => ({ name: w.name, clientConfig: { ...(w.caBundle ? { caBundle: w.caBundle } : {}) } })),
+      };
     };
     // (the options carry client-node's Content-Type middleware; the e2e shows the API server takes the patch)
     const patch = (kind: string) => async (p: { body: unknown }, options?: unknown) => {
@@ -193,7 +200,11 @@ describe('patchCaBundle', () => {
   test('a JSON patch guarded by the resourceVersion, only for the webhooks whose bundle differs', async () => {
     const pem = (await generateCA()).certPem;
     const b64 = Buffer.from(pem).toString('base64');
-    const { api, patches } = fakeApi([{ name: 'a.scopekeeper.dev' }, { name: 'b.scopekeeper.dev', caBundle: b64 }, { name: 'c.scopekeeper.dev', caBundle: 'b2xk' }]);
+    const { api, patches } = fakeApi([
+      { name: 'a.scopekeeper.dev' },
+      { name: 'b.scopekeeper.dev', caBundle: b64 },
+      { name: 'c.scopekeeper.dev', caBundle: 'b2xk' },
+    ]);
     const r = await patchCaBundle(api, pem);
     expect(r).toEqual({ mutating: ['a.scopekeeper.dev', 'c.scopekeeper.dev'], validating: ['a.scopekeeper.dev', 'c.scopekeeper.dev'] });
     expect(patches[0]).toEqual({
@@ -212,6 +223,8 @@ describe('patchCaBundle', () => {
     const { api, patches } = fakeApi([{ name: 'a', caBundle: Buffer.from(pem).toString('base64') }]);
     expect(await patchCaBundle(api, pem)).toEqual({ mutating: [], validating: [] });
     expect(patches).toEqual([]);
-    await expect(patchCaBundle(fakeApi([], true).api, pem)).rejects.toThrow('MutatingWebhookConfiguration scopekeeper does not exist: install the scopekeeper chart');
+    await expect(patchCaBundle(fakeApi([], true).api, pem)).rejects.toThrow(
+      'MutatingWebhookConfiguration scopekeeper does not exist: install the scopekeeper chart',
+    );
   });
 });

@@ -79,7 +79,8 @@ export async function issueServingCert(
   ca: CertPair,
   opts: { dnsNames: string[]; ipAddresses?: string[]; validityDays?: number; now?: number },
 ): Promise<CertPair> {
-  if (opts.dnsNames.length === 0 && !opts.ipAddresses?.length) throw new Error('a serving certificate needs at least one DNS name or IP address');
+  if (opts.dnsNames.length === 0 && !opts.ipAddresses?.length)
+    throw new Error('a serving certificate needs at least one DNS name or IP address');
   const now = opts.now ?? Date.now();
   const caCert = new x509.X509Certificate(ca.certPem);
   const keys = await crypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
@@ -189,7 +190,12 @@ function fromFiles(get: (k: string) => string | undefined): WebhookCerts | undef
 }
 
 function toFiles(c: WebhookCerts): Record<string, string> {
-  return { [SECRET_KEYS.cert]: c.serving.certPem, [SECRET_KEYS.key]: c.serving.keyPem, [SECRET_KEYS.ca]: c.caBundle, [SECRET_KEYS.caKey]: c.ca.keyPem };
+  return {
+    [SECRET_KEYS.cert]: c.serving.certPem,
+    [SECRET_KEYS.key]: c.serving.keyPem,
+    [SECRET_KEYS.ca]: c.caBundle,
+    [SECRET_KEYS.caKey]: c.ca.keyPem,
+  };
 }
 
 /** tls.crt, tls.key, ca.crt and ca.key in a directory (mode 0600, each replaced atomically). */
@@ -221,7 +227,10 @@ export function dirCertStore(dir: string): CertStore {
 
 /** The part of @kubernetes/client-node's CoreV1Api the Secret store uses. */
 export interface SecretApi {
-  readNamespacedSecret(param: { name: string; namespace: string }): Promise<{ metadata?: { resourceVersion?: string }; data?: { [k: string]: string } }>;
+  readNamespacedSecret(param: {
+    name: string;
+    namespace: string;
+  }): Promise<{ metadata?: { resourceVersion?: string }; data?: { [k: string]: string } }>;
   replaceNamespacedSecret(param: { name: string; namespace: string; body: SecretBody }): Promise<unknown>;
   createNamespacedSecret(param: { namespace: string; body: SecretBody }): Promise<unknown>;
 }
@@ -261,7 +270,12 @@ export function secretCertStore(api: SecretApi, namespace: string, name: string)
       const body: SecretBody = {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}), labels: { 'app.kubernetes.io/part-of': 'scopekeeper' } },
+        metadata: {
+          name,
+          namespace,
+          ...(resourceVersion ? { resourceVersion } : {}),
+          labels: { 'app.kubernetes.io/part-of': 'scopekeeper' },
+        },
         type: 'Opaque',
         data: Object.fromEntries(Object.entries(toFiles(c)).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
       };
@@ -269,7 +283,9 @@ export function secretCertStore(api: SecretApi, namespace: string, name: string)
         if (exists) await api.replaceNamespacedSecret({ name, namespace, body });
         else await api.createNamespacedSecret({ namespace, body });
       } catch (e) {
-        throw Object.assign(new Error(`could not write Secret ${namespace}/${name}: ${describeError(e)}`), { code: (e as { code?: unknown }).code });
+        throw Object.assign(new Error(`could not write Secret ${namespace}/${name}: ${describeError(e)}`), {
+          code: (e as { code?: unknown }).code,
+        });
       }
     },
   };
@@ -364,8 +380,14 @@ interface WebhookConfigObject {
 export interface WebhookConfigApi {
   readMutatingWebhookConfiguration(param: { name: string }): Promise<WebhookConfigObject>;
   readValidatingWebhookConfiguration(param: { name: string }): Promise<WebhookConfigObject>;
-  patchMutatingWebhookConfiguration(param: { name: string; body: unknown; fieldManager?: string }, options?: ReturnType<typeof setHeaderOptions>): Promise<unknown>;
-  patchValidatingWebhookConfiguration(param: { name: string; body: unknown; fieldManager?: string }, options?: ReturnType<typeof setHeaderOptions>): Promise<unknown>;
+  patchMutatingWebhookConfiguration(
+    param: { name: string; body: unknown; fieldManager?: string },
+    options?: ReturnType<typeof setHeaderOptions>,
+  ): Promise<unknown>;
+  patchValidatingWebhookConfiguration(
+    param: { name: string; body: unknown; fieldManager?: string },
+    options?: ReturnType<typeof setHeaderOptions>,
+  ): Promise<unknown>;
 }
 
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
@@ -386,9 +408,13 @@ export async function patchCaBundle(
   const one = async (kind: 'Mutating' | 'Validating'): Promise<string[]> => {
     let cfg: WebhookConfigObject;
     try {
-      cfg = kind === 'Mutating' ? await api.readMutatingWebhookConfiguration({ name }) : await api.readValidatingWebhookConfiguration({ name });
+      cfg =
+        kind === 'Mutating' ? await api.readMutatingWebhookConfiguration({ name }) : await api.readValidatingWebhookConfiguration({ name });
     } catch (e) {
-      if (isNotFound(e)) throw new Error(`${kind}WebhookConfiguration ${name} does not exist: install the scopekeeper chart (it creates both webhook configurations)`);
+      if (isNotFound(e))
+        throw new Error(
+          `${kind}WebhookConfiguration ${name} does not exist: install the scopekeeper chart (it creates both webhook configurations)`,
+        );
       throw new Error(`could not read ${kind}WebhookConfiguration ${name}: ${describeError(e)}`);
     }
     const changed: string[] = [];

@@ -71,7 +71,8 @@ const check = ajv.compile(INJECTION_CONFIG_SCHEMA);
 
 function describe(e: ErrorObject): string {
   const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
-  if (e.keyword === 'additionalProperties') return `unknown field ${at ? `${at}.` : ''}${(e.params as { additionalProperty: string }).additionalProperty}`;
+  if (e.keyword === 'additionalProperties')
+    return `unknown field ${at ? `${at}.` : ''}${(e.params as { additionalProperty: string }).additionalProperty}`;
   if (e.keyword === 'required') return `${(e.params as { missingProperty: string }).missingProperty} is required`;
   if (e.keyword === 'enum') return `${at} must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
   if (e.keyword === 'pattern' && at === 'upstreamKeySecret') return 'upstreamKeySecret is not a valid Secret name';

@@ -7,16 +7,33 @@ import { podExposures } from './pod-guard.ts';
 import { sidecarArgs, sidecarMismatch } from './sidecar.ts';
 
 const hasOurSidecar = (p: V1Pod, cfg: InjectionConfig, scopes: ModelScope[] = []): boolean =>
-  sidecarMismatch(p, cfg, { scope: p.metadata?.annotations?.['scopekeeper.dev/scope'], audiences: [...new Set(scopes.flatMap((s) => (s.spec.endpoints ?? []).flatMap((e) => e.auth?.serviceAccountToken?.audience ?? [])))].sort() }) === undefined;
+  sidecarMismatch(p, cfg, {
+    scope: p.metadata?.annotations?.['scopekeeper.dev/scope'],
+    audiences: [
+      ...new Set(scopes.flatMap((s) => (s.spec.endpoints ?? []).flatMap((e) => e.auth?.serviceAccountToken?.audience ?? []))),
+    ].sort(),
+  }) === undefined;
 
 const config: InjectionConfig = {
   image: 'ghcr.io/scopekeeper/scopekeeper:0.1.0',
   issuers: ['https://kubernetes.default.svc.cluster.local'],
   upstreamKeySecret: 'anthropic-key',
 };
-const ctx = (over: Partial<InjectionContext> = {}): InjectionContext => ({ namespace: 'team-a', serverVersion: 'v1.37.2', config, ...over });
+const ctx = (over: Partial<InjectionContext> = {}): InjectionContext => ({
+  namespace: 'team-a',
+  serverVersion: 'v1.37.2',
+  config,
+  ...over,
+});
 
-function pod(over: { annotations?: Record<string, string>; labels?: Record<string, string>; containers?: V1Container[]; initContainers?: V1Container[] } = {}): V1Pod {
+function pod(
+  over: {
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    containers?: V1Container[];
+    initContainers?: V1Container[];
+  } = {},
+): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -63,7 +80,16 @@ function apiDefaults(p: V1Pod): V1Pod {
   q.metadata!.uid = '1234';
   // The API server writes fields in its own order, not ours.
   const sortKeys = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().reverse().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .reverse()
+              .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return sortKeys(q) as V1Pod;
 }
 
@@ -94,9 +120,21 @@ describe('mutatePod: injection', () => {
     expect(sc.image).toBe(config.image);
     expect(sc.command).toBeUndefined();
     expect(sc.args).toEqual([
-      'sidecar', '--policy', 'kubernetes', '--namespace', '$(POD_NAMESPACE)', '--pod', '$(POD_NAME)',
-      '--issuer', 'https://kubernetes.default.svc.cluster.local', '--upstream-key-file', '/var/run/scopekeeper/upstream/key',
-      '--audit', 'stdout', '--admin', '0.0.0.0:15181',
+      'sidecar',
+      '--policy',
+      'kubernetes',
+      '--namespace',
+      '$(POD_NAMESPACE)',
+      '--pod',
+      '$(POD_NAME)',
+      '--issuer',
+      'https://kubernetes.default.svc.cluster.local',
+      '--upstream-key-file',
+      '/var/run/scopekeeper/upstream/key',
+      '--audit',
+      'stdout',
+      '--admin',
+      '0.0.0.0:15181',
     ]);
     expect(sc.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
@@ -154,7 +192,9 @@ describe('mutatePod: injection', () => {
     });
     const out = inject(p);
     for (const c of out.spec!.containers) {
-      expect(c.env!.filter((e) => e.name === 'ANTHROPIC_BASE_URL')).toEqual([{ name: 'ANTHROPIC_BASE_URL', value: 'http://127.0.0.1:15180' }]);
+      expect(c.env!.filter((e) => e.name === 'ANTHROPIC_BASE_URL')).toEqual([
+        { name: 'ANTHROPIC_BASE_URL', value: 'http://127.0.0.1:15180' },
+      ]);
     }
   });
 
@@ -173,12 +213,43 @@ describe('mutatePod: injection', () => {
   });
 
   test('the scope annotation becomes --scope; more issuers, a CA, an upstream and audit sinks pass through', () => {
-    const cfg: InjectionConfig = { ...config, issuers: ['https://a', 'https://b'], issuerCAFile: '/ca.pem', upstream: 'https://gw.example', audit: ['stdout', 'file:/tmp/a'] };
-    const out = inject(pod({ annotations: { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'support-agent' } }), ctx({ config: cfg }));
+    const cfg: InjectionConfig = {
+      ...config,
+      issuers: ['https://a', 'https://b'],
+      issuerCAFile: '/ca.pem',
+      upstream: 'https://gw.example',
+      audit: ['stdout', 'file:/tmp/a'],
+    };
+    const out = inject(
+      pod({ annotations: { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'support-agent' } }),
+      ctx({ config: cfg }),
+    );
     expect(out.spec!.initContainers![0]!.args).toEqual([
-      'sidecar', '--policy', 'kubernetes', '--namespace', '$(POD_NAMESPACE)', '--pod', '$(POD_NAME)',
-      '--issuer', 'https://a', '--issuer', 'https://b', '--issuer-ca', '/ca.pem', '--upstream-key-file', '/var/run/scopekeeper/upstream/key',
-      '--upstream', 'https://gw.example', '--audit', 'stdout', '--audit', 'file:/tmp/a', '--admin', '0.0.0.0:15181', '--scope', 'support-agent',
+      'sidecar',
+      '--policy',
+      'kubernetes',
+      '--namespace',
+      '$(POD_NAMESPACE)',
+      '--pod',
+      '$(POD_NAME)',
+      '--issuer',
+      'https://a',
+      '--issuer',
+      'https://b',
+      '--issuer-ca',
+      '/ca.pem',
+      '--upstream-key-file',
+      '/var/run/scopekeeper/upstream/key',
+      '--upstream',
+      'https://gw.example',
+      '--audit',
+      'stdout',
+      '--audit',
+      'file:/tmp/a',
+      '--admin',
+      '0.0.0.0:15181',
+      '--scope',
+      'support-agent',
     ]);
     expect(sidecarArgs(config, undefined)).not.toContain('--scope');
   });
@@ -253,7 +324,8 @@ describe('mutatePod: refused with what to do', () => {
     expect(r).toEqual({
       allowed: false,
       result: 'refused',
-      message: 'pod team-a/agent: the annotation scopekeeper.dev/inject must be "true" or "false" (got "yes"). Set it to "true" to inject the scopekeeper sidecar, "false" to opt out, or remove it.',
+      message:
+        'pod team-a/agent: the annotation scopekeeper.dev/inject must be "true" or "false" (got "yes"). Set it to "true" to inject the scopekeeper sidecar, "false" to opt out, or remove it.',
     });
   });
   test.each([
@@ -279,17 +351,39 @@ describe('mutatePod: refused with what to do', () => {
 });
 
 test('an app container that reads the key gets a warning (and would be refused where enforced)', () => {
-  const r = mutatePod(pod({ containers: [{ name: 'app', image: 'x', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }] }] }), ctx());
-  expect(r.allowed && r.warnings[0]).toContain('container "app" reads the upstream key Secret "anthropic-key" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY');
+  const r = mutatePod(
+    pod({
+      containers: [
+        {
+          name: 'app',
+          image: 'x',
+          env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }],
+        },
+      ],
+    }),
+    ctx(),
+  );
+  expect(r.allowed && r.warnings[0]).toContain(
+    'container "app" reads the upstream key Secret "anthropic-key" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY',
+  );
 });
 
 describe('parseInjectionConfig', () => {
   test('accepts the shape the chart renders', () => {
-    const raw = { ...config, imagePullPolicy: 'IfNotPresent', issuerCAFile: '/ca', audit: ['stdout'], nativeSidecar: 'auto', resources: { requests: { cpu: '50m' } } };
+    const raw = {
+      ...config,
+      imagePullPolicy: 'IfNotPresent',
+      issuerCAFile: '/ca',
+      audit: ['stdout'],
+      nativeSidecar: 'auto',
+      resources: { requests: { cpu: '50m' } },
+    };
     expect(parseInjectionConfig(JSON.parse(JSON.stringify(raw)))).toEqual(raw);
   });
   test('names every wrong field', () => {
-    expect(() => parseInjectionConfig({ image: '', issuers: [], upstreamKeySecret: 'Bad_Name', nativeSidecar: 'maybe', extra: 1 }, 'injection.json')).toThrow(
+    expect(() =>
+      parseInjectionConfig({ image: '', issuers: [], upstreamKeySecret: 'Bad_Name', nativeSidecar: 'maybe', extra: 1 }, 'injection.json'),
+    ).toThrow(
       'injection.json: unknown field extra; image must NOT have fewer than 1 characters; issuers must NOT have fewer than 1 items; upstreamKeySecret is not a valid Secret name; nativeSidecar must be one of auto, always, never',
     );
     expect(() => parseInjectionConfig([])).toThrow('must be a JSON object');
@@ -298,8 +392,14 @@ describe('parseInjectionConfig', () => {
 
 describe('the sidecar is exactly what the webhook injects', () => {
   const hooks: [string, (c: V1Container) => void][] = [
-    ['a readinessProbe that prints the key', (c) => (c.readinessProbe = { exec: { command: ['sh', '-c', 'cat /var/run/scopekeeper/upstream/key >/proc/1/fd/1'] } })],
-    ['a lifecycle.postStart hook', (c) => (c.lifecycle = { postStart: { exec: { command: ['sh', '-c', 'cp /var/run/scopekeeper/upstream/key /shared/'] } } })],
+    [
+      'a readinessProbe that prints the key',
+      (c) => (c.readinessProbe = { exec: { command: ['sh', '-c', 'cat /var/run/scopekeeper/upstream/key >/proc/1/fd/1'] } }),
+    ],
+    [
+      'a lifecycle.postStart hook',
+      (c) => (c.lifecycle = { postStart: { exec: { command: ['sh', '-c', 'cp /var/run/scopekeeper/upstream/key /shared/'] } } }),
+    ],
     ['a livenessProbe', (c) => (c.livenessProbe = { exec: { command: ['cat', '/var/run/scopekeeper/upstream/key'] } })],
     ['a command', (c) => (c.command = ['sh'])],
     ['a workingDir', (c) => (c.workingDir = '/tmp')],
@@ -323,7 +423,7 @@ describe('the sidecar is exactly what the webhook injects', () => {
     expect(hasOurSidecar(fixed, config)).toBe(true);
   });
 
-  test('the API server\'s defaults do not make it differ: quantities, pull policy, probe defaults', () => {
+  test("the API server's defaults do not make it differ: quantities, pull policy, probe defaults", () => {
     const stored = apiDefaults(inject(pod()));
     stored.spec!.initContainers![0]!.resources!.requests!.cpu = '0.05';
     expect(hasOurSidecar(stored, config)).toBe(true);
@@ -339,7 +439,10 @@ describe('the sidecar is exactly what the webhook injects', () => {
     const i = p.spec!.volumes!.findIndex((v) => v.name === 'scopekeeper-upstream-key');
     p.spec!.volumes![i] = { name: 'scopekeeper-upstream-key', hostPath: { path: '/etc' } };
     expect(hasOurSidecar(p, config)).toBe(false);
-    expect(inject(p).spec!.volumes![i]).toEqual({ name: 'scopekeeper-upstream-key', secret: { secretName: 'anthropic-key', items: [{ key: 'api-key', path: 'key' }] } });
+    expect(inject(p).spec!.volumes![i]).toEqual({
+      name: 'scopekeeper-upstream-key',
+      secret: { secretName: 'anthropic-key', items: [{ key: 'api-key', path: 'key' }] },
+    });
   });
 });
 
@@ -348,7 +451,11 @@ describe('endpoints[].auth: a token for the audience, in the sidecar alone', () 
     apiVersion: 'scopekeeper.dev/v1alpha1',
     kind: 'ModelScope',
     metadata: { name, namespace: 'team-a' },
-    spec: { subjects: [{ kind: 'ServiceAccount', name: 'bot' }], models: ['claude-sonnet-4-5'], endpoints: [{ name: 'crm', url: 'http://crm.team-a.svc:8080', auth: { serviceAccountToken: { audience } } }] },
+    spec: {
+      subjects: [{ kind: 'ServiceAccount', name: 'bot' }],
+      models: ['claude-sonnet-4-5'],
+      endpoints: [{ name: 'crm', url: 'http://crm.team-a.svc:8080', auth: { serviceAccountToken: { audience } } }],
+    },
   });
   const scopes = [withAuth('support', 'crm.team-a'), withAuth('billing', 'billing.team-a'), withAuth('dup', 'crm.team-a')];
 
@@ -356,10 +463,16 @@ describe('endpoints[].auth: a token for the audience, in the sidecar alone', () 
     const out = inject(pod(), ctx({ scopes }));
     const sc = out.spec!.initContainers![0]!;
     expect(sc.args!.slice(-4)).toEqual([
-      '--endpoint-token', 'billing.team-a=/var/run/scopekeeper/endpoint-tokens/token-0',
-      '--endpoint-token', 'crm.team-a=/var/run/scopekeeper/endpoint-tokens/token-1',
+      '--endpoint-token',
+      'billing.team-a=/var/run/scopekeeper/endpoint-tokens/token-0',
+      '--endpoint-token',
+      'crm.team-a=/var/run/scopekeeper/endpoint-tokens/token-1',
     ]);
-    expect(sc.volumeMounts).toContainEqual({ name: 'scopekeeper-endpoint-tokens', mountPath: '/var/run/scopekeeper/endpoint-tokens', readOnly: true });
+    expect(sc.volumeMounts).toContainEqual({
+      name: 'scopekeeper-endpoint-tokens',
+      mountPath: '/var/run/scopekeeper/endpoint-tokens',
+      readOnly: true,
+    });
     expect(out.spec!.volumes!.find((v) => v.name === 'scopekeeper-endpoint-tokens')!.projected!.sources).toEqual([
       { serviceAccountToken: { audience: 'billing.team-a', expirationSeconds: 600, path: 'token-0' } },
       { serviceAccountToken: { audience: 'crm.team-a', expirationSeconds: 600, path: 'token-1' } },
@@ -371,12 +484,16 @@ describe('endpoints[].auth: a token for the audience, in the sidecar alone', () 
 
   test('a pinned scope: its audiences only', () => {
     const out = inject(pod({ annotations: { 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/scope': 'billing' } }), ctx({ scopes }));
-    expect(out.spec!.initContainers![0]!.args!.filter((a) => a.includes('='))).toEqual(['billing.team-a=/var/run/scopekeeper/endpoint-tokens/token-0']);
+    expect(out.spec!.initContainers![0]!.args!.filter((a) => a.includes('='))).toEqual([
+      'billing.team-a=/var/run/scopekeeper/endpoint-tokens/token-0',
+    ]);
   });
 
   test('no audience: no volume; a volume under that name brought by the pod is dropped', () => {
     const p = pod();
-    p.spec!.volumes = [{ name: 'scopekeeper-endpoint-tokens', projected: { sources: [{ serviceAccountToken: { audience: 'crm.team-a', path: 't' } }] } }];
+    p.spec!.volumes = [
+      { name: 'scopekeeper-endpoint-tokens', projected: { sources: [{ serviceAccountToken: { audience: 'crm.team-a', path: 't' } }] } },
+    ];
     const out = inject(p);
     expect(out.spec!.volumes!.map((v) => v.name)).not.toContain('scopekeeper-endpoint-tokens');
   });

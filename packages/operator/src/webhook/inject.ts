@@ -30,7 +30,15 @@ import {
 } from './constants.ts';
 import { diffPatch, type JsonPatchOp } from './jsonpatch.ts';
 import { describeExposures, podExposures } from './pod-guard.ts';
-import { comparableContainer, comparableVolume, findSidecar, injectedVolumes, podScope, sidecarContainer, type PodPlan } from './sidecar.ts';
+import {
+  comparableContainer,
+  comparableVolume,
+  findSidecar,
+  injectedVolumes,
+  podScope,
+  sidecarContainer,
+  type PodPlan,
+} from './sidecar.ts';
 
 /** `/version`'s gitVersion (`v1.37.2`), or its major/minor (`"1"`, `"29+"`), or numbers. */
 export type ServerVersion = string | { major: string | number; minor: string | number; gitVersion?: string };
@@ -75,7 +83,8 @@ export function useNativeSidecar(version: ServerVersion, override: InjectionConf
 /** Every audience of endpoints[].auth.serviceAccountToken in these scopes, sorted and unique. */
 export function endpointAudiences(scopes: readonly ModelScope[]): string[] {
   const out = new Set<string>();
-  for (const s of scopes) for (const e of s.spec?.endpoints ?? []) if (e.auth?.serviceAccountToken?.audience) out.add(e.auth.serviceAccountToken.audience);
+  for (const s of scopes)
+    for (const e of s.spec?.endpoints ?? []) if (e.auth?.serviceAccountToken?.audience) out.add(e.auth.serviceAccountToken.audience);
   return [...out].sort();
 }
 
@@ -112,7 +121,13 @@ export function describePod(pod: V1Pod, namespace: string): string {
 
 // ---- the mutation ---------------------------------------------------------------------------
 
-const skip = (reason: string, warnings: string[] = []): MutationResult => ({ allowed: true, result: 'skipped', patch: [], reason, warnings });
+const skip = (reason: string, warnings: string[] = []): MutationResult => ({
+  allowed: true,
+  result: 'skipped',
+  patch: [],
+  reason,
+  warnings,
+});
 const refuse = (message: string): MutationResult => ({ allowed: false, result: 'refused', message });
 
 /** Points an app container at the sidecar and gives it the token to present. */
@@ -132,8 +147,24 @@ function wireApp(c: V1Container): void {
   if (j < 0) mounts.push({ ...APP_MOUNT });
   else if (comparableVolumeMount(mounts[j]!) !== comparableVolumeMount(APP_MOUNT)) mounts[j] = { ...APP_MOUNT };
 }
-const comparableVolumeMount = (m: { name: string; mountPath: string; readOnly?: boolean; subPath?: string; subPathExpr?: string; mountPropagation?: string; recursiveReadOnly?: string }): string =>
-  JSON.stringify([m.name, m.mountPath, m.readOnly === true, m.subPath ?? '', m.subPathExpr ?? '', m.mountPropagation ?? '', m.recursiveReadOnly ?? '']);
+const comparableVolumeMount = (m: {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+  subPathExpr?: string;
+  mountPropagation?: string;
+  recursiveReadOnly?: string;
+}): string =>
+  JSON.stringify([
+    m.name,
+    m.mountPath,
+    m.readOnly === true,
+    m.subPath ?? '',
+    m.subPathExpr ?? '',
+    m.mountPropagation ?? '',
+    m.recursiveReadOnly ?? '',
+  ]);
 
 /** Changes `pod` (a deep copy) into the injected shape. */
 function injectInto(pod: V1Pod, config: InjectionConfig, plan: PodPlan, native: boolean): void {
@@ -203,7 +234,9 @@ export function mutatePod(pod: V1Pod, ctx: InjectionContext): MutationResult {
   for (const list of ['initContainers', 'containers'] as const) {
     for (const c of spec[list] ?? []) {
       if (c.name === SIDECAR_NAME) continue;
-      const clash = (c.ports ?? []).find((p) => p.containerPort === DATA_PORT || p.containerPort === ADMIN_PORT || p.name === DATA_PORT_NAME || p.name === ADMIN_PORT_NAME);
+      const clash = (c.ports ?? []).find(
+        (p) => p.containerPort === DATA_PORT || p.containerPort === ADMIN_PORT || p.name === DATA_PORT_NAME || p.name === ADMIN_PORT_NAME,
+      );
       if (clash) {
         return refuse(
           `${who}: container "${c.name}" declares port ${clash.name ?? clash.containerPort}, which the scopekeeper sidecar uses ` +
@@ -224,5 +257,11 @@ export function mutatePod(pod: V1Pod, ctx: InjectionContext): MutationResult {
   const warnings = exposures.length ? [`${who}: ${describeExposures(exposures)} (the validating webhook refuses this pod)`] : [];
   if (patch.length === 0) return skip('already injected', warnings);
   const existing = findSidecar(pod);
-  return { allowed: true, result: 'injected', patch, reason: existing ? 'completed an injection' : native ? 'native sidecar' : 'sidecar container', warnings };
+  return {
+    allowed: true,
+    result: 'injected',
+    patch,
+    reason: existing ? 'completed an injection' : native ? 'native sidecar' : 'sidecar container',
+    warnings,
+  };
 }

@@ -3,9 +3,7 @@
 // Pepr do), and a small applier (add / replace / remove / test) for tests and for checking a
 // patch before it is sent.
 
-export type JsonPatchOp =
-  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+export type JsonPatchOp = { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 /** Escapes one reference token of a JSON pointer (RFC 6901): `~` → `~0`, `/` → `~1`. */
 export function escapePointer(token: string): string {
@@ -102,6 +100,7 @@ export function diffPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] 
     }
     return ops;
   }
-  if (Array.isArray(from) && Array.isArray(to) && from.length === to.length) return from.flatMap((x, i) => diffPatch(x, to[i], `${path}/${i}`));
+  if (Array.isArray(from) && Array.isArray(to) && from.length === to.length)
+    return from.flatMap((x, i) => diffPatch(x, to[i], `${path}/${i}`));
   return [{ op: 'replace', path, value: clone(to) }];
 }

@@ -50,26 +50,46 @@ export function podExposures(pod: V1Pod, config: InjectionConfig, audiences: rea
   const out: Exposure[] = [];
   const keyVolumes = new Set(
     (spec.volumes ?? [])
-      .filter((v) => v.name === KEY_VOLUME || v.secret?.secretName === secret || (v.projected?.sources ?? []).some((s) => s.secret?.name === secret))
+      .filter(
+        (v) =>
+          v.name === KEY_VOLUME || v.secret?.secretName === secret || (v.projected?.sources ?? []).some((s) => s.secret?.name === secret),
+      )
       .map((v) => v.name),
   );
   const reserved = new Set(audiences);
 
   if (spec.shareProcessNamespace) {
-    out.push({ subject: 'spec.shareProcessNamespace', what: 'is true, so every container sees the sidecar\'s processes and its files through /proc/<pid>/root', fix: 'remove shareProcessNamespace' });
+    out.push({
+      subject: 'spec.shareProcessNamespace',
+      what: "is true, so every container sees the sidecar's processes and its files through /proc/<pid>/root",
+      fix: 'remove shareProcessNamespace',
+    });
   }
-  if (spec.hostPID) out.push({ subject: 'spec.hostPID', what: 'is true, so the pod sees every process of the node, the sidecar\'s included', fix: 'remove hostPID' });
+  if (spec.hostPID)
+    out.push({
+      subject: 'spec.hostPID',
+      what: "is true, so the pod sees every process of the node, the sidecar's included",
+      fix: 'remove hostPID',
+    });
   const protectedPaths = [...DEFAULT_PROTECTED_HOST_PATHS, ...(config.protectedHostPaths ?? [])];
   for (const v of spec.volumes ?? []) {
     const hit = v.hostPath ? coversProtectedPath(v.hostPath.path, protectedPaths) : undefined;
     if (hit) {
-      out.push({ subject: `volume "${v.name}"`, what: `is hostPath ${v.hostPath!.path}, which reaches ${hit} on the node (where the kubelet and the runtime keep every container's files and mounted Secrets)`, fix: `remove the volume or use a host directory outside ${hit}` });
+      out.push({
+        subject: `volume "${v.name}"`,
+        what: `is hostPath ${v.hostPath!.path}, which reaches ${hit} on the node (where the kubelet and the runtime keep every container's files and mounted Secrets)`,
+        fix: `remove the volume or use a host directory outside ${hit}`,
+      });
     }
     if (v.name === ENDPOINT_TOKEN_VOLUME) continue;
     for (const s of v.projected?.sources ?? []) {
       const aud = s.serviceAccountToken?.audience;
       if (aud && reserved.has(aud)) {
-        out.push({ subject: `volume "${v.name}"`, what: `projects a service-account token for audience "${aud}", which endpoints[].auth of a ModelScope reserves for the sidecar`, fix: 'remove that token source; the sidecar sends it on every request it forwards to that endpoint' });
+        out.push({
+          subject: `volume "${v.name}"`,
+          what: `projects a service-account token for audience "${aud}", which endpoints[].auth of a ModelScope reserves for the sidecar`,
+          fix: 'remove that token source; the sidecar sends it on every request it forwards to that endpoint',
+        });
       }
     }
   }
@@ -77,22 +97,52 @@ export function podExposures(pod: V1Pod, config: InjectionConfig, audiences: rea
   for (const { c, kind } of others(spec)) {
     const who = `${kind} "${c.name}"`;
     for (const e of c.env ?? []) {
-      if (e.valueFrom?.secretKeyRef?.name === secret) out.push({ subject: who, what: `reads the upstream key Secret "${secret}" through env ${e.name}`, fix: `remove env ${e.name}` });
+      if (e.valueFrom?.secretKeyRef?.name === secret)
+        out.push({ subject: who, what: `reads the upstream key Secret "${secret}" through env ${e.name}`, fix: `remove env ${e.name}` });
     }
     for (const f of c.envFrom ?? []) {
-      if (f.secretRef?.name === secret) out.push({ subject: who, what: `reads the upstream key Secret "${secret}" through envFrom`, fix: `remove the envFrom secretRef ${secret}` });
+      if (f.secretRef?.name === secret)
+        out.push({
+          subject: who,
+          what: `reads the upstream key Secret "${secret}" through envFrom`,
+          fix: `remove the envFrom secretRef ${secret}`,
+        });
     }
     for (const m of c.volumeMounts ?? []) {
-      if (keyVolumes.has(m.name)) out.push({ subject: who, what: `reads the upstream key Secret "${secret}" through volumeMount ${m.name} at ${m.mountPath}`, fix: `remove the volumeMount ${m.name}` });
-      if (m.name === ENDPOINT_TOKEN_VOLUME) out.push({ subject: who, what: `mounts ${ENDPOINT_TOKEN_VOLUME}, the sidecar's service tokens`, fix: `remove the volumeMount ${m.name}` });
+      if (keyVolumes.has(m.name))
+        out.push({
+          subject: who,
+          what: `reads the upstream key Secret "${secret}" through volumeMount ${m.name} at ${m.mountPath}`,
+          fix: `remove the volumeMount ${m.name}`,
+        });
+      if (m.name === ENDPOINT_TOKEN_VOLUME)
+        out.push({
+          subject: who,
+          what: `mounts ${ENDPOINT_TOKEN_VOLUME}, the sidecar's service tokens`,
+          fix: `remove the volumeMount ${m.name}`,
+        });
     }
     const uid = c.securityContext?.runAsUser ?? podUid;
     if (uid === SIDECAR_UID) {
-      out.push({ subject: who, what: `runs as uid ${SIDECAR_UID}, the sidecar's (${c.securityContext?.runAsUser !== undefined ? 'securityContext.runAsUser' : 'inherited from spec.securityContext.runAsUser'})`, fix: 'run it as another uid' });
+      out.push({
+        subject: who,
+        what: `runs as uid ${SIDECAR_UID}, the sidecar's (${c.securityContext?.runAsUser !== undefined ? 'securityContext.runAsUser' : 'inherited from spec.securityContext.runAsUser'})`,
+        fix: 'run it as another uid',
+      });
     }
-    if (c.securityContext?.privileged) out.push({ subject: who, what: 'is privileged, so it can read any file of the node, the key\'s included', fix: 'remove securityContext.privileged' });
+    if (c.securityContext?.privileged)
+      out.push({
+        subject: who,
+        what: "is privileged, so it can read any file of the node, the key's included",
+        fix: 'remove securityContext.privileged',
+      });
     const target = (c as { targetContainerName?: string }).targetContainerName;
-    if (target === SIDECAR_NAME) out.push({ subject: who, what: `targets the sidecar (targetContainerName: ${SIDECAR_NAME}), whose processes and files it would share`, fix: 'target the app container instead' });
+    if (target === SIDECAR_NAME)
+      out.push({
+        subject: who,
+        what: `targets the sidecar (targetContainerName: ${SIDECAR_NAME}), whose processes and files it would share`,
+        fix: 'target the app container instead',
+      });
   }
   return out;
 }

@@ -42,7 +42,10 @@ const review = (request: Partial<AdmissionRequest>): AdmissionReview => ({
   },
 });
 
-const pod = (annotations: Record<string, string>) => ({ metadata: { name: 'agent', namespace: 'team-a', annotations }, spec: { containers: [{ name: 'app', image: 'agent:1' }] } });
+const pod = (annotations: Record<string, string>) => ({
+  metadata: { name: 'agent', namespace: 'team-a', annotations },
+  spec: { containers: [{ name: 'app', image: 'agent:1' }] },
+});
 
 const scope: ModelScope = {
   metadata: { name: 's', namespace: 'team-a' },
@@ -61,14 +64,22 @@ const deps: WebhookDeps = {
     if (name === 'boom') throw new Error('informer cache not synced');
     return name === 's' ? scope : undefined;
   },
-  getNamespace: (name) => ({ metadata: { name, labels: name === 'locked' ? { 'scopekeeper.dev/enforce': 'true' } : ({} as Record<string, string>) } }),
+  getNamespace: (name) => ({
+    metadata: { name, labels: name === 'locked' ? { 'scopekeeper.dev/enforce': 'true' } : ({} as Record<string, string>) },
+  }),
   now: () => Date.parse('2026-11-01T10:00:00Z'),
 };
 
 beforeAll(async () => {
   ca = await generateCA();
   serving = await issueServingCert(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  server = createWebhookServer({ port: 0, host: '127.0.0.1', tls: { cert: serving.certPem, key: serving.keyPem }, deps, metrics: { registry } });
+  server = createWebhookServer({
+    port: 0,
+    host: '127.0.0.1',
+    tls: { cert: serving.certPem, key: serving.keyPem },
+    deps,
+    metrics: { registry },
+  });
   url = await server.listen();
 });
 afterAll(() => server.close());
@@ -80,7 +91,11 @@ describe('AdmissionReview v1 over HTTPS', () => {
     const r = await call(url, ca.certPem, '/mutate-pod', review({ object: pod({ 'scopekeeper.dev/inject': 'true' }) }));
     expect(r.status).toBe(200);
     const out = parse(r);
-    expect(out).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'a1b2', allowed: true, patchType: 'JSONPatch' } });
+    expect(out).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: 'a1b2', allowed: true, patchType: 'JSONPatch' },
+    });
     const ops = JSON.parse(Buffer.from(out.response!.patch!, 'base64').toString()) as { op: string; path: string }[];
     expect(ops).toContainEqual(expect.objectContaining({ op: 'add', path: '/spec/initContainers' }));
   });
@@ -112,36 +127,102 @@ describe('AdmissionReview v1 over HTTPS', () => {
       metadata: { name: 'r', namespace: 'team-a' },
       spec: { scopeRef: { name: 's' }, type: 'Periodic', decision: 'Approved', expiresAt: '2027-01-01T00:00:00Z', justification: 'x' },
     };
-    const base = { kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' }, resource: { group: 'scopekeeper.dev', version: 'v1alpha1', resource: 'accessreviews' } };
-    const m = parse(await call(url, ca.certPem, '/mutate-accessreview', review({ ...base, userInfo: { username: 'carol@example.com', groups: ['security-leads'] }, object: ar })));
+    const base = {
+      kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' },
+      resource: { group: 'scopekeeper.dev', version: 'v1alpha1', resource: 'accessreviews' },
+    };
+    const m = parse(
+      await call(
+        url,
+        ca.certPem,
+        '/mutate-accessreview',
+        review({ ...base, userInfo: { username: 'carol@example.com', groups: ['security-leads'] }, object: ar }),
+      ),
+    );
     expect(JSON.parse(Buffer.from(m.response!.patch!, 'base64').toString())).toEqual([
       { op: 'add', path: '/spec/requestedBy', value: 'carol@example.com' },
       { op: 'add', path: '/spec/reviewer', value: 'carol@example.com' },
       { op: 'add', path: '/spec/reviewedAt', value: '2026-11-01T10:00:00Z' },
     ]);
     // Decided as an UPDATE of alice's Pending review (a review created Approved would be carol's own request).
-    const pending = { ...ar, spec: { scopeRef: ar.spec.scopeRef, type: 'Periodic', decision: 'Pending', requestedBy: 'alice@example.com' } };
+    const pending = {
+      ...ar,
+      spec: { scopeRef: ar.spec.scopeRef, type: 'Periodic', decision: 'Pending', requestedBy: 'alice@example.com' },
+    };
     const decided = { ...ar, spec: { ...ar.spec, requestedBy: 'alice@example.com', reviewer: 'carol@example.com' } };
-    const ok = parse(await call(url, ca.certPem, '/validate-accessreview', review({ ...base, operation: 'UPDATE', userInfo: { username: 'carol@example.com', groups: ['security-leads'] }, object: decided, oldObject: pending })));
+    const ok = parse(
+      await call(
+        url,
+        ca.certPem,
+        '/validate-accessreview',
+        review({
+          ...base,
+          operation: 'UPDATE',
+          userInfo: { username: 'carol@example.com', groups: ['security-leads'] },
+          object: decided,
+          oldObject: pending,
+        }),
+      ),
+    );
     expect(ok.response).toEqual({ uid: 'a1b2', allowed: true });
-    const no = parse(await call(url, ca.certPem, '/validate-accessreview', review({ ...base, operation: 'UPDATE', userInfo: { username: 'mallory@example.com' }, object: { ...decided, spec: { ...decided.spec, reviewer: 'mallory@example.com' } }, oldObject: pending })));
+    const no = parse(
+      await call(
+        url,
+        ca.certPem,
+        '/validate-accessreview',
+        review({
+          ...base,
+          operation: 'UPDATE',
+          userInfo: { username: 'mallory@example.com' },
+          object: { ...decided, spec: { ...decided.spec, reviewer: 'mallory@example.com' } },
+          oldObject: pending,
+        }),
+      ),
+    );
     expect(no.response!.status!.message).toMatch(/^User mallory@example.com may not approve AccessReview team-a\/r/);
   });
 
   test('/validate-pod refuses an uninjected pod in an enforced namespace', async () => {
     const r = parse(await call(url, ca.certPem, '/validate-pod', review({ namespace: 'locked', object: pod({}) })));
-    expect(r.response).toMatchObject({ allowed: false, status: { code: 403, message: expect.stringContaining('namespace locked is labelled scopekeeper.dev/enforce=true') } });
+    expect(r.response).toMatchObject({
+      allowed: false,
+      status: { code: 403, message: expect.stringContaining('namespace locked is labelled scopekeeper.dev/enforce=true') },
+    });
   });
 
   test('a handler that fails answers 500, so the failurePolicy decides', async () => {
-    const ar = { metadata: { name: 'r', namespace: 'team-a' }, spec: { scopeRef: { name: 'boom' }, type: 'Periodic', decision: 'Approved', reviewer: 'carol@example.com', requestedBy: 'carol@example.com' } };
-    const r = await call(url, ca.certPem, '/validate-accessreview', review({ kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' }, userInfo: { username: 'carol@example.com' }, object: ar }));
+    const ar = {
+      metadata: { name: 'r', namespace: 'team-a' },
+      spec: {
+        scopeRef: { name: 'boom' },
+        type: 'Periodic',
+        decision: 'Approved',
+        reviewer: 'carol@example.com',
+        requestedBy: 'carol@example.com',
+      },
+    };
+    const r = await call(
+      url,
+      ca.certPem,
+      '/validate-accessreview',
+      review({
+        kind: { group: 'scopekeeper.dev', version: 'v1alpha1', kind: 'AccessReview' },
+        userInfo: { username: 'carol@example.com' },
+        object: ar,
+      }),
+    );
     expect(r).toMatchObject({ status: 500, body: 'informer cache not synced\n' });
   });
 
   test('bad requests, other paths and methods, /healthz', async () => {
-    expect(await call(url, ca.certPem, '/mutate-pod', '{not json')).toMatchObject({ status: 400, body: expect.stringContaining('not JSON') });
-    expect(await call(url, ca.certPem, '/mutate-pod', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview' })).toMatchObject({ status: 400, body: expect.stringContaining('admissionReviewVersions: ["v1"]') });
+    expect(await call(url, ca.certPem, '/mutate-pod', '{not json')).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('not JSON'),
+    });
+    expect(await call(url, ca.certPem, '/mutate-pod', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview' })).toMatchObject({
+      status: 400,
+      body: expect.stringContaining('admissionReviewVersions: ["v1"]'),
+    });
     expect((await call(url, ca.certPem, '/mutate-pod', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' })).status).toBe(400);
     expect((await call(url, ca.certPem, '/nope', {})).status).toBe(404);
     expect((await call(url, ca.certPem, '/mutate-pod', undefined, 'GET')).status).toBe(405);

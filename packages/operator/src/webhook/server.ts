@@ -99,7 +99,9 @@ function parseReview(body: Buffer): AdmissionRequest {
     throw new BadRequest('the body is not JSON; send an admission.k8s.io/v1 AdmissionReview');
   }
   if (review?.apiVersion !== 'admission.k8s.io/v1' || review.kind !== 'AdmissionReview') {
-    throw new BadRequest(`expected apiVersion admission.k8s.io/v1, kind AdmissionReview (got ${JSON.stringify(review?.apiVersion)}, ${JSON.stringify(review?.kind)}); set admissionReviewVersions: ["v1"]`);
+    throw new BadRequest(
+      `expected apiVersion admission.k8s.io/v1, kind AdmissionReview (got ${JSON.stringify(review?.apiVersion)}, ${JSON.stringify(review?.kind)}); set admissionReviewVersions: ["v1"]`,
+    );
   }
   const req = review.request;
   if (!req || typeof req.uid !== 'string' || !req.uid) throw new BadRequest('the AdmissionReview has no request.uid');
@@ -131,14 +133,20 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       if (req.kind?.kind !== 'Pod' || req.operation !== 'CREATE' || req.subResource) return allow();
       const pod = req.object as V1Pod;
       const ns = req.namespace ?? pod?.metadata?.namespace ?? '';
-      const r = mutatePod(pod, { namespace: ns, serverVersion: serverVersion(), config: deps.injection, scopes: (await deps.listScopes?.(ns)) ?? [] });
+      const r = mutatePod(pod, {
+        namespace: ns,
+        serverVersion: serverVersion(),
+        config: deps.injection,
+        scopes: (await deps.listScopes?.(ns)) ?? [],
+      });
       if (!req.dryRun) injections.inc({ result: r.result satisfies InjectionResult });
       const who = describePod(pod, ns);
       if (!r.allowed) {
         log.info({ pod: who, user: req.userInfo?.username }, `injection refused: ${r.message}`);
         return deny(r.message);
       }
-      if (r.result === 'injected') log.info({ pod: who, ops: r.patch.length, how: r.reason, dryRun: !!req.dryRun }, 'injected the scopekeeper sidecar');
+      if (r.result === 'injected')
+        log.info({ pod: who, ops: r.patch.length, how: r.reason, dryRun: !!req.dryRun }, 'injected the scopekeeper sidecar');
       else log.debug({ pod: who, why: r.reason }, 'not injected');
       return allow(r.patch, r.warnings);
     },
@@ -150,7 +158,11 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     },
     [PATHS.validatePod]: async (req) => {
       const v = await validatePod(req, deps);
-      if (!v.allowed) log.info({ namespace: req.namespace, user: req.userInfo?.username, operation: req.operation, subResource: req.subResource }, `pod refused: ${v.message}`);
+      if (!v.allowed)
+        log.info(
+          { namespace: req.namespace, user: req.userInfo?.username, operation: req.operation, subResource: req.subResource },
+          `pod refused: ${v.message}`,
+        );
       return v;
     },
   };
@@ -201,7 +213,9 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     }
     const handler = handlers[path];
     if (!handler) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: POST ${Object.keys(handlers).join(', ')} or GET ${PATHS.healthz}\n`);
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`not found: POST ${Object.keys(handlers).join(', ')} or GET ${PATHS.healthz}\n`);
       return;
     }
     if (req.method !== 'POST') {

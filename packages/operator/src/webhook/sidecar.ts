@@ -119,7 +119,9 @@ export function injectedVolumes(config: InjectionConfig, plan: PodPlan): V1Volum
   const volumes: V1Volume[] = [
     {
       name: TOKEN_VOLUME,
-      projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: TOKEN_PATH } }] },
+      projected: {
+        sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: TOKEN_PATH } }],
+      },
     },
     { name: KEY_VOLUME, secret: { secretName: config.upstreamKeySecret, items: [{ key: KEY_SECRET_KEY, path: 'key' }] } },
     {
@@ -140,7 +142,11 @@ export function injectedVolumes(config: InjectionConfig, plan: PodPlan): V1Volum
     // service that checks the audience knows the call came through the sidecar.
     volumes.push({
       name: ENDPOINT_TOKEN_VOLUME,
-      projected: { sources: plan.audiences.map((audience, i) => ({ serviceAccountToken: { audience, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: endpointTokenPath(i) } })) },
+      projected: {
+        sources: plan.audiences.map((audience, i) => ({
+          serviceAccountToken: { audience, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: endpointTokenPath(i) },
+        })),
+      },
     });
   }
   return volumes;
@@ -155,13 +161,31 @@ function defaultPullPolicy(image: string | undefined): string {
   return tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
-const SUFFIX: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
 /** A resource quantity as a number, so `0.1` and `100m` (which the API server may rewrite) compare equal. */
 function quantity(q: unknown): unknown {
   const m = /^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(String(q));
   return m ? Number(m[1]) * SUFFIX[m[2] ?? '']! : q;
 }
-const quantities = (o: Record<string, unknown> | undefined) => (o ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, quantity(v)])) : undefined);
+const quantities = (o: Record<string, unknown> | undefined) =>
+  o ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, quantity(v)])) : undefined;
 
 function probeDefaults(p: V1Probe | undefined): void {
   if (!p) return;
@@ -184,7 +208,11 @@ export function comparableContainer(c: V1Container): string {
   if (x.resources) {
     const limits = x.resources.limits;
     const requests = { ...(limits ?? {}), ...(x.resources.requests ?? {}) };
-    x.resources = { ...x.resources, ...(limits ? { limits: quantities(limits) as never } : {}), ...(Object.keys(requests).length ? { requests: quantities(requests) as never } : {}) };
+    x.resources = {
+      ...x.resources,
+      ...(limits ? { limits: quantities(limits) as never } : {}),
+      ...(Object.keys(requests).length ? { requests: quantities(requests) as never } : {}),
+    };
   }
   return canonicalJson(x);
 }
@@ -223,7 +251,9 @@ export function sidecarMismatch(pod: V1Pod, config: InjectionConfig, plan: PodPl
   if (comparableContainer(s.container) !== comparableContainer(want)) {
     const got = JSON.parse(comparableContainer(s.container)) as Record<string, unknown>;
     const exp = JSON.parse(comparableContainer(want)) as Record<string, unknown>;
-    const fields = [...new Set([...Object.keys(got), ...Object.keys(exp)])].filter((k) => canonicalJson(got[k]) !== canonicalJson(exp[k])).sort();
+    const fields = [...new Set([...Object.keys(got), ...Object.keys(exp)])]
+      .filter((k) => canonicalJson(got[k]) !== canonicalJson(exp[k]))
+      .sort();
     return `its container ${SIDECAR_NAME} differs from the injected one in ${fields.join(', ')}`;
   }
   for (const v of injectedVolumes(config, plan)) {

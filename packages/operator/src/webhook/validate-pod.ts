@@ -19,7 +19,11 @@ const CREDENTIALS =
 /** Whether the pod is (or claims to be) injected: the marks the injection writes, or our container's name. */
 export function looksInjected(pod: V1Pod | undefined): boolean {
   if (!pod) return false;
-  return pod.metadata?.labels?.[LABEL_INJECTED] === 'true' || pod.metadata?.annotations?.[ANNOTATION_STATUS] === STATUS_INJECTED || findSidecar(pod) !== undefined;
+  return (
+    pod.metadata?.labels?.[LABEL_INJECTED] === 'true' ||
+    pod.metadata?.annotations?.[ANNOTATION_STATUS] === STATUS_INJECTED ||
+    findSidecar(pod) !== undefined
+  );
 }
 
 function sidecarChange(old: V1Pod, pod: V1Pod): string | undefined {
@@ -34,7 +38,10 @@ function sidecarChange(old: V1Pod, pod: V1Pod): string | undefined {
   return fields.length ? `it changes ${fields.join(', ')} of container ${SIDECAR_NAME}` : undefined;
 }
 
-export async function validatePod(req: AdmissionRequest, deps: Pick<ValidationDeps, 'getNamespace' | 'listScopes' | 'injection'>): Promise<Verdict> {
+export async function validatePod(
+  req: AdmissionRequest,
+  deps: Pick<ValidationDeps, 'getNamespace' | 'listScopes' | 'injection'>,
+): Promise<Verdict> {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   // Status writes come from the kubelet and cannot change the spec.
   if (req.subResource === 'status') return allow();
@@ -45,7 +52,9 @@ export async function validatePod(req: AdmissionRequest, deps: Pick<ValidationDe
   if (NEVER_ENFORCED.has(ns)) return allow();
   const namespace = await deps.getNamespace(ns);
   if (!namespace) {
-    return deny(`namespace ${ns} is not known to the scopekeeper webhook yet (its cache has not seen it), so whether it enforces injection cannot be checked. Retry in a few seconds.`);
+    return deny(
+      `namespace ${ns} is not known to the scopekeeper webhook yet (its cache has not seen it), so whether it enforces injection cannot be checked. Retry in a few seconds.`,
+    );
   }
   const enforced = namespace.metadata?.labels?.[LABEL_ENFORCE] === 'true';
   const injected = looksInjected(pod) || looksInjected(old);
@@ -65,17 +74,27 @@ export async function validatePod(req: AdmissionRequest, deps: Pick<ValidationDe
           `Leave container ${SIDECAR_NAME} as injected; to run another sidecar, change the operator's injection config and re-create the pod.`,
       );
     }
-    if (looksInjected(old) && (pod.metadata?.labels?.[LABEL_INJECTED] !== old.metadata?.labels?.[LABEL_INJECTED] || pod.metadata?.annotations?.[ANNOTATION_STATUS] !== old.metadata?.annotations?.[ANNOTATION_STATUS])) {
-      problems.push(`${who}: an update may not change the label ${LABEL_INJECTED} or the annotation ${ANNOTATION_STATUS} of an injected pod: the webhooks find injected pods by them. Put them back as they were.`);
+    if (
+      looksInjected(old) &&
+      (pod.metadata?.labels?.[LABEL_INJECTED] !== old.metadata?.labels?.[LABEL_INJECTED] ||
+        pod.metadata?.annotations?.[ANNOTATION_STATUS] !== old.metadata?.annotations?.[ANNOTATION_STATUS])
+    ) {
+      problems.push(
+        `${who}: an update may not change the label ${LABEL_INJECTED} or the annotation ${ANNOTATION_STATUS} of an injected pod: the webhooks find injected pods by them. Put them back as they were.`,
+      );
     }
     const before = new Set(podExposures(old, deps.injection, audiences).map(exposureKey));
     const added = podExposures(pod, deps.injection, audiences).filter((e) => !before.has(exposureKey(e)));
-    if (added.length) problems.push(`${who}: this ${req.subResource ? `${req.subResource} ` : ''}update would expose the scopekeeper sidecar's credentials (${why}): ${describeExposures(added)}. ${CREDENTIALS}`);
+    if (added.length)
+      problems.push(
+        `${who}: this ${req.subResource ? `${req.subResource} ` : ''}update would expose the scopekeeper sidecar's credentials (${why}): ${describeExposures(added)}. ${CREDENTIALS}`,
+      );
     return problems.length ? deny(problems.join(' Also: ')) : allow();
   }
 
   const mismatch = findSidecar(pod) ? sidecarMismatch(pod, deps.injection, podPlan(pod, scopes)) : undefined;
-  const isOurs = pod.metadata?.annotations?.[ANNOTATION_STATUS] === STATUS_INJECTED && findSidecar(pod) !== undefined && mismatch === undefined;
+  const isOurs =
+    pod.metadata?.annotations?.[ANNOTATION_STATUS] === STATUS_INJECTED && findSidecar(pod) !== undefined && mismatch === undefined;
   if (mismatch) {
     problems.push(
       `${who} carries a container named ${SIDECAR_NAME} that is not the sidecar scopekeeper injects (${mismatch}) and ${why}. ` +
@@ -101,6 +120,7 @@ export async function validatePod(req: AdmissionRequest, deps: Pick<ValidationDe
     }
   }
   const exposures = podExposures(pod, deps.injection, audiences);
-  if (exposures.length) problems.push(`${who} would expose the scopekeeper sidecar's credentials (${why}): ${describeExposures(exposures)}. ${CREDENTIALS}`);
+  if (exposures.length)
+    problems.push(`${who} would expose the scopekeeper sidecar's credentials (${why}): ${describeExposures(exposures)}. ${CREDENTIALS}`);
   return problems.length ? deny(problems.join(' Also: ')) : allow();
 }

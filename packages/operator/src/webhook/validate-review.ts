@@ -52,7 +52,8 @@ export function mutateAccessReview(req: AdmissionRequest, now: number = Date.now
   return ops;
 }
 
-const describeSubject = (s: { kind: string; name: string; namespace?: string }): string => `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
+const describeSubject = (s: { kind: string; name: string; namespace?: string }): string =>
+  `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`;
 const same = (a: string | undefined, b: string): boolean => a !== undefined && a.trim().toLowerCase() === b.trim().toLowerCase();
 const GLOB = /[*?[\]{}]/;
 const SA_PREFIX = 'system:serviceaccount:';
@@ -71,7 +72,8 @@ export function subjectMatch(scope: ModelScope, user: string, groups: readonly s
     // The subject's issuer is not compared: a name that might be this person is enough to refuse.
     if (s.kind === 'User' && same(s.name, user)) return `spec.subjects names User ${s.name}`;
     if (s.kind === 'Group' && groups.includes(s.name)) return `spec.subjects names Group ${s.name}, and you are in it`;
-    if (s.kind === 'ServiceAccount' && same(`${SA_PREFIX}${s.namespace ?? ns}:${s.name}`, user)) return `spec.subjects names ServiceAccount ${s.namespace ?? ns}/${s.name}`;
+    if (s.kind === 'ServiceAccount' && same(`${SA_PREFIX}${s.namespace ?? ns}:${s.name}`, user))
+      return `spec.subjects names ServiceAccount ${s.namespace ?? ns}/${s.name}`;
   }
   return undefined;
 }
@@ -79,7 +81,8 @@ export function subjectMatch(scope: ModelScope, user: string, groups: readonly s
 function requesterMatch(review: AccessReview, user: string, groups: readonly string[]): string | undefined {
   if (same(review.spec.requestedBy, user)) return `spec.requestedBy is ${review.spec.requestedBy}`;
   const subject = review.spec.request?.subject;
-  if (isSelfApproval({ ...review, spec: { ...review.spec, reviewer: user } })) return `spec.request.subject is ${subject ? describeSubject(subject) : user}`;
+  if (isSelfApproval({ ...review, spec: { ...review.spec, reviewer: user } }))
+    return `spec.request.subject is ${subject ? describeSubject(subject) : user}`;
   if (subject?.kind === 'Group' && groups.includes(subject.name)) return `spec.request.subject is Group ${subject.name}, and you are in it`;
   return undefined;
 }
@@ -90,11 +93,15 @@ function serviceAccountRequestProblems(review: AccessReview, sa: { namespace: st
   const req = review.spec.request;
   const subj = req?.subject;
   if (!subj || subj.kind !== 'ServiceAccount' || subj.name !== sa.name || (subj.namespace ?? ns) !== sa.namespace) {
-    problems.push(`spec.request.subject must be the service account itself (ServiceAccount ${sa.namespace}/${sa.name}), not ${subj ? describeSubject(subj) : 'missing'}`);
+    problems.push(
+      `spec.request.subject must be the service account itself (ServiceAccount ${sa.namespace}/${sa.name}), not ${subj ? describeSubject(subj) : 'missing'}`,
+    );
   }
-  if (req?.model !== undefined && GLOB.test(req.model)) problems.push(`spec.request.model must be an exact model name, not the pattern ${JSON.stringify(req.model)}`);
+  if (req?.model !== undefined && GLOB.test(req.model))
+    problems.push(`spec.request.model must be an exact model name, not the pattern ${JSON.stringify(req.model)}`);
   const globs = (req?.tools ?? []).filter((t) => GLOB.test(t));
-  if (globs.length) problems.push(`spec.request.tools must be exact tool names, not the patterns ${globs.map((t) => JSON.stringify(t)).join(', ')}`);
+  if (globs.length)
+    problems.push(`spec.request.tools must be exact tool names, not the patterns ${globs.map((t) => JSON.stringify(t)).join(', ')}`);
   if (review.spec.decision !== 'Pending') problems.push(`spec.decision must be Pending (got ${review.spec.decision})`);
   return problems;
 }
@@ -114,7 +121,9 @@ export async function validateAccessReview(req: AdmissionRequest, deps: Pick<Val
   const mutating = `scopekeeper's mutating webhook (/mutate-accessreview) stamps it; check that the MutatingWebhookConfiguration "scopekeeper" is installed and calls it.`;
 
   if (req.operation === 'CREATE' && review.spec.requestedBy !== user) {
-    return deny(`AccessReview ${name}: spec.requestedBy must be the user who creates the review (${user}), but it is ${JSON.stringify(review.spec.requestedBy ?? null)}. ${mutating}`);
+    return deny(
+      `AccessReview ${name}: spec.requestedBy must be the user who creates the review (${user}), but it is ${JSON.stringify(review.spec.requestedBy ?? null)}. ${mutating}`,
+    );
   }
   if (req.operation === 'UPDATE' && old?.spec) {
     const changed = IMMUTABLE.filter((k) => canonicalJson(old.spec[k]) !== canonicalJson(review.spec[k]));
@@ -140,14 +149,20 @@ export async function validateAccessReview(req: AdmissionRequest, deps: Pick<Val
 
   const decision = review.spec.decision;
   const changingApproved = req.operation === 'UPDATE' && old?.spec?.decision === decision;
-  const verb = changingApproved ? `change the ${decision} AccessReview` : decision === 'Approved' ? 'approve AccessReview' : 'revoke AccessReview';
+  const verb = changingApproved
+    ? `change the ${decision} AccessReview`
+    : decision === 'Approved'
+      ? 'approve AccessReview'
+      : 'revoke AccessReview';
   const jit = review.spec.type === 'JustInTime';
   const who = jit ? 'approvers' : 'reviewers';
   const field = jit ? 'spec.approval.approvers' : 'spec.review.reviewers';
 
   if (!user) return deny(`AccessReview ${name}: a decision needs an authenticated user; the request has none.`);
   if (review.spec.reviewer !== user) {
-    return deny(`AccessReview ${name}: spec.reviewer must be the user who makes the decision (${user}), but it is ${JSON.stringify(review.spec.reviewer ?? null)}. ${mutating}`);
+    return deny(
+      `AccessReview ${name}: spec.reviewer must be the user who makes the decision (${user}), but it is ${JSON.stringify(review.spec.reviewer ?? null)}. ${mutating}`,
+    );
   }
   const scopeName = review.spec.scopeRef?.name ?? '';
   const scope = await deps.getScope(ns, scopeName);
@@ -159,7 +174,9 @@ export async function validateAccessReview(req: AdmissionRequest, deps: Pick<Val
   }
   const list = (jit ? scope.spec.approval?.approvers : scope.spec.review?.reviewers) ?? [];
   if (list.length === 0) {
-    return deny(`User ${user} may not ${verb} ${name}: ModelScope ${ns}/${scopeName} names no ${who} (${field}). Add the people or groups who may decide to the scope first.`);
+    return deny(
+      `User ${user} may not ${verb} ${name}: ModelScope ${ns}/${scopeName} names no ${who} (${field}). Add the people or groups who may decide to the scope first.`,
+    );
   }
   const allowed = list.some((s) => (s.kind === 'User' ? s.name === user : groups.includes(s.name)));
   if (!allowed) {

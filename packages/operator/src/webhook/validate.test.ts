@@ -17,8 +17,19 @@ const scope: ModelScope = {
   spec: {
     subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }],
     models: ['claude-sonnet-4-*'],
-    review: { reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'User', name: 'erin@example.com' }] },
-    approval: { requiredFor: { models: ['claude-opus-*'] }, approvers: [{ kind: 'User', name: 'frank@example.com' }, { kind: 'Group', name: 'oncall' }] },
+    review: {
+      reviewers: [
+        { kind: 'Group', name: 'security-leads' },
+        { kind: 'User', name: 'erin@example.com' },
+      ],
+    },
+    approval: {
+      requiredFor: { models: ['claude-opus-*'] },
+      approvers: [
+        { kind: 'User', name: 'frank@example.com' },
+        { kind: 'Group', name: 'oncall' },
+      ],
+    },
   },
 };
 const namespaces: Record<string, NamespaceLike> = {
@@ -73,7 +84,13 @@ describe('what counts as a decision', () => {
     ['Approved → Pending', false, 'UPDATE', review(), approved()],
     ['a new expiresAt on an Approved review', true, 'UPDATE', approved({ expiresAt: '2027-06-01T00:00:00Z' }), approved()],
     ['a new reviewer on an Approved review', true, 'UPDATE', approved({ reviewer: 'someone' }), approved()],
-    ['an Approved review with a label added (same spec)', false, 'UPDATE', { ...approved(), metadata: { ...approved().metadata, labels: { a: 'b' } } }, approved()],
+    [
+      'an Approved review with a label added (same spec)',
+      false,
+      'UPDATE',
+      { ...approved(), metadata: { ...approved().metadata, labels: { a: 'b' } } },
+      approved(),
+    ],
     ['a delete', false, 'DELETE', approved(), approved()],
   ] as const)('%s → %s', (_name, expected, op, obj, old) => {
     expect(isDecision(op, obj as AccessReview, old as AccessReview | undefined)).toBe(expected);
@@ -82,21 +99,41 @@ describe('what counts as a decision', () => {
 
 describe('/mutate-accessreview stamps the decider', () => {
   test('reviewer = the authenticated user, reviewedAt = now (whole seconds), whatever the client sent', () => {
-    const ops = mutateAccessReview(arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'ceo@example.com', reviewedAt: '2020-01-01T00:00:00Z' }), review()), Date.parse('2026-11-01T10:00:00.987Z'));
+    const ops = mutateAccessReview(
+      arRequest(
+        'carol@example.com',
+        ['security-leads'],
+        approved({ reviewer: 'ceo@example.com', reviewedAt: '2020-01-01T00:00:00Z' }),
+        review(),
+      ),
+      Date.parse('2026-11-01T10:00:00.987Z'),
+    );
     expect(ops).toEqual([
       { op: 'add', path: '/spec/reviewer', value: 'carol@example.com' },
       { op: 'add', path: '/spec/reviewedAt', value: '2026-11-01T10:00:00Z' },
     ]);
   });
   test('spec.requestedBy: the creator on CREATE, whatever was sent; unchanged on UPDATE', () => {
-    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'alice@example.com' })))).toEqual([{ op: 'add', path: '/spec/requestedBy', value: 'mallory@example.com' }]);
-    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: undefined })))).toEqual([{ op: 'add', path: '/spec/requestedBy', value: 'mallory@example.com' }]);
-    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'mallory@example.com' }), review()))).toEqual([{ op: 'add', path: '/spec/requestedBy', value: 'alice@example.com' }]);
-    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'x' }), review({ requestedBy: undefined })))).toEqual([{ op: 'remove', path: '/spec/requestedBy' }]);
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'alice@example.com' })))).toEqual([
+      { op: 'add', path: '/spec/requestedBy', value: 'mallory@example.com' },
+    ]);
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: undefined })))).toEqual([
+      { op: 'add', path: '/spec/requestedBy', value: 'mallory@example.com' },
+    ]);
+    expect(mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'mallory@example.com' }), review()))).toEqual([
+      { op: 'add', path: '/spec/requestedBy', value: 'alice@example.com' },
+    ]);
+    expect(
+      mutateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'x' }), review({ requestedBy: undefined }))),
+    ).toEqual([{ op: 'remove', path: '/spec/requestedBy' }]);
   });
   test('nothing for a Pending review or a metadata-only update', () => {
     expect(mutateAccessReview(arRequest('alice@example.com', [], review()))).toEqual([]);
-    expect(mutateAccessReview(arRequest('bob@example.com', [], approved({ reviewer: 'carol@example.com' }), approved({ reviewer: 'carol@example.com' })))).toEqual([]);
+    expect(
+      mutateAccessReview(
+        arRequest('bob@example.com', [], approved({ reviewer: 'carol@example.com' }), approved({ reviewer: 'carol@example.com' })),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -124,7 +161,12 @@ describe('/validate-accessreview: who may decide', () => {
   });
 
   test('the requester may not approve their own request, even as a reviewer', async () => {
-    const { verdict } = await decide('carol@example.com', ['security-leads'], approved({ requestedBy: 'carol@example.com' }), review({ requestedBy: 'carol@example.com' }));
+    const { verdict } = await decide(
+      'carol@example.com',
+      ['security-leads'],
+      approved({ requestedBy: 'carol@example.com' }),
+      review({ requestedBy: 'carol@example.com' }),
+    );
     expect(verdict).toMatchObject({ allowed: false });
     expect(!verdict.allowed && verdict.message).toBe(
       'User carol@example.com may not approve AccessReview team-a/support-agent-2026q4: it is their own request (spec.requestedBy is carol@example.com). ' +
@@ -133,50 +175,106 @@ describe('/validate-accessreview: who may decide', () => {
   });
 
   test('revoking and changing an Approved review need a reviewer too', async () => {
-    const revoke = await decide('mallory@example.com', [], { ...approved(), spec: { ...approved().spec, decision: 'Revoked' } }, approved({ reviewer: 'carol@example.com' }));
+    const revoke = await decide(
+      'mallory@example.com',
+      [],
+      { ...approved(), spec: { ...approved().spec, decision: 'Revoked' } },
+      approved({ reviewer: 'carol@example.com' }),
+    );
     expect(!revoke.verdict.allowed && revoke.verdict.message).toMatch(/^User mallory@example.com may not revoke AccessReview/);
-    const extend = await decide('alice@example.com', ['ml-engineers'], approved({ reviewer: 'carol@example.com', expiresAt: '2030-01-01T00:00:00Z' }), approved({ reviewer: 'carol@example.com' }));
+    const extend = await decide(
+      'alice@example.com',
+      ['ml-engineers'],
+      approved({ reviewer: 'carol@example.com', expiresAt: '2030-01-01T00:00:00Z' }),
+      approved({ reviewer: 'carol@example.com' }),
+    );
     expect(!extend.verdict.allowed && extend.verdict.message).toMatch(/^User alice@example.com may not change the Approved AccessReview/);
   });
 
   test('JustInTime reviews are decided by the approvers; the held subject may not approve itself', async () => {
     const jit = (over: Partial<AccessReview['spec']> = {}) =>
-      review({ type: 'JustInTime', requestedBy: 'support-bot', request: { subject: { kind: 'ServiceAccount', name: 'support-bot', namespace: 'team-a' }, model: 'claude-opus-4-1' }, ...over });
-    const carol = await decide('carol@example.com', ['security-leads'], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
-    expect(!carol.verdict.allowed && carol.verdict.message).toContain('only the approvers of ModelScope team-a/support-agent may (spec.approval.approvers: User frank@example.com, Group oncall)');
-    const frank = await decide('frank@example.com', [], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
+      review({
+        type: 'JustInTime',
+        requestedBy: 'support-bot',
+        request: { subject: { kind: 'ServiceAccount', name: 'support-bot', namespace: 'team-a' }, model: 'claude-opus-4-1' },
+        ...over,
+      });
+    const carol = await decide(
+      'carol@example.com',
+      ['security-leads'],
+      { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } },
+      jit(),
+    );
+    expect(!carol.verdict.allowed && carol.verdict.message).toContain(
+      'only the approvers of ModelScope team-a/support-agent may (spec.approval.approvers: User frank@example.com, Group oncall)',
+    );
+    const frank = await decide(
+      'frank@example.com',
+      [],
+      { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } },
+      jit(),
+    );
     expect(frank.verdict).toEqual({ allowed: true });
-    const bot = await decide('system:serviceaccount:team-a:support-bot', ['oncall'], { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } }, jit());
-    expect(!bot.verdict.allowed && bot.verdict.message).toContain('it is their own request (spec.request.subject is ServiceAccount team-a/support-bot)');
+    const bot = await decide(
+      'system:serviceaccount:team-a:support-bot',
+      ['oncall'],
+      { ...jit(), spec: { ...jit().spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'ok' } },
+      jit(),
+    );
+    expect(!bot.verdict.allowed && bot.verdict.message).toContain(
+      'it is their own request (spec.request.subject is ServiceAccount team-a/support-bot)',
+    );
   });
 
   test('a member of a Group request subject may not approve it', async () => {
     const r = review({ type: 'JustInTime', requestedBy: undefined, request: { subject: { kind: 'Group', name: 'oncall' } } });
-    const v = await decide('olga@example.com', ['oncall'], { ...r, spec: { ...r.spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'x' } }, r);
+    const v = await decide(
+      'olga@example.com',
+      ['oncall'],
+      { ...r, spec: { ...r.spec, decision: 'Approved', expiresAt: '2026-11-01T11:00:00Z', justification: 'x' } },
+      r,
+    );
     expect(!v.verdict.allowed && v.verdict.message).toContain('spec.request.subject is Group oncall, and you are in it');
   });
 
   test('spec.reviewer must be the user (the mutating webhook missing is named)', async () => {
-    const v = await validateAccessReview(arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'erin@example.com' }), review()), deps);
-    expect(!v.allowed && v.message).toContain('spec.reviewer must be the user who makes the decision (carol@example.com), but it is "erin@example.com"');
+    const v = await validateAccessReview(
+      arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'erin@example.com' }), review()),
+      deps,
+    );
+    expect(!v.allowed && v.message).toContain(
+      'spec.reviewer must be the user who makes the decision (carol@example.com), but it is "erin@example.com"',
+    );
     expect(!v.allowed && v.message).toContain('MutatingWebhookConfiguration "scopekeeper"');
   });
 
   test('a review of a scope that does not exist cannot be approved', async () => {
-    const { verdict } = await decide('carol@example.com', ['security-leads'], approved({ scopeRef: { name: 'nope' } }), review({ scopeRef: { name: 'nope' } }));
+    const { verdict } = await decide(
+      'carol@example.com',
+      ['security-leads'],
+      approved({ scopeRef: { name: 'nope' } }),
+      review({ scopeRef: { name: 'nope' } }),
+    );
     expect(!verdict.allowed && verdict.message).toContain('it refers to ModelScope "nope", which does not exist in namespace team-a');
   });
 
   test('a scope without reviewers: nobody may decide', async () => {
     const bare: ModelScope = { ...scope, spec: { subjects: scope.spec.subjects, models: scope.spec.models } };
-    const v = await validateAccessReview({ ...arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'carol@example.com' }), review()) }, { getScope: () => bare });
+    const v = await validateAccessReview(
+      { ...arRequest('carol@example.com', ['security-leads'], approved({ reviewer: 'carol@example.com' }), review()) },
+      { getScope: () => bare },
+    );
     expect(!v.allowed && v.message).toContain('names no reviewers (spec.review.reviewers)');
   });
 
   test('Pending creates and metadata-only updates pass for anyone', async () => {
-    expect(await validateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'mallory@example.com' })), deps)).toEqual({ allowed: true });
+    expect(await validateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'mallory@example.com' })), deps)).toEqual({
+      allowed: true,
+    });
     const a = approved({ reviewer: 'carol@example.com' });
-    expect(await validateAccessReview(arRequest('mallory@example.com', [], { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } }, a), deps)).toEqual({ allowed: true });
+    expect(
+      await validateAccessReview(arRequest('mallory@example.com', [], { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } }, a), deps),
+    ).toEqual({ allowed: true });
   });
 });
 
@@ -195,7 +293,10 @@ function podRequest(namespace: string, pod: V1Pod, over: Partial<AdmissionReques
   };
 }
 
-const plain = (annotations: Record<string, string> = {}, containers: V1Pod['spec'] = { containers: [{ name: 'app', image: 'agent:1' }] }): V1Pod => ({
+const plain = (
+  annotations: Record<string, string> = {},
+  containers: V1Pod['spec'] = { containers: [{ name: 'app', image: 'agent:1' }] },
+): V1Pod => ({
   metadata: { name: 'agent', namespace: 'locked', annotations },
   spec: containers,
 });
@@ -237,62 +338,153 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
     p.spec!.initContainers![0]!.image = 'attacker/exfil:latest';
     const v = await validatePod(podRequest('locked', p), deps);
     expect(!v.allowed && v.message).toContain('carries a container named scopekeeper-sidecar that is not the sidecar scopekeeper injects');
-    expect(!v.allowed && v.message).toContain('(its container scopekeeper-sidecar differs from the injected one in image, imagePullPolicy)');
-  });
-
-  test.each([
-    ['env valueFrom.secretKeyRef', { name: 'app', image: 'x', env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }] }, 'container "app" reads the upstream key Secret "anthropic-key" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY'],
-    ['envFrom secretRef', { name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }, 'container "app" reads the upstream key Secret "anthropic-key" through envFrom: remove the envFrom secretRef anthropic-key'],
-    ['a mount of a secret volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }, 'container "app" reads the upstream key Secret "anthropic-key" through volumeMount creds at /creds: remove the volumeMount creds'],
-    ['a mount of a projected volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'bundle', mountPath: '/b' }] }, 'container "app" reads the upstream key Secret "anthropic-key" through volumeMount bundle at /b'],
-    ['a mount of the injected key volume', { name: 'app', image: 'x', volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }, 'through volumeMount scopekeeper-upstream-key at /k'],
-  ])('an injected pod whose app reads the key through %s is refused, naming the container and the fix', async (_how, container, expected) => {
-    const p = injected(
-      plain({ 'scopekeeper.dev/inject': 'true' }, {
-        containers: [container],
-        volumes: [
-          { name: 'creds', secret: { secretName: 'anthropic-key' } },
-          { name: 'bundle', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: 'anthropic-key' } }] } },
-        ],
-      }),
+    expect(!v.allowed && v.message).toContain(
+      '(its container scopekeeper-sidecar differs from the injected one in image, imagePullPolicy)',
     );
-    const v = await validatePod(podRequest('locked', p), deps);
-    expect(v.allowed).toBe(false);
-    expect(!v.allowed && v.message).toContain("pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ");
-    expect(!v.allowed && v.message).toContain(expected);
-    expect(!v.allowed && v.message).toContain('Only the scopekeeper sidecar may hold the upstream key');
   });
 
-  const withDebugger = (p: V1Pod, c: Record<string, unknown>): V1Pod => ({ ...p, spec: { ...p.spec!, ephemeralContainers: [{ name: 'debugger', image: 'busybox', ...c }] } });
-  const injectedIn = (ns: string): V1Pod => injected({ ...plain({ 'scopekeeper.dev/inject': 'true' }), metadata: { name: 'agent', namespace: ns, annotations: { 'scopekeeper.dev/inject': 'true' } } });
   test.each([
-    ['mounts the key', { volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] }, 'ephemeralContainer "debugger" reads the upstream key Secret "anthropic-key" through volumeMount scopekeeper-upstream-key at /k'],
-    ['targets the sidecar', { targetContainerName: 'scopekeeper-sidecar' }, 'ephemeralContainer "debugger" targets the sidecar (targetContainerName: scopekeeper-sidecar)'],
-    ["runs as the sidecar's uid", { securityContext: { runAsUser: 65532 } }, `ephemeralContainer "debugger" runs as uid 65532, the sidecar's (securityContext.runAsUser)`],
+    [
+      'env valueFrom.secretKeyRef',
+      {
+        name: 'app',
+        image: 'x',
+        env: [{ name: 'ANTHROPIC_API_KEY', valueFrom: { secretKeyRef: { name: 'anthropic-key', key: 'api-key' } } }],
+      },
+      'container "app" reads the upstream key Secret "anthropic-key" through env ANTHROPIC_API_KEY: remove env ANTHROPIC_API_KEY',
+    ],
+    [
+      'envFrom secretRef',
+      { name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] },
+      'container "app" reads the upstream key Secret "anthropic-key" through envFrom: remove the envFrom secretRef anthropic-key',
+    ],
+    [
+      'a mount of a secret volume',
+      { name: 'app', image: 'x', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] },
+      'container "app" reads the upstream key Secret "anthropic-key" through volumeMount creds at /creds: remove the volumeMount creds',
+    ],
+    [
+      'a mount of a projected volume',
+      { name: 'app', image: 'x', volumeMounts: [{ name: 'bundle', mountPath: '/b' }] },
+      'container "app" reads the upstream key Secret "anthropic-key" through volumeMount bundle at /b',
+    ],
+    [
+      'a mount of the injected key volume',
+      { name: 'app', image: 'x', volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] },
+      'through volumeMount scopekeeper-upstream-key at /k',
+    ],
+  ])(
+    'an injected pod whose app reads the key through %s is refused, naming the container and the fix',
+    async (_how, container, expected) => {
+      const p = injected(
+        plain(
+          { 'scopekeeper.dev/inject': 'true' },
+          {
+            containers: [container],
+            volumes: [
+              { name: 'creds', secret: { secretName: 'anthropic-key' } },
+              { name: 'bundle', projected: { sources: [{ configMap: { name: 'x' } }, { secret: { name: 'anthropic-key' } }] } },
+            ],
+          },
+        ),
+      );
+      const v = await validatePod(podRequest('locked', p), deps);
+      expect(v.allowed).toBe(false);
+      expect(!v.allowed && v.message).toContain(
+        "pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ",
+      );
+      expect(!v.allowed && v.message).toContain(expected);
+      expect(!v.allowed && v.message).toContain('Only the scopekeeper sidecar may hold the upstream key');
+    },
+  );
+
+  const withDebugger = (p: V1Pod, c: Record<string, unknown>): V1Pod => ({
+    ...p,
+    spec: { ...p.spec!, ephemeralContainers: [{ name: 'debugger', image: 'busybox', ...c }] },
+  });
+  const injectedIn = (ns: string): V1Pod =>
+    injected({
+      ...plain({ 'scopekeeper.dev/inject': 'true' }),
+      metadata: { name: 'agent', namespace: ns, annotations: { 'scopekeeper.dev/inject': 'true' } },
+    });
+  test.each([
+    [
+      'mounts the key',
+      { volumeMounts: [{ name: 'scopekeeper-upstream-key', mountPath: '/k' }] },
+      'ephemeralContainer "debugger" reads the upstream key Secret "anthropic-key" through volumeMount scopekeeper-upstream-key at /k',
+    ],
+    [
+      'targets the sidecar',
+      { targetContainerName: 'scopekeeper-sidecar' },
+      'ephemeralContainer "debugger" targets the sidecar (targetContainerName: scopekeeper-sidecar)',
+    ],
+    [
+      "runs as the sidecar's uid",
+      { securityContext: { runAsUser: 65532 } },
+      `ephemeralContainer "debugger" runs as uid 65532, the sidecar's (securityContext.runAsUser)`,
+    ],
     ['is privileged', { securityContext: { privileged: true } }, 'ephemeralContainer "debugger" is privileged'],
   ])('an ephemeral (debug) container that %s is refused, in enforced namespaces and injected pods anywhere', async (_what, c, expected) => {
     for (const ns of ['locked', 'team-a']) {
       const p = injectedIn(ns);
-      const v = await validatePod(podRequest(ns, withDebugger(p, c), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }), deps);
-      expect(!v.allowed && v.message).toContain(`pod ${ns}/agent: this ephemeralcontainers update would expose the scopekeeper sidecar's credentials`);
+      const v = await validatePod(
+        podRequest(ns, withDebugger(p, c), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }),
+        deps,
+      );
+      expect(!v.allowed && v.message).toContain(
+        `pod ${ns}/agent: this ephemeralcontainers update would expose the scopekeeper sidecar's credentials`,
+      );
       expect(!v.allowed && v.message).toContain(expected);
     }
   });
 
   test('a harmless debug container, targeting the app, passes', async () => {
     const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
-    expect(await validatePod(podRequest('locked', withDebugger(p, { targetContainerName: 'app' }), { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: p }), deps)).toEqual({ allowed: true });
+    expect(
+      await validatePod(
+        podRequest('locked', withDebugger(p, { targetContainerName: 'app' }), {
+          operation: 'UPDATE',
+          subResource: 'ephemeralcontainers',
+          oldObject: p,
+        }),
+        deps,
+      ),
+    ).toEqual({ allowed: true });
   });
 
   test.each([
     ['shareProcessNamespace', (p: V1Pod) => (p.spec!.shareProcessNamespace = true), 'spec.shareProcessNamespace is true'],
     ['hostPID', (p: V1Pod) => (p.spec!.hostPID = true), 'spec.hostPID is true'],
-    ["a hostPath of the kubelet's pod directories", (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/var/lib/kubelet/pods' } }), 'volume "host" is hostPath /var/lib/kubelet/pods, which reaches /var/lib/kubelet on the node'],
-    ['a hostPath of a parent (/var//lib/)', (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/var//lib/' } }), 'volume "host" is hostPath /var//lib/, which reaches /var/lib/kubelet'],
-    ['a hostPath of /', (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/' } }), 'volume "host" is hostPath /, which reaches /var/lib/kubelet'],
-    ['a hostPath of /proc/1/root', (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/proc/1/root' } }), 'which reaches /proc on the node'],
-    ["an app running as the sidecar's uid", (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { runAsUser: 65532 }), `container "app" runs as uid 65532, the sidecar's (securityContext.runAsUser)`],
-    ["a pod-level runAsUser of the sidecar's uid", (p: V1Pod) => (p.spec!.securityContext = { runAsUser: 65532 }), `container "app" runs as uid 65532, the sidecar's (inherited from spec.securityContext.runAsUser)`],
+    [
+      "a hostPath of the kubelet's pod directories",
+      (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/var/lib/kubelet/pods' } }),
+      'volume "host" is hostPath /var/lib/kubelet/pods, which reaches /var/lib/kubelet on the node',
+    ],
+    [
+      'a hostPath of a parent (/var//lib/)',
+      (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/var//lib/' } }),
+      'volume "host" is hostPath /var//lib/, which reaches /var/lib/kubelet',
+    ],
+    [
+      'a hostPath of /',
+      (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/' } }),
+      'volume "host" is hostPath /, which reaches /var/lib/kubelet',
+    ],
+    [
+      'a hostPath of /proc/1/root',
+      (p: V1Pod) => p.spec!.volumes!.push({ name: 'host', hostPath: { path: '/proc/1/root' } }),
+      'which reaches /proc on the node',
+    ],
+    [
+      "an app running as the sidecar's uid",
+      (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { runAsUser: 65532 }),
+      `container "app" runs as uid 65532, the sidecar's (securityContext.runAsUser)`,
+    ],
+    [
+      "a pod-level runAsUser of the sidecar's uid",
+      (p: V1Pod) => (p.spec!.securityContext = { runAsUser: 65532 }),
+      `container "app" runs as uid 65532, the sidecar's (inherited from spec.securityContext.runAsUser)`,
+    ],
     ['a privileged app', (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { privileged: true }), 'container "app" is privileged'],
   ])('an injected pod with %s is refused (enforced or not)', async (_what, change, expected) => {
     for (const ns of ['locked', 'team-a']) {
@@ -323,7 +515,9 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
       const unlabelled = structuredClone(p);
       delete unlabelled.metadata!.labels!['scopekeeper.dev/injected'];
       const u = await validatePod(podRequest(ns, unlabelled, { operation: 'UPDATE', oldObject: p }), deps);
-      expect(!u.allowed && u.message).toContain('an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod');
+      expect(!u.allowed && u.message).toContain(
+        'an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod',
+      );
       const app = structuredClone(p);
       app.spec!.containers[0]!.image = 'agent:2';
       app.metadata!.labels!.team = 'support';
@@ -332,7 +526,10 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
   });
 
   test('in a namespace that is not enforced, a pod that is not injected passes whatever it does', async () => {
-    const p: V1Pod = { metadata: { name: 'x', namespace: 'team-a' }, spec: { shareProcessNamespace: true, containers: [{ name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }] } };
+    const p: V1Pod = {
+      metadata: { name: 'x', namespace: 'team-a' },
+      spec: { shareProcessNamespace: true, containers: [{ name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'anthropic-key' } }] }] },
+    };
     expect(await validatePod(podRequest('team-a', p), deps)).toEqual({ allowed: true });
   });
 
@@ -353,7 +550,9 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
 test('validate() dispatches by kind and lets other kinds through', async () => {
   expect((await validate(podRequest('locked', plain()), deps)).allowed).toBe(false);
   expect((await validate(arRequest('mallory@example.com', [], approved({ reviewer: 'mallory@example.com' })), deps)).allowed).toBe(false);
-  expect(await validate({ ...podRequest('locked', plain()), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }, deps)).toEqual({ allowed: true });
+  expect(await validate({ ...podRequest('locked', plain()), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } }, deps)).toEqual({
+    allowed: true,
+  });
 });
 
 describe('/validate-accessreview: subjects, requesters and service accounts', () => {
@@ -361,8 +560,18 @@ describe('/validate-accessreview: subjects, requesters and service accounts', ()
     ...scope,
     spec: {
       ...scope.spec,
-      subjects: [{ kind: 'ServiceAccount', name: 'support-bot' }, { kind: 'Group', name: 'support-engineers' }, { kind: 'User', name: 'Erin@Example.com' }],
-      review: { reviewers: [{ kind: 'Group', name: 'security-leads' }, { kind: 'User', name: 'erin@example.com' }, { kind: 'User', name: 'system:serviceaccount:team-a:support-bot' }] },
+      subjects: [
+        { kind: 'ServiceAccount', name: 'support-bot' },
+        { kind: 'Group', name: 'support-engineers' },
+        { kind: 'User', name: 'Erin@Example.com' },
+      ],
+      review: {
+        reviewers: [
+          { kind: 'Group', name: 'security-leads' },
+          { kind: 'User', name: 'erin@example.com' },
+          { kind: 'User', name: 'system:serviceaccount:team-a:support-bot' },
+        ],
+      },
     },
   };
   const d = { ...deps, getScope: () => both };
@@ -374,7 +583,12 @@ describe('/validate-accessreview: subjects, requesters and service accounts', ()
 
   test.each([
     ['a User subject (names compared case-insensitively)', 'erin@example.com', [], 'spec.subjects names User Erin@Example.com'],
-    ['a member of a subject Group', 'carol@example.com', ['security-leads', 'support-engineers'], 'spec.subjects names Group support-engineers, and you are in it'],
+    [
+      'a member of a subject Group',
+      'carol@example.com',
+      ['security-leads', 'support-engineers'],
+      'spec.subjects names Group support-engineers, and you are in it',
+    ],
     ['the subject ServiceAccount', 'system:serviceaccount:team-a:support-bot', [], 'spec.subjects names ServiceAccount team-a/support-bot'],
   ])('%s may not decide, even as a reviewer', async (_who, user, groups, why) => {
     const v = await run(user, groups, approved(), review());
@@ -395,7 +609,9 @@ describe('/validate-accessreview: subjects, requesters and service accounts', ()
 
   test('without the mutating webhook a forged requestedBy is refused at creation', async () => {
     const v = await validateAccessReview(arRequest('mallory@example.com', [], review({ requestedBy: 'alice@example.com' })), d);
-    expect(!v.allowed && v.message).toContain('spec.requestedBy must be the user who creates the review (mallory@example.com), but it is "alice@example.com"');
+    expect(!v.allowed && v.message).toContain(
+      'spec.requestedBy must be the user who creates the review (mallory@example.com), but it is "alice@example.com"',
+    );
   });
 
   test.each([
@@ -404,32 +620,77 @@ describe('/validate-accessreview: subjects, requesters and service accounts', ()
     ['the type', { type: 'JustInTime' as const, request: { subject: { kind: 'User' as const, name: 'x' } } }],
   ])('%s cannot change after creation', async (_what, over) => {
     const v = await validateAccessReview(arRequest('carol@example.com', ['security-leads'], review(over), review()), d);
-    expect(!v.allowed && v.message).toMatch(/^User carol@example.com may not change spec\.\w+.* of AccessReview team-a\/support-agent-2026q4: what a review is about and who asked for it are fixed when it is created/);
+    expect(!v.allowed && v.message).toMatch(
+      /^User carol@example.com may not change spec\.\w+.* of AccessReview team-a\/support-agent-2026q4: what a review is about and who asked for it are fixed when it is created/,
+    );
   });
 
-  const jit = (request: NonNullable<AccessReview['spec']['request']>, over: Partial<AccessReview['spec']> = {}) => review({ type: 'JustInTime', requestedBy: undefined, request, ...over });
+  const jit = (request: NonNullable<AccessReview['spec']['request']>, over: Partial<AccessReview['spec']> = {}) =>
+    review({ type: 'JustInTime', requestedBy: undefined, request, ...over });
   const bot = 'system:serviceaccount:team-a:support-bot';
   const self = { kind: 'ServiceAccount' as const, name: 'support-bot' };
 
-  test('the sidecar\'s service account creates a Pending JustInTime review for itself, exact names', async () => {
-    expect(await run(bot, ['system:serviceaccounts', 'system:serviceaccounts:team-a'], jit({ subject: self, model: 'claude-opus-4-1', tools: ['Bash'], reason: 'INC-1' }))).toEqual({ allowed: true });
+  test("the sidecar's service account creates a Pending JustInTime review for itself, exact names", async () => {
+    expect(
+      await run(
+        bot,
+        ['system:serviceaccounts', 'system:serviceaccounts:team-a'],
+        jit({ subject: self, model: 'claude-opus-4-1', tools: ['Bash'], reason: 'INC-1' }),
+      ),
+    ).toEqual({ allowed: true });
     expect(await run(bot, [], jit({ subject: { ...self, namespace: 'team-a' }, model: 'claude-opus-4-1' }))).toEqual({ allowed: true });
   });
 
   test.each([
-    ['for a person', { subject: { kind: 'User' as const, name: 'frank@example.com' }, model: 'claude-opus-4-1' }, {}, 'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not User frank@example.com'],
-    ['for another service account', { subject: { kind: 'ServiceAccount' as const, name: 'admin-bot' }, model: 'claude-opus-4-1' }, {}, 'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not ServiceAccount admin-bot'],
-    ['for itself in another namespace', { subject: { ...self, namespace: 'team-b' }, model: 'claude-opus-4-1' }, {}, 'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not ServiceAccount team-b/support-bot'],
-    ['with a model pattern', { subject: self, model: 'claude-*' }, {}, 'spec.request.model must be an exact model name, not the pattern "claude-*"'],
-    ['with tool patterns', { subject: self, model: 'claude-opus-4-1', tools: ['Read', 'mcp__*', 'B?sh'] }, {}, 'spec.request.tools must be exact tool names, not the patterns "mcp__*", "B?sh"'],
-    ['already Approved', { subject: self, model: 'claude-opus-4-1' }, { decision: 'Approved' as const, expiresAt: '2026-11-01T11:00:00Z', justification: 'me' }, 'spec.decision must be Pending (got Approved)'],
+    [
+      'for a person',
+      { subject: { kind: 'User' as const, name: 'frank@example.com' }, model: 'claude-opus-4-1' },
+      {},
+      'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not User frank@example.com',
+    ],
+    [
+      'for another service account',
+      { subject: { kind: 'ServiceAccount' as const, name: 'admin-bot' }, model: 'claude-opus-4-1' },
+      {},
+      'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not ServiceAccount admin-bot',
+    ],
+    [
+      'for itself in another namespace',
+      { subject: { ...self, namespace: 'team-b' }, model: 'claude-opus-4-1' },
+      {},
+      'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not ServiceAccount team-b/support-bot',
+    ],
+    [
+      'with a model pattern',
+      { subject: self, model: 'claude-*' },
+      {},
+      'spec.request.model must be an exact model name, not the pattern "claude-*"',
+    ],
+    [
+      'with tool patterns',
+      { subject: self, model: 'claude-opus-4-1', tools: ['Read', 'mcp__*', 'B?sh'] },
+      {},
+      'spec.request.tools must be exact tool names, not the patterns "mcp__*", "B?sh"',
+    ],
+    [
+      'already Approved',
+      { subject: self, model: 'claude-opus-4-1' },
+      { decision: 'Approved' as const, expiresAt: '2026-11-01T11:00:00Z', justification: 'me' },
+      'spec.decision must be Pending (got Approved)',
+    ],
   ])('a service account may not create one %s', async (_what, request, over, why) => {
     const v = await run(bot, [], jit(request, over));
-    expect(!v.allowed && v.message).toContain(`ServiceAccount team-a/support-bot may not create JustInTime AccessReview team-a/support-agent-2026q4: ${why}`);
-    expect(!v.allowed && v.message).toContain('A service account (the sidecar holding a request) may only ask, Pending, for its own access to one exact model and exact tools.');
+    expect(!v.allowed && v.message).toContain(
+      `ServiceAccount team-a/support-bot may not create JustInTime AccessReview team-a/support-agent-2026q4: ${why}`,
+    );
+    expect(!v.allowed && v.message).toContain(
+      'A service account (the sidecar holding a request) may only ask, Pending, for its own access to one exact model and exact tools.',
+    );
   });
 
   test('a person may still open a JustInTime review for someone else (an approver decides it)', async () => {
-    expect(await run('dave@example.com', [], jit({ subject: { kind: 'User', name: 'frank@example.com' }, model: 'claude-opus-*' }))).toEqual({ allowed: true });
+    expect(
+      await run('dave@example.com', [], jit({ subject: { kind: 'User', name: 'frank@example.com' }, model: 'claude-opus-*' })),
+    ).toEqual({ allowed: true });
   });
 });

@@ -70,7 +70,9 @@ describe('FileSink', () => {
     const lines = chainLines(3);
     const edited = [...lines.slice(0, 2), lines[2]!.replace('"status":200', '"status":201')].join('\n') + '\n';
     await writeFile(path, edited);
-    await expect(new FileSink(path).open()).rejects.toThrow(`audit file ${path} does not end with a valid audit record (last line: hash mismatch: the record was changed), so its chain cannot be continued. Check it with "scopekeeper audit verify ${path}"; to start a new chain, move the file aside.`);
+    await expect(new FileSink(path).open()).rejects.toThrow(
+      `audit file ${path} does not end with a valid audit record (last line: hash mismatch: the record was changed), so its chain cannot be continued. Check it with "scopekeeper audit verify ${path}"; to start a new chain, move the file aside.`,
+    );
     expect(await readFile(path, 'utf8')).toBe(edited);
   });
 
@@ -100,7 +102,12 @@ describe('FileSink', () => {
     };
     try {
       const failures: string[] = [];
-      const log = new AuditLog({ sinks: [new FileSink(path)], required: true, retry: { minMs: 5, maxMs: 10 }, onFailure: (_s, e) => failures.push(e.message) });
+      const log = new AuditLog({
+        sinks: [new FileSink(path)],
+        required: true,
+        retry: { minMs: 5, maxMs: 10 },
+        onFailure: (_s, e) => failures.push(e.message),
+      });
       await log.record(ev(1));
       failNext = 1; // the bytes of record 2 reach the file, then fdatasync fails
       await expect(log.record(ev(2))).rejects.toThrow(/EIO/);

@@ -163,7 +163,10 @@ async function lastLine(fh: FileHandle, end: number, path: string): Promise<{ st
     }
     parts.unshift(buf);
     pos -= len;
-    if (end - pos > MAX_TAIL) throw new Error(`audit file ${path}: its last line is longer than ${MAX_TAIL} bytes, so it is not an audit record; move the file aside to start a new chain`);
+    if (end - pos > MAX_TAIL)
+      throw new Error(
+        `audit file ${path}: its last line is longer than ${MAX_TAIL} bytes, so it is not an audit record; move the file aside to start a new chain`,
+      );
   }
   const bytes = Buffer.concat(parts);
   return { start, bytes, text: bytes.toString('utf8') };

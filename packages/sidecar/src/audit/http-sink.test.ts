@@ -11,7 +11,9 @@ interface Received {
 }
 
 /** A collector on 127.0.0.1:0 that answers with `status()` (or never, when it returns 0). */
-async function collector(status: () => number = () => 200): Promise<{ url: string; batches: Received[]; lines: () => string[]; close: () => Promise<void>; server: Server }> {
+async function collector(
+  status: () => number = () => 200,
+): Promise<{ url: string; batches: Received[]; lines: () => string[]; close: () => Promise<void>; server: Server }> {
   const batches: Received[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -19,7 +21,8 @@ async function collector(status: () => number = () => 200): Promise<{ url: strin
     req.on('end', () => {
       const code = status();
       if (code === 0) return; // hang
-      if (code >= 200 && code < 300) batches.push({ headers: req.headers, lines: Buffer.concat(chunks).toString('utf8').split('\n').slice(0, -1) });
+      if (code >= 200 && code < 300)
+        batches.push({ headers: req.headers, lines: Buffer.concat(chunks).toString('utf8').split('\n').slice(0, -1) });
       res.writeHead(code, { 'content-type': 'text/plain' }).end(code >= 300 ? 'collector overloaded' : 'ok');
     });
   });
@@ -58,8 +61,15 @@ describe('HttpSink', () => {
     const c = await collector(() => 503);
     const failures: [string, string][] = [];
     const sink = new HttpSink(c.url, { retries: 1, retryDelayMs: 5 });
-    const log = new AuditLog({ sinks: [sink], required: true, retry: { minMs: 10, maxMs: 20 }, onFailure: (s, e) => failures.push([s, e.message]) });
-    await expect(log.record(ev(1))).rejects.toThrow(`audit sink ${c.url} failed: POST ${c.url} answered 503 Service Unavailable: collector overloaded; record 1 is queued and will be retried`);
+    const log = new AuditLog({
+      sinks: [sink],
+      required: true,
+      retry: { minMs: 10, maxMs: 20 },
+      onFailure: (s, e) => failures.push([s, e.message]),
+    });
+    await expect(log.record(ev(1))).rejects.toThrow(
+      `audit sink ${c.url} failed: POST ${c.url} answered 503 Service Unavailable: collector overloaded; record 1 is queued and will be retried`,
+    );
     expect(log.healthy).toBe(false);
     expect(failures[0]![0]).toBe(c.url);
     await expect(log.close(50)).rejects.toThrow(/not yet written/);
@@ -70,7 +80,12 @@ describe('HttpSink', () => {
     let status = 503;
     const c = await collector(() => status);
     let failures = 0;
-    const log = new AuditLog({ sinks: [new HttpSink(c.url, { retries: 0 })], required: false, retry: { minMs: 10, maxMs: 40 }, onFailure: () => failures++ });
+    const log = new AuditLog({
+      sinks: [new HttpSink(c.url, { retries: 0 })],
+      required: false,
+      retry: { minMs: 10, maxMs: 40 },
+      onFailure: () => failures++,
+    });
     for (let i = 1; i <= 30; i++) await log.record(ev(i));
     await until(() => failures >= 2);
     expect(log.healthy).toBe(false);
@@ -84,7 +99,9 @@ describe('HttpSink', () => {
 
   test('a collector that does not answer times out; a closed port is reported', async () => {
     const c = await collector(() => 0);
-    await expect(new HttpSink(c.url, { timeoutMs: 100, retries: 0 }).write(['{}'])).rejects.toThrow(`POST ${c.url} failed: no answer within 100 ms`);
+    await expect(new HttpSink(c.url, { timeoutMs: 100, retries: 0 }).write(['{}'])).rejects.toThrow(
+      `POST ${c.url} failed: no answer within 100 ms`,
+    );
     await c.close();
     await expect(new HttpSink(c.url, { retries: 0 }).write(['{}'])).rejects.toThrow(/failed: fetch failed \(ECONNREFUSED\)/);
   });

@@ -30,7 +30,8 @@ export class HttpSink implements AuditSink {
 
   constructor(url: string | URL, opts: HttpSinkOptions = {}) {
     const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`HTTP audit sink: the URL must start with http:// or https://, not ${u.protocol}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new Error(`HTTP audit sink: the URL must start with http:// or https://, not ${u.protocol}`);
     this.#headers = { 'content-type': 'application/x-ndjson', ...opts.headers };
     if (u.username || u.password) {
       const user = decodeURIComponent(u.username);
@@ -68,7 +69,9 @@ export class HttpSink implements AuditSink {
           return;
         }
         const text = (await res.text().catch(() => '')).trim().slice(0, 200);
-        lastError = new Error(`POST ${this.name} answered ${res.status}${res.statusText ? ' ' + res.statusText : ''}${text ? `: ${text}` : ''}`);
+        lastError = new Error(
+          `POST ${this.name} answered ${res.status}${res.statusText ? ' ' + res.statusText : ''}${text ? `: ${text}` : ''}`,
+        );
         // A client error other than a timeout or rate limit will not change on a quick retry.
         if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) break;
       } catch (err) {

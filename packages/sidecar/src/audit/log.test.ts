@@ -21,27 +21,34 @@ class CountingFileSink extends FileSink {
 }
 
 describe('AuditLog with a file sink', () => {
-  test.each([true, false])('1,000 concurrent record() calls (required=%s): 1,000 lines, seq 1..1000 in file order, chain intact, written in batches', async (required) => {
-    const path = tmp.file('audit.jsonl');
-    const sink = new CountingFileSink(path);
-    let written = 0;
-    const log = new AuditLog({ sinks: [sink], required, onWritten: (n) => (written += n) });
-    await Promise.all(range(1, 1000).map((i) => log.record(ev(i))));
-    await log.close();
-    const lines = await fileLines(path);
-    expect(lines).toHaveLength(1000);
-    expect(seqs(lines)).toEqual(range(1, 1000));
-    expect(lines.map((l) => JSON.parse(l).requestId)).toEqual(range(1, 1000).map((i) => `req_${i}`)); // seq follows call order
-    expect(verifyChain(lines)).toMatchObject({ ok: true, records: 1000 });
-    expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 1000 });
-    expect(written).toBe(1000);
-    expect(sink.writes).toBeLessThan(20); // one write + fdatasync per batch, not per record
+  test.each([true, false])(
+    '1,000 concurrent record() calls (required=%s): 1,000 lines, seq 1..1000 in file order, chain intact, written in batches',
+    async (required) => {
+      const path = tmp.file('audit.jsonl');
+      const sink = new CountingFileSink(path);
+      let written = 0;
+      const log = new AuditLog({ sinks: [sink], required, onWritten: (n) => (written += n) });
+      await Promise.all(range(1, 1000).map((i) => log.record(ev(i))));
+      await log.close();
+      const lines = await fileLines(path);
+      expect(lines).toHaveLength(1000);
+      expect(seqs(lines)).toEqual(range(1, 1000));
+      expect(lines.map((l) => JSON.parse(l).requestId)).toEqual(range(1, 1000).map((i) => `req_${i}`)); // seq follows call order
+      expect(verifyChain(lines)).toMatchObject({ ok: true, records: 1000 });
+      expect(await verifyAuditFile(path)).toMatchObject({ ok: true, records: 1000 });
+      expect(written).toBe(1000);
+      expect(sink.writes).toBeLessThan(20); // one write + fdatasync per batch, not per record
 
-    // Removing one line makes verification fail at that line.
-    const cut = [...lines.slice(0, 499), ...lines.slice(500)];
-    await writeFile(path, cut.join('\n') + '\n');
-    expect(await verifyAuditFile(path)).toMatchObject({ ok: false, records: 499, firstBad: { line: 500, problem: 'seq jumps from 499 to 501: a record was removed or the records were reordered' } });
-  });
+      // Removing one line makes verification fail at that line.
+      const cut = [...lines.slice(0, 499), ...lines.slice(500)];
+      await writeFile(path, cut.join('\n') + '\n');
+      expect(await verifyAuditFile(path)).toMatchObject({
+        ok: false,
+        records: 499,
+        firstBad: { line: 500, problem: 'seq jumps from 499 to 501: a record was removed or the records were reordered' },
+      });
+    },
+  );
 
   test('a restarted log continues the same chain from the file', async () => {
     const path = tmp.file('audit.jsonl');
@@ -80,7 +87,12 @@ describe('AuditLog with a file sink', () => {
     await writeFile(path, 'not a record\n');
     const mem = new MemorySink();
     const failures: string[] = [];
-    const log = new AuditLog({ sinks: [new FileSink(path), mem], required: false, ...fast, onFailure: (s, e) => failures.push(`${s}: ${e.message}`) });
+    const log = new AuditLog({
+      sinks: [new FileSink(path), mem],
+      required: false,
+      ...fast,
+      onFailure: (s, e) => failures.push(`${s}: ${e.message}`),
+    });
     await log.record(ev(1));
     await until(() => mem.lines.length === 1);
     expect(log.healthy).toBe(false);
@@ -105,10 +117,18 @@ describe('AuditLog delivery guarantees', () => {
     const sink = new MemorySink('collector');
     const failures: [string, string][] = [];
     let written = 0;
-    const log = new AuditLog({ sinks: [sink], required: true, ...fast, onFailure: (s, e) => failures.push([s, e.message]), onWritten: (n) => (written += n) });
+    const log = new AuditLog({
+      sinks: [sink],
+      required: true,
+      ...fast,
+      onFailure: (s, e) => failures.push([s, e.message]),
+      onWritten: (n) => (written += n),
+    });
     await log.record(ev(1));
     sink.down = new Error('connection refused');
-    await expect(log.record(ev(2))).rejects.toThrow(/audit sink collector failed: connection refused; record 2 is queued and will be retried/);
+    await expect(log.record(ev(2))).rejects.toThrow(
+      /audit sink collector failed: connection refused; record 2 is queued and will be retried/,
+    );
     expect(log.healthy).toBe(false);
     expect(failures[0]).toEqual(['collector', 'connection refused']);
     // While the sink is failing, a new record fails at once instead of waiting for the retry.
@@ -157,7 +177,13 @@ describe('AuditLog delivery guarantees', () => {
     const good = new MemorySink('good');
     bad.down = new Error('down');
     const failures: string[] = [];
-    const log = new AuditLog({ sinks: [bad, good], required: false, maxQueue: 5, ...fast, onFailure: (s, e) => failures.push(`${s}: ${e.message}`) });
+    const log = new AuditLog({
+      sinks: [bad, good],
+      required: false,
+      maxQueue: 5,
+      ...fast,
+      onFailure: (s, e) => failures.push(`${s}: ${e.message}`),
+    });
     for (let i = 1; i <= 8; i++) {
       await log.record(ev(i));
       await until(() => good.lines.length === i); // the healthy sink keeps up; only the dead one overflows
@@ -203,7 +229,13 @@ describe('AuditLog delivery guarantees', () => {
 
   test('hooks that throw do not break delivery; no sinks at all is allowed', async () => {
     const sink = new MemorySink();
-    const log = new AuditLog({ sinks: [sink], required: true, onWritten: () => { throw new Error('x'); } });
+    const log = new AuditLog({
+      sinks: [sink],
+      required: true,
+      onWritten: () => {
+        throw new Error('x');
+      },
+    });
     await log.record(ev(1));
     await log.close();
     let n = 0;

@@ -241,7 +241,8 @@ export class AuditLog {
     });
     await Promise.all(closing);
     for (const s of this.#states) {
-      for (let i = s.head; i < s.queue.length; i++) settle(s.queue[i]!.waiter, new Error(`audit log closed before record ${s.queue[i]!.seq} was written to ${s.sink.name}`));
+      for (let i = s.head; i < s.queue.length; i++)
+        settle(s.queue[i]!.waiter, new Error(`audit log closed before record ${s.queue[i]!.seq} was written to ${s.sink.name}`));
     }
     if (failure) throw failure;
   }
@@ -273,7 +274,10 @@ export class AuditLog {
     }
     opened.forEach((head, i) => {
       if (head && start && (head.seq !== start.seq || head.hash !== start.hash)) {
-        this.#notice(this.#states[i]!.sink.name, `ends at record ${head.seq} but the chain continues after record ${start.seq} (from ${from}): this sink's log will show a gap`);
+        this.#notice(
+          this.#states[i]!.sink.name,
+          `ends at record ${head.seq} but the chain continues after record ${start.seq} (from ${from}): this sink's log will show a gap`,
+        );
       }
     });
     if (start) this.#notice(from, `the audit chain continues after record ${start.seq} (hash ${start.hash})`);
@@ -313,7 +317,12 @@ export class AuditLog {
         continue;
       }
       if (waiter && s.failing) {
-        settle(waiter, new Error(`audit sink ${s.sink.name} is failing (${s.lastError?.message ?? 'unknown error'}); record ${seq} is queued and will be retried`));
+        settle(
+          waiter,
+          new Error(
+            `audit sink ${s.sink.name} is failing (${s.lastError?.message ?? 'unknown error'}); record ${seq} is queued and will be retried`,
+          ),
+        );
       }
       s.queue.push(entry);
       this.#schedule(s);
@@ -360,7 +369,8 @@ export class AuditLog {
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         this.#failed(s, error);
-        for (const b of batch) settle(b.waiter, new Error(`audit sink ${s.sink.name} failed: ${error.message}; record ${b.seq} is queued and will be retried`));
+        for (const b of batch)
+          settle(b.waiter, new Error(`audit sink ${s.sink.name} failed: ${error.message}; record ${b.seq} is queued and will be retried`));
         await this.#sleep(s);
         continue;
       }

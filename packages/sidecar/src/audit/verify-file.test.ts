@@ -27,11 +27,17 @@ describe('verifyAuditFile / runAuditVerify', () => {
     const lines = chainLines(100);
     lines.splice(56, 1);
     await writeFile(path, lines.join('\n') + '\n');
-    expect(await runAuditVerify(path)).toEqual({ code: 1, message: `${path}: line 57: seq jumps from 56 to 58: a record was removed or the records were reordered (56 records before it verified)` });
+    expect(await runAuditVerify(path)).toEqual({
+      code: 1,
+      message: `${path}: line 57: seq jumps from 56 to 58: a record was removed or the records were reordered (56 records before it verified)`,
+    });
   });
 
   test('a file that cannot be read: exit 2', async () => {
-    expect(await runAuditVerify(tmp.file('missing.jsonl'))).toEqual({ code: 2, message: `cannot read audit file ${tmp.file('missing.jsonl')}: no such file` });
+    expect(await runAuditVerify(tmp.file('missing.jsonl'))).toEqual({
+      code: 2,
+      message: `cannot read audit file ${tmp.file('missing.jsonl')}: no such file`,
+    });
     expect((await runAuditVerify(tmp.dir)).code).toBe(2);
   });
 
@@ -45,7 +51,11 @@ describe('verifyAuditFile / runAuditVerify', () => {
     const bad = [...lines];
     bad[2500] = bad[2500]!.replace('"status":200', '"status":500');
     await writeFile(path, bad.join('\n') + '\n');
-    expect(await verifyAuditFile(path)).toMatchObject({ ok: false, records: 2500, firstBad: { line: 2501, problem: 'hash mismatch: the record was changed' } });
+    expect(await verifyAuditFile(path)).toMatchObject({
+      ok: false,
+      records: 2500,
+      firstBad: { line: 2501, problem: 'hash mismatch: the record was changed' },
+    });
   });
 
   test('byte-level damage: invalid UTF-8, a byte-order mark, an over-long line, an empty file', async () => {
@@ -59,7 +69,10 @@ describe('verifyAuditFile / runAuditVerify', () => {
     await writeFile(path, '\ufeff' + lines.join('\n') + '\n');
     expect((await verifyAuditFile(path)).firstBad?.line).toBe(1);
     await writeFile(path, lines[0] + '\n' + 'x'.repeat(5000) + '\n');
-    expect((await verifyAuditFile(path, { maxLineBytes: 4096 })).firstBad).toEqual({ line: 2, problem: 'line longer than 4096 bytes: not an audit record' });
+    expect((await verifyAuditFile(path, { maxLineBytes: 4096 })).firstBad).toEqual({
+      line: 2,
+      problem: 'line longer than 4096 bytes: not an audit record',
+    });
     await writeFile(path, '');
     expect(await runAuditVerify(path)).toEqual({ code: 0, message: `${path}: ok: 0 records (the log is empty)` });
   });
@@ -69,6 +82,8 @@ describe('verifyAuditFile / runAuditVerify', () => {
     const lines = chainLines(10);
     const head = JSON.parse(lines[9]!);
     await writeFile(path, lines.slice(0, 9).join('\n') + '\n');
-    expect((await verifyAuditFile(path, { expectHead: { seq: head.seq, hash: head.hash } })).firstBad?.problem).toMatch(/records were removed from the end/);
+    expect((await verifyAuditFile(path, { expectHead: { seq: head.seq, hash: head.hash } })).firstBad?.problem).toMatch(
+      /records were removed from the end/,
+    );
   });
 });

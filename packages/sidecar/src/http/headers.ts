@@ -7,7 +7,16 @@ import type { IncomingMessage, IncomingHttpHeaders } from 'node:http';
  * Hop-by-hop headers (RFC 9110 §7.6.1) besides those named in Connection. Framing
  * (transfer-encoding, content-length) is the proxy's to rewrite, so it is not listed here.
  */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+];
 
 /**
  * Headers that make a server or a proxy in front of it act on another method, path, host or
@@ -60,7 +69,10 @@ export function stripRequestHeaders(headers: IncomingHttpHeaders): void {
 /** Whether a response header must not be relayed (hop-by-hop, or named in the response's Connection). */
 export function responseHeaderFilter(headers: IncomingHttpHeaders): (name: string) => boolean {
   const named = new Set(connectionTokens(headers.connection));
-  return (name) => !HOP_BY_HOP.includes(name) && name !== 'transfer-encoding' && (!named.has(name) || name === 'content-length' || name === 'content-type');
+  return (name) =>
+    !HOP_BY_HOP.includes(name) &&
+    name !== 'transfer-encoding' &&
+    (!named.has(name) || name === 'content-length' || name === 'content-type');
 }
 
 /** Asks a service whose answer the sidecar must mask for JSON only, in one piece, uncompressed. */

@@ -83,7 +83,8 @@ export const REFUSALS = {
     status: 503,
     decision: 'error',
     code: 'UpstreamKeyUnavailable',
-    message: () => 'scopekeeper cannot read its upstream API key, so the request was not sent; restore the key Secret (see the sidecar logs).',
+    message: () =>
+      'scopekeeper cannot read its upstream API key, so the request was not sent; restore the key Secret (see the sidecar logs).',
   }),
   unauthenticated: refusal<{ message: string; code?: string }>({
     type: 'authentication_error',
@@ -98,14 +99,16 @@ export const REFUSALS = {
     status: 503,
     decision: 'error',
     code: 'PolicyUnavailable',
-    message: (a) => `scopekeeper has no current policy (${a.lastError ?? 'not loaded yet'}); requests are refused until it has. Check the sidecar's logs and /readyz.`,
+    message: (a) =>
+      `scopekeeper has no current policy (${a.lastError ?? 'not loaded yet'}); requests are refused until it has. Check the sidecar's logs and /readyz.`,
   }),
   requestTooLarge: refusal<{ size: string; limit: number }>({
     type: 'request_too_large',
     status: 413,
     decision: 'deny',
     code: 'RequestTooLarge',
-    message: (a) => `The request body is too large (${a.size}); the sidecar accepts up to ${a.limit} bytes. Shorten the conversation or raise --max-body-bytes.`,
+    message: (a) =>
+      `The request body is too large (${a.size}); the sidecar accepts up to ${a.limit} bytes. Shorten the conversation or raise --max-body-bytes.`,
     // The rest of an oversized body is not read (nor drained): close the connection.
     headers: () => ({ connection: 'close' }),
   }),
@@ -161,7 +164,8 @@ export const REFUSALS = {
     status: 503,
     decision: 'error',
     code: 'AuditUnavailable',
-    message: () => 'The audit log cannot be written and --audit-required is set, so requests are refused; restore the audit sink (see the sidecar logs and /readyz).',
+    message: () =>
+      'The audit log cannot be written and --audit-required is set, so requests are refused; restore the audit sink (see the sidecar logs and /readyz).',
   }),
   upstreamUnreachable: refusal<{ what: string; code: string; reasons: string[] }>({
     type: 'api_error',

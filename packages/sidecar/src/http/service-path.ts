@@ -32,8 +32,10 @@ export function parseServicePath(rawUrl: string): ServicePath {
   const path = slash === -1 ? '/' : rest.slice(slash);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(endpoint)) return { problem: `"${endpoint.slice(0, 64)}" is not an endpoint name` };
   // frameworks that read the method from the query (Symfony, Laravel, …) would run another method
-  if (/(^\?|&)(_|%5f)method=/i.test(query)) return { problem: "the query carries _method, which some servers read as the request's method; send the real method instead" };
-  if (FORBIDDEN_ENCODED.test(path)) return { problem: 'the path carries an encoded slash, backslash, percent, dot, semicolon or NUL; send the plain path' };
+  if (/(^\?|&)(_|%5f)method=/i.test(query))
+    return { problem: "the query carries _method, which some servers read as the request's method; send the real method instead" };
+  if (FORBIDDEN_ENCODED.test(path))
+    return { problem: 'the path carries an encoded slash, backslash, percent, dot, semicolon or NUL; send the plain path' };
   if (path.includes(';')) return { problem: "the path carries a path parameter (';'); send the path without it" };
   // eslint-disable-next-line no-control-regex -- anything outside ASCII must come percent-encoded
   if (/[^\x00-\x7f]/.test(path)) return { problem: 'the path carries raw non-ASCII characters; percent-encode them' };
@@ -47,7 +49,9 @@ export function parseServicePath(rawUrl: string): ServicePath {
   }
   const alike = lookalike(decoded);
   if (alike !== undefined) {
-    return { problem: `the path carries U+${alike.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which servers can read as '.', '/', '\\' or ';'; send the plain ASCII path` };
+    return {
+      problem: `the path carries U+${alike.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which servers can read as '.', '/', '\\' or ';'; send the plain ASCII path`,
+    };
   }
   for (const seg of decoded.split('/')) {
     if (seg === '..' || seg === '.') return { problem: 'the path has a "." or ".." segment; send the resolved path' };

@@ -33,29 +33,43 @@ export function joseClaimError(err: unknown, rules: ClaimRules, payload: Record<
   if (reason === 'invalid') return invalid(claim);
   switch (claim) {
     case 'iss':
-      return new AuthenticationError('unknown_issuer', 'The token\'s issuer is not one this sidecar trusts.');
+      return new AuthenticationError('unknown_issuer', "The token's issuer is not one this sidecar trusts.");
     case 'aud':
-      return audienceError(payload.aud, rules) ?? new AuthenticationError('wrong_audience', `The token is not for audience ${rules.audience}.`);
+      return (
+        audienceError(payload.aud, rules) ?? new AuthenticationError('wrong_audience', `The token is not for audience ${rules.audience}.`)
+      );
     case 'exp':
-      return new AuthenticationError('expired', `The token expired at ${isoTime(payload.exp as number)}; fetch a fresh one (the SDK's apiKeyHelper does this after a 401).`);
+      return new AuthenticationError(
+        'expired',
+        `The token expired at ${isoTime(payload.exp as number)}; fetch a fresh one (the SDK's apiKeyHelper does this after a 401).`,
+      );
     case 'nbf':
       return new AuthenticationError(
         'not_yet_valid',
         `The token is not valid before ${isoTime(payload.nbf as number)} (now ${isoTime(rules.nowSec)}); check the clocks of this host and of the identity provider, or fetch a fresh token.`,
       );
     default:
-      return new AuthenticationError('invalid_claim', `The token's "${quote(claim).slice(1, -1)}" claim was refused; send the JWT your identity provider issued, unaltered.`);
+      return new AuthenticationError(
+        'invalid_claim',
+        `The token's "${quote(claim).slice(1, -1)}" claim was refused; send the JWT your identity provider issued, unaltered.`,
+      );
   }
 }
 
 function missing(claim: string, rules: ClaimRules): AuthenticationError {
   switch (claim) {
     case 'iss':
-      return new AuthenticationError('missing_claim', 'The token has no "iss" (issuer) claim; use a token from an identity provider this sidecar trusts.');
+      return new AuthenticationError(
+        'missing_claim',
+        'The token has no "iss" (issuer) claim; use a token from an identity provider this sidecar trusts.',
+      );
     case 'sub':
       return new AuthenticationError('missing_claim', 'The token has no "sub" (subject) claim; request a token that names its subject.');
     case 'aud':
-      return new AuthenticationError('missing_claim', `The token has no "aud" (audience) claim; request a token for audience ${rules.audience}.`);
+      return new AuthenticationError(
+        'missing_claim',
+        `The token has no "aud" (audience) claim; request a token for audience ${rules.audience}.`,
+      );
     case 'exp':
       return new AuthenticationError('missing_claim', 'The token has no "exp" (expiry) claim; only short-lived tokens are accepted.');
     default:
@@ -64,7 +78,10 @@ function missing(claim: string, rules: ClaimRules): AuthenticationError {
 }
 
 function invalid(claim: string): AuthenticationError {
-  return new AuthenticationError('invalid_claim', `The token's "${quote(claim).slice(1, -1)}" claim is not a number of seconds since the epoch.`);
+  return new AuthenticationError(
+    'invalid_claim',
+    `The token's "${quote(claim).slice(1, -1)}" claim is not a number of seconds since the epoch.`,
+  );
 }
 
 /** Why `aud` is refused, or undefined when it names the audience (exactly, case-sensitive). */

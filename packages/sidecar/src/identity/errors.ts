@@ -41,7 +41,11 @@ export class IssuerUnavailableError extends AuthenticationError {
   readonly issuer: string;
   readonly detail: string;
   constructor(issuer: string, detail: string, options?: ErrorOptions) {
-    super('issuer_unavailable', `The identity provider ${issuer} could not be reached to check the token's signing key; retry in a few seconds.`, options);
+    super(
+      'issuer_unavailable',
+      `The identity provider ${issuer} could not be reached to check the token's signing key; retry in a few seconds.`,
+      options,
+    );
     this.issuer = issuer;
     this.detail = detail;
   }

@@ -50,7 +50,9 @@ export function issuerTrust(issuers: readonly string[], serviceAccountIssuer?: s
   if (primaryIssuer === undefined) throw new Error('at least one issuer must be configured (--issuer)');
   const sa = serviceAccountIssuer === undefined || serviceAccountIssuer.trim() === '' ? primaryIssuer : serviceAccountIssuer.trim();
   if (!issuers.includes(sa)) {
-    throw new Error(`--service-account-issuer ${JSON.stringify(sa)} is not one of the --issuer values (${issuers.join(', ')}); name the issuer exactly as given to --issuer`);
+    throw new Error(
+      `--service-account-issuer ${JSON.stringify(sa)} is not one of the --issuer values (${issuers.join(', ')}); name the issuer exactly as given to --issuer`,
+    );
   }
   return { primaryIssuer, serviceAccountIssuer: sa };
 }

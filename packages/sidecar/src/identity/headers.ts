@@ -30,7 +30,10 @@ export function extractToken(headers: { authorization?: HeaderValue; 'x-api-key'
       throw new AuthenticationError('missing_token', 'The Authorization header says "Bearer" but carries no token; send "Bearer <JWT>".');
     }
     if (/\s/.test(token)) {
-      throw new AuthenticationError('malformed_token', 'The Authorization header must be "Bearer <token>" with exactly one token and no spaces in it.');
+      throw new AuthenticationError(
+        'malformed_token',
+        'The Authorization header must be "Bearer <token>" with exactly one token and no spaces in it.',
+      );
     }
     return token;
   }

@@ -23,8 +23,16 @@ export class JwksClient {
     this.config = config;
     this.#timeoutMs = timeoutMs;
     this.#discoveryBase = (config.discoveryUrl ?? config.issuer).replace(/\/+$/, '');
-    checkUrl(this.#discoveryBase, config.discoveryUrl === undefined ? `issuer ${config.issuer}` : `discovery URL of ${config.issuer}`, true);
-    this.#dispatcher = new Agent({ connect: config.ca === undefined ? { timeout: timeoutMs } : { timeout: timeoutMs, ca: config.ca }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    checkUrl(
+      this.#discoveryBase,
+      config.discoveryUrl === undefined ? `issuer ${config.issuer}` : `discovery URL of ${config.issuer}`,
+      true,
+    );
+    this.#dispatcher = new Agent({
+      connect: config.ca === undefined ? { timeout: timeoutMs } : { timeout: timeoutMs, ca: config.ca },
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
   }
 
   async close(): Promise<void> {
@@ -51,7 +59,10 @@ export class JwksClient {
     const url = `${this.#discoveryBase}/.well-known/openid-configuration`;
     const doc = await this.#fetchJson(url, 'discovery');
     if (doc.issuer !== issuer) {
-      throw new IssuerUnavailableError(issuer, `discovery ${url}: the document names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)}`);
+      throw new IssuerUnavailableError(
+        issuer,
+        `discovery ${url}: the document names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)}`,
+      );
     }
     const jwksUri = doc.jwks_uri;
     if (typeof jwksUri !== 'string') throw new IssuerUnavailableError(issuer, `discovery ${url}: no jwks_uri`);
@@ -92,13 +103,20 @@ export class JwksClient {
       try {
         credential = (await readFile(this.config.bearerTokenFile, 'utf8')).trim();
       } catch (err) {
-        throw new IssuerUnavailableError(issuer, `${what}: cannot read bearerTokenFile ${this.config.bearerTokenFile}: ${describe(err)}`, { cause: err });
+        throw new IssuerUnavailableError(issuer, `${what}: cannot read bearerTokenFile ${this.config.bearerTokenFile}: ${describe(err)}`, {
+          cause: err,
+        });
       }
       headers.authorization = `Bearer ${credential}`;
     }
     let text: string;
     try {
-      const res = await fetch(url, { dispatcher: this.#dispatcher, headers, redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs) });
+      const res = await fetch(url, {
+        dispatcher: this.#dispatcher,
+        headers,
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
       if (res.status !== 200) {
         await res.body?.cancel().catch(() => undefined);
         throw new IssuerUnavailableError(issuer, `${what} ${url}: HTTP ${res.status}`);

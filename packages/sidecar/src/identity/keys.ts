@@ -117,7 +117,12 @@ export class IssuerKeys {
 
   /** Stale keys are refreshed in the background; the cached keys keep serving meanwhile and on failure. */
   refreshIfStale(): void {
-    if (this.#keys.length > 0 && !this.#inflight && this.#opts.now() - (this.#refreshedAt ?? 0) >= this.#opts.maxAgeMs && this.#mayRefresh()) {
+    if (
+      this.#keys.length > 0 &&
+      !this.#inflight &&
+      this.#opts.now() - (this.#refreshedAt ?? 0) >= this.#opts.maxAgeMs &&
+      this.#mayRefresh()
+    ) {
       this.#refresh().catch(() => undefined);
     }
   }
@@ -130,7 +135,8 @@ export class IssuerKeys {
   #refresh(): Promise<void> {
     if (!this.#inflight) {
       this.#lastAttemptAt = this.#opts.now();
-      this.#inflight = this.#client.fetchKeys()
+      this.#inflight = this.#client
+        .fetchKeys()
         .then(
           (keys) => {
             const fingerprint = JSON.stringify(keys.map((k) => k.jwk));
@@ -143,7 +149,8 @@ export class IssuerKeys {
             this.#lastError = undefined;
           },
           (err: unknown) => {
-            const e = err instanceof IssuerUnavailableError ? err : new IssuerUnavailableError(this.config.issuer, describe(err), { cause: err });
+            const e =
+              err instanceof IssuerUnavailableError ? err : new IssuerUnavailableError(this.config.issuer, describe(err), { cause: err });
             this.#lastError = e.detail;
             throw e;
           },
@@ -169,7 +176,12 @@ export function importKey(key: CachedKey, alg: string): Promise<CryptoKey> {
 
 /** Whether the published key may verify a token whose header says `alg`. */
 function keyFits(jwk: JWK, alg: string): boolean {
-  if (jwk.alg !== undefined && jwk.alg !== alg && !(jwk.alg === 'EdDSA' && alg === 'Ed25519') && !(jwk.alg === 'Ed25519' && alg === 'EdDSA')) {
+  if (
+    jwk.alg !== undefined &&
+    jwk.alg !== alg &&
+    !(jwk.alg === 'EdDSA' && alg === 'Ed25519') &&
+    !(jwk.alg === 'Ed25519' && alg === 'EdDSA')
+  ) {
     return false;
   }
   if (/^(RS|PS)(256|384|512)$/.test(alg)) return jwk.kty === 'RSA';
@@ -192,4 +204,3 @@ function keyFits(jwk: JWK, alg: string): boolean {
 function selectKeys(keys: CachedKey[], kid: string | undefined, alg: string): CachedKey[] {
   return keys.filter((k) => (kid === undefined || k.kid === kid) && keyFits(k.jwk, alg));
 }
-

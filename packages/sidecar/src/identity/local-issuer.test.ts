@@ -15,7 +15,11 @@ test('listens on loopback and serves an OIDC discovery document', async () => {
   expect(issuer.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   const res = await fetch(`${issuer.url}/.well-known/openid-configuration`);
   expect(res.status).toBe(200);
-  expect(await res.json()).toMatchObject({ issuer: issuer.issuer, jwks_uri: `${issuer.url}/jwks`, id_token_signing_alg_values_supported: ['RS256', 'ES256'] });
+  expect(await res.json()).toMatchObject({
+    issuer: issuer.issuer,
+    jwks_uri: `${issuer.url}/jwks`,
+    id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+  });
   expect((await fetch(`${issuer.url}/nope`)).status).toBe(404);
 });
 

@@ -154,7 +154,9 @@ export class LocalIssuer {
       else payload[name] = value;
     }
     const header = { alg: key.alg, kid: key.kid, typ: 'JWT', ...opts.header };
-    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
+    return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader(header as { alg: string })
+      .sign(key.privateKey);
   }
 
   /** Generates and publishes a new key, which becomes the current key of its algorithm. Returns its kid. */

@@ -155,7 +155,10 @@ export class LocalSamlIdp {
     const attributes: Record<string, string[]> = { ...opts.attributes };
     if (opts.groups) attributes[opts.groupsAttribute ?? 'groups'] = opts.groups;
     const attributeXml = Object.entries(attributes)
-      .map(([name, values]) => `<saml:Attribute Name="${esc(name)}">${values.map((v) => `<saml:AttributeValue xsi:type="xs:string">${esc(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`)
+      .map(
+        ([name, values]) =>
+          `<saml:Attribute Name="${esc(name)}">${values.map((v) => `<saml:AttributeValue xsi:type="xs:string">${esc(v)}</saml:AttributeValue>`).join('')}</saml:Attribute>`,
+      )
       .join('');
     return (
       `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ` +
@@ -164,7 +167,9 @@ export class LocalSamlIdp {
       `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">${esc(opts.nameId)}</saml:NameID>` +
       `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${attr('NotOnOrAfter', scdNotOnOrAfter)}/></saml:SubjectConfirmation></saml:Subject>` +
       `<saml:Conditions${attr('NotBefore', notBefore)}${attr('NotOnOrAfter', notOnOrAfter)}>` +
-      (audiences.length ? `<saml:AudienceRestriction>${audiences.map((a) => `<saml:Audience>${esc(a)}</saml:Audience>`).join('')}</saml:AudienceRestriction>` : '') +
+      (audiences.length
+        ? `<saml:AudienceRestriction>${audiences.map((a) => `<saml:Audience>${esc(a)}</saml:Audience>`).join('')}</saml:AudienceRestriction>`
+        : '') +
       `</saml:Conditions>` +
       `<saml:AuthnStatement AuthnInstant="${iso(now)}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
       (attributeXml ? `<saml:AttributeStatement>${attributeXml}</saml:AttributeStatement>` : '') +
@@ -192,7 +197,11 @@ export class LocalSamlIdp {
       signatureAlgorithm: opts.signatureAlgorithm ?? SAML_ALG.rsaSha256,
       canonicalizationAlgorithm: SAML_ALG.excC14n,
     });
-    sig.addReference({ xpath: '/*', transforms: [SAML_ALG.enveloped, SAML_ALG.excC14n], digestAlgorithm: opts.digestAlgorithm ?? SAML_ALG.sha256 });
+    sig.addReference({
+      xpath: '/*',
+      transforms: [SAML_ALG.enveloped, SAML_ALG.excC14n],
+      digestAlgorithm: opts.digestAlgorithm ?? SAML_ALG.sha256,
+    });
     const prefix = opts.prefix ?? 'ds';
     sig.computeSignature(xml, { ...(prefix ? { prefix } : {}), location: { reference: "/*/*[local-name(.)='Issuer']", action: 'after' } });
     return sig.getSignedXml();
@@ -210,7 +219,7 @@ export async function newSamlKey(commonName = 'local-saml-idp', bits = 2048): Pr
     name: `CN=${commonName.replace(/[,=+<>#;"\\]/g, '_')}`,
     notBefore: new Date(Date.now() - 3_600_000),
     notAfter: new Date(Date.now() + 365 * 86_400_000),
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
     signingAlgorithm: alg,
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);

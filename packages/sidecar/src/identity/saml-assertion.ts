@@ -72,7 +72,10 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Verifi
   const issued = instant(assertion, 'IssueInstant', 'assertion');
   if (issued === undefined) throw new AssertionError('malformed', 'The assertion has no IssueInstant');
   if (issued > nowMs + skewMs) {
-    throw new AssertionError('not_yet_valid', `The assertion claims to be issued at ${iso(issued)}, in the future; check the clocks of this host and of the IdP`);
+    throw new AssertionError(
+      'not_yet_valid',
+      `The assertion claims to be issued at ${iso(issued)}, in the future; check the clocks of this host and of the IdP`,
+    );
   }
 
   const issuerEl = one(assertion, 'Issuer', 'Issuer');
@@ -85,7 +88,7 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Verifi
   const subject = one(assertion, 'Subject', 'Subject');
   const nameIds = childElements(subject, NS.assertion, 'NameID');
   if (nameIds.length !== 1 || childElements(subject).some((e) => e.localName === 'EncryptedID' || e.localName === 'BaseID')) {
-    throw new AssertionError('malformed', 'The assertion\'s Subject must have exactly one plain NameID (not encrypted)');
+    throw new AssertionError('malformed', "The assertion's Subject must have exactly one plain NameID (not encrypted)");
   }
   const nameId = textOnly(nameIds[0]!)?.trim() ?? '';
   if (nameId === '' || nameId.length > MAX_NAME_LENGTH || !printable(nameId)) {
@@ -94,27 +97,34 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Verifi
   const bearerData = childElements(subject, NS.assertion, 'SubjectConfirmation')
     .filter((sc) => sc.getAttribute('Method') === BEARER)
     .flatMap((sc) => childElements(sc, NS.assertion, 'SubjectConfirmationData'));
-  if (bearerData.length === 0) throw new AssertionError('malformed', 'The assertion has no bearer SubjectConfirmation with SubjectConfirmationData');
+  if (bearerData.length === 0)
+    throw new AssertionError('malformed', 'The assertion has no bearer SubjectConfirmation with SubjectConfirmationData');
   const bearerEnds: number[] = [];
   for (const data of bearerData) {
     const end = instant(data, 'NotOnOrAfter', 'SubjectConfirmationData');
-    if (end === undefined) throw new AssertionError('malformed', 'The assertion\'s bearer SubjectConfirmationData has no NotOnOrAfter');
+    if (end === undefined) throw new AssertionError('malformed', "The assertion's bearer SubjectConfirmationData has no NotOnOrAfter");
     if (nowMs - skewMs >= end) throw new AssertionError('expired', `The assertion's bearer confirmation expired at ${iso(end)}`);
     const start = instant(data, 'NotBefore', 'SubjectConfirmationData');
-    if (start !== undefined && nowMs + skewMs < start) throw new AssertionError('not_yet_valid', `The assertion's bearer confirmation is not valid before ${iso(start)}`);
+    if (start !== undefined && nowMs + skewMs < start)
+      throw new AssertionError('not_yet_valid', `The assertion's bearer confirmation is not valid before ${iso(start)}`);
     bearerEnds.push(end);
   }
 
   const conditions = one(assertion, 'Conditions', 'Conditions element');
   const notBefore = instant(conditions, 'NotBefore', 'Conditions');
   const notOnOrAfter = instant(conditions, 'NotOnOrAfter', 'Conditions');
-  if (notOnOrAfter === undefined) throw new AssertionError('malformed', 'The assertion\'s Conditions have no NotOnOrAfter; only short-lived assertions are accepted');
+  if (notOnOrAfter === undefined)
+    throw new AssertionError('malformed', "The assertion's Conditions have no NotOnOrAfter; only short-lived assertions are accepted");
   if (nowMs - skewMs >= notOnOrAfter) throw new AssertionError('expired', `The assertion expired at ${iso(notOnOrAfter)}`);
-  if (notBefore !== undefined && nowMs + skewMs < notBefore) throw new AssertionError('not_yet_valid', `The assertion is not valid before ${iso(notBefore)}`);
+  if (notBefore !== undefined && nowMs + skewMs < notBefore)
+    throw new AssertionError('not_yet_valid', `The assertion is not valid before ${iso(notBefore)}`);
   const start = Math.min(issued, notBefore ?? issued);
   const lifetime = (Math.max(notOnOrAfter, ...bearerEnds) - start) / 1000;
   if (lifetime > rules.maxLifetimeSeconds + rules.clockSkewSeconds) {
-    throw new AssertionError('lifetime', `The assertion is valid for ${Math.round(lifetime)} s, longer than the ${rules.maxLifetimeSeconds} s this sidecar accepts`);
+    throw new AssertionError(
+      'lifetime',
+      `The assertion is valid for ${Math.round(lifetime)} s, longer than the ${rules.maxLifetimeSeconds} s this sidecar accepts`,
+    );
   }
 
   let restrictions = 0;
@@ -123,16 +133,24 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Verifi
       restrictions++;
       const audiences = childElements(c, NS.assertion, 'Audience').map((a) => textOnly(a)?.trim());
       if (!audiences.includes(rules.audience)) {
-        const named = audiences.filter((a): a is string => !!a).map(quote).join(', ') || '(none)';
+        const named =
+          audiences
+            .filter((a): a is string => !!a)
+            .map(quote)
+            .join(', ') || '(none)';
         throw new AssertionError('audience', `The assertion is for audience ${named}, not ${quote(rules.audience)}`);
       }
     } else if (c.namespaceURI === NS.assertion && c.localName === 'OneTimeUse') {
       throw new AssertionError('condition', 'The assertion is marked OneTimeUse, but a credential is sent with every request');
     } else if (!(c.namespaceURI === NS.assertion && c.localName === 'ProxyRestriction')) {
-      throw new AssertionError('condition', 'The assertion has a condition this sidecar does not understand (SAML core §2.5.1: such an assertion is not valid)');
+      throw new AssertionError(
+        'condition',
+        'The assertion has a condition this sidecar does not understand (SAML core §2.5.1: such an assertion is not valid)',
+      );
     }
   }
-  if (restrictions === 0) throw new AssertionError('audience', `The assertion has no AudienceRestriction; it must name ${quote(rules.audience)}`);
+  if (restrictions === 0)
+    throw new AssertionError('audience', `The assertion has no AudienceRestriction; it must name ${quote(rules.audience)}`);
 
   return {
     identity: identityFrom({ issuer: rules.issuer, subject: nameId, groups: groupsOf(assertion, rules.groupsAttribute) }, rules.trust),

@@ -57,12 +57,16 @@ export function parseIdpMetadata(xml: string, source: string, now = Date.now()):
         if (use && use !== 'signing') continue;
         for (const ki of childElements(kd, NS.dsig, 'KeyInfo')) {
           for (const data of childElements(ki, NS.dsig, 'X509Data')) {
-            for (const c of childElements(data, NS.dsig, 'X509Certificate')) certificates.push(certificatePem(textOnly(c) ?? '', entityId, source));
+            for (const c of childElements(data, NS.dsig, 'X509Certificate'))
+              certificates.push(certificatePem(textOnly(c) ?? '', entityId, source));
           }
         }
       }
     }
-    if (certificates.length === 0) throw new Error(`SAML metadata ${source}: IdP ${entityId} publishes no signing certificate (KeyDescriptor use="signing" with an X509Certificate)`);
+    if (certificates.length === 0)
+      throw new Error(
+        `SAML metadata ${source}: IdP ${entityId} publishes no signing certificate (KeyDescriptor use="signing" with an X509Certificate)`,
+      );
     idps.push({ entityId, certificates: [...new Set(certificates)], source });
   }
   if (idps.length === 0) throw new Error(`SAML metadata ${source} describes no identity provider (no IDPSSODescriptor)`);
@@ -89,7 +93,9 @@ function certificatePem(base64: string, entityId: string, source: string): strin
   const key = cert.publicKey;
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if ((key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss') || bits < MIN_RSA_BITS) {
-    throw new Error(`SAML metadata ${source}: the signing certificate of ${entityId} must hold an RSA key of at least ${MIN_RSA_BITS} bits`);
+    throw new Error(
+      `SAML metadata ${source}: the signing certificate of ${entityId} must hold an RSA key of at least ${MIN_RSA_BITS} bits`,
+    );
   }
   return cert.toString();
 }
@@ -189,7 +195,11 @@ export class SamlMetadata {
               const other = this.#sources.find((o) => o !== s && o.idps.some((i) => i.entityId === idp.entityId));
               if (other) throw new Error(`SAML metadata ${s.source}: IdP ${idp.entityId} is already configured by ${other.source}`);
             }
-            if (JSON.stringify(idps.map((i) => [i.entityId, i.certificates])) !== JSON.stringify(s.idps.map((i) => [i.entityId, i.certificates]))) this.generation++;
+            if (
+              JSON.stringify(idps.map((i) => [i.entityId, i.certificates])) !==
+              JSON.stringify(s.idps.map((i) => [i.entityId, i.certificates]))
+            )
+              this.generation++;
             s.idps = idps;
             s.loadedAt = this.#now();
             delete s.lastError;
@@ -219,7 +229,11 @@ export class SamlMetadata {
       s.mtimeMs = mtimeMs;
       return text;
     }
-    const res = await fetch(s.url, { redirect: 'error', signal: AbortSignal.timeout(this.#timeoutMs), headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+    const res = await fetch(s.url, {
+      redirect: 'error',
+      signal: AbortSignal.timeout(this.#timeoutMs),
+      headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
+    });
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => undefined);
       throw new Error(`HTTP ${res.status}`);

@@ -45,7 +45,13 @@ const SIGNED_LIMITS = { maxBytes: 256 * 1024 };
  * Checks the enveloped signature of `element` (of `doc`, parsed from `xml`) with `certificates`
  * (PEM) and returns the element as it was signed. Throws SignatureError.
  */
-export function verifyEnvelopedSignature(xml: string, doc: Document, element: Element, certificates: readonly string[], what: string): Element {
+export function verifyEnvelopedSignature(
+  xml: string,
+  doc: Document,
+  element: Element,
+  certificates: readonly string[],
+  what: string,
+): Element {
   const signatures = childElements(element, NS.dsig, 'Signature');
   if (signatures.length === 0) throw new SignatureError('unsigned', `The ${what} is not signed`);
   if (signatures.length > 1) throw new SignatureError('wrapped', `The ${what} carries more than one signature`);
@@ -78,7 +84,12 @@ export function verifyEnvelopedSignature(xml: string, doc: Document, element: El
   if (signedXml === undefined) throw new SignatureError('bad_signature', `The ${what}'s signature does not verify`);
 
   const signed = parseSafeXml(signedXml, SIGNED_LIMITS).documentElement;
-  if (!signed || signed.namespaceURI !== element.namespaceURI || signed.localName !== element.localName || signed.getAttribute('ID') !== id) {
+  if (
+    !signed ||
+    signed.namespaceURI !== element.namespaceURI ||
+    signed.localName !== element.localName ||
+    signed.getAttribute('ID') !== id
+  ) {
     throw new SignatureError('wrapped', `The ${what}'s signature covers another element`);
   }
   return signed;
@@ -88,8 +99,13 @@ export function verifyEnvelopedSignature(xml: string, doc: Document, element: El
 function checkSignedInfo(signature: Element, id: string, what: string): void {
   const parts = childElements(signature);
   const names = parts.map((p) => (p.namespaceURI === NS.dsig ? p.localName : '?'));
-  const shapeOk = names[0] === 'SignedInfo' && names[1] === 'SignatureValue' && names.length <= 3 && (names.length === 2 || names[2] === 'KeyInfo');
-  if (!shapeOk) throw new SignatureError('wrapped', `The ${what}'s Signature has unexpected content (only SignedInfo, SignatureValue and KeyInfo are accepted)`);
+  const shapeOk =
+    names[0] === 'SignedInfo' && names[1] === 'SignatureValue' && names.length <= 3 && (names.length === 2 || names[2] === 'KeyInfo');
+  if (!shapeOk)
+    throw new SignatureError(
+      'wrapped',
+      `The ${what}'s Signature has unexpected content (only SignedInfo, SignatureValue and KeyInfo are accepted)`,
+    );
   const info = childElements(parts[0]!);
   const c14n = info[0];
   const method = info[1];
@@ -99,11 +115,13 @@ function checkSignedInfo(signature: Element, id: string, what: string): void {
   }
   const signatureMethod = method.getAttribute('Algorithm') ?? '';
   if (signatureMethod === ALG.rsaSha1) throw new SignatureError('sha1', `The ${what} is signed with RSA-SHA1`);
-  if (!SIGNATURE_METHODS.has(signatureMethod)) throw new SignatureError('algorithm', `The ${what} is signed with an algorithm this sidecar does not accept`);
+  if (!SIGNATURE_METHODS.has(signatureMethod))
+    throw new SignatureError('algorithm', `The ${what} is signed with an algorithm this sidecar does not accept`);
   if (!CANONICALIZATIONS.has(c14n.getAttribute('Algorithm') ?? '')) {
     throw new SignatureError('algorithm', `The ${what}'s signature uses a canonicalization this sidecar does not accept`);
   }
-  if (refs.length !== 1 || !isElement(refs[0], NS.dsig, 'Reference')) throw new SignatureError('wrapped', `The ${what}'s signature must have exactly one Reference`);
+  if (refs.length !== 1 || !isElement(refs[0], NS.dsig, 'Reference'))
+    throw new SignatureError('wrapped', `The ${what}'s signature must have exactly one Reference`);
   const ref = refs[0];
   if (ref.getAttribute('URI') !== `#${id}`) throw new SignatureError('wrapped', `The ${what}'s signature references another element`);
   const refParts = childElements(ref);
@@ -112,12 +130,19 @@ function checkSignedInfo(signature: Element, id: string, what: string): void {
   if (!isElement(digestMethod, NS.dsig, 'DigestMethod') || !isElement(digestValue, NS.dsig, 'DigestValue') || rest.length > 0) {
     throw new SignatureError('wrapped', `The ${what}'s signature Reference is malformed`);
   }
-  if (transforms.length > 2 || transforms.some((t) => !isElement(t, NS.dsig, 'Transform') || !TRANSFORMS.has(t.getAttribute('Algorithm') ?? ''))) {
-    throw new SignatureError('algorithm', `The ${what}'s signature uses a transform this sidecar does not accept (enveloped-signature and C14N only)`);
+  if (
+    transforms.length > 2 ||
+    transforms.some((t) => !isElement(t, NS.dsig, 'Transform') || !TRANSFORMS.has(t.getAttribute('Algorithm') ?? ''))
+  ) {
+    throw new SignatureError(
+      'algorithm',
+      `The ${what}'s signature uses a transform this sidecar does not accept (enveloped-signature and C14N only)`,
+    );
   }
   const digest = digestMethod.getAttribute('Algorithm') ?? '';
   if (digest === ALG.sha1) throw new SignatureError('sha1', `The ${what}'s signature digests with SHA-1`);
-  if (!DIGEST_METHODS.has(digest)) throw new SignatureError('algorithm', `The ${what}'s signature digests with an algorithm this sidecar does not accept`);
+  if (!DIGEST_METHODS.has(digest))
+    throw new SignatureError('algorithm', `The ${what}'s signature digests with an algorithm this sidecar does not accept`);
 }
 
 function* allElements(doc: Document): Generator<Element> {

@@ -31,13 +31,45 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const TOKENS = ['<!---->', '<!DOCTYPE a>', '&amp;', '&lt;', ' ', '\n', '"', '<', '>', '/', 'admin', '<saml:Assertion>', '</saml:Assertion>', 'ID="x"', 'xmlns:saml="urn:evil"', '<![CDATA[x]]>', '<?pi?>', 'ds:', '='];
+const TOKENS = [
+  '<!---->',
+  '<!DOCTYPE a>',
+  '&amp;',
+  '&lt;',
+  ' ',
+  '\n',
+  '"',
+  '<',
+  '>',
+  '/',
+  'admin',
+  '<saml:Assertion>',
+  '</saml:Assertion>',
+  'ID="x"',
+  'xmlns:saml="urn:evil"',
+  '<![CDATA[x]]>',
+  '<?pi?>',
+  'ds:',
+  '=',
+];
 
-type Edit = { kind: 'replace'; at: number; text: string } | { kind: 'insert'; at: number; text: string } | { kind: 'delete'; at: number; len: number } | { kind: 'move'; from: number; len: number; to: number };
+type Edit =
+  | { kind: 'replace'; at: number; text: string }
+  | { kind: 'insert'; at: number; text: string }
+  | { kind: 'delete'; at: number; len: number }
+  | { kind: 'move'; from: number; len: number; to: number };
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
-  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...TOKENS), fc.string({ minLength: 1, maxLength: 3 })) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...TOKENS), fc.string({ minLength: 1, maxLength: 4 })) }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...TOKENS), fc.string({ minLength: 1, maxLength: 3 })),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...TOKENS), fc.string({ minLength: 1, maxLength: 4 })),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ kind: fc.constant('move' as const), from: fc.nat(), len: fc.integer({ min: 1, max: 400 }), to: fc.nat() }),
 );
@@ -76,10 +108,14 @@ async function outcome(credential: string): Promise<'refused' | 'same'> {
 
 test('one to three edits of a signed assertion or Response: refused, or the identity the IdP signed', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom('bare', 'response') as fc.Arbitrary<'bare' | 'response'>, fc.array(edit, { minLength: 1, maxLength: 3 }), async (which, edits) => {
-      const mutated = edits.reduce(apply, xml[which]);
-      await outcome(Buffer.from(mutated).toString('base64'));
-    }),
+    fc.asyncProperty(
+      fc.constantFrom('bare', 'response') as fc.Arbitrary<'bare' | 'response'>,
+      fc.array(edit, { minLength: 1, maxLength: 3 }),
+      async (which, edits) => {
+        const mutated = edits.reduce(apply, xml[which]);
+        await outcome(Buffer.from(mutated).toString('base64'));
+      },
+    ),
     { numRuns: 250 },
   );
 });

@@ -67,7 +67,7 @@ interface CachedIdentity {
 }
 
 const AS_ISSUED = 'send the assertion exactly as the IdP issued it';
-const FRESH = 'fetch a fresh assertion from the IdP (the SDK\'s apiKeyHelper does this after a 401)';
+const FRESH = "fetch a fresh assertion from the IdP (the SDK's apiKeyHelper does this after a 401)";
 
 export class SamlVerifier {
   readonly audience: string;
@@ -116,17 +116,23 @@ export class SamlVerifier {
       const failing = this.metadata.status().find((s) => s.entityIds.length === 0 && s.lastError);
       if (failing) throw new IssuerUnavailableError(`SAML metadata ${failing.source}`, failing.lastError!);
       const trusted = this.metadata.entityIds().join(', ') || '(none)';
-      throw fail('unknown_issuer', 'unknown_idp', `The assertion's Issuer is not an IdP this sidecar trusts (${trusted}); use one of these, or add the IdP's metadata with --saml-idp-metadata`);
+      throw fail(
+        'unknown_issuer',
+        'unknown_idp',
+        `The assertion's Issuer is not an IdP this sidecar trusts (${trusted}); use one of these, or add the IdP's metadata with --saml-idp-metadata`,
+      );
     }
     let signed: Element;
     try {
       signed = verifyEnvelopedSignature(xml, doc, assertion, idp.certificates, 'assertion');
-      if (root !== assertion && childElements(root, NS.dsig, 'Signature').length > 0) verifyEnvelopedSignature(xml, doc, root, idp.certificates, 'Response');
+      if (root !== assertion && childElements(root, NS.dsig, 'Signature').length > 0)
+        verifyEnvelopedSignature(xml, doc, root, idp.certificates, 'Response');
     } catch (err) {
       if (!(err instanceof SignatureError)) throw err;
       throw signatureFailure(err, idp.entityId);
     }
-    if (descendantsNamed(signed, 'Assertion').length !== 1) throw fail('bad_signature', 'wrapped', `The signed assertion contains another assertion; ${AS_ISSUED}`);
+    if (descendantsNamed(signed, 'Assertion').length !== 1)
+      throw fail('bad_signature', 'wrapped', `The signed assertion contains another assertion; ${AS_ISSUED}`);
     try {
       return readAssertion(signed, {
         issuer: idp.entityId,
@@ -145,16 +151,28 @@ export class SamlVerifier {
 
   #parse(credential: string): { xml: string; doc: Document } {
     if (credential.length > MAX_SAML_CREDENTIAL_LENGTH) {
-      throw fail('token_too_large', 'too_large', `The SAML assertion is longer than ${MAX_SAML_CREDENTIAL_LENGTH} base64 characters; have the IdP issue a smaller one (fewer attributes, no certificate chain in KeyInfo)`);
+      throw fail(
+        'token_too_large',
+        'too_large',
+        `The SAML assertion is longer than ${MAX_SAML_CREDENTIAL_LENGTH} base64 characters; have the IdP issue a smaller one (fewer attributes, no certificate chain in KeyInfo)`,
+      );
     }
     if (!BASE64.test(credential) || credential.length % 4 !== 0) {
-      throw fail('malformed_token', 'base64', 'The SAML credential is not standard base64 on one line; base64-encode the whole assertion (or Response) without line breaks');
+      throw fail(
+        'malformed_token',
+        'base64',
+        'The SAML credential is not standard base64 on one line; base64-encode the whole assertion (or Response) without line breaks',
+      );
     }
     let xml: string;
     try {
       xml = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(Buffer.from(credential, 'base64'));
     } catch {
-      throw fail('malformed_token', 'base64', 'The SAML credential does not decode to UTF-8 text; base64-encode the assertion\'s XML as the IdP issued it');
+      throw fail(
+        'malformed_token',
+        'base64',
+        "The SAML credential does not decode to UTF-8 text; base64-encode the assertion's XML as the IdP issued it",
+      );
     }
     try {
       return { xml, doc: parseSafeXml(xml, { maxBytes: MAX_SAML_CREDENTIAL_LENGTH }) };
@@ -169,23 +187,39 @@ export class SamlVerifier {
         too_deep: AS_ISSUED,
         too_many_elements: AS_ISSUED,
       };
-      throw fail(err.problem === 'too_large' ? 'token_too_large' : 'malformed_token', err.problem, `The SAML document ${err.message}; ${advice[err.problem]}`);
+      throw fail(
+        err.problem === 'too_large' ? 'token_too_large' : 'malformed_token',
+        err.problem,
+        `The SAML document ${err.message}; ${advice[err.problem]}`,
+      );
     }
   }
 
   #structure(doc: Document): { root: Element; assertion: Element } {
     const root = doc.documentElement!;
     if (descendantsNamed(doc, 'EncryptedAssertion').length > 0) {
-      throw fail('malformed_token', 'encrypted', 'Encrypted assertions are not accepted (the sidecar holds no decryption key); configure the IdP not to encrypt assertions for this SP');
+      throw fail(
+        'malformed_token',
+        'encrypted',
+        'Encrypted assertions are not accepted (the sidecar holds no decryption key); configure the IdP not to encrypt assertions for this SP',
+      );
     }
     const assertions = descendantsNamed(doc, 'Assertion');
     if (assertions.length !== 1) {
-      throw fail('malformed_token', 'assertion_count', `The SAML document holds ${assertions.length} assertions; send exactly one signed assertion, bare or in a Response`);
+      throw fail(
+        'malformed_token',
+        'assertion_count',
+        `The SAML document holds ${assertions.length} assertions; send exactly one signed assertion, bare or in a Response`,
+      );
     }
     const assertion = assertions[0]!;
     const isResponse = isElement(root, NS.protocol, 'Response');
     if (!isElement(assertion, NS.assertion, 'Assertion') || (root !== assertion && !(isResponse && assertion.parentNode === root))) {
-      throw fail('malformed_token', 'structure', 'The SAML document is neither a saml:Assertion nor a samlp:Response holding one directly; send one of those');
+      throw fail(
+        'malformed_token',
+        'structure',
+        'The SAML document is neither a saml:Assertion nor a samlp:Response holding one directly; send one of those',
+      );
     }
     for (const sig of descendantsNamed(doc, 'Signature')) {
       if (sig.parentNode !== root && sig.parentNode !== assertion) {
@@ -195,11 +229,20 @@ export class SamlVerifier {
     if (isResponse) {
       const status = childElements(root, NS.protocol, 'Status')[0];
       const code = status ? childElements(status, NS.protocol, 'StatusCode')[0]?.getAttribute('Value') : undefined;
-      if (code !== SUCCESS) throw fail('invalid_claim', 'status', 'The SAML Response does not report Success; send a successful Response, or the bare assertion');
+      if (code !== SUCCESS)
+        throw fail(
+          'invalid_claim',
+          'status',
+          'The SAML Response does not report Success; send a successful Response, or the bare assertion',
+        );
       const responseIssuer = childElements(root, NS.assertion, 'Issuer')[0];
       const assertionIssuer = childElements(assertion, NS.assertion, 'Issuer')[0];
       if (responseIssuer && (!assertionIssuer || textOnly(responseIssuer)?.trim() !== textOnly(assertionIssuer)?.trim())) {
-        throw fail('invalid_claim', 'issuer', 'The SAML Response and its assertion name different Issuers; send the Response as the IdP issued it');
+        throw fail(
+          'invalid_claim',
+          'issuer',
+          'The SAML Response and its assertion name different Issuers; send the Response as the IdP issued it',
+        );
       }
     }
     return { root, assertion };
@@ -223,11 +266,23 @@ export class SamlVerifier {
 function signatureFailure(err: SignatureError, entityId: string): SamlAuthenticationError {
   switch (err.problem) {
     case 'unsigned':
-      return fail('bad_signature', 'unsigned', `${err.message}; configure the IdP to sign assertions (a signed Response alone is not enough)`);
+      return fail(
+        'bad_signature',
+        'unsigned',
+        `${err.message}; configure the IdP to sign assertions (a signed Response alone is not enough)`,
+      );
     case 'sha1':
-      return fail('unsupported_algorithm', 'sha1', `${err.message}, which is refused; configure the IdP to sign with RSA-SHA256 and digest with SHA-256`);
+      return fail(
+        'unsupported_algorithm',
+        'sha1',
+        `${err.message}, which is refused; configure the IdP to sign with RSA-SHA256 and digest with SHA-256`,
+      );
     case 'algorithm':
-      return fail('unsupported_algorithm', 'algorithm', `${err.message}; configure the IdP to sign with RSA-SHA256 (or RSA-SHA512), exclusive C14N`);
+      return fail(
+        'unsupported_algorithm',
+        'algorithm',
+        `${err.message}; configure the IdP to sign with RSA-SHA256 (or RSA-SHA512), exclusive C14N`,
+      );
     case 'wrapped':
       return fail('bad_signature', 'wrapped', `${err.message}; ${AS_ISSUED}`);
     case 'bad_signature':

@@ -36,7 +36,10 @@ describe('only the service-account issuer produces ServiceAccounts', () => {
   test('by default the primary issuer is the service-account issuer', async () => {
     const v = newVerifier();
     expect(v.trust).toEqual({ primaryIssuer: primary.issuer, serviceAccountIssuer: primary.issuer });
-    await expect(v.verify(await primary.mint({ sub: SA_SUB }))).resolves.toMatchObject({ primary: true, serviceAccount: { namespace: 'team-a', name: 'support-bot' } });
+    await expect(v.verify(await primary.mint({ sub: SA_SUB }))).resolves.toMatchObject({
+      primary: true,
+      serviceAccount: { namespace: 'team-a', name: 'support-bot' },
+    });
   });
 
   test('a second issuer saying sub system:serviceaccount:… is a User of that issuer, not the service account', async () => {
@@ -52,7 +55,10 @@ describe('only the service-account issuer produces ServiceAccounts', () => {
 
   test('--service-account-issuer names another issuer: only its tokens are service accounts', async () => {
     const v = newVerifier({ serviceAccountIssuer: second.issuer });
-    await expect(v.verify(await second.mint({ sub: SA_SUB }))).resolves.toMatchObject({ primary: false, serviceAccount: { namespace: 'team-a', name: 'support-bot' } });
+    await expect(v.verify(await second.mint({ sub: SA_SUB }))).resolves.toMatchObject({
+      primary: false,
+      serviceAccount: { namespace: 'team-a', name: 'support-bot' },
+    });
     const fromPrimary = await v.verify(await primary.mint({ sub: SA_SUB, 'kubernetes.io': SA_CLAIM }));
     expect(fromPrimary.serviceAccount).toBeUndefined();
     expect(fromPrimary.primary).toBe(true);
@@ -93,7 +99,9 @@ describe('near-miss audiences are refused', () => {
   });
 
   test('aud holding a non-string next to the audience is refused', async () => {
-    await expect(newVerifier().verify(await primary.mint({ sub: 'x', aud: ['scopekeeper', 7] as unknown as string[] }))).rejects.toMatchObject({ code: 'invalid_claim' });
+    await expect(
+      newVerifier().verify(await primary.mint({ sub: 'x', aud: ['scopekeeper', 7] as unknown as string[] })),
+    ).rejects.toMatchObject({ code: 'invalid_claim' });
   });
 });
 
@@ -114,7 +122,7 @@ describe('the verified-token cache', () => {
     await expect(v.verify(token)).rejects.toMatchObject({ code: 'expired' });
   });
 
-  test('a change of the issuer\'s key set drops the cached tokens of that issuer', async () => {
+  test("a change of the issuer's key set drops the cached tokens of that issuer", async () => {
     const rot = await LocalIssuer.start();
     const c = clock();
     const v = new TokenVerifier({ issuers: [rot.issuerConfig()], now: c.now, jwksMaxAgeSeconds: 60 });

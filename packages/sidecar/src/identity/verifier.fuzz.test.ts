@@ -40,23 +40,43 @@ type Mutation =
 const jsonish = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), ch: fc.oneof(fc.constantFrom(...B64URL.split('')), fc.string({ minLength: 1, maxLength: 1 })) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.string({ minLength: 1, maxLength: 4 }), fc.constantFrom('.', '=', ' ', '\t', 'A', '_')) }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    at: fc.nat(),
+    ch: fc.oneof(fc.constantFrom(...B64URL.split('')), fc.string({ minLength: 1, maxLength: 1 })),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.string({ minLength: 1, maxLength: 4 }), fc.constantFrom('.', '=', ' ', '\t', 'A', '_')),
+  }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('swapParts' as const), a: fc.nat(2), b: fc.nat(2) }),
   fc.record({
     kind: fc.constant('header' as const),
     header: fc.record(
-      { alg: fc.oneof(fc.constantFrom('none', 'None', 'HS256', 'RS256', 'ES256', 'PS256', 'EdDSA', 'RS1'), fc.string()), kid: fc.oneof(fc.string(), fc.integer()), crit: fc.array(fc.string(), { maxLength: 2 }), typ: fc.string() },
+      {
+        alg: fc.oneof(fc.constantFrom('none', 'None', 'HS256', 'RS256', 'ES256', 'PS256', 'EdDSA', 'RS1'), fc.string()),
+        kid: fc.oneof(fc.string(), fc.integer()),
+        crit: fc.array(fc.string(), { maxLength: 2 }),
+        typ: fc.string(),
+      },
       { requiredKeys: [] },
     ),
   }),
   fc.record({
     kind: fc.constant('payload' as const),
-    payload: fc.record({ sub: jsonish, aud: jsonish, iss: jsonish, exp: jsonish, nbf: jsonish, iat: jsonish, 'kubernetes.io': jsonish }, { requiredKeys: [] }),
+    payload: fc.record(
+      { sub: jsonish, aud: jsonish, iss: jsonish, exp: jsonish, nbf: jsonish, iat: jsonish, 'kubernetes.io': jsonish },
+      { requiredKeys: [] },
+    ),
   }),
-  fc.record({ kind: fc.constant('part' as const), index: fc.nat(2), text: fc.string({ unit: fc.constantFrom(...B64URL.split('')), maxLength: 400 }) }),
+  fc.record({
+    kind: fc.constant('part' as const),
+    index: fc.nat(2),
+    text: fc.string({ unit: fc.constantFrom(...B64URL.split('')), maxLength: 400 }),
+  }),
 );
 
 /** A part's JSON object, or {} when an earlier edit broke it. */
@@ -117,21 +137,25 @@ async function refusedSafely(token: string): Promise<void> {
   if (!(err instanceof AuthenticationError)) throw new Error(`not an AuthenticationError: ${String(err)}`);
   const msg = err.message;
   if (token.length >= 12 && msg.includes(token)) throw new Error(`the message contains the token: ${msg}`);
-  for (const part of token.split('.')) if (part.length >= 12 && msg.includes(part)) throw new Error(`the message contains a token part: ${msg}`);
+  for (const part of token.split('.'))
+    if (part.length >= 12 && msg.includes(part)) throw new Error(`the message contains a token part: ${msg}`);
 }
 
 describe('verify(token) under mutation', () => {
-  test.each(['rs', 'es'] as const)('%s: one or two random edits never verify, always an AuthenticationError, never echoed', async (which) => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 2 }), async (ms) => {
-        const original = valid[which];
-        const token = ms.reduce(apply, original);
-        fc.pre(token !== original);
-        await refusedSafely(token);
-      }),
-      { numRuns: 400 },
-    );
-  });
+  test.each(['rs', 'es'] as const)(
+    '%s: one or two random edits never verify, always an AuthenticationError, never echoed',
+    async (which) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 2 }), async (ms) => {
+          const original = valid[which];
+          const token = ms.reduce(apply, original);
+          fc.pre(token !== original);
+          await refusedSafely(token);
+        }),
+        { numRuns: 400 },
+      );
+    },
+  );
 
   test('a signature re-encoded with different trailing bits (same bytes) is refused', async () => {
     // base64url of a 256-byte RSA signature has 4 unused bits in its last character: flipping
@@ -146,9 +170,12 @@ describe('verify(token) under mutation', () => {
 
   test('arbitrary strings never verify and never throw anything but AuthenticationError', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: fc.constantFrom(...`${B64URL}.=`.split('')), maxLength: 300 })), async (token) => {
-        await refusedSafely(token);
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: fc.constantFrom(...`${B64URL}.=`.split('')), maxLength: 300 })),
+        async (token) => {
+          await refusedSafely(token);
+        },
+      ),
       { numRuns: 300 },
     );
   });

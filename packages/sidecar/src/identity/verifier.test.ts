@@ -42,7 +42,12 @@ afterAll(async () => {
 
 describe('happy paths', () => {
   test('RS256 user token: subject, email, groups', async () => {
-    const token = await issuer.mint({ sub: 'u-123', email: 'alice@example.com', email_verified: true, groups: ['support-engineers', 'staff'] });
+    const token = await issuer.mint({
+      sub: 'u-123',
+      email: 'alice@example.com',
+      email_verified: true,
+      groups: ['support-engineers', 'staff'],
+    });
     await expect(verifier.verify(token)).resolves.toEqual({
       issuer: issuer.issuer,
       subject: 'u-123',
@@ -124,9 +129,13 @@ describe('happy paths', () => {
   test('authenticate(): x-api-key JWT, both headers, Authorization preferred', async () => {
     const token = await issuer.mint({ sub: 'sdk-user' });
     await expect(verifier.authenticate({ 'x-api-key': token })).resolves.toMatchObject({ subject: 'sdk-user' });
-    await expect(verifier.authenticate({ authorization: `Bearer ${token}`, 'x-api-key': token })).resolves.toMatchObject({ subject: 'sdk-user' });
+    await expect(verifier.authenticate({ authorization: `Bearer ${token}`, 'x-api-key': token })).resolves.toMatchObject({
+      subject: 'sdk-user',
+    });
     const foreign = await issuer.mint({ sub: 'someone-else', aud: 'another-service' });
-    await expect(verifier.authenticate({ authorization: `Bearer ${token}`, 'x-api-key': foreign })).resolves.toMatchObject({ subject: 'sdk-user' });
+    await expect(verifier.authenticate({ authorization: `Bearer ${token}`, 'x-api-key': foreign })).resolves.toMatchObject({
+      subject: 'sdk-user',
+    });
     await expect(verifier.authenticate({ authorization: `Bearer ${token}`, 'x-api-key': 'sk-ant-api03-abcdef' })).resolves.toMatchObject({
       subject: 'sdk-user',
     });
@@ -207,7 +216,12 @@ describe('bad tokens', () => {
       .setExpirationTime('5m')
       .sign(secret);
     await rejectToken(withKid, 'unsupported_algorithm');
-    const noKid = await new SignJWT(claims).setProtectedHeader({ alg: 'HS512' }).setIssuer(issuer.issuer).setIssuedAt().setExpirationTime('5m').sign(secret);
+    const noKid = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS512' })
+      .setIssuer(issuer.issuer)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(secret);
     await rejectToken(noKid, 'unsupported_algorithm');
   });
 
@@ -340,7 +354,10 @@ describe('bad tokens', () => {
   });
 
   test('service-account sub and kubernetes.io claim disagree', async () => {
-    const token = await issuer.mint({ sub: 'system:serviceaccount:team-a:bot', 'kubernetes.io': { namespace: 'team-b', serviceaccount: { name: 'bot' } } });
+    const token = await issuer.mint({
+      sub: 'system:serviceaccount:team-a:bot',
+      'kubernetes.io': { namespace: 'team-b', serviceaccount: { name: 'bot' } },
+    });
     await rejectToken(token, 'invalid_claim');
   });
 
@@ -402,7 +419,12 @@ describe('extractToken', () => {
 describe('JWKS cache, refresh and outages', () => {
   async function foreignToken(kid: string): Promise<string> {
     const { privateKey } = await generateKeyPair('RS256');
-    return new SignJWT({ sub: 'x', aud: 'scopekeeper' }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(issuer.issuer).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    return new SignJWT({ sub: 'x', aud: 'scopekeeper' })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(issuer.issuer)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
   }
 
   test('concurrent first requests share one discovery and one JWKS fetch', async () => {
@@ -531,7 +553,12 @@ describe('JWKS cache, refresh and outages', () => {
     expect(v.ready()).toBe(false);
     expect(v.status()[0]!.lastError).toMatch(/ECONNREFUSED|fetch failed/);
     const { privateKey } = await generateKeyPair('RS256');
-    const token = await new SignJWT({ sub: 'x', aud: 'scopekeeper' }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setIssuer(gone).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT({ sub: 'x', aud: 'scopekeeper' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+      .setIssuer(gone)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
     const err = (await v.verify(token).catch((e: unknown) => e)) as IssuerUnavailableError;
     expect(err).toBeInstanceOf(IssuerUnavailableError);
     expect(err.code).toBe('issuer_unavailable');
@@ -558,11 +585,58 @@ describe('JWKS cache, refresh and outages', () => {
       execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
     };
     try {
-      run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
-      run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1');
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=test-ca',
+      );
+      run(
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'srv.key',
+        '-out',
+        'srv.csr',
+        '-subj',
+        '/CN=127.0.0.1',
+      );
       writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-      run('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '1', '-extfile', 'ext.cnf');
-      const tlsIssuer = await LocalIssuer.start({ tls: { key: readFileSync(join(dir, 'srv.key'), 'utf8'), cert: readFileSync(join(dir, 'srv.crt'), 'utf8') } });
+      run(
+        'x509',
+        '-req',
+        '-in',
+        'srv.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'srv.crt',
+        '-days',
+        '1',
+        '-extfile',
+        'ext.cnf',
+      );
+      const tlsIssuer = await LocalIssuer.start({
+        tls: { key: readFileSync(join(dir, 'srv.key'), 'utf8'), cert: readFileSync(join(dir, 'srv.crt'), 'utf8') },
+      });
       try {
         expect(tlsIssuer.issuer).toMatch(/^https:\/\/127\.0\.0\.1:/);
         const token = await tlsIssuer.mint({ sub: 'tls-user' });
@@ -588,7 +662,9 @@ describe('JWKS cache, refresh and outages', () => {
       const jwks = req.url === '/openid/v1/jwks';
       accepts[jwks ? 'jwks' : 'discovery'] = req.headers.accept;
       const type = jwks ? 'application/jwk-set+json' : 'application/json';
-      const acceptable = (req.headers.accept ?? '*/*').split(',').some((a) => ['*/*', 'application/*', type].includes(a.split(';')[0]!.trim()));
+      const acceptable = (req.headers.accept ?? '*/*')
+        .split(',')
+        .some((a) => ['*/*', 'application/*', type].includes(a.split(';')[0]!.trim()));
       if (!acceptable) return void res.writeHead(406, { 'content-type': 'application/json' }).end('{"kind":"Status","code":406}');
       const frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
       fetch(`${kube.url}${jwks ? '/jwks' : req.url}`)
@@ -600,9 +676,13 @@ describe('JWKS cache, refresh and outages', () => {
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     try {
-      const v = new TokenVerifier({ issuers: [{ issuer: kube.issuer, discoveryUrl: `http://127.0.0.1:${(front.address() as AddressInfo).port}` }] });
+      const v = new TokenVerifier({
+        issuers: [{ issuer: kube.issuer, discoveryUrl: `http://127.0.0.1:${(front.address() as AddressInfo).port}` }],
+      });
       verifiers.push(v);
-      await expect(v.verify(await kube.mint({ sub: 'system:serviceaccount:team-a:agent-bot' }))).resolves.toMatchObject({ issuer: 'https://kube.example' });
+      await expect(v.verify(await kube.mint({ sub: 'system:serviceaccount:team-a:agent-bot' }))).resolves.toMatchObject({
+        issuer: 'https://kube.example',
+      });
       expect(accepts).toEqual({ discovery: 'application/json', jwks: 'application/jwk-set+json, application/json' });
     } finally {
       await new Promise<void>((r) => front.close(() => r()));
@@ -634,7 +714,9 @@ describe('JWKS cache, refresh and outages', () => {
       verifiers.push(v);
       await v.warm();
       expect(seen).toEqual(['Bearer reader-credential', 'Bearer reader-credential']);
-      await expect(v.verify(await guarded.mint({ sub: 'system:serviceaccount:ns:app' }))).resolves.toMatchObject({ issuer: 'https://kube.example' });
+      await expect(v.verify(await guarded.mint({ sub: 'system:serviceaccount:ns:app' }))).resolves.toMatchObject({
+        issuer: 'https://kube.example',
+      });
       writeFileSync(file, 'rotated-credential');
       const unauthorised = new TokenVerifier({ issuers: [{ issuer: guarded.issuer, discoveryUrl: frontUrl, bearerTokenFile: file }] });
       verifiers.push(unauthorised);
@@ -666,7 +748,9 @@ describe('configuration', () => {
 
   test('HMAC, none and unknown algorithms cannot be configured', () => {
     for (const alg of ['HS256', 'none', 'RSA-OAEP']) {
-      expect(() => new TokenVerifier({ issuers: [{ issuer: 'https://idp.example.com' }], algorithms: [alg] })).toThrow(/never "none" or HMAC/);
+      expect(() => new TokenVerifier({ issuers: [{ issuer: 'https://idp.example.com' }], algorithms: [alg] })).toThrow(
+        /never "none" or HMAC/,
+      );
     }
   });
 

@@ -52,7 +52,18 @@ export interface VerifierOptions {
 }
 
 export const DEFAULT_AUDIENCE = 'scopekeeper';
-export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const DEFAULT_ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 /** Algorithms that may be configured at all (asymmetric signatures jose verifies). */
 const SUPPORTED_ALGORITHMS = new Set([...DEFAULT_ALGORITHMS, 'Ed25519']);
 
@@ -72,7 +83,10 @@ export class TokenVerifier {
     this.clockSkewSeconds = opts.clockSkewSeconds ?? 30;
     this.#now = opts.now ?? Date.now;
     if (this.audience === '') throw new Error('the audience must not be empty');
-    for (const [name, v] of [['maxLifetimeSeconds', this.maxLifetimeSeconds], ['clockSkewSeconds', this.clockSkewSeconds]] as const) {
+    for (const [name, v] of [
+      ['maxLifetimeSeconds', this.maxLifetimeSeconds],
+      ['clockSkewSeconds', this.clockSkewSeconds],
+    ] as const) {
       if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
     }
     const algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS;
@@ -148,7 +162,10 @@ export class TokenVerifier {
       throw new AuthenticationError('missing_token', 'No token was sent; send "Authorization: Bearer <JWT>".');
     }
     if (token.length > MAX_TOKEN_LENGTH) {
-      throw new AuthenticationError('token_too_large', `The token is longer than ${MAX_TOKEN_LENGTH} characters; send a JWT from your identity provider.`);
+      throw new AuthenticationError(
+        'token_too_large',
+        `The token is longer than ${MAX_TOKEN_LENGTH} characters; send a JWT from your identity provider.`,
+      );
     }
     const cacheKey = VerifiedTokenCache.keyOf(token);
     const cached = this.#cache.get(cacheKey, this.#now(), (iss) => this.#issuers.get(iss)?.keys.generation);
@@ -160,7 +177,10 @@ export class TokenVerifier {
     const decoded = decodeJws(token, this.algorithms);
     const iss = decoded.payload.iss;
     if (typeof iss !== 'string' || iss === '') {
-      throw new AuthenticationError('missing_claim', 'The token has no "iss" (issuer) claim; use a token from an identity provider this sidecar trusts.');
+      throw new AuthenticationError(
+        'missing_claim',
+        'The token has no "iss" (issuer) claim; use a token from an identity provider this sidecar trusts.',
+      );
     }
     const state = this.#issuers.get(iss);
     if (!state) {
@@ -183,7 +203,14 @@ export class TokenVerifier {
     let identity: Identity;
     try {
       identity = identityFrom(
-        { issuer: iss, subject, email: payload.email, emailVerified: payload.email_verified, groups: payload[state.groupsClaim], kubernetes: payload['kubernetes.io'] },
+        {
+          issuer: iss,
+          subject,
+          email: payload.email,
+          emailVerified: payload.email_verified,
+          groups: payload[state.groupsClaim],
+          kubernetes: payload['kubernetes.io'],
+        },
         this.trust,
       );
     } catch (e) {

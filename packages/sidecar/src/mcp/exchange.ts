@@ -81,7 +81,14 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   if (session !== undefined && !x.sessions.mayUse(x.endpoint, session, x.owner)) {
     const msg = `The MCP session ${session.slice(0, 64)} was opened by another caller; open your own session (send initialize without Mcp-Session-Id).`;
     reply(x, 403, rpcError(null, RPC.denied, msg));
-    return x.record({ ...base, method: x.req.method === 'POST' ? '(session)' : x.req.method!, decision: 'deny', reasons: ['McpSessionNotOwned'], status: 403, latencyMs: ms() });
+    return x.record({
+      ...base,
+      method: x.req.method === 'POST' ? '(session)' : x.req.method!,
+      decision: 'deny',
+      reasons: ['McpSessionNotOwned'],
+      status: 403,
+      latencyMs: ms(),
+    });
   }
   if (x.req.method !== 'POST') return relayStream(x, ms, base);
   let parsed;
@@ -90,7 +97,15 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   } catch (e) {
     if (!(e instanceof JsonRpcBodyError)) throw e;
     reply(x, e.status, rpcError(null, e.code, e.message));
-    return x.record({ ...base, method: '(invalid)', decision: 'deny', reasons: ['McpInvalidMessage'], status: e.status, error: e.message, latencyMs: ms() });
+    return x.record({
+      ...base,
+      method: '(invalid)',
+      decision: 'deny',
+      reasons: ['McpInvalidMessage'],
+      status: e.status,
+      error: e.message,
+      latencyMs: ms(),
+    });
   }
   const entries = planMcpPost(parsed, x.endpoint, x.decideCall);
   const refusals: Record<string, unknown>[] = [];
@@ -101,7 +116,10 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
       const d = e.decision!;
       const ref = await x.hold(d.approval!).catch(() => `${d.approval!.namespace}/${d.approval!.scope}-jit-${d.approval!.fingerprint}`);
       approvals.set(e, ref);
-      override = { message: d.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${ref},`), approval: ref };
+      override = {
+        message: d.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${ref},`),
+        approval: ref,
+      };
     }
     if (e.verdict !== 'forward') {
       const r = refusalFor(e, override);
@@ -109,19 +127,33 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
     }
   }
   const out = forwardBody(x.body!, parsed, entries);
-  const finish = (status: number, outcomes: McpMessageOutcome[], error?: string) => recordEntries(x, { entries, approvals, outcomes }, { status, latencyMs: ms(), sessionId: session, error });
+  const finish = (status: number, outcomes: McpMessageOutcome[], error?: string) =>
+    recordEntries(x, { entries, approvals, outcomes }, { status, latencyMs: ms(), sessionId: session, error });
   if (out === undefined) {
     const single = !parsed.batch && entries[0]!.verdict === 'invalid';
     // One message refused: the headers say so too, as they do for a refused Messages request.
     const one = parsed.batch ? undefined : entries[0]!;
-    const headers = one?.verdict === 'hold' ? { ...x.headers, 'x-scopekeeper-decision': 'approval-required', 'x-scopekeeper-approval': approvals.get(one)! } : one ? { ...x.headers, 'x-scopekeeper-decision': 'deny' } : x.headers;
+    const headers =
+      one?.verdict === 'hold'
+        ? { ...x.headers, 'x-scopekeeper-decision': 'approval-required', 'x-scopekeeper-approval': approvals.get(one)! }
+        : one
+          ? { ...x.headers, 'x-scopekeeper-decision': 'deny' }
+          : x.headers;
     if (refusals.length === 0) reply(x, 202, undefined, headers);
     else reply(x, single ? 400 : 200, parsed.batch ? refusals : refusals[0], headers);
     return finish(refusals.length === 0 ? 202 : single ? 400 : 200, []);
   }
   let upstream: IncomingMessage;
   try {
-    upstream = await callUpstream({ target: x.target, method: 'POST', headers: x.req.headers, body: out, agent: x.agent, timeoutMs: x.timeoutMs, extra: x.upstreamHeaders });
+    upstream = await callUpstream({
+      target: x.target,
+      method: 'POST',
+      headers: x.req.headers,
+      body: out,
+      agent: x.agent,
+      timeoutMs: x.timeoutMs,
+      extra: x.upstreamHeaders,
+    });
   } catch (e) {
     const err = e as UpstreamError;
     reply(x, err.timeout ? 504 : 502, rpcError(null, RPC.unavailable, `${err.message}; retry later.`));
@@ -135,14 +167,23 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   const type = String(upstream.headers['content-type'] ?? '');
   if (source === undefined) {
     upstream.destroy();
-    reply(x, 502, rpcError(null, RPC.unavailable, 'The MCP server answered in an encoding scopekeeper cannot read; nothing of it was passed on.'));
+    reply(
+      x,
+      502,
+      rpcError(null, RPC.unavailable, 'The MCP server answered in an encoding scopekeeper cannot read; nothing of it was passed on.'),
+    );
     return finish(502, [], 'unreadable content-encoding');
   }
   if (type.startsWith('text/event-stream') && status < 300) {
     const outcomes: McpMessageOutcome[] = [];
     x.res.writeHead(status, answerHeaders(x, upstream));
     if (refusals.length) x.res.write(sseMessages(refusals));
-    const error = await pump(source, upstream, x.res, answer.stream((o) => outcomes.push(o)));
+    const error = await pump(
+      source,
+      upstream,
+      x.res,
+      answer.stream((o) => outcomes.push(o)),
+    );
     return finish(status, outcomes, error);
   }
   let raw: Buffer;
@@ -175,7 +216,11 @@ interface ExchangeEnd {
 }
 
 /** One audit record per JSON-RPC message of the exchange, with what its answer carried. */
-function recordEntries(x: McpExchange, batch: { entries: McpEntry[]; approvals: Map<McpEntry, string>; outcomes: McpMessageOutcome[] }, end: ExchangeEnd): void {
+function recordEntries(
+  x: McpExchange,
+  batch: { entries: McpEntry[]; approvals: Map<McpEntry, string>; outcomes: McpMessageOutcome[] },
+  end: ExchangeEnd,
+): void {
   const { entries, approvals, outcomes } = batch;
   const { status, latencyMs, sessionId, error } = end;
   const byId = new Map<string, McpMessageOutcome>();

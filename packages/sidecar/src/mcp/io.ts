@@ -19,7 +19,12 @@ export function answerFor(x: McpExchange): McpAnswer {
 }
 
 /** Relays an event stream through the governing relay; resolves with why it ended early, if it did. */
-export function pump(source: NodeJS.ReadableStream, upstream: IncomingMessage, res: ServerResponse, relay: ReturnType<McpAnswer['stream']>): Promise<string | undefined> {
+export function pump(
+  source: NodeJS.ReadableStream,
+  upstream: IncomingMessage,
+  res: ServerResponse,
+  relay: ReturnType<McpAnswer['stream']>,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     let done = false;
     const end = (error?: string) => {

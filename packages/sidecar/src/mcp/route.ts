@@ -5,7 +5,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import { decide, describeIdentity, rpcError, RPC, type AuditEvent, type Decision, type Masking, type PolicySnapshot } from '@scopekeeper/core';
+import {
+  decide,
+  describeIdentity,
+  rpcError,
+  RPC,
+  type AuditEvent,
+  type Decision,
+  type Masking,
+  type PolicySnapshot,
+} from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { readBody, BodyTooLargeError } from '../http/body.ts';
 import type { PolicySource } from '../policy/source.ts';
@@ -48,18 +57,46 @@ export interface McpTarget {
   query: string;
 }
 
-export async function serveMcp(ctx: RequestContext, at: McpTarget, decision: Decision, snap: PolicySnapshot, d: McpRouteDeps): Promise<void> {
+export async function serveMcp(
+  ctx: RequestContext,
+  at: McpTarget,
+  decision: Decision,
+  snap: PolicySnapshot,
+  d: McpRouteDeps,
+): Promise<void> {
   const { req, res } = ctx;
   ctx.done = true; // one record per JSON-RPC message, written here, instead of one per HTTP request
   const ep = decision.endpoint!;
   const base = new URL(ep.url);
   const target = new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${at.rawPath}${at.query}`);
-  const headers = { 'x-scopekeeper-request-id': ctx.requestId, 'x-scopekeeper-decision': decision.auditOnly ? 'allow-audit-only' : 'allow' };
+  const headers = {
+    'x-scopekeeper-request-id': ctx.requestId,
+    'x-scopekeeper-decision': decision.auditOnly ? 'allow-audit-only' : 'allow',
+  };
   const record = (r: McpCallRecord) => void writeRecord(req, ctx, r, d);
   if (d.auditRequired && d.audit.healthy === false) {
-    const text = JSON.stringify(rpcError(null, RPC.unavailable, 'The audit log cannot be written and --audit-required is set, so MCP calls are refused; restore the audit sink (see the sidecar logs and /readyz).'));
-    res.writeHead(503, { ...headers, 'x-scopekeeper-decision': 'error', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-    return record({ method: req.method === 'POST' ? '(unread)' : req.method!, decision: 'error', reasons: ['AuditUnavailable'], status: 503, latencyMs: 0 });
+    const text = JSON.stringify(
+      rpcError(
+        null,
+        RPC.unavailable,
+        'The audit log cannot be written and --audit-required is set, so MCP calls are refused; restore the audit sink (see the sidecar logs and /readyz).',
+      ),
+    );
+    res
+      .writeHead(503, {
+        ...headers,
+        'x-scopekeeper-decision': 'error',
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      })
+      .end(text);
+    return record({
+      method: req.method === 'POST' ? '(unread)' : req.method!,
+      decision: 'error',
+      reasons: ['AuditUnavailable'],
+      status: 503,
+      latencyMs: 0,
+    });
   }
   let body: Buffer | undefined;
   if (req.method === 'POST') {
@@ -68,10 +105,25 @@ export async function serveMcp(ctx: RequestContext, at: McpTarget, decision: Dec
       body = await readBody(req, limit);
     } catch (e) {
       const tooLarge = e instanceof BodyTooLargeError;
-      const message = tooLarge ? `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.` : `The request body could not be read (${(e as Error).message}); send it again.`;
+      const message = tooLarge
+        ? `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.`
+        : `The request body could not be read (${(e as Error).message}); send it again.`;
       const text = JSON.stringify(rpcError(null, tooLarge ? RPC.invalidRequest : RPC.parseError, message));
-      res.writeHead(tooLarge ? 413 : 400, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(tooLarge ? { connection: 'close' } : {}) }).end(text);
-      return record({ method: '(invalid)', decision: 'deny', reasons: [tooLarge ? 'RequestTooLarge' : 'BodyUnreadable'], status: tooLarge ? 413 : 400, latencyMs: 0 });
+      res
+        .writeHead(tooLarge ? 413 : 400, {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          ...(tooLarge ? { connection: 'close' } : {}),
+        })
+        .end(text);
+      return record({
+        method: '(invalid)',
+        decision: 'deny',
+        reasons: [tooLarge ? 'RequestTooLarge' : 'BodyUnreadable'],
+        status: tooLarge ? 413 : 400,
+        latencyMs: 0,
+      });
     }
   }
   const id = ctx.identity!;
@@ -83,7 +135,8 @@ export async function serveMcp(ctx: RequestContext, at: McpTarget, decision: Dec
     target,
     owner: `${id.issuer}\u0000${describeIdentity(id)}`,
     sessions: d.sessions,
-    decideCall: (call) => decide(snap, id, { route: 'mcp', endpoint: at.endpoint, url: ep.url, call }, d.now(), { pinnedScope: d.pinnedScope }),
+    decideCall: (call) =>
+      decide(snap, id, { route: 'mcp', endpoint: at.endpoint, url: ep.url, call }, d.now(), { pinnedScope: d.pinnedScope }),
     hold: async (approval) => {
       if (!d.policy.requestApproval) throw new Error('this policy source cannot record held requests');
       const reason = req.headers['x-scopekeeper-reason'];

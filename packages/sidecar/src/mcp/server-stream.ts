@@ -8,10 +8,26 @@ import type { McpCallRecord, McpExchange } from './exchange.ts';
 
 /** GET (the server's stream) and DELETE (end the session): one record each. */
 export async function relayStream(x: McpExchange, ms: () => number, base: { sessionId?: string }): Promise<void> {
-  const record = (status: number, extra: Partial<McpCallRecord> = {}) => x.record({ ...base, method: x.req.method!, decision: status < 500 ? 'allow' : 'error', reasons: ['Allowed'], status, latencyMs: ms(), ...extra });
+  const record = (status: number, extra: Partial<McpCallRecord> = {}) =>
+    x.record({
+      ...base,
+      method: x.req.method!,
+      decision: status < 500 ? 'allow' : 'error',
+      reasons: ['Allowed'],
+      status,
+      latencyMs: ms(),
+      ...extra,
+    });
   let upstream: IncomingMessage;
   try {
-    upstream = await callUpstream({ target: x.target, method: x.req.method!, headers: x.req.headers, agent: x.agent, timeoutMs: x.timeoutMs, extra: x.upstreamHeaders });
+    upstream = await callUpstream({
+      target: x.target,
+      method: x.req.method!,
+      headers: x.req.headers,
+      agent: x.agent,
+      timeoutMs: x.timeoutMs,
+      extra: x.upstreamHeaders,
+    });
   } catch (e) {
     const err = e as UpstreamError;
     reply(x, err.timeout ? 504 : 502, rpcError(null, RPC.unavailable, `${err.message}; retry later.`));
@@ -24,10 +40,15 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
     const masked: Record<string, number> = {};
     let hidden = 0;
     x.res.writeHead(status, answerHeaders(x, upstream));
-    const error = await pump(source, upstream, x.res, answerFor(x).stream((o) => {
-      for (const [k, v] of Object.entries(o.counts)) masked[k] = (masked[k] ?? 0) + v;
-      hidden += o.hidden;
-    }));
+    const error = await pump(
+      source,
+      upstream,
+      x.res,
+      answerFor(x).stream((o) => {
+        for (const [k, v] of Object.entries(o.counts)) masked[k] = (masked[k] ?? 0) + v;
+        hidden += o.hidden;
+      }),
+    );
     return record(status, { masked: Object.keys(masked).length ? masked : undefined, hidden: hidden || undefined, error });
   }
   // Anything else (405 when the server has no stream, a DELETE's empty answer): governed as JSON when it has a body.

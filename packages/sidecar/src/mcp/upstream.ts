@@ -46,14 +46,20 @@ export function callUpstream(c: UpstreamCall): Promise<IncomingMessage> {
       resolve(res);
     });
     r.once('timeout', () => r.destroy(new UpstreamError(`the MCP server did not answer within ${c.timeoutMs} ms`, true)));
-    r.once('error', (e: NodeJS.ErrnoException) => reject(e instanceof UpstreamError ? e : new UpstreamError(`the MCP server could not be reached (${e.code ?? e.message})`, false)));
+    r.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e instanceof UpstreamError ? e : new UpstreamError(`the MCP server could not be reached (${e.code ?? e.message})`, false)),
+    );
     r.end(c.body);
   });
 }
 
 /** The answer's body as plain bytes; undefined for an encoding the sidecar cannot read. */
 export function decoded(res: IncomingMessage): NodeJS.ReadableStream | undefined {
-  switch (String(res.headers['content-encoding'] ?? 'identity').trim().toLowerCase()) {
+  switch (
+    String(res.headers['content-encoding'] ?? 'identity')
+      .trim()
+      .toLowerCase()
+  ) {
     case 'identity':
     case '':
       return res;

@@ -58,7 +58,14 @@ export async function forward(dp: DataPath, ctx: RequestContext): Promise<Upstre
   ctx.res.once('close', gone);
   ctx.upstreamStart = process.hrtime.bigint();
   try {
-    return await dp.forwarder.send({ origin: target.origin, path: target.path, method: req.method ?? 'GET', headers, body, signal: abort.signal });
+    return await dp.forwarder.send({
+      origin: target.origin,
+      path: target.path,
+      method: req.method ?? 'GET',
+      headers,
+      body,
+      signal: abort.signal,
+    });
   } catch (e) {
     failed(dp, ctx, e);
     return undefined;

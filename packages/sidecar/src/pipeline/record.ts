@@ -11,7 +11,9 @@ export function record(dp: DataPath, ctx: RequestContext, result: RelayResult, d
   ctx.done = true;
   try {
     const event = observe(dp, ctx, result, decision, reasons);
-    dp.audit.record(event).catch((e: unknown) => dp.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed'));
+    dp.audit
+      .record(event)
+      .catch((e: unknown) => dp.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed'));
   } catch (e) {
     dp.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed');
   }
@@ -30,7 +32,8 @@ function observe(dp: DataPath, ctx: RequestContext, result: RelayResult, decisio
   m.overhead.observe(Math.max(0, totalS - upstreamS));
   if (result.masked) for (const [k, v] of Object.entries(result.masked)) if (v) m.masked.inc({ category: k }, v);
   if (result.usage && model) {
-    for (const [k, v] of Object.entries(result.usage)) if (typeof v === 'number' && v > 0) m.tokens.inc({ model, type: k.replace(/_tokens$/, '') }, v);
+    for (const [k, v] of Object.entries(result.usage))
+      if (typeof v === 'number' && v > 0) m.tokens.inc({ model, type: k.replace(/_tokens$/, '') }, v);
   }
   const id = ctx.identity;
   const req = ctx.req;

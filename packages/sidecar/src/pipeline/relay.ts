@@ -10,16 +10,30 @@ import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
 
 export async function relay(dp: DataPath, ctx: RequestContext, upstream: UpstreamResponse): Promise<void> {
-  const headers = { 'x-scopekeeper-decision': ctx.decision?.auditOnly ? 'allow-audit-only' : 'allow', 'x-scopekeeper-request-id': ctx.requestId };
+  const headers = {
+    'x-scopekeeper-decision': ctx.decision?.auditOnly ? 'allow-audit-only' : 'allow',
+    'x-scopekeeper-request-id': ctx.requestId,
+  };
   const result =
     ctx.modelFilter && upstream.status < 400
       ? await relayModels(dp, ctx, upstream, ctx.modelFilter, headers)
-      : await relayResponse(upstream, ctx.res, { masking: ctx.masking, maskFields: ctx.maskFields, messages: ctx.route === 'messages', extraHeaders: headers });
+      : await relayResponse(upstream, ctx.res, {
+          masking: ctx.masking,
+          maskFields: ctx.maskFields,
+          messages: ctx.route === 'messages',
+          extraHeaders: headers,
+        });
   ctx.upstreamEnd = process.hrtime.bigint();
   record(dp, ctx, result, ctx.decision?.effect === 'allow' ? 'allow' : 'deny', ctx.reasonCodes);
 }
 
-async function relayModels(dp: DataPath, ctx: RequestContext, upstream: UpstreamResponse, globs: string[], headers: Record<string, string>): Promise<RelayResult> {
+async function relayModels(
+  dp: DataPath,
+  ctx: RequestContext,
+  upstream: UpstreamResponse,
+  globs: string[],
+  headers: Record<string, string>,
+): Promise<RelayResult> {
   const chunks: Buffer[] = [];
   let list: { data?: { id?: string }[] };
   try {

@@ -51,7 +51,12 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
   if (!(await authenticate(dp, ctx))) return;
   const snap = snapshotOrRefuse(dp, ctx);
   if (!snap) return;
-  const decision = decideRequest(dp, ctx, snap, { route: 'service', endpoint: parsed.endpoint, method: ctx.req.method ?? '', path: parsed.path });
+  const decision = decideRequest(dp, ctx, snap, {
+    route: 'service',
+    endpoint: parsed.endpoint,
+    method: ctx.req.method ?? '',
+    path: parsed.path,
+  });
   if (decision.effect === 'allow' && decision.endpoint?.protocol === 'mcp') {
     // JSON-RPC over streamable HTTP: each message is decided, forwarded and recorded on its own.
     ctx.decision = decision;
@@ -63,7 +68,12 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
   const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint!);
   if (authorization === null) return;
   const url = new URL(decision.endpoint!.url);
-  ctx.target = { origin: url.origin, path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`, anthropic: false, ...(authorization ? { authorization } : {}) };
+  ctx.target = {
+    origin: url.origin,
+    path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`,
+    anthropic: false,
+    ...(authorization ? { authorization } : {}),
+  };
   ctx.maskFields = [...(decision.data?.maskFields(parsed.endpoint) ?? decision.endpoint!.maskFields ?? [])];
   await forwardAndRelay(dp, ctx);
 }
@@ -73,7 +83,12 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
  * token for its audience); undefined when it needs none; null after refusing the request because
  * this sidecar has no such token (fail closed: nothing is forwarded).
  */
-function endpointAuthorization(dp: DataPath, ctx: RequestContext, name: string, endpoint: { auth?: { serviceAccountToken?: { audience: string } } }): string | undefined | null {
+function endpointAuthorization(
+  dp: DataPath,
+  ctx: RequestContext,
+  name: string,
+  endpoint: { auth?: { serviceAccountToken?: { audience: string } } },
+): string | undefined | null {
   const audience = endpoint.auth?.serviceAccountToken?.audience;
   if (!audience) return undefined;
   try {

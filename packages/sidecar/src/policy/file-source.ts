@@ -129,7 +129,10 @@ export class FilePolicySource implements PolicySource {
     // The caller chose the model (and the reason): a review the folder would refuse must not be
     // written, or every later reload (revocations too) would keep the last good policy.
     const check = validateResource(JSON.parse(JSON.stringify(review)), name);
-    if (check.issues.length) throw new Error(`the held request cannot be recorded as an AccessReview: ${check.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+    if (check.issues.length)
+      throw new Error(
+        `the held request cannot be recorded as an AccessReview: ${check.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+      );
     const path = join(this.opts.dir, `${name}.yaml`);
     // Unique per call: held requests of the same shape arrive concurrently.
     const tmp = `${path}.${randomBytes(8).toString('hex')}.tmp`;

@@ -13,17 +13,38 @@ const scope: ModelScope = {
   apiVersion: 'scopekeeper.dev/v1alpha1',
   kind: 'ModelScope',
   metadata: { name: 'agent', namespace: NS },
-  spec: { subjects: [{ kind: 'ServiceAccount', name: 'bot' }], models: ['claude-*'], review: { reviewers: [{ kind: 'Group', name: 'leads' }] } },
+  spec: {
+    subjects: [{ kind: 'ServiceAccount', name: 'bot' }],
+    models: ['claude-*'],
+    review: { reviewers: [{ kind: 'Group', name: 'leads' }] },
+  },
 };
 const review = (name: string, expiresAt: number, decision: 'Approved' | 'Revoked' = 'Approved'): AccessReview => ({
   apiVersion: 'scopekeeper.dev/v1alpha1',
   kind: 'AccessReview',
   metadata: { name, namespace: NS },
-  spec: { scopeRef: { name: 'agent' }, type: 'Periodic', decision, reviewer: 'carol', reviewedAt: iso(Date.now() - 60_000), expiresAt: iso(expiresAt), justification: 'x' },
+  spec: {
+    scopeRef: { name: 'agent' },
+    type: 'Periodic',
+    decision,
+    reviewer: 'carol',
+    reviewedAt: iso(Date.now() - 60_000),
+    expiresAt: iso(expiresAt),
+    justification: 'x',
+  },
 });
 
-const identity = { issuer: 'test', primary: true, subject: `system:serviceaccount:${NS}:bot`, groups: [], serviceAccount: { namespace: NS, name: 'bot' } };
-const request = { route: 'messages' as const, facts: { model: 'claude-sonnet-4-5', maxTokens: 10, stream: false, thinking: false, tools: [], betas: [] } };
+const identity = {
+  issuer: 'test',
+  primary: true,
+  subject: `system:serviceaccount:${NS}:bot`,
+  groups: [],
+  serviceAccount: { namespace: NS, name: 'bot' },
+};
+const request = {
+  route: 'messages' as const,
+  facts: { model: 'claude-sonnet-4-5', maxTokens: 10, stream: false, thinking: false, tools: [], betas: [] },
+};
 
 async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -76,7 +97,12 @@ describe('KubernetesPolicySource', () => {
 
   test('expiry needs no event: decide() compares with the clock', async () => {
     api.put('accessreviews', review('agent-q1', Date.now() + 150) as never);
-    await until('the new review', () => source.current()?.scopes[0]?.periodic[0]?.timeline.expiresAt !== undefined && source.current()!.scopes[0]!.periodic[0]!.timeline.expiresAt! < Date.now() + 1000);
+    await until(
+      'the new review',
+      () =>
+        source.current()?.scopes[0]?.periodic[0]?.timeline.expiresAt !== undefined &&
+        source.current()!.scopes[0]!.periodic[0]!.timeline.expiresAt! < Date.now() + 1000,
+    );
     expect(allows()).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(allows()).toBe(false);
@@ -106,7 +132,14 @@ describe('KubernetesPolicySource', () => {
   });
 
   test('requestApproval creates a Pending JustInTime review once, reuses it while pending, and numbers the next after a decision', async () => {
-    const a = { scope: 'agent', namespace: NS, subject: { kind: 'ServiceAccount' as const, name: 'bot', namespace: NS }, model: 'claude-opus-4-5', tools: ['Bash'], fingerprint: 'abc123' };
+    const a = {
+      scope: 'agent',
+      namespace: NS,
+      subject: { kind: 'ServiceAccount' as const, name: 'bot', namespace: NS },
+      model: 'claude-opus-4-5',
+      tools: ['Bash'],
+      fingerprint: 'abc123',
+    };
     expect(await source.requestApproval(a, 'deploy the fix')).toBe(`${NS}/agent-jit-abc123`);
     const created = api.get('accessreviews', NS, 'agent-jit-abc123') as unknown as AccessReview;
     expect(created.spec).toEqual({
@@ -129,8 +162,17 @@ describe('KubernetesPolicySource', () => {
     const dead = await FakeApiServer.start();
     const kubeConfig = dead.kubeConfig();
     await dead.close();
-    const s = new KubernetesPolicySource({ namespace: NS, maxStaleMs: 1000, log: silentLogger(), kubeConfig, startTimeoutMs: 300, backoff: { initialMs: 20, maxMs: 50 } });
-    await expect(s.start()).rejects.toThrow(/could not list ModelScopes and AccessReviews in namespace team-a within 0.3s .*may list and watch/);
+    const s = new KubernetesPolicySource({
+      namespace: NS,
+      maxStaleMs: 1000,
+      log: silentLogger(),
+      kubeConfig,
+      startTimeoutMs: 300,
+      backoff: { initialMs: 20, maxMs: 50 },
+    });
+    await expect(s.start()).rejects.toThrow(
+      /could not list ModelScopes and AccessReviews in namespace team-a within 0.3s .*may list and watch/,
+    );
     expect(s.current()).toBeUndefined();
   });
 });

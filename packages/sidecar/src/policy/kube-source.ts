@@ -2,13 +2,7 @@
 // them on every change (debounced a few ms). Through an API outage the last good snapshot stays
 // in force (expiry is computed in process by decide(), so a review still stops at its second);
 // after maxStaleMs without a working watch the source fails closed: current() is undefined.
-import {
-  compilePolicy,
-  type AccessReview,
-  type ApprovalRequest,
-  type ModelScope,
-  type PolicySnapshot,
-} from '@scopekeeper/core';
+import { compilePolicy, type AccessReview, type ApprovalRequest, type ModelScope, type PolicySnapshot } from '@scopekeeper/core';
 import {
   accessReviews,
   describeError,
@@ -99,7 +93,9 @@ export class KubernetesPolicySource implements PolicySource {
     const lastError =
       staleSince !== undefined
         ? `the watch of ModelScopes/AccessReviews in ${this.opts.namespace} fails since ${new Date(staleSince).toISOString()} (${watchError})${
-            stale ? `; failing closed: no policy older than ${this.opts.maxStaleMs / 1000}s is used` : '; deciding with the last known policy'
+            stale
+              ? `; failing closed: no policy older than ${this.opts.maxStaleMs / 1000}s is used`
+              : '; deciding with the last known policy'
           }`
         : this.invalidMessage;
     return {
@@ -143,14 +139,19 @@ export class KubernetesPolicySource implements PolicySource {
       };
       try {
         await this.reviewClient.create(review);
-        this.opts.log.info({ review: `${a.namespace}/${name}`, scope: a.scope }, 'held a request: created a Pending JustInTime AccessReview');
+        this.opts.log.info(
+          { review: `${a.namespace}/${name}`, scope: a.scope },
+          'held a request: created a Pending JustInTime AccessReview',
+        );
       } catch (e) {
         // AlreadyExists: another replica (or a parallel request) created it a moment ago.
         if (!isConflict(e)) throw new Error(`could not create AccessReview ${a.namespace}/${name}: ${describeError(e)}`);
       }
       return `${a.namespace}/${name}`;
     }
-    throw new Error(`held request of ${a.subject.name} in ModelScope ${a.scope}: 100 reviews of this shape exist already; delete the old ones`);
+    throw new Error(
+      `held request of ${a.subject.name} in ModelScope ${a.scope}: 100 reviews of this shape exist already; delete the old ones`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -190,12 +191,18 @@ export class KubernetesPolicySource implements PolicySource {
     if (since === undefined) {
       this.opts.log.info({ namespace: this.opts.namespace }, 'policy watch working');
     } else {
-      this.opts.log.warn({ namespace: this.opts.namespace, err: this.status().lastError }, 'policy watch failing; deciding with the last known policy');
+      this.opts.log.warn(
+        { namespace: this.opts.namespace, err: this.status().lastError },
+        'policy watch failing; deciding with the last known policy',
+      );
       // Say so when the source starts failing closed.
-      this.staleTimer = setTimeout(() => {
-        this.opts.log.error({ namespace: this.opts.namespace, err: this.status().lastError }, 'policy is stale: failing closed');
-        this.opts.onChange?.(this.status());
-      }, Math.max(0, since + this.opts.maxStaleMs - Date.now()) + 1);
+      this.staleTimer = setTimeout(
+        () => {
+          this.opts.log.error({ namespace: this.opts.namespace, err: this.status().lastError }, 'policy is stale: failing closed');
+          this.opts.onChange?.(this.status());
+        },
+        Math.max(0, since + this.opts.maxStaleMs - Date.now()) + 1,
+      );
     }
     this.opts.onChange?.(this.status());
   }

@@ -50,7 +50,9 @@ function lastUserText(body: Record<string, unknown>): string {
     if (m.role !== 'user') continue;
     if (typeof m.content === 'string') return m.content;
     if (Array.isArray(m.content)) {
-      const texts = (m.content as { type?: string; text?: string }[]).filter((b) => b.type === 'text' && typeof b.text === 'string').map((b) => b.text!);
+      const texts = (m.content as { type?: string; text?: string }[])
+        .filter((b) => b.type === 'text' && typeof b.text === 'string')
+        .map((b) => b.text!);
       if (texts.length) return texts[texts.length - 1]!;
     }
   }
@@ -65,7 +67,11 @@ function lastToolResults(body: Record<string, unknown>): string | undefined {
   const results = (last.content as { type?: string; content?: unknown; is_error?: boolean }[]).filter((b) => b.type === 'tool_result');
   if (results.length === 0) return undefined;
   const text = (c: unknown): string =>
-    typeof c === 'string' ? c : Array.isArray(c) ? (c as { type?: string; text?: string }[]).map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('') : '';
+    typeof c === 'string'
+      ? c
+      : Array.isArray(c)
+        ? (c as { type?: string; text?: string }[]).map((b) => (b.type === 'text' ? (b.text ?? '') : '')).join('')
+        : '';
   return results.map((r) => `${r.is_error ? 'error: ' : ''}${text(r.content)}`).join('\n');
 }
 
@@ -155,20 +161,37 @@ export class AnthropicStub {
     const results = lastToolResults(parsed);
     const prompt = results !== undefined ? `Tool result: ${results}` : lastUserText(parsed);
     const magic = /^STUB:(\w+)(?::(\d+))?/.exec(prompt);
-    if (magic?.[1] === 'error') return apiError(res, Number(magic[2] ?? 529), Number(magic[2]) === 529 || !magic[2] ? 'overloaded_error' : 'api_error', 'Overloaded');
+    if (magic?.[1] === 'error')
+      return apiError(res, Number(magic[2] ?? 529), Number(magic[2]) === 529 || !magic[2] ? 'overloaded_error' : 'api_error', 'Overloaded');
     if (magic?.[1] === 'slow') await new Promise((r) => setTimeout(r, Number(magic[2] ?? 1000)));
     const text = prompt.startsWith('STUB:') ? prompt.replace(/^STUB:\w+(?::\d+)?\s*/, '') : prompt;
-    const usage = { input_tokens: Math.max(1, Math.ceil(body.length / 4)), output_tokens: Math.max(1, Math.ceil(text.length / 4)), cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const usage = {
+      input_tokens: Math.max(1, Math.ceil(body.length / 4)),
+      output_tokens: Math.max(1, Math.ceil(text.length / 4)),
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    };
     const thinking = (parsed.thinking as { type?: string } | undefined)?.type === 'enabled';
     const blocks: Record<string, unknown>[] = [];
-    if (thinking) blocks.push({ type: 'thinking', thinking: 'Considering the request.', signature: 'c2lnbmF0dXJlLW9mLXRoZS10aGlua2luZy1ibG9jaw==' });
+    if (thinking)
+      blocks.push({ type: 'thinking', thinking: 'Considering the request.', signature: 'c2lnbmF0dXJlLW9mLXRoZS10aGlua2luZy1ibG9jaw==' });
     // `STUB:tool_use:<name> {json input}` makes the model invoke that tool (the turn then ends with stop_reason tool_use).
     const toolUse = /^STUB:tool_use:([\w.-]+)\s*(\{.*\})?/s.exec(prompt);
     blocks.push({ type: 'text', text: toolUse ? `I will use ${toolUse[1]}.` : text });
-    if (toolUse) blocks.push({ type: 'tool_use', id: id('toolu'), name: toolUse[1], input: toolUse[2] ? (JSON.parse(toolUse[2]) as unknown) : {} });
+    if (toolUse)
+      blocks.push({ type: 'tool_use', id: id('toolu'), name: toolUse[1], input: toolUse[2] ? (JSON.parse(toolUse[2]) as unknown) : {} });
     if (parsed.stream === true) return this.stream(res, model, blocks, usage, magic?.[1]);
     const stopReason = toolUse ? 'tool_use' : 'end_turn';
-    const json = JSON.stringify({ id: id('msg'), type: 'message', role: 'assistant', model, content: blocks, stop_reason: stopReason, stop_sequence: null, usage });
+    const json = JSON.stringify({
+      id: id('msg'),
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: blocks,
+      stop_reason: stopReason,
+      stop_sequence: null,
+      usage,
+    });
     const enc = this.opts.forceEncoding;
     if (enc) {
       res.writeHead(200, { 'content-type': 'application/json', 'request-id': id('req'), 'content-encoding': enc });
@@ -180,9 +203,20 @@ export class AnthropicStub {
     res.end(json);
   }
 
-  private async stream(res: ServerResponse, model: string, blocks: Record<string, unknown>[], usage: Record<string, number>, magic: string | undefined): Promise<void> {
+  private async stream(
+    res: ServerResponse,
+    model: string,
+    blocks: Record<string, unknown>[],
+    usage: Record<string, number>,
+    magic: string | undefined,
+  ): Promise<void> {
     const enc = this.opts.forceEncoding;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': id('req'), ...(enc ? { 'content-encoding': enc } : {}) });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'request-id': id('req'),
+      ...(enc ? { 'content-encoding': enc } : {}),
+    });
     const z = enc ? compressor(enc) : undefined;
     z?.pipe(res);
     const out = z ?? res;
@@ -193,28 +227,61 @@ export class AnthropicStub {
       if (z) await new Promise<void>((r) => z.flush(() => r()));
       if (delay) await new Promise((r) => setTimeout(r, delay));
     };
-    await send('message_start', { type: 'message_start', message: { id: id('msg'), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } });
+    await send('message_start', {
+      type: 'message_start',
+      message: {
+        id: id('msg'),
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    });
     await send('ping', { type: 'ping' });
     for (const [index, block] of blocks.entries()) {
       if (block.type === 'thinking') {
-        await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } });
-        await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: block.thinking } });
-        await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } });
+        await send('content_block_start', {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'thinking', thinking: '', signature: '' },
+        });
+        await send('content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'thinking_delta', thinking: block.thinking },
+        });
+        await send('content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'signature_delta', signature: block.signature },
+        });
       } else if (block.type === 'tool_use') {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { ...block, input: {} } });
-        await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
+        await send('content_block_delta', {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+        });
       } else {
         await send('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
         for (const [i, piece] of deltas(String(block.text)).entries()) {
           if (magic === 'reset' && i === 2) return void setTimeout(() => res.destroy(), 50); // after the events so far reach the client
-          if (magic === 'overload' && i === 2) return void (await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), out.end());
+          if (magic === 'overload' && i === 2)
+            return void (await send('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), out.end());
           await send('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
         }
       }
       await send('content_block_stop', { type: 'content_block_stop', index });
     }
     const stopReason = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn';
-    await send('message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
+    await send('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    });
     await send('message_stop', { type: 'message_stop' });
     out.end();
   }

@@ -9,7 +9,14 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import * as z from 'zod/v4';
 
-export const CRM_CUSTOMER = { id: '42', name: 'Jane Doe', email: 'jane.doe@example.com', phone: '+44 20 7946 0958', ssn: '123-45-6789', tier: 'gold' };
+export const CRM_CUSTOMER = {
+  id: '42',
+  name: 'Jane Doe',
+  email: 'jane.doe@example.com',
+  phone: '+44 20 7946 0958',
+  ssn: '123-45-6789',
+  tier: 'gold',
+};
 
 export interface McpCrmOptions {
   /** Answer POSTs with JSON instead of an event stream. */
@@ -58,7 +65,9 @@ export class McpCrm {
     let transport = typeof sid === 'string' ? this.transports.get(sid) : undefined;
     if (!transport) {
       if (typeof sid === 'string') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } }));
         return;
       }
       const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -87,18 +96,30 @@ function crmServer(): McpServer {
       return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
     },
   );
-  server.registerTool('delete_customer', { description: 'Delete a customer.', inputSchema: { id: z.string() } }, async ({ id }) => ({ content: [{ type: 'text', text: `deleted ${id}` }] }));
-  server.registerTool('update_customer_email', { description: 'Change a customer email.', inputSchema: { id: z.string(), email: z.string() } }, async ({ id }) => ({
-    content: [{ type: 'text', text: `updated ${id}` }],
+  server.registerTool('delete_customer', { description: 'Delete a customer.', inputSchema: { id: z.string() } }, async ({ id }) => ({
+    content: [{ type: 'text', text: `deleted ${id}` }],
   }));
-  server.registerTool('export_all_customers', { description: 'Export every customer record.', inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'all of them' }] }));
+  server.registerTool(
+    'update_customer_email',
+    { description: 'Change a customer email.', inputSchema: { id: z.string(), email: z.string() } },
+    async ({ id }) => ({
+      content: [{ type: 'text', text: `updated ${id}` }],
+    }),
+  );
+  server.registerTool('export_all_customers', { description: 'Export every customer record.', inputSchema: {} }, async () => ({
+    content: [{ type: 'text', text: 'all of them' }],
+  }));
   server.registerResource('customer-42', 'crm://customers/42', { mimeType: 'application/json' }, async (uri) => ({
     contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ customer: CRM_CUSTOMER }) }],
   }));
-  server.registerResource('admin-keys', 'crm://admin/keys', { mimeType: 'text/plain' }, async (uri) => ({ contents: [{ uri: uri.href, text: 'sk-ant-admin-key' }] }));
+  server.registerResource('admin-keys', 'crm://admin/keys', { mimeType: 'text/plain' }, async (uri) => ({
+    contents: [{ uri: uri.href, text: 'sk-ant-admin-key' }],
+  }));
   server.registerPrompt('summary', { description: 'Summarise a customer.', argsSchema: { id: z.string() } }, ({ id }) => ({
     messages: [{ role: 'user', content: { type: 'text', text: `Summarise customer ${id} (${CRM_CUSTOMER.email}).` } }],
   }));
-  server.registerPrompt('internal-notes', { description: 'Internal notes.' }, () => ({ messages: [{ role: 'user', content: { type: 'text', text: 'internal' } }] }));
+  server.registerPrompt('internal-notes', { description: 'Internal notes.' }, () => ({
+    messages: [{ role: 'user', content: { type: 'text', text: 'internal' } }],
+  }));
   return server;
 }

@@ -24,7 +24,9 @@ export async function copyExamples(target: string, now = Date.now()): Promise<vo
   const shift = Math.round((now - EXAMPLES_WRITTEN_AT) / 1000) * 1000;
   const move = (t: string) => new Date(Date.parse(t) + shift).toISOString().replace('.000Z', 'Z');
   for (const f of (await readdir(EXAMPLES_DIR)).filter((f) => f.endsWith('.yaml'))) {
-    const docs = parseAllDocuments(await readFile(join(EXAMPLES_DIR, f), 'utf8')).map((d) => d.toJS() as { kind?: string; spec?: Record<string, string> });
+    const docs = parseAllDocuments(await readFile(join(EXAMPLES_DIR, f), 'utf8')).map(
+      (d) => d.toJS() as { kind?: string; spec?: Record<string, string> },
+    );
     for (const d of docs) {
       if (d.kind !== 'AccessReview' || !d.spec) continue;
       if (d.spec.reviewedAt) d.spec.reviewedAt = move(d.spec.reviewedAt);

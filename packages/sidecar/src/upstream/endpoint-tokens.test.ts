@@ -14,7 +14,8 @@ test('--endpoint-token <audience>=<file>: audiences may carry ":" and "/"; anyth
       ['https://billing.example/api', '/t/1'],
     ]),
   );
-  for (const bad of ['crm', '=/t/0', 'crm=', 'crm=relative/file']) expect(() => parseEndpointTokenFlags([bad])).toThrow(/is not <audience>=<absolute file>; for example --endpoint-token crm.team-a=/);
+  for (const bad of ['crm', '=/t/0', 'crm=', 'crm=relative/file'])
+    expect(() => parseEndpointTokenFlags([bad])).toThrow(/is not <audience>=<absolute file>; for example --endpoint-token crm.team-a=/);
 });
 
 test('the token is read from its file, re-read when the kubelet rotates it, and kept through a brief read failure', () => {
@@ -32,7 +33,9 @@ test('the token is read from its file, re-read when the kubelet rotates it, and 
 
 test('fail closed: no token for the audience, or an unreadable or empty file, says what to do and never shows a token', () => {
   const t = new EndpointTokens(new Map([['crm.team-a', join(dir, 'missing')]]));
-  expect(() => t.authorization('billing', 'billing.team-a')).toThrow('endpoint billing requires a service-account token for audience "billing.team-a", but this sidecar was started without one');
+  expect(() => t.authorization('billing', 'billing.team-a')).toThrow(
+    'endpoint billing requires a service-account token for audience "billing.team-a", but this sidecar was started without one',
+  );
   expect(() => t.authorization('crm', 'crm.team-a')).toThrow('cannot be read; check the projected volume scopekeeper-endpoint-tokens');
   writeFileSync(join(dir, 'missing'), '  \n');
   expect(() => t.authorization('crm', 'crm.team-a')).toThrow('is empty');

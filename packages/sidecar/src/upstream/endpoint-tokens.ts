@@ -15,7 +15,10 @@ export function parseEndpointTokenFlags(values: readonly string[]): Map<string, 
     const at = v.lastIndexOf('=');
     const audience = at > 0 ? v.slice(0, at) : '';
     const file = at > 0 ? v.slice(at + 1) : '';
-    if (!audience || !file.startsWith('/')) throw new EndpointTokenError(`--endpoint-token "${v}" is not <audience>=<absolute file>; for example --endpoint-token crm.team-a=/var/run/scopekeeper/endpoint-tokens/token-0`);
+    if (!audience || !file.startsWith('/'))
+      throw new EndpointTokenError(
+        `--endpoint-token "${v}" is not <audience>=<absolute file>; for example --endpoint-token crm.team-a=/var/run/scopekeeper/endpoint-tokens/token-0`,
+      );
     out.set(audience, file);
   }
   return out;
@@ -49,7 +52,9 @@ export class EndpointTokens {
       mtimeMs = statSync(file).mtimeMs;
     } catch {
       if (hit) return `Bearer ${hit.value}`;
-      throw new EndpointTokenError(`endpoint ${endpoint}: the token file for audience "${audience}" (${file}) cannot be read; check the projected volume scopekeeper-endpoint-tokens`);
+      throw new EndpointTokenError(
+        `endpoint ${endpoint}: the token file for audience "${audience}" (${file}) cannot be read; check the projected volume scopekeeper-endpoint-tokens`,
+      );
     }
     if (hit && hit.mtimeMs === mtimeMs) {
       hit.checkedAt = now;

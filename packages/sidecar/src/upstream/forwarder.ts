@@ -23,11 +23,24 @@ export class Forwarder {
   private readonly agent: Agent;
 
   constructor(opts: { connections: number; timeoutMs: number }) {
-    this.agent = new Agent({ connections: opts.connections, pipelining: 1, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, keepAliveTimeout: 30_000 });
+    this.agent = new Agent({
+      connections: opts.connections,
+      pipelining: 1,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 30_000,
+    });
   }
 
   async send(r: UpstreamRequest): Promise<UpstreamResponse> {
-    const res = await this.agent.request({ origin: r.origin, path: r.path, method: r.method as 'GET', headers: r.headers, body: r.body, signal: r.signal });
+    const res = await this.agent.request({
+      origin: r.origin,
+      path: r.path,
+      method: r.method as 'GET',
+      headers: r.headers,
+      body: r.body,
+      signal: r.signal,
+    });
     // undici's body emits 'error' even when we destroy it ourselves (an answer we refuse, a caller
     // gone): without a listener that would reach the process. The relay reads the state instead.
     res.body.on('error', ignore);

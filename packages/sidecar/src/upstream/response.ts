@@ -6,7 +6,16 @@ import { decoder } from './decode.ts';
 import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
 import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
-import { compileMasking, MessageStreamObserver, SseParser, maskingBlockedMessage, sseErrorEvent, toolsUsedIn, type Masking, type StreamUsage } from '@scopekeeper/core';
+import {
+  compileMasking,
+  MessageStreamObserver,
+  SseParser,
+  maskingBlockedMessage,
+  sseErrorEvent,
+  toolsUsedIn,
+  type Masking,
+  type StreamUsage,
+} from '@scopekeeper/core';
 
 export interface RelayResult {
   status: number;
@@ -122,7 +131,14 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
     const finish = (r: Omit<RelayResult, 'status'>) => {
       if (settled) return;
       settled = true;
-      resolve({ status, usage: observer.facts.usage, toolsUsed: observer.facts.toolsUsed, masked: masker ? { ...masker.counts } : undefined, blocked: masker?.blocked, ...r });
+      resolve({
+        status,
+        usage: observer.facts.usage,
+        toolsUsed: observer.facts.toolsUsed,
+        masked: masker ? { ...masker.counts } : undefined,
+        blocked: masker?.blocked,
+        ...r,
+      });
     };
     // A throw in a stream callback would reach the process: it ends this response instead.
     const guard =
@@ -136,41 +152,47 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
           finish({ error: `relay failed: ${(e as Error).message}` });
         }
       };
-    source.on('data', guard((chunk: Buffer) => {
-      // Observe what the upstream sent (usage, error events) before masking changes it.
-      let complete: Buffer[] | undefined;
-      if (parser) {
-        complete = [];
-        for (const ev of parser.push(Buffer.from(chunk))) {
-          observer.observe(ev);
-          complete.push(ev.raw);
+    source.on(
+      'data',
+      guard((chunk: Buffer) => {
+        // Observe what the upstream sent (usage, error events) before masking changes it.
+        let complete: Buffer[] | undefined;
+        if (parser) {
+          complete = [];
+          for (const ev of parser.push(Buffer.from(chunk))) {
+            observer.observe(ev);
+            complete.push(ev.raw);
+          }
         }
-      }
-      const out = masker ? masker.push(chunk) : complete ? (complete.length === 1 ? complete[0]! : Buffer.concat(complete)) : chunk;
-      if (out.length && !res.write(out)) {
-        source.pause();
-        res.once('drain', () => source.resume());
-      }
-      if (masker?.blocked) {
-        upstream.destroy();
+        const out = masker ? masker.push(chunk) : complete ? (complete.length === 1 ? complete[0]! : Buffer.concat(complete)) : chunk;
+        if (out.length && !res.write(out)) {
+          source.pause();
+          res.once('drain', () => source.resume());
+        }
+        if (masker?.blocked) {
+          upstream.destroy();
+          res.end();
+          finish({ error: `blocked: ${masker.blocked}` });
+        }
+      }),
+    );
+    source.once(
+      'end',
+      guard(() => {
+        if (settled) return;
+        if (masker) {
+          const tail = completeBlocks(masker.end());
+          if (tail.length) res.write(tail);
+        }
+        if (parser && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
+          // A Messages stream ends with message_stop or an error event; anything else was cut short.
+          res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
+          return finish({ error: 'upstream stream ended before message_stop' });
+        }
         res.end();
-        finish({ error: `blocked: ${masker.blocked}` });
-      }
-    }));
-    source.once('end', guard(() => {
-      if (settled) return;
-      if (masker) {
-        const tail = completeBlocks(masker.end());
-        if (tail.length) res.write(tail);
-      }
-      if (parser && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
-        // A Messages stream ends with message_stop or an error event; anything else was cut short.
-        res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
-        return finish({ error: 'upstream stream ended before message_stop' });
-      }
-      res.end();
-      finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
-    }));
+        finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
+      }),
+    );
     const broken = guard((why: string) => {
       if (settled) return;
       // The caller already has a 200: tell it in the stream's own terms, then end.
@@ -195,7 +217,12 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
   });
 }
 
-function relayWhole(leg: Leg, headers: Record<string, string | string[]>, opts: RelayOptions, masking: Masking | undefined): Promise<RelayResult> {
+function relayWhole(
+  leg: Leg,
+  headers: Record<string, string | string[]>,
+  opts: RelayOptions,
+  masking: Masking | undefined,
+): Promise<RelayResult> {
   const { upstream, source, res, status } = leg;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -205,8 +232,12 @@ function relayWhole(leg: Leg, headers: Record<string, string | string[]>, opts: 
       if (failed) return;
       failed = true;
       upstream.destroy();
-      const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message: `The upstream response could not be relayed (${why}); retry the request.` } });
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...opts.extraHeaders });
+      const body = JSON.stringify({
+        type: 'error',
+        error: { type: 'api_error', message: `The upstream response could not be relayed (${why}); retry the request.` },
+      });
+      if (!res.headersSent)
+        res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...opts.extraHeaders });
       res.end(body);
       resolve({ status: 502, error: why });
     };
@@ -246,7 +277,14 @@ function relayWhole(leg: Leg, headers: Record<string, string | string[]>, opts: 
       if ((masking || opts.maskFields?.length) && !(body.length === 0 && !opts.messages)) {
         const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
         if (m.skipped !== undefined && !opts.messages) {
-          return resolve(refuseUnmaskable(upstream, res, m.skipped === 'binary' ? 'its body is not UTF-8 text' : 'its body is not JSON', opts.extraHeaders));
+          return resolve(
+            refuseUnmaskable(
+              upstream,
+              res,
+              m.skipped === 'binary' ? 'its body is not UTF-8 text' : 'its body is not JSON',
+              opts.extraHeaders,
+            ),
+          );
         }
         if (m.blocked) {
           const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });

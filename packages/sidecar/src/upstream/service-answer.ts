@@ -7,7 +7,18 @@ import type { Masking } from '@scopekeeper/core';
 import type { RelayResult } from './response.ts';
 
 /** Response headers that only describe the body or its caching: nothing of the service's data. */
-const DESCRIPTIVE = new Set(['content-type', 'content-length', 'content-encoding', 'date', 'etag', 'last-modified', 'cache-control', 'expires', 'age', 'vary']);
+const DESCRIPTIVE = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'date',
+  'etag',
+  'last-modified',
+  'cache-control',
+  'expires',
+  'age',
+  'vary',
+]);
 
 /** A masking service's answer headers are part of its answer: detectors run on their values too. */
 export function maskHeaderValues(headers: Record<string, string | string[]>, masking: Masking): Record<string, number> | undefined {
@@ -35,7 +46,8 @@ const ENCODINGS = new Set(['', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', 'z
 /** Why a masking service's answer cannot be masked, judged from its headers; undefined when it can. */
 export function unmaskable(contentType: string, encoding: string | string[] | undefined, isSse: boolean): string | undefined {
   if (isSse) return 'the service answered with an event stream';
-  if (contentType !== '' && !JSON_TYPE.test(contentType.trim())) return `the service answered ${contentType.split(';')[0]!.trim().slice(0, 64)}, not JSON`;
+  if (contentType !== '' && !JSON_TYPE.test(contentType.trim()))
+    return `the service answered ${contentType.split(';')[0]!.trim().slice(0, 64)}, not JSON`;
   const enc = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
   if (!ENCODINGS.has(enc)) return `the service answered with content-encoding ${enc.slice(0, 32)}`;
   return undefined;

@@ -27,7 +27,10 @@ const unique = rows.filter((r) => {
 });
 unique.sort((a, b) => order.indexOf(a.suite) - order.indexOf(b.suite));
 
-const cell = (s: string | number | undefined) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: string | number | undefined) =>
+  String(s ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
 const out: string[] = [];
 let suite = '';

@@ -21,13 +21,17 @@ const LIMIT = 64 * 1024;
 let world: World;
 let crm: Server;
 const crmSeen: string[] = [];
-const crmUpstream: Upstream = { get total() { return crmSeen.length; } };
+const crmUpstream: Upstream = {
+  get total() {
+    return crmSeen.length;
+  },
+};
 /** Every refusal: its audit record exists, then neither the model API nor the service got anything. */
 const refusal = () => expectRefusal(world.auditFile, world.stub!, crmUpstream);
 /** The folder source's load count, to wait for the reload after a file changes. */
 const policyLoads = async () => ((await (await fetch(`${world.adminUrl}/readyz`)).json()) as { policy: { loads: number } }).policy.loads;
 async function waitForReload(after: number): Promise<void> {
-  for (const deadline = Date.now() + 10_000; (await policyLoads()) <= after; ) {
+  for (const deadline = Date.now() + 10_000; (await policyLoads()) <= after;) {
     if (Date.now() > deadline) throw new Error('the policy folder was not reloaded within 10 s');
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -44,10 +48,18 @@ beforeAll(async () => {
   await new Promise<void>((r) => crm.listen(0, '127.0.0.1', r));
   world = await startWorld({ flags: { maxBodyBytes: LIMIT, headersTimeout: 1 } });
   const crmUrl = `http://127.0.0.1:${(crm.address() as AddressInfo).port}`;
-  await addScope(world, 'crm-reader', 'crm-bot', `  models: ["claude-haiku-*"]\n  endpoints:\n    - {name: crm, url: "${crmUrl}", methods: [GET], paths: ["/customers/**"]}`);
+  await addScope(
+    world,
+    'crm-reader',
+    'crm-bot',
+    `  models: ["claude-haiku-*"]\n  endpoints:\n    - {name: crm, url: "${crmUrl}", methods: [GET], paths: ["/customers/**"]}`,
+  );
   support = await world.saToken('support-bot');
   crmBot = await world.saToken('crm-bot');
-  await waitForPolicy(world, async () => (await fetch(`${world.url}/services/crm/customers/1`, { headers: { authorization: `Bearer ${crmBot}` } })).status === 200);
+  await waitForPolicy(
+    world,
+    async () => (await fetch(`${world.url}/services/crm/customers/1`, { headers: { authorization: `Bearer ${crmBot}` } })).status === 200,
+  );
 });
 
 afterAll(async () => {
@@ -60,29 +72,58 @@ const BODY = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messag
 const auth = (t: string) => `Host: 127.0.0.1\r\nAuthorization: Bearer ${t}\r\n`;
 const post = (t: string, extra: string, body: string) => `POST /v1/messages HTTP/1.1\r\n${auth(t)}${extra}\r\n${body}`;
 const withLength = (t: string, body: string | Buffer, extra = '') =>
-  Buffer.concat([Buffer.from(`POST /v1/messages HTTP/1.1\r\n${auth(t)}Content-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`), Buffer.from(body)]);
+  Buffer.concat([
+    Buffer.from(
+      `POST /v1/messages HTTP/1.1\r\n${auth(t)}Content-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    ),
+    Buffer.from(body),
+  ]);
 
 describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () => {
   const n = Buffer.byteLength(BODY);
   const cases: [string, number, (t: string) => string | Buffer][] = [
     ['two Content-Length headers (different values)', 400, (t) => post(t, `Content-Length: ${n}\r\nContent-Length: 5\r\n`, BODY)],
     ['two Content-Length headers (same value)', 400, (t) => post(t, `Content-Length: ${n}\r\nContent-Length: ${n}\r\n`, BODY)],
-    ['Content-Length and Transfer-Encoding: chunked (CL.TE)', 400, (t) => post(t, `Content-Length: 4\r\nTransfer-Encoding: chunked\r\n`, '0\r\n\r\n')],
-    ['Transfer-Encoding: chunked and Content-Length (TE.CL)', 400, (t) => post(t, `Transfer-Encoding: chunked\r\nContent-Length: 4\r\n`, '0\r\n\r\n')],
+    [
+      'Content-Length and Transfer-Encoding: chunked (CL.TE)',
+      400,
+      (t) => post(t, `Content-Length: 4\r\nTransfer-Encoding: chunked\r\n`, '0\r\n\r\n'),
+    ],
+    [
+      'Transfer-Encoding: chunked and Content-Length (TE.CL)',
+      400,
+      (t) => post(t, `Transfer-Encoding: chunked\r\nContent-Length: 4\r\n`, '0\r\n\r\n'),
+    ],
     ['chunked: non-hex chunk size', 400, (t) => post(t, 'Transfer-Encoding: chunked\r\n', 'zz\r\nabc\r\n0\r\n\r\n')],
     ['chunked: negative chunk size', 400, (t) => post(t, 'Transfer-Encoding: chunked\r\n', '-1\r\nabc\r\n0\r\n\r\n')],
-    ['chunked: chunk size overflowing 64 bits', 400, (t) => post(t, 'Transfer-Encoding: chunked\r\n', 'fffffffffffffffffff\r\nabc\r\n0\r\n\r\n')],
+    [
+      'chunked: chunk size overflowing 64 bits',
+      400,
+      (t) => post(t, 'Transfer-Encoding: chunked\r\n', 'fffffffffffffffffff\r\nabc\r\n0\r\n\r\n'),
+    ],
     ['chunked: chunk data longer than its size', 400, (t) => post(t, 'Transfer-Encoding: chunked\r\n', '2\r\nabcdef\r\n0\r\n\r\n')],
-    ['two Transfer-Encoding headers (chunked, identity)', 400, (t) => post(t, 'Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n', '0\r\n\r\n')],
+    [
+      'two Transfer-Encoding headers (chunked, identity)',
+      400,
+      (t) => post(t, 'Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n', '0\r\n\r\n'),
+    ],
     ['Transfer-Encoding: identity', 400, (t) => post(t, 'Transfer-Encoding: identity\r\n', BODY)],
     ['"Transfer-Encoding : chunked" (space before the colon)', 400, (t) => post(t, 'Transfer-Encoding : chunked\r\n', '0\r\n\r\n')],
     ['Content-Length: -1', 400, (t) => post(t, 'Content-Length: -1\r\n', BODY)],
     ['Content-Length: 1e3', 400, (t) => post(t, 'Content-Length: 1e3\r\n', BODY)],
     ['obs-fold continuation line', 400, (t) => post(t, `X-Note: a\r\n  folded\r\nContent-Length: ${n}\r\n`, BODY)],
-    ['obs-fold inside Authorization', 400, (t) => `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer\r\n ${t}\r\nContent-Length: ${n}\r\n\r\n${BODY}`],
+    [
+      'obs-fold inside Authorization',
+      400,
+      (t) => `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer\r\n ${t}\r\nContent-Length: ${n}\r\n\r\n${BODY}`,
+    ],
     ['bare CR in a header value (header injection)', 400, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X-Note: a\rInjected: yes\r\n\r\n`],
     ['bare LF in a header value (header injection)', 400, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X-Note: a\nInjected: yes\r\n\r\n`],
-    ['CR LF CR LF inside a header value (response splitting)', 400, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X-Note: a\r\r\n\r\nGET /admin HTTP/1.1\r\n\r\n`],
+    [
+      'CR LF CR LF inside a header value (response splitting)',
+      400,
+      (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X-Note: a\r\r\n\r\nGET /admin HTTP/1.1\r\n\r\n`,
+    ],
     ['NUL in a header value', 400, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X-Note: a\0b\r\n\r\n`],
     ['space inside a header name', 400, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X Note: a\r\n\r\n`],
     ['space in the request target', 400, (t) => `GET /services/crm/customers/a b HTTP/1.1\r\n${auth(t)}\r\n`],
@@ -91,13 +132,24 @@ describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () 
     ['HTTP version 9.9', 400, () => 'GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n'],
     ['HTTP/1.1 request without Host', 400, (t) => `GET /v1/models HTTP/1.1\r\nAuthorization: Bearer ${t}\r\n\r\n`],
     ['one header over 32 KB', 431, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}X-Big: ${'a'.repeat(40 * 1024)}\r\n\r\n`],
-    ['2,000 small headers (over 32 KB in total)', 431, (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}${Array.from({ length: 2000 }, (_, i) => `X-H${i}: 0123456789\r\n`).join('')}\r\n`],
+    [
+      '2,000 small headers (over 32 KB in total)',
+      431,
+      (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}${Array.from({ length: 2000 }, (_, i) => `X-H${i}: 0123456789\r\n`).join('')}\r\n`,
+    ],
   ];
   test.each(cases)('%s -> %i', async (name, status, build) => {
     const check = expectNothingForwarded(world.stub!, crmUpstream);
     const r = await rawHttp(world.url, build(support));
     check.check(); // the connection is closed: nothing can follow
-    recordAttack({ suite: SUITE, attack: name, expected: `${status}, closed (node)`, status: r.status, closed: r.closed, note: "node's HTTP parser" });
+    recordAttack({
+      suite: SUITE,
+      attack: name,
+      expected: `${status}, closed (node)`,
+      status: r.status,
+      closed: r.closed,
+      note: "node's HTTP parser",
+    });
     expect([r.status, r.closed]).toEqual([status, true]);
     expect(r.body).toBe('');
     expect(r.headers['x-scopekeeper-request-id']).toBeUndefined(); // it never reached the sidecar's code
@@ -105,7 +157,14 @@ describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () 
 
   test('CONNECT is not served: the connection is closed without an answer', async () => {
     const r = await rawHttp(world.url, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
-    recordAttack({ suite: SUITE, attack: 'CONNECT tunnel request', expected: 'no answer, closed', status: r.status, closed: r.closed, note: 'no CONNECT handler' });
+    recordAttack({
+      suite: SUITE,
+      attack: 'CONNECT tunnel request',
+      expected: 'no answer, closed',
+      status: r.status,
+      closed: r.closed,
+      note: 'no CONNECT handler',
+    });
     expect([r.status, r.closed]).toEqual([0, true]);
   });
 
@@ -113,7 +172,14 @@ describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () 
     // --headers-timeout is 1 s in this world; the trickle would take 6 s.
     const lines = Array.from({ length: 30 }, (_, i) => `X-Slow-${i}: a\r\n`);
     const r = await rawHttp(world.url, 'GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n', { trickle: lines, gapMs: 200, waitMs: 5000 });
-    recordAttack({ suite: SUITE, attack: 'slowloris (headers trickled, 1 line per 200 ms)', expected: '408, closed within the headers timeout', status: r.status, closed: r.closed, note: `closed after ${Math.round(r.elapsedMs / 100) / 10} s with a 1 s headers timeout` });
+    recordAttack({
+      suite: SUITE,
+      attack: 'slowloris (headers trickled, 1 line per 200 ms)',
+      expected: '408, closed within the headers timeout',
+      status: r.status,
+      closed: r.closed,
+      note: `closed after ${Math.round(r.elapsedMs / 100) / 10} s with a 1 s headers timeout`,
+    });
     expect([r.status, r.closed]).toEqual([408, true]);
     expect(r.elapsedMs).toBeLessThan(4500);
   });
@@ -122,46 +188,179 @@ describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () 
 describe("refused by the sidecar, in Anthropic's shape", () => {
   const cases: [string, number, string, (t: string) => string | Buffer][] = [
     ['malformed JSON body', 400, 'invalid_request_error', (t) => withLength(t, '{"model": ')],
-    ['invalid UTF-8 byte (0xFF) in a JSON string', 400, 'invalid_request_error', (t) => withLength(t, Buffer.concat([Buffer.from('{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')]))],
-    ['overlong UTF-8 (0xC0 0xAE) in a JSON string', 400, 'invalid_request_error', (t) => withLength(t, Buffer.concat([Buffer.from('{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"'), Buffer.from([0xc0, 0xae]), Buffer.from('"}]}')]))],
-    ['UTF-8-encoded lone surrogate (0xED 0xA0 0x80)', 400, 'invalid_request_error', (t) => withLength(t, Buffer.concat([Buffer.from('{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}]}')]))],
+    [
+      'invalid UTF-8 byte (0xFF) in a JSON string',
+      400,
+      'invalid_request_error',
+      (t) =>
+        withLength(
+          t,
+          Buffer.concat([
+            Buffer.from('{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"'),
+            Buffer.from([0xff, 0xfe]),
+            Buffer.from('"}]}'),
+          ]),
+        ),
+    ],
+    [
+      'overlong UTF-8 (0xC0 0xAE) in a JSON string',
+      400,
+      'invalid_request_error',
+      (t) =>
+        withLength(
+          t,
+          Buffer.concat([
+            Buffer.from('{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"'),
+            Buffer.from([0xc0, 0xae]),
+            Buffer.from('"}]}'),
+          ]),
+        ),
+    ],
+    [
+      'UTF-8-encoded lone surrogate (0xED 0xA0 0x80)',
+      400,
+      'invalid_request_error',
+      (t) =>
+        withLength(
+          t,
+          Buffer.concat([
+            Buffer.from('{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"'),
+            Buffer.from([0xed, 0xa0, 0x80]),
+            Buffer.from('"}]}'),
+          ]),
+        ),
+    ],
     ['empty body', 400, 'invalid_request_error', (t) => withLength(t, '')],
     ['JSON array instead of an object', 400, 'invalid_request_error', (t) => withLength(t, '[1,2,3]')],
     ['JSON null', 400, 'invalid_request_error', (t) => withLength(t, 'null')],
     ['model missing', 400, 'invalid_request_error', (t) => withLength(t, '{"max_tokens":32,"messages":[]}')],
-    ['max_tokens is a string', 400, 'invalid_request_error', (t) => withLength(t, '{"model":"claude-sonnet-4-5","max_tokens":"32","messages":[]}')],
-    ['tools is not an array', 400, 'invalid_request_error', (t) => withLength(t, '{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[],"tools":{"name":"Bash"}}')],
-    ['a tool without a name', 400, 'invalid_request_error', (t) => withLength(t, '{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[],"tools":[{"input_schema":{}}]}')],
-    ['"Transfer-Encoding: gzip, chunked" (body read as sent: not JSON)', 400, 'invalid_request_error', (t) => post(t, 'Transfer-Encoding: gzip, chunked\r\n', '5\r\n\x1f\x8b\x08\x00\x00\r\n0\r\n\r\n')],
+    [
+      'max_tokens is a string',
+      400,
+      'invalid_request_error',
+      (t) => withLength(t, '{"model":"claude-sonnet-4-5","max_tokens":"32","messages":[]}'),
+    ],
+    [
+      'tools is not an array',
+      400,
+      'invalid_request_error',
+      (t) => withLength(t, '{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[],"tools":{"name":"Bash"}}'),
+    ],
+    [
+      'a tool without a name',
+      400,
+      'invalid_request_error',
+      (t) => withLength(t, '{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[],"tools":[{"input_schema":{}}]}'),
+    ],
+    [
+      '"Transfer-Encoding: gzip, chunked" (body read as sent: not JSON)',
+      400,
+      'invalid_request_error',
+      (t) => post(t, 'Transfer-Encoding: gzip, chunked\r\n', '5\r\n\x1f\x8b\x08\x00\x00\r\n0\r\n\r\n'),
+    ],
     ['body over the limit (declared Content-Length)', 413, 'request_too_large', (t) => post(t, 'Content-Length: 999999999999\r\n', 'abc')],
-    ['no credentials', 401, 'authentication_error', () => `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`],
-    ['Authorization: Basic', 401, 'authentication_error', () => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n`],
-    ['Authorization: Bearer with two tokens', 401, 'authentication_error', (t) => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${t} ${t}\r\n\r\n`],
-    ['two different Authorization headers', 401, 'authentication_error', (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln\r\n\r\n`],
-    ['two different Authorization headers (valid one second)', 401, 'authentication_error', (t) => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln\r\nAuthorization: Bearer ${t}\r\n\r\n`],
-    ['two different x-api-key headers', 401, 'authentication_error', (t) => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${t}\r\nx-api-key: eyJhbGciOiJSUzI1NiJ9.e30.c2ln\r\n\r\n`],
-    ['an Anthropic API key in x-api-key', 401, 'authentication_error', () => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: sk-ant-api03-${'A'.repeat(40)}\r\n\r\n`],
-    ['a 20 KB token', 401, 'authentication_error', () => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer eyJ${'a'.repeat(20 * 1024)}.e30.c2ln\r\n\r\n`],
-    ['latin1 bytes in Authorization', 401, 'authentication_error', () => Buffer.concat([Buffer.from('GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer '), Buffer.from([0xe9, 0xff, 0xa0]), Buffer.from('\r\n\r\n')])],
+    [
+      'no credentials',
+      401,
+      'authentication_error',
+      () => `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`,
+    ],
+    [
+      'Authorization: Basic',
+      401,
+      'authentication_error',
+      () => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic dXNlcjpwYXNz\r\n\r\n`,
+    ],
+    [
+      'Authorization: Bearer with two tokens',
+      401,
+      'authentication_error',
+      (t) => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${t} ${t}\r\n\r\n`,
+    ],
+    [
+      'two different Authorization headers',
+      401,
+      'authentication_error',
+      (t) => `GET /v1/models HTTP/1.1\r\n${auth(t)}Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln\r\n\r\n`,
+    ],
+    [
+      'two different Authorization headers (valid one second)',
+      401,
+      'authentication_error',
+      (t) =>
+        `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln\r\nAuthorization: Bearer ${t}\r\n\r\n`,
+    ],
+    [
+      'two different x-api-key headers',
+      401,
+      'authentication_error',
+      (t) => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${t}\r\nx-api-key: eyJhbGciOiJSUzI1NiJ9.e30.c2ln\r\n\r\n`,
+    ],
+    [
+      'an Anthropic API key in x-api-key',
+      401,
+      'authentication_error',
+      () => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: sk-ant-api03-${'A'.repeat(40)}\r\n\r\n`,
+    ],
+    [
+      'a 20 KB token',
+      401,
+      'authentication_error',
+      () => `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer eyJ${'a'.repeat(20 * 1024)}.e30.c2ln\r\n\r\n`,
+    ],
+    [
+      'latin1 bytes in Authorization',
+      401,
+      'authentication_error',
+      () =>
+        Buffer.concat([
+          Buffer.from('GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer '),
+          Buffer.from([0xe9, 0xff, 0xa0]),
+          Buffer.from('\r\n\r\n'),
+        ]),
+    ],
     ['unknown path GET /v1/complete', 404, 'not_found_error', (t) => `GET /v1/complete HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method PROPFIND', 404, 'not_found_error', (t) => `PROPFIND /v1/messages HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method OPTIONS', 404, 'not_found_error', (t) => `OPTIONS /v1/messages HTTP/1.1\r\n${auth(t)}\r\n`],
     ['OPTIONS *', 404, 'not_found_error', (t) => `OPTIONS * HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method TRACE', 404, 'not_found_error', (t) => `TRACE / HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method PATCH on /v1/messages', 404, 'not_found_error', (t) => `PATCH /v1/messages HTTP/1.1\r\n${auth(t)}Content-Length: 2\r\n\r\n{}`],
-    ['route confusion: POST /v1/messages/ (trailing slash)', 404, 'not_found_error', (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST /v1/messages/ ')],
-    ['route confusion: POST /V1/MESSAGES', 404, 'not_found_error', (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST /V1/MESSAGES ')],
-    ['route confusion: POST //v1/messages', 404, 'not_found_error', (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST //v1/messages ')],
+    [
+      'route confusion: POST /v1/messages/ (trailing slash)',
+      404,
+      'not_found_error',
+      (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST /v1/messages/ '),
+    ],
+    [
+      'route confusion: POST /V1/MESSAGES',
+      404,
+      'not_found_error',
+      (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST /V1/MESSAGES '),
+    ],
+    [
+      'route confusion: POST //v1/messages',
+      404,
+      'not_found_error',
+      (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST //v1/messages '),
+    ],
   ];
   test.each(cases)('%s -> %i %s', async (name, status, type, build) => {
     const check = refusal();
     const r = await rawHttp(world.url, build(support), { firstResponse: true });
-    recordAttack({ suite: SUITE, attack: name, expected: `${status} ${type}`, status: r.status, errorType: errorTypeOf(r.body), closed: r.closed || undefined });
+    recordAttack({
+      suite: SUITE,
+      attack: name,
+      expected: `${status} ${type}`,
+      status: r.status,
+      errorType: errorTypeOf(r.body),
+      closed: r.closed || undefined,
+    });
     expect([r.status, errorTypeOf(r.body)]).toEqual([status, type]);
     const e = anthropicError(r.body);
     expect(e.request_id).toBe(r.headers['x-scopekeeper-request-id']);
     expect(r.body).not.toContain(support);
-    if (status === 404) check.checkNow(); // an unknown route writes no audit record
+    if (status === 404)
+      check.checkNow(); // an unknown route writes no audit record
     else await check.refused(r);
   });
 
@@ -169,9 +368,23 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
     const declared = await rawHttp(world.url, post(support, 'Content-Length: 999999999999\r\n', 'x'.repeat(1000)));
     // A chunked body that keeps coming: 1 KB chunks, far past the 64 KB limit.
     const chunks = Array.from({ length: 200 }, () => `400\r\n${'a'.repeat(1024)}\r\n`);
-    const chunked = await rawHttp(world.url, post(support, 'Transfer-Encoding: chunked\r\n', ''), { trickle: chunks, gapMs: 2, waitMs: 3000 });
-    for (const [name, r] of [['body over the limit, declared (connection)', declared], ['body over the limit, chunked and endless', chunked]] as const) {
-      recordAttack({ suite: SUITE, attack: name, expected: '413 request_too_large, closed', status: r.status, errorType: errorTypeOf(r.body), closed: r.closed });
+    const chunked = await rawHttp(world.url, post(support, 'Transfer-Encoding: chunked\r\n', ''), {
+      trickle: chunks,
+      gapMs: 2,
+      waitMs: 3000,
+    });
+    for (const [name, r] of [
+      ['body over the limit, declared (connection)', declared],
+      ['body over the limit, chunked and endless', chunked],
+    ] as const) {
+      recordAttack({
+        suite: SUITE,
+        attack: name,
+        expected: '413 request_too_large, closed',
+        status: r.status,
+        errorType: errorTypeOf(r.body),
+        closed: r.closed,
+      });
       expect([r.status, errorTypeOf(r.body), r.closed]).toEqual([413, 'request_too_large', true]);
       expect(r.headers.connection).toBe('close');
     }
@@ -181,13 +394,21 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
     const nested = `{"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"hi"}],"metadata":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
     const before = world.stub!.received.length;
     const r = await rawHttp(world.url, withLength(support, nested), { firstResponse: true });
-    recordAttack({ suite: SUITE, attack: 'JSON nested 30,000 levels deep (60 KB)', expected: '200, forwarded byte for byte', status: r.status, note: 'no stack overflow' });
+    recordAttack({
+      suite: SUITE,
+      attack: 'JSON nested 30,000 levels deep (60 KB)',
+      expected: '200, forwarded byte for byte',
+      status: r.status,
+      note: 'no stack overflow',
+    });
     expect(r.status).toBe(200);
     expect(world.stub!.received.slice(before)[0]!.body.toString()).toBe(nested);
   });
 
   test('identical duplicate Authorization headers are one token: accepted', async () => {
-    const r = await rawHttp(world.url, `GET /v1/models HTTP/1.1\r\n${auth(support)}Authorization: Bearer ${support}\r\n\r\n`, { firstResponse: true });
+    const r = await rawHttp(world.url, `GET /v1/models HTTP/1.1\r\n${auth(support)}Authorization: Bearer ${support}\r\n\r\n`, {
+      firstResponse: true,
+    });
     recordAttack({ suite: SUITE, attack: 'two identical Authorization headers', expected: '200 (the same token)', status: r.status });
     expect(r.status).toBe(200);
   });
@@ -196,7 +417,13 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
     const before = world.stub!.received.length;
     const raw = withLength(support, BODY).toString('latin1').replace('POST /v1/messages ', 'POST http://evil.example/v1/messages ');
     const r = await rawHttp(world.url, raw, { firstResponse: true });
-    recordAttack({ suite: SUITE, attack: 'absolute-form target http://evil.example/v1/messages', expected: '200 from the configured upstream', status: r.status, note: 'host ignored' });
+    recordAttack({
+      suite: SUITE,
+      attack: 'absolute-form target http://evil.example/v1/messages',
+      expected: '200 from the configured upstream',
+      status: r.status,
+      note: 'host ignored',
+    });
     expect(r.status).toBe(200);
     const seen = world.stub!.received.slice(before);
     expect(seen).toHaveLength(1);
@@ -233,7 +460,15 @@ describe('/services: traversal and encoding tricks never reach a path outside th
   test.each(cases)('GET %s -> %i %s', async (path, status, type) => {
     const check = refusal();
     const r = await rawHttp(world.url, `GET ${path} HTTP/1.1\r\n${auth(crmBot)}\r\n`, { firstResponse: true });
-    recordAttack({ suite: SUITE, attack: `GET ${path}`, expected: `${status} ${type}`, status: r.status, errorType: errorTypeOf(r.body), closed: r.closed || undefined, note: 'path traversal / encoding' });
+    recordAttack({
+      suite: SUITE,
+      attack: `GET ${path}`,
+      expected: `${status} ${type}`,
+      status: r.status,
+      errorType: errorTypeOf(r.body),
+      closed: r.closed || undefined,
+      note: 'path traversal / encoding',
+    });
     expect([r.status, errorTypeOf(r.body)]).toEqual([status, type]);
     await check.refused(r);
   });
@@ -241,10 +476,18 @@ describe('/services: traversal and encoding tricks never reach a path outside th
   test('a method outside the endpoint is refused; the allowed path still works', async () => {
     const check = refusal();
     const denied = await rawHttp(world.url, `DELETE /services/crm/customers/1 HTTP/1.1\r\n${auth(crmBot)}\r\n`, { firstResponse: true });
-    recordAttack({ suite: SUITE, attack: 'DELETE /services/crm/customers/1 (only GET allowed)', expected: '403 permission_error', status: denied.status, errorType: errorTypeOf(denied.body) });
+    recordAttack({
+      suite: SUITE,
+      attack: 'DELETE /services/crm/customers/1 (only GET allowed)',
+      expected: '403 permission_error',
+      status: denied.status,
+      errorType: errorTypeOf(denied.body),
+    });
     expect([denied.status, errorTypeOf(denied.body)]).toEqual([403, 'permission_error']);
     await check.refused(denied);
-    const ok = await rawHttp(world.url, `GET /services/crm/customers/1?q=../../admin HTTP/1.1\r\n${auth(crmBot)}\r\n`, { firstResponse: true });
+    const ok = await rawHttp(world.url, `GET /services/crm/customers/1?q=../../admin HTTP/1.1\r\n${auth(crmBot)}\r\n`, {
+      firstResponse: true,
+    });
     expect(ok.status).toBe(200);
     expect(crmSeen.every((p) => p.startsWith('/customers/'))).toBe(true);
   });
@@ -258,10 +501,24 @@ describe('injection into what the sidecar writes', () => {
     const res = await fetch(`${world.url}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ops}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'claude-opus-4-1', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Bash', input_schema: { type: 'object' } }, { name: tool, input_schema: { type: 'object' } }] }),
+      body: JSON.stringify({
+        model: 'claude-opus-4-1',
+        max_tokens: 32,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [
+          { name: 'Bash', input_schema: { type: 'object' } },
+          { name: tool, input_schema: { type: 'object' } },
+        ],
+      }),
     });
     const body = await res.text();
-    recordAttack({ suite: SUITE, attack: 'YAML injection via the tool name of a held request', expected: '400 invalid_request_error, no review written', status: res.status, errorType: errorTypeOf(body) });
+    recordAttack({
+      suite: SUITE,
+      attack: 'YAML injection via the tool name of a held request',
+      expected: '400 invalid_request_error, no review written',
+      status: res.status,
+      errorType: errorTypeOf(body),
+    });
     expect([res.status, errorTypeOf(body)]).toEqual([400, 'invalid_request_error']);
     expect(res.headers.get('x-scopekeeper-approval')).toBeNull();
     await check.refused(res);
@@ -275,7 +532,15 @@ describe('injection into what the sidecar writes', () => {
       fetch(`${world.url}/v1/messages`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ops}`, 'content-type': 'application/json', 'x-scopekeeper-reason': reason },
-        body: JSON.stringify({ model: 'claude-opus-4-1', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }], tools: [{ name: 'Bash', input_schema: { type: 'object' } }, { name: tool, input_schema: { type: 'object' } }] }),
+        body: JSON.stringify({
+          model: 'claude-opus-4-1',
+          max_tokens: 32,
+          messages: [{ role: 'user', content: 'hi' }],
+          tools: [
+            { name: 'Bash', input_schema: { type: 'object' } },
+            { name: tool, input_schema: { type: 'object' } },
+          ],
+        }),
       });
     const loads = await policyLoads();
     const check = refusal();
@@ -283,7 +548,13 @@ describe('injection into what the sidecar writes', () => {
     await first.arrayBuffer();
     await check.refused(first);
     const ref = first.headers.get('x-scopekeeper-approval')!;
-    recordAttack({ suite: SUITE, attack: 'YAML injection via x-scopekeeper-reason of a held request', expected: '403 approval-required, review stays Pending', status: first.status, errorType: 'permission_error' });
+    recordAttack({
+      suite: SUITE,
+      attack: 'YAML injection via x-scopekeeper-reason of a held request',
+      expected: '403 approval-required, review stays Pending',
+      status: first.status,
+      errorType: 'permission_error',
+    });
     expect(first.status).toBe(403);
     const file = join(world.policyDir, `${ref.split('/')[1]}.yaml`);
     const review = parse(await readFile(file, 'utf8')) as { spec: { decision: string; reviewer?: string; request: { reason: string } } };
@@ -308,7 +579,13 @@ describe('injection into what the sidecar writes', () => {
       body: JSON.stringify({ model: `claude-opus-${'x'.repeat(200)}`, max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }),
     });
     const body = await res.text();
-    recordAttack({ suite: SUITE, attack: 'held request with a 212-character model name (review the folder would refuse)', expected: '403, no review written, later policy changes still load', status: res.status, errorType: errorTypeOf(body) });
+    recordAttack({
+      suite: SUITE,
+      attack: 'held request with a 212-character model name (review the folder would refuse)',
+      expected: '403, no review written, later policy changes still load',
+      status: res.status,
+      errorType: errorTypeOf(body),
+    });
     expect([res.status, errorTypeOf(body)]).toEqual([403, 'permission_error']);
     expect(anthropicError(body).error.message).toContain('could not be created');
     await check.refused(res);
@@ -319,14 +596,26 @@ describe('injection into what the sidecar writes', () => {
     // A later change to the folder still applies.
     await addScope(world, 'after-attack', 'after-bot', '  models: ["claude-haiku-*"]');
     const after = await world.saToken('after-bot');
-    await waitForPolicy(world, async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${after}` } })).status === 200);
+    await waitForPolicy(
+      world,
+      async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${after}` } })).status === 200,
+    );
   });
 
   test('header values that look like JSON or log lines stay inside their audit field; the chain verifies', async () => {
     const session = '"},"decision":"allow","x":{"' + '\\n{"forged":true}';
-    const res = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${support}`, 'content-type': 'application/json', 'x-claude-code-session-id': session }, body: BODY });
+    const res = await fetch(`${world.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${support}`, 'content-type': 'application/json', 'x-claude-code-session-id': session },
+      body: BODY,
+    });
     await res.arrayBuffer();
-    recordAttack({ suite: SUITE, attack: 'audit injection via x-claude-code-session-id', expected: '200, value stored as one string, chain verifies', status: res.status });
+    recordAttack({
+      suite: SUITE,
+      attack: 'audit injection via x-claude-code-session-id',
+      expected: '200, value stored as one string, chain verifies',
+      status: res.status,
+    });
     expect(res.status).toBe(200);
     const id = res.headers.get('x-scopekeeper-request-id');
     type Rec = { requestId: string; sessionId?: string; forged?: unknown };
@@ -349,14 +638,28 @@ describe('after the attacks', () => {
     for (let i = 0; i < 50; i++) {
       bad.push(() => rawHttp(world.url, post(support, `Content-Length: 10\r\nContent-Length: 11\r\n`, '0123456789')));
       bad.push(() => rawHttp(world.url, withLength(support, `{"model": ${'['.repeat(i * 10)}`), { firstResponse: true }));
-      bad.push(() => rawHttp(world.url, post(support, 'Transfer-Encoding: chunked\r\n', `10000\r\n${'a'.repeat(65536)}\r\n10000\r\n${'a'.repeat(65536)}\r\n0\r\n\r\n`), { firstResponse: true }));
-      bad.push(() => rawHttp(world.url, `GET /services/crm/customers/%2e%2e/${i} HTTP/1.1\r\n${auth(crmBot)}\r\n`, { firstResponse: true }));
+      bad.push(() =>
+        rawHttp(
+          world.url,
+          post(support, 'Transfer-Encoding: chunked\r\n', `10000\r\n${'a'.repeat(65536)}\r\n10000\r\n${'a'.repeat(65536)}\r\n0\r\n\r\n`),
+          { firstResponse: true },
+        ),
+      );
+      bad.push(() =>
+        rawHttp(world.url, `GET /services/crm/customers/%2e%2e/${i} HTTP/1.1\r\n${auth(crmBot)}\r\n`, { firstResponse: true }),
+      );
     }
     for (let i = 0; i < bad.length; i += 25) await Promise.all(bad.slice(i, i + 25).map((f) => f()));
     await assertHealthy(world);
     const after = await settledHeap();
     const growthMb = (after - before) / 1024 / 1024;
-    recordAttack({ suite: SUITE, attack: '200 mixed bad requests (smuggling, bad JSON, 128 KB chunked over the limit, traversal)', expected: 'healthy, heap growth < 24 MB', status: 200, note: `heap growth ${growthMb.toFixed(1)} MB` });
+    recordAttack({
+      suite: SUITE,
+      attack: '200 mixed bad requests (smuggling, bad JSON, 128 KB chunked over the limit, traversal)',
+      expected: 'healthy, heap growth < 24 MB',
+      status: 200,
+      note: `heap growth ${growthMb.toFixed(1)} MB`,
+    });
     expect(growthMb).toBeLessThan(24);
   }, 30_000);
 });

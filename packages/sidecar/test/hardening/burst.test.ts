@@ -28,12 +28,21 @@ function burst(world: World, token: string, n: number, content: string): Promise
   const one = () =>
     new Promise<Answer>((resolve) => {
       const req = request(
-        { host: hostname, port, method: 'POST', path: '/v1/messages', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/v1/messages',
+          agent,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (text += c));
-          res.on('error', (e) => resolve({ status: res.statusCode ?? 0, requestId: undefined, retryAfter: undefined, errorType: undefined, reset: e.message }));
+          res.on('error', (e) =>
+            resolve({ status: res.statusCode ?? 0, requestId: undefined, retryAfter: undefined, errorType: undefined, reset: e.message }),
+          );
           res.on('end', () =>
             resolve({
               status: res.statusCode ?? 0,
@@ -68,7 +77,13 @@ async function check(world: World, label: string, content: string): Promise<void
   const ok = answers.filter((a) => a.status === 200).length;
   const overloaded = answers.filter((a) => a.status === 529);
   const other = answers.filter((a) => a.status !== 200 && a.status !== 529);
-  recordAttack({ suite: SUITE, attack: `${BURST} concurrent requests, ${label}`, expected: 'every one answered: 200 or 529 overloaded_error + retry-after; one audit record each', status: other.length ? (other[0]!.status) : 200, note: `${ok} × 200, ${overloaded.length} × 529` });
+  recordAttack({
+    suite: SUITE,
+    attack: `${BURST} concurrent requests, ${label}`,
+    expected: 'every one answered: 200 or 529 overloaded_error + retry-after; one audit record each',
+    status: other.length ? other[0]!.status : 200,
+    note: `${ok} × 200, ${overloaded.length} × 529`,
+  });
   expect(other).toEqual([]);
   expect(ok).toBeGreaterThan(0);
   for (const a of overloaded) expect([a.errorType, Number(a.retryAfter) > 0]).toEqual(['overloaded_error', true]);
@@ -118,7 +133,13 @@ describe('a throw inside a stage', () => {
         body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }),
       });
       const body = await res.text();
-      recordAttack({ suite: SUITE, attack: 'an exception thrown inside a stage (policy lookup)', expected: '500 api_error; audit record; process alive', status: res.status, errorType: errorTypeOf(body) });
+      recordAttack({
+        suite: SUITE,
+        attack: 'an exception thrown inside a stage (policy lookup)',
+        expected: '500 api_error; audit record; process alive',
+        status: res.status,
+        errorType: errorTypeOf(body),
+      });
       expect([res.status, errorTypeOf(body)]).toEqual([500, 'api_error']);
       expect(body).not.toContain('boom');
       const id = res.headers.get('x-scopekeeper-request-id');

@@ -27,15 +27,27 @@ beforeAll(async () => {
 });
 afterAll(() => world.close());
 
-const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Summarise the sales figures.' }] });
+const body = JSON.stringify({
+  model: 'claude-sonnet-4-5',
+  max_tokens: 64,
+  messages: [{ role: 'user', content: 'Summarise the sales figures.' }],
+});
 const send = (headers: Record<string, string>) =>
-  fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers }, body });
+  fetch(`${world.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+    body,
+  });
 
 const auditOf = (res: Response) => auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id') ?? '(none)');
 
 test('a signed assertion for the Group data-analysts is allowed; the audit names the IdP and the NameID', async () => {
   const credential = world.samlAssertion('dana@example.com', ['data-analysts']);
-  const variants: Record<string, string>[] = [{ authorization: `Bearer ${credential}` }, { 'x-api-key': credential }, { authorization: `Bearer ${credential}`, 'x-api-key': credential }];
+  const variants: Record<string, string>[] = [
+    { authorization: `Bearer ${credential}` },
+    { 'x-api-key': credential },
+    { authorization: `Bearer ${credential}`, 'x-api-key': credential },
+  ];
   for (const headers of variants) {
     const res = await send(headers);
     expect(res.status).toBe(200);
@@ -62,14 +74,26 @@ test('issuer binding: a SAML group does not open scopes of the primary issuer, n
   const res = await send({ 'x-api-key': world.samlAssertion('sam@example.com', ['support-engineers']) });
   expect(res.status).toBe(403);
   expect(await samlCaller.refused(res)).toMatchObject({ issuer: SAML_ENTITY, decision: 'deny' });
-  recordAttack({ suite: SUITE, attack: 'a SAML assertion for support-engineers, a group named by a scope without issuer (primary issuer only)', expected: '403 permission_error', status: res.status, errorType: anthropicError(await res.text()).error.type });
+  recordAttack({
+    suite: SUITE,
+    attack: 'a SAML assertion for support-engineers, a group named by a scope without issuer (primary issuer only)',
+    expected: '403 permission_error',
+    status: res.status,
+    errorType: anthropicError(await res.text()).error.type,
+  });
   // analyst-agent names Group data-analysts with issuer = the SAML IdP's entityID.
   const oidcCaller = expectRefusal(world.auditFile, world.stub!);
   const token = await world.issuer.mint({ sub: 'olga@example.com', groups: ['data-analysts'] });
   const res2 = await send({ authorization: `Bearer ${token}` });
   expect(res2.status).toBe(403);
   await oidcCaller.refused(res2);
-  recordAttack({ suite: SUITE, attack: 'an OIDC token for data-analysts, a group bound to the SAML IdP (subjects[].issuer)', expected: '403 permission_error', status: res2.status, errorType: anthropicError(await res2.text()).error.type });
+  recordAttack({
+    suite: SUITE,
+    attack: 'an OIDC token for data-analysts, a group bound to the SAML IdP (subjects[].issuer)',
+    expected: '403 permission_error',
+    status: res2.status,
+    errorType: anthropicError(await res2.text()).error.type,
+  });
 });
 
 test('every attack is a 401 authentication_error that quotes nothing and forwards nothing', async () => {
@@ -77,7 +101,9 @@ test('every attack is a 401 authentication_error that quotes nothing and forward
   for (const attack of attacks) {
     for (const header of ['authorization', 'x-api-key'] as const) {
       const expectation = expectRefusal(world.auditFile, world.stub!);
-      const res = await send(header === 'authorization' ? { authorization: `Bearer ${attack.credential}` } : { 'x-api-key': attack.credential });
+      const res = await send(
+        header === 'authorization' ? { authorization: `Bearer ${attack.credential}` } : { 'x-api-key': attack.credential },
+      );
       const text = await res.text();
       const label = `${attack.name} (${header})`;
       expect(`${label}: ${res.status}`).toBe(`${label}: 401`);
@@ -90,7 +116,14 @@ test('every attack is a 401 authentication_error that quotes nothing and forward
       expect(record).toMatchObject({ decision: 'deny', status: 401 });
       expect(record?.subject ?? '').toBe('');
       if (header === 'x-api-key') {
-        recordAttack({ suite: SUITE, attack: attack.name, expected: '401 authentication_error, nothing forwarded', status: res.status, errorType: err.error.type, note: err.error.message.split(';')[0] });
+        recordAttack({
+          suite: SUITE,
+          attack: attack.name,
+          expected: '401 authentication_error, nothing forwarded',
+          status: res.status,
+          errorType: err.error.type,
+          note: err.error.message.split(';')[0],
+        });
       }
     }
   }
@@ -100,7 +133,11 @@ test('a SAML credential is refused when no IdP is configured, saying how to conf
   const bare = await startWorld({ flags: { samlIdpMetadata: [] } });
   try {
     const expectation = expectRefusal(bare.auditFile, bare.stub!);
-    const res = await fetch(`${bare.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': bare.samlAssertion('dana@example.com', ['data-analysts']), 'content-type': 'application/json' }, body });
+    const res = await fetch(`${bare.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': bare.samlAssertion('dana@example.com', ['data-analysts']), 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).toBe(401);
     await expectation.refused(res);
     expect(anthropicError(await res.text()).error.message).toMatch(/--saml-idp-metadata/);

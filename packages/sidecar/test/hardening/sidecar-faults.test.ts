@@ -89,7 +89,13 @@ describe('an HTTP audit sink that goes down', () => {
       for (let i = 0; i < 3; i++) during.push((await ask(world, token)).status);
       await until('a counted failure', async () => (await auditFailures(world)) > 0);
       const failures = await auditFailures(world);
-      recordAttack({ suite: SUITE, attack: 'HTTP audit sink answers 503 (no --audit-required)', expected: '200, scopekeeper_audit_failures_total > 0, delivered after recovery', status: during[0]!, note: `${failures} failures counted` });
+      recordAttack({
+        suite: SUITE,
+        attack: 'HTTP audit sink answers 503 (no --audit-required)',
+        expected: '200, scopekeeper_audit_failures_total > 0, delivered after recovery',
+        status: during[0]!,
+        note: `${failures} failures counted`,
+      });
       expect(during).toEqual([200, 200, 200]);
       expect((await fetch(`${world.adminUrl}/readyz`)).status).toBe(503);
       collector.failing = false;
@@ -113,7 +119,13 @@ describe('an HTTP audit sink that goes down', () => {
       await ask(world, token);
       await until('a counted failure', async () => (await auditFailures(world)) > 0);
       const refused = await ask(world, token);
-      recordAttack({ suite: SUITE, attack: 'HTTP audit sink answers 503 with --audit-required', expected: '503 api_error until the sink recovers', status: refused.status, errorType: errorTypeOf(refused.body) });
+      recordAttack({
+        suite: SUITE,
+        attack: 'HTTP audit sink answers 503 with --audit-required',
+        expected: '503 api_error until the sink recovers',
+        status: refused.status,
+        errorType: errorTypeOf(refused.body),
+      });
       expect([refused.status, errorTypeOf(refused.body)]).toEqual([503, 'api_error']);
       expect(refused.headers.get('x-scopekeeper-decision')).toBe('error');
       expect(world.stub!.received.filter((r) => r.url.startsWith('/v1/messages'))).toHaveLength(2);
@@ -134,7 +146,19 @@ describe('an HTTP audit sink that goes down', () => {
 describe('the policy folder', () => {
   test.each([
     ['an alias without its anchor', 'apiVersion: scopekeeper.dev/v1alpha1\nkind: ModelScope\nmetadata: {name: broken}\nspec: *nowhere\n'],
-    ['a billion-laughs alias bomb', ['a: &a [x,x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n')],
+    [
+      'a billion-laughs alias bomb',
+      [
+        'a: &a [x,x,x,x,x,x,x,x,x,x]',
+        ...Array.from(
+          { length: 9 },
+          (_, i) =>
+            `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+              .fill(`*${String.fromCharCode(97 + i)}`)
+              .join(',')}]`,
+        ),
+      ].join('\n'),
+    ],
     ['a file that is not YAML at all', '{{{{ ]]]] : : :\n\t- - -'],
   ])('%s written while running: the last good policy stays in force and the process keeps serving', async (name, yaml) => {
     const world = await startWorld();
@@ -146,7 +170,12 @@ describe('the policy folder', () => {
         return r.policy.lastError?.includes('zz-broken.yaml') === true;
       });
       const res = await ask(world, token);
-      recordAttack({ suite: SUITE, attack: `policy folder edit: ${name}`, expected: 'last good policy kept, 200, reported in /readyz', status: res.status });
+      recordAttack({
+        suite: SUITE,
+        attack: `policy folder edit: ${name}`,
+        expected: 'last good policy kept, 200, reported in /readyz',
+        status: res.status,
+      });
       expect(res.status).toBe(200);
       expect((await fetch(`${world.adminUrl}/healthz`)).status).toBe(200);
     } finally {
@@ -175,21 +204,33 @@ describe('SIGTERM', () => {
       const t0 = Date.now();
       const stopped = world.sidecar.stop();
       await new Promise((r) => setTimeout(r, 50));
-      const refused = await fetch(`${world.url}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' }).then(
+      const refused = await fetch(`${world.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{}',
+      }).then(
         (r) => r.status,
         () => 'refused',
       );
       const texts = await Promise.all(bodies);
       await stopped;
       const lines = (await readFile(world.auditFile, 'utf8')).trim().split('\n');
-      recordAttack({ suite: SUITE, attack: 'SIGTERM with 5 streams in flight', expected: 'new connections refused; 5 streams end with message_stop; 5 records', status: 200, note: `drained in ${Date.now() - t0} ms; new request: ${refused}` });
+      recordAttack({
+        suite: SUITE,
+        attack: 'SIGTERM with 5 streams in flight',
+        expected: 'new connections refused; 5 streams end with message_stop; 5 records',
+        status: 200,
+        note: `drained in ${Date.now() - t0} ms; new request: ${refused}`,
+      });
       expect(refused).toBe('refused');
       for (const t of texts) {
         expect(t).toContain('event: message_stop');
         expect(t).not.toContain('event: error');
       }
       expect(lines).toHaveLength(5);
-      expect(lines.map((l) => JSON.parse(l) as { status: number; decision: string })).toEqual(Array.from({ length: 5 }, () => expect.objectContaining({ status: 200, decision: 'allow' })));
+      expect(lines.map((l) => JSON.parse(l) as { status: number; decision: string })).toEqual(
+        Array.from({ length: 5 }, () => expect.objectContaining({ status: 200, decision: 'allow' })),
+      );
       expect(verifyChain(lines).ok).toBe(true);
     } finally {
       await world.close();

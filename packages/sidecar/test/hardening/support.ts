@@ -114,7 +114,12 @@ export interface AnthropicError {
 /** Parses an Anthropic-shaped error body; throws (failing the test) on anything else. */
 export function anthropicError(body: string): AnthropicError {
   const parsed = JSON.parse(body) as AnthropicError;
-  if (parsed.type !== 'error' || typeof parsed.error?.type !== 'string' || typeof parsed.error?.message !== 'string' || parsed.error.message === '') {
+  if (
+    parsed.type !== 'error' ||
+    typeof parsed.error?.type !== 'string' ||
+    typeof parsed.error?.message !== 'string' ||
+    parsed.error.message === ''
+  ) {
     throw new Error(`not an Anthropic-shaped error: ${body.slice(0, 300)}`);
   }
   return parsed;
@@ -181,7 +186,13 @@ export function recordAttack(r: AttackRecord): void {
 /** The complete lines of a JSON-lines file being appended to (a torn last line is left out). */
 export function completeJsonLines<T>(text: string): T[] {
   const end = text.lastIndexOf('\n');
-  return end < 0 ? [] : text.slice(0, end).split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+  return end < 0
+    ? []
+    : text
+        .slice(0, end)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as T);
 }
 
 /** Error type of an Anthropic-shaped body, or undefined when the body is not one. */

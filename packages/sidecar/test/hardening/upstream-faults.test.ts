@@ -54,11 +54,21 @@ describe('the stand-in upstream: reset mid-stream and too slow', () => {
   afterAll(() => world.close());
 
   test('reset in the middle of a stream: the caller gets an SSE error event, the audit an error', async () => {
-    const res = await ask(world, await world.saToken('support-bot'), { stream: true, messages: [{ role: 'user', content: 'STUB:reset a reply long enough to be cut in the middle of it' }] });
+    const res = await ask(world, await world.saToken('support-bot'), {
+      stream: true,
+      messages: [{ role: 'user', content: 'STUB:reset a reply long enough to be cut in the middle of it' }],
+    });
     const { events, dangling } = sse(await res.text());
     const last = events[events.length - 1]!;
     const record = await auditRecord(world, res.headers.get('x-scopekeeper-request-id'));
-    recordAttack({ suite: SUITE, attack: 'upstream resets the connection mid-stream', expected: '200 then SSE error event (api_error); audit error', status: res.status, errorType: `sse:${(JSON.parse(last.data!) as { error: { type: string } }).error.type}`, note: record.error });
+    recordAttack({
+      suite: SUITE,
+      attack: 'upstream resets the connection mid-stream',
+      expected: '200 then SSE error event (api_error); audit error',
+      status: res.status,
+      errorType: `sse:${(JSON.parse(last.data!) as { error: { type: string } }).error.type}`,
+      note: record.error,
+    });
     expect(res.status).toBe(200);
     expect(events.some((e) => e.event === 'content_block_delta')).toBe(true);
     expect(last.event).toBe('error');
@@ -69,10 +79,20 @@ describe('the stand-in upstream: reset mid-stream and too slow', () => {
 
   test.each([false, true])('an upstream slower than --upstream-timeout (stream: %s) is a 504 timeout_error', async (stream) => {
     const t0 = Date.now();
-    const res = await ask(world, await world.saToken('support-bot'), { stream, messages: [{ role: 'user', content: 'STUB:slow:3000 too late' }] });
+    const res = await ask(world, await world.saToken('support-bot'), {
+      stream,
+      messages: [{ role: 'user', content: 'STUB:slow:3000 too late' }],
+    });
     const body = await res.text();
     const record = await auditRecord(world, res.headers.get('x-scopekeeper-request-id'));
-    recordAttack({ suite: SUITE, attack: `upstream answers after 3 s, --upstream-timeout 1 s (stream: ${stream})`, expected: '504 timeout_error; audit error', status: res.status, errorType: errorTypeOf(body), note: `answered after ${Math.round((Date.now() - t0) / 100) / 10} s` });
+    recordAttack({
+      suite: SUITE,
+      attack: `upstream answers after 3 s, --upstream-timeout 1 s (stream: ${stream})`,
+      expected: '504 timeout_error; audit error',
+      status: res.status,
+      errorType: errorTypeOf(body),
+      note: `answered after ${Math.round((Date.now() - t0) / 100) / 10} s`,
+    });
     expect([res.status, errorTypeOf(body)]).toEqual([504, 'timeout_error']);
     expect(Date.now() - t0).toBeLessThan(2900);
     expect(record).toMatchObject({ status: 504, error: expect.stringContaining('did not answer') });
@@ -83,14 +103,24 @@ describe('the stand-in upstream: reset mid-stream and too slow', () => {
 type Mode = (req: IncomingMessage, res: ServerResponse) => void;
 const ev = (t: string, d: unknown) => `event: ${t}\ndata: ${JSON.stringify(d)}\n\n`;
 const START =
-  ev('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 3, output_tokens: 1 } } }) +
-  ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+  ev('message_start', {
+    type: 'message_start',
+    message: {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [],
+      usage: { input_tokens: 3, output_tokens: 1 },
+    },
+  }) + ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
 const DELTA = (t: string) => ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } });
 const END =
   ev('content_block_stop', { type: 'content_block_stop', index: 0 }) +
   ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }) +
   ev('message_stop', { type: 'message_stop' });
-const sseHead = (res: ServerResponse, extra: Record<string, string> = {}) => res.writeHead(200, { 'content-type': 'text/event-stream', ...extra });
+const sseHead = (res: ServerResponse, extra: Record<string, string> = {}) =>
+  res.writeHead(200, { 'content-type': 'text/event-stream', ...extra });
 
 describe('a misbehaving upstream (custom server)', () => {
   let world: World;
@@ -117,7 +147,10 @@ describe('a misbehaving upstream (custom server)', () => {
     world = await startWorld({ flags: { upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } });
     await addScope(world, 'plain', 'plain-bot', '  models: ["claude-sonnet-4-*"]');
     const token = await world.saToken('plain-bot');
-    await waitForPolicy(world, async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200);
+    await waitForPolicy(
+      world,
+      async () => (await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status === 200,
+    );
   });
   afterAll(async () => {
     await world.close();
@@ -126,15 +159,70 @@ describe('a misbehaving upstream (custom server)', () => {
   });
 
   const streams: [string, 'error' | 'message_stop', string | undefined, Mode][] = [
-    ['reset in the middle of an event', 'error', 'interrupted', (_q, res) => (sseHead(res), res.write(START + DELTA('hello ') + 'event: content_block_delta\ndata: {"type":"content_bl'), void setTimeout(() => res.socket?.destroy(), 30))],
-    ['clean end in the middle of an event', 'error', 'ended before message_stop', (_q, res) => (sseHead(res), void res.end(START + DELTA('hello ') + 'event: content_block_delta\ndata: {"type":"content_bl'))],
-    ['clean end without message_stop', 'error', 'ended before message_stop', (_q, res) => (sseHead(res), void res.end(START + DELTA('hello ')))],
-    ['binary garbage as text/event-stream', 'error', 'ended before message_stop', (_q, res) => (sseHead(res), void res.end(Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0x0d, 0x0a, 0x80, 0x0a, 0x0a])))],
-    ['events whose data is not JSON', 'message_stop', undefined, (_q, res) => (sseHead(res), void res.end(START + 'event: content_block_delta\ndata: {not json\n\nevent: message_delta\ndata: [1,2\n\n' + END))],
-    ['an error event from the upstream', 'error', 'upstream error event: overloaded_error', (_q, res) => (sseHead(res), void res.end(START + DELTA('x') + ev('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })))],
-    ['content-encoding gzip that is not gzip', 'error', 'interrupted', (_q, res) => (sseHead(res, { 'content-encoding': 'gzip' }), void res.end('this is not gzip'))],
-    ['one 5 MB line', 'message_stop', undefined, (_q, res) => (sseHead(res), res.write(START), void res.end(`data: ${'a'.repeat(5 * 1024 * 1024)}\n\n` + END))],
-    ['CR-only line endings', 'message_stop', undefined, (_q, res) => (sseHead(res), void res.end((START + DELTA('hi') + END).replace(/\n/g, '\r')))],
+    [
+      'reset in the middle of an event',
+      'error',
+      'interrupted',
+      (_q, res) => (
+        sseHead(res),
+        res.write(START + DELTA('hello ') + 'event: content_block_delta\ndata: {"type":"content_bl'),
+        void setTimeout(() => res.socket?.destroy(), 30)
+      ),
+    ],
+    [
+      'clean end in the middle of an event',
+      'error',
+      'ended before message_stop',
+      (_q, res) => (sseHead(res), void res.end(START + DELTA('hello ') + 'event: content_block_delta\ndata: {"type":"content_bl')),
+    ],
+    [
+      'clean end without message_stop',
+      'error',
+      'ended before message_stop',
+      (_q, res) => (sseHead(res), void res.end(START + DELTA('hello '))),
+    ],
+    [
+      'binary garbage as text/event-stream',
+      'error',
+      'ended before message_stop',
+      (_q, res) => (sseHead(res), void res.end(Buffer.from([0xff, 0xfe, 0x00, 0x0a, 0x0d, 0x0a, 0x80, 0x0a, 0x0a]))),
+    ],
+    [
+      'events whose data is not JSON',
+      'message_stop',
+      undefined,
+      (_q, res) => (
+        sseHead(res),
+        void res.end(START + 'event: content_block_delta\ndata: {not json\n\nevent: message_delta\ndata: [1,2\n\n' + END)
+      ),
+    ],
+    [
+      'an error event from the upstream',
+      'error',
+      'upstream error event: overloaded_error',
+      (_q, res) => (
+        sseHead(res),
+        void res.end(START + DELTA('x') + ev('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }))
+      ),
+    ],
+    [
+      'content-encoding gzip that is not gzip',
+      'error',
+      'interrupted',
+      (_q, res) => (sseHead(res, { 'content-encoding': 'gzip' }), void res.end('this is not gzip')),
+    ],
+    [
+      'one 5 MB line',
+      'message_stop',
+      undefined,
+      (_q, res) => (sseHead(res), res.write(START), void res.end(`data: ${'a'.repeat(5 * 1024 * 1024)}\n\n` + END)),
+    ],
+    [
+      'CR-only line endings',
+      'message_stop',
+      undefined,
+      (_q, res) => (sseHead(res), void res.end((START + DELTA('hi') + END).replace(/\n/g, '\r'))),
+    ],
   ];
 
   describe.each(['plain-bot', 'support-bot'])('SSE as %s', (sa) => {
@@ -146,7 +234,14 @@ describe('a misbehaving upstream (custom server)', () => {
       const last = events[events.length - 1];
       const record = await auditRecord(world, res.headers.get('x-scopekeeper-request-id'));
       const errType = last?.event === 'error' ? (JSON.parse(last.data!) as { error: { type: string } }).error.type : undefined;
-      recordAttack({ suite: SUITE, attack: `upstream SSE: ${name} (${masking})`, expected: `200, ends with ${lastEvent}${auditError ? '; audit error' : ''}`, status: res.status, errorType: errType ? `sse:${errType}` : `sse:${last?.event}`, note: record.error });
+      recordAttack({
+        suite: SUITE,
+        attack: `upstream SSE: ${name} (${masking})`,
+        expected: `200, ends with ${lastEvent}${auditError ? '; audit error' : ''}`,
+        status: res.status,
+        errorType: errType ? `sse:${errType}` : `sse:${last?.event}`,
+        note: record.error,
+      });
       expect(res.status).toBe(200);
       expect(last?.event).toBe(lastEvent);
       // The caller never holds half an event: an added error event is read as one.
@@ -157,8 +252,22 @@ describe('a misbehaving upstream (custom server)', () => {
   });
 
   const failures: [string, number, string, Mode][] = [
-    ['JSON cut short (Content-Length 1000, 10 bytes sent)', 502, 'api_error', (_q, res) => (res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' }), res.write('{"id":"msg'), void setTimeout(() => res.socket?.destroy(), 20))],
-    ['response headers over 16 KB', 502, 'api_error', (_q, res) => void res.writeHead(200, { 'content-type': 'application/json', 'x-huge': 'a'.repeat(20 * 1024) }).end('{}')],
+    [
+      'JSON cut short (Content-Length 1000, 10 bytes sent)',
+      502,
+      'api_error',
+      (_q, res) => (
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' }),
+        res.write('{"id":"msg'),
+        void setTimeout(() => res.socket?.destroy(), 20)
+      ),
+    ],
+    [
+      'response headers over 16 KB',
+      502,
+      'api_error',
+      (_q, res) => void res.writeHead(200, { 'content-type': 'application/json', 'x-huge': 'a'.repeat(20 * 1024) }).end('{}'),
+    ],
     ['connection closed without an answer', 502, 'api_error', (_q, res) => void res.socket?.destroy()],
   ];
   test.each(failures)('%s -> %i %s', async (name, status, type, m) => {
@@ -166,7 +275,14 @@ describe('a misbehaving upstream (custom server)', () => {
     const res = await ask(world, await world.saToken('support-bot'));
     const body = await res.text();
     const record = await auditRecord(world, res.headers.get('x-scopekeeper-request-id'));
-    recordAttack({ suite: SUITE, attack: `upstream: ${name}`, expected: `${status} ${type}; audit error`, status: res.status, errorType: errorTypeOf(body), note: record.error });
+    recordAttack({
+      suite: SUITE,
+      attack: `upstream: ${name}`,
+      expected: `${status} ${type}; audit error`,
+      status: res.status,
+      errorType: errorTypeOf(body),
+      note: record.error,
+    });
     expect([res.status, errorTypeOf(body)]).toEqual([status, type]);
     expect(record.error).toBeDefined();
     expect(body).not.toContain(UPSTREAM_KEY);
@@ -176,7 +292,13 @@ describe('a misbehaving upstream (custom server)', () => {
     mode = (_q, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>mail jane.doe@example.com</html>');
     const res = await ask(world, await world.saToken('support-bot'));
     const body = await res.text();
-    recordAttack({ suite: SUITE, attack: 'upstream: 200 application/json that is HTML', expected: '200, masked as text', status: res.status, note: body });
+    recordAttack({
+      suite: SUITE,
+      attack: 'upstream: 200 application/json that is HTML',
+      expected: '200, masked as text',
+      status: res.status,
+      note: body,
+    });
     expect(res.status).toBe(200);
     expect(body).toBe('<html>mail [MASKED:email]</html>');
   });
@@ -190,7 +312,13 @@ describe('a misbehaving upstream (custom server)', () => {
     try {
       const res = await ask(w, await w.saToken('support-bot'));
       const body = await res.text();
-      recordAttack({ suite: SUITE, attack: 'upstream port closed (connection refused)', expected: '502 api_error', status: res.status, errorType: errorTypeOf(body) });
+      recordAttack({
+        suite: SUITE,
+        attack: 'upstream port closed (connection refused)',
+        expected: '502 api_error',
+        status: res.status,
+        errorType: errorTypeOf(body),
+      });
       expect([res.status, errorTypeOf(body)]).toEqual([502, 'api_error']);
     } finally {
       await w.close();
@@ -207,7 +335,13 @@ describe('the upstream key file', () => {
       await new Promise((r) => setTimeout(r, 1100)); // the key is re-read at most once a second
       const res = await ask(world, token);
       const body = await res.text();
-      recordAttack({ suite: SUITE, attack: 'upstream key file emptied (bad Secret rotation)', expected: '503 api_error, process alive', status: res.status, errorType: errorTypeOf(body) });
+      recordAttack({
+        suite: SUITE,
+        attack: 'upstream key file emptied (bad Secret rotation)',
+        expected: '503 api_error, process alive',
+        status: res.status,
+        errorType: errorTypeOf(body),
+      });
       expect([res.status, errorTypeOf(body)]).toEqual([503, 'api_error']);
       expect((await fetch(`${world.adminUrl}/healthz`)).status).toBe(200);
       expect(world.stub!.received.filter((r) => r.url.startsWith('/v1/messages'))).toHaveLength(0);
@@ -230,13 +364,24 @@ describe('the identity provider goes down', () => {
       const cached = await world.issuer.mint({ sub: 'system:serviceaccount:team-a:support-bot' }, { kid: oldKid });
       const ok = await ask(world, cached);
       await ok.arrayBuffer();
-      recordAttack({ suite: SUITE, attack: 'JWKS endpoint down, token signed by a cached key', expected: '200 (cached keys)', status: ok.status });
+      recordAttack({
+        suite: SUITE,
+        attack: 'JWKS endpoint down, token signed by a cached key',
+        expected: '200 (cached keys)',
+        status: ok.status,
+      });
       expect(ok.status).toBe(200);
       await world.issuer.rotate('RS256');
       const rotated = await world.saToken('support-bot');
       const res = await ask(world, rotated);
       const body = await res.text();
-      recordAttack({ suite: SUITE, attack: 'JWKS endpoint down, token signed by a new (unknown) kid', expected: '401 authentication_error', status: res.status, errorType: errorTypeOf(body) });
+      recordAttack({
+        suite: SUITE,
+        attack: 'JWKS endpoint down, token signed by a new (unknown) kid',
+        expected: '401 authentication_error',
+        status: res.status,
+        errorType: errorTypeOf(body),
+      });
       expect([res.status, errorTypeOf(body)]).toEqual([401, 'authentication_error']);
       for (const part of rotated.split('.')) expect(body).not.toContain(part);
     } finally {
@@ -254,7 +399,13 @@ describe('the identity provider goes down', () => {
       const kid = await issuer.rotate('RS256');
       const token = await issuer.mint({ sub: 'u1' });
       const err = await verifier.verify(token).catch((e: unknown) => e);
-      recordAttack({ suite: SUITE, attack: 'JWKS refresh answers 503 for an unknown kid (verifier)', expected: 'AuthenticationError (401), token not in the message', status: 401, errorType: (err as AuthenticationError).code });
+      recordAttack({
+        suite: SUITE,
+        attack: 'JWKS refresh answers 503 for an unknown kid (verifier)',
+        expected: 'AuthenticationError (401), token not in the message',
+        status: 401,
+        errorType: (err as AuthenticationError).code,
+      });
       expect(err).toBeInstanceOf(AuthenticationError);
       expect((err as Error).message).not.toContain(token.split('.')[2]!);
       issuer.available = true;
