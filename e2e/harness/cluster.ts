@@ -116,9 +116,12 @@ export async function applyCrds(c: Cluster = cluster()): Promise<RunResult> {
   // at once ("status.conditions accessor error") instead of waiting: ask again until Established.
   const end = Date.now() + 60_000;
   for (;;) {
-    const r = await c.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((n) => `crd/${n}`)], { allowFailure: true });
+    const r = await c.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((n) => `crd/${n}`)], {
+      allowFailure: true,
+    });
     if (r.code === 0) break;
-    if (Date.now() > end || !/accessor error|not found/.test(r.stderr)) throw new Error(`the CRDs did not become Established: ${r.stderr || r.stdout}`);
+    if (Date.now() > end || !/accessor error|not found/.test(r.stderr))
+      throw new Error(`the CRDs did not become Established: ${r.stderr || r.stdout}`);
     await new Promise((res) => setTimeout(res, 200));
   }
   return applied;
