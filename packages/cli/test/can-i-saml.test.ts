@@ -1,28 +1,14 @@
 // `scopekeeper can-i --saml-assertion`: the decision for the identity a SAML assertion proves,
 // verified as the sidecar verifies it (the IdP's metadata, signature, audience, validity).
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LocalSamlIdp } from '@scopekeeper/sidecar';
 import { sidecarCommand } from '../src/commands/sidecar.ts';
+import { cli } from './run-cli.ts';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../../../bin/scopekeeper.js', import.meta.url));
-const node = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(node, [bin, ...args], { cwd: root, env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 let dir: string;
 let idp: LocalSamlIdp;

@@ -1,23 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { runDemo } from '../src/commands/demo.ts';
 import { sidecarCommand } from '../src/commands/sidecar.ts';
+import { cli } from './run-cli.ts';
 
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../../../bin/scopekeeper.js', import.meta.url));
-const node = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(node, [bin, ...args], { cwd: root, env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('scopekeeper command', () => {
   test('--help exits 0 and lists the commands', async () => {

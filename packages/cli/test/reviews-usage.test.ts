@@ -1,27 +1,10 @@
 // `reviews usage` and `reviews recommend` on an audit log written by the real sidecar: allowed,
 // denied, masked, tool-using (JSON and streamed) and held requests, then the command's report
 // checked against what those requests did.
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { startWorld, type World } from '@scopekeeper/sidecar';
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const bin = fileURLToPath(new URL('../../../bin/scopekeeper.js', import.meta.url));
-const node = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(node, [bin, ...args], { cwd: root, env: { ...process.env, SCOPEKEEPER_LOG_LEVEL: 'silent' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { cli } from './run-cli.ts';
 
 // Each test spawns the CLI a few times; on a busy machine a spawn takes seconds.
 import.meta.jest.setTimeout(180_000);
