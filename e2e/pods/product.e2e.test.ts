@@ -301,7 +301,8 @@ test("the stored pod carries exactly the sidecar of the chart's injection config
     '--endpoint-token',
     `${CRM_AUDIENCE}=/var/run/scopekeeper/endpoint-tokens/token-0`,
   ]);
-  expect(sc.env!.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath])).toEqual([
+  expect(sc.env!.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath])).toEqual([
+    ['NODE_OPTIONS', expect.stringContaining('--max-old-space-size=')],
     ['POD_NAME', 'metadata.name'],
     ['POD_NAMESPACE', 'metadata.namespace'],
   ]);
