@@ -112,7 +112,8 @@ export async function startSidecar(
   ];
   const t0 = performance.now();
   // Started as the injected container starts it: the heap bounds in NODE_OPTIONS.
-  const env = { ...process.env, NODE_OPTIONS: SIDECAR_NODE_OPTIONS };
+  // (SCOPEKEEPER_BENCH_NODE_OPTIONS: other flags, to try them.)
+  const env = { ...process.env, NODE_OPTIONS: process.env.SCOPEKEEPER_BENCH_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS };
   const s = startPinned(name, core, argv, { cwd: REPO, env, log: join(opts.dir, `${name}.log`) });
   await waitFor(
     `${name} /readyz`,

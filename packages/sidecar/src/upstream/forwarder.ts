@@ -15,13 +15,17 @@ export interface UpstreamRequest {
   method: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable;
-  signal: AbortSignal;
 }
 
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Readable;
+}
+
+/** The caller went away before the upstream answered. */
+export class CancelledError extends Error {
+  readonly code = 'ECANCELED';
 }
 
 /** The upstream did not answer, or went silent mid-body, for longer than --upstream-timeout. */
@@ -33,6 +37,7 @@ export class Forwarder {
   private readonly http: HttpAgent;
   private readonly https: HttpsAgent;
   private readonly timeoutMs: number;
+  private readonly origins = new Map<string, { host: string; port: number }>();
 
   constructor(opts: { connections: number; timeoutMs: number }) {
     // lifo: the most recently used socket is reused, so idle ones age out (keepAlive's own timeout).
@@ -48,46 +53,63 @@ export class Forwarder {
     this.timeoutMs = opts.timeoutMs;
   }
 
-  send(r: UpstreamRequest): Promise<UpstreamResponse> {
+  /** Sends the request; `cancel()` before the response ends it (the caller went away). */
+  send(r: UpstreamRequest): { response: Promise<UpstreamResponse>; cancel: () => void } {
     const tls = r.origin.startsWith('https:');
-    const u = new URL(r.origin);
-    return new Promise((resolve, reject) => {
-      let settled = false;
+    const u = this.origin(r.origin);
+    let req: ClientRequest | undefined;
+    let settled = false;
+    const response = new Promise<UpstreamResponse>((resolve, reject) => {
       const fail = (e: Error) => {
         if (settled) return;
         settled = true;
         reject(e);
       };
-      const req: ClientRequest = (tls ? httpsRequest : httpRequest)({
-        host: u.hostname.replace(/^\[|\]$/g, ''),
-        port: u.port || (tls ? 443 : 80),
+      req = (tls ? httpsRequest : httpRequest)({
+        host: u.host,
+        port: u.port,
         method: r.method,
         path: r.path,
         headers: r.headers,
         agent: tls ? this.https : this.http,
-        signal: r.signal,
-        setHost: true,
       });
+      const sent = req;
       // Silence on the socket for longer than the timeout, before or after the headers: the
       // request (and the response body, if it had begun) ends with a timeout.
-      req.setTimeout(this.timeoutMs, () => req.destroy(new UpstreamTimeoutError(`no answer within ${this.timeoutMs} ms`)));
-      req.once('error', fail);
-      req.once('response', (res: IncomingMessage) => {
+      sent.setTimeout(this.timeoutMs, () => sent.destroy(new UpstreamTimeoutError(`no answer within ${this.timeoutMs} ms`)));
+      sent.once('error', fail);
+      sent.once('response', (res: IncomingMessage) => {
         settled = true;
         // An error on the body (reset, timeout, our own destroy) must not reach the process:
         // the relay reads the stream's state ('close' before 'end') instead.
         res.on('error', ignore);
-        req.on('error', ignore);
+        sent.on('error', ignore);
         resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
       });
       const body = r.body;
-      if (body === undefined) req.end();
-      else if (Buffer.isBuffer(body)) req.end(body);
+      if (body === undefined) sent.end();
+      else if (Buffer.isBuffer(body)) sent.end(body);
       else {
-        body.once('error', (e: Error) => req.destroy(e));
-        body.pipe(req);
+        body.once('error', (e: Error) => sent.destroy(e));
+        body.pipe(sent);
       }
     });
+    const cancel = () => {
+      if (!settled) req?.destroy(new CancelledError('the caller closed the connection'));
+    };
+    return { response, cancel };
+  }
+
+  /** host and port of an origin, parsed once per origin. */
+  private origin(origin: string): { host: string; port: number } {
+    let o = this.origins.get(origin);
+    if (!o) {
+      const u = new URL(origin);
+      o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) || (u.protocol === 'https:' ? 443 : 80) };
+      if (this.origins.size >= 1024) this.origins.clear();
+      this.origins.set(origin, o);
+    }
+    return o;
   }
 
   async close(): Promise<void> {
