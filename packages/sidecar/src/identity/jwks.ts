@@ -2,8 +2,10 @@
 // size-capped, redirects refused, transport https (http on loopback only); every failure is an
 // IssuerUnavailableError whose detail names the URL and the reason, never token content.
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { http } from '../http/node-http.ts';
+import type { Agent as HttpsAgent } from 'node:https';
+import { httpsModule } from '../http/tls.ts';
 import type { JWK } from 'jose';
 import { IssuerUnavailableError } from './errors.ts';
 import { checkUrl, transportAllowed, type IssuerConfig } from './flags.ts';
@@ -18,7 +20,7 @@ export class JwksClient {
   jwksUri?: string;
   #discoveryBase: string;
   /** Keep-alive connections to the issuer (its CA when --issuer-ca is given). */
-  #agent: HttpsAgent;
+  #agent: HttpsAgent | undefined;
   #timeoutMs: number;
 
   constructor(config: IssuerConfig, timeoutMs: number) {
@@ -30,11 +32,15 @@ export class JwksClient {
       config.discoveryUrl === undefined ? `issuer ${config.issuer}` : `discovery URL of ${config.issuer}`,
       true,
     );
-    this.#agent = new HttpsAgent({ keepAlive: true, maxSockets: 4, ...(config.ca === undefined ? {} : { ca: config.ca }) });
   }
 
   async close(): Promise<void> {
-    this.#agent.destroy();
+    this.#agent?.destroy();
+  }
+
+  #httpsAgent(): HttpsAgent {
+    const ca = this.config.ca;
+    return (this.#agent ??= new (httpsModule().Agent)({ keepAlive: true, maxSockets: 4, ...(ca === undefined ? {} : { ca }) }));
   }
 
   /** Discovery (when the jwks_uri is not known or failed) and the JWKS: the usable keys, never none. */
@@ -109,7 +115,7 @@ export class JwksClient {
     }
     let text: string;
     try {
-      const res = await get(url, headers, this.#agent, this.#timeoutMs);
+      const res = await get(url, headers, () => this.#httpsAgent(), this.#timeoutMs);
       if (res.statusCode !== 200) {
         // Redirects are not followed (node:http never does): a 3xx is refused like any other status.
         res.destroy();
@@ -176,13 +182,13 @@ class TimeoutError extends Error {
 }
 
 /** GET with node:http(s): the response once its headers are in, or an error within timeoutMs. */
-function get(url: string, headers: Record<string, string>, agent: HttpsAgent, timeoutMs: number): Promise<IncomingMessage> {
+function get(url: string, headers: Record<string, string>, agent: () => HttpsAgent, timeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
+    const req = (u.protocol === 'https:' ? httpsModule().request : http.request)(u, {
       method: 'GET',
       headers,
-      ...(u.protocol === 'https:' ? { agent } : {}),
+      ...(u.protocol === 'https:' ? { agent: agent() } : {}),
     });
     const timer = setTimeout(() => req.destroy(new TimeoutError('timed out')), timeoutMs);
     req.once('error', (e) => {

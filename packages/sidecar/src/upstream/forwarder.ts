@@ -5,9 +5,11 @@
 // node:http rather than undici: the same forwarding CPU in the bench (fwd-node against
 // fwd-express), but undici's ~110 modules cost the sidecar of every pod ~40 ms of start-up and
 // ~10 MB of RSS, and node:http is loaded anyway for the server side.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage, ClientRequest } from 'node:http';
+import { http } from '../http/node-http.ts';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
+import { httpsModule } from '../http/tls.ts';
 
 export interface UpstreamRequest {
   origin: string;
@@ -35,7 +37,8 @@ export class UpstreamTimeoutError extends Error {
 
 export class Forwarder {
   private readonly http: HttpAgent;
-  private readonly https: HttpsAgent;
+  private https: HttpsAgent | undefined;
+  private readonly pool: ConstructorParameters<typeof HttpAgent>[0];
   private readonly timeoutMs: number;
   private readonly origins = new Map<string, { host: string; port: number }>();
 
@@ -48,8 +51,8 @@ export class Forwarder {
       scheduling: 'lifo' as const,
       timeout: 30_000,
     };
-    this.http = new HttpAgent(pool);
-    this.https = new HttpsAgent(pool);
+    this.http = new http.Agent(pool);
+    this.pool = pool;
     this.timeoutMs = opts.timeoutMs;
   }
 
@@ -65,13 +68,13 @@ export class Forwarder {
         settled = true;
         reject(e);
       };
-      req = (tls ? httpsRequest : httpRequest)({
+      req = (tls ? httpsModule().request : http.request)({
         host: u.host,
         port: u.port,
         method: r.method,
         path: r.path,
         headers: r.headers,
-        agent: tls ? this.https : this.http,
+        agent: tls ? (this.https ??= new (httpsModule().Agent)(this.pool)) : this.http,
       });
       const sent = req;
       // Silence on the socket for longer than the timeout, before or after the headers: the
@@ -114,7 +117,7 @@ export class Forwarder {
 
   async close(): Promise<void> {
     this.http.destroy();
-    this.https.destroy();
+    this.https?.destroy();
   }
 }
 
