@@ -5,30 +5,17 @@
 // (the chart's ClusterRole). Every attempt must be refused with a message that says why; the
 // legitimate paths (injection, a debug container aimed at the app, approval by a reviewer who is
 // not a subject, a held request recorded by the sidecar's service account) must keep working.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// endpoints[].auth (a token projected into the sidecar alone) runs on a real node:
+// e2e/pods/product.e2e.test.ts.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { AccessReview, ModelScope } from '@scopekeeper/core';
 import { createWebhookServer, ensureCerts, type InjectionConfig, type WebhookServer } from '../packages/operator/src/webhook/index.ts';
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
-import {
-  containerEnv,
-  containerOf,
-  expand,
-  inClusterKubeconfig,
-  localPath,
-  materializeMounts,
-  remapArgs,
-  startProcess,
-  waitHttpOk,
-  type LocalProcess,
-} from './harness/pod-sidecar.ts';
-import { freePorts } from './harness/proc.ts';
 import { until } from './harness/wait.ts';
 
 const c = cluster();
@@ -422,154 +409,6 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
         expect(msg).toContain('Only the scopekeeper sidecar may hold the upstream key and its service tokens');
       }
     });
-  });
-
-  describe('an internal service only the sidecar can call (endpoints[].auth)', () => {
-    let crm: Server;
-    let crmUrl = '';
-    let proc: LocalProcess | undefined;
-    const auth = kc.makeApiClient(AuthenticationV1Api);
-
-    beforeAll(async () => {
-      // The service's own check, as the README documents it: TokenReview for its audience.
-      crm = createServer((req, res) => {
-        const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-        const answer = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(json(body));
-        if (!token) return answer(401, { error: 'no token' });
-        auth
-          .createTokenReview({
-            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [AUDIENCE] } },
-          })
-          .then((r) =>
-            r.status?.authenticated && r.status.audiences?.includes(AUDIENCE)
-              ? answer(200, { caller: r.status.user?.username })
-              : answer(401, { error: r.status?.error ?? 'not for this audience' }),
-          )
-          .catch((e: Error) => answer(500, { error: e.message }));
-      });
-      await new Promise<void>((r) => crm.listen(0, '127.0.0.1', r));
-      crmUrl = `http://127.0.0.1:${(crm.address() as AddressInfo).port}`;
-    });
-    afterAll(async () => {
-      await proc?.stop();
-      crm?.close();
-    });
-
-    test('the injected sidecar, started from the stored pod spec, calls it with the projected token; the app calling it directly is refused', async () => {
-      // The scope points its crm endpoint here; erin approves the review frank asks for.
-      await c.kubectl(['apply', '-f', '-'], {
-        input: json({
-          ...scope(NS),
-          spec: {
-            ...scope(NS).spec,
-            endpoints: [{ name: 'crm', url: crmUrl, paths: ['/customers/**'], auth: { serviceAccountToken: { audience: AUDIENCE } } }],
-          },
-        }),
-      });
-      await create(
-        {
-          apiVersion: 'scopekeeper.dev/v1alpha1',
-          kind: 'AccessReview',
-          metadata: { name: `crm-agent-${RUN}`, namespace: NS },
-          spec: { scopeRef: { name: 'crm-agent' }, type: 'Periodic', decision: 'Pending' },
-        },
-        FRANK,
-      );
-      const expiresAt = new Date(Date.now() + 20 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-      await c.kubectl(
-        [
-          'patch',
-          'accessreview',
-          `crm-agent-${RUN}`,
-          '-n',
-          NS,
-          '--type',
-          'merge',
-          '-p',
-          json({ spec: { decision: 'Approved', expiresAt, justification: 'CRM agent; SEC-400' } }),
-        ],
-        { as: ERIN },
-      );
-      // What a cluster would have: the key Secret, the root CA ConfigMap, the sidecar's RoleBinding.
-      await c.kubectl(['apply', '-f', '-'], {
-        input: json({
-          apiVersion: 'v1',
-          kind: 'List',
-          items: [
-            { apiVersion: 'v1', kind: 'Secret', metadata: { name: KEY, namespace: NS }, stringData: { 'api-key': 'sk-ant-attack' } },
-            {
-              apiVersion: 'v1',
-              kind: 'ConfigMap',
-              metadata: { name: 'kube-root-ca.crt', namespace: NS },
-              data: { 'ca.crt': readFileSync(c.caFile!, 'utf8') },
-            },
-            {
-              apiVersion: 'rbac.authorization.k8s.io/v1',
-              kind: 'RoleBinding',
-              metadata: { name: 'scopekeeper-sidecar', namespace: NS },
-              roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${RELEASE}-scopekeeper-sidecar` },
-              subjects: [{ kind: 'ServiceAccount', name: 'agent-bot', namespace: NS }],
-            },
-          ],
-        }),
-      });
-      const stored = await create(podSpec(`crm-${RUN}`, NS), FRANK);
-      const { container: sc } = containerOf(stored, 'scopekeeper-sidecar');
-      const env = containerEnv(stored, sc);
-      const root = join(dir, 'pod-root');
-      const mounts = await materializeMounts(stored, sc, root, {
-        secret: async (ns, name, key) =>
-          Buffer.from(JSON.parse((await c.kubectl(['get', 'secret', name, '-n', ns, '-o', 'json'])).stdout).data[key], 'base64').toString(),
-        configMap: async (ns, name, key) =>
-          JSON.parse((await c.kubectl(['get', 'configmap', name, '-n', ns, '-o', 'json'])).stdout).data[key],
-        serviceAccountToken: async (ns, sa, audience, seconds) =>
-          (
-            await c.kubectl(['create', 'token', sa, '-n', ns, `--duration=${seconds}s`, ...(audience ? [`--audience=${audience}`] : [])])
-          ).stdout.trim(),
-      });
-      expect(mounts.map((m) => m.volume).sort()).toEqual([
-        'scopekeeper-endpoint-tokens',
-        'scopekeeper-kube-api-access',
-        'scopekeeper-upstream-key',
-      ]);
-      const [dataPort, adminPort] = await freePorts(2);
-      const args = remapArgs(
-        (sc.args ?? []).map((a: string) => expand(a, env)),
-        mounts,
-        {
-          '--listen': `127.0.0.1:${dataPort}`,
-          '--admin': `127.0.0.1:${adminPort}`,
-          '--issuer': (iss) => `${iss}=${c.server}`,
-          '--issuer-ca': c.caFile!, // the API server's self-signed certificate (injected without --issuer-ca here)
-          '--endpoint-token': (v) => `${v.slice(0, v.lastIndexOf('=') + 1)}${localPath(v.slice(v.lastIndexOf('=') + 1), mounts)}`,
-        },
-      );
-      const api = mounts.find((m) => m.volume === 'scopekeeper-kube-api-access')!;
-      const kubeconfig = inClusterKubeconfig(join(dir, 'in-cluster.kubeconfig'), c.server, api.localDir, NS);
-      proc = startProcess(join(c.repoRoot, 'node_modules/.bin/node'), [join(c.repoRoot, 'bin/scopekeeper.js'), ...args], {
-        cwd: c.repoRoot,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(dir, 'home'), KUBECONFIG: kubeconfig, ...env },
-      });
-      await waitHttpOk(`http://127.0.0.1:${adminPort}/readyz`, proc, 30_000);
-
-      const caller = (
-        await c.kubectl(['create', 'token', 'agent-bot', '-n', NS, '--audience', 'scopekeeper', '--duration', '10m'])
-      ).stdout.trim();
-      let last = '';
-      const through = await until('the sidecar to forward to the crm service', async () => {
-        const r = await fetch(`http://127.0.0.1:${dataPort}/services/crm/customers/1`, { headers: { authorization: `Bearer ${caller}` } });
-        const body = await r.text();
-        last = `${r.status} ${body}`;
-        return r.status === 200 ? body : undefined;
-      }).catch((e: Error) => {
-        throw new Error(`${e.message}; the last answer: ${last}`);
-      });
-      expect(JSON.parse(through)).toEqual({ caller: `system:serviceaccount:${NS}:agent-bot` });
-      // The app beside it, straight to the service: with its own token (audience scopekeeper), or none.
-      const direct = await fetch(`${crmUrl}/customers/1`, { headers: { authorization: `Bearer ${caller}` } });
-      expect(direct.status).toBe(401);
-      expect((await fetch(`${crmUrl}/customers/1`)).status).toBe(401);
-    }, 90_000);
   });
 
   describe('self-approval', () => {

@@ -273,7 +273,8 @@ async function deleteWebhookConfigurations(): Promise<void> {
         '--scope',
         'support-agent',
       ]);
-      expect(sc.env.map((e: any) => [e.name, e.valueFrom.fieldRef.fieldPath])).toEqual([
+      expect(sc.env.map((e: any) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath])).toEqual([
+        ['NODE_OPTIONS', expect.stringContaining('--max-old-space-size=')],
         ['POD_NAME', 'metadata.name'],
         ['POD_NAMESPACE', 'metadata.namespace'],
       ]);

@@ -63,6 +63,10 @@ for (const ws of workspaces) {
     symlinkSync(relative(join(dist, ws), join(root, ws, 'node_modules')), join(dist, ws, 'node_modules'));
 }
 
+// File-mode policy validation without ajv's compiler at start: the validators as code.
+const { standaloneValidators, PRECOMPILED_VALIDATORS } = await import('../packages/core/src/validation/validate.ts');
+writeFileSync(join(dist, 'packages/core/src/validation', PRECOMPILED_VALIDATORS), standaloneValidators());
+
 mkdirSync(join(dist, 'bin'));
 cpSync(join(root, 'bin/scopekeeper.js'), join(dist, 'bin/scopekeeper.js'));
 for (const d of ['crds', 'examples']) cpSync(join(root, d), join(dist, d), { recursive: true });

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyExamples, LocalIssuer, NS } from '@scopekeeper/sidecar';
+import { SIDECAR_NODE_OPTIONS } from '../../packages/operator/src/webhook/sidecar.ts';
 import { startPinned, waitFor, type Started } from './proc.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,7 +111,10 @@ export async function startSidecar(
     `127.0.0.1:${opts.adminPort}`,
   ];
   const t0 = performance.now();
-  const s = startPinned(name, core, argv, { cwd: REPO, log: join(opts.dir, `${name}.log`) });
+  // Started as the injected container starts it: the heap bounds in NODE_OPTIONS.
+  // (SCOPEKEEPER_BENCH_NODE_OPTIONS: other flags, to try them.)
+  const env = { ...process.env, NODE_OPTIONS: process.env.SCOPEKEEPER_BENCH_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS };
+  const s = startPinned(name, core, argv, { cwd: REPO, env, log: join(opts.dir, `${name}.log`) });
   await waitFor(
     `${name} /readyz`,
     async () => {

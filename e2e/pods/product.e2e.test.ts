@@ -3,8 +3,15 @@
 // the chart's Deployment, and an annotated pod whose app container runs the real Claude Agent SDK
 // (e2e/pods/agent/agent.mjs) against the injected native sidecar, with the projected token through
 // apiKeyHelper. Only the Anthropic API is a stand-in (the stub, served from this process and
-// reached by the pod through a bridge into the node's namespace).
+// reached by the pod through a bridge into the node's namespace). An internal service (crm) that
+// checks its callers by TokenReview shows endpoints[].auth: the kubelet projects a token for its
+// audience into the sidecar alone.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuthenticationV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { runAuditVerify } from '../../packages/sidecar/src/audit/index.ts';
 import { AnthropicStub } from '../../packages/sidecar/src/stub/anthropic-stub.ts';
 import { applyCrds } from '../harness/cluster.ts';
 import { nodeCluster } from '../harness/pods.ts';
@@ -17,8 +24,37 @@ const NS = 'agents';
 const POD = 'support-agent';
 const SIDECAR = 'scopekeeper-sidecar';
 const KEY = 'sk-ant-e2e-upstream-key-0000';
+const CRM_AUDIENCE = 'crm.agents';
 let stub: AnthropicStub;
+let crm: Server;
+let crmUrl = '';
+let upstream = '';
 let prom: Prometheus | undefined;
+const tmp = mkdtempSync(join(tmpdir(), 'sk-product-'));
+
+/** The internal service's own check, as the README documents it: a TokenReview for its audience. */
+function crmService(): Server {
+  const kc = new KubeConfig();
+  kc.loadFromFile(c.kubeconfigPath);
+  kc.setCurrentContext(c.adminContext);
+  const auth = kc.makeApiClient(AuthenticationV1Api);
+  return createServer((req, res) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const answer = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (!token) return answer(401, { error: 'no token' });
+    auth
+      .createTokenReview({
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [CRM_AUDIENCE] } },
+      })
+      .then((r) =>
+        r.status?.authenticated && r.status.audiences?.includes(CRM_AUDIENCE)
+          ? answer(200, { caller: r.status.user?.username })
+          : answer(401, { error: r.status?.error ?? 'not for this audience' }),
+      )
+      .catch((e: Error) => answer(500, { error: e.message }));
+  });
+}
 
 interface Status {
   phase?: string;
@@ -55,7 +91,9 @@ const yaml = (objs: object[]) => objs.map((o) => JSON.stringify(o)).join('\n---\
 
 beforeAll(async () => {
   stub = await new AnthropicStub({ apiKey: KEY }).start();
-  const upstream = await c.exposeToPods(Number(new URL(stub.url).port));
+  upstream = await c.exposeToPods(Number(new URL(stub.url).port));
+  crm = crmService();
+  crmUrl = await c.exposeToPods(crm);
 
   // What the README says a user does.
   await applyCrds(c);
@@ -134,6 +172,7 @@ beforeAll(async () => {
           models: ['claude-sonnet-4-5', 'claude-haiku-4-5'],
           limits: { maxTokens: 128000, streaming: true, thinking: true },
           data: { mask: ['email'] },
+          endpoints: [{ name: 'crm', url: crmUrl, paths: ['/customers/**'], auth: { serviceAccountToken: { audience: CRM_AUDIENCE } } }],
           approval: {
             requiredFor: { models: ['claude-haiku-*'] },
             approvers: [{ kind: 'Group', name: 'security-leads' }],
@@ -183,7 +222,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom?.stop();
   await stub?.close();
+  crm?.close();
   c.closeBridges();
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 async function approve(name: string, justification: string): Promise<void> {
@@ -228,6 +269,85 @@ test('the webhook injected a native sidecar that was ready before the app starte
     baseUrl: 'http://127.0.0.1:15180',
     tokenFile: '/var/run/secrets/scopekeeper/token',
   });
+});
+
+test("the stored pod carries exactly the sidecar of the chart's injection config, the key and the endpoint token in it alone", async () => {
+  const pod = JSON.parse((await c.kubectl(['get', 'pod', POD, '-n', NS, '-o', 'json'])).stdout) as V1Pod;
+  expect(pod.metadata!.labels!['scopekeeper.dev/injected']).toBe('true');
+  const sc = pod.spec!.initContainers!.find((x) => x.name === SIDECAR)!;
+  expect(pod.spec!.initContainers![0]!.name).toBe(SIDECAR); // before any init container of the app
+  expect(sc.image).toBe(c.images.scopekeeper);
+  expect(sc.command).toBeUndefined(); // the image's entrypoint
+  expect(sc.args).toEqual([
+    'sidecar',
+    '--policy',
+    'kubernetes',
+    '--namespace',
+    '$(POD_NAMESPACE)',
+    '--pod',
+    '$(POD_NAME)',
+    '--issuer',
+    c.node.issuer,
+    '--issuer-ca',
+    '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt',
+    '--upstream-key-file',
+    '/var/run/scopekeeper/upstream/key',
+    '--upstream',
+    upstream,
+    '--audit',
+    'stdout',
+    '--admin',
+    '0.0.0.0:15181',
+    '--endpoint-token',
+    `${CRM_AUDIENCE}=/var/run/scopekeeper/endpoint-tokens/token-0`,
+  ]);
+  expect(sc.env!.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath])).toEqual([
+    ['NODE_OPTIONS', expect.stringContaining('--max-old-space-size=')],
+    ['POD_NAME', 'metadata.name'],
+    ['POD_NAMESPACE', 'metadata.namespace'],
+  ]);
+  expect(sc.ports!.map((p) => [p.name, p.containerPort, p.protocol])).toEqual([
+    ['sk-data', 15180, 'TCP'],
+    ['sk-admin', 15181, 'TCP'],
+  ]);
+  expect(sc.startupProbe!.httpGet).toMatchObject({ path: '/healthz', port: 15181 });
+  expect(sc.readinessProbe!.httpGet).toMatchObject({ path: '/readyz', port: 15181 });
+  expect(sc.securityContext).toEqual({
+    runAsNonRoot: true,
+    runAsUser: 65532,
+    runAsGroup: 65532,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  expect(sc.volumeMounts!.map((m) => [m.name, m.mountPath, m.readOnly]).sort()).toEqual([
+    ['scopekeeper-endpoint-tokens', '/var/run/scopekeeper/endpoint-tokens', true],
+    ['scopekeeper-kube-api-access', '/var/run/secrets/kubernetes.io/serviceaccount', true],
+    ['scopekeeper-upstream-key', '/var/run/scopekeeper/upstream', true],
+  ]);
+  const vol = (n: string) => pod.spec!.volumes!.find((v) => v.name === n);
+  expect(vol('scopekeeper-token')!.projected!.sources).toEqual([
+    { serviceAccountToken: { audience: 'scopekeeper', expirationSeconds: 600, path: 'token' } },
+  ]);
+  expect(vol('scopekeeper-endpoint-tokens')!.projected!.sources).toEqual([
+    { serviceAccountToken: { audience: CRM_AUDIENCE, expirationSeconds: 600, path: 'token-0' } },
+  ]);
+  expect(vol('scopekeeper-upstream-key')!.secret).toMatchObject({
+    secretName: 'anthropic-api-key',
+    items: [{ key: 'api-key', path: 'key' }],
+  });
+  const app = pod.spec!.containers.find((x) => x.name === 'app')!;
+  expect(app.env).toEqual([
+    { name: 'ANTHROPIC_BASE_URL', value: 'http://127.0.0.1:15180' },
+    { name: 'SCOPEKEEPER_TOKEN_FILE', value: '/var/run/secrets/scopekeeper/token' },
+  ]);
+  expect(app.volumeMounts).toContainEqual({ name: 'scopekeeper-token', mountPath: '/var/run/secrets/scopekeeper', readOnly: true });
+  expect(app.volumeMounts!.filter((m) => m.name.startsWith('scopekeeper-')).map((m) => m.name)).toEqual(['scopekeeper-token']);
+  // The key and the endpoint token are mounted into the sidecar alone.
+  expect(JSON.stringify(pod.spec!.containers)).not.toContain('scopekeeper-upstream-key');
+  expect(JSON.stringify(pod.spec!.containers)).not.toContain('scopekeeper-endpoint-tokens');
 });
 
 test('the Agent SDK completes a turn through the sidecar with the projected token; the upstream gets the key, not the token', async () => {
@@ -292,6 +412,64 @@ test('a held request: Haiku needs an approval; after carol approves the JustInTi
   expect(passed.text).toContain('pong');
 });
 
+/** node -e in the app container: what the app itself can do. */
+const inApp = async (js: string): Promise<string> =>
+  (await c.kubectl(['exec', POD, '-n', NS, '-c', 'app', '--', '/usr/local/bin/node', '-e', js])).stdout.trim();
+
+test("the sidecar's audit on its stdout: who, which pod, scope and review; a valid chain; no token or key in it", async () => {
+  const lines = (await c.kubectl(['logs', POD, '-n', NS, '-c', SIDECAR])).stdout.split('\n');
+  // The container log holds stdout and stderr: the audit records are the lines of the chain.
+  const records = lines.flatMap((l) => {
+    try {
+      const o = JSON.parse(l) as Record<string, any>;
+      return typeof o.hash === 'string' && typeof o.seq === 'number' ? [o] : [];
+    } catch {
+      return [];
+    }
+  });
+  const seen = records.map((r) => `${r.seq} ${r.decision} ${r.route} ${r.model} ${r.status}`).join('\n');
+  const allowed = records.find((r) => r.decision === 'allow' && r.route === 'messages' && r.masked?.email);
+  // The Agent SDK sends its own name for the Opus it was asked for (claude-opus-4-1 went out as claude-opus-5-5 here).
+  const denied = records.find((r) => r.decision === 'deny' && /^claude-opus-/.test(r.model));
+  if (!allowed || !denied) throw new Error(`the audit records in the sidecar's log:\n${seen}`);
+  expect(allowed).toMatchObject({
+    subject: `ServiceAccount ${NS}/support-bot`,
+    issuer: c.node.issuer,
+    namespace: NS,
+    pod: POD,
+    scope: 'support-agent',
+    review: 'support-agent-q4',
+    model: 'claude-sonnet-4-5',
+    status: 200,
+  });
+  expect(denied).toMatchObject({ status: 403, pod: POD, scope: 'support-agent' });
+  const file = join(tmp, 'audit.jsonl');
+  writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const verified = await runAuditVerify(file);
+  expect(verified).toMatchObject({ code: 0 });
+  const token = await inApp("process.stdout.write(require('fs').readFileSync(process.env.SCOPEKEEPER_TOKEN_FILE, 'utf8'))");
+  expect(token.split('.')).toHaveLength(3);
+  const all = lines.join('\n');
+  expect(all).not.toContain(token.split('.')[2]!);
+  expect(all).not.toContain(KEY);
+});
+
+test('endpoints[].auth: the sidecar calls the internal service with the projected token for its audience; the app calling it directly is refused', async () => {
+  const get = (url: string, withToken: boolean) =>
+    inApp(
+      `const fs = require('fs'); const h = ${withToken} ? { authorization: 'Bearer ' + fs.readFileSync(process.env.SCOPEKEEPER_TOKEN_FILE, 'utf8') } : {};` +
+        `fetch(${JSON.stringify(url)}, { headers: h }).then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })), (e) => console.log(JSON.stringify({ error: String(e.cause ?? e) })))`,
+    ).then((out) => JSON.parse(out.split('\n').pop()!) as { status?: number; body?: string; error?: string });
+  const through = await get('http://127.0.0.1:15180/services/crm/customers/1', true);
+  expect(through).toMatchObject({ status: 200 });
+  expect(JSON.parse(through.body!)).toEqual({ caller: `system:serviceaccount:${NS}:support-bot` });
+  // The app's own token is for the audience scopekeeper, not the service's; without one, nothing.
+  expect(await get(`${crmUrl}/customers/1`, true)).toMatchObject({ status: 401 });
+  expect(await get(`${crmUrl}/customers/1`, false)).toMatchObject({ status: 401 });
+  // A path outside the endpoint's paths is refused by the sidecar.
+  expect(await get('http://127.0.0.1:15180/services/crm/admin/users', true)).toMatchObject({ status: 403 });
+});
+
 test('the sidecar cannot write its root file system', async () => {
   const r = await c.kubectl([
     'exec',
@@ -306,6 +484,51 @@ test('the sidecar cannot write its root file system', async () => {
     "try { require('fs').writeFileSync('/app/owned', 'x'); console.log('WROTE') } catch (e) { console.log(e.code) }",
   ]);
   expect(r.stdout.trim()).toBe('EROFS');
+});
+
+test("Prometheus scrapes the pod's sidecar and the chart's operator: requests, masking, the valid review, the injection", async () => {
+  const s = await status();
+  const sidecarMetrics = await c.exposeFromNode(s.podIP!, 15181);
+  const op = JSON.parse(
+    (
+      await c.kubectl([
+        'get',
+        'pods',
+        '-n',
+        'scopekeeper-system',
+        '-l',
+        'app.kubernetes.io/component=operator',
+        '--field-selector',
+        'status.phase=Running',
+        '-o',
+        'json',
+      ])
+    ).stdout,
+  ) as { items: { status: { podIP: string } }[] };
+  const operatorMetrics = await c.exposeFromNode(op.items[0]!.status.podIP, 15182);
+  prom = await startPrometheus({
+    targets: [
+      { job: 'scopekeeper-sidecar', url: `${sidecarMetrics}/metrics`, labels: { namespace: NS, pod: POD } },
+      { job: 'scopekeeper-operator', url: `${operatorMetrics}/metrics` },
+    ],
+    scrapeIntervalSeconds: 1,
+  });
+  const p = prom;
+  await p.waitFor('count(up == 1)', (v) => v === 2, { timeoutMs: 30_000 });
+  const allowed = await p.waitFor('sum(scopekeeper_requests_total{decision="allow",scope="support-agent"})', (v) => v >= 1);
+  expect(allowed[0]!.value).toBeGreaterThanOrEqual(1);
+  await p.waitFor('sum(scopekeeper_masked_total{category="email"})', (v) => v > 0);
+  const valid = await p.waitFor(
+    `scopekeeper_access_review_valid{namespace="${NS}",review="support-agent-q4",scope="support-agent"}`,
+    (v) => v === 1,
+  );
+  expect(valid[0]!.metric.job).toBe('scopekeeper-operator');
+  const injected = await p.waitFor('scopekeeper_injections_total{result="injected"}', (v) => v >= 1);
+  expect(injected[0]!.metric.job).toBe('scopekeeper-operator');
+  // The denied Opus matches no name of the scope: counted as "other", so callers cannot grow the label set.
+  const denied = await p.query('scopekeeper_requests_total{decision="deny"}');
+  expect(denied.some((x) => x.metric.model === 'other')).toBe(true);
+  expect(denied.some((x) => /opus/.test(x.metric.model ?? ''))).toBe(false);
 });
 
 test("a killed sidecar is restarted by the kubelet and the agent's next call succeeds", async () => {
@@ -324,12 +547,4 @@ test("a killed sidecar is restarted by the kubelet and the agent's next call suc
   );
   const r = await ask('claude-sonnet-4-5', 'Reply with the word pong.');
   expect(r).toMatchObject({ ok: true });
-});
-
-test("Prometheus scrapes the pod's metrics", async () => {
-  const s = await status();
-  const metrics = await c.exposeFromNode(s.podIP!, 15181);
-  prom = await startPrometheus({ targets: [{ job: 'scopekeeper-sidecar', url: `${metrics}/metrics` }] });
-  const allowed = await prom.waitFor('sum(scopekeeper_requests_total{decision="allow"})', (v) => v >= 1, { timeoutMs: 30_000 });
-  expect(allowed[0]!.value).toBeGreaterThanOrEqual(1);
 });

@@ -1,7 +1,7 @@
 // Everything one request carries from its first byte to its audit record. The stages read and
 // write it; nothing is stored on `req` itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Decision, Identity, Masking, MessagesRequestFacts } from '@scopekeeper/core';
 
 export type Route = 'messages' | 'count_tokens' | 'models' | 'service' | 'probe' | 'unknown';
@@ -16,10 +16,26 @@ export interface UpstreamTarget {
   authorization?: string;
 }
 
+// Request ids: 12 random bytes each (96 bits, base64url), cut from a pool refilled 256 ids at a
+// time: one randomBytes() per request was ~1.5% of the sidecar's CPU under load.
+const ID_BYTES = 12;
+const pool = Buffer.alloc(ID_BYTES * 256);
+let poolAt = pool.length;
+
+function randomId(): string {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const id = pool.toString('base64url', poolAt, poolAt + ID_BYTES);
+  poolAt += ID_BYTES;
+  return id;
+}
+
 export class RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly requestId = `req_sk_${randomBytes(12).toString('base64url')}`;
+  readonly requestId = `req_sk_${randomId()}`;
   readonly startedAt: number;
   /** hrtime at start, for overhead = total - upstream. */
   readonly t0 = process.hrtime.bigint();

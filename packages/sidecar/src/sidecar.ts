@@ -1,7 +1,9 @@
 // The sidecar: the data port (an express router in front of the staged data path of
 // pipeline/routes.ts, behind a concurrency gate) and the admin port; start and graceful stop.
-import { createServer, Agent as HttpAgent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from './http/node-http.ts';
+import type { Agent as HttpsAgent } from 'node:https';
+import { httpsModule } from './http/tls.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express } from 'express';
 import type { Decision } from '@scopekeeper/core';
@@ -33,16 +35,22 @@ export class Sidecar {
   private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
   private stopping: Promise<void> | undefined;
+  private readonly closeMcpHttps: () => void;
 
   constructor(opts: SidecarOptions, deps: SidecarDeps) {
     this.metrics = deps.metrics ?? new SidecarMetrics();
     const forwarder = new Forwarder({ connections: opts.upstreamConnections ?? 256, timeoutMs: opts.upstreamTimeoutMs });
     const now = deps.now ?? Date.now;
     // The MCP route speaks node:http to its endpoints, through keep-alive pools of its own.
+    const pool = { keepAlive: true, maxSockets: 64, scheduling: 'lifo' as const };
+    let https: HttpsAgent | undefined;
     const mcpAgents = {
-      http: new HttpAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
-      https: new HttpsAgent({ keepAlive: true, maxSockets: 64, scheduling: 'lifo' }),
+      http: new http.Agent(pool),
+      get https(): HttpsAgent {
+        return (https ??= new (httpsModule().Agent)(pool));
+      },
     };
+    this.closeMcpHttps = () => https?.destroy();
     const mcp = {
       policy: deps.policy,
       audit: deps.audit,
@@ -85,7 +93,7 @@ export class Sidecar {
     // Node checks the headers timeout only every connectionsCheckingInterval (default 30 s): check
     // at least twice per timeout so a slow sender is cut off close to the deadline.
     const connectionsCheckingInterval = Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 2)));
-    this.dataServer = createServer(
+    this.dataServer = http.createServer(
       { requestTimeout: 0, headersTimeout, connectionsCheckingInterval, maxHeaderSize: 32 * 1024 },
       (req, res) => this.accept(req, res),
     );
@@ -94,7 +102,7 @@ export class Sidecar {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
-    this.adminServer = createServer(this.adminApp);
+    this.adminServer = http.createServer(this.adminApp);
     await Promise.all([listen(this.dataServer, this.dp.opts.listen), listen(this.adminServer, this.dp.opts.admin)]);
     return { data: `http://${addr(this.dataServer)}`, admin: `http://${addr(this.adminServer)}` };
   }
@@ -117,7 +125,7 @@ export class Sidecar {
     await this.dp.policy.stop();
     await this.dp.forwarder.close();
     this.dp.mcp.agents.http.destroy();
-    this.dp.mcp.agents.https.destroy();
+    this.closeMcpHttps();
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
   }
 

@@ -1,6 +1,7 @@
 // Validates ModelScope / AccessReview documents against the CRD schemas (embedded from
 // crds/) plus the CEL rules the API server enforces, so file mode refuses exactly what a
 // cluster would, with messages that name the file, the field and the fix.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type AjvModule from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -95,21 +96,79 @@ interface Compiled {
 
 let compiled: Map<Kind, Compiled> | undefined;
 
-function compiledSchemas(): Map<Kind, Compiled> {
-  if (compiled) return compiled;
+/** The file `npm run build` writes beside the compiled validate.js: the validators as code (ajv standalone). */
+export const PRECOMPILED_VALIDATORS = 'validators.generated.cjs';
+
+function newAjv(source: boolean): InstanceType<typeof AjvModule.default> {
   // Loaded on first use: only file-mode policy validates CRs in process, and ajv costs the
   // sidecar of every pod memory and start-up time it otherwise never uses.
   const require = createRequire(import.meta.url);
   const Ajv = (require('ajv') as typeof AjvModule).default;
   const addFormats = (require('ajv-formats') as { default: (a: InstanceType<typeof AjvModule.default>, f: string[]) => void }).default;
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+  // Standalone code names the date-time check by a require() of ajv-formats, built with this
+  // ajv's own code template (ajv-formats may sit on another ajv copy, whose template this one
+  // would not recognise).
+  const { _ } = require('ajv') as typeof AjvModule;
+  const code = source ? { code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` } } : {};
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, ...code });
   addFormats(ajv, ['date-time']);
-  compiled = new Map();
+  return ajv;
+}
+
+function preparedSchemas(): Map<Kind, { schema: JsonSchema; rules: CelRule[] }> {
+  const out = new Map<Kind, { schema: JsonSchema; rules: CelRule[] }>();
   for (const kind of Object.keys(crdSchemas) as Kind[]) {
     const rules: CelRule[] = [];
-    const schema = prepare(crdSchemas[kind] as unknown as JsonSchema, [], rules);
-    compiled.set(kind, { validate: ajv.compile(schema), rules, schema });
+    out.set(kind, { schema: prepare(crdSchemas[kind] as unknown as JsonSchema, [], rules), rules });
   }
+  return out;
+}
+
+/**
+ * The validators as one CommonJS module (ajv's standalone code), keyed by kind and by a digest of
+ * the prepared schemas. `npm run build` writes it beside the compiled validate.js, so the sidecar
+ * in file mode neither loads ajv's compiler nor compiles the schemas at start (~100 ms).
+ */
+export function standaloneValidators(): string {
+  const require = createRequire(import.meta.url);
+  const standaloneCode = (require('ajv/dist/standalone') as { default: (a: unknown, refs: Record<string, string>) => string }).default;
+  const ajv = newAjv(true);
+  const refs: Record<string, string> = {};
+  for (const [kind, p] of preparedSchemas()) {
+    ajv.addSchema(p.schema, kind);
+    refs[kind] = kind;
+  }
+  return `${standaloneCode(ajv, refs)}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest())};\n`;
+}
+
+function schemaDigest(): string {
+  return createHash('sha256').update(JSON.stringify(crdSchemas)).digest('hex');
+}
+
+/** The build's precompiled validators when they are there and were made from these schemas; else undefined. */
+function precompiled(): Record<string, ValidateFunction> | undefined {
+  try {
+    const m = createRequire(import.meta.url)(`./${PRECOMPILED_VALIDATORS}`) as Record<string, ValidateFunction> & { schemaDigest?: string };
+    const complete = Object.keys(crdSchemas).every((k) => typeof m[k] === 'function');
+    return complete && m.schemaDigest === schemaDigest() ? m : undefined;
+  } catch {
+    return undefined; // the sources, run as they are: compile below
+  }
+}
+
+/** The validators compiled now, in process (what the sources use; the build's file must agree: a test checks). */
+export function runtimeValidators(): Record<Kind, ValidateFunction> {
+  const ajv = newAjv(false);
+  const out = {} as Record<Kind, ValidateFunction>;
+  for (const [kind, p] of preparedSchemas()) out[kind] = ajv.compile(p.schema);
+  return out;
+}
+
+function compiledSchemas(): Map<Kind, Compiled> {
+  if (compiled) return compiled;
+  const validators = precompiled() ?? runtimeValidators();
+  compiled = new Map();
+  for (const [kind, p] of preparedSchemas()) compiled.set(kind, { validate: validators[kind]!, rules: p.rules, schema: p.schema });
   return compiled;
 }
 

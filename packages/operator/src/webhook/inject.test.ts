@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { ModelScope } from '@scopekeeper/core';
 import { parseInjectionConfig, type InjectionConfig } from './config.ts';
 import { applyPatch } from './jsonpatch.ts';
 import { mutatePod, parseServerVersion, useNativeSidecar, type InjectionContext } from './inject.ts';
 import { podExposures } from './pod-guard.ts';
-import { sidecarArgs, sidecarMismatch } from './sidecar.ts';
+import { SIDECAR_NODE_OPTIONS, sidecarArgs, sidecarMismatch } from './sidecar.ts';
 
 const hasOurSidecar = (p: V1Pod, cfg: InjectionConfig, scopes: ModelScope[] = []): boolean =>
   sidecarMismatch(p, cfg, {
@@ -112,6 +113,13 @@ describe('server version', () => {
 });
 
 describe('mutatePod: injection', () => {
+  test('the heap bounds in the injected NODE_OPTIONS are the ones bin/scopekeeper.js sets when started without them', () => {
+    const bin = readFileSync(new URL('../../../../bin/scopekeeper.js', import.meta.url), 'utf8');
+    const own = /const SIDECAR_HEAP = \[([^\]]*)\]/.exec(bin)?.[1];
+    expect(own).toBeDefined();
+    expect(SIDECAR_NODE_OPTIONS.split(' ')).toEqual([...own!.matchAll(/'([^']*)'/g)].map((m) => m[1]));
+  });
+
   test('≥ 1.29: a native sidecar first among the init containers, with the contract arguments', () => {
     const out = inject(pod());
     const sc = out.spec!.initContainers![0]!;
@@ -137,6 +145,7 @@ describe('mutatePod: injection', () => {
       '0.0.0.0:15181',
     ]);
     expect(sc.env).toEqual([
+      { name: 'NODE_OPTIONS', value: SIDECAR_NODE_OPTIONS },
       { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
     ]);
@@ -209,7 +218,7 @@ describe('mutatePod: injection', () => {
     expect(out.spec!.initContainers).toBeUndefined();
     expect(out.spec!.containers.map((c) => c.name)).toEqual(['app', 'scopekeeper-sidecar']);
     expect(out.spec!.containers[1]!.restartPolicy).toBeUndefined();
-    expect(out.spec!.containers[1]!.env).toHaveLength(2); // its own POD_NAME / POD_NAMESPACE only
+    expect(out.spec!.containers[1]!.env).toHaveLength(3); // its own NODE_OPTIONS, POD_NAME, POD_NAMESPACE only
   });
 
   test('the scope annotation becomes --scope; more issuers, a CA, an upstream and audit sinks pass through', () => {
@@ -405,6 +414,7 @@ describe('the sidecar is exactly what the webhook injects', () => {
     ['a workingDir', (c) => (c.workingDir = '/tmp')],
     ['an extra port', (c) => c.ports!.push({ containerPort: 9999, protocol: 'TCP' })],
     ['an extra env', (c) => c.env!.push({ name: 'NODE_OPTIONS', value: '--require /x.js' })],
+    ['another NODE_OPTIONS', (c) => (c.env!.find((e) => e.name === 'NODE_OPTIONS')!.value = '--require /x.js')],
     ['envFrom', (c) => (c.envFrom = [{ configMapRef: { name: 'x' } }])],
     ['an extra mount', (c) => c.volumeMounts!.push({ name: 'shared', mountPath: '/shared' })],
     ['runAsUser 0', (c) => (c.securityContext!.runAsUser = 0)],

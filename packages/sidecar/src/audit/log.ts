@@ -375,7 +375,12 @@ export class AuditLog {
         continue;
       }
       s.head += batch.length;
-      if (s.head > 4096 && s.head * 2 > s.queue.length) {
+      // Written lines are let go at once when the queue is drained (the usual case), so they die
+      // young instead of being promoted to the old generation while thousands pile up behind head.
+      if (s.head === s.queue.length) {
+        s.queue = [];
+        s.head = 0;
+      } else if (s.head > 4096 && s.head * 2 > s.queue.length) {
         s.queue = s.queue.slice(s.head);
         s.head = 0;
       }

@@ -2,7 +2,10 @@
 // size-capped, redirects refused, transport https (http on loopback only); every failure is an
 // IssuerUnavailableError whose detail names the URL and the reason, never token content.
 import { readFile } from 'node:fs/promises';
-import { Agent, fetch } from 'undici';
+import type { IncomingMessage } from 'node:http';
+import { http } from '../http/node-http.ts';
+import type { Agent as HttpsAgent } from 'node:https';
+import { httpsModule } from '../http/tls.ts';
 import type { JWK } from 'jose';
 import { IssuerUnavailableError } from './errors.ts';
 import { checkUrl, transportAllowed, type IssuerConfig } from './flags.ts';
@@ -16,7 +19,8 @@ export class JwksClient {
   /** Learnt from discovery; forgotten when it stops answering. */
   jwksUri?: string;
   #discoveryBase: string;
-  #dispatcher: Agent;
+  /** Keep-alive connections to the issuer (its CA when --issuer-ca is given). */
+  #agent: HttpsAgent | undefined;
   #timeoutMs: number;
 
   constructor(config: IssuerConfig, timeoutMs: number) {
@@ -28,15 +32,15 @@ export class JwksClient {
       config.discoveryUrl === undefined ? `issuer ${config.issuer}` : `discovery URL of ${config.issuer}`,
       true,
     );
-    this.#dispatcher = new Agent({
-      connect: config.ca === undefined ? { timeout: timeoutMs } : { timeout: timeoutMs, ca: config.ca },
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
   }
 
   async close(): Promise<void> {
-    await this.#dispatcher.close().catch(() => undefined);
+    this.#agent?.destroy();
+  }
+
+  #httpsAgent(): HttpsAgent {
+    const ca = this.config.ca;
+    return (this.#agent ??= new (httpsModule().Agent)({ keepAlive: true, maxSockets: 4, ...(ca === undefined ? {} : { ca }) }));
   }
 
   /** Discovery (when the jwks_uri is not known or failed) and the JWKS: the usable keys, never none. */
@@ -111,17 +115,13 @@ export class JwksClient {
     }
     let text: string;
     try {
-      const res = await fetch(url, {
-        dispatcher: this.#dispatcher,
-        headers,
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-      if (res.status !== 200) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new IssuerUnavailableError(issuer, `${what} ${url}: HTTP ${res.status}`);
+      const res = await get(url, headers, () => this.#httpsAgent(), this.#timeoutMs);
+      if (res.statusCode !== 200) {
+        // Redirects are not followed (node:http never does): a 3xx is refused like any other status.
+        res.destroy();
+        throw new IssuerUnavailableError(issuer, `${what} ${url}: HTTP ${res.statusCode}`);
       }
-      text = await readCapped(res.body, MAX_DOCUMENT_BYTES);
+      text = await readCapped(res, MAX_DOCUMENT_BYTES, this.#timeoutMs);
     } catch (err) {
       if (err instanceof IssuerUnavailableError) throw err;
       throw new IssuerUnavailableError(issuer, `${what} ${url}: ${describe(err)}`, { cause: err });
@@ -177,17 +177,47 @@ function publicJwk(raw: unknown): JWK | undefined {
   return jwk;
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {
-  if (!body) return '';
-  const chunks: Uint8Array[] = [];
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/** GET with node:http(s): the response once its headers are in, or an error within timeoutMs. */
+function get(url: string, headers: Record<string, string>, agent: () => HttpsAgent, timeoutMs: number): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsModule().request : http.request)(u, {
+      method: 'GET',
+      headers,
+      ...(u.protocol === 'https:' ? { agent: agent() } : {}),
+    });
+    const timer = setTimeout(() => req.destroy(new TimeoutError('timed out')), timeoutMs);
+    req.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.once('response', (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    });
+    req.end();
+  });
+}
+
+async function readCapped(body: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > limit) {
-      await body.cancel().catch(() => undefined);
-      throw new Error(`document larger than ${limit} bytes`);
+  const timer = setTimeout(() => body.destroy(new TimeoutError('timed out')), timeoutMs);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > limit) {
+        body.destroy();
+        throw new Error(`document larger than ${limit} bytes`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } finally {
+    clearTimeout(timer);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

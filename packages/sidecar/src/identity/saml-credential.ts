@@ -5,7 +5,16 @@
 // SAML-shaped takes the JWT path unchanged, with its own header rules and messages.
 import type { Identity } from '@scopekeeper/core';
 import { AuthenticationError, extractToken, type TokenVerifier } from './verifier.ts';
-import { looksLikeSaml, type SamlVerifier } from './saml-verifier.ts';
+// Type only: the SAML verifier (and its XML and signature libraries) is loaded only when
+// --saml-idp-metadata is given (run.ts).
+import type { SamlVerifier } from './saml-verifier.ts';
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Whether a credential has the form of a base64 SAML document (base64 of "<…"), rather than a JWT. */
+export function looksLikeSaml(credential: string): boolean {
+  return credential.startsWith('P') && !credential.includes('.') && BASE64.test(credential.slice(0, 64));
+}
 
 type HeaderValue = string | string[] | undefined;
 export interface CredentialHeaders {

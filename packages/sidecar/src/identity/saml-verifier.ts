@@ -23,7 +23,6 @@ import type { SamlMetadata } from './saml-metadata.ts';
 /** Longest credential accepted (base64 characters): two copies (Authorization and x-api-key) fit the 32 KB header limit. */
 export const MAX_SAML_CREDENTIAL_LENGTH = 16 * 1024;
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** A 401 for a SAML credential; `reason` names the check that failed (for tests and logs). */
 export class SamlAuthenticationError extends AuthenticationError {
@@ -35,10 +34,8 @@ export class SamlAuthenticationError extends AuthenticationError {
   }
 }
 
-/** Whether a credential has the form of a base64 SAML document (base64 of "<…"), rather than a JWT. */
-export function looksLikeSaml(credential: string): boolean {
-  return credential.startsWith('P') && !credential.includes('.') && BASE64.test(credential.slice(0, 64));
-}
+export { looksLikeSaml } from './saml-credential.ts';
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 export interface SamlVerifierOptions {
   metadata: SamlMetadata;

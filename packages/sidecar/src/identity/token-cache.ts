@@ -3,7 +3,7 @@
 // cache never holds a token. An entry lives until the earlier of the token's `exp` and any change
 // of its issuer's key set (the key-cache generation it was verified under); the cache is bounded
 // and drops the least recently used entry first.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Identity } from '@scopekeeper/core';
 
 interface Entry {
@@ -26,7 +26,7 @@ export class VerifiedTokenCache {
   }
 
   static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    return hash('sha256', token, 'base64url');
   }
 
   get size(): number {

@@ -2,8 +2,10 @@
 // caller's credentials or cookies), the answer is asked for uncompressed and decoded if the
 // server compresses anyway, and the timeout covers the wait for the answer's headers only, so
 // a long event stream is not cut.
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import { http } from '../http/node-http.ts';
+import type { Agent as HttpsAgent } from 'node:https';
+import { httpsModule } from '../http/tls.ts';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 
 /** The streamable HTTP transport's request headers; everything else the caller sent stays here. */
@@ -39,7 +41,7 @@ export function callUpstream(c: UpstreamCall): Promise<IncomingMessage> {
   headers['accept-encoding'] = 'identity';
   if (c.body) headers['content-length'] = c.body.length;
   Object.assign(headers, c.extra);
-  const request = c.target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const request = c.target.protocol === 'https:' ? httpsModule().request : http.request;
   return new Promise((resolve, reject) => {
     const r = request(c.target, { method: c.method, headers, agent: c.agent, timeout: c.timeoutMs }, (res) => {
       r.setTimeout(0);

@@ -9,8 +9,18 @@ import type { DataPath } from './env.ts';
 
 /** The Messages API upstream for this request: --upstream's origin, its path prefix, the caller's path. */
 export function anthropicTarget(dp: DataPath, ctx: RequestContext): UpstreamTarget {
-  const u = new URL(dp.opts.upstream);
-  return { origin: u.origin, path: `${u.pathname.replace(/\/$/, '')}${originForm(ctx.req.url ?? '/')}`, anthropic: true };
+  const u = upstreamBase(dp.opts.upstream);
+  return { origin: u.origin, path: `${u.prefix}${originForm(ctx.req.url ?? '/')}`, anthropic: true };
+}
+
+/** --upstream's origin and path prefix, parsed once (it does not change while the sidecar runs). */
+let base: { url: string; origin: string; prefix: string } | undefined;
+function upstreamBase(url: string): { origin: string; prefix: string } {
+  if (base?.url !== url) {
+    const u = new URL(url);
+    base = { url, origin: u.origin, prefix: u.pathname.replace(/\/$/, '') };
+  }
+  return base;
 }
 
 /** An absolute-form request target (`POST http://host/path`) names a host we ignore: keep the path. */
@@ -53,19 +63,13 @@ export async function forward(dp: DataPath, ctx: RequestContext): Promise<Upstre
     body = req;
     if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
   }
-  const abort = new AbortController();
-  const gone = () => abort.abort();
-  ctx.res.once('close', gone);
   ctx.upstreamStart = process.hrtime.bigint();
+  // The caller going away before the upstream answers cancels the upstream request.
+  const sent = dp.forwarder.send({ origin: target.origin, path: target.path, method: req.method ?? 'GET', headers, body });
+  const gone = () => sent.cancel();
+  ctx.res.once('close', gone);
   try {
-    return await dp.forwarder.send({
-      origin: target.origin,
-      path: target.path,
-      method: req.method ?? 'GET',
-      headers,
-      body,
-      signal: abort.signal,
-    });
+    return await sent.response;
   } catch (e) {
     failed(dp, ctx, e);
     return undefined;

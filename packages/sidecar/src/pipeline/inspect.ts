@@ -1,6 +1,6 @@
 // Stage 2, read and inspect: the Messages body into one Buffer (bounded), its sha256 for the
 // audit, and the facts policy decides on. The body is never re-serialised.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { readBody, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
@@ -20,7 +20,7 @@ export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise
     return false;
   }
   ctx.body = body;
-  ctx.bodySha256 = createHash('sha256').update(body).digest('hex');
+  ctx.bodySha256 = hash('sha256', body, 'hex');
   try {
     ctx.facts = inspectMessagesRequest(body, ctx.req.headers['anthropic-beta'], { requireMaxTokens: ctx.route === 'messages' });
   } catch (e) {
