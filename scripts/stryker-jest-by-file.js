@@ -7,7 +7,7 @@
 // the masking engine that is 33 test files per mutant; here it is the two or three that cover it.
 // The dry run and the mutant runs may happen in different worker processes (all in the one
 // sandbox, their cwd), so the dry run writes the test -> file map to a file there.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { strykerPlugins as jestPlugins } from '@stryker-mutator/jest-runner';
 import { declareFactoryPlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
@@ -73,4 +73,24 @@ function jestByFileFactory(injector) {
 }
 jestByFileFactory.inject = jestFactory.inject;
 
-export const strykerPlugins = [declareFactoryPlugin(PluginKind.TestRunner, 'jest-by-file', jestByFileFactory)];
+/**
+ * Reporter "survivors": appends each surviving (or uncovered) mutant to reports/survivors.log as
+ * soon as it is tested, so tests can be written while a long run goes on.
+ */
+function survivorsReporterFactory() {
+  const file = 'reports/survivors.log';
+  mkdirSync('reports', { recursive: true });
+  writeFileSync(file, '');
+  return {
+    onMutantTested(m) {
+      if (m.status !== 'Survived' && m.status !== 'NoCoverage') return;
+      const at = `${m.fileName}:${m.location.start.line}:${m.location.start.column + 1}`;
+      appendFileSync(file, `${m.status} ${at} ${m.mutatorName}: ${JSON.stringify(m.replacement)}\n`);
+    },
+  };
+}
+
+export const strykerPlugins = [
+  declareFactoryPlugin(PluginKind.TestRunner, 'jest-by-file', jestByFileFactory),
+  declareFactoryPlugin(PluginKind.Reporter, 'survivors', survivorsReporterFactory),
+];
