@@ -348,6 +348,24 @@ describe('class 7: override and hop-by-hop headers', () => {
     }
   });
 
+  test('their underscore twins (CGI, WSGI, Rack and PHP read X_HTTP_METHOD_OVERRIDE as X-HTTP-Method-Override) never reach it either', async () => {
+    const twins = {
+      x_http_method_override: 'DELETE',
+      X_HTTP_Method: 'DELETE',
+      x_original_url: '/admin',
+      x_forwarded_for: '10.0.0.1',
+      X_Forwarded_Host: 'admin.internal',
+      x_real_ip: '10.0.0.1',
+      x_scopekeeper_approval: 'team-a/x',
+      x_api_key: 'sk-ant-caller',
+    };
+    const res = await get('ok', { ...twins, 'x-tenant': 'team-a' });
+    expect(res.status).toBe(200);
+    const h = seen[seen.length - 1]!.headers;
+    expect(Object.keys(h).filter((n) => n.includes('_'))).toEqual([]);
+    expect(h['x-tenant']).toBe('team-a'); // an ordinary header still goes
+  });
+
   test("headers the caller names in Connection are dropped (request), and the service's (response)", async () => {
     const res = await rawRequest('GET', `${world.url}/services/crm/customers/hop`, {
       authorization: `Bearer ${await world.saToken('plain-svc-bot')}`,
