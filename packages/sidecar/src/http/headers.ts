@@ -87,10 +87,15 @@ const CREDENTIALS = ['authorization', 'x-api-key', 'cookie', 'proxy-authorizatio
 /** Framing and routing the forwarder sets itself for the hop it makes. */
 const OWN_FRAMING = ['host', 'content-length', 'transfer-encoding', 'expect', 'http2-settings'];
 
-/** A copy of the caller's headers fit for the upstream: no credentials, no `x-scopekeeper-*`, no hop-by-hop or override headers. */
+/**
+ * A copy of the caller's headers fit for the upstream: no credentials, no `x-scopekeeper-*`, no
+ * hop-by-hop or override headers, and no name with an underscore — CGI, WSGI, Rack and PHP read
+ * `X_HTTP_METHOD_OVERRIDE` or `X_Forwarded_For` as the dashed header (both become
+ * `HTTP_X_HTTP_METHOD_OVERRIDE`), so every list above would have a twin; nginx drops them too.
+ */
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: IncomingHttpHeaders = {};
-  for (const k in headers) if (headers[k] !== undefined && !k.startsWith('x-scopekeeper-')) out[k] = headers[k];
+  for (const k in headers) if (headers[k] !== undefined && !k.startsWith('x-scopekeeper-') && !k.includes('_')) out[k] = headers[k];
   stripRequestHeaders(out);
   for (const h of CREDENTIALS) delete out[h];
   for (const h of OWN_FRAMING) delete out[h];
