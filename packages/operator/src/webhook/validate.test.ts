@@ -694,3 +694,167 @@ describe('/validate-accessreview: subjects, requesters and service accounts', ()
     ).toEqual({ allowed: true });
   });
 });
+
+describe('/validate-pod at its edges', () => {
+  const ns = (name: string, labels?: Record<string, string>): NamespaceLike => ({ metadata: labels ? { name, labels } : { name } });
+  const noListing: ValidationDeps = {
+    getScope: deps.getScope,
+    getNamespace: async (name) => (name === 'bare' ? ns('bare') : namespaces[name]),
+    injection,
+  };
+  const message = (v: Awaited<ReturnType<typeof validatePod>>) => (v.allowed ? '(allowed)' : v.message);
+  const leaky = (p: V1Pod): V1Pod => {
+    p.spec!.containers[0]!.envFrom = [{ secretRef: { name: 'anthropic-key' } }];
+    return p;
+  };
+  const EXPOSED = `container "app" reads the upstream key Secret "anthropic-key" through envFrom: remove the envFrom secretRef anthropic-key`;
+  const CREDENTIALS =
+    'Only the scopekeeper sidecar may hold the upstream key and its service tokens; the app calls http://127.0.0.1:15180 (ANTHROPIC_BASE_URL) with the token in $SCOPEKEEPER_TOKEN_FILE instead.';
+
+  test.each([
+    ['the injected label alone', (p: V1Pod) => (p.metadata!.labels = { 'scopekeeper.dev/injected': 'true' })],
+    ['the status annotation alone', (p: V1Pod) => (p.metadata!.annotations = { 'scopekeeper.dev/status': 'injected' })],
+    ['a container named like the sidecar alone', (p: V1Pod) => p.spec!.containers.push({ name: 'scopekeeper-sidecar', image: 'x' })],
+  ])('outside an enforced namespace, a pod marked injected by %s is checked for exposures', async (_how, mark) => {
+    const p = leaky(plain());
+    p.metadata!.namespace = 'team-a';
+    mark(p);
+    expect(message(await validatePod(podRequest('team-a', p), deps))).toContain(
+      `pod team-a/agent would expose the scopekeeper sidecar's credentials (the pod is injected with the scopekeeper sidecar): ${EXPOSED}. ${CREDENTIALS}`,
+    );
+    // unmarked, the same pod is none of scopekeeper's business there
+    expect(await validatePod(podRequest('team-a', leaky(plain())), deps)).toEqual({ allowed: true });
+  });
+
+  test('two problems are one refusal, joined by "Also:"', async () => {
+    const v = await validatePod(podRequest('locked', leaky(plain())), deps);
+    expect(message(v)).toBe(
+      'pod locked/agent is not injected with the scopekeeper sidecar, and namespace locked is labelled scopekeeper.dev/enforce=true: every pod there must run it. ' +
+        'Add the annotation scopekeeper.dev/inject: "true" to the pod (for a Deployment: spec.template.metadata.annotations). ' +
+        `Also: pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
+    );
+  });
+
+  test('the whole sentence for an opted-out pod, a missed injection and a look-alike sidecar', async () => {
+    expect(message(await validatePod(podRequest('locked', plain({ 'scopekeeper.dev/inject': 'false' })), deps))).toBe(
+      'pod locked/agent opts out of the scopekeeper sidecar (scopekeeper.dev/inject: "false"), but namespace locked is labelled scopekeeper.dev/enforce=true: every pod there must run it. ' +
+        'Set scopekeeper.dev/inject: "true" on the pod (for a Deployment: spec.template.metadata.annotations).',
+    );
+    expect(message(await validatePod(podRequest('locked', plain({ 'scopekeeper.dev/inject': 'true' })), deps))).toBe(
+      'pod locked/agent asks for the scopekeeper sidecar but does not carry it, and namespace locked is labelled scopekeeper.dev/enforce=true: the injection webhook did not run. ' +
+        'Check that the scopekeeper operator is running and its MutatingWebhookConfiguration "scopekeeper" is installed, then create the pod again.',
+    );
+    const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    p.spec!.initContainers![0]!.image = 'attacker/exfil:latest';
+    expect(message(await validatePod(podRequest('locked', p), deps))).toMatch(
+      /\) and namespace locked is labelled scopekeeper\.dev\/enforce=true\. Remove that container \(and the injected volumes\) from the pod spec and let the webhook inject the sidecar\.$/,
+    );
+  });
+
+  test('a forged status annotation without the sidecar is not injected', async () => {
+    const forged = plain({ 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/status': 'injected' });
+    expect(message(await validatePod(podRequest('locked', forged), deps))).toContain(
+      'asks for the scopekeeper sidecar but does not carry it',
+    );
+  });
+
+  test('only CREATE and UPDATE are checked; status writes pass', async () => {
+    for (const operation of ['DELETE', 'CONNECT'] as const) {
+      expect(await validatePod(podRequest('locked', leaky(plain()), { operation }), deps)).toEqual({ allowed: true });
+    }
+    const p = leaky(plain());
+    expect(await validatePod(podRequest('locked', p, { operation: 'UPDATE', subResource: 'status', oldObject: p }), deps)).toEqual({
+      allowed: true,
+    });
+  });
+
+  test('a pod without a spec is a 400; the namespace comes from the pod when the request has none', async () => {
+    expect(await validatePod(podRequest('locked', { metadata: { name: 'x' } }), deps)).toEqual({
+      allowed: false,
+      code: 400,
+      message: 'the Pod has no spec',
+    });
+    expect(message(await validatePod(podRequest('', plain()), deps))).toMatch(/^pod locked\/agent is not injected/);
+  });
+
+  test('a namespace without labels is not enforced; no scope listing is no reserved audience', async () => {
+    expect(await validatePod(podRequest('bare', leaky(plain())), noListing)).toEqual({ allowed: true });
+    expect(message(await validatePod(podRequest('locked', leaky(injected(plain({ 'scopekeeper.dev/inject': 'true' })))), noListing))).toBe(
+      `pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
+    );
+  });
+
+  describe('updates', () => {
+    const base = () => injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    const update = (pod: V1Pod, old: V1Pod, over: Partial<AdmissionRequest> = {}) =>
+      validatePod(podRequest('locked', pod, { operation: 'UPDATE', oldObject: old, ...over }), deps);
+    const SIDE = (change: string) =>
+      `pod locked/agent: an update may not change the scopekeeper sidecar (${change}); it holds the upstream key. ` +
+      "Leave container scopekeeper-sidecar as injected; to run another sidecar, change the operator's injection config and re-create the pod.";
+
+    test('removing, adding or moving the sidecar container', async () => {
+      const old = base();
+      const removed = structuredClone(old);
+      removed.spec!.initContainers = [];
+      expect(message(await update(removed, old))).toContain(SIDE('it removes container scopekeeper-sidecar'));
+      const moved = structuredClone(old);
+      moved.spec!.initContainers!.unshift({ name: 'setup', image: 'busybox' });
+      expect(message(await update(moved, old))).toContain(SIDE('it moves container scopekeeper-sidecar'));
+      const toApp = structuredClone(old);
+      toApp.spec!.containers.push(toApp.spec!.initContainers!.shift()!);
+      expect(message(await update(toApp, old))).toContain(SIDE('it moves container scopekeeper-sidecar'));
+      const plainOld = plain();
+      const added = structuredClone(plainOld);
+      added.spec!.containers.push({ name: 'scopekeeper-sidecar', image: 'x' });
+      expect(message(await update(added, plainOld))).toContain(SIDE('it adds a container named scopekeeper-sidecar'));
+    });
+
+    test('the changed fields of the sidecar are listed in order', async () => {
+      const old = base();
+      const changed = structuredClone(old);
+      changed.spec!.initContainers![0]!.image = 'attacker/exfil:1';
+      changed.spec!.initContainers![0]!.workingDir = '/tmp';
+      expect(message(await update(changed, old))).toBe(SIDE('it changes image, workingDir of container scopekeeper-sidecar'));
+      const added = structuredClone(old);
+      added.spec!.initContainers![0]!.workingDir = '/tmp';
+      added.spec!.initContainers![0]!.image = 'attacker/exfil:1';
+      expect(message(await update(added, old))).toBe(SIDE('it changes image, workingDir of container scopekeeper-sidecar'));
+    });
+
+    test('dropping the marks: the labels object or only the status annotation', async () => {
+      const old = base();
+      const noLabels = structuredClone(old);
+      delete noLabels.metadata!.labels;
+      expect(message(await update(noLabels, old))).toBe(
+        'pod locked/agent: an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod: the webhooks find injected pods by them. Put them back as they were.',
+      );
+      const noStatus = structuredClone(old);
+      delete noStatus.metadata!.annotations!['scopekeeper.dev/status'];
+      expect(message(await update(noStatus, old))).toContain('may not change the label scopekeeper.dev/injected or the annotation');
+      const noAnnotations = structuredClone(old);
+      delete noAnnotations.metadata!.annotations;
+      expect(message(await update(noAnnotations, old))).toContain('may not change the label scopekeeper.dev/injected or the annotation');
+      // a pod that was never injected has no marks to keep
+      const unmarkedOld = plain();
+      unmarkedOld.metadata!.namespace = 'team-a';
+      const relabelled = structuredClone(unmarkedOld);
+      relabelled.metadata!.labels = { team: 'x' };
+      expect(await validatePod(podRequest('team-a', relabelled, { operation: 'UPDATE', oldObject: unmarkedOld }), deps)).toEqual({
+        allowed: true,
+      });
+    });
+
+    test('only what an update adds is refused; an exposure the pod already had does not block other updates', async () => {
+      const old = base();
+      old.spec!.hostPID = true;
+      const next = structuredClone(old);
+      next.spec!.containers[0]!.image = 'agent:2';
+      expect(await update(next, old)).toEqual({ allowed: true });
+      const worse = structuredClone(next);
+      worse.spec!.containers[0]!.envFrom = [{ secretRef: { name: 'anthropic-key' } }];
+      expect(message(await update(worse, old))).toBe(
+        `pod locked/agent: this update would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
+      );
+    });
+  });
+});
