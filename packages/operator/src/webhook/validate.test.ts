@@ -6,7 +6,7 @@ import type { InjectionConfig } from './config.ts';
 import { mutatePod } from './inject.ts';
 import { validate, type NamespaceLike, type ValidationDeps } from './validate.ts';
 import { validatePod } from './validate-pod.ts';
-import { isDecision, mutateAccessReview, validateAccessReview } from './validate-review.ts';
+import { isDecision, mutateAccessReview, serviceAccountOf, validateAccessReview } from './validate-review.ts';
 
 const injection: InjectionConfig = { image: 'scopekeeper:1', issuers: ['https://issuer'], upstreamKeySecret: 'anthropic-key' };
 
@@ -856,5 +856,189 @@ describe('/validate-pod at its edges', () => {
         `pod locked/agent: this update would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
       );
     });
+  });
+});
+
+describe('/validate-accessreview and /mutate-accessreview at their edges', () => {
+  test('serviceAccountOf: exactly system:serviceaccount:<namespace>:<name>', () => {
+    expect(serviceAccountOf('system:serviceaccount:team-a:bot')).toEqual({ namespace: 'team-a', name: 'bot' });
+    for (const u of [
+      'system:serviceaccount:team-a',
+      'system:serviceaccount::bot',
+      'system:serviceaccount:team-a:',
+      'system:serviceaccount:a:b:c',
+      'bot',
+      'x:system:serviceaccount:a:b',
+    ]) {
+      expect(serviceAccountOf(u)).toBeUndefined();
+    }
+  });
+
+  test('mutate: only AccessReviews, only CREATE and UPDATE, only with a spec', () => {
+    const req = arRequest('carol@example.com', [], approved());
+    expect(mutateAccessReview({ ...req, kind: { group: '', version: 'v1', kind: 'Pod' } })).toEqual([]);
+    expect(mutateAccessReview({ ...req, kind: undefined as unknown as AdmissionRequest['kind'] })).toEqual([]);
+    expect(mutateAccessReview({ ...req, operation: 'DELETE' })).toEqual([]);
+    expect(mutateAccessReview({ ...req, object: { metadata: { name: 'x' } } })).toEqual([]);
+    expect(mutateAccessReview({ ...req, object: undefined })).toEqual([]);
+  });
+
+  test('mutate: a request without userInfo stamps the empty user; an UPDATE of a review created without requestedBy removes a forged one', () => {
+    const req = arRequest('carol@example.com', [], review({ requestedBy: 'x' }));
+    expect(mutateAccessReview({ ...req, userInfo: undefined as unknown as AdmissionRequest['userInfo'] }, 0)).toEqual([
+      { op: 'add', path: '/spec/requestedBy', value: '' },
+    ]);
+    const old = review({ requestedBy: undefined });
+    expect(mutateAccessReview(arRequest('carol@example.com', [], review({ requestedBy: 'forged' }), old), 0)).toEqual([
+      { op: 'remove', path: '/spec/requestedBy' },
+    ]);
+    expect(
+      mutateAccessReview(
+        arRequest('carol@example.com', [], review({ requestedBy: 'forged' }), { ...old, spec: undefined } as unknown as AccessReview),
+        0,
+      ),
+    ).toEqual([{ op: 'remove', path: '/spec/requestedBy' }]);
+    expect(mutateAccessReview(arRequest('carol@example.com', [], review({ requestedBy: undefined }), old), 0)).toEqual([]);
+  });
+
+  test('isDecision: an UPDATE without the old object counts; other operations never', () => {
+    expect(isDecision('UPDATE', approved(), undefined)).toBe(true);
+    expect(isDecision('CONNECT', approved(), approved())).toBe(false);
+    expect(isDecision('CREATE', undefined, undefined)).toBe(false);
+    expect(isDecision('CREATE', { metadata: { name: 'x' } } as AccessReview, undefined)).toBe(false);
+  });
+
+  test('validate: only CREATE and UPDATE; a review without a spec is a 400', async () => {
+    expect(await validateAccessReview({ ...arRequest('mallory@example.com', [], approved()), operation: 'DELETE' }, deps)).toEqual({
+      allowed: true,
+    });
+    expect(await validateAccessReview(arRequest('carol@example.com', [], { metadata: { name: 'x' } } as AccessReview), deps)).toEqual({
+      allowed: false,
+      code: 400,
+      message: 'the AccessReview has no spec',
+    });
+  });
+
+  test('a decision without an authenticated user', async () => {
+    const req = arRequest('', [], approved({ requestedBy: '', reviewer: '' }));
+    expect(await validateAccessReview({ ...req, userInfo: undefined as unknown as AdmissionRequest['userInfo'] }, deps)).toEqual({
+      allowed: false,
+      code: 403,
+      message: 'AccessReview team-a/support-agent-2026q4: a decision needs an authenticated user; the request has none.',
+    });
+  });
+
+  test('the review is named from the request, then generateName, when it has no name yet', async () => {
+    const unnamed = {
+      ...approved({ requestedBy: 'x' }),
+      metadata: { namespace: 'team-a', generateName: 'support-agent-' },
+    } as unknown as AccessReview;
+    const req = arRequest('carol@example.com', ['security-leads'], unnamed);
+    const byGenerate = await validateAccessReview({ ...req, name: undefined, namespace: '' }, deps);
+    expect(!byGenerate.allowed && byGenerate.message).toMatch(/^AccessReview team-a\/support-agent-\*: spec\.requestedBy must be/);
+    const byName = await validateAccessReview({ ...req, name: 'from-request' }, deps);
+    expect(!byName.allowed && byName.message).toMatch(/^AccessReview team-a\/from-request: /);
+  });
+
+  test('whole sentences: immutable fields, a missing scope, a scope without deciders, a decider not listed, their own request', async () => {
+    const v1 = await validateAccessReview(
+      arRequest('carol@example.com', ['security-leads'], review({ scopeRef: { name: 'other' }, requestedBy: 'z' }), review()),
+      deps,
+    );
+    expect(!v1.allowed && v1.message).toBe(
+      'User carol@example.com may not change spec.scopeRef, spec.requestedBy of AccessReview team-a/support-agent-2026q4: what a review is about and who asked for it are fixed when it is created. Create a new AccessReview for other access.',
+    );
+    const missing = await decide(
+      'carol@example.com',
+      ['security-leads'],
+      approved({ scopeRef: { name: 'gone' } }),
+      review({ scopeRef: { name: 'gone' } }),
+    );
+    expect(!missing.verdict.allowed && missing.verdict.message).toBe(
+      'User carol@example.com may not approve AccessReview team-a/support-agent-2026q4: it refers to ModelScope "gone", which does not exist in namespace team-a, so nobody can be its reviewers. Create the ModelScope (or fix spec.scopeRef.name), then decide the review.',
+    );
+    const noDeciders = { ...deps, getScope: () => ({ ...scope, spec: { ...scope.spec, approval: { requiredFor: { models: ['x'] } } } }) };
+    const jitReview = review({ type: 'JustInTime', request: { subject: { kind: 'User', name: 'zed@example.com' }, model: 'x' } });
+    const req = arRequest(
+      'frank@example.com',
+      [],
+      { ...jitReview, spec: { ...jitReview.spec, decision: 'Approved', reviewer: 'frank@example.com' } },
+      jitReview,
+    );
+    const v3 = await validateAccessReview(req, noDeciders);
+    expect(!v3.allowed && v3.message).toBe(
+      'User frank@example.com may not approve AccessReview team-a/support-agent-2026q4: ModelScope team-a/support-agent names no approvers (spec.approval.approvers). Add the people or groups who may decide to the scope first.',
+    );
+    const revoking = await decide('mallory@example.com', [], review({ decision: 'Revoked' }), approved({ reviewer: 'carol@example.com' }));
+    expect(!revoking.verdict.allowed && revoking.verdict.message).toBe(
+      'User mallory@example.com may not revoke AccessReview team-a/support-agent-2026q4: only the reviewers of ModelScope team-a/support-agent may (spec.review.reviewers: Group security-leads, User erin@example.com). Ask one of them to decide it.',
+    );
+    const own = await decide(
+      'erin@example.com',
+      [],
+      approved({ expiresAt: '2027-02-01T00:00:00Z' }),
+      approved({ reviewer: 'carol@example.com', requestedBy: 'erin@example.com' }),
+    );
+    expect(!own.verdict.allowed && own.verdict.message).toBe(
+      'User erin@example.com may not change the Approved AccessReview team-a/support-agent-2026q4: it is their own request (spec.requestedBy is erin@example.com). Another of the reviewers of ModelScope team-a/support-agent (Group security-leads, User erin@example.com) must decide it.',
+    );
+  });
+
+  test('a subject is matched by its kind: a Group or User named like the decider is not the decider', async () => {
+    const lookalikes: ModelScope = {
+      ...scope,
+      spec: {
+        ...scope.spec,
+        subjects: [
+          { kind: 'Group', name: 'carol@example.com' },
+          { kind: 'User', name: 'support-bot' },
+          { kind: 'ServiceAccount', name: 'support-bot', namespace: 'team-b' },
+        ],
+        review: {
+          reviewers: [
+            { kind: 'Group', name: 'security-leads' },
+            { kind: 'User', name: 'system:serviceaccount:team-a:support-bot' },
+          ],
+        },
+      },
+    };
+    const d2 = { ...deps, getScope: () => lookalikes };
+    for (const [user, groups] of [
+      ['carol@example.com', ['security-leads']],
+      ['system:serviceaccount:team-a:support-bot', []],
+    ] as const) {
+      const req = arRequest(user, [...groups], review());
+      const stamped = applyPatch(
+        approved(),
+        mutateAccessReview({ ...req, object: approved(), oldObject: review(), operation: 'UPDATE' }, 0),
+      );
+      expect(await validateAccessReview({ ...req, object: stamped, oldObject: review(), operation: 'UPDATE' }, d2)).toEqual({
+        allowed: true,
+      });
+    }
+    // names are compared trimmed and case-insensitively
+    const spaced = {
+      ...deps,
+      getScope: () => ({ ...lookalikes, spec: { ...lookalikes.spec, subjects: [{ kind: 'User' as const, name: ' Carol@Example.com ' }] } }),
+    };
+    const req = arRequest('carol@example.com', ['security-leads'], review());
+    const stamped = applyPatch(approved(), mutateAccessReview({ ...req, object: approved(), oldObject: review(), operation: 'UPDATE' }, 0));
+    const v = await validateAccessReview({ ...req, object: stamped, oldObject: review(), operation: 'UPDATE' }, spaced);
+    expect(!v.allowed && v.message).toContain('(spec.subjects names User  Carol@Example.com )');
+  });
+
+  test('a service account may not create one without a request, nor with a subject of another kind', async () => {
+    const bot = 'system:serviceaccount:team-a:support-bot';
+    const noRequest = await validateAccessReview(arRequest(bot, [], review({ type: 'JustInTime', requestedBy: bot })), deps);
+    expect(!noRequest.allowed && noRequest.message).toContain(
+      'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not missing',
+    );
+    const group = await validateAccessReview(
+      arRequest(bot, [], review({ type: 'JustInTime', requestedBy: bot, request: { subject: { kind: 'Group', name: 'support-bot' } } })),
+      deps,
+    );
+    expect(!group.allowed && group.message).toContain('not Group support-bot');
+    // a Periodic review, or an update, is not the service account's JustInTime request
+    expect(await validateAccessReview(arRequest(bot, [], review({ requestedBy: bot })), deps)).toEqual({ allowed: true });
   });
 });
