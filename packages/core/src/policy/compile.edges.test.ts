@@ -97,7 +97,7 @@ test('reviews: JustInTime and Periodic filed apart, newest expiry first; reviews
     [
       review('p-old', 's', { reviewedAt: '2026-09-01T00:00:00Z', expiresAt: '2026-11-30T00:00:00Z' }),
       review('p-new', 's'),
-      // a grant ends at reviewedAt + grantDuration (1h) at the latest
+      // a grant ends at its expiresAt, or at reviewedAt + grantDuration if that is sooner
       review('j-1', 's', {
         type: 'JustInTime',
         reviewedAt: '2026-11-28T11:00:00Z',
