@@ -432,10 +432,10 @@ export function render(res: Results): string {
   );
   L.push('');
   if (measured(res, 'fwd-node') || measured(res, 'fwd-express')) {
-    L.push('## Forwarding alone: node:http, express + undici, express + http-proxy-middleware');
+    L.push("## Forwarding alone: node:http, express + the sidecar's Forwarder, express + http-proxy-middleware");
     L.push('');
     L.push(
-      "bench/variants/forwarder.ts runs the sidecar's forwarding alone (read body, swap credentials, forward, relay with the sidecar's own `relayResponse`): on node:http (fwd-node, the reference of the CPU bar), on express + undici as the sidecar forwards (fwd-express), and with `--hpm <module>` on express + http-proxy-middleware (fwd-hpm); no identity, policy, masking, audit or metrics.",
+      "bench/variants/forwarder.ts runs the sidecar's forwarding alone (read body, swap credentials, forward, relay with the sidecar's own `relayResponse`): on node:http (fwd-node, the reference of the CPU bar), on express + the sidecar's own Forwarder (node:http pools) as the sidecar forwards (fwd-express; `--mode undici` runs express + undici, how it forwarded before), and with `--hpm <module>` on express + http-proxy-middleware (fwd-hpm); no identity, policy, masking, audit or metrics.",
     );
     L.push('');
     const fr: string[][] = [];
