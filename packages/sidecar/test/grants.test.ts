@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWorld, NS, type World } from '../src/testing/world.ts';
 import { waitForPolicy } from './helpers.ts';
+import { auditRecord } from './refusal.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -35,14 +36,16 @@ spec:
 afterAll(() => world.close());
 
 async function ask(model: string): Promise<{ status: number; type?: string; message?: string; upstream: number }> {
-  const before = world.stub!.received.length;
+  const before = world.stub!.total;
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${await world.saToken('ops-bot')}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
   });
   const body = (await res.json()) as { error?: { type?: string; message?: string } };
-  return { status: res.status, type: body.error?.type, message: body.error?.message, upstream: world.stub!.received.length - before };
+  // count what the model API received only once the request is finished (docs/testing.md)
+  await auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id')!);
+  return { status: res.status, type: body.error?.type, message: body.error?.message, upstream: world.stub!.total - before };
 }
 
 test.each(['claude-opus-*', 'claude-opus-4-?', 'claude-[o]pus-4-1'])(

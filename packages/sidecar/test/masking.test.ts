@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SseParser } from '@scopekeeper/core';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { addScope, waitForPolicy } from './helpers.ts';
+import { expectRefusal } from './refusal.ts';
 
 const SECRET = 'Mail jane.doe@example.com, card 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32, ticket TCK-123456.';
 const KEY_BLOCK = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----';
@@ -157,8 +158,14 @@ describe('/services with maskFields', () => {
 
   test('a method outside the endpoint rule is refused', async () => {
     const token = await world.saToken('crm-bot');
+    const check = expectRefusal(world.auditFile, world.stub!, {
+      get total() {
+        return seen.length;
+      },
+    });
     const res = await fetch(`${world.url}/services/crm/customers/1`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(403);
+    await check.refused(res);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('DELETE is not in [GET]');
   });
 });

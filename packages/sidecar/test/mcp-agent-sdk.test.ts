@@ -12,6 +12,20 @@ import { startWorld, type World } from '../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../src/testing/mcp-crm.ts';
 import { approve, auditRecords, until } from './mcp-helpers.ts';
 import { addScope } from './helpers.ts';
+import { expectRefusalWhere, type Upstream } from './refusal.ts';
+
+/** Counts the calls of one tool the CRM server received (what got past the sidecar). */
+const callsOf = (tool: string): Upstream => ({
+  get total() {
+    return crm.received.filter((m) => m.tool === tool).length;
+  },
+});
+/** Counts the Messages requests the model API received that carry a tool result (a second turn). */
+const toolResultTurns = (): Upstream => ({
+  get total() {
+    return world.stub!.received.filter((r) => r.url.startsWith('/v1/messages') && r.body.includes('tool_result')).length;
+  },
+});
 
 let world: World;
 let crm: McpCrm;
@@ -175,26 +189,37 @@ test('a tool denied mid-session: the call is refused at the sidecar with the rul
       return r.status === 403;
     }, 'the deny to load');
   };
-  const before = crm.received.length;
+  const toolCall = expectRefusalWhere(world.auditFile, callsOf('delete_customer'));
+  const nextTurn = expectRefusalWhere(world.auditFile, toolResultTurns());
   const t = await agentTurn('STUB:tool_use:mcp__crm__delete_customer {"id":"42"}');
   expect(t.offered).toContain('mcp__crm__delete_customer');
-  expect(crm.received.slice(before).some((m) => m.tool === 'delete_customer')).toBe(false);
-  const refused = await until(
-    async () => (await auditRecords(world)).find((r) => r.mcpTool === 'mcp__crm__delete_customer' && r.sessionId === t.sessionId),
-    'the refusal record',
+  // Both refusals are checked once their audit records exist: the CRM never saw the call, the
+  // model API never saw the turn that carried its (error) result.
+  const refused = await toolCall.refused(
+    (r) => r.mcpTool === 'mcp__crm__delete_customer' && r.sessionId === t.sessionId,
+    'the refused tools/call',
   );
   expect(refused).toMatchObject({ decision: 'deny', reasons: ['ToolDenied'], mcpMethod: 'tools/call' });
+  const turn = await nextTurn.refused(
+    (r) => r.mcpMethod === undefined && r.sessionId === t.sessionId && r.decision === 'deny',
+    'the refused model turn',
+  );
+  expect(turn.reasons).toEqual(['ToolDenied']);
   expect(t.result).toContain('Denied by ModelScope agent-crm, rule spec.tools.deny');
 }, 120_000);
 
 test('a held tool call: refused naming the review, approved by an approver, then it runs', async () => {
+  const check = expectRefusalWhere(world.auditFile, callsOf('update_customer_email'));
   const held = await agentTurn('STUB:tool_use:mcp__crm__update_customer_email {"id":"42","email":"new@example.com"}');
+  await check.refused(
+    (r) => r.mcpTool === 'mcp__crm__update_customer_email' && r.sessionId === held.sessionId && r.decision !== 'allow',
+    'the held tools/call',
+  );
   expect(held.isError).toBe(false);
   expect(held.result).toMatch(
     /Tool result: error: .*Held by ModelScope agent-crm, rule spec\.approval\.requiredFor: tool mcp__crm__update_customer_email needs approval/,
   );
   const ref = /JustInTime AccessReview (team-a\/agent-crm-jit-[0-9a-f]{16})/.exec(held.result)![1]!;
-  expect(crm.received.some((m) => m.tool === 'update_customer_email')).toBe(false);
   await approve(world, ref);
   // Wait until the sidecar has the approval: the same call from a plain MCP client passes.
   const probe = new Client({ name: 'probe', version: '1.0.0' });

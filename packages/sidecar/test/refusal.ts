@@ -34,20 +34,32 @@ function requestIdOf(res: Answer): string | undefined {
 }
 
 /** Waits (deadline `timeoutMs`, generous) for the audit record of `requestId` and returns it. */
-export async function auditRecord(auditFile: string, requestId: string, timeoutMs = 10_000): Promise<AuditRecord> {
+export function auditRecord(auditFile: string, requestId: string, timeoutMs = 10_000): Promise<AuditRecord> {
+  return auditRecordWhere(auditFile, (r) => r.requestId === requestId, `request ${requestId}`, timeoutMs, requestId);
+}
+
+/** Waits (deadline `timeoutMs`, generous) for the first audit record `match` accepts. */
+export async function auditRecordWhere(
+  auditFile: string,
+  match: (r: AuditRecord) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+  /** a string the record's line must contain: skips parsing the others */
+  contains = '',
+): Promise<AuditRecord> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = await readFile(auditFile, 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
-      if (!line.includes(requestId)) continue;
+      if (!line.includes(contains)) continue;
       try {
         const r = JSON.parse(line) as AuditRecord;
-        if (r.requestId === requestId) return r;
+        if (match(r)) return r;
       } catch {
-        // a line still being written
+        // an empty line, or one still being written
       }
     }
-    if (Date.now() > deadline) throw new Error(`no audit record of request ${requestId} in ${auditFile} after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`no audit record of ${what} in ${auditFile} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -72,6 +84,25 @@ export function expectRefusal(
       if (id === undefined)
         throw new Error(`the answer (${res.status}) carries no x-scopekeeper-request-id: it did not come from the sidecar's data path`);
       const record = await auditRecord(auditFile, id);
+      expect(upstreams.map((u, i) => u.total - marks[i]!)).toEqual(upstreams.map(() => 0));
+      return record;
+    },
+  };
+}
+
+/**
+ * For refusals of requests the test does not send itself (an agent SDK's own calls): call before
+ * the SDK runs; `refused(match, what)` waits for the audit record `match` selects, then asserts
+ * that none of the upstreams received anything since the mark. Returns the audit record.
+ */
+export function expectRefusalWhere(
+  auditFile: string,
+  ...upstreams: Upstream[]
+): { refused(match: (r: AuditRecord) => boolean, what: string): Promise<AuditRecord> } {
+  const marks = upstreams.map((u) => u.total);
+  return {
+    async refused(match, what) {
+      const record = await auditRecordWhere(auditFile, match, what);
       expect(upstreams.map((u, i) => u.total - marks[i]!)).toEqual(upstreams.map(() => 0));
       return record;
     },

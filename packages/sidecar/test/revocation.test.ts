@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startWorld, NS, type World } from '../src/testing/world.ts';
 import { addScope, waitForPolicy } from './helpers.ts';
+import { auditRecord } from './refusal.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -12,14 +13,16 @@ beforeAll(async () => {
 afterAll(() => world.close());
 
 async function status(): Promise<{ status: number; upstream: number; message?: string }> {
-  const before = world.stub!.received.length;
+  const before = world.stub!.total;
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
     headers: { authorization: `Bearer ${await world.saToken('rev-bot')}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
   });
   const body = (await res.json()) as { error?: { message?: string } };
-  return { status: res.status, upstream: world.stub!.received.length - before, message: body.error?.message };
+  // count what the model API received only once the request is finished (docs/testing.md)
+  await auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id')!);
+  return { status: res.status, upstream: world.stub!.total - before, message: body.error?.message };
 }
 
 function periodic(name: string, decision: 'Approved' | 'Revoked', reviewedAgoMs: number): string {

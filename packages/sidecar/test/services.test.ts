@@ -1,7 +1,7 @@
 // Issue 14 classes 6 and 7 over HTTP: every answer of a masking endpoint is masked or refused
 // (502), paths that mean something else downstream are refused, override and hop-by-hop headers
 // never cross the sidecar.
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { startWorld, type World } from '../src/testing/world.ts';
@@ -224,6 +224,10 @@ describe('class 7: paths that mean something else downstream', () => {
     '/services/crm/customers/%255c',
     '/services/crm/customers/1?_method=DELETE',
     '/services/crm/customers/1?a=1&%5Fmethod=DELETE',
+    '/services/crm/customers/1?a=1;_method=DELETE',
+    '/services/crm/customers/1?_me%74hod=DELETE',
+    '/services/crm/customers/1?.method=DELETE',
+    '/services/crm/customers/1?_method[]=DELETE',
   ])('GET %s is a 400 and reaches nothing', async (path) => {
     const token = await world.saToken('svc-bot');
     const check = expectRefusal(world.auditFile, world.stub!, {
@@ -240,6 +244,71 @@ describe('class 7: paths that mean something else downstream', () => {
   test('a non-ASCII name that is not a look-alike passes', async () => {
     const res = await get('M%C3%BCller');
     expect(res.status).toBe(200);
+  });
+});
+
+describe('class 7: a method override in a POST body (Rails, Spring, Symfony, Laravel read _method there)', () => {
+  const multipart = (name: string) =>
+    `--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--b\r\nContent-Disposition: form-data; ${name}\r\n\r\nDELETE\r\n--b--\r\n`;
+  /** POST with node:http: the exact content type (or none) and body. */
+  const post = (headers: Record<string, string>, body: string) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      void world.saToken('svc-bot').then((token) => {
+        const req = request(
+          `${world.url}/services/crm/customers/1`,
+          { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-length': String(Buffer.byteLength(body)), ...headers } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      }, reject);
+    });
+
+  test.each([
+    ['a urlencoded form', { 'content-type': 'application/x-www-form-urlencoded' }, 'name=Ann&_method=DELETE'],
+    ['a form with a charset', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, '%5Fmethod=PUT'],
+    ["Rack's ';' separator", { 'content-type': 'application/x-www-form-urlencoded' }, 'a=1;_method=DELETE'],
+    ['PHP name mangling', { 'content-type': 'application/x-www-form-urlencoded' }, '.method=DELETE'],
+    ['no content type (Rack reads it as a form)', {}, '_method=DELETE'],
+    ['a multipart part', { 'content-type': 'multipart/form-data; boundary=b' }, multipart('name="_method"')],
+    ['a multipart part named the RFC 5987 way', { 'content-type': 'multipart/form-data; boundary=b' }, multipart("name*=UTF-8''%5Fmethod")],
+  ])('%s: 400, and the service gets nothing', async (_what, headers, body) => {
+    const check = expectRefusal(world.auditFile, world.stub!, {
+      get total() {
+        return seen.length;
+      },
+    });
+    const r = await post(headers, body);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringContaining('_method') },
+    });
+    const record = await check.refused(r);
+    expect(record).toMatchObject({ decision: 'deny', status: 400 });
+  });
+
+  test.each([
+    ['a form whose values mention _method', { 'content-type': 'application/x-www-form-urlencoded' }, 'payment_method=card&note=_method'],
+    ['JSON naming _method (no server reads it)', { 'content-type': 'application/json' }, '{"_method":"DELETE"}'],
+    ['a multipart part of another name', { 'content-type': 'multipart/form-data; boundary=b' }, multipart('name="payment_method"')],
+  ])('%s is forwarded byte for byte', async (_what, headers, body) => {
+    const received = new Promise<{ method: string; body: string }>((resolve) =>
+      svc.once('request', (req: IncomingMessage) => {
+        let text = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => (text += c));
+        req.on('end', () => resolve({ method: req.method ?? '', body: text }));
+      }),
+    );
+    const r = await post(headers, body);
+    expect(r.status).toBe(200);
+    expect(await received).toEqual({ method: 'POST', body });
   });
 });
 
@@ -277,6 +346,24 @@ describe('class 7: override and hop-by-hop headers', () => {
     ]) {
       expect([name, h[name]]).toEqual([name, undefined]);
     }
+  });
+
+  test('their underscore twins (CGI, WSGI, Rack and PHP read X_HTTP_METHOD_OVERRIDE as X-HTTP-Method-Override) never reach it either', async () => {
+    const twins = {
+      x_http_method_override: 'DELETE',
+      X_HTTP_Method: 'DELETE',
+      x_original_url: '/admin',
+      x_forwarded_for: '10.0.0.1',
+      X_Forwarded_Host: 'admin.internal',
+      x_real_ip: '10.0.0.1',
+      x_scopekeeper_approval: 'team-a/x',
+      x_api_key: 'sk-ant-caller',
+    };
+    const res = await get('ok', { ...twins, 'x-tenant': 'team-a' });
+    expect(res.status).toBe(200);
+    const h = seen[seen.length - 1]!.headers;
+    expect(Object.keys(h).filter((n) => n.includes('_'))).toEqual([]);
+    expect(h['x-tenant']).toBe('team-a'); // an ordinary header still goes
   });
 
   test("headers the caller names in Connection are dropped (request), and the service's (response)", async () => {

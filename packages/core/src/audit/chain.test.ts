@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { AuditChain, auditFields, canonicalJson, checkRecordLine, GENESIS_HASH, verifyChain, type AuditEvent } from './index.ts';
+import { canonicalWithout } from './canonical.ts';
 import { event } from './fixtures.ts';
 
 describe('canonicalJson', () => {
@@ -18,6 +19,19 @@ describe('canonicalJson', () => {
     const b = { m: { k1: 1, k2: 2 }, a: [{ p: 'y', q: 'x' }], z: 1 };
     expect(canonicalJson(a)).toBe(canonicalJson(b));
     expect(canonicalJson(JSON.parse(canonicalJson(a)))).toBe(canonicalJson(a));
+  });
+  test('values JSON cannot hold: left out of objects, null in arrays, as JSON.stringify does', () => {
+    const odd = { s: Symbol('s'), f: () => 1, u: undefined, k: 1, list: [Symbol('t'), undefined, () => 2] };
+    expect(canonicalJson(odd)).toBe('{"k":1,"list":[null,null,null]}');
+    expect(canonicalJson(odd)).toBe(JSON.stringify({ k: odd.k, list: odd.list }));
+  });
+  test('canonicalWithout: the line and the hashed text without one key, the same rules as canonicalJson', () => {
+    const rec = { seq: 2, s: Symbol('s'), u: undefined, hash: 'h', a: [undefined] };
+    expect(canonicalWithout(rec, 'hash')).toEqual({ full: canonicalJson(rec), without: '{"a":[null],"seq":2}' });
+    expect(canonicalWithout(rec, 'hash').full).toBe('{"a":[null],"hash":"h","seq":2}');
+    // the omitted key first or alone: no stray comma
+    expect(canonicalWithout({ a: 1, b: 2 }, 'a')).toEqual({ full: '{"a":1,"b":2}', without: '{"b":2}' });
+    expect(canonicalWithout({ hash: 'h' }, 'hash')).toEqual({ full: '{"hash":"h"}', without: '{}' });
   });
 });
 

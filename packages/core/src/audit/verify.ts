@@ -191,7 +191,7 @@ export function formatVerifyResult(r: VerifyResult): string {
     if (r.records === 0) return 'ok: 0 records (the log is empty)';
     const head = r.head ? `; last record seq ${r.head.seq}, hash ${r.head.hash}` : '';
     const start = r.start && r.start.seq > 0 ? `; continues a chain after seq ${r.start.seq}` : '';
-    return `ok: ${r.records} records, chain intact${head}${start}`;
+    return `ok: ${r.records === 1 ? '1 record' : `${r.records} records`}, chain intact${head}${start}`;
   }
   const bad = r.firstBad ?? { line: 0, problem: 'unknown problem' };
   const before = r.records === 1 ? '1 record before it verified' : `${r.records} records before it verified`;

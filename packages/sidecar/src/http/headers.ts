@@ -99,15 +99,18 @@ const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...OVERRIDES, ...CREDENTIALS, ...O
 
 /**
  * A copy of the caller's headers fit for the upstream: no credentials, no `x-scopekeeper-*`, no
- * hop-by-hop or override headers, none named in Connection. One pass, nothing deleted (what
- * stripRequestHeaders removes and more; a test checks the two agree).
+ * hop-by-hop or override headers, none named in Connection, and no name with an underscore —
+ * CGI, WSGI, Rack and PHP read `X_HTTP_METHOD_OVERRIDE` or `X_Forwarded_For` as the dashed header
+ * (both become `HTTP_X_HTTP_METHOD_OVERRIDE`), so every list above would have a twin; nginx drops
+ * them too. One pass, nothing deleted (a test checks it drops exactly what copying and then
+ * stripRequestHeaders and the deletes did).
  */
 export function forwardableHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection);
   const out: Record<string, string | string[]> = {};
   for (const k in headers) {
     const v = headers[k];
-    if (v === undefined || NOT_FORWARDED.has(k) || k.startsWith('x-scopekeeper-') || hasOverridePrefix(k)) continue;
+    if (v === undefined || NOT_FORWARDED.has(k) || k.includes('_') || k.startsWith('x-scopekeeper-') || hasOverridePrefix(k)) continue;
     if (named?.includes(k)) continue;
     out[k] = v;
   }

@@ -2,6 +2,7 @@
 // HTTP status, audit decision, reason code and the message that tells the caller what to do next.
 // Stages name a refusal and pass its details; `refuse()` (pipeline/refuse.ts) sends and records it.
 import type { AnthropicErrorType, AuditDecision } from '@scopekeeper/core';
+import { OVERRIDE_PROBLEM } from './method-override.ts';
 
 export interface Refusal<A> {
   type: AnthropicErrorType;
@@ -132,6 +133,13 @@ export const REFUSALS = {
     decision: 'deny',
     code: 'PathRejected',
     message: (a) => `Refused ${a.method} on /services: ${a.problem}.`,
+  }),
+  methodOverride: refusal<{ method: string }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'MethodOverride',
+    message: (a) => `Refused ${a.method} on /services: the form body ${OVERRIDE_PROBLEM}.`,
   }),
   permissionDenied: refusal<{ message: string; reasons: string[] }>({
     type: 'permission_error',

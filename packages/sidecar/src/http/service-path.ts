@@ -2,6 +2,7 @@
 // dot segments, encoded slashes or backslashes, double encoding, NUL and control bytes, path
 // parameters (Java servers read /customers/..;/admin as /admin) and characters that a server
 // normalising Unicode could read as '.', '/', '\\' or ';'.
+import { OVERRIDE_PROBLEM, queryOverrides } from './method-override.ts';
 
 /** `path` is decoded (what policy matches); `rawPath` is forwarded as received. */
 export type ServicePath = { endpoint: string; path: string; rawPath: string; query: string } | { problem: string };
@@ -32,8 +33,7 @@ export function parseServicePath(rawUrl: string): ServicePath {
   const path = slash === -1 ? '/' : rest.slice(slash);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(endpoint)) return { problem: `"${endpoint.slice(0, 64)}" is not an endpoint name` };
   // frameworks that read the method from the query (Symfony, Laravel, …) would run another method
-  if (/(^\?|&)(_|%5f)method=/i.test(query))
-    return { problem: "the query carries _method, which some servers read as the request's method; send the real method instead" };
+  if (queryOverrides(query)) return { problem: `the query ${OVERRIDE_PROBLEM}` };
   if (FORBIDDEN_ENCODED.test(path))
     return { problem: 'the path carries an encoded slash, backslash, percent, dot, semicolon or NUL; send the plain path' };
   if (path.includes(';')) return { problem: "the path carries a path parameter (';'); send the path without it" };

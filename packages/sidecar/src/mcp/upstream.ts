@@ -8,8 +8,12 @@ import type { Agent as HttpsAgent } from 'node:https';
 import { httpsModule } from '../http/tls.ts';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 
-/** The streamable HTTP transport's request headers; everything else the caller sent stays here. */
-const FORWARDED = ['content-type', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
+/**
+ * The streamable HTTP transport's request headers; everything else the caller sent stays here.
+ * Not the caller's content-type: a body is the JSON-RPC the sidecar parsed, so it goes as JSON (a
+ * caller's form type would let a Rails or Spring server read `_method` out of a JSON string).
+ */
+const FORWARDED = ['accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'];
 /** The transport's answer headers the caller gets back. */
 export const RETURNED = ['content-type', 'mcp-session-id', 'mcp-protocol-version', 'cache-control'];
 
@@ -39,7 +43,10 @@ export function callUpstream(c: UpstreamCall): Promise<IncomingMessage> {
     if (typeof v === 'string') headers[h] = v;
   }
   headers['accept-encoding'] = 'identity';
-  if (c.body) headers['content-length'] = c.body.length;
+  if (c.body) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = c.body.length;
+  }
   Object.assign(headers, c.extra);
   const request = c.target.protocol === 'https:' ? httpsModule().request : http.request;
   return new Promise((resolve, reject) => {

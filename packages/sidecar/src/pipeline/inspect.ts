@@ -1,24 +1,31 @@
 // Stage 2, read and inspect: the Messages body into one Buffer (bounded), its sha256 for the
-// audit, and the facts policy decides on. The body is never re-serialised.
+// audit, and the facts policy decides on; a service's form body, for a method override. The body
+// is never re-serialised.
 import { hash } from 'node:crypto';
 import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { readBody, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
+import { bodyMayOverride, bodyOverrides } from '../http/method-override.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
 
-/** True when the body was read and is a Messages request; otherwise the request has been answered. */
-export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise<boolean> {
-  let body: Buffer;
+/** The body, whole and bounded; undefined after answering (too large, unreadable). */
+async function readBounded(dp: DataPath, ctx: RequestContext): Promise<Buffer | undefined> {
   try {
-    body = await readBody(ctx.req, dp.opts.maxBodyBytes);
+    return await readBody(ctx.req, dp.opts.maxBodyBytes);
   } catch (e) {
     if (e instanceof BodyTooLargeError) {
       lingerOnClose(ctx.req.socket);
       refuse(dp, ctx, 'requestTooLarge', { size: e.message, limit: dp.opts.maxBodyBytes });
     } else refuse(dp, ctx, 'bodyUnreadable', { why: (e as Error).message });
-    return false;
+    return undefined;
   }
+}
+
+/** True when the body was read and is a Messages request; otherwise the request has been answered. */
+export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise<boolean> {
+  const body = await readBounded(dp, ctx);
+  if (!body) return false;
   ctx.body = body;
   ctx.bodySha256 = hash('sha256', body, 'hex');
   try {
@@ -30,5 +37,22 @@ export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise
   }
   ctx.model = ctx.facts.model;
   ctx.tools = ctx.facts.tools;
+  return true;
+}
+
+/**
+ * A POST to a service whose body a server would parse into parameters (a form, multipart, no
+ * content type) is read whole and refused when it names `_method` (http/method-override.ts);
+ * every other service body streams through unread. True when the request may go on.
+ */
+export async function inspectServiceBody(dp: DataPath, ctx: RequestContext): Promise<boolean> {
+  if (!bodyMayOverride(ctx.req.method, ctx.req.headers['content-type'])) return true;
+  const body = await readBounded(dp, ctx);
+  if (!body) return false;
+  if (bodyOverrides(body)) {
+    refuse(dp, ctx, 'methodOverride', { method: ctx.req.method ?? '' });
+    return false;
+  }
+  ctx.body = body;
   return true;
 }

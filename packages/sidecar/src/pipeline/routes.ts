@@ -6,7 +6,7 @@ import { parseServicePath } from '../http/service-path.ts';
 import { serveMcp } from '../mcp/route.ts';
 import { NO_ENDPOINT_TOKENS } from '../upstream/endpoint-tokens.ts';
 import { authenticate } from './authenticate.ts';
-import { readAndInspect } from './inspect.ts';
+import { inspectServiceBody, readAndInspect } from './inspect.ts';
 import { decideRequest, enforce, snapshotOrRefuse } from './decide.ts';
 import { anthropicTarget, forward } from './forward.ts';
 import { relay } from './relay.ts';
@@ -65,6 +65,7 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
     return serveMcp(ctx, parsed, decision, snap, authorization ? { ...dp.mcp, upstreamHeaders: () => ({ authorization }) } : dp.mcp);
   }
   if (!(await enforce(dp, ctx, decision))) return;
+  if (!(await inspectServiceBody(dp, ctx))) return;
   const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint!);
   if (authorization === null) return;
   const url = new URL(decision.endpoint!.url);

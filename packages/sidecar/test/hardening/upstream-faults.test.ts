@@ -11,6 +11,7 @@ import { startWorld, UPSTREAM_KEY, type World } from '../../src/testing/world.ts
 import { LocalIssuer } from '../../src/identity/local-issuer.ts';
 import { AuthenticationError, TokenVerifier } from '../../src/identity/verifier.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
+import { expectRefusal } from '../refusal.ts';
 import { anthropicError, assertHealthy, completeJsonLines, errorTypeOf, recordAttack } from './support.ts';
 
 const SUITE = 'upstream and IdP faults';
@@ -333,8 +334,10 @@ describe('the upstream key file', () => {
       const token = await world.saToken('support-bot');
       await writeFile(world.keyFile, '');
       await new Promise((r) => setTimeout(r, 1100)); // the key is re-read at most once a second
+      const check = expectRefusal(world.auditFile, world.stub!);
       const res = await ask(world, token);
       const body = await res.text();
+      await check.refused(res);
       recordAttack({
         suite: SUITE,
         attack: 'upstream key file emptied (bad Secret rotation)',
@@ -344,7 +347,6 @@ describe('the upstream key file', () => {
       });
       expect([res.status, errorTypeOf(body)]).toEqual([503, 'api_error']);
       expect((await fetch(`${world.adminUrl}/healthz`)).status).toBe(200);
-      expect(world.stub!.received.filter((r) => r.url.startsWith('/v1/messages'))).toHaveLength(0);
       await writeFile(world.keyFile, UPSTREAM_KEY);
       await new Promise((r) => setTimeout(r, 1100));
       await assertHealthy(world);
@@ -373,8 +375,10 @@ describe('the identity provider goes down', () => {
       expect(ok.status).toBe(200);
       await world.issuer.rotate('RS256');
       const rotated = await world.saToken('support-bot');
+      const check = expectRefusal(world.auditFile, world.stub!);
       const res = await ask(world, rotated);
       const body = await res.text();
+      await check.refused(res);
       recordAttack({
         suite: SUITE,
         attack: 'JWKS endpoint down, token signed by a new (unknown) kid',

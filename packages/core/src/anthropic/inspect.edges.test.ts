@@ -1,0 +1,119 @@
+// The request facts policy decides on, at their edges: what counts as streaming and thinking,
+// which max_tokens pass, and what each refusal says (the caller reads it as a 400).
+import { inspectMessagesRequest, parseBetas, RequestInspectionError } from './inspect.ts';
+
+const inspect = (o: unknown, beta?: string | string[], opts?: { requireMaxTokens: boolean }) =>
+  inspectMessagesRequest(typeof o === 'string' ? o : JSON.stringify(o), beta, opts);
+const refusal = (o: unknown, opts?: { requireMaxTokens: boolean }): string => {
+  try {
+    inspect(o, undefined, opts);
+  } catch (e) {
+    expect(e).toBeInstanceOf(RequestInspectionError);
+    return (e as Error).message;
+  }
+  throw new Error('not refused');
+};
+const ok = { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [] };
+
+describe('refusals, as the caller reads them', () => {
+  test.each([
+    ['not JSON', '{"model":', 'The request body is not valid UTF-8 JSON. Send a JSON object as the Messages API documents it.'],
+    ['a string', '"hi"', 'The request body must be a JSON object with model and messages.'],
+    ['null', 'null', 'The request body must be a JSON object with model and messages.'],
+    ['an array', '[1]', 'The request body must be a JSON object with model and messages.'],
+    ['no model', { max_tokens: 1 }, 'model: Field required. Name the model to call, for example claude-sonnet-4-5.'],
+    ['an empty model', { model: '', max_tokens: 1 }, 'model: Field required. Name the model to call, for example claude-sonnet-4-5.'],
+    [
+      'a model that is not a string',
+      { model: 7, max_tokens: 1 },
+      'model: Field required. Name the model to call, for example claude-sonnet-4-5.',
+    ],
+    ['no max_tokens', { model: 'm' }, 'max_tokens: Field required. Set max_tokens to the most output tokens you want.'],
+    ['max_tokens 0', { model: 'm', max_tokens: 0 }, 'max_tokens: must be a positive integer.'],
+    ['max_tokens 1.5', { model: 'm', max_tokens: 1.5 }, 'max_tokens: must be a positive integer.'],
+    ['max_tokens as a string', { model: 'm', max_tokens: '16' }, 'max_tokens: must be a positive integer.'],
+    ['stream as a string', { model: 'm', max_tokens: 1, stream: 'true' }, 'stream: must be true or false.'],
+    [
+      'a model glob',
+      { model: 'claude-*', max_tokens: 1 },
+      'model: "claude-*" is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.',
+    ],
+    [
+      'a fallback model glob',
+      { model: 'm', max_tokens: 1, fallbacks: [{ model: 'claude-[a]' }] },
+      'a model named in the request: "claude-[a]" is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.',
+    ],
+    ['fallbacks of the wrong type', { model: 'm', max_tokens: 1, fallbacks: 3 }, 'fallbacks: must be a list of {model} or "default".'],
+  ])('%s', (_name, body, message) => {
+    expect(refusal(body)).toBe(message);
+  });
+
+  test('each glob character alone is refused', () => {
+    for (const c of ['*', '?', '[', ']']) expect(refusal({ model: `claude${c}`, max_tokens: 1 })).toContain('is not a model name');
+  });
+
+  test('a long glob name is shown cut at 100 characters', () => {
+    const long = `claude-${'x'.repeat(200)}*`;
+    expect(refusal({ model: long, max_tokens: 1 })).toBe(
+      `model: ${JSON.stringify(`${long.slice(0, 97)}...`)} is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.`,
+    );
+    const exactly100 = `${'y'.repeat(99)}?`;
+    expect(refusal({ model: exactly100, max_tokens: 1 })).toContain(JSON.stringify(exactly100));
+  });
+});
+
+describe('facts', () => {
+  test('max_tokens 1 is the least accepted; count_tokens needs none but checks one that is sent', () => {
+    expect(inspect({ ...ok, max_tokens: 1 }).maxTokens).toBe(1);
+    expect(inspect({ model: 'm' }, undefined, { requireMaxTokens: false }).maxTokens).toBeUndefined();
+    expect(refusal({ model: 'm', max_tokens: -5 }, { requireMaxTokens: false })).toBe('max_tokens: must be a positive integer.');
+  });
+
+  test('streaming only when stream is true', () => {
+    expect(inspect({ ...ok, stream: true }).stream).toBe(true);
+    expect(inspect({ ...ok, stream: false }).stream).toBe(false);
+    expect(inspect(ok).stream).toBe(false);
+  });
+
+  test('thinking is on for any type but "disabled", off without one', () => {
+    expect(inspect({ ...ok, thinking: { type: 'enabled', budget_tokens: 1024 } }).thinking).toBe(true);
+    expect(inspect({ ...ok, thinking: { type: 'adaptive' } }).thinking).toBe(true);
+    expect(inspect({ ...ok, thinking: { type: 'disabled' } }).thinking).toBe(false);
+    expect(inspect({ ...ok, thinking: {} }).thinking).toBe(false);
+    expect(inspect(ok).thinking).toBe(false);
+  });
+
+  test('models of fallbacks are capabilities named model:<name>; tools keep their names', () => {
+    const f = inspect({ ...ok, fallbacks: [{ model: 'claude-haiku-4-5' }], tools: [{ name: 'Read', input_schema: {} }] });
+    expect(f.tools).toEqual(['Read', 'model:claude-haiku-4-5']);
+    expect(f.capabilities).toEqual([
+      { kind: 'tool', name: 'Read' },
+      { kind: 'model', name: 'claude-haiku-4-5' },
+    ]);
+    expect(f.unknown).toEqual([]);
+  });
+
+  test('unknown fields and betas are reported, not refused here', () => {
+    const f = inspect({ ...ok, surprise: 1 }, 'future-beta-2099-01-01');
+    expect(f.unknown).toEqual([
+      { what: 'field', name: 'surprise' },
+      { what: 'beta', name: 'future-beta-2099-01-01' },
+    ]);
+    expect(f.betas).toEqual(['future-beta-2099-01-01']);
+  });
+
+  test('a body given as bytes must be UTF-8', () => {
+    expect(inspectMessagesRequest(Buffer.from(JSON.stringify({ ...ok, model: 'é' })), undefined).model).toBe('é');
+    expect(() => inspectMessagesRequest(Buffer.from([0x7b, 0xc3, 0x7d]), undefined)).toThrow(RequestInspectionError);
+  });
+});
+
+describe('parseBetas', () => {
+  test('comma-separated, repeated headers, spaces and empty parts dropped', () => {
+    expect(parseBetas(undefined)).toEqual([]);
+    expect(parseBetas('')).toEqual([]);
+    expect(parseBetas(' a , ,b,')).toEqual(['a', 'b']);
+    expect(parseBetas(['a, b', ' c '])).toEqual(['a', 'b', 'c']);
+    expect(parseBetas([])).toEqual([]);
+  });
+});

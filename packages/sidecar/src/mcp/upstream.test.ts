@@ -1,0 +1,48 @@
+import { Agent, createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { callUpstream } from './upstream.ts';
+
+test('the MCP server gets the JSON-RPC body as JSON and the transport headers, whatever content type the caller named', async () => {
+  const seen: { method?: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method, headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const agent = new Agent();
+  try {
+    // A JSON-RPC message that, read as a form, would name _method.
+    const body = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"x":"&_method=DELETE"}}');
+    const res = await callUpstream({
+      target: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`),
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': 's-1',
+        cookie: 'a=b',
+        authorization: 'Bearer caller-token',
+        'x-http-method-override': 'DELETE',
+      },
+      body,
+      agent,
+      timeoutMs: 5000,
+    });
+    res.resume();
+    await new Promise((r) => res.on('end', r));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.method).toBe('POST');
+    expect(seen[0]!.body).toBe(body.toString());
+    expect(seen[0]!.headers['content-type']).toBe('application/json');
+    expect(seen[0]!.headers['mcp-session-id']).toBe('s-1');
+    expect(seen[0]!.headers.accept).toBe('application/json, text/event-stream');
+    for (const h of ['cookie', 'authorization', 'x-http-method-override']) expect(seen[0]!.headers[h]).toBeUndefined();
+  } finally {
+    agent.destroy();
+    server.close();
+  }
+});
