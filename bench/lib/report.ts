@@ -264,7 +264,7 @@ export function render(res: Results): string {
   L.push('## The bars (issue 13 item 4, DESIGN.md §9)');
   L.push('');
   L.push(
-    'Ratios are taken within this run, round by round (target and reference measured minutes apart on the same machine). The machine is shared: eight engineers built and tested on its 2 cores while this ran (see the load average above), so absolute figures move between runs by tens of percent; the ratios move less.',
+    'Ratios are taken within this run, round by round (target and reference measured minutes apart on the same machine). The machine is shared with other sessions (see the load average above), so absolute figures move between runs by tens of percent; the ratios move less.',
   );
   L.push('');
   L.push(
