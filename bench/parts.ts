@@ -89,7 +89,7 @@ export async function parts(): Promise<{ label: string; us: number }[]> {
   out.push(await time('audit chain appendLine (canonical JSON + sha256)', 50_000, () => chain.appendLine(event)));
   const metrics = new SidecarMetrics();
   out.push(
-    await time('prom-client: 1 counter + 2 histograms + 1 counter (as complete())', 100_000, () => {
+    await time('metrics (metrics.ts): 1 counter + 2 histograms + 1 counter (as record())', 100_000, () => {
       metrics.requests.inc({ decision: 'allow', reason: 'Allowed', model: 'claude-sonnet-4-5', scope: 'support-agent' });
       metrics.duration.observe({ route: 'messages' }, 0.001);
       metrics.overhead.observe(0.0005);

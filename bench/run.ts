@@ -79,7 +79,7 @@ export const TARGET_LABELS: Record<TargetId, string> = {
   portkey: 'Portkey AI gateway',
   litellm: 'LiteLLM proxy',
   'fwd-node': 'forwarding only, node:http',
-  'fwd-express': 'forwarding only, express + undici (as the sidecar forwards)',
+  'fwd-express': "forwarding only, express + the sidecar's Forwarder (node:http), as the sidecar forwards",
   'fwd-hpm': 'forwarding only, express + http-proxy-middleware (--hpm)',
 };
 

@@ -10,12 +10,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
-import type { AccessReview, ModelScope } from '@scopekeeper/core';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { AccessReview } from '@scopekeeper/core';
 import { createWebhookServer, ensureCerts, type InjectionConfig, type WebhookServer } from '../packages/operator/src/webhook/index.ts';
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
+import { apiServerLookups, chartWebhooks } from './harness/webhooks.ts';
 import { until } from './harness/wait.ts';
 
 const c = cluster();
@@ -39,8 +39,6 @@ const injection: InjectionConfig = {
 const kc = new KubeConfig();
 kc.loadFromFile(c.kubeconfigPath);
 kc.setCurrentContext(c.adminContext);
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
 
 let server: WebhookServer;
 let dir = '';
@@ -67,25 +65,6 @@ const getReview = async (name: string): Promise<AccessReview> =>
   JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS_AR, '-o', 'json'])).stdout);
 
 /** The chart's webhook configurations (helm template), each service reference turned into a url to this process. */
-async function installChartWebhooks(baseUrl: string, caBundle: string): Promise<void> {
-  const r = await c.helm([
-    'template',
-    RELEASE,
-    join(c.repoRoot, 'charts/scopekeeper'),
-    '--namespace',
-    'scopekeeper-system',
-    '--show-only',
-    'templates/webhooks.yaml',
-  ]);
-  const objs = parseAllDocuments(r.stdout)
-    .map((d) => d.toJS())
-    .filter(Boolean);
-  for (const o of objs)
-    for (const w of o.webhooks)
-      w.clientConfig = { url: `${baseUrl}${w.clientConfig.service.path}`, caBundle: Buffer.from(caBundle).toString('base64') };
-  await c.kubectl(['apply', '-f', '-'], { input: json({ apiVersion: 'v1', kind: 'List', items: objs }) });
-}
-
 const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'scopekeeper.dev/v1alpha1',
   kind: 'ModelScope',
@@ -165,41 +144,11 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
       port: 0,
       host: '127.0.0.1',
       tls: { cert: certs.serving.certPem, key: certs.serving.keyPem },
-      deps: {
-        injection,
-        serverVersion: c.serverVersion,
-        // Straight from the API server; in the operator these are informer caches.
-        getScope: async (namespace, name) => {
-          try {
-            return (await custom.getNamespacedCustomObject({
-              group: 'scopekeeper.dev',
-              version: 'v1alpha1',
-              plural: 'modelscopes',
-              namespace,
-              name,
-            })) as ModelScope;
-          } catch (e) {
-            if ((e as { code?: number }).code === 404) return undefined;
-            throw e;
-          }
-        },
-        listScopes: async (namespace) =>
-          (
-            (await custom.listNamespacedCustomObject({
-              group: 'scopekeeper.dev',
-              version: 'v1alpha1',
-              plural: 'modelscopes',
-              namespace,
-            })) as { items: ModelScope[] }
-          ).items,
-        getNamespace: async (name) => {
-          const ns = await core.readNamespace({ name });
-          return { metadata: { name, labels: ns.metadata?.labels ?? {} } };
-        },
-      },
+      deps: { injection, serverVersion: c.serverVersion, ...apiServerLookups(kc) },
     });
     const url = await server.listen();
-    await installChartWebhooks(url, certs.caBundle);
+    const webhooks = await chartWebhooks(c, { release: RELEASE, namespace: 'scopekeeper-system', baseUrl: url, caBundle: certs.caBundle });
+    await c.kubectl(['apply', '-f', '-'], { input: json({ apiVersion: 'v1', kind: 'List', items: webhooks }) });
     await until('the API server to call the webhooks', async () => {
       const r = await c.kubectl(['create', '--dry-run=server', '-f', '-', '-o', 'json'], {
         input: json(podSpec('probe', NS)),

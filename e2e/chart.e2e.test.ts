@@ -155,6 +155,31 @@ describe('rendered objects', () => {
     });
   });
 
+  test('SAML IdPs, the service-account issuer and the groups claim reach the injection settings', async () => {
+    const rendered = await template(
+      'sidecar.issuers={https://login.example.com,https://kubernetes.default.svc.cluster.local}',
+      'sidecar.serviceAccountIssuer=https://kubernetes.default.svc.cluster.local',
+      'sidecar.groupsClaim=roles',
+      'sidecar.saml.idpMetadata={https://idp.example.com/metadata}',
+      'sidecar.saml.groupsAttribute=memberOf',
+    );
+    const cm = find(rendered, 'ConfigMap', `${RELEASE}-injection`);
+    const cfg = parseInjectionConfig(JSON.parse(cm.data['injection.json']), 'injection.json');
+    expect(cfg).toMatchObject({
+      issuers: ['https://login.example.com', 'https://kubernetes.default.svc.cluster.local'],
+      serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+      groupsClaim: 'roles',
+      saml: { idpMetadata: ['https://idp.example.com/metadata'], groupsAttribute: 'memberOf' },
+    });
+    expect(cfg.saml).not.toHaveProperty('audience'); // empty values are left to the sidecar's defaults
+    // The defaults render none of them.
+    const plain = parseInjectionConfig(
+      JSON.parse(find(objs, 'ConfigMap', `${RELEASE}-injection`).data['injection.json']),
+      'injection.json',
+    );
+    for (const k of ['serviceAccountIssuer', 'groupsClaim', 'saml']) expect(plain).not.toHaveProperty(k);
+  });
+
   test('Service: 443 → webhook (9443), 15182 metrics', () => {
     const svc = find(objs, 'Service', RELEASE);
     expect(svc.spec.ports).toEqual([

@@ -56,6 +56,29 @@ describe('CRDs', () => {
     }
   });
 
+  test("a held request's subject keeps its issuer (a SAML or second OIDC issuer): the server does not prune it", async () => {
+    await applyCrds();
+    const subject = { kind: 'User', name: 'dana@example.com', issuer: 'https://idp.example.test/saml' };
+    await c.kubectl(['apply', '--validate=strict', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'scopekeeper.dev/v1alpha1',
+        kind: 'AccessReview',
+        metadata: { name: 'held-issuer', namespace: NS },
+        spec: {
+          scopeRef: { name: 'support-agent' },
+          type: 'JustInTime',
+          decision: 'Pending',
+          request: { subject, model: 'claude-opus-4-1' },
+        },
+      }),
+    });
+    const stored = JSON.parse((await c.kubectl(['get', 'accessreview', 'held-issuer', '-n', NS, '-o', 'json'])).stdout) as {
+      spec: { request: { subject: unknown } };
+    };
+    expect(stored.spec.request.subject).toEqual(subject);
+    await c.kubectl(['delete', 'accessreview', 'held-issuer', '-n', NS]);
+  });
+
   test('kubectl get ms,ar shows the printer columns', async () => {
     await applyCrds();
     await c.kubectl(['apply', '-f', join(c.repoRoot, 'examples')]);

@@ -6,9 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AdmissionregistrationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
-import type { AccessReview, ModelScope } from '@scopekeeper/core';
+import { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { AccessReview } from '@scopekeeper/core';
 import {
   createWebhookServer,
   ensureCerts,
@@ -18,6 +17,7 @@ import {
   type WebhookServer,
 } from '../packages/operator/src/webhook/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
+import { apiServerLookups, chartWebhooks } from './harness/webhooks.ts';
 
 const c = cluster();
 const local = c.mode === 'local'; // a remote API server cannot call 127.0.0.1 on this machine
@@ -38,8 +38,6 @@ const injection: InjectionConfig = {
 const kc = new KubeConfig();
 kc.loadFromFile(c.kubeconfigPath);
 kc.setCurrentContext(c.adminContext);
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
 const admission = kc.makeApiClient(AdmissionregistrationV1Api);
 
 let server: WebhookServer;
@@ -84,28 +82,6 @@ async function refused(args: string[], input: string | undefined, as?: string): 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The chart's webhook configurations, with each service reference turned into a url to this process. */
-async function chartWebhooks(baseUrl: string): Promise<any[]> {
-  const r = await c.helm([
-    'template',
-    'scopekeeper',
-    join(c.repoRoot, 'charts/scopekeeper'),
-    '--namespace',
-    RELEASE_NS,
-    '--show-only',
-    'templates/webhooks.yaml',
-  ]);
-  const objs = parseAllDocuments(r.stdout)
-    .map((d) => d.toJS())
-    .filter(Boolean);
-  for (const o of objs) {
-    for (const w of o.webhooks) {
-      w.clientConfig = { url: `${baseUrl}${w.clientConfig.service.path}` };
-      w.timeoutSeconds = 10;
-    }
-  }
-  return objs;
-}
-
 async function deleteWebhookConfigurations(): Promise<void> {
   await c.kubectl([
     'delete',
@@ -130,41 +106,16 @@ async function deleteWebhookConfigurations(): Promise<void> {
       host: '127.0.0.1',
       // Reloads are triggered by the rotation test itself.
       tls: { certFile: join(certDir, 'tls.crt'), keyFile: join(certDir, 'tls.key'), reloadIntervalMs: 3_600_000 },
-      deps: {
-        injection,
-        serverVersion: c.serverVersion,
-        // Straight from the API server; in the operator these are informer caches.
-        getScope: async (namespace, name) => {
-          try {
-            return (await custom.getNamespacedCustomObject({
-              group: 'scopekeeper.dev',
-              version: 'v1alpha1',
-              plural: 'modelscopes',
-              namespace,
-              name,
-            })) as ModelScope;
-          } catch (e) {
-            if ((e as { code?: number }).code === 404) return undefined;
-            throw e;
-          }
-        },
-        listScopes: async (namespace) =>
-          (
-            (await custom.listNamespacedCustomObject({
-              group: 'scopekeeper.dev',
-              version: 'v1alpha1',
-              plural: 'modelscopes',
-              namespace,
-            })) as { items: ModelScope[] }
-          ).items,
-        getNamespace: async (name) => {
-          const ns = await core.readNamespace({ name });
-          return { metadata: { name, labels: ns.metadata?.labels ?? {} } };
-        },
-      },
+      deps: { injection, serverVersion: c.serverVersion, ...apiServerLookups(kc) },
     });
     const url = await server.listen();
-    await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: await chartWebhooks(url) }) });
+    await c.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: await chartWebhooks(c, { release: 'scopekeeper', namespace: RELEASE_NS, baseUrl: url, timeoutSeconds: 10 }),
+      }),
+    });
   });
 
   afterAll(async () => {

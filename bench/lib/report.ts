@@ -264,7 +264,7 @@ export function render(res: Results): string {
   L.push('## The bars (issue 13 item 4, DESIGN.md §9)');
   L.push('');
   L.push(
-    'Ratios are taken within this run, round by round (target and reference measured minutes apart on the same machine). The machine is shared: eight engineers built and tested on its 2 cores while this ran (see the load average above), so absolute figures move between runs by tens of percent; the ratios move less.',
+    'Ratios are taken within this run, round by round (target and reference measured minutes apart on the same machine). The machine is shared with other sessions (see the load average above), so absolute figures move between runs by tens of percent; the ratios move less.',
   );
   L.push('');
   L.push(
@@ -432,10 +432,10 @@ export function render(res: Results): string {
   );
   L.push('');
   if (measured(res, 'fwd-node') || measured(res, 'fwd-express')) {
-    L.push('## Forwarding alone: node:http, express + undici, express + http-proxy-middleware');
+    L.push("## Forwarding alone: node:http, express + the sidecar's Forwarder, express + http-proxy-middleware");
     L.push('');
     L.push(
-      "bench/variants/forwarder.ts runs the sidecar's forwarding alone (read body, swap credentials, forward, relay with the sidecar's own `relayResponse`): on node:http (fwd-node, the reference of the CPU bar), on express + undici as the sidecar forwards (fwd-express), and with `--hpm <module>` on express + http-proxy-middleware (fwd-hpm); no identity, policy, masking, audit or metrics.",
+      "bench/variants/forwarder.ts runs the sidecar's forwarding alone (read body, swap credentials, forward, relay with the sidecar's own `relayResponse`): on node:http (fwd-node, the reference of the CPU bar), on express + the sidecar's own Forwarder (node:http pools) as the sidecar forwards (fwd-express; `--mode undici` runs express + undici, how it forwarded before), and with `--hpm <module>` on express + http-proxy-middleware (fwd-hpm); no identity, policy, masking, audit or metrics.",
     );
     L.push('');
     const fr: string[][] = [];

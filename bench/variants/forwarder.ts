@@ -1,7 +1,8 @@
 // The sidecar's forwarding alone, to price the libraries of the design (DESIGN.md §2):
 //
-//   --mode express   express + undici, as packages/sidecar/src/upstream/forwarder.ts forwards
-//                    (one keep-alive undici pool, the read body sent as it is)
+//   --mode express   express + the sidecar's own Forwarder (packages/sidecar/src/upstream/forwarder.ts:
+//                    node:http keep-alive pools, the read body sent as it is), as the sidecar forwards
+//   --mode undici    express + one keep-alive undici pool (how the sidecar forwarded before)
 //   --mode hpm       express + http-proxy-middleware as the sidecar used it until it moved to undici
 //                    (selfHandleResponse, the read body written in proxyReq, keep-alive agent);
 //                    --hpm <module> picks the release (3.x on http-proxy, 4.x on httpxy)
@@ -27,6 +28,7 @@ import { Agent as UndiciAgent } from 'undici';
 import type * as Hpm from 'http-proxy-middleware';
 import { readBody } from '../../packages/sidecar/src/http/body.ts';
 import { relayResponse } from '../../packages/sidecar/src/upstream/response.ts';
+import { Forwarder } from '../../packages/sidecar/src/upstream/forwarder.ts';
 
 const { values } = parseArgs({
   options: {
@@ -72,6 +74,34 @@ function nodeHandler(req: IncomingMessage, res: ServerResponse): void {
     });
     up.end(body);
   })();
+}
+
+function forwarderApp() {
+  const forwarder = new Forwarder({ connections: 256, timeoutMs: 600_000 });
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+  app.post('/v1/messages', (req, res) => {
+    void (async () => {
+      const body = await readBody(req, 32 * 1024 * 1024);
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined && !CREDENTIAL_HEADERS.includes(k) && k !== 'connection' && k !== 'host' && k !== 'content-length')
+          headers[k] = v;
+      headers['x-api-key'] = key;
+      headers['content-length'] = String(body.length);
+      headers['accept-encoding'] = 'identity';
+      try {
+        const up = await forwarder.send({ origin: upstream.origin, path: req.url, method: 'POST', headers, body }).response;
+        await relayResponse(up, res, { messages: true, extraHeaders });
+      } catch {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      }
+    })();
+  });
+  return app;
 }
 
 function undiciApp() {
@@ -157,7 +187,7 @@ async function hpmApp() {
 
 const server = createServer(
   { requestTimeout: 0, headersTimeout: 30_000 },
-  mode === 'express' ? undiciApp() : mode === 'hpm' ? await hpmApp() : nodeHandler,
+  mode === 'express' ? forwarderApp() : mode === 'undici' ? undiciApp() : mode === 'hpm' ? await hpmApp() : nodeHandler,
 );
 server.keepAliveTimeout = 65_000;
 server.listen(Number(port), host, () => process.stdout.write(`listening ${mode} ${JSON.stringify(server.address())}\n`));

@@ -118,6 +118,14 @@ service:
 {{- $c := dict "image" (include "scopekeeper.sidecarImage" .) "issuers" .Values.sidecar.issuers "upstreamKeySecret" .Values.sidecar.upstreamKeySecret "audit" .Values.sidecar.audit "nativeSidecar" .Values.sidecar.nativeSidecar "resources" .Values.sidecar.resources -}}
 {{- with (default .Values.image.pullPolicy .Values.sidecar.image.pullPolicy) }}{{ $_ := set $c "imagePullPolicy" . }}{{ end -}}
 {{- with .Values.sidecar.issuerCAFile }}{{ $_ := set $c "issuerCAFile" . }}{{ end -}}
+{{- with .Values.sidecar.serviceAccountIssuer }}{{ $_ := set $c "serviceAccountIssuer" . }}{{ end -}}
+{{- with .Values.sidecar.groupsClaim }}{{ $_ := set $c "groupsClaim" . }}{{ end -}}
+{{- with .Values.sidecar.saml }}{{ if .idpMetadata -}}
+{{- $s := dict "idpMetadata" .idpMetadata -}}
+{{- with .audience }}{{ $_ := set $s "audience" . }}{{ end -}}
+{{- with .groupsAttribute }}{{ $_ := set $s "groupsAttribute" . }}{{ end -}}
+{{- $_ := set $c "saml" $s -}}
+{{- end }}{{ end -}}
 {{- with .Values.sidecar.upstream }}{{ $_ := set $c "upstream" . }}{{ end -}}
 {{- with .Values.sidecar.protectedHostPaths }}{{ $_ := set $c "protectedHostPaths" . }}{{ end -}}
 {{- toPrettyJson $c -}}

@@ -1,22 +1,14 @@
 // Shared by the sidecar's integration tests.
-import { Writable } from 'node:stream';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { request } from 'node:http';
-import type { Logger } from '../src/log.ts';
+import { createLogger, type Logger } from '../src/log.ts';
 import type { World } from '../src/testing/world.ts';
 
 /** A logger whose lines the test can read back (to prove no token reaches a log). */
 export function capturingLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { log: pino({ level: 'debug' }, stream), lines };
+  return { log: createLogger('debug', { write: (line: string) => lines.push(line) }), lines };
 }
 
 /** An extra scope + valid review for one service account, written into the world's policy folder. */

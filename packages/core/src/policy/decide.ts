@@ -450,7 +450,10 @@ function justInTimeFor(s: CompiledScope, id: Identity, model: string | undefined
 
 /** FNV-1a over the request shape: a short, stable key without crypto in the hot path. */
 export function approvalFingerprint(scope: string, subject: SubjectRef, model: string | undefined, tools: string[]): string {
-  const text = [scope, subject.kind, subject.namespace ?? '', subject.name, model ?? '', ...[...tools].sort()].join('\u0000');
+  // The issuer too: the same name from two identity providers is two callers, two reviews.
+  const text = [scope, subject.kind, subject.namespace ?? '', subject.name, subject.issuer ?? '', model ?? '', ...[...tools].sort()].join(
+    '\u0000',
+  );
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   for (let i = 0; i < text.length; i++) {

@@ -165,7 +165,9 @@ export function reviewRows(reviews: AccessReview[], scopes: ModelScope[], now: n
         valid: v.valid,
         state: v.valid ? (v.expiringSoon ? 'ExpiringSoon' : 'Valid') : v.reason,
         requestedBy: r.spec.requestedBy ?? '',
-        requestSubject: subject ? `${subject.kind}/${subject.namespace ? `${subject.namespace}/` : ''}${subject.name}` : '',
+        requestSubject: subject
+          ? `${subject.kind}/${subject.namespace ? `${subject.namespace}/` : ''}${subject.name}${subject.issuer ? ` (issuer ${subject.issuer})` : ''}`
+          : '',
         requestModel: r.spec.request?.model ?? '',
         requestTools: (r.spec.request?.tools ?? []).join(' '),
         requestReason: r.spec.request?.reason ?? '',

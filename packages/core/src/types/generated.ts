@@ -27,6 +27,8 @@ export interface AccessReviewSpecRequestSubject {
   name: string;
   /** Namespace of a ServiceAccount subject. */
   namespace?: string;
+  /** The issuer that vouched for a User or Group caller other than the primary one (an OIDC iss, or a SAML IdP's entityID), as on the scope's subject; the approval covers that issuer's identity only. */
+  issuer?: string;
 }
 
 /** The held request a JustInTime review approves. */

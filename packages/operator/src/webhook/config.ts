@@ -13,6 +13,12 @@ export interface InjectionConfig {
   issuers: string[];
   /** `--issuer-ca`: a PEM bundle file inside the sidecar to trust for issuer discovery (e.g. the kube API CA). */
   issuerCAFile?: string;
+  /** `--service-account-issuer`: the one issuer whose tokens can be ServiceAccounts, when it is not the first of `issuers`. */
+  serviceAccountIssuer?: string;
+  /** `--groups-claim`: the token claim holding a caller's groups (default `groups`). */
+  groupsClaim?: string;
+  /** SAML assertions as callers' credentials: the IdPs' metadata (`--saml-idp-metadata`, URLs or files in the image), `--saml-audience`, `--saml-groups-attribute`. */
+  saml?: { idpMetadata: string[]; audience?: string; groupsAttribute?: string };
   /** Name of the Secret (in the pod's namespace) whose key `api-key` holds the upstream API key. */
   upstreamKeySecret: string;
   /** `--upstream`, when not the sidecar's default (https://api.anthropic.com). */
@@ -56,6 +62,14 @@ export const INJECTION_CONFIG_SCHEMA = {
     imagePullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] },
     issuers: { type: 'array', minItems: 1, items: nonEmpty },
     issuerCAFile: nonEmpty,
+    serviceAccountIssuer: nonEmpty,
+    groupsClaim: nonEmpty,
+    saml: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['idpMetadata'],
+      properties: { idpMetadata: { type: 'array', minItems: 1, items: nonEmpty }, audience: nonEmpty, groupsAttribute: nonEmpty },
+    },
     upstreamKeySecret: { type: 'string', minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN },
     upstream: nonEmpty,
     audit: { type: 'array', minItems: 1, items: nonEmpty },
@@ -73,7 +87,7 @@ function describe(e: ErrorObject): string {
   const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
   if (e.keyword === 'additionalProperties')
     return `unknown field ${at ? `${at}.` : ''}${(e.params as { additionalProperty: string }).additionalProperty}`;
-  if (e.keyword === 'required') return `${(e.params as { missingProperty: string }).missingProperty} is required`;
+  if (e.keyword === 'required') return `${at ? `${at}.` : ''}${(e.params as { missingProperty: string }).missingProperty} is required`;
   if (e.keyword === 'enum') return `${at} must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
   if (e.keyword === 'pattern' && at === 'upstreamKeySecret') return 'upstreamKeySecret is not a valid Secret name';
   return `${at} ${e.message}`;

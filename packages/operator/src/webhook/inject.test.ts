@@ -263,6 +263,30 @@ describe('mutatePod: injection', () => {
     expect(sidecarArgs(config, undefined)).not.toContain('--scope');
   });
 
+  test('the service-account issuer, the groups claim and SAML IdPs pass through as flags', () => {
+    const cfg: InjectionConfig = {
+      ...config,
+      issuers: ['https://login.example.com', 'https://kubernetes.default.svc.cluster.local'],
+      serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+      groupsClaim: 'roles',
+      saml: {
+        idpMetadata: ['https://idp.example.com/metadata', '/etc/scopekeeper/idp2.xml'],
+        audience: 'sk-prod',
+        groupsAttribute: 'memberOf',
+      },
+    };
+    const args = sidecarArgs(cfg, undefined);
+    const after = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+    expect(after('--issuer')).toEqual(['https://login.example.com', 'https://kubernetes.default.svc.cluster.local']);
+    expect(after('--service-account-issuer')).toEqual(['https://kubernetes.default.svc.cluster.local']);
+    expect(after('--groups-claim')).toEqual(['roles']);
+    expect(after('--saml-idp-metadata')).toEqual(['https://idp.example.com/metadata', '/etc/scopekeeper/idp2.xml']);
+    expect(after('--saml-audience')).toEqual(['sk-prod']);
+    expect(after('--saml-groups-attribute')).toEqual(['memberOf']);
+    for (const flag of ['--service-account-issuer', '--groups-claim', '--saml-idp-metadata', '--saml-audience', '--saml-groups-attribute'])
+      expect(sidecarArgs(config, undefined)).not.toContain(flag);
+  });
+
   test('a label opts in as well (for objectSelector-only setups)', () => {
     const out = inject(pod({ annotations: {}, labels: { 'scopekeeper.dev/inject': 'true' } }));
     expect(out.spec!.initContainers![0]!.name).toBe('scopekeeper-sidecar');
@@ -386,8 +410,15 @@ describe('parseInjectionConfig', () => {
       audit: ['stdout'],
       nativeSidecar: 'auto',
       resources: { requests: { cpu: '50m' } },
+      serviceAccountIssuer: 'https://kubernetes.default.svc.cluster.local',
+      groupsClaim: 'roles',
+      saml: { idpMetadata: ['https://idp.example.com/metadata'], audience: 'sk', groupsAttribute: 'memberOf' },
     };
     expect(parseInjectionConfig(JSON.parse(JSON.stringify(raw)))).toEqual(raw);
+  });
+  test('SAML needs at least one IdP metadata source', () => {
+    expect(() => parseInjectionConfig({ ...config, saml: { audience: 'sk' } }, 'injection.json')).toThrow('saml.idpMetadata is required');
+    expect(() => parseInjectionConfig({ ...config, saml: { idpMetadata: [] } }, 'injection.json')).toThrow('saml.idpMetadata');
   });
   test('names every wrong field', () => {
     expect(() =>

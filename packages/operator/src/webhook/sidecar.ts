@@ -68,6 +68,11 @@ export function sidecarArgs(config: InjectionConfig, scope: string | undefined, 
   const args = ['sidecar', '--policy', 'kubernetes', '--namespace', '$(POD_NAMESPACE)', '--pod', '$(POD_NAME)'];
   for (const i of config.issuers) args.push('--issuer', i);
   if (config.issuerCAFile) args.push('--issuer-ca', config.issuerCAFile);
+  if (config.serviceAccountIssuer) args.push('--service-account-issuer', config.serviceAccountIssuer);
+  if (config.groupsClaim) args.push('--groups-claim', config.groupsClaim);
+  for (const m of config.saml?.idpMetadata ?? []) args.push('--saml-idp-metadata', m);
+  if (config.saml?.audience) args.push('--saml-audience', config.saml.audience);
+  if (config.saml?.groupsAttribute) args.push('--saml-groups-attribute', config.saml.groupsAttribute);
   args.push('--upstream-key-file', KEY_FILE);
   if (config.upstream) args.push('--upstream', config.upstream);
   for (const a of config.audit?.length ? config.audit : ['stdout']) args.push('--audit', a);

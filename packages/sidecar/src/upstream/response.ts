@@ -55,8 +55,11 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   const mustRead = maskingService || (status < 400 && (masking !== undefined || opts.maskFields?.length || opts.messages));
   const headers: Record<string, string | string[]> = {};
   const relayed = responseHeaderFilter(from.headers);
-  for (const [k, v] of Object.entries(from.headers)) if (v !== undefined && relayed(k)) headers[k] = v;
-  Object.assign(headers, opts.extraHeaders);
+  for (const k in from.headers) {
+    const v = from.headers[k];
+    if (v !== undefined && relayed(k)) headers[k] = v;
+  }
+  for (const k in opts.extraHeaders) headers[k] = opts.extraHeaders[k]!;
 
   // Errors and anything we do not need to read pass through byte for byte.
   if (!mustRead) {

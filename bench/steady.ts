@@ -1,0 +1,118 @@
+// `node bench/steady.ts`: the sidecar (dist/, started as the injected container starts it) and the
+// bare node:http forwarder at one fixed rate, each in a fresh process, one after the other:
+// CPU per 1k requests, RSS peak and V8 heap peak (from /metrics). What `npm run bench` cannot
+// show: there every target serves its maximum-throughput run first, so its RSS "at 1,000 req/s"
+// is the high-water mark that run left. Same pinning as the bench (core 0: load + upstream,
+// core 1: the proxy).
+//
+//   node bench/steady.ts [--rate 1000] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
+//                        [--node-options '<NODE_OPTIONS for the sidecar>']   (default: the injected ones)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeUpstreamConfig, startNginx } from './lib/nginx.ts';
+import { startPinned, stop, stopAll, freePort, treeCpuSeconds, rssSampler, waitFor, sleep } from './lib/proc.ts';
+import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY } from './lib/scopekeeper.ts';
+import { requestBody } from './lib/fixtures.ts';
+import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '8' },
+    modes: { type: 'string', default: 'json,sse' },
+    targets: { type: 'string', default: 'sk-audit,sk-mask,fwd-node' },
+    'node-options': { type: 'string' },
+  },
+});
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const dir = mkdtempSync(join(tmpdir(), 'scopekeeper-steady-'));
+process.env.SCOPEKEEPER_BENCH_ENTRY ??= join(REPO, 'dist/bin/scopekeeper.js');
+if (!existsSync(process.env.SCOPEKEEPER_BENCH_ENTRY)) {
+  process.stderr.write(`${process.env.SCOPEKEEPER_BENCH_ENTRY} is missing: run "npm run build" first\n`);
+  process.exit(2);
+}
+if (args['node-options'] !== undefined) process.env.SCOPEKEEPER_BENCH_NODE_OPTIONS = args['node-options'];
+
+function loadgen(url: string, headers: Record<string, string>, sse: boolean): Promise<LoadResult> {
+  const spec: LoadSpec = {
+    url,
+    path: '/v1/messages',
+    headers: { ...headers, ...(sse ? { 'x-bench-stream': '1' } : {}) },
+    body: requestBody(sse),
+    rate: RATE,
+    warmupS: 1,
+    durationS: SECONDS,
+    connections: 64,
+    maxInFlight: Math.max(200, RATE * 2),
+    timeoutMs: 10_000,
+  };
+  return new Promise((resolve, reject) => {
+    const c = spawn('taskset', ['-c', '0', NODE, join(REPO, 'bench/lib/loadgen.ts'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`loadgen exited ${code}`))));
+  });
+}
+
+async function measure(name: string, pid: number, url: string, headers: Record<string, string>, adminPort?: number): Promise<void> {
+  for (const mode of args.modes!.split(',')) {
+    const cpu0 = treeCpuSeconds(pid);
+    const rss = rssSampler(pid, 100);
+    let heapPeak = 0;
+    const sample = adminPort
+      ? setInterval(() => {
+          fetch(`http://127.0.0.1:${adminPort}/metrics`)
+            .then((r) => r.text())
+            .then((m) => (heapPeak = Math.max(heapPeak, Number(/^nodejs_heap_size_total_bytes (\d+)/m.exec(m)?.[1] ?? 0))))
+            .catch(() => undefined);
+        }, 250)
+      : undefined;
+    const r = await loadgen(url, headers, mode === 'sse');
+    if (sample) clearInterval(sample);
+    const cpuPer1k = ((treeCpuSeconds(pid) - cpu0) / r.completedTotal) * 1000;
+    const heap = adminPort ? ` heap peak ${(heapPeak / 1048576).toFixed(1)} MB` : '';
+    process.stdout.write(
+      `${name.padEnd(9)} ${mode.padEnd(4)} ${RATE}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, errors ${r.non2xx + r.errors}\n`,
+    );
+  }
+}
+
+try {
+  const upPort = await freePort();
+  await startNginx('upstream', 0, join(dir, 'upstream'), writeUpstreamConfig(join(dir, 'upstream'), upPort), upPort, '/healthz');
+  const upstream = `http://127.0.0.1:${upPort}`;
+  const sk = await setupScopekeeper(dir);
+  const plain = { 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };
+  for (const target of args.targets!.split(',')) {
+    if (target === 'fwd-node') {
+      const port = await freePort();
+      const argv = [NODE, join(REPO, 'bench/variants/forwarder.ts'), '--mode', 'node', '--listen', `127.0.0.1:${port}`];
+      const p = startPinned('fwd-node', 1, [...argv, '--upstream', upstream, '--key', UPSTREAM_KEY], {
+        cwd: REPO,
+        log: join(dir, 'fwd-node.log'),
+      });
+      await waitFor(
+        'fwd-node',
+        async () => (await fetch(`http://127.0.0.1:${port}/v1/messages`, { method: 'POST', body: '{}' })).ok || true,
+        20_000,
+      );
+      await measure('fwd-node', p.pid, `http://127.0.0.1:${port}`, plain);
+      await stop(p);
+      continue;
+    }
+    const s = await startSidecar(target, 1, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream });
+    await sleep(1500);
+    const token = target === 'sk-mask' ? sk.maskToken : sk.auditToken;
+    await measure(target, s.pid, `http://127.0.0.1:${s.port}`, { ...plain, authorization: `Bearer ${token}` }, s.adminPort);
+    await stop(s);
+  }
+} finally {
+  await stopAll();
+  process.exit(0);
+}
