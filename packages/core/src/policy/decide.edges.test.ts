@@ -131,12 +131,15 @@ describe('approvalFingerprint', () => {
     return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
   }
 
-  test('is FNV-1a over scope, subject, model and the sorted tools', () => {
+  test('is FNV-1a over scope, subject (its issuer too), model and the sorted tools', () => {
     const subject = { kind: 'ServiceAccount' as const, name: 'bot', namespace: 'team-a' };
     expect(approvalFingerprint('ops', subject, 'claude-opus-4-1', ['Write', 'Bash'])).toBe(
-      reference(['ops', 'ServiceAccount', 'team-a', 'bot', 'claude-opus-4-1', 'Bash', 'Write']),
+      reference(['ops', 'ServiceAccount', 'team-a', 'bot', '', 'claude-opus-4-1', 'Bash', 'Write']),
     );
-    expect(approvalFingerprint('ops', { kind: 'User', name: 'ann' }, undefined, [])).toBe(reference(['ops', 'User', '', 'ann', '']));
+    expect(approvalFingerprint('ops', { kind: 'User', name: 'ann' }, undefined, [])).toBe(reference(['ops', 'User', '', 'ann', '', '']));
+    expect(approvalFingerprint('ops', { kind: 'User', name: 'ann', issuer: 'https://idp' }, 'm', [])).toBe(
+      reference(['ops', 'User', '', 'ann', 'https://idp', 'm']),
+    );
   });
 
   test('the same for tools in any order; different for another namespace, model or scope', () => {
