@@ -24,7 +24,7 @@ function jestByFileFactory(injector) {
   /** test id (jest's full name) -> the files that have a test of that name */
   const filesOf = new Map();
   let covering; // the testFilter of the mutant being run
-  let wholeFiles = false; // run every test of the covering files, not only the covering tests
+  let hybrid = false;
 
   const dryRun = runner.dryRun.bind(runner);
   runner.dryRun = async (options) => {
@@ -48,10 +48,11 @@ function jestByFileFactory(injector) {
       }
     }
     covering = options.testFilter;
-    // A "hybrid" mutant (ignoreStatic: its code also runs while a test file loads, e.g. a policy
-    // compiled at the top of the file) changes what the file's other tests see, though only the
-    // tests that ran its code are its "covering" tests. Stryker marks it by asking for a reload.
-    wholeFiles = Boolean(options.testFilter && options.reloadEnvironment);
+    // A "hybrid" mutant (ignoreStatic): its code also runs while a test file loads (e.g. a policy
+    // compiled at the top of the file), and what it changes there every test of that file sees,
+    // though only the tests that ran its code count as covering it. Stryker marks it by asking
+    // for a reload: it gets the stock treatment, every test of every file related to it.
+    hybrid = Boolean(options.testFilter && options.reloadEnvironment);
     globalThis[BAIL] = options.disableBail ? undefined : { failed: false };
     try {
       return await mutantRun(options);
@@ -64,6 +65,7 @@ function jestByFileFactory(injector) {
   const adapter = runner.jestTestAdapter;
   const run = adapter.run.bind(adapter);
   adapter.run = (settings) => {
+    if (hybrid) return run({ ...settings, testNamePattern: undefined });
     if (covering && !settings.testFiles) {
       const files = new Set();
       for (const id of covering) for (const f of filesOf.get(id) ?? []) files.add(f);
@@ -73,7 +75,6 @@ function jestByFileFactory(injector) {
           ...settings,
           fileNamesUnderTest: undefined,
           testFiles: [...files].map((f) => `^${escapeRegExp(f)}$`),
-          testNamePattern: wholeFiles ? undefined : settings.testNamePattern,
         });
       }
     }
