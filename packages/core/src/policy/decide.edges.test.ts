@@ -38,6 +38,47 @@ describe('several scopes', () => {
   });
 });
 
+describe('held by one scope, allowed by another', () => {
+  const gated = (name: string, extra: Partial<ModelScope['spec']> = {}) =>
+    scope(name, {
+      subjects: [{ kind: 'User', name: 'w@example.com' }],
+      approval: { requiredFor: { models: ['claude-opus-*'] }, approvers },
+      models: ['claude-sonnet-4-*', 'claude-opus-*'],
+      ...extra,
+    });
+  const w = user('w@example.com');
+  const opus = messages({ model: 'claude-opus-4-1' });
+
+  test('a first scope that refuses does not hide a later one that holds', () => {
+    const refuses = scope('a-refuses', { subjects: [{ kind: 'User', name: 'w@example.com' }] });
+    const d = decide(snap([refuses, gated('b-holds')]), w, opus, NOW);
+    expect([d.effect, d.scope]).toEqual(['approval-required', 'b-holds']);
+  });
+
+  test('the first of two holding scopes is named; a later scope that allows wins over both', () => {
+    expect(decide(snap([gated('a-holds'), gated('b-holds')]), w, opus, NOW).scope).toBe('a-holds');
+    const allows = scope('c-allows', { subjects: [{ kind: 'User', name: 'w@example.com' }], models: ['claude-opus-*'] });
+    expect(decide(snap([gated('a-holds'), allows]), w, opus, NOW)).toMatchObject({ effect: 'allow', scope: 'c-allows' });
+  });
+
+  test('a JustInTime approval of held tools allows them, whatever model its request also names', () => {
+    const s = scope('t', {
+      subjects: [{ kind: 'ServiceAccount', name: 'bot' }],
+      approval: { requiredFor: { tools: ['Bash', 'Write'] }, approvers },
+    });
+    const jit = review('t-jit', 't', {
+      type: 'JustInTime',
+      reviewedAt: '2026-11-28T11:30:00Z',
+      expiresAt: '2026-11-28T12:30:00Z',
+      request: { subject: { kind: 'ServiceAccount', name: 'bot', namespace: 'team-a' }, model: 'claude-sonnet-4-5', tools: ['Bash'] },
+    });
+    const snapshot = compilePolicy([s], [review('t-r', 't'), jit], { namespace: 'team-a' });
+    expect(decide(snapshot, sa('bot'), messages({ tools: ['Bash'] }), NOW)).toMatchObject({ effect: 'allow', review: 't-jit' });
+    // a held tool the approval does not name is still held
+    expect(decide(snapshot, sa('bot'), messages({ tools: ['Bash', 'Write'] }), NOW).effect).toBe('approval-required');
+  });
+});
+
 describe('absent limits and rules', () => {
   const bare = scope('bare', { subjects: [{ kind: 'ServiceAccount', name: 'bot' }], limits: undefined, tools: undefined });
   const s = snap([bare]);
@@ -140,6 +181,13 @@ describe('approvalFingerprint', () => {
     expect(approvalFingerprint('ops', { kind: 'User', name: 'ann', issuer: 'https://idp' }, 'm', [])).toBe(
       reference(['ops', 'User', '', 'ann', 'https://idp', 'm']),
     );
+  });
+
+  test('always 16 hex digits: lanes with leading zeros are padded', () => {
+    // "u107" hashes to two lanes below 0x10000000 (found by search)
+    const f = approvalFingerprint('ops', { kind: 'User', name: 'u107' }, undefined, []);
+    expect(f).toBe(reference(['ops', 'User', '', 'u107', '', '']));
+    expect(f).toMatch(/^00[0-9a-f]{6}0[0-9a-f]{7}$/);
   });
 
   test('the same for tools in any order; different for another namespace, model or scope', () => {
