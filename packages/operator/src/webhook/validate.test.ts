@@ -1042,3 +1042,65 @@ describe('/validate-accessreview and /mutate-accessreview at their edges', () =>
     expect(await validateAccessReview(arRequest(bot, [], review({ requestedBy: bot })), deps)).toEqual({ allowed: true });
   });
 });
+
+describe('/validate-pod: pods and namespaces with parts missing, and the last update cases', () => {
+  const message = (v: Awaited<ReturnType<typeof validatePod>>) => (v.allowed ? '(allowed)' : v.message);
+  const sidecarOnly = (): V1Pod => {
+    const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    return { spec: p.spec };
+  };
+
+  test('a pod without metadata, or a request without a pod', async () => {
+    expect(message(await validatePod(podRequest('locked', { spec: { containers: [{ name: 'app', image: 'x' }] } }), deps))).toMatch(
+      /^pod locked\/\S* is not injected with the scopekeeper sidecar/,
+    );
+    expect(await validatePod(podRequest('locked', undefined as unknown as V1Pod), deps)).toEqual({
+      allowed: false,
+      code: 400,
+      message: 'the Pod has no spec',
+    });
+    // its exact sidecar without the status annotation is not an injected pod
+    expect(message(await validatePod(podRequest('locked', sidecarOnly()), deps))).toMatch(/is not injected with the scopekeeper sidecar/);
+  });
+
+  test('a namespace object without metadata is not enforced', async () => {
+    const d = { ...deps, getNamespace: async () => ({}) as NamespaceLike };
+    expect(await validatePod(podRequest('somewhere', plain()), d)).toEqual({ allowed: true });
+  });
+
+  test('updates of pods without labels or annotations, and of pods never injected in an enforced namespace', async () => {
+    const old = sidecarOnly(); // injected by its container alone: no labels, no annotations
+    expect(await validatePod(podRequest('locked', structuredClone(old), { operation: 'UPDATE', oldObject: old }), deps)).toEqual({
+      allowed: true,
+    });
+    const never = plain();
+    const next = structuredClone(never);
+    next.metadata!.labels = { team: 'x' };
+    expect(await validatePod(podRequest('locked', next, { operation: 'UPDATE', oldObject: never }), deps)).toEqual({ allowed: true });
+  });
+
+  test('a status write is never refused, whatever it carries', async () => {
+    const old = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    const next = structuredClone(old);
+    next.spec!.containers[0]!.envFrom = [{ secretRef: { name: 'anthropic-key' } }];
+    expect(await validatePod(podRequest('locked', next, { operation: 'UPDATE', subResource: 'status', oldObject: old }), deps)).toEqual({
+      allowed: true,
+    });
+  });
+
+  test('the sidecar moved to the other list at the same index; a field added and one changed, sorted; two update problems', async () => {
+    const old = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    const toApp = structuredClone(old);
+    toApp.spec!.containers.unshift(toApp.spec!.initContainers!.shift()!);
+    expect(message(await validatePod(podRequest('locked', toApp, { operation: 'UPDATE', oldObject: old }), deps))).toContain(
+      '(it moves container scopekeeper-sidecar)',
+    );
+    const changed = structuredClone(old);
+    changed.spec!.initContainers![0]!.image = 'attacker/exfil:1';
+    changed.spec!.initContainers![0]!.command = ['/bin/sh']; // a field the injected sidecar does not have
+    delete changed.metadata!.labels;
+    expect(message(await validatePod(podRequest('locked', changed, { operation: 'UPDATE', oldObject: old }), deps))).toMatch(
+      /\(it changes command, image of container scopekeeper-sidecar\); .* Also: pod locked\/agent: an update may not change the label scopekeeper\.dev\/injected/,
+    );
+  });
+});
