@@ -105,6 +105,9 @@ describe('facts', () => {
   test('a body given as bytes must be UTF-8', () => {
     expect(inspectMessagesRequest(Buffer.from(JSON.stringify({ ...ok, model: 'é' })), undefined).model).toBe('é');
     expect(() => inspectMessagesRequest(Buffer.from([0x7b, 0xc3, 0x7d]), undefined)).toThrow(RequestInspectionError);
+    // invalid UTF-8 inside a string value: refused, not read as U+FFFD (Buffer#toString would)
+    const bad = Buffer.concat([Buffer.from('{"model":"m'), Buffer.from([0xff]), Buffer.from('","max_tokens":1}')]);
+    expect(() => inspectMessagesRequest(bad, undefined)).toThrow('The request body is not valid UTF-8 JSON.');
   });
 });
 
