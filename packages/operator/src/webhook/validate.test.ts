@@ -1104,3 +1104,63 @@ describe('/validate-pod: pods and namespaces with parts missing, and the last up
     );
   });
 });
+
+describe('the last edges of the webhooks', () => {
+  test('serviceAccountOf needs the prefix itself, not any 22 characters before namespace:name', () => {
+    expect(serviceAccountOf('abcdefghijklmnopqrstuvteam-a:bot')).toBeUndefined();
+  });
+
+  test('names are compared trimmed and case-insensitively on both sides; a User named like a group is not that group', async () => {
+    const s2: ModelScope = {
+      ...scope,
+      spec: {
+        ...scope.spec,
+        subjects: [
+          { kind: 'User', name: 'carol@example.com' },
+          { kind: 'User', name: 'security-leads' },
+        ],
+      },
+    };
+    const d2 = { ...deps, getScope: () => s2 };
+    const check = async (user: string) => {
+      const req = arRequest(user, ['security-leads'], review());
+      const stamped = applyPatch(
+        approved(),
+        mutateAccessReview({ ...req, object: approved(), oldObject: review(), operation: 'UPDATE' }, 0),
+      );
+      return validateAccessReview({ ...req, object: stamped, oldObject: review(), operation: 'UPDATE' }, d2);
+    };
+    const v = await check('Carol@Example.com ');
+    expect(!v.allowed && v.message).toContain('(spec.subjects names User carol@example.com)');
+    expect(await check('dan@example.com')).toEqual({ allowed: true });
+  });
+
+  test("a service account's request with two problems lists both, joined by '; '", async () => {
+    const bot = 'system:serviceaccount:team-a:support-bot';
+    const v = await validateAccessReview(
+      arRequest(
+        bot,
+        [],
+        review({
+          type: 'JustInTime',
+          requestedBy: bot,
+          request: { subject: { kind: 'ServiceAccount', name: 'support-bot' }, model: 'claude-*', tools: ['B*'] },
+        }),
+      ),
+      deps,
+    );
+    expect(!v.allowed && v.message).toContain(
+      'spec.request.model must be an exact model name, not the pattern "claude-*"; spec.request.tools must be exact tool names, not the patterns "B*".',
+    );
+  });
+
+  test('an update of an injected pod whose old object has metadata but no labels or annotations; a pod without metadata or namespace', async () => {
+    const withSidecar = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    const old: V1Pod = { metadata: { name: 'agent' }, spec: withSidecar.spec };
+    expect(await validatePod(podRequest('team-a', structuredClone(old), { operation: 'UPDATE', oldObject: old }), deps)).toEqual({
+      allowed: true,
+    });
+    const v = await validatePod(podRequest('', { spec: { containers: [{ name: 'app', image: 'x' }] } }), deps);
+    expect(!v.allowed && v.message).toMatch(/^namespace {2}is not known to the scopekeeper webhook yet/);
+  });
+});

@@ -807,6 +807,7 @@ describe('configuration and refusals, as they are worded', () => {
     const v = new TokenVerifier({ issuers: [issuer.issuerConfig(), { issuer: `http://127.0.0.1:${port}` }], fetchTimeoutMs: 2000 });
     verifiers.push(v);
     expect(v.ready()).toBe(false);
+    expect(verifier.ready()).toBe(true); // both issuers warmed in beforeAll
     await expect(v.warm()).rejects.toBeInstanceOf(IssuerUnavailableError);
     expect(v.status().map((s) => s.ready)).toEqual([true, false]);
     expect(v.ready()).toBe(false);
