@@ -67,6 +67,8 @@ describe('names', () => {
     ["$['it\\'s']", { "it's": 1 }],
     ["$['a\\\\b']", { 'a\\b': 1 }],
     ["$['']", { '': 1 }],
+    ["$['a[1]']", { 'a[1]': 1, a: [0, 2] }],
+    ['$.l[12]', { l: Array.from({ length: 13 }, (_, i) => i) }],
   ])('%s', (path, doc) => {
     expect(mask(doc, path).replaced).toBe(1);
   });
