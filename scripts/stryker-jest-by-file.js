@@ -24,6 +24,7 @@ function jestByFileFactory(injector) {
   /** test id (jest's full name) -> the files that have a test of that name */
   const filesOf = new Map();
   let covering; // the testFilter of the mutant being run
+  let wholeFiles = false; // run every test of the covering files, not only the covering tests
 
   const dryRun = runner.dryRun.bind(runner);
   runner.dryRun = async (options) => {
@@ -47,6 +48,10 @@ function jestByFileFactory(injector) {
       }
     }
     covering = options.testFilter;
+    // A "hybrid" mutant (ignoreStatic: its code also runs while a test file loads, e.g. a policy
+    // compiled at the top of the file) changes what the file's other tests see, though only the
+    // tests that ran its code are its "covering" tests. Stryker marks it by asking for a reload.
+    wholeFiles = Boolean(options.testFilter && options.reloadEnvironment);
     globalThis[BAIL] = options.disableBail ? undefined : { failed: false };
     try {
       return await mutantRun(options);
@@ -64,7 +69,12 @@ function jestByFileFactory(injector) {
       for (const id of covering) for (const f of filesOf.get(id) ?? []) files.add(f);
       // A test the dry run did not report by file: fall back to jest's related-file search.
       if (files.size > 0 && covering.every((id) => filesOf.has(id))) {
-        return run({ ...settings, fileNamesUnderTest: undefined, testFiles: [...files].map((f) => `^${escapeRegExp(f)}$`) });
+        return run({
+          ...settings,
+          fileNamesUnderTest: undefined,
+          testFiles: [...files].map((f) => `^${escapeRegExp(f)}$`),
+          testNamePattern: wholeFiles ? undefined : settings.testNamePattern,
+        });
       }
     }
     return run(settings);

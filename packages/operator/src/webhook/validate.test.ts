@@ -6,7 +6,7 @@ import type { InjectionConfig } from './config.ts';
 import { mutatePod } from './inject.ts';
 import { validate, type NamespaceLike, type ValidationDeps } from './validate.ts';
 import { validatePod } from './validate-pod.ts';
-import { isDecision, mutateAccessReview, validateAccessReview } from './validate-review.ts';
+import { isDecision, mutateAccessReview, serviceAccountOf, validateAccessReview } from './validate-review.ts';
 
 const injection: InjectionConfig = { image: 'scopekeeper:1', issuers: ['https://issuer'], upstreamKeySecret: 'anthropic-key' };
 
@@ -692,5 +692,353 @@ describe('/validate-accessreview: subjects, requesters and service accounts', ()
     expect(
       await run('dave@example.com', [], jit({ subject: { kind: 'User', name: 'frank@example.com' }, model: 'claude-opus-*' })),
     ).toEqual({ allowed: true });
+  });
+});
+
+describe('/validate-pod at its edges', () => {
+  const ns = (name: string, labels?: Record<string, string>): NamespaceLike => ({ metadata: labels ? { name, labels } : { name } });
+  const noListing: ValidationDeps = {
+    getScope: deps.getScope,
+    getNamespace: async (name) => (name === 'bare' ? ns('bare') : namespaces[name]),
+    injection,
+  };
+  const message = (v: Awaited<ReturnType<typeof validatePod>>) => (v.allowed ? '(allowed)' : v.message);
+  const leaky = (p: V1Pod): V1Pod => {
+    p.spec!.containers[0]!.envFrom = [{ secretRef: { name: 'anthropic-key' } }];
+    return p;
+  };
+  const EXPOSED = `container "app" reads the upstream key Secret "anthropic-key" through envFrom: remove the envFrom secretRef anthropic-key`;
+  const CREDENTIALS =
+    'Only the scopekeeper sidecar may hold the upstream key and its service tokens; the app calls http://127.0.0.1:15180 (ANTHROPIC_BASE_URL) with the token in $SCOPEKEEPER_TOKEN_FILE instead.';
+
+  test.each([
+    ['the injected label alone', (p: V1Pod) => (p.metadata!.labels = { 'scopekeeper.dev/injected': 'true' })],
+    ['the status annotation alone', (p: V1Pod) => (p.metadata!.annotations = { 'scopekeeper.dev/status': 'injected' })],
+    ['a container named like the sidecar alone', (p: V1Pod) => p.spec!.containers.push({ name: 'scopekeeper-sidecar', image: 'x' })],
+  ])('outside an enforced namespace, a pod marked injected by %s is checked for exposures', async (_how, mark) => {
+    const p = leaky(plain());
+    p.metadata!.namespace = 'team-a';
+    mark(p);
+    expect(message(await validatePod(podRequest('team-a', p), deps))).toContain(
+      `pod team-a/agent would expose the scopekeeper sidecar's credentials (the pod is injected with the scopekeeper sidecar): ${EXPOSED}. ${CREDENTIALS}`,
+    );
+    // unmarked, the same pod is none of scopekeeper's business there
+    expect(await validatePod(podRequest('team-a', leaky(plain())), deps)).toEqual({ allowed: true });
+  });
+
+  test('two problems are one refusal, joined by "Also:"', async () => {
+    const v = await validatePod(podRequest('locked', leaky(plain())), deps);
+    expect(message(v)).toBe(
+      'pod locked/agent is not injected with the scopekeeper sidecar, and namespace locked is labelled scopekeeper.dev/enforce=true: every pod there must run it. ' +
+        'Add the annotation scopekeeper.dev/inject: "true" to the pod (for a Deployment: spec.template.metadata.annotations). ' +
+        `Also: pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
+    );
+  });
+
+  test('the whole sentence for an opted-out pod, a missed injection and a look-alike sidecar', async () => {
+    expect(message(await validatePod(podRequest('locked', plain({ 'scopekeeper.dev/inject': 'false' })), deps))).toBe(
+      'pod locked/agent opts out of the scopekeeper sidecar (scopekeeper.dev/inject: "false"), but namespace locked is labelled scopekeeper.dev/enforce=true: every pod there must run it. ' +
+        'Set scopekeeper.dev/inject: "true" on the pod (for a Deployment: spec.template.metadata.annotations).',
+    );
+    expect(message(await validatePod(podRequest('locked', plain({ 'scopekeeper.dev/inject': 'true' })), deps))).toBe(
+      'pod locked/agent asks for the scopekeeper sidecar but does not carry it, and namespace locked is labelled scopekeeper.dev/enforce=true: the injection webhook did not run. ' +
+        'Check that the scopekeeper operator is running and its MutatingWebhookConfiguration "scopekeeper" is installed, then create the pod again.',
+    );
+    const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    p.spec!.initContainers![0]!.image = 'attacker/exfil:latest';
+    expect(message(await validatePod(podRequest('locked', p), deps))).toMatch(
+      /\) and namespace locked is labelled scopekeeper\.dev\/enforce=true\. Remove that container \(and the injected volumes\) from the pod spec and let the webhook inject the sidecar\.$/,
+    );
+  });
+
+  test('a forged status annotation without the sidecar is not injected', async () => {
+    const forged = plain({ 'scopekeeper.dev/inject': 'true', 'scopekeeper.dev/status': 'injected' });
+    expect(message(await validatePod(podRequest('locked', forged), deps))).toContain(
+      'asks for the scopekeeper sidecar but does not carry it',
+    );
+  });
+
+  test('only CREATE and UPDATE are checked; status writes pass', async () => {
+    for (const operation of ['DELETE', 'CONNECT'] as const) {
+      expect(await validatePod(podRequest('locked', leaky(plain()), { operation }), deps)).toEqual({ allowed: true });
+    }
+    const p = leaky(plain());
+    expect(await validatePod(podRequest('locked', p, { operation: 'UPDATE', subResource: 'status', oldObject: p }), deps)).toEqual({
+      allowed: true,
+    });
+  });
+
+  test('a pod without a spec is a 400; the namespace comes from the pod when the request has none', async () => {
+    expect(await validatePod(podRequest('locked', { metadata: { name: 'x' } }), deps)).toEqual({
+      allowed: false,
+      code: 400,
+      message: 'the Pod has no spec',
+    });
+    expect(message(await validatePod(podRequest('', plain()), deps))).toMatch(/^pod locked\/agent is not injected/);
+  });
+
+  test('a namespace without labels is not enforced; no scope listing is no reserved audience', async () => {
+    expect(await validatePod(podRequest('bare', leaky(plain())), noListing)).toEqual({ allowed: true });
+    expect(message(await validatePod(podRequest('locked', leaky(injected(plain({ 'scopekeeper.dev/inject': 'true' })))), noListing))).toBe(
+      `pod locked/agent would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
+    );
+  });
+
+  describe('updates', () => {
+    const base = () => injected(plain({ 'scopekeeper.dev/inject': 'true' }));
+    const update = (pod: V1Pod, old: V1Pod, over: Partial<AdmissionRequest> = {}) =>
+      validatePod(podRequest('locked', pod, { operation: 'UPDATE', oldObject: old, ...over }), deps);
+    const SIDE = (change: string) =>
+      `pod locked/agent: an update may not change the scopekeeper sidecar (${change}); it holds the upstream key. ` +
+      "Leave container scopekeeper-sidecar as injected; to run another sidecar, change the operator's injection config and re-create the pod.";
+
+    test('removing, adding or moving the sidecar container', async () => {
+      const old = base();
+      const removed = structuredClone(old);
+      removed.spec!.initContainers = [];
+      expect(message(await update(removed, old))).toContain(SIDE('it removes container scopekeeper-sidecar'));
+      const moved = structuredClone(old);
+      moved.spec!.initContainers!.unshift({ name: 'setup', image: 'busybox' });
+      expect(message(await update(moved, old))).toContain(SIDE('it moves container scopekeeper-sidecar'));
+      const toApp = structuredClone(old);
+      toApp.spec!.containers.push(toApp.spec!.initContainers!.shift()!);
+      expect(message(await update(toApp, old))).toContain(SIDE('it moves container scopekeeper-sidecar'));
+      const plainOld = plain();
+      const added = structuredClone(plainOld);
+      added.spec!.containers.push({ name: 'scopekeeper-sidecar', image: 'x' });
+      expect(message(await update(added, plainOld))).toContain(SIDE('it adds a container named scopekeeper-sidecar'));
+    });
+
+    test('the changed fields of the sidecar are listed in order', async () => {
+      const old = base();
+      const changed = structuredClone(old);
+      changed.spec!.initContainers![0]!.image = 'attacker/exfil:1';
+      changed.spec!.initContainers![0]!.workingDir = '/tmp';
+      expect(message(await update(changed, old))).toBe(SIDE('it changes image, workingDir of container scopekeeper-sidecar'));
+      const added = structuredClone(old);
+      added.spec!.initContainers![0]!.workingDir = '/tmp';
+      added.spec!.initContainers![0]!.image = 'attacker/exfil:1';
+      expect(message(await update(added, old))).toBe(SIDE('it changes image, workingDir of container scopekeeper-sidecar'));
+    });
+
+    test('dropping the marks: the labels object or only the status annotation', async () => {
+      const old = base();
+      const noLabels = structuredClone(old);
+      delete noLabels.metadata!.labels;
+      expect(message(await update(noLabels, old))).toBe(
+        'pod locked/agent: an update may not change the label scopekeeper.dev/injected or the annotation scopekeeper.dev/status of an injected pod: the webhooks find injected pods by them. Put them back as they were.',
+      );
+      const noStatus = structuredClone(old);
+      delete noStatus.metadata!.annotations!['scopekeeper.dev/status'];
+      expect(message(await update(noStatus, old))).toContain('may not change the label scopekeeper.dev/injected or the annotation');
+      const noAnnotations = structuredClone(old);
+      delete noAnnotations.metadata!.annotations;
+      expect(message(await update(noAnnotations, old))).toContain('may not change the label scopekeeper.dev/injected or the annotation');
+      // a pod that was never injected has no marks to keep
+      const unmarkedOld = plain();
+      unmarkedOld.metadata!.namespace = 'team-a';
+      const relabelled = structuredClone(unmarkedOld);
+      relabelled.metadata!.labels = { team: 'x' };
+      expect(await validatePod(podRequest('team-a', relabelled, { operation: 'UPDATE', oldObject: unmarkedOld }), deps)).toEqual({
+        allowed: true,
+      });
+    });
+
+    test('only what an update adds is refused; an exposure the pod already had does not block other updates', async () => {
+      const old = base();
+      old.spec!.hostPID = true;
+      const next = structuredClone(old);
+      next.spec!.containers[0]!.image = 'agent:2';
+      expect(await update(next, old)).toEqual({ allowed: true });
+      const worse = structuredClone(next);
+      worse.spec!.containers[0]!.envFrom = [{ secretRef: { name: 'anthropic-key' } }];
+      expect(message(await update(worse, old))).toBe(
+        `pod locked/agent: this update would expose the scopekeeper sidecar's credentials (namespace locked is labelled scopekeeper.dev/enforce=true): ${EXPOSED}. ${CREDENTIALS}`,
+      );
+    });
+  });
+});
+
+describe('/validate-accessreview and /mutate-accessreview at their edges', () => {
+  test('serviceAccountOf: exactly system:serviceaccount:<namespace>:<name>', () => {
+    expect(serviceAccountOf('system:serviceaccount:team-a:bot')).toEqual({ namespace: 'team-a', name: 'bot' });
+    for (const u of [
+      'system:serviceaccount:team-a',
+      'system:serviceaccount::bot',
+      'system:serviceaccount:team-a:',
+      'system:serviceaccount:a:b:c',
+      'bot',
+      'x:system:serviceaccount:a:b',
+    ]) {
+      expect(serviceAccountOf(u)).toBeUndefined();
+    }
+  });
+
+  test('mutate: only AccessReviews, only CREATE and UPDATE, only with a spec', () => {
+    const req = arRequest('carol@example.com', [], approved());
+    expect(mutateAccessReview({ ...req, kind: { group: '', version: 'v1', kind: 'Pod' } })).toEqual([]);
+    expect(mutateAccessReview({ ...req, kind: undefined as unknown as AdmissionRequest['kind'] })).toEqual([]);
+    expect(mutateAccessReview({ ...req, operation: 'DELETE' })).toEqual([]);
+    expect(mutateAccessReview({ ...req, object: { metadata: { name: 'x' } } })).toEqual([]);
+    expect(mutateAccessReview({ ...req, object: undefined })).toEqual([]);
+  });
+
+  test('mutate: a request without userInfo stamps the empty user; an UPDATE of a review created without requestedBy removes a forged one', () => {
+    const req = arRequest('carol@example.com', [], review({ requestedBy: 'x' }));
+    expect(mutateAccessReview({ ...req, userInfo: undefined as unknown as AdmissionRequest['userInfo'] }, 0)).toEqual([
+      { op: 'add', path: '/spec/requestedBy', value: '' },
+    ]);
+    const old = review({ requestedBy: undefined });
+    expect(mutateAccessReview(arRequest('carol@example.com', [], review({ requestedBy: 'forged' }), old), 0)).toEqual([
+      { op: 'remove', path: '/spec/requestedBy' },
+    ]);
+    expect(
+      mutateAccessReview(
+        arRequest('carol@example.com', [], review({ requestedBy: 'forged' }), { ...old, spec: undefined } as unknown as AccessReview),
+        0,
+      ),
+    ).toEqual([{ op: 'remove', path: '/spec/requestedBy' }]);
+    expect(mutateAccessReview(arRequest('carol@example.com', [], review({ requestedBy: undefined }), old), 0)).toEqual([]);
+  });
+
+  test('isDecision: an UPDATE without the old object counts; other operations never', () => {
+    expect(isDecision('UPDATE', approved(), undefined)).toBe(true);
+    expect(isDecision('CONNECT', approved(), approved())).toBe(false);
+    expect(isDecision('CREATE', undefined, undefined)).toBe(false);
+    expect(isDecision('CREATE', { metadata: { name: 'x' } } as AccessReview, undefined)).toBe(false);
+  });
+
+  test('validate: only CREATE and UPDATE; a review without a spec is a 400', async () => {
+    expect(await validateAccessReview({ ...arRequest('mallory@example.com', [], approved()), operation: 'DELETE' }, deps)).toEqual({
+      allowed: true,
+    });
+    expect(await validateAccessReview(arRequest('carol@example.com', [], { metadata: { name: 'x' } } as AccessReview), deps)).toEqual({
+      allowed: false,
+      code: 400,
+      message: 'the AccessReview has no spec',
+    });
+  });
+
+  test('a decision without an authenticated user', async () => {
+    const req = arRequest('', [], approved({ requestedBy: '', reviewer: '' }));
+    expect(await validateAccessReview({ ...req, userInfo: undefined as unknown as AdmissionRequest['userInfo'] }, deps)).toEqual({
+      allowed: false,
+      code: 403,
+      message: 'AccessReview team-a/support-agent-2026q4: a decision needs an authenticated user; the request has none.',
+    });
+  });
+
+  test('the review is named from the request, then generateName, when it has no name yet', async () => {
+    const unnamed = {
+      ...approved({ requestedBy: 'x' }),
+      metadata: { namespace: 'team-a', generateName: 'support-agent-' },
+    } as unknown as AccessReview;
+    const req = arRequest('carol@example.com', ['security-leads'], unnamed);
+    const byGenerate = await validateAccessReview({ ...req, name: undefined, namespace: '' }, deps);
+    expect(!byGenerate.allowed && byGenerate.message).toMatch(/^AccessReview team-a\/support-agent-\*: spec\.requestedBy must be/);
+    const byName = await validateAccessReview({ ...req, name: 'from-request' }, deps);
+    expect(!byName.allowed && byName.message).toMatch(/^AccessReview team-a\/from-request: /);
+  });
+
+  test('whole sentences: immutable fields, a missing scope, a scope without deciders, a decider not listed, their own request', async () => {
+    const v1 = await validateAccessReview(
+      arRequest('carol@example.com', ['security-leads'], review({ scopeRef: { name: 'other' }, requestedBy: 'z' }), review()),
+      deps,
+    );
+    expect(!v1.allowed && v1.message).toBe(
+      'User carol@example.com may not change spec.scopeRef, spec.requestedBy of AccessReview team-a/support-agent-2026q4: what a review is about and who asked for it are fixed when it is created. Create a new AccessReview for other access.',
+    );
+    const missing = await decide(
+      'carol@example.com',
+      ['security-leads'],
+      approved({ scopeRef: { name: 'gone' } }),
+      review({ scopeRef: { name: 'gone' } }),
+    );
+    expect(!missing.verdict.allowed && missing.verdict.message).toBe(
+      'User carol@example.com may not approve AccessReview team-a/support-agent-2026q4: it refers to ModelScope "gone", which does not exist in namespace team-a, so nobody can be its reviewers. Create the ModelScope (or fix spec.scopeRef.name), then decide the review.',
+    );
+    const noDeciders = { ...deps, getScope: () => ({ ...scope, spec: { ...scope.spec, approval: { requiredFor: { models: ['x'] } } } }) };
+    const jitReview = review({ type: 'JustInTime', request: { subject: { kind: 'User', name: 'zed@example.com' }, model: 'x' } });
+    const req = arRequest(
+      'frank@example.com',
+      [],
+      { ...jitReview, spec: { ...jitReview.spec, decision: 'Approved', reviewer: 'frank@example.com' } },
+      jitReview,
+    );
+    const v3 = await validateAccessReview(req, noDeciders);
+    expect(!v3.allowed && v3.message).toBe(
+      'User frank@example.com may not approve AccessReview team-a/support-agent-2026q4: ModelScope team-a/support-agent names no approvers (spec.approval.approvers). Add the people or groups who may decide to the scope first.',
+    );
+    const revoking = await decide('mallory@example.com', [], review({ decision: 'Revoked' }), approved({ reviewer: 'carol@example.com' }));
+    expect(!revoking.verdict.allowed && revoking.verdict.message).toBe(
+      'User mallory@example.com may not revoke AccessReview team-a/support-agent-2026q4: only the reviewers of ModelScope team-a/support-agent may (spec.review.reviewers: Group security-leads, User erin@example.com). Ask one of them to decide it.',
+    );
+    const own = await decide(
+      'erin@example.com',
+      [],
+      approved({ expiresAt: '2027-02-01T00:00:00Z' }),
+      approved({ reviewer: 'carol@example.com', requestedBy: 'erin@example.com' }),
+    );
+    expect(!own.verdict.allowed && own.verdict.message).toBe(
+      'User erin@example.com may not change the Approved AccessReview team-a/support-agent-2026q4: it is their own request (spec.requestedBy is erin@example.com). Another of the reviewers of ModelScope team-a/support-agent (Group security-leads, User erin@example.com) must decide it.',
+    );
+  });
+
+  test('a subject is matched by its kind: a Group or User named like the decider is not the decider', async () => {
+    const lookalikes: ModelScope = {
+      ...scope,
+      spec: {
+        ...scope.spec,
+        subjects: [
+          { kind: 'Group', name: 'carol@example.com' },
+          { kind: 'User', name: 'support-bot' },
+          { kind: 'ServiceAccount', name: 'support-bot', namespace: 'team-b' },
+        ],
+        review: {
+          reviewers: [
+            { kind: 'Group', name: 'security-leads' },
+            { kind: 'User', name: 'system:serviceaccount:team-a:support-bot' },
+          ],
+        },
+      },
+    };
+    const d2 = { ...deps, getScope: () => lookalikes };
+    for (const [user, groups] of [
+      ['carol@example.com', ['security-leads']],
+      ['system:serviceaccount:team-a:support-bot', []],
+    ] as const) {
+      const req = arRequest(user, [...groups], review());
+      const stamped = applyPatch(
+        approved(),
+        mutateAccessReview({ ...req, object: approved(), oldObject: review(), operation: 'UPDATE' }, 0),
+      );
+      expect(await validateAccessReview({ ...req, object: stamped, oldObject: review(), operation: 'UPDATE' }, d2)).toEqual({
+        allowed: true,
+      });
+    }
+    // names are compared trimmed and case-insensitively
+    const spaced = {
+      ...deps,
+      getScope: () => ({ ...lookalikes, spec: { ...lookalikes.spec, subjects: [{ kind: 'User' as const, name: ' Carol@Example.com ' }] } }),
+    };
+    const req = arRequest('carol@example.com', ['security-leads'], review());
+    const stamped = applyPatch(approved(), mutateAccessReview({ ...req, object: approved(), oldObject: review(), operation: 'UPDATE' }, 0));
+    const v = await validateAccessReview({ ...req, object: stamped, oldObject: review(), operation: 'UPDATE' }, spaced);
+    expect(!v.allowed && v.message).toContain('(spec.subjects names User  Carol@Example.com )');
+  });
+
+  test('a service account may not create one without a request, nor with a subject of another kind', async () => {
+    const bot = 'system:serviceaccount:team-a:support-bot';
+    const noRequest = await validateAccessReview(arRequest(bot, [], review({ type: 'JustInTime', requestedBy: bot })), deps);
+    expect(!noRequest.allowed && noRequest.message).toContain(
+      'spec.request.subject must be the service account itself (ServiceAccount team-a/support-bot), not missing',
+    );
+    const group = await validateAccessReview(
+      arRequest(bot, [], review({ type: 'JustInTime', requestedBy: bot, request: { subject: { kind: 'Group', name: 'support-bot' } } })),
+      deps,
+    );
+    expect(!group.allowed && group.message).toContain('not Group support-bot');
+    // a Periodic review, or an update, is not the service account's JustInTime request
+    expect(await validateAccessReview(arRequest(bot, [], review({ requestedBy: bot })), deps)).toEqual({ allowed: true });
   });
 });

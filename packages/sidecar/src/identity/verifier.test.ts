@@ -767,3 +767,94 @@ describe('configuration', () => {
     expect(() => new TokenVerifier({ issuers: [{ issuer: 'http://idp.example.com' }] })).toThrow(/https/);
   });
 });
+
+describe('configuration and refusals, as they are worded', () => {
+  const one = () => [{ issuer: 'https://idp.example.com' }];
+  test.each<[string, Partial<VerifierOptions>, string]>([
+    ['an empty audience', { audience: '' }, 'the audience must not be empty'],
+    ['a negative lifetime', { maxLifetimeSeconds: -1 }, 'maxLifetimeSeconds must be a non-negative number'],
+    ['an infinite lifetime', { maxLifetimeSeconds: Infinity }, 'maxLifetimeSeconds must be a non-negative number'],
+    ['a negative skew', { clockSkewSeconds: -0.5 }, 'clockSkewSeconds must be a non-negative number'],
+    ['a skew that is not a number', { clockSkewSeconds: NaN }, 'clockSkewSeconds must be a non-negative number'],
+    ['no algorithm', { algorithms: [] }, 'at least one algorithm must be allowed'],
+    [
+      'an HMAC algorithm',
+      { algorithms: ['RS256', 'HS256'] },
+      'algorithm "HS256" is not accepted: only asymmetric signatures (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519) — never "none" or HMAC',
+    ],
+    ['no issuer', { issuers: [] }, 'at least one issuer must be configured (--issuer)'],
+  ])('%s is refused', (_name, opts, message) => {
+    expect(() => new TokenVerifier({ issuers: one(), ...opts })).toThrow(new Error(message));
+  });
+
+  test('zero lifetime and zero skew are allowed; the defaults', () => {
+    const v = new TokenVerifier({ issuers: one(), maxLifetimeSeconds: 0, clockSkewSeconds: 0 });
+    expect([v.maxLifetimeSeconds, v.clockSkewSeconds]).toEqual([0, 0]);
+    const d = new TokenVerifier({ issuers: one() });
+    expect([d.audience, d.maxLifetimeSeconds, d.clockSkewSeconds, d.algorithms]).toEqual([
+      'scopekeeper',
+      3600,
+      30,
+      ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+    ]);
+  });
+
+  test('ready only when every issuer has its keys', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const v = new TokenVerifier({ issuers: [issuer.issuerConfig(), { issuer: `http://127.0.0.1:${port}` }], fetchTimeoutMs: 2000 });
+    verifiers.push(v);
+    expect(v.ready()).toBe(false);
+    await expect(v.warm()).rejects.toBeInstanceOf(IssuerUnavailableError);
+    expect(v.status().map((s) => s.ready)).toEqual([true, false]);
+    expect(v.ready()).toBe(false);
+  });
+
+  const refusal = async (p: Promise<unknown>) => {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(AuthenticationError);
+    return { code: (e as AuthenticationError).code, message: (e as Error).message };
+  };
+  const unsigned = (payload: Record<string, unknown>) => `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(payload)}.${b64('sig')}`;
+
+  test('no token at all, and an empty one', async () => {
+    expect(await refusal(verifier.authenticate({}))).toEqual({
+      code: 'missing_token',
+      message:
+        'No identity token was sent; send "Authorization: Bearer <JWT>" with a short-lived token for audience scopekeeper (e.g. a projected service-account token, or an apiKeyHelper that prints one).',
+    });
+    for (const t of ['', undefined as unknown as string, 7 as unknown as string]) {
+      expect(await refusal(verifier.verify(t))).toEqual({
+        code: 'missing_token',
+        message: 'No token was sent; send "Authorization: Bearer <JWT>".',
+      });
+    }
+  });
+
+  test('the length limit: a token of exactly the limit is read, one more character is not', async () => {
+    const at = 'a'.repeat(16 * 1024);
+    expect((await refusal(verifier.verify(at))).code).not.toBe('token_too_large');
+    expect(await refusal(verifier.verify(`${at}a`))).toEqual({
+      code: 'token_too_large',
+      message: 'The token is longer than 16384 characters; send a JWT from your identity provider.',
+    });
+  });
+
+  test('iss missing, empty or not a string; an issuer nobody configured', async () => {
+    const noIss = {
+      code: 'missing_claim',
+      message: 'The token has no "iss" (issuer) claim; use a token from an identity provider this sidecar trusts.',
+    };
+    for (const iss of ['', 5, undefined])
+      expect(await refusal(verifier.verify(unsigned({ iss, sub: 'x', exp: nowSec() + 60 })))).toEqual(noIss);
+    expect(await refusal(verifier.verify(unsigned({ iss: 'https://evil.example', sub: 'x' })))).toEqual({
+      code: 'unknown_issuer',
+      message: `The token's issuer "https://evil.example" is not one this sidecar trusts (${issuer.issuer}, ${other.issuer}); use a token from one of these, or add the issuer with --issuer.`,
+    });
+  });
+});
