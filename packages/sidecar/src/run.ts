@@ -57,6 +57,9 @@ export interface SidecarFlags {
 
 export class UsageError extends Error {}
 
+/** Most audit records queued per sink in the sidecar (AuditLog's own default, 100,000, is sized for no heap bound). */
+export const SIDECAR_AUDIT_QUEUE = 20_000;
+
 export function parseHostPort(value: string, flag: string): { host: string; port: number } {
   const hp = splitHostPort(value);
   if (!hp) throw new UsageError(`${flag} "${value}" is not HOST:PORT; for example ${flag} 127.0.0.1:15180`);
@@ -103,6 +106,10 @@ export async function runSidecar(
   const audit = new AuditLog({
     sinks,
     required: flags.auditRequired,
+    // Queued records must fit the sidecar's bounded heap (~1-3 KB each until written): past this
+    // a sink counts as failing (with --audit-required: 503 until it catches up) instead of the
+    // process running out of memory behind a slow disk.
+    maxQueue: SIDECAR_AUDIT_QUEUE,
     onWritten: (n) => metrics.auditEvents.inc(n),
     onFailure: (sink, err) => {
       metrics.auditFailures.inc({ sink });

@@ -299,7 +299,7 @@ export class AuditLog {
       return;
     }
     const seq = chained.record.seq;
-    const entry: Entry = { seq, line: chained.line, remaining: this.#states.length, dropped: false, waiter };
+    const entry: Entry = { seq, line: flat(chained.line), remaining: this.#states.length, dropped: false, waiter };
     if (this.#states.length === 0) {
       this.#safe(() => this.#onWritten?.(1));
       return;
@@ -443,6 +443,18 @@ export class AuditLog {
       /* a metrics or logging hook must not break delivery */
     }
   }
+}
+
+/**
+ * A line built by concatenation is a tree of its pieces until something reads it whole, and a
+ * queued line is read only when it is written: as a tree it takes ~3 KB of heap instead of its
+ * ~0.7 KB, which a backlog (a slow disk, a flood of refusals) multiplies. Matching a regular
+ * expression flattens the string it is matched against, once, in place.
+ */
+const FLATTEN = /^/;
+function flat(line: string): string {
+  FLATTEN.test(line);
+  return line;
 }
 
 function settle(waiter: Waiter | undefined, err?: Error): void {

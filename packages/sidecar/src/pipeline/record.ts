@@ -9,13 +9,14 @@ import type { DataPath } from './env.ts';
 export function record(dp: DataPath, ctx: RequestContext, result: RelayResult, decision: AuditDecision, reasons: string[]): void {
   if (ctx.done) return;
   ctx.done = true;
+  // Only the id is kept for the failure log: the record can stay queued for a while (a slow
+  // disk, a burst of refusals), and holding the context would hold the whole request with it.
+  const requestId = ctx.requestId;
   try {
     const event = observe(dp, ctx, result, decision, reasons);
-    dp.audit
-      .record(event)
-      .catch((e: unknown) => dp.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed'));
+    dp.audit.record(event).catch((e: unknown) => dp.log.error({ requestId, err: (e as Error).message }, 'audit record failed'));
   } catch (e) {
-    dp.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed');
+    dp.log.error({ requestId, err: (e as Error).message }, 'audit record failed');
   }
 }
 

@@ -162,7 +162,8 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
         let complete: Buffer[] | undefined;
         if (parser) {
           complete = [];
-          for (const ev of parser.push(Buffer.from(chunk))) {
+          // A copy only when the masker (which owns the chunk it is given) is there too.
+          for (const ev of parser.push(masker ? Buffer.from(chunk) : chunk)) {
             observer.observe(ev);
             complete.push(ev.raw);
           }
