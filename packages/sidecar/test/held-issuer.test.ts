@@ -57,8 +57,7 @@ async function ask(credential: string | Promise<string>, model: string): Promise
     headers: { authorization: `Bearer ${await credential}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
   });
-  const text = await res.text();
-  if (res.status === 403 && !res.headers.get("x-scopekeeper-approval")) console.log(text);
+  await res.arrayBuffer();
   await auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id')!);
   return { status: res.status, approval: res.headers.get('x-scopekeeper-approval') };
 }
