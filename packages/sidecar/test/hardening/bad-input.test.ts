@@ -180,8 +180,9 @@ describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () 
       closed: r.closed,
       note: `closed after ${Math.round(r.elapsedMs / 100) / 10} s with a 1 s headers timeout`,
     });
+    // Not cut off, the trickle would end after 6 s with complete headers and get 401: 408 and a
+    // closed connection can only be the headers timeout (no wall-clock bound needed).
     expect([r.status, r.closed]).toEqual([408, true]);
-    expect(r.elapsedMs).toBeLessThan(4500);
   });
 });
 
