@@ -277,6 +277,11 @@ describe('class 7: a method override in a POST body (Rails, Spring, Symfony, Lar
     ['no content type (Rack reads it as a form)', {}, '_method=DELETE'],
     ['a multipart part', { 'content-type': 'multipart/form-data; boundary=b' }, multipart('name="_method"')],
     ['a multipart part named the RFC 5987 way', { 'content-type': 'multipart/form-data; boundary=b' }, multipart("name*=UTF-8''%5Fmethod")],
+    [
+      'a compressed form (a server that inflates bodies would read _method in it)',
+      { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+      'not really gzip',
+    ],
   ])('%s: 400, and the service gets nothing', async (_what, headers, body) => {
     const check = expectRefusal(world.auditFile, world.stub!, {
       get total() {

@@ -1,4 +1,4 @@
-import { bodyMayOverride, bodyOverrides, isMethodParam, queryOverrides } from './method-override.ts';
+import { bodyMayOverride, bodyOverrides, formBodyProblem, isMethodParam, queryOverrides } from './method-override.ts';
 
 describe('a parameter read as the method', () => {
   test.each([
@@ -91,5 +91,15 @@ describe('the body', () => {
     ['an empty body', Buffer.alloc(0)],
   ])('%s does not', (_what, body) => {
     expect(bodyOverrides(body)).toBe(false);
+  });
+});
+
+describe('a form body that cannot be read', () => {
+  test.each(['gzip', 'deflate', 'br', 'GZIP', 'x-custom'])('content-encoding %s is refused, whatever the bytes', (encoding) => {
+    expect(formBodyProblem(Buffer.from('note=hi'), encoding)).toMatch(/is compressed .* send it uncompressed/);
+  });
+  test.each([undefined, '', 'identity'])('content-encoding %p: read as it is', (encoding) => {
+    expect(formBodyProblem(Buffer.from('note=hi'), encoding)).toBeUndefined();
+    expect(formBodyProblem(Buffer.from('_method=PUT'), encoding)).toMatch(/carries _method/);
   });
 });

@@ -37,6 +37,18 @@ export function bodyMayOverride(method: string | undefined, contentType: string 
   return media === '' || media.includes('form') || media.startsWith('multipart/');
 }
 
+/**
+ * Why a POST body that a server parses into parameters is refused, or undefined: it names `_method`,
+ * or it is compressed (a server that inflates request bodies would read a `_method` the sidecar
+ * cannot see).
+ */
+export function formBodyProblem(body: Buffer, contentEncoding: string | undefined): string | undefined {
+  const encoding = (contentEncoding ?? '').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity')
+    return `is compressed (content-encoding ${encoding.slice(0, 40)}), so whether it names _method cannot be read; send it uncompressed`;
+  return bodyOverrides(body) ? OVERRIDE_PROBLEM : undefined;
+}
+
 /** The body, read as a urlencoded form and as multipart parts (both: the content type may lie), names `_method`. */
 export function bodyOverrides(body: Buffer): boolean {
   const text = body.toString('latin1');

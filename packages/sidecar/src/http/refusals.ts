@@ -2,7 +2,6 @@
 // HTTP status, audit decision, reason code and the message that tells the caller what to do next.
 // Stages name a refusal and pass its details; `refuse()` (pipeline/refuse.ts) sends and records it.
 import type { AnthropicErrorType, AuditDecision } from '@scopekeeper/core';
-import { OVERRIDE_PROBLEM } from './method-override.ts';
 
 export interface Refusal<A> {
   type: AnthropicErrorType;
@@ -134,12 +133,12 @@ export const REFUSALS = {
     code: 'PathRejected',
     message: (a) => `Refused ${a.method} on /services: ${a.problem}.`,
   }),
-  methodOverride: refusal<{ method: string }>({
+  methodOverride: refusal<{ method: string; problem: string }>({
     type: 'invalid_request_error',
     status: 400,
     decision: 'deny',
     code: 'MethodOverride',
-    message: (a) => `Refused ${a.method} on /services: the form body ${OVERRIDE_PROBLEM}.`,
+    message: (a) => `Refused ${a.method} on /services: the form body ${a.problem}.`,
   }),
   permissionDenied: refusal<{ message: string; reasons: string[] }>({
     type: 'permission_error',

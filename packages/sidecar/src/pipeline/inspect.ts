@@ -5,7 +5,7 @@ import { hash } from 'node:crypto';
 import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { readBody, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
-import { bodyMayOverride, bodyOverrides } from '../http/method-override.ts';
+import { bodyMayOverride, formBodyProblem } from '../http/method-override.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
 
@@ -49,8 +49,9 @@ export async function inspectServiceBody(dp: DataPath, ctx: RequestContext): Pro
   if (!bodyMayOverride(ctx.req.method, ctx.req.headers['content-type'])) return true;
   const body = await readBounded(dp, ctx);
   if (!body) return false;
-  if (bodyOverrides(body)) {
-    refuse(dp, ctx, 'methodOverride', { method: ctx.req.method ?? '' });
+  const problem = formBodyProblem(body, ctx.req.headers['content-encoding']);
+  if (problem) {
+    refuse(dp, ctx, 'methodOverride', { method: ctx.req.method ?? '', problem });
     return false;
   }
   ctx.body = body;
