@@ -271,6 +271,32 @@ describe('scan: a value glued to the end of a masked one', () => {
     expect(mask(e(), once)[0]).toBe(once);
   });
 
+  test('the text after a glued value is kept where it was', () => {
+    expect(mask(e(), 'abab and more text')[0]).toBe('[MASKED:w][MASKED:w] and more text');
+    expect(mask(e(), 'x 12ab and more text')[0]).toBe('x [MASKED:n][MASKED:w] and more text');
+    const t = newTally();
+    t.spans = [];
+    e().scan('x 12ab and more', 0, 15, t);
+    expect(t.spans).toEqual([2, 4, 1, 4, 6, 0]);
+  });
+
+  test('the engine asks a detector about the character before q only for q > 0', () => {
+    const strict: Detector = {
+      ...literal('w', 'ab', true),
+      leftContext: (text, q) => {
+        if (q <= 0) throw new Error('leftContext at q = 0');
+        return /[a-z]/.test(text[q - 1]!) && 'ab'.startsWith(text.slice(q, q + 2));
+      },
+    };
+    const e = new Engine([strict, literal('n', '12')], new Set());
+    expect(e.holdLimit('ab', 0, true)).toBe(2);
+    expect(e.holdLimit('a', 0, true)).toBe(0);
+    expect(e.scan('abab', 0, 4, newTally(), scanMode(true, false))).toBe('[MASKED:w][MASKED:w]');
+    const s = new TextStream(e, newTally());
+    expect(s.push('12a')).toBe('[MASKED:n]');
+    expect(s.push('b!')).toBe('[MASKED:w]!');
+  });
+
   test('a glued attempt that fails leaves the text as it is', () => {
     expect(mask(e(), '12ac')[0]).toBe('[MASKED:n]ac');
     expect(mask(e(), '12a')[0]).toBe('[MASKED:n]a');
@@ -345,6 +371,7 @@ describe('holdLimit', () => {
     expect(e().holdLimit('xqzz', 2, true)).toBe(4);
     // determined already: "abc" is there (and more text cannot change it)
     expect(e().holdLimit('xqabcd', 2, true)).toBe(6);
+    expect(e().holdLimit('xqabc', 2, true)).toBe(5);
   });
 
   test('never ends between the two halves of a surrogate pair', () => {

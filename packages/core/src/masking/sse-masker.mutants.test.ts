@@ -90,6 +90,18 @@ describe('pass-through, byte for byte', () => {
     [delta(0, { type: 'citations_delta', citation: { type: 'char_location', cited_text: 'nothing. ' } })],
     [delta(0, { type: 'future_delta', v: 'nothing. ' })],
     [delta(0, { no_type: 'a@b.co' })],
+    [delta(0, { type: 'text_delta', text: 7 })],
+    [delta(0, { type: 'input_json_delta', partial_json: null })],
+    [delta(0, 'text_delta')],
+    [ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: null })],
+    [start(0, 'text')],
+    // nothing masked: the exact bytes, not a re-serialization
+    ['event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_result", "content": "fine. "}}\n\n'],
+    ['event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "n", "input": {"q": 1}}}\n\n'],
+    ['event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}\n\n'],
+    ['event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "citations_delta", "citation": {"cited_text": "ok. "}}}\n\n'],
+    ['event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "future_delta", "v": "ok. "}}\n\n'],
+    ['event: message_start\ndata: {"type": "message_start", "message": {"content": [{"type": "text", "text": "ok. "}]}}\n\n'],
     [ev('content_block_delta', { type: 'content_block_delta', index: 0 })],
     [start(0, { type: 'thinking', thinking: 'a@b.co' })],
     [start(0, { type: 'tool_use', id: 'toolu_1', name: 'a@b.co', input: {} })],
@@ -97,6 +109,9 @@ describe('pass-through, byte for byte', () => {
     [start(0, { type: 'text', text: 7 })],
     [start(0, null)],
     [ev('content_block_start', { type: 'content_block_start', index: 0 })],
+    // an event without data (a client ignores it)
+    ['event: content_block_delta\n\n'],
+    ['event: message_delta\nid: 3\n\n'],
     [stop(5)],
     // unreadable JSON: passed on when it is not a delta (the client cannot read it either)
     ['event: content_block_start\ndata: {"type":\n\n'],
@@ -159,11 +174,16 @@ describe('re-serialized events', () => {
     expect(push(m, text(0, 'jo'))).toBe('');
     expect(push(m, text(0, 'e@x.io'))).toBe('');
     expect(push(m, text(0, ' hi'))).toBe(text(0, '[MASKED:email] ')); // "hi" is held
+    expect(push(m, json(3, '{"a":"'))).toBe(json(3, '{"a":"'));
+    expect(push(m, json(3, 'jo'))).toBe('');
+    expect(push(m, json(3, ''))).toBe(json(3, '')); // nothing in, nothing held back: as it came
+    expect(push(m, json(3, 'e@x.io"}'))).toBe(json(3, '[MASKED:email]"}'));
+    expect(push(m, stop(3))).toBe(stop(3));
     expect(push(m, json(1, '{"a":"b@'))).toBe(json(1, '{"a":"'));
     expect(push(m, json(1, 'c.io"}'))).toBe(json(1, '[MASKED:email]"}'));
     expect(push(m, json(2, '{"a":'))).toBe(json(2, '{"a":'));
     expect(push(m, stop(0) + stop(1) + stop(2))).toBe(text(0, 'hi') + stop(0) + stop(1) + stop(2));
-    expect(m.counts).toEqual({ email: 2 });
+    expect(m.counts).toEqual({ email: 3 });
   });
 
   test('a text block that starts with text: streamed like a delta', () => {
@@ -218,7 +238,67 @@ describe('re-serialized events', () => {
   });
 });
 
+describe('a delta the masker cannot read is dropped', () => {
+  test.each([
+    ['event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co\n\n'],
+    ['event: content_block_delta\ndata: null\n\n'],
+    ['event: content_block_delta\ndata: 5\n\n'],
+    ['event: content_block_delta\ndata: "a@b.co"\n\n'],
+    ['data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co"}\n\n'],
+  ])('%j', (input) => {
+    const m = masker();
+    expect(push(m, input + PING)).toBe(PING);
+  });
+});
+
+describe('JSON deltas go through a JSON stream', () => {
+  test('escapes are decoded before detection and kept in the output', () => {
+    const m = masker();
+    expect(push(m, json(0, '{"a":"x\\na@b.co"}'))).toBe(json(0, '{"a":"x\\n[MASKED:email]"}'));
+    expect(push(m, stop(0))).toBe(stop(0));
+  });
+
+  test('so does the input of a tool_use block that starts empty', () => {
+    const m = masker();
+    const cb = { type: 'tool_use', id: 'toolu_1', name: 'send', input: {} };
+    expect(push(m, start(0, cb))).toBe(start(0, cb));
+    expect(push(m, json(0, '{"a":"x\\na@b.co"}') + stop(0))).toBe(json(0, '{"a":"x\\n[MASKED:email]"}') + stop(0));
+  });
+});
+
+describe('no copies, no allocations on the hot path', () => {
+  test('an unchanged event is passed on as a view of the chunk it came in', () => {
+    const m = masker();
+    const chunk = Buffer.from(PING);
+    const out = m.push(chunk);
+    expect(out.buffer).toBe(chunk.buffer);
+    expect(out.byteOffset).toBe(chunk.byteOffset);
+    expect(out.length).toBe(chunk.length);
+  });
+
+  test('nothing to send: always the same empty buffer', () => {
+    const m = masker();
+    const a = m.push(Buffer.from('event: pi'));
+    const b = m.push(Buffer.from('ng\n'));
+    expect(a.length).toBe(0);
+    expect(b).toBe(a);
+  });
+});
+
 describe('held text is released', () => {
+  test('nothing held at message_delta: no extra delta', () => {
+    const m = masker();
+    expect(push(m, text(0, 'hi. ') + json(1, '{"a":1}') + MESSAGE_DELTA)).toBe(text(0, 'hi. ') + json(1, '{"a":1}') + MESSAGE_DELTA);
+  });
+
+  test('nothing held at content_block_stop: no extra delta', () => {
+    const m = masker();
+    expect(push(m, text(0, 'hi. '))).toBe(text(0, 'hi. '));
+    expect(push(m, json(1, '{"a":1}'))).toBe(json(1, '{"a":1}'));
+    expect(push(m, stop(0) + stop(1))).toBe(stop(0) + stop(1));
+    expect(m.end().toString()).toBe('');
+  });
+
   test('before content_block_stop, masked, in a delta of its own', () => {
     const m = masker();
     expect(push(m, text(0, 'to jo'))).toBe(text(0, 'to '));
@@ -247,6 +327,9 @@ describe('held text is released', () => {
     const m = masker();
     expect(push(m, text(0, 'hi jo') + json(1, '{"a":"x') + text(0, 'e@x.io').slice(0, -2))).toBe(text(0, 'hi ') + json(1, '{"a":"'));
     expect(m.end().toString()).toBe(text(0, 'jo') + json(1, 'x'));
+    const n = masker();
+    expect(push(n, json(1, '{"a":"x') + json(1, '@y.io"}').slice(0, -2))).toBe(json(1, '{"a":"'));
+    expect(n.end().toString()).toBe(json(1, 'x'));
     expect(m.end().toString()).toBe('');
     expect(push(m, text(0, 'a@b.co '))).toBe('');
   });
@@ -272,6 +355,12 @@ describe('held text is released', () => {
 });
 
 describe('a block category ends the stream', () => {
+  test('an unterminated event after the blocked one is not sent at the end', () => {
+    const m = masker();
+    expect(push(m, text(0, 'id 123-45-6789 ') + 'event: ping\ndata: {"type":"ping"}')).toBe(BLOCKED_SSN);
+    expect(m.end().length).toBe(0);
+  });
+
   test('the rest of the chunk is dropped; later pushes and end() return nothing', () => {
     const m = masker();
     expect(push(m, text(0, 'ok. ') + text(0, 'ssn 123-45-6789 ') + text(0, 'more. ') + MESSAGE_STOP)).toBe(text(0, 'ok. ') + BLOCKED_SSN);
@@ -309,6 +398,7 @@ describe('a block category ends the stream', () => {
     push(m, text(1, 'b 123-45-6789'));
     push(m, text(2, 'c jo'));
     expect(m.end().toString()).toBe(text(0, 'jo') + BLOCKED_SSN);
+    expect(m.held).toBe(0);
     expect(m.end().length).toBe(0);
   });
 });
