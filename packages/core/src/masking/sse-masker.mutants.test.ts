@@ -9,7 +9,7 @@ import { AnthropicSseMasker, maskingBlockedMessage } from './sse-masker.ts';
 const masker = () => new AnthropicSseMasker(buildEngine({ mask: ['email'], block: ['ssn'] }));
 
 const ev = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-const delta = (index: unknown, d: Record<string, unknown>) => ev('content_block_delta', { type: 'content_block_delta', index, delta: d });
+const delta = (index: unknown, d: unknown) => ev('content_block_delta', { type: 'content_block_delta', index, delta: d });
 const text = (index: unknown, t: string) => delta(index, { type: 'text_delta', text: t });
 const json = (index: unknown, pj: string) => delta(index, { type: 'input_json_delta', partial_json: pj });
 const start = (index: unknown, cb: unknown) => ev('content_block_start', { type: 'content_block_start', index, content_block: cb });
