@@ -40,7 +40,11 @@ describe('email', () => {
     ['user@localhost and @mention and a@b.c', 'user@localhost and @mention and a@b.c'],
     [`${'a'.repeat(65)}@example.com`, `${'a'.repeat(65)}@example.com`],
     [`${'a'.repeat(64)}@example.com`, '[MASKED:email]'],
-    ['name@example.com1', 'name@example.com1'],
+    // the TLD ends at its last letter: what follows it does not unmask the address
+    ['name@example.com1', '[MASKED:email]1'],
+    ['name@example.com-', '[MASKED:email]-'],
+    ['name@example.comx', '[MASKED:email]'],
+    [`name@example.${'c'.repeat(25)}`, `name@example.${'c'.repeat(25)}`],
   ])('%j', (input, out) => expect(mask(input)).toBe(out));
 });
 
