@@ -33,8 +33,7 @@ function holdReference(text: string, from: number, upTo: number, maxLen: number,
   return upTo;
 }
 
-const abText = (maxLength: number) =>
-  fc.array(fc.constantFrom('a', 'b', 'x', '-'), { maxLength }).map((cs) => cs.join(''));
+const abText = (maxLength: number) => fc.array(fc.constantFrom('a', 'b', 'x', '-'), { maxLength }).map((cs) => cs.join(''));
 
 describe('runHold', () => {
   test('equals the reference for any text, window and maxLen (texts up to 80 characters)', () => {
@@ -109,9 +108,12 @@ describe('startsCompatible', () => {
       fc.property(
         fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 8 }).map((cs) => cs.join('')),
         fc.nat(8),
-        fc.array(fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 4 }).map((cs) => cs.join('')), {
-          maxLength: 3,
-        }),
+        fc.array(
+          fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 4 }).map((cs) => cs.join('')),
+          {
+            maxLength: 3,
+          },
+        ),
         (text, a, literals) => {
           const q = Math.min(a, text.length);
           const rest = text.slice(q);

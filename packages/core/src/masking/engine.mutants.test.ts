@@ -31,7 +31,12 @@ describe('buildEngine: each policy error, whole', () => {
       'data.custom[0].name: "undefined" is not a valid name: use lower-case letters, digits and \'-\', at most 63 characters (it appears as [MASKED:<name>])',
     ],
     [
-      { custom: [{ name: 'ok', pattern: 'x' }, { name: 7, pattern: 'x' }] },
+      {
+        custom: [
+          { name: 'ok', pattern: 'x' },
+          { name: 7, pattern: 'x' },
+        ],
+      },
       'data.custom[1].name: "7" is not a valid name: use lower-case letters, digits and \'-\', at most 63 characters (it appears as [MASKED:<name>])',
     ],
     [
@@ -89,14 +94,7 @@ describe('buildEngine: each policy error, whole', () => {
     expect(hint('sw')).toBe('jwt');
   });
 
-  test.each([
-    'a',
-    '0',
-    'a-b',
-    'a1',
-    'x'.repeat(63),
-    'a'.repeat(62) + '9',
-  ])('the name %j is accepted', (name) => {
+  test.each(['a', '0', 'a-b', 'a1', 'x'.repeat(63), 'a'.repeat(62) + '9'])('the name %j is accepted', (name) => {
     expect(buildEngine({ custom: [{ name, pattern: 'Q' }] }).categories).toEqual([name]);
   });
 
@@ -122,7 +120,16 @@ describe('buildEngine: what a policy enables', () => {
         { name: 'mid', pattern: 'MM', action: 'mask' },
       ],
     });
-    expect(e.detectors.map((d) => d.id)).toEqual(['jwt', 'iban', 'ip-address/v4', 'ip-address/v6', 'email', 'custom/zeta', 'custom/alpha', 'custom/mid']);
+    expect(e.detectors.map((d) => d.id)).toEqual([
+      'jwt',
+      'iban',
+      'ip-address/v4',
+      'ip-address/v6',
+      'email',
+      'custom/zeta',
+      'custom/alpha',
+      'custom/mid',
+    ]);
     expect(e.categories).toEqual(['jwt', 'iban', 'ip-address', 'email', 'zeta', 'alpha', 'mid']);
     expect(e.blockCategories).toEqual(['jwt', 'alpha']);
     const t = newTally();
@@ -232,7 +239,7 @@ describe('scan: which match wins', () => {
     expect(mask(f, 'abc ab')[0]).toBe('[MASKED:a] [MASKED:b]');
   });
 
-  test('a match that starts before another detector\'s earlier-found one wins, and the later one is found again after it', () => {
+  test("a match that starts before another detector's earlier-found one wins, and the later one is found again after it", () => {
     const e = new Engine([literal('x', 'xy'), literal('z', 'yz')], new Set());
     // "yz" at 1 is found first in the text; "xy" at 0 starts earlier
     expect(mask(e, 'xyz yz xy')[0]).toBe('[MASKED:x]z [MASKED:z] [MASKED:x]');

@@ -84,7 +84,9 @@ describe('pass-through, byte for byte', () => {
     ['data: {"type":"ping"}\n\n'],
     // unchanged deltas keep their exact bytes (no re-serialization), whatever the spacing
     ['event: content_block_delta\ndata: {"type":"content_block_delta", "index":0, "delta":{"type":"text_delta","text":"hi. "}}\n\n'],
-    ['event: content_block_delta\r\ndata:{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{}"}}\r\n\r\n'],
+    [
+      'event: content_block_delta\r\ndata:{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{}"}}\r\n\r\n',
+    ],
     [delta(0, { type: 'thinking_delta', thinking: 'mail a@b.co' })],
     [delta(0, { type: 'signature_delta', signature: 'a@b.co' })],
     [delta(0, { type: 'citations_delta', citation: { type: 'char_location', cited_text: 'nothing. ' } })],
@@ -96,10 +98,16 @@ describe('pass-through, byte for byte', () => {
     [ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: null })],
     [start(0, 'text')],
     // nothing masked: the exact bytes, not a re-serialization
-    ['event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_result", "content": "fine. "}}\n\n'],
-    ['event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "n", "input": {"q": 1}}}\n\n'],
+    [
+      'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_result", "content": "fine. "}}\n\n',
+    ],
+    [
+      'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "t", "name": "n", "input": {"q": 1}}}\n\n',
+    ],
     ['event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}\n\n'],
-    ['event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "citations_delta", "citation": {"cited_text": "ok. "}}}\n\n'],
+    [
+      'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "citations_delta", "citation": {"cited_text": "ok. "}}}\n\n',
+    ],
     ['event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "future_delta", "v": "ok. "}}\n\n'],
     ['event: message_start\ndata: {"type": "message_start", "message": {"content": [{"type": "text", "text": "ok. "}]}}\n\n'],
     [ev('content_block_delta', { type: 'content_block_delta', index: 0 })],
@@ -132,7 +140,8 @@ describe('pass-through, byte for byte', () => {
 
   test('an event with an id: kept when re-serialized', () => {
     const m = masker();
-    const input = 'event: content_block_delta\nid: 7\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co "}}\n\n';
+    const input =
+      'event: content_block_delta\nid: 7\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co "}}\n\n';
     expect(push(m, input)).toBe(input.replace('a@b.co', '[MASKED:email]'));
   });
 });
@@ -165,7 +174,8 @@ describe('re-serialized events', () => {
     const m = masker();
     const first = 'event: ping\r\ndata: {"type":"ping"}\r\n\r';
     expect(push(m, first)).toBe(first);
-    const second = '\nevent: content_block_delta\r\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co "}}\r\n\r\n';
+    const second =
+      '\nevent: content_block_delta\r\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co "}}\r\n\r\n';
     expect(push(m, second)).toBe('\n' + text(0, '[MASKED:email] '));
   });
 
@@ -205,9 +215,7 @@ describe('re-serialized events', () => {
   test('other blocks (tool results and unknown ones) are masked whole', () => {
     const m = masker();
     const cb = { type: 'web_fetch_tool_result', tool_use_id: 'srvtoolu_1', content: { url: 'https://x.io/a@b.co', text: 'c@d.io' } };
-    expect(push(m, start(3, cb))).toBe(
-      start(3, { ...cb, content: { url: 'https://x.io/[MASKED:email]', text: '[MASKED:email]' } }),
-    );
+    expect(push(m, start(3, cb))).toBe(start(3, { ...cb, content: { url: 'https://x.io/[MASKED:email]', text: '[MASKED:email]' } }));
     expect(push(m, stop(3))).toBe(stop(3));
   });
 
