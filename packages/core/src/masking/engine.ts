@@ -146,13 +146,14 @@ export class Engine {
       cur = be;
       maskEnd = be;
       glue = be;
+      // Stryker disable next-line EqualityOperator: at be === limit, limit = be changes nothing
       if (!final && be < limit) for (const d of dets) if (gluedUndetermined(d, text, be)) limit = be;
     }
     // A found attempt whose span starts at/after `limit` (e.g. "Bearer" at q, token later) must
     // stay reachable: plain text is emitted only up to the earliest such attempt.
     for (let i = 0; i < n; i++) {
       const q = qc[i]!;
-      if (q >= 0 && q < limit) limit = q;
+      if (q >= 0) limit = Math.min(limit, q);
     }
     if (limit > cur) {
       out += cur === 0 && limit === text.length ? text : text.slice(cur, limit);
@@ -195,6 +196,7 @@ export class Engine {
       oc = Math.max(oc, start, originalEnd(f, spans[k + 1]!));
     }
     const done = originalStart(f, this.cursor);
+    // Stryker disable next-line EqualityOperator: at done === oc there is nothing to add
     if (done > oc) {
       out += orig.slice(oc, done);
       oc = done;
@@ -213,6 +215,7 @@ export class Engine {
     if (glued) for (const d of dets) if (gluedUndetermined(d, text, from)) return from;
     for (let i = 0; i < dets.length && best > from; i++) {
       const h = dets[i]!.hold(text, from, best);
+      // Stryker disable next-line EqualityOperator: at h === best, best = h changes nothing
       if (h < best) best = h;
     }
     // never split a surrogate pair between two emitted pieces
