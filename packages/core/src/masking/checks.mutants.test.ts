@@ -76,6 +76,13 @@ describe('the character classes of opaque tokens, at every edge', () => {
     ['a[0', false],
     ['A`0', false],
     ['A{0', false],
+    // upper case and a digit, and one more character that is not lower case
+    ['A0@', false],
+    ['A0`', false],
+    ['A0{', false],
+    ['A0~', false],
+    ['A0a', true],
+    ['A0z', true],
   ])('looksRandom(%j): %s', (s, expected) => {
     expect(looksRandom(s)).toBe(expected);
   });

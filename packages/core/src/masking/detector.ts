@@ -148,6 +148,7 @@ export function runHold(text: string, from: number, upTo: number, maxLen: number
 export function startsCompatible(text: string, q: number, literals: readonly string[]): boolean {
   const avail = text.length - q;
   for (const lit of literals) {
+    // Stryker disable next-line EqualityOperator: both are the same number when equal
     const n = lit.length < avail ? lit.length : avail;
     let ok = true;
     for (let i = 0; i < n; i++) {

@@ -478,6 +478,17 @@ describe('TextStream', () => {
     expect(s.push('\ud83d')).toBe('');
     expect(s.finish()).toBe('\ud83d');
   });
+
+  test('folded text too, and a pair that folds (𝐀 is A) is folded whole', () => {
+    const e = new Engine([literal('w', 'Abc', true)], new Set());
+    const s = new TextStream(e, newTally());
+    expect(s.push('ｅ \ud835')).toBe('ｅ ');
+    expect(s.push('\udc00bc ')).toBe('[MASKED:w] ');
+    expect(s.push('ｅ \ud83d')).toBe('ｅ ');
+    expect(s.push('\ude00 ')).toBe('\ud83d\ude00 ');
+    expect(s.finish()).toBe('');
+    expect(e.maskString('ｅ \ud835\udc00bc', newTally())).toBe('ｅ [MASKED:w]');
+  });
 });
 
 describe('streams of folded text at their edges', () => {
