@@ -233,6 +233,7 @@ describe('the table helpers', () => {
     ['\\-', '-'], // an escaped character is literal
     ['a\\-c', '-ac'], // not a range
     ['!-\\-', '!"#$%&\'()*+,-'], // a range whose end is escaped
+    ['a-\\z', 'abcdefghijklmnopqrstuvwxyz'],
     ['-a', '-a'],
     ['a-', '-a'], // a dash at the end is literal
     ['\\\\', '\\'],

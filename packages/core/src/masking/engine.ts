@@ -105,7 +105,8 @@ export class Engine {
     qc.fill(-1); // not looked for yet: before every cursor
     let out = '';
     let cur = cursor;
-    // the end of the last masked value (-1: none); its attempt is re-tried once as glued
+    // the end of the last masked value (-1: none); its attempt is re-tried once as glued (glue is
+    // read only by the pass over the detectors right after that mask)
     let maskEnd = glued ? cursor : -1;
     let glue = maskEnd;
     for (;;) {
@@ -115,6 +116,7 @@ export class Engine {
       for (let i = 0; i < n; i++) {
         let q = qc[i]!;
         // the detector's next attempt, looked for again once the cursor has passed it
+        // Stryker disable next-line EqualityOperator: looking again at the cursor finds the same attempt
         if (q < cur) {
           q = dets[i]!.find(text, cur, span);
           if (q < 0) q = NONE;
@@ -137,7 +139,6 @@ export class Engine {
           be = e;
         }
       }
-      glue = -1;
       if (bi < 0 || bs >= limit) break;
       out += text.slice(cur, bs) + this.tokens[bi];
       if (tally.spans !== undefined) tally.spans.push(bs, be, bi);
@@ -155,8 +156,9 @@ export class Engine {
     // A found attempt whose span starts at/after `limit` (e.g. "Bearer" at q, token later) must
     // stay reachable: plain text is emitted only up to the earliest such attempt.
     for (let i = 0; i < n; i++) limit = Math.min(limit, qc[i]!);
+    // Stryker disable next-line EqualityOperator: at limit === cur there is nothing to add
     if (limit > cur) {
-      out += cur === 0 && limit === text.length ? text : text.slice(cur, limit);
+      out += text.slice(cur, limit);
       cur = limit;
     }
     this.cursor = cur;
