@@ -298,6 +298,9 @@ describe('scan: a value glued to the end of a masked one', () => {
     const e = new Engine([strict, literal('n', '12')], new Set());
     expect(e.holdLimit('ab', 0, true)).toBe(2);
     expect(e.holdLimit('a', 0, true)).toBe(0);
+    // a scan that starts glued at 0: no glued attempt there
+    expect(e.scan('zab', 0, 3, newTally(), scanMode(true, true))).toBe('zab');
+    expect(e.holdLimit('zab', 0, true)).toBe(3);
     expect(e.scan('abab', 0, 4, newTally(), scanMode(true, false))).toBe('[MASKED:w][MASKED:w]');
     const s = new TextStream(e, newTally());
     expect(s.push('12a')).toBe('[MASKED:n]');
