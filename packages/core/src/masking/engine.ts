@@ -270,10 +270,10 @@ export class TextStream {
     }
     const buf = prev + s;
     const cur = buf.length - s.length - this.pending;
-    // (a high surrogate at the end is folded alone for now: holdLimit() keeps it back until its
-    // partner arrives, and the pair is folded again then)
-    const f = fold(buf);
-    if (f !== undefined) return this.pushFolded(buf, f, cur);
+    // a high surrogate at the end waits for its partner before it is folded
+    const whole = buf.length > 0 && isHighSurrogate(buf.charCodeAt(buf.length - 1)) ? buf.slice(0, -1) : buf;
+    const f = fold(whole);
+    if (f !== undefined) return this.pushFolded(buf, whole, f, cur);
     const limit = eng.holdLimit(buf, cur, this.glued);
     let out = '';
     let next = cur;
@@ -295,7 +295,7 @@ export class TextStream {
   }
 
   /** push() for text that folding changes: detectors run on the folded text, the original is emitted. */
-  private pushFolded(buf: string, f: Folded, cur: number): string {
+  private pushFolded(buf: string, whole: string, f: Folded, cur: number): string {
     const eng = this.engine;
     const fcur = foldedIndex(f, cur);
     const limit = eng.holdLimit(f.text, fcur, this.glued);
@@ -304,7 +304,7 @@ export class TextStream {
     let fnext = fcur;
     // Stryker disable next-line EqualityOperator: a scan up to its own cursor emits nothing
     if (limit > fcur) {
-      out = eng.scanFolded({ f, orig: buf }, { cursor: fcur, oc: cur }, limit, this.tally, scanMode(this.glued, false));
+      out = eng.scanFolded({ f, orig: whole }, { cursor: fcur, oc: cur }, limit, this.tally, scanMode(this.glued, false));
       next = eng.origCursor;
       fnext = eng.cursor;
       this.glued = eng.glued;
@@ -362,6 +362,10 @@ const MODES: readonly ScanMode[] = [
   Object.freeze({ glued: true, final: false }),
 ];
 export const scanMode = (glued: boolean, final: boolean): ScanMode => MODES[(glued ? 1 : 0) + (final ? 0 : 2)]!;
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
 
 /** The first folded position whose code point starts at or after original offset `orig`. */
 function foldedIndex(f: Folded, orig: number): number {
