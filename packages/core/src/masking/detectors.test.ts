@@ -6,10 +6,21 @@ const all = compileMasking({ mask: [...BUILTIN_CATEGORIES] });
 const mask = (s: string) => all.maskText(s).text;
 
 describe('corpus: every detector family, 300 positive and 300 negative samples each', () => {
-  const corpus = buildCorpus(20260101, 300);
-  const results = measureCorpus(all, corpus);
+  // Measured by the first test that needs it, not while the file loads: masking code that runs
+  // while a test file loads makes each of its mutants "hybrid" under StrykerJS, which then runs
+  // every test of every masking test file for it (docs/testing.md).
+  let memo: { corpus: ReturnType<typeof buildCorpus>; results: ReturnType<typeof measureCorpus> } | undefined;
+  const measured = () => {
+    if (memo === undefined) {
+      const corpus = buildCorpus(20260101, 300);
+      memo = { corpus, results: measureCorpus(all, corpus) };
+    }
+    return memo;
+  };
+  const result = (category: string) => measured().results.find((r) => r.category === category)!;
 
   it('has at least 200 positives and 200 negatives per family', () => {
+    const { corpus } = measured();
     expect(corpus.map((f) => f.category).sort()).toEqual([...BUILTIN_CATEGORIES].sort());
     for (const f of corpus) {
       expect(f.positives.length).toBeGreaterThanOrEqual(200);
@@ -18,15 +29,16 @@ describe('corpus: every detector family, 300 positive and 300 negative samples e
     }
   });
 
-  it.each(results.map((r) => [r.category, r] as const))('%s: no false negatives', (_c, r) => {
-    expect(r.falseNegatives).toEqual([]);
+  it.each(BUILTIN_CATEGORIES)('%s: no false negatives', (c) => {
+    expect(result(c).falseNegatives).toEqual([]);
   });
 
   // The rates are measured (bench/masking.ts prints them; docs/masking.md records them). The
   // bounds only catch regressions; the one known ambiguity is a four-part version number,
   // which is textually an IPv4 address.
   const maxFp: Record<string, number> = { 'ip-address': 0.12, 'credit-card': 0.03, iban: 0.02 };
-  it.each(results.map((r) => [r.category, r] as const))('%s: false-positive rate within bounds', (c, r) => {
+  it.each(BUILTIN_CATEGORIES)('%s: false-positive rate within bounds', (c) => {
+    const r = result(c);
     expect(r.falsePositives.length / r.negatives).toBeLessThanOrEqual(maxFp[c] ?? 0.005);
   });
 });
