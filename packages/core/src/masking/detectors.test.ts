@@ -7,7 +7,11 @@ const mask = (s: string) => all.maskText(s).text;
 
 describe('corpus: every detector family, 300 positive and 300 negative samples each', () => {
   const corpus = buildCorpus(20260101, 300);
-  const results = measureCorpus(all, corpus);
+  // measured in the tests, not while the file loads: detectors run at load time would make every
+  // mutant of them "hybrid", run against every masking test (docs/testing.md)
+  let measured: ReturnType<typeof measureCorpus> | undefined;
+  const result = (category: string) => (measured ??= measureCorpus(all, corpus)).find((r) => r.category === category)!;
+  const families = corpus.map((f) => f.category);
 
   it('has at least 200 positives and 200 negatives per family', () => {
     expect(corpus.map((f) => f.category).sort()).toEqual([...BUILTIN_CATEGORIES].sort());
@@ -18,15 +22,16 @@ describe('corpus: every detector family, 300 positive and 300 negative samples e
     }
   });
 
-  it.each(results.map((r) => [r.category, r] as const))('%s: no false negatives', (_c, r) => {
-    expect(r.falseNegatives).toEqual([]);
+  it.each(families)('%s: no false negatives', (c) => {
+    expect(result(c).falseNegatives).toEqual([]);
   });
 
   // The rates are measured (bench/masking.ts prints them; docs/masking.md records them). The
   // bounds only catch regressions; the one known ambiguity is a four-part version number,
   // which is textually an IPv4 address.
   const maxFp: Record<string, number> = { 'ip-address': 0.12, 'credit-card': 0.03, iban: 0.02 };
-  it.each(results.map((r) => [r.category, r] as const))('%s: false-positive rate within bounds', (c, r) => {
+  it.each(families)('%s: false-positive rate within bounds', (c) => {
+    const r = result(c);
     expect(r.falsePositives.length / r.negatives).toBeLessThanOrEqual(maxFp[c] ?? 0.005);
   });
 });
