@@ -30,7 +30,7 @@ COPY packages/cli/package.json packages/cli/
 # Node 24 binary at node_modules/node/bin/node).
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.ts scripts/
+COPY scripts/build.ts scripts/bundle-sidecar.ts scripts/
 COPY bin/ bin/
 COPY crds/ crds/
 COPY examples/ examples/

@@ -18,4 +18,7 @@ if (process.argv[2] === 'sidecar' && typeof process.execve === 'function') {
     process.execve(process.execPath, [process.execPath, ...SIDECAR_HEAP, ...process.execArgv, ...process.argv.slice(1)], process.env);
   }
 }
-await import('@scopekeeper/cli/main');
+// The sidecar role bundled into one module by `npm run build` (scripts/bundle-sidecar.ts): the
+// build writes its place here in dist/bin/scopekeeper.js; the sources have none.
+const SIDECAR_BUNDLE = undefined;
+await import(SIDECAR_BUNDLE !== undefined && process.argv[2] === 'sidecar' ? SIDECAR_BUNDLE : '@scopekeeper/cli/main');

@@ -17,6 +17,7 @@ import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packag
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { apiServerLookups, chartWebhooks } from './harness/webhooks.ts';
 import { until } from './harness/wait.ts';
+import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c = cluster();
 const local = c.mode === 'local' && c.oidc !== undefined;
@@ -572,6 +573,11 @@ const scope = (ns: string, extra: Record<string, unknown> = {}) => ({
             const body = await r.text();
             return r.status === 403 && r.headers.get('x-scopekeeper-decision') === 'approval-required' ? { r, body } : undefined;
           });
+          // The hold, checked once finished (its audit record exists): the model API got nothing.
+          const nothingForwarded = expectRefusal(join(dir, 'audit.jsonl'), stub);
+          const again = await opus();
+          expect(again.headers.get('x-scopekeeper-approval')).toBe(held.r.headers.get('x-scopekeeper-approval'));
+          await nothingForwarded.refused(again);
           const ref = held.r.headers.get('x-scopekeeper-approval')!;
           const name = ref.split('/')[1]!;
           const review = await getReview(name);

@@ -18,6 +18,7 @@ import { Operator, WebhookNotifier, type Notification } from '../packages/operat
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { until } from './harness/wait.ts';
+import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c = cluster();
 const local = c.mode === 'local' && c.oidc !== undefined;
@@ -249,14 +250,20 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
 
   test('held → refused for the requester and an outsider → approved → passes → expires → held again → exported', async () => {
     // 1. A held Opus request: 403 naming the Pending JustInTime review; repeated, the same one.
+    // Every refusal is checked once finished (its audit record exists): the model API got nothing.
+    const refusal = () => expectRefusal(join(dir, 'audit.jsonl'), stub);
+    let nothingForwarded = refusal();
     const held = await opus('INC-2231 needs the larger model');
     expect(held.status).toBe(403);
+    await nothingForwarded.refused(held);
     const ref = held.headers.get('x-scopekeeper-approval')!;
     expect(ref).toMatch(new RegExp(`^${NS}/incident-jit-[0-9a-f]{16}$`));
     expect(((await held.json()) as { error: { message: string } }).error.message).toContain(ref);
     steps.push({ step: 'held', at: new Date().toISOString() });
+    nothingForwarded = refusal();
     const again = await opus();
     expect(again.headers.get('x-scopekeeper-approval')).toBe(ref);
+    await nothingForwarded.refused(again);
     const name = ref.split('/')[1]!;
     const pending = await review(name);
     // requestedBy is who created the review as Kubernetes authenticated it: the sidecar's identity
@@ -328,8 +335,10 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
 
     // 6. When the grant runs out the same request is held again, under a new Pending review.
     await new Promise((r) => setTimeout(r, Math.max(0, grantEnds - Date.now() + 50)));
+    nothingForwarded = refusal();
     const late = await opus();
     expect(late.status).toBe(403);
+    await nothingForwarded.refused(late);
     expect(late.headers.get('x-scopekeeper-decision')).toBe('approval-required');
     expect(late.headers.get('x-scopekeeper-approval')).toBe(`${NS}/${name}-2`);
     await until('Valid=False, Expired on the approved review', async () => {

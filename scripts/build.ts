@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleSidecar, SIDECAR_BUNDLE_DIR } from './bundle-sidecar.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -68,7 +69,12 @@ const { standaloneValidators, PRECOMPILED_VALIDATORS } = await import('../packag
 writeFileSync(join(dist, 'packages/core/src/validation', PRECOMPILED_VALIDATORS), standaloneValidators());
 
 mkdirSync(join(dist, 'bin'));
-cpSync(join(root, 'bin/scopekeeper.js'), join(dist, 'bin/scopekeeper.js'));
+// The entry point, told where the sidecar's bundle is (the marker line must be there).
+const bin = readFileSync(join(root, 'bin/scopekeeper.js'), 'utf8');
+const marker = 'const SIDECAR_BUNDLE = undefined;';
+if (!bin.includes(marker)) throw new Error(`bin/scopekeeper.js lost its line "${marker}": teach scripts/build.ts where the bundle goes`);
+writeFileSync(join(dist, 'bin/scopekeeper.js'), bin.replace(marker, `const SIDECAR_BUNDLE = './${SIDECAR_BUNDLE_DIR}/index.js';`));
+await bundleSidecar(dist);
 for (const d of ['crds', 'examples']) cpSync(join(root, d), join(dist, d), { recursive: true });
 writeJson(join(dist, 'package.json'), {
   name: rootManifest.name,

@@ -34,7 +34,7 @@ log() { printf 'image: %s (%ss)\n' "$*" "$SECONDS" >&2; }
 cache="${SCOPEKEEPER_CACHE:-${HOME:-/tmp}/.cache/scopekeeper}"
 
 # Nothing to do when the archive was built from exactly these inputs (the e2e calls this each run).
-inputs_key=$( { find bin crds examples packages/*/src scripts/image.sh scripts/build.ts scripts/debs.sh tsconfig.json tsconfig.build.json \
+inputs_key=$( { find bin crds examples packages/*/src scripts/image.sh scripts/build.ts scripts/bundle-sidecar.ts scripts/debs.sh tsconfig.json tsconfig.build.json \
   package.json package-lock.json packages/*/package.json node_modules/node/package.json -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs sha256sum; echo "$tag"; } | sha256sum | cut -c1-16)
 if [[ -f $out && "$(cat "$out.key" 2>/dev/null)" == "$inputs_key" ]]; then
   log "$out is up to date ($inputs_key)"

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { AuthenticationV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { runAuditVerify } from '../../packages/sidecar/src/audit/index.ts';
 import { AnthropicStub } from '../../packages/sidecar/src/stub/anthropic-stub.ts';
+import { requestCounter } from '../../packages/sidecar/test/refusal.ts';
 import { applyCrds } from '../harness/cluster.ts';
 import { nodeCluster } from '../harness/pods.ts';
 import { startPrometheus, type Prometheus } from '../harness/prometheus.ts';
@@ -28,6 +29,7 @@ const CRM_AUDIENCE = 'crm.agents';
 let stub: AnthropicStub;
 let crm: Server;
 let crmUrl = '';
+const crmRequests = requestCounter();
 let upstream = '';
 let prom: Prometheus | undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'sk-product-'));
@@ -87,12 +89,44 @@ async function ask(model: string, prompt: string): Promise<{ ok: boolean; text: 
   }
 }
 
+/** The audit records in the sidecar's container log (stdout and stderr: the records are the lines of the chain). */
+async function sidecarAudit(): Promise<Record<string, any>[]> {
+  const lines = (await c.kubectl(['logs', POD, '-n', NS, '-c', SIDECAR])).stdout.split('\n');
+  return lines.flatMap((l) => {
+    try {
+      const o = JSON.parse(l) as Record<string, any>;
+      return typeof o.hash === 'string' && typeof o.seq === 'number' ? [o] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * The refusal rule (docs/testing.md) through the pod: after the refused call, wait for its audit
+ * record in the sidecar's log (the request is finished), then nothing may have reached `upstream`
+ * since the mark. The SDK's own requests carry no id the test can read, so `match` selects the record.
+ */
+function expectRefusalInPod(upstream: { readonly total: number }) {
+  const mark = upstream.total;
+  const seqBefore = sidecarAudit().then((rs) => Math.max(-1, ...rs.map((r) => r.seq as number)));
+  return {
+    async refused(match: (r: Record<string, any>) => boolean, what: string): Promise<Record<string, any>> {
+      const after = await seqBefore;
+      const record = await until(what, async () => (await sidecarAudit()).find((r) => r.seq > after && match(r)), 30_000, 250);
+      expect(upstream.total - mark).toBe(0);
+      return record;
+    },
+  };
+}
+
 const yaml = (objs: object[]) => objs.map((o) => JSON.stringify(o)).join('\n---\n');
 
 beforeAll(async () => {
   stub = await new AnthropicStub({ apiKey: KEY }).start();
   upstream = await c.exposeToPods(Number(new URL(stub.url).port));
   crm = crmService();
+  crm.on('request', crmRequests.hit);
   crmUrl = await c.exposeToPods(crm);
 
   // What the README says a user does.
@@ -369,12 +403,13 @@ test("masking: an email in the model's answer does not reach the app", async () 
 });
 
 test('a denial: a model outside the scope is refused and never reaches the upstream', async () => {
-  const before = stub.received.length;
+  const nothingForwarded = expectRefusalInPod(stub);
   const r = await ask('claude-opus-4-1', 'Reply with the word pong.');
   expect(r.ok).toBe(false);
   expect(r.error).toMatch(/403/);
   expect(r.error).toMatch(/spec\.models/);
-  expect(stub.received.slice(before).filter((q) => q.url.startsWith('/v1/messages'))).toHaveLength(0);
+  // The Agent SDK sends its own name for the Opus it was asked for (see the audit test below).
+  await nothingForwarded.refused((x) => x.decision === 'deny' && /^claude-opus-/.test(x.model), 'the audit record of the denied Opus turn');
 });
 
 test('a held request: Haiku needs an approval; after carol approves the JustInTime review the same call passes', async () => {
@@ -418,15 +453,7 @@ const inApp = async (js: string): Promise<string> =>
 
 test("the sidecar's audit on its stdout: who, which pod, scope and review; a valid chain; no token or key in it", async () => {
   const lines = (await c.kubectl(['logs', POD, '-n', NS, '-c', SIDECAR])).stdout.split('\n');
-  // The container log holds stdout and stderr: the audit records are the lines of the chain.
-  const records = lines.flatMap((l) => {
-    try {
-      const o = JSON.parse(l) as Record<string, any>;
-      return typeof o.hash === 'string' && typeof o.seq === 'number' ? [o] : [];
-    } catch {
-      return [];
-    }
-  });
+  const records = await sidecarAudit();
   const seen = records.map((r) => `${r.seq} ${r.decision} ${r.route} ${r.model} ${r.status}`).join('\n');
   const allowed = records.find((r) => r.decision === 'allow' && r.route === 'messages' && r.masked?.email);
   // The Agent SDK sends its own name for the Opus it was asked for (claude-opus-4-1 went out as claude-opus-5-5 here).
@@ -466,8 +493,13 @@ test('endpoints[].auth: the sidecar calls the internal service with the projecte
   // The app's own token is for the audience scopekeeper, not the service's; without one, nothing.
   expect(await get(`${crmUrl}/customers/1`, true)).toMatchObject({ status: 401 });
   expect(await get(`${crmUrl}/customers/1`, false)).toMatchObject({ status: 401 });
-  // A path outside the endpoint's paths is refused by the sidecar.
+  // A path outside the endpoint's paths is refused by the sidecar, and crm receives nothing.
+  const nothingForwarded = expectRefusalInPod(crmRequests);
   expect(await get('http://127.0.0.1:15180/services/crm/admin/users', true)).toMatchObject({ status: 403 });
+  await nothingForwarded.refused(
+    (x) => x.status === 403 && x.path === '/services/crm/admin/users',
+    'the audit record of the refused /admin/users call',
+  );
 });
 
 test('the sidecar cannot write its root file system', async () => {

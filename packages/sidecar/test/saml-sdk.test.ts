@@ -72,6 +72,17 @@ test('query() completes a turn with a SAML assertion from apiKeyHelper, after re
     reasons?: string[];
   }>(await readFile(world.auditFile, 'utf8'));
   expect(records.some((r) => r.status === 401 && (r.reasons ?? []).some((x) => x.includes('expired')))).toBe(true);
+  // The refusal rule (docs/testing.md): the refused turn reached nothing. Every Messages request the
+  // model API received is one the sidecar allowed: wait until each has its audit record, then compare.
+  const turns = seen.filter((q) => q.url.split('?')[0] === '/v1/messages').length;
+  expect(turns).toBeGreaterThan(0);
+  const allowedTurns = async () =>
+    completeJsonLines<{ decision: string; route?: string }>(await readFile(world.auditFile, 'utf8')).filter(
+      (r) => r.decision === 'allow' && r.route === 'messages',
+    ).length;
+  for (const deadline = Date.now() + 10_000; (await allowedTurns()) < turns && Date.now() < deadline;)
+    await new Promise((r) => setTimeout(r, 20));
+  expect(await allowedTurns()).toBe(turns);
   expect(records.find((r) => r.decision === 'allow')).toMatchObject({
     subject: 'User dana@example.com',
     issuer: 'https://idp.example.test/saml',

@@ -1,8 +1,8 @@
 // Issue 14 class 2 over HTTP: every capability of a request is checked against the scope, the
 // audit lists them all, and what the sidecar does not know is a 400 naming it.
-import { readFile } from 'node:fs/promises';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { addScope, waitForPolicy } from './helpers.ts';
+import { auditRecord } from './refusal.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -34,14 +34,11 @@ async function send(sa: string, body: string, headers: Record<string, string> = 
   });
   const json = (await res.json()) as { error?: { type: string; message: string } };
   const id = res.headers.get('x-scopekeeper-request-id');
-  // the audit record is written after the answer: wait for it
-  let record: { tools?: string[]; decision?: string; reasons?: string[] } | undefined;
-  for (let i = 0; i < 100 && !record; i++) {
-    const lines = (await readFile(world.auditFile, 'utf8')).trim().split('\n');
-    record = lines.map((l) => JSON.parse(l) as { requestId: string; tools?: string[]; reasons?: string[] }).find((r) => r.requestId === id);
-    if (!record) await new Promise((r) => setTimeout(r, 20));
-  }
-  return { status: res.status, json, upstream: world.stub!.total - before, record: record! };
+  if (!id) throw new Error(`the answer (${res.status}) carries no x-scopekeeper-request-id`);
+  // The refusal rule (refusal.ts): the request is finished once its audit record exists; only then
+  // does the count of what the upstream received say anything.
+  const record = (await auditRecord(world.auditFile, id)) as { tools?: string[]; decision?: string; reasons?: string[] };
+  return { status: res.status, json, upstream: world.stub!.total - before, record };
 }
 
 const mcp = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };

@@ -29,9 +29,12 @@ const EMAIL_ALPHA = asciiSet('A-Za-z0-9._%+\\-@');
 const LATIN = '\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u024F';
 const isLatin = (c: number) => c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7;
 const isLocal = (c: number) => inSet(EMAIL_LOCAL, c) || isLatin(c);
-// From the start of the local part (the caller guarantees a boundary before it).
+// From the start of the local part (the caller guarantees a boundary before it). The TLD ends at
+// the last letter: a digit or '-' after it does not make the address something else
+// ("jane@example.com4111 1111 1111 1111" is an address glued to a card; refusing it left the
+// address clear while the card was masked). Only a letter after 24 is refused (a longer word).
 const EMAIL_AT = new RegExp(
-  `[A-Za-z0-9${LATIN}][A-Za-z0-9._%+${LATIN}-]{0,63}@(?:[A-Za-z0-9${LATIN}](?:[A-Za-z0-9${LATIN}-]{0,61}[A-Za-z0-9${LATIN}])?\\.){1,6}[A-Za-z]{2,24}(?![A-Za-z0-9${LATIN}]|-[A-Za-z0-9])`,
+  `[A-Za-z0-9${LATIN}][A-Za-z0-9._%+${LATIN}-]{0,63}@(?:[A-Za-z0-9${LATIN}](?:[A-Za-z0-9${LATIN}-]{0,61}[A-Za-z0-9${LATIN}])?\\.){1,6}[A-Za-z]{2,24}(?![A-Za-z${LATIN}])`,
   'y',
 );
 const EMAIL_MAX = 64 + 1 + 6 * 64 + 24 + 2; // + two characters of lookahead

@@ -192,7 +192,6 @@ export function ipv6Valid(s: string): boolean {
     nonEmpty += l.length + r.length;
     if (groups > 7) return false;
   } else {
-    if (body === '') return groups === 8;
     const parts = body.split(':');
     for (const g of parts) if (!hexGroup(g)) return false;
     groups += parts.length;

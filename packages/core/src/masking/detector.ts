@@ -65,6 +65,7 @@ export function asciiSet(spec: string): Uint8Array {
 }
 
 export function inSet(set: Uint8Array, c: number): boolean {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a typed array reads undefined past its end (and at NaN), so the bound only spares V8 an out-of-range read (docs/testing.md)
   return c < 128 && set[c] === 1;
 }
 
@@ -97,6 +98,7 @@ export function holdScan(
   const h: HoldScan = {
     nonAlpha: new RegExp(classSource(alpha, true), 'g'),
     cand: new RegExp(lb + classSource(start, false), 'g'),
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: as in inSet, the bound only spares an out-of-range read
     isAlpha: (c) => c < 128 && alpha[c] === 1,
   };
   if (check !== undefined) h.check = check;
@@ -112,26 +114,30 @@ export function holdScan(
 export function runHold(text: string, from: number, upTo: number, maxLen: number, h: HoldScan): number {
   const len = text.length;
   let lo = len - maxLen;
+  // Stryker disable next-line EqualityOperator: lo === from either way
   if (lo < from) lo = from;
-  // the last non-alphabet character in [lo, len): usually a few characters back
-  const near = len - 32 > lo ? len - 32 : lo;
+  // the last non-alphabet character in [lo, len): usually a few characters back, so the last 32
+  // are looked at here, and the rest (if need be) natively
+  // Stryker disable next-line ArithmeticOperator: any near in [lo, len] finds the same character (near only splits the work between this loop and the regex)
+  const near = Math.max(lo, len - 32);
   let i = len - 1;
   for (; i >= near; i--) if (!h.isAlpha(text.charCodeAt(i))) break;
+  // Stryker disable next-line EqualityOperator: a character at near is the regex's last match as well
   if (i >= near) lo = i + 1;
-  else if (near > lo) {
+  else {
     const re = h.nonAlpha;
     re.lastIndex = lo;
     let last = -1;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(text)) !== null && m.index < near) last = m.index;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) last = m.index;
+    // Stryker disable next-line EqualityOperator: lo is 0 then, and a non-alphabet character starts no attempt
     if (last >= 0) lo = last + 1;
   }
-  const hi = upTo < len ? upTo : len;
   const cand = h.cand;
   cand.lastIndex = lo;
-  let m: RegExpExecArray | null;
-  while ((m = cand.exec(text)) !== null && m.index < hi) {
+  for (let m = cand.exec(text); m !== null; m = cand.exec(text)) {
     const q = m.index;
+    // Stryker disable next-line EqualityOperator: a candidate at upTo returns upTo either way
+    if (q >= upTo) break;
     if (h.check === undefined || h.check(text, q)) return q;
     cand.lastIndex = q + 1;
   }

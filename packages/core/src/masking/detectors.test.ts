@@ -6,14 +6,21 @@ const all = compileMasking({ mask: [...BUILTIN_CATEGORIES] });
 const mask = (s: string) => all.maskText(s).text;
 
 describe('corpus: every detector family, 300 positive and 300 negative samples each', () => {
-  const corpus = buildCorpus(20260101, 300);
-  // measured in the tests, not while the file loads: detectors run at load time would make every
-  // mutant of them "hybrid", run against every masking test (docs/testing.md)
-  let measured: ReturnType<typeof measureCorpus> | undefined;
-  const result = (category: string) => (measured ??= measureCorpus(all, corpus)).find((r) => r.category === category)!;
-  const families = corpus.map((f) => f.category);
+  // Measured by the first test that needs it, not while the file loads: masking code that runs
+  // while a test file loads makes each of its mutants "hybrid" under StrykerJS, which then runs
+  // every test of every masking test file for it (docs/testing.md).
+  let memo: { corpus: ReturnType<typeof buildCorpus>; results: ReturnType<typeof measureCorpus> } | undefined;
+  const measured = () => {
+    if (memo === undefined) {
+      const corpus = buildCorpus(20260101, 300);
+      memo = { corpus, results: measureCorpus(all, corpus) };
+    }
+    return memo;
+  };
+  const result = (category: string) => measured().results.find((r) => r.category === category)!;
 
   it('has at least 200 positives and 200 negatives per family', () => {
+    const { corpus } = measured();
     expect(corpus.map((f) => f.category).sort()).toEqual([...BUILTIN_CATEGORIES].sort());
     for (const f of corpus) {
       expect(f.positives.length).toBeGreaterThanOrEqual(200);
@@ -22,7 +29,7 @@ describe('corpus: every detector family, 300 positive and 300 negative samples e
     }
   });
 
-  it.each(families)('%s: no false negatives', (c) => {
+  it.each(BUILTIN_CATEGORIES)('%s: no false negatives', (c) => {
     expect(result(c).falseNegatives).toEqual([]);
   });
 
@@ -30,7 +37,7 @@ describe('corpus: every detector family, 300 positive and 300 negative samples e
   // bounds only catch regressions; the one known ambiguity is a four-part version number,
   // which is textually an IPv4 address.
   const maxFp: Record<string, number> = { 'ip-address': 0.12, 'credit-card': 0.03, iban: 0.02 };
-  it.each(families)('%s: false-positive rate within bounds', (c) => {
+  it.each(BUILTIN_CATEGORIES)('%s: false-positive rate within bounds', (c) => {
     const r = result(c);
     expect(r.falsePositives.length / r.negatives).toBeLessThanOrEqual(maxFp[c] ?? 0.005);
   });
@@ -45,7 +52,11 @@ describe('email', () => {
     ['user@localhost and @mention and a@b.c', 'user@localhost and @mention and a@b.c'],
     [`${'a'.repeat(65)}@example.com`, `${'a'.repeat(65)}@example.com`],
     [`${'a'.repeat(64)}@example.com`, '[MASKED:email]'],
-    ['name@example.com1', 'name@example.com1'],
+    // the TLD ends at its last letter: what follows it does not unmask the address
+    ['name@example.com1', '[MASKED:email]1'],
+    ['name@example.com-', '[MASKED:email]-'],
+    ['name@example.comx', '[MASKED:email]'],
+    [`name@example.${'c'.repeat(25)}`, `name@example.${'c'.repeat(25)}`],
   ])('%j', (input, out) => expect(mask(input)).toBe(out));
 });
 

@@ -190,7 +190,7 @@ export class Engine {
     let out = '';
     for (let k = 0; k < spans.length; k += 3) {
       const start = originalStart(f, spans[k]!);
-      if (start > oc) out += orig.slice(oc, start);
+      out += orig.slice(oc, start); // nothing when start <= oc (a match inside a code point already replaced)
       out += this.tokens[spans[k + 2]!];
       oc = Math.max(oc, start, originalEnd(f, spans[k + 1]!));
     }
@@ -244,6 +244,7 @@ export class TextStream {
   private buf = '';
   private cur = 0;
   /** cur is the end of a masked value */
+  // Stryker disable next-line BooleanLiteral: at offset 0 nothing is glued either way (a glued attempt needs q > 0)
   private glued = false;
 
   constructor(engine: Engine, tally: Tally) {
@@ -260,8 +261,13 @@ export class TextStream {
     if (this.tally.blocked !== undefined) return '';
     const eng = this.engine;
     if (eng.detectors.length === 0) return s;
-    const buf = this.cur === this.buf.length && this.cur > CONTEXT ? this.buf.slice(-CONTEXT) + s : this.buf + s;
-    const cur = buf.length - s.length - (this.buf.length - this.cur);
+    let prev = this.buf;
+    if (this.cur === prev.length) {
+      // Stryker disable next-line all: keeping CONTEXT characters of emitted text (not all of it) only saves copying; detectors look one character back
+      if (prev.length > CONTEXT) prev = prev.slice(-CONTEXT);
+    }
+    const buf = prev + s;
+    const cur = buf.length - s.length - this.pending;
     // a high surrogate at the end waits for its partner before it is folded
     const whole = buf.length > 0 && isHighSurrogate(buf.charCodeAt(buf.length - 1)) ? buf.slice(0, -1) : buf;
     const f = fold(whole);

@@ -43,6 +43,15 @@ const UNTOUCHED_DELTAS = new Set(['thinking_delta', 'signature_delta']);
 
 type BlockState = { kind: 'text'; s: TextStream } | { kind: 'json'; s: JsonStream } | { kind: 'other' };
 
+/** JSON.parse, or undefined for text that is not JSON. */
+function parseOrUndefined(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
 function sniffType(data: string): string | undefined {
   // events without an `event:` line: {"type":"…"} comes first in the API's JSON
   const m = /^\s*\{\s*"type"\s*:\s*"([a-z_]+)"/.exec(data);
@@ -159,20 +168,15 @@ export class AnthropicSseMasker implements SseMasker {
     if (type === 'message_start') {
       // content the upstream already put into the message (the API starts it empty)
       const before = this.tally.matches;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(data);
-      } catch {
-        obj = undefined;
-      }
-      if (obj !== undefined) maskMessageObject(this.engine, (obj as { message?: unknown } | null)?.message, this.tally);
+      const obj = parseOrUndefined(data);
+      maskMessageObject(this.engine, (obj as { message?: unknown } | null | undefined)?.message, this.tally);
       if (this.tally.matches !== before) {
         if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, obj));
         return;
       }
     }
     if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
-      if ((type === 'message_delta' || type === 'message_stop' || type === 'error') && this.blocks.size > 0) {
+      if (type === 'message_delta' || type === 'message_stop' || type === 'error') {
         // an upstream that skipped content_block_stop (or failed mid-block with an error event):
         // release held text before the message ends, in the order the upstream sent it
         for (const [index, b] of this.blocks) {
@@ -185,18 +189,14 @@ export class AnthropicSseMasker implements SseMasker {
       parts.push(ev.raw);
       return;
     }
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(data) as Record<string, unknown>;
-    } catch {
-      // unreadable for the client too; a delta might carry text we cannot inspect: drop it
+    const parsed = parseOrUndefined(data);
+    if (typeof parsed !== 'object' || parsed === null) {
+      // unreadable (or not an object) for the client too; a delta might carry text we cannot
+      // inspect: drop it
       if (type !== 'content_block_delta') parts.push(ev.raw);
       return;
     }
-    if (typeof obj !== 'object' || obj === null) {
-      if (type !== 'content_block_delta') parts.push(ev.raw);
-      return;
-    }
+    const obj = parsed as Record<string, unknown>;
     const index = typeof obj.index === 'number' ? obj.index : -1;
     if (type === 'content_block_stop') {
       const b = this.blocks.get(index);
@@ -210,8 +210,8 @@ export class AnthropicSseMasker implements SseMasker {
       return;
     }
     if (type === 'content_block_start') {
-      const cb = obj.content_block as Record<string, unknown> | undefined;
-      const cbType = cb !== undefined && typeof cb === 'object' && cb !== null ? cb.type : undefined;
+      const cb = obj.content_block as Record<string, unknown> | null | undefined;
+      const cbType = cb?.type; // undefined for null, and for a primitive too
       if (cbType === 'text') {
         const s = this.state(index, 'text') as { kind: 'text'; s: TextStream };
         const initial = typeof cb!.text === 'string' ? cb!.text : '';
@@ -223,18 +223,11 @@ export class AnthropicSseMasker implements SseMasker {
           parts.push(this.reserialize(ev, obj));
           return;
         }
-      } else if (typeof cbType === 'string' && cbType.endsWith('tool_use')) {
-        this.state(index, 'json');
-        const before = this.tally.matches;
-        maskContentBlock(this.engine, cb, this.tally);
-        if (this.tally.matches !== before) {
-          if (this.tally.blocked !== undefined) return;
-          parts.push(this.reserialize(ev, obj));
-          return;
-        }
       } else {
         // tool results of every kind, web search/fetch and code execution results, MCP results,
-        // unknown future blocks: they arrive whole here (thinking blocks are left alone)
+        // unknown future blocks: they arrive whole here (thinking blocks are left alone). So does
+        // the input a tool_use block starts with (the API starts it empty); what streams later
+        // comes in input_json_delta events, which get a JSON stream of their own.
         this.blocks.set(index, { kind: 'other' });
         const before = this.tally.matches;
         maskContentBlock(this.engine, cb, this.tally);
@@ -248,8 +241,8 @@ export class AnthropicSseMasker implements SseMasker {
       return;
     }
     // content_block_delta
-    const delta = obj.delta as Record<string, unknown> | undefined;
-    const dType = delta !== undefined && typeof delta === 'object' && delta !== null ? delta.type : undefined;
+    const delta = obj.delta as Record<string, unknown> | null | undefined;
+    const dType = delta?.type; // undefined for null, and for a primitive too
     if (dType === 'text_delta' && typeof delta!.text === 'string') {
       if (ev.incomplete) return; // a client discards an unterminated event
       const b = this.state(index, 'text') as { kind: 'text'; s: TextStream };
