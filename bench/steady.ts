@@ -7,8 +7,9 @@
 //
 //   node bench/steady.ts [--rate 1000] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
 //                        [--node-options '<NODE_OPTIONS for the sidecar>']   (default: the injected ones)
+//                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc>'] [--keep] (keep the logs' folder)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,8 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'json,sse' },
     targets: { type: 'string', default: 'sk-audit,sk-mask,fwd-node' },
     'node-options': { type: 'string' },
+    'node-flags': { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(args.rate);
@@ -77,8 +80,10 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
     if (sample) clearInterval(sample);
     const cpuPer1k = ((treeCpuSeconds(pid) - cpu0) / r.completedTotal) * 1000;
     const heap = adminPort ? ` heap peak ${(heapPeak / 1048576).toFixed(1)} MB` : '';
+    const l = r.latencyMs;
     process.stdout.write(
-      `${name.padEnd(9)} ${mode.padEnd(4)} ${RATE}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, errors ${r.non2xx + r.errors}\n`,
+      `${name.padEnd(9)} ${mode.padEnd(4)} ${RATE}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
+        `latency p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms, errors ${r.non2xx + r.errors}\n`,
     );
   }
 }
@@ -106,7 +111,8 @@ try {
       await stop(p);
       continue;
     }
-    const s = await startSidecar(target, 1, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream });
+    const nodeFlags = args['node-flags']?.split(/\s+/).filter(Boolean);
+    const s = await startSidecar(target, 1, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream, nodeFlags });
     await sleep(1500);
     const token = target === 'sk-mask' ? sk.maskToken : sk.auditToken;
     await measure(target, s.pid, `http://127.0.0.1:${s.port}`, { ...plain, authorization: `Bearer ${token}` }, s.adminPort);
@@ -114,5 +120,7 @@ try {
   }
 } finally {
   await stopAll();
+  if (args.keep) process.stderr.write(`logs in ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }

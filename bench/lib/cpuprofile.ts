@@ -52,6 +52,39 @@ export function component(url: string, name: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
+// A bundle (dist/bin/sidecar/*.js, esbuild) marks where each module's code starts with a comment
+// line naming the module's path (`// dist/packages/core/src/x.js`, `// node_modules/express/…`):
+// a frame in a bundle is attributed to the module whose mark is the last one above its line.
+const marks = new Map<string, { line: number; path: string }[]>();
+function bundleModuleAt(url: string, line: number): string | undefined {
+  if (!/\/dist\/bin\/sidecar\/[^/]+\.js$/.test(url)) return undefined;
+  let m = marks.get(url);
+  if (!m) {
+    m = [];
+    try {
+      const lines = readFileSync(new URL(url), 'utf8').split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        const x = /^\/\/ ((?:dist\/)?(?:packages|node_modules)\/\S+\.[cm]?js)$/.exec(lines[i]!);
+        if (x) m.push({ line: i, path: x[1]!.replace(/^dist\//, '') });
+      }
+    } catch {
+      /* not readable: attributed to the bundle file */
+    }
+    marks.set(url, m);
+  }
+  let lo = 0;
+  let hi = m.length - 1;
+  let found: string | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (m[mid]!.line <= line) {
+      found = m[mid]!.path;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
 export function summarise(file: string, top = 25): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -63,11 +96,16 @@ export function summarise(file: string, top = 25): ProfileSummary {
   let idle = 0;
   for (const [id, us] of self) {
     const n = byId.get(id)!;
-    const { functionName, url, lineNumber } = n.callFrame;
+    const { functionName, lineNumber } = n.callFrame;
+    const inBundle = bundleModuleAt(n.callFrame.url, lineNumber);
+    // The module of the bundle, as the same frame would be named when run unbundled.
+    const url = inBundle ? `file:///${inBundle}` : n.callFrame.url;
     const name = functionName || '(anonymous)';
-    const where = url
-      ? `${url.replace(/^file:\/\/.*?node_modules\//, '').replace(/^file:\/\/.*?\/packages\//, 'packages/')}:${lineNumber + 1}`
-      : '';
+    const where = inBundle
+      ? `${inBundle.replace(/^node_modules\//, '')} (bundle line ${lineNumber + 1})`
+      : url
+        ? `${url.replace(/^file:\/\/.*?node_modules\//, '').replace(/^file:\/\/.*?\/packages\//, 'packages/')}:${lineNumber + 1}`
+        : '';
     const c = component(url, name);
     total += us;
     if (c === '(idle)') idle += us;

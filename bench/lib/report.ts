@@ -246,7 +246,7 @@ export function render(res: Results): string {
   );
   L.push(
     m.sidecarEntry?.includes('/dist/')
-      ? `- The sidecar runs as \`dist/bin/scopekeeper.js\`: compiled by \`npm run build\` at the start of the run, as the image ships it.`
+      ? `- The sidecar runs as \`dist/bin/scopekeeper.js\`: compiled by \`npm run build\` at the start of the run, as the image ships it (the sidecar role as one esbuild bundle, \`dist/bin/sidecar/\`).`
       : '- The sidecar runs from the TypeScript sources (`bin/scopekeeper.js`, type stripping at load).',
   );
   L.push(`- Pinning (taskset): ${m.pinning}.`);
