@@ -138,6 +138,10 @@ describe('credit-card', () => {
     ['4111 1111 1111 1112 123', '4111 1111 1111 1112 123'],
     ['3782 822463 10005', '[MASKED:credit-card]'],
     ['4111 1111-1111 1111', '4111 1111-1111 1111'],
+    // an ungrouped run of digits is one number: its first 16 digits are not a card of their own
+    ['41111111111111111', '41111111111111111'],
+    ['4111111111111111123', '4111111111111111123'],
+    ['4111111111111111 123', '[MASKED:credit-card] 123'],
   ])('%j', (input, out) => expect(maskOnly('credit-card', input)).toBe(out));
 
   it('reports the span of a grouped card followed by another group', () => {
@@ -155,6 +159,10 @@ describe('iban', () => {
     ['DE89 37040044 0532 0130 00', 'DE89 37040044 0532 0130 00'], // a missing space
     ['DE8937040044053201300 0', 'DE8937040044053201300 0'], // a space not after a group of four
     ['DE893 704 0044 0532 0130 00', 'DE893 704 0044 0532 0130 00'],
+    ['DE893704 0044 0532 0130 00', 'DE893704 0044 0532 0130 00'], // the first space must follow the first four
+    // one character short of a German IBAN, with a valid checksum for its length
+    ['DE5137040044053201300', 'DE5137040044053201300'],
+    ['DE51 3704 0044 0532 0130 0', 'DE51 3704 0044 0532 0130 0'],
     ['DE89  3704 0044 0532 0130 00', 'DE89  3704 0044 0532 0130 00'],
     ['DE89 3704 0044 0532 0130 00x', 'DE89 3704 0044 0532 0130 00x'], // glued to a word
     ['DE89 3704 0044 0532 0130 0', 'DE89 3704 0044 0532 0130 0'], // too short
@@ -186,10 +194,25 @@ describe('ip-address (v6)', () => {
     ['1:2:3:4:5:6:7:8', '[MASKED:ip-address]'],
     ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
     ['x fe80::1g', 'x fe80::1g'],
+    ['gfe80::1. ', 'gfe80::1. '], // glued to a word, even when a full stop follows
+    ['x fe80::1. ', 'x [MASKED:ip-address]. '],
     ['gfe80::1 x', 'gfe80::1 x'],
     ['2001:db8::1 and 2001:db8::2', '[MASKED:ip-address] and [MASKED:ip-address]'],
     ['1:2:3:4:5:6:7:8:9 2001:db8::2', '1:2:3:4:5:6:7:8:9 [MASKED:ip-address]'],
   ])('%j', (input, out) => expect(maskOnly('ip-address', input)).toBe(out));
+
+  it.each([
+    ['xfe80::1', 1, true],
+    [':a', 1, true],
+    ['.a', 1, true],
+    ['_a', 1, true],
+    ['x:', 1, true],
+    [' fe80::1', 1, false],
+    ['-a', 1, false],
+    ['xg', 1, false],
+  ])('leftContext(%j, %i) = %s', (text, q, want) => {
+    expect(ipv6.leftContext!(text, q)).toBe(want);
+  });
 
   it('finds the address, skipping a run that is not one', () => {
     expect(find(ipv6, 'a:b:c:d:e:f:0:1:2 fe80::1.')).toEqual([18, 18, 25]);
