@@ -195,6 +195,8 @@ describe('ip-address (v6)', () => {
     ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
     ['x fe80::1g', 'x fe80::1g'],
     ['gfe80::1. ', 'gfe80::1. '], // glued to a word, even when a full stop follows
+    ['fe80::12345', 'fe80::12345'], // only a '.' or a single ':' after the address is trimmed
+    ['a fe80::: b', 'a fe80::: b'],
     ['x fe80::1. ', 'x [MASKED:ip-address]. '],
     ['gfe80::1 x', 'gfe80::1 x'],
     ['2001:db8::1 and 2001:db8::2', '[MASKED:ip-address] and [MASKED:ip-address]'],
@@ -214,6 +216,13 @@ describe('ip-address (v6)', () => {
     expect(ipv6.leftContext!(text, q)).toBe(want);
   });
 
+  it('hold(): an address still growing, up to its longest form', () => {
+    expect(ipv6.hold('x fe80::', 0, 8)).toBe(2);
+    expect(ipv6.hold('x fe80::1 y', 0, 11)).toBe(11);
+    const longest = 'x 0000:0000:0000:0000:0000:ffff:255.255.255.255';
+    expect(ipv6.hold(longest, 0, longest.length)).toBe(2);
+  });
+
   it('finds the address, skipping a run that is not one', () => {
     expect(find(ipv6, 'a:b:c:d:e:f:0:1:2 fe80::1.')).toEqual([18, 18, 25]);
     expect(find(ipv6, 'fe80::1:', 0)).toEqual([0, 0, 7]);
@@ -225,6 +234,8 @@ describe('ip-address (v6)', () => {
 describe('api-key', () => {
   it.each([
     ['sk-ant-abc', 'sk-ant-abc'],
+    [`sk-ant-${'a'.repeat(30)}`, '[MASKED:api-key]'], // an Anthropic key needs no mixed case
+    [`sk-${'a'.repeat(30)}`, `sk-${'a'.repeat(30)}`],
     [`sk-ant-${TOKEN}`, '[MASKED:api-key]'],
     [`sk-${TOKEN}`, '[MASKED:api-key]'],
     ['sk-learn-compatible-estimator-kit', 'sk-learn-compatible-estimator-kit'],
