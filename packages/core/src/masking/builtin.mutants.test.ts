@@ -142,6 +142,7 @@ describe('credit-card', () => {
     ['41111111111111111', '41111111111111111'],
     ['4111111111111111123', '4111111111111111123'],
     ['4111111111111111 123', '[MASKED:credit-card] 123'],
+    ['4111 1111 1111 11 111', '4111 1111 1111 11 111'], // 17 digits: not a card and a group
   ])('%j', (input, out) => expect(maskOnly('credit-card', input)).toBe(out));
 
   it('reports the span of a grouped card followed by another group', () => {
@@ -160,6 +161,7 @@ describe('iban', () => {
     ['DE8937040044053201300 0', 'DE8937040044053201300 0'], // a space not after a group of four
     ['DE893 704 0044 0532 0130 00', 'DE893 704 0044 0532 0130 00'],
     ['DE893704 0044 0532 0130 00', 'DE893704 0044 0532 0130 00'], // the first space must follow the first four
+    ['DE89 3704 0044 0532 0130 0 0', 'DE89 3704 0044 0532 0130 0 0'], // a space inside the last group
     // one character short of a German IBAN, with a valid checksum for its length
     ['DE5137040044053201300', 'DE5137040044053201300'],
     ['DE51 3704 0044 0532 0130 0', 'DE51 3704 0044 0532 0130 0'],
@@ -197,6 +199,7 @@ describe('ip-address (v6)', () => {
     ['gfe80::1. ', 'gfe80::1. '], // glued to a word, even when a full stop follows
     ['fe80::12345', 'fe80::12345'], // only a '.' or a single ':' after the address is trimmed
     ['a fe80::: b', 'a fe80::: b'],
+    ['a 2001:db8::: b', 'a 2001:db8::: b'], // "::" then ":" is not an address and a colon
     ['x fe80::1. ', 'x [MASKED:ip-address]. '],
     ['gfe80::1 x', 'gfe80::1 x'],
     ['2001:db8::1 and 2001:db8::2', '[MASKED:ip-address] and [MASKED:ip-address]'],
