@@ -510,7 +510,8 @@ export const apiKey: Detector = {
     while ((m = SECRET_CAND.exec(text)) !== null) {
       const q = m.index;
       const kind = secretKind(text, q);
-      if (!(q > 0 && inSet(kind.notAfter, text.charCodeAt(q - 1))) && kind.match(text, q, out)) return q;
+      // (charCodeAt(-1) is NaN, in no set)
+      if (!inSet(kind.notAfter, text.charCodeAt(q - 1)) && kind.match(text, q, out)) return q;
       SECRET_CAND.lastIndex = q + 1;
     }
     return -1;
@@ -526,7 +527,7 @@ export const apiKey: Detector = {
     while ((m = SECRET_CAND.exec(text)) !== null && m.index < best) {
       const q = m.index;
       const kind = secretKind(text, q);
-      if (q + kind.max <= len || (q > 0 && inSet(kind.notAfter, text.charCodeAt(q - 1)))) {
+      if (q + kind.max <= len || inSet(kind.notAfter, text.charCodeAt(q - 1))) {
         SECRET_CAND.lastIndex = q + 1;
         continue;
       }
@@ -546,7 +547,7 @@ export const apiKey: Detector = {
       if (startsCompatible(text, q, SECRET_LITERALS)) {
         const c = text.charCodeAt(q);
         const na = c === 65 ? ALNUM : c === 103 || c === 66 || c === 98 ? WORD : TOKEN_B64URL;
-        if (!(q > 0 && inSet(na, text.charCodeAt(q - 1)))) {
+        if (!inSet(na, text.charCodeAt(q - 1))) {
           best = q;
           break;
         }

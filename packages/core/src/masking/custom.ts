@@ -33,7 +33,8 @@ function normalize(r: Ranges): Ranges {
   const out: Ranges = [];
   for (const [lo, hi] of pairs) {
     const n = out.length;
-    if (n > 0 && lo <= out[n - 1]! + 1) {
+    // (out[-1] is undefined: the comparison with NaN is false for the first pair)
+    if (lo <= out[n - 1]! + 1) {
       if (hi > out[n - 1]!) out[n - 1] = hi;
     } else {
       out.push(lo, hi);
@@ -582,8 +583,9 @@ class PikeDetector implements CustomDetector {
             if (startPos < this.endMin) this.endMin = startPos;
             break;
           }
-          const before = pos > 0 && isWordChar(text.charCodeAt(pos - 1));
-          const after = pos < text.length && isWordChar(text.charCodeAt(pos));
+          // (charCodeAt out of range is NaN: not a word character)
+          const before = isWordChar(text.charCodeAt(pos - 1));
+          const after = isWordChar(text.charCodeAt(pos));
           if ((before !== after) === (op[s] === OP_WORDB)) stack[sp++] = a[s]!;
           break;
         }
@@ -633,14 +635,15 @@ class PikeDetector implements CustomDetector {
         }
       }
       // a match starting at p needs an occurrence of lit in [p + litMin, p + litMax]
-      if (bestStart < 0 && p < len && first.has(text.charCodeAt(p)) && (!useLit || (occ >= 0 && occ <= p + litMax))) {
+      // (past the end charCodeAt is NaN, in no set)
+      if (bestStart < 0 && first.has(text.charCodeAt(p)) && (!useLit || (occ >= 0 && occ <= p + litMax))) {
         cn = this.addThread(this.cs, this.cp, cn, this.start, p, text, p);
       }
       this.gen++;
       let nn = 0;
       const cs = this.cs;
       const cp = this.cp;
-      const c = p < len ? text.charCodeAt(p) : -1;
+      const c = text.charCodeAt(p);
       for (let i = 0; i < cn; i++) {
         const s = cs[i]!;
         const st = cp[i]!;
@@ -652,7 +655,7 @@ class PikeDetector implements CustomDetector {
           }
           continue;
         }
-        if (c >= 0 && set[s]!.has(c)) nn = this.addThread(this.ns, this.np, nn, a[s]!, st, text, p + 1);
+        if (set[s]!.has(c)) nn = this.addThread(this.ns, this.np, nn, a[s]!, st, text, p + 1);
       }
       // swap lists
       this.cs = this.ns;
