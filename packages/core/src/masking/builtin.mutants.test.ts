@@ -274,6 +274,9 @@ describe('api-key', () => {
     ['-gh', 3, 1],
     ['-AK', 3, 1],
     ['x sk-abc def ghijkl', 19, 19], // the token ended: settled
+    [`x sk-${'A1b'.repeat(100)}`, 305, 305], // longer than a key can be: settled
+    [`x sk-${'A1b'.repeat(88)}a`, 270, 270], // exactly the longest match and its lookahead: settled
+    [`x sk-${'A1b'.repeat(88)}`, 269, 2], // one character short of that: still open
     ['x sk-abc def ghijkl', 1, 1],
     [`sk-${TOKEN} and more text here`, 80, 80],
     [`x sk-${TOKEN}`, 2, 2],

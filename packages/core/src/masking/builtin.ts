@@ -519,11 +519,13 @@ export const apiKey: Detector = {
   hold(text, from, upTo) {
     const len = text.length;
     let lo = len - SECRET_MAX;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a bound on the work: a literal further back than SECRET_MAX is complete and skipped below anyway
     if (lo < from) lo = from;
     let best = upTo;
     // complete literals whose token may still be growing
     SECRET_CAND.lastIndex = lo;
     let m: RegExpExecArray | null;
+    // Stryker disable next-line EqualityOperator: a literal at best would set best to itself
     while ((m = SECRET_CAND.exec(text)) !== null && m.index < best) {
       const q = m.index;
       const kind = secretKind(text, q);
