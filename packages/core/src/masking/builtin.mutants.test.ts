@@ -273,6 +273,14 @@ describe('api-key', () => {
     ['_gh', 3, 3],
     ['-gh', 3, 1],
     ['-AK', 3, 1],
+    ['x s', 3, 2], // one character of a literal
+    ['x-s', 3, 3], // "-" rules out sk- and xox… (it is part of such tokens)
+    ['x-x', 3, 3],
+    ['x-Be', 4, 2], // but not Bearer, ghp_ or github_pat_
+    ['x-be', 4, 2],
+    ['x-gi', 4, 2],
+    ['x A', 3, 2],
+    ['x q', 3, 3],
     ['x sk-abc def ghijkl', 19, 19], // the token ended: settled
     [`x sk-${'A1b'.repeat(100)}`, 305, 305], // longer than a key can be: settled
     [`x sk-${'A1b'.repeat(88)}a`, 270, 270], // exactly the longest match and its lookahead: settled
@@ -291,6 +299,7 @@ describe('api-key', () => {
     expect(apiKey.hold(`x sk-${TOKEN}`, 3, 100)).toBe(100);
     expect(apiKey.hold('x Bea', 2, 5)).toBe(2);
     expect(apiKey.hold('x Bea', 3, 5)).toBe(5);
+    expect(apiKey.hold('x sk-abcdef', 6, 11)).toBe(11); // a literal before from is not this call's
   });
 
   it.each([
@@ -332,6 +341,28 @@ describe('private-key', () => {
     [`x ${KEY.slice(0, 40)}`, 1, 1],
   ])('hold(%j, 0, %i) = %i', (text, upTo, want) => {
     expect(privateKey.hold(text, 0, upTo)).toBe(want);
+  });
+
+  it('a match ends at its footer, or 32768 characters after its start at most', () => {
+    const head = '-----BEGIN RSA PRIVATE KEY-----';
+    const foot = '-----END RSA PRIVATE KEY-----';
+    expect(find(privateKey, `${head}${foot} more`)).toEqual([0, 0, head.length + foot.length]);
+    expect(maskOnly('private-key', `${head}${foot} more`)).toBe('[MASKED:private-key] more');
+    const giant = `x ${head}\n${'A'.repeat(33000)}\n${foot}`;
+    expect(find(privateKey, giant)).toEqual([2, 2, 2 + 32768]);
+    const across = `${head}\n${'A'.repeat(32768 - 10 - head.length - 2)}\n${foot}`; // the footer crosses the limit
+    expect(find(privateKey, across)).toEqual([0, 0, 32768]);
+  });
+
+  it('hold(): a body ended by another character, or at the limit, is settled', () => {
+    const head = '-----BEGIN RSA PRIVATE KEY-----';
+    const ended = `x ${head}\nMIIB! more`;
+    expect(privateKey.hold(ended, 0, ended.length)).toBe(ended.length);
+    const atLimit = `${head}\n${'A'.repeat(32768 - head.length - 1)}`;
+    expect(atLimit.length).toBe(32768);
+    expect(privateKey.hold(atLimit, 0, atLimit.length)).toBe(atLimit.length);
+    const belowLimit = atLimit.slice(0, -1);
+    expect(privateKey.hold(belowLimit, 0, belowLimit.length)).toBe(0);
   });
 
   it('hold() past a complete key looks at what follows it', () => {
