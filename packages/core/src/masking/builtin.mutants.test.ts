@@ -363,6 +363,9 @@ describe('private-key', () => {
     expect(privateKey.hold(atLimit, 0, atLimit.length)).toBe(atLimit.length);
     const belowLimit = atLimit.slice(0, -1);
     expect(privateKey.hold(belowLimit, 0, belowLimit.length)).toBe(0);
+    const growing = `x ${head}\nMIIB`;
+    expect(privateKey.hold(growing, 0, growing.length)).toBe(2);
+    expect(privateKey.hold(growing, 5, growing.length)).toBe(growing.length); // a header before from is not this call's
   });
 
   it('hold() past a complete key looks at what follows it', () => {
