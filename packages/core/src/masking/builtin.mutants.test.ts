@@ -329,6 +329,7 @@ describe('private-key', () => {
   it.each([
     [`x ${KEY.slice(0, 40)}`, 40, 2], // the body may still grow
     ['x -----BEG', 10, 2], // a header cut short
+    ['x -----BEG', 1, 1], // never past upTo
     ['x -----BEGIN RSA PRI', 20, 2],
     ['x -----BEGIN rsa', 16, 16],
     ['x -----BEGIN RSA PRIVATE KEY!', 29, 29],
