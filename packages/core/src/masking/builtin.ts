@@ -650,6 +650,7 @@ export const privateKey: Detector = {
     }
     // Stryker disable next-line all: a header cut short is at most 115 characters and starts with '-': a wider window or every position finds the same
     let p = text.indexOf('-', len - 128 > lo ? len - 128 : lo);
+    // Stryker disable next-line EqualityOperator: a header cut short at upTo would return upTo
     while (p >= 0 && p < upTo) {
       if (pemPartialHeader(text, p)) return p;
       // Stryker disable next-line StringLiteral: see the window above

@@ -157,8 +157,9 @@ function parseOrUndefined(text: string): { value: unknown } | undefined {
   try {
     return { value: JSON.parse(text) };
   } catch {
-    return undefined;
+    // not JSON: undefined below
   }
+  return undefined;
 }
 
 /**
