@@ -22,11 +22,17 @@ export type { SidecarDeps, SidecarOptions } from './options.ts';
 
 type Stage = (dp: DataPath, ctx: RequestContext) => Promise<void>;
 
+/** What the `router` package (express 5's router) does with a request; its types leave it out. */
+interface RouterDispatch {
+  handle(req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void): void;
+}
+
 export class Sidecar {
   readonly metrics: SidecarMetrics;
   private readonly dp: DataPath;
   private readonly gate: ConcurrencyGate;
-  private readonly app: Express;
+  /** The data port's express router (see route()). */
+  private readonly router: RouterDispatch;
   private readonly adminApp: Express;
   private readonly contexts = new WeakMap<IncomingMessage, RequestContext>();
   private dataServer: Server | undefined;
@@ -84,7 +90,7 @@ export class Sidecar {
       maxQueued: opts.maxQueued ?? 512,
       maxWaitMs: opts.maxQueueWaitMs ?? 30_000,
     });
-    this.app = this.buildDataApp();
+    this.router = this.buildDataApp().router as unknown as RouterDispatch;
     this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining, deps.saml);
   }
 
@@ -145,7 +151,7 @@ export class Sidecar {
     if (this.draining) res.setHeader('connection', 'close');
     this.gate.enter(
       res,
-      () => this.app(req, res),
+      () => this.route(req, res),
       (why) => this.turnAway(ctx, why),
     );
   }
@@ -158,6 +164,17 @@ export class Sidecar {
       queued: this.gate.queued,
       retryAfterSeconds: why === 'full' ? 1 : 2,
     });
+  }
+
+  /**
+   * express's router, called directly rather than through the application's handle(), which would
+   * swap the prototypes of Node's req and res for express's on every request (changing their
+   * hidden class under Node's own http code) and build a final handler per request. The data path
+   * uses none of express's request or response helpers; the router's last two layers answer every
+   * request, so the final callback only sees an error thrown by them.
+   */
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    this.router.handle(req, res, (err?: unknown) => this.fail(this.contexts.get(req)!, err ?? new Error('no route answered')));
   }
 
   private buildDataApp(): Express {
