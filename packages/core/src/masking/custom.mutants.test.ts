@@ -130,6 +130,8 @@ describe('what each escape, class and group matches', () => {
     ['[\\u0100-\\u0110\\u0200-\\u0210]', '\u01ff\u0210', [1, 2]],
     ['x[\\u0100-\\u0110]', 'x\u00ffx\u0111x\u0100', [4, 6]],
     ['[a-zb]', 'z', [0, 1]], // a range inside another one does not shrink it
+    ['[\\u007f-\\u0080]', 'a\u0080', [1, 2]], // a range ending at 128
+    ['[\\u0080]', 'a\u007f\u0080', [2, 3]],
     ['[za]', 'a', [0, 1]],
     ['[\\u0200-\\u0210\\u0100-\\u0110]', '\u0105', [0, 1]],
     ['[^\\x00-\\ufffe]', 'a\uffff', [1, 2]],
