@@ -1,11 +1,11 @@
 // The shared detector helpers of detector.ts, each against a plain reference that says what it
 // must answer (mutation testing, docs/testing.md): runHold (where a growing text is still
 // undetermined), startsCompatible, inSet, and the find / hold / leftContext of a regexDetector
-// (through the built-in detectors made with it). The helpers that only run while builtin.ts loads
-// (asciiSet, classSource, holdScan) are left to the detector tests.
+// (through the built-in detectors made with it), and the table helpers builtin.ts builds its
+// detectors with (asciiSet, classSource, holdScan) on the inputs no built-in table has.
 import fc from 'fast-check';
 import { creditCard, ipv4, jwt, phone, ssn } from './builtin.ts';
-import { inSet, runHold, startsCompatible, type HoldScan, type Span } from './detector.ts';
+import { asciiSet, classSource, holdScan, inSet, regexDetector, runHold, startsCompatible, type HoldScan, type Span } from './detector.ts';
 
 /** A hand-made HoldScan: alphabet "ab", attempts start at "a" not right after "x", optional check. */
 function scan(check?: (text: string, q: number) => boolean, cand = /(?<!x)a/g): HoldScan {
@@ -218,5 +218,63 @@ describe('regexDetector: hold and leftContext', () => {
     [phone, '(2125550123', 1, false],
   ])('%#: %j at %d: %s', (d, text, q, expected) => {
     expect(d.leftContext!(text, q)).toBe(expected);
+  });
+});
+
+describe('the table helpers', () => {
+  const members = (t: Uint8Array) => String.fromCharCode(...[...t.keys()].filter((c) => t[c] === 1));
+
+  test.each([
+    ['a', 'a'],
+    ['abc', 'abc'],
+    ['a-c', 'abc'],
+    ['a-cx-z', 'abcxyz'],
+    ['0-9.', '.0123456789'],
+    ['\\-', '-'], // an escaped character is literal
+    ['a\\-c', '-ac'], // not a range
+    ['!-\\-', '!"#$%&\'()*+,-'], // a range whose end is escaped
+    ['a-\\z', 'abcdefghijklmnopqrstuvwxyz'],
+    ['-a', '-a'],
+    ['a-', '-a'], // a dash at the end is literal
+    ['\\\\', '\\'],
+    ['', ''],
+  ])('asciiSet(%j) holds %j', (spec, expected) => {
+    const t = asciiSet(spec);
+    expect(t.length).toBe(128);
+    expect(members(t)).toBe(expected);
+  });
+
+  test('classSource: the characters as \\x escapes, or all others; an empty table matches nothing (or anything)', () => {
+    expect(classSource(asciiSet('a-c'), false)).toBe('[\\x61\\x62\\x63]');
+    expect(classSource(asciiSet('\n0'), true)).toBe('[^\\x0a\\x30]');
+    expect(classSource(asciiSet(''), false)).toBe('[^\\s\\S]');
+    expect(classSource(asciiSet(''), true)).toBe('[\\s\\S]');
+    const all = new Uint8Array(128).fill(1);
+    expect(new RegExp(classSource(all, false)).test('\x7f')).toBe(true);
+    expect(new RegExp(classSource(all, false)).test('\x00')).toBe(true);
+    expect(new RegExp(classSource(all, true)).test('\x80')).toBe(true);
+  });
+
+  test('holdScan: the lookbehind only when some character rules an attempt out', () => {
+    const alpha = asciiSet('a-c');
+    const start = asciiSet('a');
+    for (const notAfter of [undefined, asciiSet('')]) {
+      const h = holdScan(alpha, start, notAfter);
+      expect(h.cand.source).toBe('[\\x61]');
+      expect(h.check).toBeUndefined();
+    }
+    const h = holdScan(alpha, start, asciiSet('x'), () => true);
+    expect(h.cand.source).toBe('(?<![\\x78])[\\x61]');
+    expect(h.cand.flags).toBe('g');
+    expect(h.nonAlpha.source).toBe('[^\\x61\\x62\\x63]');
+    expect(h.nonAlpha.flags).toBe('g');
+    expect(h.check!('', 0)).toBe(true);
+    expect([97, 98, 99, 100, 96, 128 + 97].map(h.isAlpha)).toEqual([true, true, true, false, false, false]);
+  });
+
+  test('regexDetector refuses a regex that is not global (find() relies on lastIndex)', () => {
+    expect(() => regexDetector({ id: 'x', category: 'x', re: /x/, maxLen: 1, alpha: 'x', start: 'x', notAfter: '' })).toThrow(
+      new Error('detector x: regex must be global'),
+    );
   });
 });

@@ -48,6 +48,7 @@ export interface Detector {
 /** A 128-entry ASCII membership table from a class body like "A-Za-z0-9._\\-" (backslash escapes). */
 export function asciiSet(spec: string): Uint8Array {
   const t = new Uint8Array(128);
+  // Stryker disable next-line EqualityOperator: at i === spec.length, t[NaN] = 1 sets no entry of a typed array
   for (let i = 0; i < spec.length; i++) {
     if (spec[i] === '\\') i++; // escaped: literal
     const a = spec.charCodeAt(i);
@@ -148,6 +149,7 @@ export function runHold(text: string, from: number, upTo: number, maxLen: number
 export function startsCompatible(text: string, q: number, literals: readonly string[]): boolean {
   const avail = text.length - q;
   for (const lit of literals) {
+    // Stryker disable next-line EqualityOperator: both are the same number when equal
     const n = lit.length < avail ? lit.length : avail;
     let ok = true;
     for (let i = 0; i < n; i++) {

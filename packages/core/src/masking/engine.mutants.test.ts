@@ -298,6 +298,9 @@ describe('scan: a value glued to the end of a masked one', () => {
     const e = new Engine([strict, literal('n', '12')], new Set());
     expect(e.holdLimit('ab', 0, true)).toBe(2);
     expect(e.holdLimit('a', 0, true)).toBe(0);
+    // a scan that starts glued at 0: no glued attempt there
+    expect(e.scan('zab', 0, 3, newTally(), scanMode(true, true))).toBe('zab');
+    expect(e.holdLimit('zab', 0, true)).toBe(3);
     expect(e.scan('abab', 0, 4, newTally(), scanMode(true, false))).toBe('[MASKED:w][MASKED:w]');
     const s = new TextStream(e, newTally());
     expect(s.push('12a')).toBe('[MASKED:n]');
@@ -353,6 +356,9 @@ describe('scan: the limit', () => {
     const t = newTally();
     expect(e.scan('ab K:1234 c', 0, 4, t)).toBe('ab ');
     expect(e.cursor).toBe(3);
+    // at the very start: nothing is emitted
+    expect(e.scan('K:1234 c', 0, 1, t)).toBe('');
+    expect(e.cursor).toBe(0);
     expect(e.scan('ab K:1234 c', 0, 11, t)).toBe('ab K:[MASKED:k] c');
   });
 });
@@ -475,13 +481,24 @@ describe('TextStream', () => {
     expect(s.push('\ud83d')).toBe('');
     expect(s.finish()).toBe('\ud83d');
   });
+
+  test('folded text too, and a pair that folds (𝐀 is A) is folded whole', () => {
+    const e = new Engine([literal('w', 'Abc', true)], new Set());
+    const s = new TextStream(e, newTally());
+    expect(s.push('ｅ \ud835')).toBe('ｅ ');
+    expect(s.push('\udc00bc ')).toBe('[MASKED:w] ');
+    expect(s.push('ｅ \ud83d')).toBe('ｅ ');
+    expect(s.push('\ude00 ')).toBe('\ud83d\ude00 ');
+    expect(s.finish()).toBe('');
+    expect(e.maskString('ｅ \ud835\udc00bc', newTally())).toBe('ｅ [MASKED:w]');
+  });
 });
 
 describe('streams of folded text at their edges', () => {
   const engine = () => new Engine([literal('w', 'abc', true), literal('l', 'xyz')], new Set());
 
   test('a value glued to a masked one waits for its end, folded or not', () => {
-    for (const lead of ['é ', '. ']) {
+    for (const lead of ['ｅ ', '. ']) {
       const t = newTally();
       const s = new TextStream(engine(), t);
       // "ab" right after the mask of "xyz" may still become a glued "abc"
@@ -494,12 +511,12 @@ describe('streams of folded text at their edges', () => {
 
   test('a long folded stream keeps the character before the next piece', () => {
     const s = new TextStream(engine(), newTally());
-    let out = s.push('é ' + 'word '.repeat(10) + 'q');
+    let out = s.push('ｅ ' + 'word '.repeat(10) + 'q');
     out += s.push('abc ');
-    out += s.push('é ' + 'word '.repeat(10) + '.');
+    out += s.push('ｅ ' + 'word '.repeat(10) + '.');
     out += s.push('abc ');
     out += s.finish();
-    expect(out).toBe('é ' + 'word '.repeat(10) + 'qabc ' + 'é ' + 'word '.repeat(10) + '.[MASKED:w] ');
+    expect(out).toBe('ｅ ' + 'word '.repeat(10) + 'qabc ' + 'ｅ ' + 'word '.repeat(10) + '.[MASKED:w] ');
   });
 
   test('a match that ends inside a code point that folds to several characters replaces all of it, once', () => {
@@ -526,7 +543,7 @@ describe('streams of folded text at their edges', () => {
 
 describe('finish()', () => {
   test('the text is complete: a value glued to a masked one is not waited for', () => {
-    for (const lead of ['é ', '. ']) {
+    for (const lead of ['ｅ ', '. ']) {
       // the long literal holds everything while the text could still become it
       const e = new Engine([literal('w', 'abc', true), literal('l', 'xyz'), literal('h', 'q xyzabcd')], new Set());
       const s = new TextStream(e, newTally());

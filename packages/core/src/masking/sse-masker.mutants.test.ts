@@ -290,6 +290,10 @@ describe('no copies, no allocations on the hot path', () => {
     const b = m.push(Buffer.from('ng\n'));
     expect(a.length).toBe(0);
     expect(b).toBe(a);
+    // events that say nothing now (their text is held)
+    expect(m.push(Buffer.from('\n' + text(0, 'jo')))).not.toBe(a); // the ping
+    expect(m.push(Buffer.from(text(0, 'hn')))).toBe(a);
+    expect(m.push(Buffer.from(text(0, 'ny')))).toBe(a);
   });
 });
 
@@ -398,6 +402,23 @@ describe('a block category ends the stream', () => {
     const m = masker();
     expect(push(m, text(0, 'ok 123-45-6789'))).toBe(text(0, 'ok '));
     expect(push(m, closing + PING)).toBe(BLOCKED_SSN);
+  });
+
+  test('in an unterminated event at the end of the stream: one error event, nothing held is released', () => {
+    const m = masker();
+    expect(push(m, text(0, 'a jo'))).toBe(text(0, 'a '));
+    const tail =
+      'event: message_start\ndata: ' +
+      JSON.stringify({ type: 'message_start', message: { content: [{ type: 'text', text: '123-45-6789' }] } });
+    expect(push(m, tail)).toBe('');
+    expect(m.end().toString()).toBe(BLOCKED_SSN);
+    expect(m.held).toBe(0);
+  });
+
+  test('nothing held at the end of the stream: nothing more', () => {
+    const m = masker();
+    expect(push(m, text(0, 'hi. ') + json(1, '{}'))).toBe(text(0, 'hi. ') + json(1, '{}'));
+    expect(m.end().toString()).toBe('');
   });
 
   test('in held text released at the end of the stream: the blocks before it are released, none after', () => {
