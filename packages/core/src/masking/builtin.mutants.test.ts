@@ -138,6 +138,11 @@ describe('credit-card', () => {
     ['4111 1111 1111 1112 123', '4111 1111 1111 1112 123'],
     ['3782 822463 10005', '[MASKED:credit-card]'],
     ['4111 1111-1111 1111', '4111 1111-1111 1111'],
+    // an ungrouped run of digits is one number: its first 16 digits are not a card of their own
+    ['41111111111111111', '41111111111111111'],
+    ['4111111111111111123', '4111111111111111123'],
+    ['4111111111111111 123', '[MASKED:credit-card] 123'],
+    ['4111 1111 1111 11 111', '4111 1111 1111 11 111'], // 17 digits: not a card and a group
   ])('%j', (input, out) => expect(maskOnly('credit-card', input)).toBe(out));
 
   it('reports the span of a grouped card followed by another group', () => {
@@ -155,6 +160,11 @@ describe('iban', () => {
     ['DE89 37040044 0532 0130 00', 'DE89 37040044 0532 0130 00'], // a missing space
     ['DE8937040044053201300 0', 'DE8937040044053201300 0'], // a space not after a group of four
     ['DE893 704 0044 0532 0130 00', 'DE893 704 0044 0532 0130 00'],
+    ['DE893704 0044 0532 0130 00', 'DE893704 0044 0532 0130 00'], // the first space must follow the first four
+    ['DE89 3704 0044 0532 0130 0 0', 'DE89 3704 0044 0532 0130 0 0'], // a space inside the last group
+    // one character short of a German IBAN, with a valid checksum for its length
+    ['DE5137040044053201300', 'DE5137040044053201300'],
+    ['DE51 3704 0044 0532 0130 0', 'DE51 3704 0044 0532 0130 0'],
     ['DE89  3704 0044 0532 0130 00', 'DE89  3704 0044 0532 0130 00'],
     ['DE89 3704 0044 0532 0130 00x', 'DE89 3704 0044 0532 0130 00x'], // glued to a word
     ['DE89 3704 0044 0532 0130 0', 'DE89 3704 0044 0532 0130 0'], // too short
@@ -186,10 +196,35 @@ describe('ip-address (v6)', () => {
     ['1:2:3:4:5:6:7:8', '[MASKED:ip-address]'],
     ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
     ['x fe80::1g', 'x fe80::1g'],
+    ['gfe80::1. ', 'gfe80::1. '], // glued to a word, even when a full stop follows
+    ['fe80::12345', 'fe80::12345'], // only a '.' or a single ':' after the address is trimmed
+    ['a fe80::: b', 'a fe80::: b'],
+    ['a 2001:db8::: b', 'a 2001:db8::: b'], // "::" then ":" is not an address and a colon
+    ['x fe80::1. ', 'x [MASKED:ip-address]. '],
     ['gfe80::1 x', 'gfe80::1 x'],
     ['2001:db8::1 and 2001:db8::2', '[MASKED:ip-address] and [MASKED:ip-address]'],
     ['1:2:3:4:5:6:7:8:9 2001:db8::2', '1:2:3:4:5:6:7:8:9 [MASKED:ip-address]'],
   ])('%j', (input, out) => expect(maskOnly('ip-address', input)).toBe(out));
+
+  it.each([
+    ['xfe80::1', 1, true],
+    [':a', 1, true],
+    ['.a', 1, true],
+    ['_a', 1, true],
+    ['x:', 1, true],
+    [' fe80::1', 1, false],
+    ['-a', 1, false],
+    ['xg', 1, false],
+  ])('leftContext(%j, %i) = %s', (text, q, want) => {
+    expect(ipv6.leftContext!(text, q)).toBe(want);
+  });
+
+  it('hold(): an address still growing, up to its longest form', () => {
+    expect(ipv6.hold('x fe80::', 0, 8)).toBe(2);
+    expect(ipv6.hold('x fe80::1 y', 0, 11)).toBe(11);
+    const longest = 'x 0000:0000:0000:0000:0000:ffff:255.255.255.255';
+    expect(ipv6.hold(longest, 0, longest.length)).toBe(2);
+  });
 
   it('finds the address, skipping a run that is not one', () => {
     expect(find(ipv6, 'a:b:c:d:e:f:0:1:2 fe80::1.')).toEqual([18, 18, 25]);
@@ -202,6 +237,8 @@ describe('ip-address (v6)', () => {
 describe('api-key', () => {
   it.each([
     ['sk-ant-abc', 'sk-ant-abc'],
+    [`sk-ant-${'a'.repeat(30)}`, '[MASKED:api-key]'], // an Anthropic key needs no mixed case
+    [`sk-${'a'.repeat(30)}`, `sk-${'a'.repeat(30)}`],
     [`sk-ant-${TOKEN}`, '[MASKED:api-key]'],
     [`sk-${TOKEN}`, '[MASKED:api-key]'],
     ['sk-learn-compatible-estimator-kit', 'sk-learn-compatible-estimator-kit'],
@@ -236,7 +273,18 @@ describe('api-key', () => {
     ['_gh', 3, 3],
     ['-gh', 3, 1],
     ['-AK', 3, 1],
+    ['x s', 3, 2], // one character of a literal
+    ['x-s', 3, 3], // "-" rules out sk- and xox… (it is part of such tokens)
+    ['x-x', 3, 3],
+    ['x-Be', 4, 2], // but not Bearer, ghp_ or github_pat_
+    ['x-be', 4, 2],
+    ['x-gi', 4, 2],
+    ['x A', 3, 2],
+    ['x q', 3, 3],
     ['x sk-abc def ghijkl', 19, 19], // the token ended: settled
+    [`x sk-${'A1b'.repeat(100)}`, 305, 305], // longer than a key can be: settled
+    [`x sk-${'A1b'.repeat(88)}a`, 270, 270], // exactly the longest match and its lookahead: settled
+    [`x sk-${'A1b'.repeat(88)}`, 269, 2], // one character short of that: still open
     ['x sk-abc def ghijkl', 1, 1],
     [`sk-${TOKEN} and more text here`, 80, 80],
     [`x sk-${TOKEN}`, 2, 2],
@@ -251,6 +299,7 @@ describe('api-key', () => {
     expect(apiKey.hold(`x sk-${TOKEN}`, 3, 100)).toBe(100);
     expect(apiKey.hold('x Bea', 2, 5)).toBe(2);
     expect(apiKey.hold('x Bea', 3, 5)).toBe(5);
+    expect(apiKey.hold('x sk-abcdef', 6, 11)).toBe(11); // a literal before from is not this call's
   });
 
   it.each([
@@ -280,6 +329,7 @@ describe('private-key', () => {
   it.each([
     [`x ${KEY.slice(0, 40)}`, 40, 2], // the body may still grow
     ['x -----BEG', 10, 2], // a header cut short
+    ['x -----BEG', 1, 1], // never past upTo
     ['x -----BEGIN RSA PRI', 20, 2],
     ['x -----BEGIN rsa', 16, 16],
     ['x -----BEGIN RSA PRIVATE KEY!', 29, 29],
@@ -292,6 +342,31 @@ describe('private-key', () => {
     [`x ${KEY.slice(0, 40)}`, 1, 1],
   ])('hold(%j, 0, %i) = %i', (text, upTo, want) => {
     expect(privateKey.hold(text, 0, upTo)).toBe(want);
+  });
+
+  it('a match ends at its footer, or 32768 characters after its start at most', () => {
+    const head = '-----BEGIN RSA PRIVATE KEY-----';
+    const foot = '-----END RSA PRIVATE KEY-----';
+    expect(find(privateKey, `${head}${foot} more`)).toEqual([0, 0, head.length + foot.length]);
+    expect(maskOnly('private-key', `${head}${foot} more`)).toBe('[MASKED:private-key] more');
+    const giant = `x ${head}\n${'A'.repeat(33000)}\n${foot}`;
+    expect(find(privateKey, giant)).toEqual([2, 2, 2 + 32768]);
+    const across = `${head}\n${'A'.repeat(32768 - 10 - head.length - 2)}\n${foot}`; // the footer crosses the limit
+    expect(find(privateKey, across)).toEqual([0, 0, 32768]);
+  });
+
+  it('hold(): a body ended by another character, or at the limit, is settled', () => {
+    const head = '-----BEGIN RSA PRIVATE KEY-----';
+    const ended = `x ${head}\nMIIB! more`;
+    expect(privateKey.hold(ended, 0, ended.length)).toBe(ended.length);
+    const atLimit = `${head}\n${'A'.repeat(32768 - head.length - 1)}`;
+    expect(atLimit.length).toBe(32768);
+    expect(privateKey.hold(atLimit, 0, atLimit.length)).toBe(atLimit.length);
+    const belowLimit = atLimit.slice(0, -1);
+    expect(privateKey.hold(belowLimit, 0, belowLimit.length)).toBe(0);
+    const growing = `x ${head}\nMIIB`;
+    expect(privateKey.hold(growing, 0, growing.length)).toBe(2);
+    expect(privateKey.hold(growing, 5, growing.length)).toBe(growing.length); // a header before from is not this call's
   });
 
   it('hold() past a complete key looks at what follows it', () => {

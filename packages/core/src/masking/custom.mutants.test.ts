@@ -129,6 +129,16 @@ describe('what each escape, class and group matches', () => {
     ['[\\u0100-\\u0110\\u0200-\\u0210]', '\u01ff\u0200', [1, 2]],
     ['[\\u0100-\\u0110\\u0200-\\u0210]', '\u01ff\u0210', [1, 2]],
     ['x[\\u0100-\\u0110]', 'x\u00ffx\u0111x\u0100', [4, 6]],
+    ['[a-zb]', 'z', [0, 1]], // a range inside another one does not shrink it
+    ['[\\u007f-\\u0080]', 'a\u0080', [1, 2]], // a range ending at 128
+    ['[\\u0080]', 'a\u007f\u0080', [2, 3]],
+    ['[za]', 'a', [0, 1]],
+    ['[\\u0200-\\u0210\\u0100-\\u0110]', '\u0105', [0, 1]],
+    ['[^\\x00-\\ufffe]', 'a\uffff', [1, 2]],
+    ['[\\x70-\\u0090]', '\u0091x\u0080', [1, 2]], // a range across ASCII's end
+    ['[\\x70-\\u0090]{2}', 'ox\u0080', [1, 3]],
+    ['[^\\u0080-\\u00ff]', '\u00ffa', [1, 2]],
+    ['[^a]{2}', 'aa\u00e9\u00e9', [2, 4]],
     ['x[\\u0100-\\u0110\\u0200-\\u0210]', 'x\u0150x\u0211x\u0210', [4, 6]],
     ['[é]x', 'aéé éx', [4, 6]],
     ['.', '\n\r\u2028\u2029a', [4, 5]],
@@ -150,6 +160,33 @@ describe('what each escape, class and group matches', () => {
     ['a|ab|abc', 'xabc', [1, 4]],
     ['(?:a|b){1,3}c', 'bbbbc', [1, 5]],
   ])('%j in %j', (p, s, want) => expect(find(p, s)).toEqual(want));
+});
+
+describe('sizes: shortest and longest match, states, how far a match may read', () => {
+  it.each([
+    ['a', 1, 1, 2, 2],
+    ['ab', 2, 2, 3, 3],
+    ['a|bc', 1, 2, 5, 3],
+    ['a{2,4}', 2, 4, 7, 5],
+    ['(?:ab|c){1,3}', 1, 6, 15, 7],
+    ['\\ba\\b', 1, 1, 4, 2],
+    ['a?b', 1, 2, 4, 3],
+    ['[a-z]{2,8}-[0-9]{4}', 7, 13, 20, 14],
+    ['(?:a|b|c|d|e|f|g|h){1,16}', 1, 16, 256, 17],
+    ['x(?:a|bc)?y{0,2}z', 2, 6, 12, 7],
+  ])('%j', (p, minLen, maxMatch, states, maxLen) => {
+    expect(compile(p)).toMatchObject({ minLen, maxMatch, states, maxLen });
+  });
+
+  it('counts the states of the expanded pattern against the limit of 2048', () => {
+    expect(compile('(?:(?:a|b|c|d|e|f|g)x){1,128}').maxMatch).toBe(256);
+    expect(() => compile('(?:(?:a|b|c|d|e|f|g)x\\b){1,128}')).toThrow(
+      'f: custom pattern "t": the pattern is too large once its repetitions are expanded (2176 states, limit 2048); use smaller bounds',
+    );
+    expect(() => compile('(?:(?:a|b|c|d|e|f|g)x){0,128}y')).toThrow(
+      'f: custom pattern "t": the pattern can match up to 257 characters; the limit is 256: lower the upper bounds of its quantifiers',
+    );
+  });
 });
 
 describe('find() with a required literal', () => {

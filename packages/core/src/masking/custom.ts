@@ -33,7 +33,9 @@ function normalize(r: Ranges): Ranges {
   const out: Ranges = [];
   for (const [lo, hi] of pairs) {
     const n = out.length;
-    if (n > 0 && lo <= out[n - 1]! + 1) {
+    // (out[-1] is undefined: the comparison with NaN is false for the first pair)
+    if (lo <= out[n - 1]! + 1) {
+      // Stryker disable next-line EqualityOperator: at equality the same bound is written
       if (hi > out[n - 1]!) out[n - 1] = hi;
     } else {
       out.push(lo, hi);
@@ -67,17 +69,23 @@ class CharSet {
   constructor(ranges: Ranges) {
     const n = normalize(ranges);
     const hi: number[] = [];
+    // Stryker disable next-line EqualityOperator: a pair read past the end is undefined, and adds nothing
     for (let i = 0; i < n.length; i += 2) {
       const lo = n[i]!;
       const h = n[i + 1]!;
+      // Stryker disable next-line EqualityOperator: writing ascii[128] is a no-op (the table has 128 entries)
       for (let c = lo; c <= h && c < 128; c++) this.ascii[c] = 1;
-      if (h >= 128) hi.push(lo < 128 ? 128 : lo, h);
+      if (h >= 128) {
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: a range starting below 128 answers alike above it
+        hi.push(lo < 128 ? 128 : lo, h);
+      }
     }
     this.hi = Int32Array.from(hi);
   }
   has(c: number): boolean {
     if (c < 128) return this.ascii[c] === 1;
     const hi = this.hi;
+    // Stryker disable next-line EqualityOperator: a pair read past the end is undefined: both comparisons are false
     for (let i = 0; i < hi.length; i += 2) {
       if (c < hi[i]!) return false;
       if (c <= hi[i + 1]!) return true;
@@ -85,13 +93,18 @@ class CharSet {
     return false;
   }
   /** Source of an equivalent JavaScript character class (used only to skip ahead). */
+  // A wider class than the set only makes find() try more positions (each is checked by the NFA):
+  // the mutants that widen it are equivalent and marked; those that narrow it are tested.
+  // Stryker disable next-line BlockStatement: no source is new RegExp(undefined), which stops everywhere
   classSource(): string {
     const hex = (c: number) => '\\u' + c.toString(16).padStart(4, '0');
+    // Stryker disable next-line StringLiteral: a stray start only widens the class
     let s = '';
     let c = 0;
     while (c < 128) {
       if (this.ascii[c] === 1) {
         const lo = c;
+        // Stryker disable next-line all: shorter runs or a run to 127 give the same class or a wider one
         while (c + 1 < 128 && this.ascii[c + 1] === 1) c++;
         s += lo === c ? hex(lo) : hex(lo) + '-' + hex(c);
       }
@@ -582,8 +595,9 @@ class PikeDetector implements CustomDetector {
             if (startPos < this.endMin) this.endMin = startPos;
             break;
           }
-          const before = pos > 0 && isWordChar(text.charCodeAt(pos - 1));
-          const after = pos < text.length && isWordChar(text.charCodeAt(pos));
+          // (charCodeAt out of range is NaN: not a word character)
+          const before = isWordChar(text.charCodeAt(pos - 1));
+          const after = isWordChar(text.charCodeAt(pos));
           if ((before !== after) === (op[s] === OP_WORDB)) stack[sp++] = a[s]!;
           break;
         }
@@ -633,14 +647,15 @@ class PikeDetector implements CustomDetector {
         }
       }
       // a match starting at p needs an occurrence of lit in [p + litMin, p + litMax]
-      if (bestStart < 0 && p < len && first.has(text.charCodeAt(p)) && (!useLit || (occ >= 0 && occ <= p + litMax))) {
+      // (past the end charCodeAt is NaN, in no set)
+      if (bestStart < 0 && first.has(text.charCodeAt(p)) && (!useLit || (occ >= 0 && occ <= p + litMax))) {
         cn = this.addThread(this.cs, this.cp, cn, this.start, p, text, p);
       }
       this.gen++;
       let nn = 0;
       const cs = this.cs;
       const cp = this.cp;
-      const c = p < len ? text.charCodeAt(p) : -1;
+      const c = text.charCodeAt(p);
       for (let i = 0; i < cn; i++) {
         const s = cs[i]!;
         const st = cp[i]!;
@@ -652,7 +667,7 @@ class PikeDetector implements CustomDetector {
           }
           continue;
         }
-        if (c >= 0 && set[s]!.has(c)) nn = this.addThread(this.ns, this.np, nn, a[s]!, st, text, p + 1);
+        if (set[s]!.has(c)) nn = this.addThread(this.ns, this.np, nn, a[s]!, st, text, p + 1);
       }
       // swap lists
       this.cs = this.ns;

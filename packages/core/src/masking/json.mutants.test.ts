@@ -99,6 +99,7 @@ describe('maskContentBlock', () => {
       title: MAIL,
       n: 3,
       z: null,
+      u: undefined,
     };
     expect(block(b)).toEqual({ ...b, title: M });
   });
@@ -127,7 +128,7 @@ describe('maskContentBlock', () => {
         7,
         MAIL,
       ],
-      extra: { nothing: null, n: 2, list: [null, MAIL], file_id: MAIL },
+      extra: { nothing: null, n: 2, list: [null, MAIL, undefined], file_id: MAIL, u: undefined },
     };
     expect(block(b)).toEqual({
       type: 'tool_result',
@@ -141,7 +142,7 @@ describe('maskContentBlock', () => {
         7,
         M,
       ],
-      extra: { nothing: null, n: 2, list: [null, M], file_id: MAIL },
+      extra: { nothing: null, n: 2, list: [null, M, undefined], file_id: MAIL, u: undefined },
     });
   });
 });
