@@ -92,6 +92,23 @@ describe('refused patterns: the whole message', () => {
     ['\\b?', ' at offset 2 (…"?"): nothing to repeat: \\b and \\B match no characters'],
     ['\\B{2}', ' at offset 2 (…"{2}"): nothing to repeat: \\b and \\B match no characters'],
     ['x{1,256}y', ': the pattern can match up to 257 characters; the limit is 256: lower the upper bounds of its quantifiers'],
+    // Malformed patterns whose validation the mutation run found untested: each regex of the
+    // parser is anchored at the current position, and a class's edges are read exactly.
+    ['a{x}{2}', ' at offset 1 (…"{x}{2}"): \'{\' does not start a quantifier {n}, {n,m}; write \\{ for a literal brace'],
+    ['a{2,x}{3}', ' at offset 1 (…"{2,x}{3}"): \'{\' does not start a quantifier {n}, {n,m}; write \\{ for a literal brace'],
+    ['{x{2}', ' at offset 0 (…"{x{2}"): write \\{ for a literal brace'],
+    [
+      '(?i)(?<n>a)',
+      ' at offset 0 (…"(?i)(?<n>a)"): unsupported group syntax \'(?\'; use ( ), (?: ) or (?<name> ) — inline flags are not supported, write [Aa] for case variants',
+    ],
+    ['\\xg12', ' at offset 0 (…"\\\\xg12"): \\x needs two hex digits'],
+    ['\\x4g', ' at offset 0 (…"\\\\x4g"): \\x needs two hex digits'],
+    ['\\ug1234', ' at offset 0 (…"\\\\ug1234"): \\u needs four hex digits (\\u{…} is not supported)'],
+    ['\\u123g', ' at offset 0 (…"\\\\u123g"): \\u needs four hex digits (\\u{…} is not supported)'],
+    ['x[^]', ' at offset 1 (…"[^]"): empty class [] matches nothing; write \\] for a literal bracket'],
+    ['[^', ' at offset 0 (…"[^"): missing \']\''],
+    ['[a-', ' at offset 0 (…"[a-"): missing \']\''],
+    ['x[a-', ' at offset 1 (…"[a-"): missing \']\''],
   ])('%j', (pattern, message) => {
     expect(() => compile(pattern)).toThrow(`f: custom pattern "t"${message}`);
     try {
@@ -159,6 +176,19 @@ describe('what each escape, class and group matches', () => {
     ['(?<n>ab){2}', 'ab abab', [3, 7]],
     ['a|ab|abc', 'xabc', [1, 4]],
     ['(?:a|b){1,3}c', 'bbbbc', [1, 5]],
+    ['[a-a]', 'bab', [1, 2]], // a range of one character
+    ['[b-b]{2}', 'abbb', [1, 3]],
+    ['[a:]', 'x:', [1, 2]], // ':' after a character is no POSIX class
+    ['[[]', 'x[', [1, 2]], // nor is '[' alone
+    ['[[a]', 'xa', [1, 2]],
+    ['[^^]', '^^x', [2, 3]],
+    ['x[^a]', 'xaxb', [2, 4]],
+    ['(?<_x>a)', 'ba', [1, 2]],
+    ['(?<$x>a)', 'ba', [1, 2]],
+    ['(?<ab9>a)b', 'xab', [1, 3]],
+    ['\\x4a', 'J', [0, 1]],
+    ['\\x4A1', 'J1', [0, 2]],
+    ['\\u004a1', 'J1', [0, 2]],
   ])('%j in %j', (p, s, want) => expect(find(p, s)).toEqual(want));
 });
 
