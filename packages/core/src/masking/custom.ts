@@ -101,17 +101,20 @@ class CharSet {
     // Stryker disable next-line StringLiteral: a stray start only widens the class
     let s = '';
     let c = 0;
+    // Stryker disable next-line EqualityOperator: ascii[128] is undefined, never 1
     while (c < 128) {
+      // Stryker disable next-line ConditionalExpression: a run started at a character outside the set only widens the class
       if (this.ascii[c] === 1) {
         const lo = c;
         // Stryker disable next-line all: shorter runs or a run to 127 give the same class or a wider one
         while (c + 1 < 128 && this.ascii[c + 1] === 1) c++;
+        // Stryker disable next-line ConditionalExpression: a run of one character written as the range lo-lo is the same class
         s += lo === c ? hex(lo) : hex(lo) + '-' + hex(c);
       }
       c++;
     }
     for (let i = 0; i < this.hi.length; i += 2) s += hex(this.hi[i]!) + '-' + hex(this.hi[i + 1]!);
-    // Stryker disable next-line StringLiteral: unreachable: a pattern matches at least one character, so its first set is never empty
+    // Stryker disable next-line StringLiteral,ConditionalExpression: unreachable: a pattern matches at least one character, so its first set is never empty
     return s === '' ? '[^\\s\\S]' : `[${s}]`;
   }
 }
@@ -198,8 +201,8 @@ class Parser {
     if (atom.t === 'assert') this.fail('nothing to repeat: \\b and \\B match no characters', qAt);
     const next = this.s[this.i];
     if (next === '?') this.fail("lazy quantifiers are not supported: custom patterns always mask the longest match; remove the '?'");
-    if (next === '*' || next === '+' || next === '?' || next === '{')
-      this.fail('a quantifier cannot follow another quantifier; wrap the first in (?: )');
+    // (a lazy '?' is refused just above)
+    if (next === '*' || next === '+' || next === '{') this.fail('a quantifier cannot follow another quantifier; wrap the first in (?: )');
     return { t: 'rep', node: atom, min, max };
   }
 
@@ -357,7 +360,9 @@ class Parser {
         const dash = this.i;
         this.i++;
         const hi = this.classAtom();
-        if (lo.length !== 2 || hi.length !== 2 || lo[0] !== lo[1] || hi[0] !== hi[1]) {
+        // a class escape (\d \w \s and their complements) is several ranges, the first of them already
+        // wider than one character: comparing the first pair's ends tells a single character
+        if (lo[0] !== lo[1] || hi[0] !== hi[1]) {
           this.fail('a range in a class needs single characters at both ends', dash);
         }
         if (lo[0]! > hi[0]!) this.fail('class range out of order', dash);
@@ -420,7 +425,9 @@ function sizes(n: Node): Sizes {
       let states = 0;
       for (const a of n.alts) {
         const z = sizes(a);
+        // Stryker disable next-line EqualityOperator: at equality the same value is written
         if (z.min < min) min = z.min;
+        // Stryker disable next-line EqualityOperator: at equality the same value is written
         if (z.max > max) max = z.max;
         states += z.states + 1;
       }
@@ -487,7 +494,9 @@ class PikeDetector implements CustomDetector {
     this.maxMatch = z.max;
     this.maxLen = z.max + 1; // \b may look at the character after the match
     const op: number[] = [OP_MATCH];
+    // Stryker disable next-line UnaryOperator: state 0 is the match state, whose successors are never read
     const a: number[] = [-1];
+    // Stryker disable next-line UnaryOperator: state 0 is the match state, whose successors are never read
     const b: number[] = [-1];
     const sets: (CharSet | null)[] = [null];
     const add = (o: number, x: number, y: number, cs: CharSet | null): number => {
@@ -501,6 +510,7 @@ class PikeDetector implements CustomDetector {
     const charset = (r: Ranges): CharSet => {
       const key = r.join(',');
       let cs = setCache.get(key);
+      // Stryker disable next-line ConditionalExpression: without the cache each state gets its own equal CharSet
       if (cs === undefined) setCache.set(key, (cs = new CharSet(r)));
       return cs;
     };
@@ -508,8 +518,10 @@ class PikeDetector implements CustomDetector {
     const emit = (n: Node, next: number): number => {
       switch (n.t) {
         case 'set':
+          // Stryker disable next-line UnaryOperator: a character state has one successor; its second is never read
           return add(OP_CHAR, next, -1, charset(n.r));
         case 'assert':
+          // Stryker disable next-line UnaryOperator: an assertion state has one successor; its second is never read
           return add(n.word ? OP_WORDB : OP_NWORDB, next, -1, null);
         case 'seq': {
           let s = next;
@@ -541,9 +553,11 @@ class PikeDetector implements CustomDetector {
     const firstR: Ranges = [];
     const seen = new Uint8Array(count);
     const st = [this.start];
+    // Stryker disable next-line BooleanLiteral: a leftContext that always says yes over-approximates, which detector.ts allows (the engine's re-try of a pattern that reads no character before it finds what the first attempt found)
     let leadingAssert = false;
     while (st.length > 0) {
       const s = st.pop()!;
+      // Stryker disable next-line ConditionalExpression: the NFA has no cycles: revisiting a state only pushes its first characters again
       if (seen[s]) continue;
       seen[s] = 1;
       const o = this.op[s];
@@ -551,6 +565,7 @@ class PikeDetector implements CustomDetector {
       else if (o === OP_WORDB || o === OP_NWORDB) {
         leadingAssert = true;
         st.push(this.a[s]!);
+        // Stryker disable next-line ConditionalExpression: the match state is never reached from the start without a character (a pattern cannot match empty text), so only character states get here
       } else if (o === OP_CHAR) firstR.push(...rangesOf(sets[s]!));
     }
     // a non-word character before q reads as the boundary a mask's ']' would be
@@ -592,6 +607,7 @@ class PikeDetector implements CustomDetector {
         case OP_NWORDB: {
           if (this.endUnknown && pos === text.length) {
             // hold(): the character after the end has not arrived yet
+            // Stryker disable next-line EqualityOperator: at equality the same value is written
             if (startPos < this.endMin) this.endMin = startPos;
             break;
           }
@@ -613,33 +629,41 @@ class PikeDetector implements CustomDetector {
   find(text: string, from: number, out: Span): number {
     const len = text.length;
     const { op, a, set, first, lit, litMin, litMax } = this;
+    // Stryker disable next-line StringLiteral,ConditionalExpression: with an empty literal indexOf('', q) is q, so every check on the literal passes and only the skipping is lost
     const useLit = lit !== '';
     let occ = -1; // the first occurrence of lit at or after p + litMin (when useLit)
     let bestStart = -1;
-    let bestEnd = -1;
+    let bestEnd = 0; // (read only once bestStart >= 0)
     let cn = 0;
     let p = from;
     this.gen++;
     for (;;) {
+      // Stryker disable next-line all: occ only decides where threads may start; a stale or early occ lets more start, each checked by the NFA, and a fresh one is what the cached one already was
       if (useLit && occ < p + litMin) occ = text.indexOf(lit, p + litMin);
       if (cn === 0) {
         if (bestStart >= 0) break;
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: at or past the end both scans below find nothing and return -1
         if (p >= len) return -1;
         // next position that can start a match: a first character, and (with a literal) an
         // occurrence of the literal at a feasible offset after it; two native scans alternate
         let next = p;
         for (;;) {
+          // Stryker disable next-line ConditionalExpression: with an empty literal indexOf('', q) is q: every check on it passes
           if (useLit) {
+            // Stryker disable next-line ConditionalExpression,EqualityOperator: an occurrence at or after next + litMin is already the first one there: searching again finds it
             if (occ < next + litMin) occ = text.indexOf(lit, next + litMin);
             if (occ < 0) return -1;
+            // Stryker disable next-line ConditionalExpression,EqualityOperator: not jumping ahead only tries positions where the literal is too far away (no thread starts there)
             if (occ - litMax > next) next = occ - litMax;
           }
           this.skip.lastIndex = next;
           const m = this.skip.exec(text);
           if (m === null) return -1;
           next = m.index;
+          // Stryker disable next-line ConditionalExpression,ArithmeticOperator: stopping earlier only tries a position where the literal cannot follow (its thread finds no match)
           if (!useLit || next + litMin <= occ) break;
         }
+        // Stryker disable next-line all: not moving p tries every position one by one (same matches, slower); the gen bump only clears marks of states that led nowhere at this position
         if (next !== p) {
           // (the loop above left occ >= next + litMin)
           p = next;
@@ -661,10 +685,10 @@ class PikeDetector implements CustomDetector {
         const st = cp[i]!;
         if (bestStart >= 0 && st > bestStart) continue;
         if (op[s] === OP_MATCH) {
-          if (bestStart < 0 || st < bestStart || (st === bestStart && p > bestEnd)) {
-            bestStart = st;
-            bestEnd = p;
-          }
+          // this thread starts at or before bestStart (above), and p grows by one per step with one
+          // MATCH thread per step: its match is further left, or as far left and longer
+          bestStart = st;
+          bestEnd = p;
           continue;
         }
         if (set[s]!.has(c)) nn = this.addThread(this.ns, this.np, nn, a[s]!, st, text, p + 1);
@@ -675,10 +699,9 @@ class PikeDetector implements CustomDetector {
       this.ns = cs;
       this.np = cp;
       cn = nn;
+      // past the end no character matches (charCodeAt is NaN): cn is 0, and the scan above returns
       p++;
-      if (p > len && cn === 0) break;
     }
-    if (bestStart < 0) return -1;
     out.start = bestStart;
     out.end = bestEnd;
     return bestStart;
@@ -692,13 +715,16 @@ class PikeDetector implements CustomDetector {
   hold(text: string, from: number, upTo: number): number {
     const len = text.length;
     let lo = len - this.maxLen;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a thread that starts more than maxLen characters before the end is dead or matched by the end: starting from `from` adds none that is still live
     if (lo < from) lo = from;
+    // Stryker disable next-line all: a thread starting at or after upTo cannot lower the answer (at most upTo) and comes after every earlier one in the list; at the end charCodeAt is NaN, in no first set
     const hi = upTo < len ? upTo : len;
     const { op, a, set, first } = this;
     this.endUnknown = true;
     this.endMin = upTo;
     this.gen++;
     let cn = 0;
+    // Stryker disable next-line EqualityOperator: the pass at p === len starts no thread (p < hi <= len) and stops before stepping
     for (let p = lo; p <= len; p++) {
       if (p < hi && first.has(text.charCodeAt(p))) cn = this.addThread(this.cs, this.cp, cn, this.start, p, text, p);
       if (p === len) break;
@@ -721,6 +747,7 @@ class PikeDetector implements CustomDetector {
     let best = this.endMin;
     for (let i = 0; i < cn; i++) {
       const s = this.cs[i]!;
+      // Stryker disable next-line EqualityOperator: at equality the same value is written
       if (op[s] === OP_CHAR && this.cp[i]! < best) best = this.cp[i]!;
     }
     return best;
@@ -738,6 +765,7 @@ function requiredLiteral(n: Node): { text: string; min: number; max: number } {
     if (x.t === 'seq') for (const it of x.items) flat(it);
     else items.push(x);
   };
+  // Stryker disable next-line CallExpression: without the literal find() scans position by position: the same matches
   flat(n);
   let best = { text: '', min: 0, max: 0 };
   let min = 0;
@@ -753,6 +781,7 @@ function requiredLiteral(n: Node): { text: string; min: number; max: number } {
       }
       run += String.fromCharCode(it.r[0]!);
     } else {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: every run is a literal each match contains at its offsets; which one is used only changes how far find() skips
       if (run.length > best.text.length) best = { text: run, min: runMin, max: runMax };
       run = '';
     }
@@ -760,12 +789,14 @@ function requiredLiteral(n: Node): { text: string; min: number; max: number } {
     min += z.min;
     max += z.max;
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: every run is a literal each match contains at its offsets; which one is used only changes how far find() skips
   if (run.length > best.text.length) best = { text: run, min: runMin, max: runMax };
   return best;
 }
 
 function rangesOf(cs: CharSet): Ranges {
   const r: Ranges = [];
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: ascii[128] is undefined, never 1; a wider first set only starts threads that die on their first character
   for (let c = 0; c < 128; c++) if (cs.ascii[c] === 1) r.push(c, c);
   for (let i = 0; i < cs.hi.length; i++) r.push(cs.hi[i]!);
   return r;
