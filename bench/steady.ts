@@ -7,7 +7,8 @@
 //
 //   node bench/steady.ts [--rate 1000] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
 //                        [--node-options '<NODE_OPTIONS for the sidecar>']   (default: the injected ones)
-//                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc>'] [--keep] (keep the logs' folder)
+//                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc>'] (the sidecar's and fwd-node's)
+//                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none) [--keep] (keep the logs' folder)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'sk-audit,sk-mask,fwd-node' },
     'node-options': { type: 'string' },
     'node-flags': { type: 'string' },
+    'fwd-node-options': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -97,9 +99,21 @@ try {
   for (const target of args.targets!.split(',')) {
     if (target === 'fwd-node') {
       const port = await freePort();
-      const argv = [NODE, join(REPO, 'bench/variants/forwarder.ts'), '--mode', 'node', '--listen', `127.0.0.1:${port}`];
+      const flags = args['node-flags']?.split(/\s+/).filter(Boolean) ?? [];
+      const argv = [
+        NODE,
+        ...flags,
+        join(REPO, 'bench/variants/forwarder.ts'),
+        '--mode',
+        process.env.FWD_MODE ?? 'node',
+        '--listen',
+        `127.0.0.1:${port}`,
+      ];
+      // --fwd-node-options: the forwarder with the sidecar's heap bounds, to compare GC like for like
+      const env = args['fwd-node-options'] !== undefined ? { ...process.env, NODE_OPTIONS: args['fwd-node-options'] } : process.env;
       const p = startPinned('fwd-node', 1, [...argv, '--upstream', upstream, '--key', UPSTREAM_KEY], {
         cwd: REPO,
+        env,
         log: join(dir, 'fwd-node.log'),
       });
       await waitFor(

@@ -27,7 +27,12 @@ export interface AuditLogOptions {
   onWritten?: (n: number) => void;
   /** Something an operator should read (a resumed chain, a repaired file). */
   onNotice?: (sink: string, message: string) => void;
-  /** Batch window in ms (default 2). */
+  /**
+   * Batch window in ms (default 10). The record is written after its response has gone, so the
+   * window costs no request any latency; what it buys is fewer write + fdatasync pairs (at 1,000
+   * req/s, 2 ms → 10 ms saved ~7% of the sidecar's CPU, docs/benchmarks.md). A crash loses at most
+   * the records of the last window and of the write in progress, as it did with 2 ms.
+   */
   batchMs?: number;
   /** Most lines per write (default 1000). */
   maxBatch?: number;
@@ -104,7 +109,7 @@ export class AuditLog {
     this.#onFailure = opts.onFailure;
     this.#onWritten = opts.onWritten;
     this.#onNotice = opts.onNotice;
-    this.#batchMs = opts.batchMs ?? 2;
+    this.#batchMs = opts.batchMs ?? 10;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 1000);
     this.#maxQueue = Math.max(1, opts.maxQueue ?? 100_000);
     this.#minBackoff = opts.retry?.minMs ?? 100;
