@@ -8,9 +8,11 @@
 //   node bench/steady.ts [--rate 1000] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
 //                        [--node-options '<NODE_OPTIONS for the sidecar>']   (default: the injected ones)
 //                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc>'] (the sidecar's and fwd-node's)
-//                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none) [--keep] (keep the logs' folder)
+//                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none)
+//                        [--fwd-mode node|express] (fwd-node's --mode in bench/variants/forwarder.ts) [--keep] (keep the logs' folder)
+//   SCOPEKEEPER_BENCH_ENTRY=<another build>/dist/bin/scopekeeper.js measures that build's sidecar (A/B against a commit)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +31,7 @@ const { values: args } = parseArgs({
     'node-options': { type: 'string' },
     'node-flags': { type: 'string' },
     'fwd-node-options': { type: 'string' },
+    'fwd-mode': { type: 'string', default: 'node' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -90,6 +93,14 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
   }
 }
 
+/** With --trace-gc: the collections of the process's whole life (start, every mode measured, stop). */
+function gcCounts(name: string, log: string): void {
+  if (!args['node-flags']?.includes('--trace-gc')) return;
+  const text = readFileSync(log, 'utf8');
+  const count = (what: string) => text.split(what).length - 1;
+  process.stdout.write(`${name.padEnd(9)} GC over its life: ${count(': Scavenge')} scavenges, ${count(': Mark-Compact')} mark-compacts\n`);
+}
+
 try {
   const upPort = await freePort();
   await startNginx('upstream', 0, join(dir, 'upstream'), writeUpstreamConfig(join(dir, 'upstream'), upPort), upPort, '/healthz');
@@ -105,7 +116,7 @@ try {
         ...flags,
         join(REPO, 'bench/variants/forwarder.ts'),
         '--mode',
-        process.env.FWD_MODE ?? 'node',
+        args['fwd-mode']!,
         '--listen',
         `127.0.0.1:${port}`,
       ];
@@ -123,6 +134,7 @@ try {
       );
       await measure('fwd-node', p.pid, `http://127.0.0.1:${port}`, plain);
       await stop(p);
+      gcCounts('fwd-node', join(dir, 'fwd-node.log'));
       continue;
     }
     const nodeFlags = args['node-flags']?.split(/\s+/).filter(Boolean);
@@ -131,6 +143,7 @@ try {
     const token = target === 'sk-mask' ? sk.maskToken : sk.auditToken;
     await measure(target, s.pid, `http://127.0.0.1:${s.port}`, { ...plain, authorization: `Bearer ${token}` }, s.adminPort);
     await stop(s);
+    gcCounts(target, join(dir, `${target}.log`));
   }
 } finally {
   await stopAll();
