@@ -141,6 +141,11 @@ export class Sidecar {
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
   }
 
+  /** Requests whose response has not closed yet (each holds its context until then). */
+  get openRequests(): number {
+    return this.inFlight.size;
+  }
+
   private busy(s: Socket): boolean {
     for (const ctx of this.inFlight.values()) if (ctx.res.socket === s) return true;
     return false;

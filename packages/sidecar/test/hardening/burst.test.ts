@@ -96,6 +96,9 @@ async function check(world: World, label: string, content: string): Promise<void
   // The process is alive and serves; its heap is back near where it started (generous: other
   // suites share the process, and V8 keeps some of what it grew).
   await assertHealthy(world);
+  // Every context was let go when its response closed (a context kept past that holds its whole
+  // request: req, res, body).
+  expect(world.sidecar.openRequests).toBe(0);
   const after = await settledHeap();
   expect(after - before).toBeLessThan(48 * 1024 * 1024);
 }
