@@ -478,6 +478,8 @@ const SECRET_LITERALS = [
   'BEARER',
 ];
 const SECRET_MAX = BEARER.max;
+/** The first characters of SECRET_LITERALS. */
+const SECRET_START = asciiSet('sAgxBb');
 
 function secretKind(text: string, q: number): SecretKind {
   switch (text.charCodeAt(q)) {
@@ -547,7 +549,8 @@ export const apiKey: Detector = {
       const q = len - k;
       // Stryker disable next-line EqualityOperator: a literal at best would set best to itself
       if (q >= best) break;
-      if (startsCompatible(text, q, SECRET_LITERALS)) {
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: the first-character test only spares startsCompatible's loop over the literals (no literal starts otherwise)
+      if (inSet(SECRET_START, text.charCodeAt(q)) && startsCompatible(text, q, SECRET_LITERALS)) {
         const c = text.charCodeAt(q);
         const na = c === 65 ? ALNUM : c === 103 || c === 66 || c === 98 ? WORD : TOKEN_B64URL;
         if (!inSet(na, text.charCodeAt(q - 1))) {

@@ -4,6 +4,7 @@ import { buildEngine, EMPTY_COUNTS, newTally, type MaskingPolicy } from './engin
 import { maskMessageBody, maskServiceBody, type BodyMaskResult } from './json.ts';
 import { parseJsonPath, type JsonPath } from './jsonpath.ts';
 import { AnthropicSseMasker, type SseMasker } from './sse-masker.ts';
+import { SseParser, type SseEvent } from '../sse/parser.ts';
 
 export type { MaskingPolicy, CustomPatternPolicy } from './engine.ts';
 export type { BodyMaskResult } from './json.ts';
@@ -47,18 +48,29 @@ export interface Masking {
    * Throws MaskingConfigError for a malformed path (validate them earlier with parseJsonPath).
    */
   maskServiceJson(body: Buffer, maskFields: readonly string[]): BodyMaskResult;
-  /** A masker for one streamed Messages API response (text/event-stream). */
-  createSseMasker(): SseMasker;
+  /**
+   * A masker for one streamed Messages API response (text/event-stream). `observe` sees every
+   * event as the upstream sent it, before masking (usage, errors), from the masker's own parse.
+   */
+  createSseMasker(observe?: (ev: SseEvent) => void): SseMasker;
 }
 
 class PassThroughSse implements SseMasker {
   readonly counts = EMPTY_COUNTS;
   readonly blocked = undefined;
   readonly held = 0;
+  readonly #parser: SseParser | undefined;
+  readonly #observe: ((ev: SseEvent) => void) | undefined;
+  constructor(observe?: (ev: SseEvent) => void) {
+    this.#observe = observe;
+    if (observe) this.#parser = new SseParser();
+  }
   push(chunk: Buffer): Buffer {
+    if (this.#parser) for (const ev of this.#parser.push(chunk)) this.#observe!(ev);
     return chunk;
   }
   end(): Buffer {
+    if (this.#parser) for (const ev of this.#parser.end()) this.#observe!(ev);
     return Buffer.alloc(0);
   }
 }
@@ -96,6 +108,6 @@ export function compileMasking(policy: MaskingPolicy | undefined): Masking {
     },
     maskMessageJson: (body) => maskMessageBody(engine, body),
     maskServiceJson: (body, maskFields) => maskServiceBody(engine, body, paths(maskFields)),
-    createSseMasker: () => (active ? new AnthropicSseMasker(engine) : new PassThroughSse()),
+    createSseMasker: (observe) => (active ? new AnthropicSseMasker(engine, observe) : new PassThroughSse(observe)),
   };
 }

@@ -64,9 +64,12 @@ export class AnthropicSseMasker implements SseMasker {
   private readonly tally: Tally = newTally();
   private readonly blocks = new Map<number, BlockState>();
   private done = false;
+  private readonly observe: ((ev: SseEvent) => void) | undefined;
 
-  constructor(engine: Engine) {
+  /** `observe` sees each event as the upstream sent it, before masking: the caller need not parse the stream again. */
+  constructor(engine: Engine, observe?: (ev: SseEvent) => void) {
     this.engine = engine;
+    this.observe = observe;
   }
 
   get counts(): Readonly<Record<string, number>> {
@@ -108,6 +111,8 @@ export class AnthropicSseMasker implements SseMasker {
 
   private emit(events: SseEvent[]): Buffer {
     if (events.length === 0) return EMPTY;
+    // all of a chunk's events, also those after a block match in it (as a parser of its own would see them)
+    if (this.observe !== undefined) for (const ev of events) this.observe(ev);
     const parts: Buffer[] = [];
     for (const ev of events) {
       this.event(ev, parts);

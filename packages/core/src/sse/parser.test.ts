@@ -205,3 +205,20 @@ describe('MessageStreamObserver', () => {
     });
   });
 });
+
+describe('SseParser lines without a colon', () => {
+  it('a field name alone has an empty value, and the next line of the chunk keeps its own colon', () => {
+    const p = new SseParser();
+    const events = p.push(Buffer.from('data\nevent: x\n\nid\nretry\ndata:y\n\n'));
+    expect(events.map((e) => [e.event, e.data, e.id, e.retry])).toEqual([
+      ['x', '', undefined, undefined],
+      [undefined, 'y', '', undefined],
+    ]);
+  });
+
+  it('recognises data, event and id only by their exact bytes', () => {
+    const p = new SseParser();
+    const events = p.push(Buffer.from('dat:a\ndatA: b\nevenT: c\nevent\u00e9: d\ni: e\nid: f\ndata: g\nretry: 7\n\n'));
+    expect(events.map((e) => [e.event, e.data, e.id, e.retry])).toEqual([[undefined, 'g', 'f', 7]]);
+  });
+});

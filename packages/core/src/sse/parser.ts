@@ -74,15 +74,16 @@ export class SseParser {
           this.skipLF = true;
         }
       }
-      let line: Buffer;
+      let ended: boolean;
       if (this.lineParts.length > 0) {
         this.lineParts.push(chunk.subarray(pos, eol));
-        line = Buffer.concat(this.lineParts);
+        const line = Buffer.concat(this.lineParts);
         this.lineParts = [];
+        ended = this.line(line, 0, line.length);
       } else {
-        line = chunk.subarray(pos, eol);
+        ended = this.line(chunk, pos, eol);
       }
-      if (this.line(line)) {
+      if (ended) {
         let raw: Buffer;
         if (this.blockParts.length > 0) {
           this.blockParts.push(chunk.subarray(blockStart, next));
@@ -111,7 +112,8 @@ export class SseParser {
   end(): SseEvent[] {
     const out: SseEvent[] = [];
     if (this.lineParts.length > 0) {
-      this.line(Buffer.concat(this.lineParts));
+      const line = Buffer.concat(this.lineParts);
+      this.line(line, 0, line.length);
       this.lineParts = [];
     }
     if (this.blockParts.length > 0) {
@@ -126,30 +128,36 @@ export class SseParser {
     return out;
   }
 
-  /** Interprets one complete line; returns true when it is the blank line that ends a block. */
-  private line(bytes: Buffer): boolean {
-    let start = 0;
+  /**
+   * Interprets the complete line bytes[start, end) in place (a stream has thousands of lines:
+   * no view or field-name string is made for the known fields); returns true when it is the
+   * blank line that ends a block.
+   */
+  private line(bytes: Buffer, start: number, end: number): boolean {
     if (!this.started) {
       this.started = true;
       // A UTF-8 byte order mark at the very start of the stream is ignored.
-      if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+      if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
     }
-    if (bytes.length === start) return true;
+    if (end === start) return true;
     if (bytes[start] === 0x3a /* : */) {
       this.comments++;
       return false;
     }
-    const colon = bytes.indexOf(0x3a, start);
+    // (a loop, not indexOf: that would search past the line, to the end of the chunk, for every line without a colon)
+    let colon = start;
+    while (colon < end && bytes[colon] !== 0x3a) colon++;
+    if (colon === end) colon = -1;
     let name: string;
     let value: string;
     if (colon < 0) {
-      name = bytes.toString('utf8', start);
+      name = bytes.toString('utf8', start, end);
       value = '';
     } else {
-      name = bytes.toString('latin1', start, colon);
+      name = fieldName(bytes, start, colon);
       let v = colon + 1;
-      if (bytes[v] === 0x20) v++;
-      value = bytes.toString('utf8', v);
+      if (v < end && bytes[v] === 0x20) v++;
+      value = v < end ? bytes.toString('utf8', v, end) : '';
     }
     switch (name) {
       case 'data':
@@ -189,6 +197,23 @@ export class SseParser {
     this.comments = 0;
     return ev;
   }
+}
+
+/** The name of the field bytes[start, colon): the frequent ones are recognised without making a string of them. */
+function fieldName(b: Buffer, start: number, colon: number): string {
+  switch (colon - start) {
+    case 4:
+      if (b[start] === 0x64 && b[start + 1] === 0x61 && b[start + 2] === 0x74 && b[start + 3] === 0x61) return 'data';
+      break;
+    case 5:
+      if (b[start] === 0x65 && b[start + 1] === 0x76 && b[start + 2] === 0x65 && b[start + 3] === 0x6e && b[start + 4] === 0x74)
+        return 'event';
+      break;
+    case 2:
+      if (b[start] === 0x69 && b[start + 1] === 0x64) return 'id';
+      break;
+  }
+  return b.toString('latin1', start, colon);
 }
 
 /** The event type a client dispatches for this block: the `event:` field, or "message". */

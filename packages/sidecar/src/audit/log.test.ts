@@ -256,3 +256,75 @@ describe('AuditLog delivery guarantees', () => {
     expect(() => new AuditLog({ sinks: [], required: false, resumeFrom: { seq: 1, hash: 'nope' } })).toThrow(/64 lowercase hex/);
   });
 });
+
+describe('AuditLog batch window', () => {
+  /** A sink whose writes finish when the test says so. */
+  class GatedSink extends MemorySink {
+    readonly gates: (() => void)[] = [];
+    override async write(lines: string[]): Promise<void> {
+      await new Promise<void>((r) => this.gates.push(r));
+      return super.write(lines);
+    }
+  }
+  const ticks = async (n = 20) => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+  };
+
+  test('records that arrive during a write wait for the next window instead of being written at once', async () => {
+    const sink = new GatedSink();
+    const log = new AuditLog({ sinks: [sink], required: false, batchMs: 30 });
+    void log.record(ev(1));
+    await until(() => sink.gates.length === 1);
+    void log.record(ev(2));
+    void log.record(ev(3));
+    sink.gates[0]!();
+    await ticks();
+    // the write of record 1 is done; 2 and 3 are queued but not yet being written
+    expect(sink.batches).toEqual([1]);
+    expect(sink.gates).toHaveLength(1);
+    expect(log.status()[0]).toMatchObject({ queued: 2 });
+    await until(() => sink.gates.length === 2); // the window passed
+    sink.gates[1]!();
+    await until(() => sink.batches.length === 2);
+    expect(sink.batches).toEqual([1, 2]);
+    expect(seqs(sink.lines)).toEqual([1, 2, 3]);
+    const closing = log.close();
+    await closing;
+  });
+
+  test('a full batch and flush() do not wait for the window; a smaller remainder does', async () => {
+    const sink = new GatedSink();
+    const log = new AuditLog({ sinks: [sink], required: false, batchMs: 60_000, maxBatch: 2 });
+    void log.record(ev(1));
+    const first = log.flush(); // starts the write at once, without the (minute-long) window
+    await until(() => sink.gates.length === 1);
+    for (let i = 2; i <= 4; i++) void log.record(ev(i));
+    sink.gates[0]!();
+    await first;
+    // 3 queued, a full batch of 2 among them: written at once
+    await until(() => sink.gates.length === 2);
+    sink.gates[1]!();
+    await until(() => sink.batches.length === 2);
+    await ticks();
+    // the remaining record waits for the window
+    expect(sink.gates).toHaveLength(2);
+    const second = log.flush();
+    await until(() => sink.gates.length === 3);
+    sink.gates[2]!();
+    await second;
+    expect(sink.batches).toEqual([1, 2, 1]);
+    // flush() called while a write is under way: what queued meanwhile follows it at once
+    void log.record(ev(5));
+    void log.flush();
+    await until(() => sink.gates.length === 4);
+    void log.record(ev(6));
+    const third = log.flush();
+    sink.gates[3]!();
+    await until(() => sink.gates.length === 5);
+    sink.gates[4]!();
+    await third;
+    expect(sink.batches).toEqual([1, 2, 1, 1, 1]);
+    expect(seqs(sink.lines)).toEqual([1, 2, 3, 4, 5, 6]);
+    await log.close();
+  });
+});

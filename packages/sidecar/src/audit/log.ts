@@ -3,7 +3,8 @@
 // The chain lives here, so `seq` is assigned in the order record() is called and every sink
 // receives the lines in that order (each sink has its own queue, written front to back; a
 // failed batch is retried before anything behind it). Lines are batched: a sink writes what
-// has queued up during the batch window, or during its previous write (group commit).
+// has queued up during the batch window (group commit); only a backlog of a full batch, a
+// flush() or close() makes it write the next batch at once.
 //
 // Nothing is dropped while a sink fails: its batch is retried with exponential backoff and
 // its queue grows up to `maxQueue` records; only beyond that are records dropped for that
@@ -103,6 +104,8 @@ export class AuditLog {
   #closing = false;
   #closed: Promise<void> | undefined;
   #progress: (() => void)[] = [];
+  /** flush() calls under way: while > 0 a sink writes batch after batch without waiting for the window. */
+  #hurry = 0;
 
   constructor(opts: AuditLogOptions) {
     this.#required = opts.required;
@@ -180,6 +183,15 @@ export class AuditLog {
 
   /** Resolves when every record so far is written to every sink; rejects after timeoutMs (default 10 s) saying what is still queued. */
   async flush(timeoutMs = 10_000): Promise<void> {
+    this.#hurry++;
+    try {
+      await this.#flush(timeoutMs);
+    } finally {
+      this.#hurry--;
+    }
+  }
+
+  async #flush(timeoutMs: number): Promise<void> {
     await this.#ready;
     const target = this.#chain!.head.seq;
     const pending = () => this.#states.filter((s) => queued(s) > 0 && s.queue[s.head]!.seq <= target);
@@ -402,6 +414,10 @@ export class AuditLog {
       }
       if (done > 0) this.#safe(() => this.#onWritten?.(done));
       this.#progressed();
+      // What arrived during this write waits for the next window (#pump's finally schedules it),
+      // unless a full batch is waiting or flush() (close() too) waits for the queue to empty: writing it at
+      // once would make every write + fdatasync carry the 1–3 records of one write's duration.
+      if (queued(s) < this.#maxBatch && this.#hurry === 0) break;
     }
   }
 

@@ -14,8 +14,11 @@ import {
   sseErrorEvent,
   toolsUsedIn,
   type Masking,
+  type SseEvent,
   type StreamUsage,
 } from '@scopekeeper/core';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface RelayResult {
   status: number;
@@ -114,6 +117,27 @@ function completeBlocks(buf: Buffer): Buffer {
   return events.length === 0 ? Buffer.alloc(0) : Buffer.concat(events.map((e) => e.raw));
 }
 
+/**
+ * The bytes of the complete blocks among `events`, each shown to the observer: the chunk itself
+ * when it is exactly those blocks (the usual case: no copy).
+ */
+function completeOf(events: SseEvent[], observer: MessageStreamObserver, chunk: Buffer): Buffer {
+  if (events.length === 0) return EMPTY;
+  let size = 0;
+  for (const ev of events) {
+    observer.observe(ev);
+    size += ev.raw.length;
+  }
+  const first = events[0]!.raw;
+  if (size === chunk.length && first.buffer === chunk.buffer && first.byteOffset === chunk.byteOffset) return chunk;
+  return events.length === 1
+    ? first
+    : Buffer.concat(
+        events.map((e) => e.raw),
+        size,
+      );
+}
+
 /** One response on its way: the upstream socket, the (decoded) body source, the caller, the status. */
 interface Leg {
   upstream: Readable;
@@ -126,9 +150,10 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
   const { upstream, source, res, status } = leg;
   // Messages streams go out block by block (each as soon as it is complete), so the caller never
   // holds half an event: an error event we add after a cut is then read as an error event.
-  const parser = messages ? new SseParser() : undefined;
+  // (A masker parses the stream itself, emits whole blocks, and shows the observer every event.)
   const observer = new MessageStreamObserver();
-  const masker = masking?.createSseMasker();
+  const masker = masking?.createSseMasker(messages ? (ev) => observer.observe(ev) : undefined);
+  const parser = messages && !masker ? new SseParser() : undefined;
   return new Promise((resolve) => {
     let settled = false;
     const finish = (r: Omit<RelayResult, 'status'>) => {
@@ -159,16 +184,9 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
       'data',
       guard((chunk: Buffer) => {
         // Observe what the upstream sent (usage, error events) before masking changes it.
-        let complete: Buffer[] | undefined;
-        if (parser) {
-          complete = [];
-          // A copy only when the masker (which owns the chunk it is given) is there too.
-          for (const ev of parser.push(masker ? Buffer.from(chunk) : chunk)) {
-            observer.observe(ev);
-            complete.push(ev.raw);
-          }
-        }
-        const out = masker ? masker.push(chunk) : complete ? (complete.length === 1 ? complete[0]! : Buffer.concat(complete)) : chunk;
+        let out = chunk;
+        if (masker) out = masker.push(chunk);
+        else if (parser) out = completeOf(parser.push(chunk), observer, chunk);
         if (out.length && !res.write(out)) {
           source.pause();
           res.once('drain', () => source.resume());
@@ -188,7 +206,7 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
           const tail = completeBlocks(masker.end());
           if (tail.length) res.write(tail);
         }
-        if (parser && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
+        if (messages && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
           // A Messages stream ends with message_stop or an error event; anything else was cut short.
           res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
           return finish({ error: 'upstream stream ended before message_stop' });
