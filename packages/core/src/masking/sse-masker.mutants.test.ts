@@ -375,7 +375,8 @@ describe('a block category ends the stream', () => {
 
   test('the rest of the chunk is dropped; later pushes and end() return nothing', () => {
     const m = masker();
-    expect(push(m, text(0, 'ok. ') + text(0, 'ssn 123-45-6789 ') + text(0, 'more. ') + MESSAGE_STOP)).toBe(text(0, 'ok. ') + BLOCKED_SSN);
+    // (the text deltas that came with the blocked one are masked as one text: none of them is sent)
+    expect(push(m, text(0, 'ok. ') + text(0, 'ssn 123-45-6789 ') + text(0, 'more. ') + MESSAGE_STOP)).toBe(BLOCKED_SSN);
     expect(m.held).toBe(0);
     expect(m.push(Buffer.from(PING)).length).toBe(0);
     expect(m.end().length).toBe(0);

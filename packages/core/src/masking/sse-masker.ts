@@ -58,6 +58,37 @@ function sniffType(data: string): string | undefined {
   return m === null ? undefined : m[1];
 }
 
+function typeOf(ev: SseEvent, data: string): string | undefined {
+  return ev.event === undefined || ev.event === '' || ev.event === 'message' ? sniffType(data) : ev.event;
+}
+
+const NOT_PARSED = Symbol('not parsed');
+
+/** The parsed data of a complete content_block_delta event; NOT_PARSED for every other event. */
+function deltaOf(ev: SseEvent): unknown {
+  if (ev.incomplete) return NOT_PARSED; // event() drops an unterminated delta
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: event() parses the others itself, and handles an event without data first
+  if (ev.data === undefined || typeOf(ev, ev.data) !== 'content_block_delta') return NOT_PARSED;
+  return parseOrUndefined(ev.data);
+}
+
+/** A complete text_delta event, parsed. */
+interface TextDelta {
+  ev: SseEvent;
+  obj: Record<string, unknown>;
+  delta: Record<string, unknown>;
+  index: number;
+  text: string;
+}
+
+function textDeltaOf(ev: SseEvent, parsed: unknown): TextDelta | undefined {
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const obj = parsed as Record<string, unknown>;
+  const delta = obj.delta as Record<string, unknown> | null | undefined;
+  if (delta?.type !== 'text_delta' || typeof delta.text !== 'string') return undefined;
+  return { ev, obj, delta, index: typeof obj.index === 'number' ? obj.index : -1, text: delta.text };
+}
+
 export class AnthropicSseMasker implements SseMasker {
   private readonly engine: Engine;
   private readonly parser = new SseParser();
@@ -114,16 +145,75 @@ export class AnthropicSseMasker implements SseMasker {
     // all of a chunk's events, also those after a block match in it (as a parser of its own would see them)
     if (this.observe !== undefined) for (const ev of events) this.observe(ev);
     const parts: Buffer[] = [];
+    // Consecutive text deltas of one block that arrived together are masked as one text (a run):
+    // one pass of the detectors instead of one per delta, and only the deltas whose text changes
+    // are re-serialized.
+    let run: TextDelta[] = [];
     for (const ev of events) {
-      this.event(ev, parts);
-      if (this.tally.blocked !== undefined) {
-        parts.push(this.errorEvent());
-        this.done = true;
-        this.blocks.clear();
-        break;
+      const parsed = deltaOf(ev);
+      const td = textDeltaOf(ev, parsed);
+      if (run.length > 0 && (td === undefined || td.index !== run[0]!.index)) {
+        this.text(run, parts);
+        run = [];
+        if (this.stopped(parts)) return Buffer.concat(parts);
+      }
+      if (td !== undefined) run.push(td);
+      else {
+        this.event(ev, parts, parsed);
+        if (this.stopped(parts)) return Buffer.concat(parts);
       }
     }
+    if (run.length > 0) {
+      this.text(run, parts);
+      this.stopped(parts);
+    }
     return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** After a block match: the error event ends the stream. */
+  private stopped(parts: Buffer[]): boolean {
+    if (this.tally.blocked === undefined) return false;
+    parts.push(this.errorEvent());
+    this.done = true;
+    this.blocks.clear();
+    return true;
+  }
+
+  /**
+   * A run of text deltas of one block, masked as one text. What comes out is split back over the
+   * run's events: the leading ones whose text came out unchanged pass through byte for byte (the
+   * first carries the text held back before the run, if any), and the rest of the output rides
+   * with the run's last event (the events in between are left with nothing to say: dropped).
+   */
+  private text(run: TextDelta[], parts: Buffer[]): void {
+    const b = this.state(run[0]!.index, 'text') as { kind: 'text'; s: TextStream };
+    const held = b.s.pending;
+    let all = '';
+    for (const td of run) all += td.text;
+    const out = b.s.push(all);
+    if (this.tally.blocked !== undefined) return;
+    const last = run.length - 1;
+    let pos = 0;
+    let j = 0;
+    // Stryker disable next-line ConditionalExpression: with one event (last = 0) the tail below gives it the same text (without a mask, out can hold its text after the held characters only as the whole of out)
+    if (held > 0 && last > 0 && out.startsWith(run[0]!.text, held)) {
+      pos = held + run[0]!.text.length;
+      this.retext(run[0]!, out.slice(0, pos), parts);
+      j = 1;
+    }
+    // Stryker disable next-line EqualityOperator: the last event passed here (j <= last) is the last event passed by the tail below
+    for (; j < last && out.startsWith(run[j]!.text, pos); j++) {
+      parts.push(run[j]!.ev.raw);
+      pos += run[j]!.text.length;
+    }
+    const rest = out.slice(pos);
+    if (rest === run[last]!.text) parts.push(run[last]!.ev.raw);
+    else if (rest !== '') this.retext(run[last]!, rest, parts);
+  }
+
+  private retext(td: TextDelta, text: string, parts: Buffer[]): void {
+    td.delta.text = text;
+    parts.push(this.reserialize(td.ev, td.obj));
   }
 
   private errorEvent(): Buffer {
@@ -159,13 +249,14 @@ export class AnthropicSseMasker implements SseMasker {
     return Buffer.from(lead + formatSseEvent({ event: ev.event, id: ev.id, data: JSON.stringify(obj) }));
   }
 
-  private event(ev: SseEvent, parts: Buffer[]): void {
+  /** `pre`: the data already parsed (deltaOf), or NOT_PARSED. */
+  private event(ev: SseEvent, parts: Buffer[], pre: unknown): void {
     const data = ev.data;
     if (data === undefined) {
       parts.push(ev.raw);
       return;
     }
-    const type = ev.event === undefined || ev.event === '' || ev.event === 'message' ? sniffType(data) : ev.event;
+    const type = typeOf(ev, data);
     if (type === 'message_start') {
       // content the upstream already put into the message (the API starts it empty)
       const before = this.tally.matches;
@@ -191,7 +282,7 @@ export class AnthropicSseMasker implements SseMasker {
       parts.push(ev.raw);
       return;
     }
-    const parsed = parseOrUndefined(data);
+    const parsed = pre === NOT_PARSED ? parseOrUndefined(data) : pre;
     if (typeof parsed !== 'object' || parsed === null) {
       // unreadable (or not an object) for the client too; a delta might carry text we cannot
       // inspect: drop it
@@ -246,19 +337,8 @@ export class AnthropicSseMasker implements SseMasker {
     // content_block_delta
     const delta = obj.delta as Record<string, unknown> | null | undefined;
     const dType = delta?.type; // undefined for null, and for a primitive too
-    if (dType === 'text_delta' && typeof delta!.text === 'string') {
-      if (ev.incomplete) return; // a client discards an unterminated event
-      const b = this.state(index, 'text') as { kind: 'text'; s: TextStream };
-      const text = delta!.text;
-      const out = b.s.push(text);
-      if (this.tally.blocked !== undefined) return;
-      if (out === text) parts.push(ev.raw);
-      else if (out !== '') {
-        delta!.text = out;
-        parts.push(this.reserialize(ev, obj));
-      }
-      return;
-    }
+    // A complete text delta went to a run (text()); this one is unterminated, which a client discards.
+    if (dType === 'text_delta' && typeof delta!.text === 'string') return;
     if (dType === 'input_json_delta' && typeof delta!.partial_json === 'string') {
       if (ev.incomplete) return;
       const b = this.state(index, 'json') as { kind: 'json'; s: JsonStream };
