@@ -37,3 +37,15 @@ test.each(KEYS)('%s cut at every position: streamed = one-shot, and the key is m
     expect([i, streamed([text.slice(0, i), text.slice(i)])]).toEqual([i, whole]);
   }
 });
+
+test('a piece that ends with a whole surrogate pair is emitted whole; a lone high surrogate at the end waits for its partner', () => {
+  const s = new TextStream(engine, newTally());
+  expect(s.push('hi \u{1F600}')).toBe('hi \u{1F600}');
+  expect(s.push(' ok \uD83D')).toBe(' ok ');
+  expect(s.push('\uDE00!')).toBe('\u{1F600}!');
+  // the same where the text is folded first (fullwidth letters)
+  const f = new TextStream(engine, newTally());
+  expect(f.push('\uFF48\uFF49 \u{1F600}')).toBe('\uFF48\uFF49 \u{1F600}');
+  expect(f.push(' \uFF4F\uFF4B \uD83D')).toBe(' \uFF4F\uFF4B ');
+  expect(f.push('\uDE00!')).toBe('\u{1F600}!');
+});

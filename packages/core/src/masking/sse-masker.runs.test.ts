@@ -79,6 +79,12 @@ describe('a run of text deltas', () => {
     );
   });
 
+  test('deltas of two blocks in one chunk keep their own held text', () => {
+    const m = masker();
+    expect(push(m, text(0, 'x wor') + text(1, 'ld. '))).toBe(out(0, 'x ') + text(1, 'ld. '));
+    expect(m.held).toBe(3);
+  });
+
   test('a run that ends the chunk with a block match ends the stream', () => {
     const m = masker();
     expect(push(m, PING + text(0, 'id ') + text(0, '123-45-6789 '))).toBe(PING + BLOCKED);

@@ -195,7 +195,7 @@ export class AnthropicSseMasker implements SseMasker {
     const last = run.length - 1;
     let pos = 0;
     let j = 0;
-    // Stryker disable next-line ConditionalExpression: with one event (last = 0) the tail below gives it the same text (without a mask, out can hold its text after the held characters only as the whole of out)
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: with one event (last = 0) the tail below gives it the same text (without a mask, out can hold its text after the held characters only as the whole of out)
     if (held > 0 && last > 0 && out.startsWith(run[0]!.text, held)) {
       pos = held + run[0]!.text.length;
       this.retext(run[0]!, out.slice(0, pos), parts);
@@ -282,6 +282,7 @@ export class AnthropicSseMasker implements SseMasker {
       parts.push(ev.raw);
       return;
     }
+    // Stryker disable next-line ConditionalExpression: parsing again gives the same value
     const parsed = pre === NOT_PARSED ? parseOrUndefined(data) : pre;
     if (typeof parsed !== 'object' || parsed === null) {
       // unreadable (or not an object) for the client too; a delta might carry text we cannot

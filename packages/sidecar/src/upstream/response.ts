@@ -6,6 +6,7 @@ import { decoder } from './decode.ts';
 import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
 import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
+import { completeBlocks, completeOf } from './sse-blocks.ts';
 import {
   compileMasking,
   MessageStreamObserver,
@@ -14,11 +15,8 @@ import {
   sseErrorEvent,
   toolsUsedIn,
   type Masking,
-  type SseEvent,
   type StreamUsage,
 } from '@scopekeeper/core';
-
-const EMPTY = Buffer.alloc(0);
 
 export interface RelayResult {
   status: number;
@@ -108,34 +106,6 @@ function pipeThrough(upstream: Readable, res: ServerResponse, status: number): P
       if (!res.writableFinished) upstream.destroy();
     });
   });
-}
-
-/** The complete SSE blocks of `buf` (which starts at a block boundary); an unterminated last block is dropped. */
-function completeBlocks(buf: Buffer): Buffer {
-  if (buf.length === 0) return buf;
-  const events = new SseParser().push(buf);
-  return events.length === 0 ? Buffer.alloc(0) : Buffer.concat(events.map((e) => e.raw));
-}
-
-/**
- * The bytes of the complete blocks among `events`, each shown to the observer: the chunk itself
- * when it is exactly those blocks (the usual case: no copy).
- */
-function completeOf(events: SseEvent[], observer: MessageStreamObserver, chunk: Buffer): Buffer {
-  if (events.length === 0) return EMPTY;
-  let size = 0;
-  for (const ev of events) {
-    observer.observe(ev);
-    size += ev.raw.length;
-  }
-  const first = events[0]!.raw;
-  if (size === chunk.length && first.buffer === chunk.buffer && first.byteOffset === chunk.byteOffset) return chunk;
-  return events.length === 1
-    ? first
-    : Buffer.concat(
-        events.map((e) => e.raw),
-        size,
-      );
 }
 
 /** One response on its way: the upstream socket, the (decoded) body source, the caller, the status. */
@@ -239,6 +209,17 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
   });
 }
 
+/** Usage and the tools invoked, from a whole Messages response (nothing when it is not JSON). */
+function readUsage(body: Buffer, result: RelayResult): void {
+  try {
+    const message = JSON.parse(body.toString('utf8')) as { usage?: StreamUsage };
+    if (message.usage) result.usage = message.usage;
+    result.toolsUsed = toolsUsedIn(message);
+  } catch {
+    // Not JSON: nothing to count.
+  }
+}
+
 function relayWhole(
   leg: Leg,
   headers: Record<string, string | string[]>,
@@ -287,38 +268,37 @@ function relayWhole(
       if (failed) return;
       let body: Buffer = Buffer.concat(chunks, size);
       const result: RelayResult = { status };
-      if (opts.messages) {
-        try {
-          const message = JSON.parse(body.toString('utf8')) as { usage?: StreamUsage };
-          if (message.usage) result.usage = message.usage;
-          result.toolsUsed = toolsUsedIn(message);
-        } catch {
-          // Not JSON: nothing to count.
-        }
+      const masks = (masking || opts.maskFields?.length) && !(body.length === 0 && !opts.messages);
+      if (!masks) {
+        // Nothing to change: the caller gets the body first, usage is read after.
+        headers['content-length'] = String(body.length);
+        res.writeHead(status, headers);
+        res.end(body);
+        if (opts.messages) readUsage(body, result);
+        return resolve(result);
       }
-      if ((masking || opts.maskFields?.length) && !(body.length === 0 && !opts.messages)) {
-        const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
-        if (m.skipped !== undefined && !opts.messages) {
-          return resolve(
-            refuseUnmaskable(
-              upstream,
-              res,
-              m.skipped === 'binary' ? 'its body is not UTF-8 text' : 'its body is not JSON',
-              opts.extraHeaders,
-            ),
-          );
-        }
-        if (m.blocked) {
-          const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
-          res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...opts.extraHeaders });
-          res.end(err);
-          resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage, toolsUsed: result.toolsUsed });
-          return;
-        }
-        body = m.body;
-        result.masked = {};
-        addCounts(result.masked, m.counts);
+      if (opts.messages) readUsage(body, result);
+      const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
+      if (m.skipped !== undefined && !opts.messages) {
+        return resolve(
+          refuseUnmaskable(
+            upstream,
+            res,
+            m.skipped === 'binary' ? 'its body is not UTF-8 text' : 'its body is not JSON',
+            opts.extraHeaders,
+          ),
+        );
       }
+      if (m.blocked) {
+        const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
+        res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...opts.extraHeaders });
+        res.end(err);
+        resolve({ status: 403, blocked: m.blocked, masked: { ...m.counts }, usage: result.usage, toolsUsed: result.toolsUsed });
+        return;
+      }
+      body = m.body;
+      result.masked = {};
+      addCounts(result.masked, m.counts);
       headers['content-length'] = String(body.length);
       res.writeHead(status, headers);
       res.end(body);
