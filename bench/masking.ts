@@ -10,6 +10,7 @@ import os from 'node:os';
 import { compileMasking, BUILTIN_CATEGORIES, type Masking, type MaskingPolicy } from '../packages/core/src/masking/index.ts';
 import { buildCorpus, measureCorpus, realisticText, rng } from '../packages/core/src/masking/fixtures.ts';
 import { SseParser } from '../packages/core/src/sse/parser.ts';
+import { sseResponse } from './lib/fixtures.ts';
 
 const quick = process.argv.includes('--quick');
 const MB = 1024 * 1024;
@@ -246,6 +247,35 @@ console.log('\n## SSE: time per event (each event pushed as its own chunk)\n');
 }
 
 // ---------------------------------------------------------------------------- corpus
+
+console.log('\n## SSE: one whole response in one chunk (the canned stream of `npm run bench`)\n');
+{
+  // What the sidecar's masker does with the bench's upstream answer: 37 events, 31 text deltas
+  // of ~12 characters, one e-mail address, all in one read.
+  const stream = Buffer.from(sseResponse());
+  const m = compileMasking(DESIGN_EXAMPLE);
+  const n = quick ? 2_000 : 20_000;
+  const perResponse = (chunks: Buffer[]) => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const s = m.createSseMasker();
+      for (const c of chunks) s.push(Buffer.from(c));
+      s.end();
+    }
+    return Number(process.hrtime.bigint() - t0) / 1000 / n;
+  };
+  const byEvent = new SseParser().push(stream).map((e) => e.raw);
+  console.log(`${stream.length} bytes, ${byEvent.length} events; DESIGN.md example policy; best of 3 runs of ${n} responses\n`);
+  console.log(line(['chunks', 'µs per response']));
+  console.log(line(['---', '---:']));
+  for (const [name, chunks] of [
+    ['the whole stream in one chunk', [stream]],
+    ['one chunk per event', byEvent],
+  ] as const) {
+    perResponse([...chunks]);
+    console.log(line([name, Math.min(perResponse([...chunks]), perResponse([...chunks]), perResponse([...chunks])).toFixed(1)]));
+  }
+}
 
 console.log('\n## detection quality on the generated corpus (all built-in detectors on)\n');
 {
