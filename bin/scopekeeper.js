@@ -6,16 +6,19 @@
 // is, never by whether a (possibly stale) dist/ exists.
 
 // The sidecar runs in every opted-in pod: left alone, V8 grows its heap to hundreds of MB under
-// load before it collects. The injected container passes these bounds in NODE_OPTIONS (the
-// operator's SIDECAR_NODE_OPTIONS; a test keeps the two equal), so Node starts once. Started
-// without any heap limit (flags or NODE_OPTIONS), the process replaces itself (same PID, no
-// second process) with one whose young and old generations are bounded, at the price of a
-// second Node start (~45 ms).
-const SIDECAR_HEAP = ['--max-semi-space-size=2', '--max-old-space-size=96'];
+// load before it collects, and glibc keeps an arena of freed memory per thread. The injected
+// container passes these bounds in NODE_OPTIONS and MALLOC_ARENA_MAX (the operator's
+// SIDECAR_NODE_OPTIONS and SIDECAR_MALLOC_ARENA_MAX; a test keeps them equal), so Node starts
+// once. Started without any heap limit (flags or NODE_OPTIONS), the process replaces itself
+// (same PID, no second process) with one whose young and old generations are bounded, at the
+// price of a second Node start (~45 ms).
+const SIDECAR_HEAP = ['--max-semi-space-size=4', '--max-old-space-size=96'];
+const SIDECAR_MALLOC_ARENA_MAX = '2';
 if (process.argv[2] === 'sidecar' && typeof process.execve === 'function') {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   if (!given.some((a) => a.startsWith('--max-old-space-size') || a.startsWith('--max-semi-space-size'))) {
-    process.execve(process.execPath, [process.execPath, ...SIDECAR_HEAP, ...process.execArgv, ...process.argv.slice(1)], process.env);
+    const env = { MALLOC_ARENA_MAX: SIDECAR_MALLOC_ARENA_MAX, ...process.env };
+    process.execve(process.execPath, [process.execPath, ...SIDECAR_HEAP, ...process.execArgv, ...process.argv.slice(1)], env);
   }
 }
 // The sidecar role bundled into one module by `npm run build` (scripts/bundle-sidecar.ts): the

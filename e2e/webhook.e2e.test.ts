@@ -226,6 +226,7 @@ async function deleteWebhookConfigurations(): Promise<void> {
       ]);
       expect(sc.env.map((e: any) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath])).toEqual([
         ['NODE_OPTIONS', expect.stringContaining('--max-old-space-size=')],
+        ['MALLOC_ARENA_MAX', '2'],
         ['POD_NAME', 'metadata.name'],
         ['POD_NAMESPACE', 'metadata.namespace'],
       ]);

@@ -2,7 +2,7 @@
 // the §9 bars marked met or not met, then the hand-written analysis in bench/NOTES.md.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SIDECAR_NODE_OPTIONS } from '../../packages/operator/src/webhook/sidecar.ts';
+import { SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS } from '../../packages/operator/src/webhook/sidecar.ts';
 import { spread, fmt, fmtInt, type Spread } from './stats.ts';
 import type { RunRecord, TargetId, Mode, DecideRow, MaskingRow } from '../run.ts';
 import type { ProfileSummary } from './cpuprofile.ts';
@@ -426,7 +426,7 @@ export function render(res: Results): string {
   );
   L.push('');
   L.push(
-    `The sidecar started ${res.sidecar.readyMs.length} times on its own with the real CLI, as the injected container starts it (\`NODE_OPTIONS='${SIDECAR_NODE_OPTIONS}' node_modules/.bin/node ${m.sidecarEntry?.includes('/dist/') ? 'dist/bin/scopekeeper.js' : 'bin/scopekeeper.js'} sidecar --policy <dir> --namespace team-a --issuer <local issuer> --upstream <stub> --upstream-key-file <f> --audit file:<f> --audit-required --listen … --admin …\`, pinned to core 1), ` +
+    `The sidecar started ${res.sidecar.readyMs.length} times on its own with the real CLI, as the injected container starts it (\`NODE_OPTIONS='${SIDECAR_NODE_OPTIONS}' MALLOC_ARENA_MAX=${SIDECAR_MALLOC_ARENA_MAX} node_modules/.bin/node ${m.sidecarEntry?.includes('/dist/') ? 'dist/bin/scopekeeper.js' : 'bin/scopekeeper.js'} sidecar --policy <dir> --namespace team-a --issuer <local issuer> --upstream <stub> --upstream-key-file <f> --audit file:<f> --audit-required --listen … --admin …\`, pinned to core 1), ` +
       `time from spawn to the first 200 from /readyz (polled every 2 ms): ${res.sidecar.readyMs.map((x) => `${x.toFixed(0)} ms`).join(', ')}; RSS 2 s after ready, no traffic yet: ${res.sidecar.idleRssMb.map((x) => `${x.toFixed(1)} MB`).join(', ')}. ` +
       "(The RSS idle column above is measured later, after the bench's sanity requests, so it is higher.)",
   );

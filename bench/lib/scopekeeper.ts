@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { copyExamples, LocalIssuer, NS } from '@scopekeeper/sidecar';
-import { SIDECAR_NODE_OPTIONS } from '../../packages/operator/src/webhook/sidecar.ts';
+import { SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS } from '../../packages/operator/src/webhook/sidecar.ts';
 import { startPinned, waitFor, type Started } from './proc.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -111,9 +111,13 @@ export async function startSidecar(
     `127.0.0.1:${opts.adminPort}`,
   ];
   const t0 = performance.now();
-  // Started as the injected container starts it: the heap bounds in NODE_OPTIONS.
-  // (SCOPEKEEPER_BENCH_NODE_OPTIONS: other flags, to try them.)
-  const env = { ...process.env, NODE_OPTIONS: process.env.SCOPEKEEPER_BENCH_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS };
+  // Started as the injected container starts it: the heap bounds in NODE_OPTIONS, MALLOC_ARENA_MAX.
+  // (SCOPEKEEPER_BENCH_NODE_OPTIONS, or MALLOC_ARENA_MAX in the bench's own env: other values, to try them.)
+  const env = {
+    MALLOC_ARENA_MAX: SIDECAR_MALLOC_ARENA_MAX,
+    ...process.env,
+    NODE_OPTIONS: process.env.SCOPEKEEPER_BENCH_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS,
+  };
   const s = startPinned(name, core, argv, { cwd: REPO, env, log: join(opts.dir, `${name}.log`) });
   await waitFor(
     `${name} /readyz`,

@@ -337,6 +337,7 @@ test("the stored pod carries exactly the sidecar of the chart's injection config
   ]);
   expect(sc.env!.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath])).toEqual([
     ['NODE_OPTIONS', expect.stringContaining('--max-old-space-size=')],
+    ['MALLOC_ARENA_MAX', '2'],
     ['POD_NAME', 'metadata.name'],
     ['POD_NAMESPACE', 'metadata.namespace'],
   ]);

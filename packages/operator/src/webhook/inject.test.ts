@@ -5,7 +5,7 @@ import { parseInjectionConfig, type InjectionConfig } from './config.ts';
 import { applyPatch } from './jsonpatch.ts';
 import { mutatePod, parseServerVersion, useNativeSidecar, type InjectionContext } from './inject.ts';
 import { podExposures } from './pod-guard.ts';
-import { SIDECAR_NODE_OPTIONS, sidecarArgs, sidecarMismatch } from './sidecar.ts';
+import { SIDECAR_MALLOC_ARENA_MAX, SIDECAR_NODE_OPTIONS, sidecarArgs, sidecarMismatch } from './sidecar.ts';
 
 const hasOurSidecar = (p: V1Pod, cfg: InjectionConfig, scopes: ModelScope[] = []): boolean =>
   sidecarMismatch(p, cfg, {
@@ -113,11 +113,12 @@ describe('server version', () => {
 });
 
 describe('mutatePod: injection', () => {
-  test('the heap bounds in the injected NODE_OPTIONS are the ones bin/scopekeeper.js sets when started without them', () => {
+  test('the memory settings in the injected env are the ones bin/scopekeeper.js sets when started without them', () => {
     const bin = readFileSync(new URL('../../../../bin/scopekeeper.js', import.meta.url), 'utf8');
     const own = /const SIDECAR_HEAP = \[([^\]]*)\]/.exec(bin)?.[1];
     expect(own).toBeDefined();
     expect(SIDECAR_NODE_OPTIONS.split(' ')).toEqual([...own!.matchAll(/'([^']*)'/g)].map((m) => m[1]));
+    expect(/const SIDECAR_MALLOC_ARENA_MAX = '([^']*)'/.exec(bin)?.[1]).toBe(SIDECAR_MALLOC_ARENA_MAX);
   });
 
   test('≥ 1.29: a native sidecar first among the init containers, with the contract arguments', () => {
@@ -146,6 +147,7 @@ describe('mutatePod: injection', () => {
     ]);
     expect(sc.env).toEqual([
       { name: 'NODE_OPTIONS', value: SIDECAR_NODE_OPTIONS },
+      { name: 'MALLOC_ARENA_MAX', value: '2' },
       { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
     ]);
@@ -218,7 +220,7 @@ describe('mutatePod: injection', () => {
     expect(out.spec!.initContainers).toBeUndefined();
     expect(out.spec!.containers.map((c) => c.name)).toEqual(['app', 'scopekeeper-sidecar']);
     expect(out.spec!.containers[1]!.restartPolicy).toBeUndefined();
-    expect(out.spec!.containers[1]!.env).toHaveLength(3); // its own NODE_OPTIONS, POD_NAME, POD_NAMESPACE only
+    expect(out.spec!.containers[1]!.env).toHaveLength(4); // its own NODE_OPTIONS, MALLOC_ARENA_MAX, POD_NAME, POD_NAMESPACE only
   });
 
   test('the scope annotation becomes --scope; more issuers, a CA, an upstream and audit sinks pass through', () => {

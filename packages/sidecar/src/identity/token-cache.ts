@@ -19,6 +19,8 @@ export const DEFAULT_TOKEN_CACHE_SIZE = 10_000;
 export class VerifiedTokenCache {
   readonly maxEntries: number;
   #entries = new Map<string, Entry>();
+  /** The key inserted last, so the last in the Map's order while it is there. */
+  #newest: string | undefined;
 
   constructor(maxEntries = DEFAULT_TOKEN_CACHE_SIZE) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error('the token cache size must be a non-negative integer');
@@ -41,9 +43,13 @@ export class VerifiedTokenCache {
       this.#entries.delete(key);
       return undefined;
     }
-    // Most recently used last: Map keeps insertion order.
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
+    // Most recently used last: Map keeps insertion order. A pod's agent sends one token over and
+    // over; moving the entry that is last already would only churn the Map's table.
+    if (key !== this.#newest) {
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
+      this.#newest = key;
+    }
     return entry.identity;
   }
 
@@ -51,6 +57,7 @@ export class VerifiedTokenCache {
     if (this.maxEntries === 0 || expiresAt <= Date.now()) return;
     this.#entries.delete(key);
     this.#entries.set(key, { identity, expiresAt, issuer: identity.issuer, generation });
+    this.#newest = key;
     while (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);
@@ -59,5 +66,6 @@ export class VerifiedTokenCache {
 
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
   }
 }

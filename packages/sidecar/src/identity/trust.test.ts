@@ -155,6 +155,21 @@ describe('the verified-token cache', () => {
     await expect(v.verify(a!)).resolves.toBe(ida);
   });
 
+  test('bounded: a token sent again and again stays the most recent, behind any other used since', async () => {
+    const v = newVerifier({ tokenCacheSize: 2 });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((sub) => primary.mint({ sub })));
+    const ida = await v.verify(a!);
+    const idb = await v.verify(b!);
+    await v.verify(a!);
+    await v.verify(b!);
+    await v.verify(b!); // b is the most recent, a the least
+    await v.verify(c!); // evicts a
+    await expect(v.verify(b!)).resolves.toBe(idb);
+    const again = await v.verify(a!);
+    expect(again).not.toBe(ida);
+    expect(again).toEqual(ida);
+  });
+
   test('a refused token is not cached', async () => {
     const v = newVerifier();
     await expect(v.verify(await primary.mint({ sub: 'x', aud: 'other' }))).rejects.toMatchObject({ code: 'wrong_audience' });
