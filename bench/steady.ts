@@ -10,6 +10,7 @@
 //                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc>'] (the sidecar's and fwd-node's)
 //                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none)
 //                        [--fwd-mode node|express] (fwd-node's --mode in bench/variants/forwarder.ts) [--keep] (keep the logs' folder)
+//                        [--timeline] (how many slow requests, > 5 ms, fall into a mark-compact cycle: bench/lib/timeline.ts)
 //   SCOPEKEEPER_BENCH_ENTRY=<another build>/dist/bin/scopekeeper.js measures that build's sidecar (A/B against a commit)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { startPinned, stop, stopAll, freePort, treeCpuSeconds, rssSampler, waitF
 import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY } from './lib/scopekeeper.ts';
 import { requestBody } from './lib/fixtures.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
+import { slowInCycles, type GcRows, type RequestTimes } from './lib/timeline.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +35,7 @@ const { values: args } = parseArgs({
     'fwd-node-options': { type: 'string' },
     'fwd-mode': { type: 'string', default: 'node' },
     keep: { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(args.rate);
@@ -45,7 +48,7 @@ if (!existsSync(process.env.SCOPEKEEPER_BENCH_ENTRY)) {
 }
 if (args['node-options'] !== undefined) process.env.SCOPEKEEPER_BENCH_NODE_OPTIONS = args['node-options'];
 
-function loadgen(url: string, headers: Record<string, string>, sse: boolean): Promise<LoadResult> {
+function loadgen(url: string, headers: Record<string, string>, sse: boolean, timelineFile?: string): Promise<LoadResult> {
   const spec: LoadSpec = {
     url,
     path: '/v1/messages',
@@ -57,6 +60,7 @@ function loadgen(url: string, headers: Record<string, string>, sse: boolean): Pr
     connections: 64,
     maxInFlight: Math.max(200, RATE * 2),
     timeoutMs: 10_000,
+    timelineFile,
   };
   return new Promise((resolve, reject) => {
     const c = spawn('taskset', ['-c', '0', NODE, join(REPO, 'bench/lib/loadgen.ts'), JSON.stringify(spec)], {
@@ -70,6 +74,7 @@ function loadgen(url: string, headers: Record<string, string>, sse: boolean): Pr
 
 async function measure(name: string, pid: number, url: string, headers: Record<string, string>, adminPort?: number): Promise<void> {
   for (const mode of args.modes!.split(',')) {
+    const timelineFile = args.timeline ? join(dir, `${name}-${mode}-requests.json`) : undefined;
     const cpu0 = treeCpuSeconds(pid);
     const rss = rssSampler(pid, 100);
     let heapPeak = 0;
@@ -81,7 +86,7 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
             .catch(() => undefined);
         }, 250)
       : undefined;
-    const r = await loadgen(url, headers, mode === 'sse');
+    const r = await loadgen(url, headers, mode === 'sse', timelineFile);
     if (sample) clearInterval(sample);
     const cpuPer1k = ((treeCpuSeconds(pid) - cpu0) / r.completedTotal) * 1000;
     const heap = adminPort ? ` heap peak ${(heapPeak / 1048576).toFixed(1)} MB` : '';
@@ -89,6 +94,27 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
     process.stdout.write(
       `${name.padEnd(9)} ${mode.padEnd(4)} ${RATE}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
         `latency p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms, errors ${r.non2xx + r.errors}\n`,
+    );
+  }
+}
+
+/** With --timeline: the flags and environment that make the process record its collections. */
+function timelineFlags(name: string): string[] {
+  if (!args.timeline) return [];
+  process.env.SCOPEKEEPER_BENCH_GC_TIMELINE = join(dir, `${name}-gc.json`);
+  return [`--import=${join(REPO, 'bench/lib/gc-timeline.mjs')}`];
+}
+
+/** With --timeline, once the process has exited: its slow requests of each mode against its mark-compact cycles. */
+function timelineReport(name: string): void {
+  if (!args.timeline) return;
+  const gc = JSON.parse(readFileSync(join(dir, `${name}-gc.json`), 'utf8')) as GcRows;
+  for (const mode of args.modes!.split(',')) {
+    const req = JSON.parse(readFileSync(join(dir, `${name}-${mode}-requests.json`), 'utf8')) as RequestTimes;
+    const t = slowInCycles(req, gc);
+    process.stdout.write(
+      `${name.padEnd(9)} ${mode.padEnd(4)} slow (> 5 ms): ${t.slow} of ${req.start.length}, ${t.inCycles} of them in the ` +
+        `${t.cycles} mark-compact cycles (median ${t.cycleMs.toFixed(0)} ms from marking start to the end of the final pause)\n`,
     );
   }
 }
@@ -110,7 +136,7 @@ try {
   for (const target of args.targets!.split(',')) {
     if (target === 'fwd-node') {
       const port = await freePort();
-      const flags = args['node-flags']?.split(/\s+/).filter(Boolean) ?? [];
+      const flags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags('fwd-node')];
       const argv = [
         NODE,
         ...flags,
@@ -135,15 +161,17 @@ try {
       await measure('fwd-node', p.pid, `http://127.0.0.1:${port}`, plain);
       await stop(p);
       gcCounts('fwd-node', join(dir, 'fwd-node.log'));
+      timelineReport('fwd-node');
       continue;
     }
-    const nodeFlags = args['node-flags']?.split(/\s+/).filter(Boolean);
+    const nodeFlags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags(target)];
     const s = await startSidecar(target, 1, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream, nodeFlags });
     await sleep(1500);
     const token = target === 'sk-mask' ? sk.maskToken : sk.auditToken;
     await measure(target, s.pid, `http://127.0.0.1:${s.port}`, { ...plain, authorization: `Bearer ${token}` }, s.adminPort);
     await stop(s);
     gcCounts(target, join(dir, `${target}.log`));
+    timelineReport(target);
   }
 } finally {
   await stopAll();

@@ -9,6 +9,7 @@
 // last byte of the response; TTFB to the first byte of the body. `lag` is how late the
 // generator issued requests compared with the schedule: it must stay small for the figures to
 // mean what they say, and it is reported.
+import { writeFileSync } from 'node:fs';
 import { Pool } from 'undici';
 
 export interface LoadSpec {
@@ -23,6 +24,8 @@ export interface LoadSpec {
   /** Requests outstanding beyond this are not issued (counted as `dropped`): the run stays bounded when a target cannot keep up. */
   maxInFlight: number;
   timeoutMs: number;
+  /** Where to write each measured request's wall-clock start and latency (`bench/lib/timeline.ts` reads it). */
+  timelineFile?: string;
 }
 
 export interface LoadResult {
@@ -80,6 +83,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const lat = new Float64Array(measured);
   const ttfb = new Float64Array(measured);
   const lag = new Float64Array(measured);
+  const issuedAt = new Float64Array(measured);
   let completed = 0;
   let completedTotal = 0;
   let ok = 0;
@@ -99,7 +103,10 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const issue = (i: number, intended: number) => {
     const t0 = performance.now();
     const k = i - warmN;
-    if (k >= 0) lag[k] = t0 - intended;
+    if (k >= 0) {
+      lag[k] = t0 - intended;
+      issuedAt[k] = t0;
+    }
     inFlight++;
     let first = 0;
     let size = 0;
@@ -177,6 +184,11 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const stillOpen = inFlight;
   await pool.destroy();
   const okLat = lat.filter((x, k) => x > 0 || ttfb[k]! > 0);
+  if (spec.timelineFile) {
+    const ok = [...lat.keys()].filter((k) => lat[k]! > 0);
+    const timeline = { start: ok.map((k) => performance.timeOrigin + issuedAt[k]!), latencyMs: ok.map((k) => lat[k]!) };
+    writeFileSync(spec.timelineFile, JSON.stringify(timeline));
+  }
   const okTtfb = ttfb.filter((x) => x > 0);
   const windowS = Math.max(spec.durationS, (measureEnd - measureStart) / 1000);
   return {
