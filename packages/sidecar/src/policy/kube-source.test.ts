@@ -96,15 +96,12 @@ describe('KubernetesPolicySource', () => {
   });
 
   test('expiry needs no event: decide() compares with the clock', async () => {
-    api.put('accessreviews', review('agent-q1', Date.now() + 150) as never);
-    await until(
-      'the new review',
-      () =>
-        source.current()?.scopes[0]?.periodic[0]?.timeline.expiresAt !== undefined &&
-        source.current()!.scopes[0]!.periodic[0]!.timeline.expiresAt! < Date.now() + 1000,
-    );
+    // Far enough ahead that a busy machine still sees the review before it ends (at 150 ms it did not, now and then).
+    const expiresAt = Date.now() + 1500;
+    api.put('accessreviews', review('agent-q1', expiresAt) as never);
+    await until('the new review', () => source.current()?.scopes[0]?.periodic[0]?.timeline.expiresAt === expiresAt);
     expect(allows()).toBe(true);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, expiresAt - Date.now() + 50));
     expect(allows()).toBe(false);
   });
 
