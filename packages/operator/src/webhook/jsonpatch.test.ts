@@ -14,6 +14,24 @@ describe('diffPatch', () => {
     );
   });
 
+  test('a member named __proto__ is a member like any other, and no path reaches Object.prototype', () => {
+    const to = JSON.parse('{"root":{"__proto__":{"x":1}}}') as unknown;
+    const ops = diffPatch({ root: {} }, to);
+    expect(ops).toEqual([{ op: 'add', path: '/root/__proto__', value: { x: 1 } }]);
+    const out = applyPatch({ root: {} }, ops) as { root: object };
+    expect(Object.hasOwn(out.root, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(out.root)).toBe(Object.prototype);
+    expect(out).toEqual(to);
+    expect(applyPatch(out, [{ op: 'replace', path: '/root/__proto__', value: 2 }])).toEqual(JSON.parse('{"root":{"__proto__":2}}'));
+    expect(applyPatch(out, [{ op: 'remove', path: '/root/__proto__' }])).toEqual({ root: {} });
+    for (const path of ['/__proto__/polluted', '/root/constructor/prototype/polluted', '/root/toString/x']) {
+      expect(() => applyPatch({ root: {} }, [{ op: 'add', path, value: 1 }])).toThrow(/parent does not exist/);
+    }
+    expect(() => applyPatch({ root: {} }, [{ op: 'remove', path: '/root/toString' }])).toThrow(/no such member/);
+    expect(() => applyPatch({ root: {} }, [{ op: 'test', path: '/root/constructor', value: {} }])).toThrow(/failed/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   test('members are added, removed and changed by path; keys with / and ~ are escaped; unequal arrays are replaced', () => {
     expect(diffPatch({ a: 1, 'x/y': 1, 'm~n': [1, 2] }, { a: 2, b: { c: 1 }, 'm~n': [1] })).toEqual([
       { op: 'remove', path: '/x~1y' },

@@ -29,7 +29,7 @@ export function applyPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
     const last = ts.pop()!;
     let parent: unknown = root;
     for (const t of ts) {
-      parent = Array.isArray(parent) ? parent[Number(t)] : (parent as Record<string, unknown> | undefined)?.[t];
+      parent = Array.isArray(parent) ? parent[Number(t)] : member(parent as Record<string, unknown>, t);
       if (parent === null || typeof parent !== 'object') throw new Error(`JSON patch ${op.op} ${op.path}: parent does not exist`);
     }
     if (Array.isArray(parent)) {
@@ -43,13 +43,21 @@ export function applyPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
       else if (JSON.stringify(parent[i]) !== JSON.stringify(op.value)) throw new Error(`JSON patch test ${op.path} failed`);
     } else {
       const o = parent as Record<string, unknown>;
-      if ((op.op === 'replace' || op.op === 'remove') && !(last in o)) throw new Error(`JSON patch ${op.op} ${op.path}: no such member`);
-      if (op.op === 'add' || op.op === 'replace') o[last] = clone(op.value);
+      if ((op.op === 'replace' || op.op === 'remove') && !Object.hasOwn(o, last))
+        throw new Error(`JSON patch ${op.op} ${op.path}: no such member`);
+      // A member is an own property whatever its name: `o['__proto__'] = v` would set o's prototype.
+      if (op.op === 'add' || op.op === 'replace')
+        Object.defineProperty(o, last, { value: clone(op.value), writable: true, enumerable: true, configurable: true });
       else if (op.op === 'remove') delete o[last];
-      else if (JSON.stringify(o[last]) !== JSON.stringify(op.value)) throw new Error(`JSON patch test ${op.path} failed`);
+      else if (JSON.stringify(member(o, last)) !== JSON.stringify(op.value)) throw new Error(`JSON patch test ${op.path} failed`);
     }
   }
   return root[''] as T;
+}
+
+/** An object's own member: a path through `__proto__` or `constructor` must not reach Object.prototype. */
+function member(o: Record<string, unknown> | undefined, key: string): unknown {
+  return o !== undefined && Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
 /** JSON with object keys sorted (and undefined members dropped): equal values give equal strings. */
