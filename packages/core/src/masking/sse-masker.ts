@@ -4,7 +4,10 @@
 // .partial_json through a JsonStream. A delta event is re-emitted with the text that is final
 // now (held-back text rides along with a later delta of the same block; an event left with
 // nothing to say is dropped); at content_block_stop a last delta carries the remainder, then
-// the stop event. Everything else (message_*, ping, thinking_delta, signature_delta, error,
+// the stop event. Consecutive text deltas of one block within one chunk are masked as one text
+// (a detector pass costs the same whatever the text's length): the leading ones that come out
+// unchanged go byte for byte, the rest of the output rides with the last of them
+// (docs/masking.md). Everything else (message_*, ping, thinking_delta, signature_delta, error,
 // unknown types, comments) passes through byte for byte, as does any delta whose text comes
 // out unchanged. A block-category match ends the stream with an Anthropic `error` event.
 
