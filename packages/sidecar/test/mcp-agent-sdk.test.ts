@@ -95,7 +95,7 @@ async function agentTurn(prompt: string): Promise<Turn> {
     prompt,
     options: {
       sessionId: turn.sessionId,
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       env,
       cwd: config,
       settingSources: [],
@@ -179,7 +179,7 @@ test('a tool denied mid-session: the call is refused at the sidecar with the rul
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({
-          model: 'claude-sonnet-4-5',
+          model: 'claude-sonnet-4-6',
           max_tokens: 8,
           tools: [{ name: 'mcp__crm__delete_customer', input_schema: { type: 'object' } }],
           messages: [{ role: 'user', content: 'probe' }],

@@ -47,7 +47,7 @@ test('query() completes a turn with a SAML assertion from apiKeyHelper, after re
   let isError: boolean | undefined;
   for await (const m of query({
     prompt: 'Reply with the word pong.',
-    options: { model: 'claude-sonnet-4-5', env, maxTurns: 1, cwd: config, settingSources: [], settings: { apiKeyHelper: helper } },
+    options: { model: 'claude-sonnet-4-6', env, maxTurns: 1, cwd: config, settingSources: [], settings: { apiKeyHelper: helper } },
   })) {
     if (m.type === 'assistant')
       text += m.message.content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text : '')).join('');

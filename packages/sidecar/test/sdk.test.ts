@@ -39,7 +39,7 @@ describe('@anthropic-ai/sdk through the sidecar', () => {
   test('a turn, not streamed', async () => {
     const c = await client('support-bot');
     const msg = await c.messages.create({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 256,
       messages: [{ role: 'user', content: 'Say hello to the support team.' }],
     });
@@ -74,7 +74,7 @@ describe('@anthropic-ai/sdk through the sidecar', () => {
   test('a scope whose review expired is refused, streamed too', async () => {
     const c = await client('research-bot');
     const err = await c.messages
-      .stream({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+      .stream({ model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
       .finalMessage()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
@@ -85,12 +85,12 @@ describe('@anthropic-ai/sdk through the sidecar', () => {
 
   test('count_tokens and the filtered model list', async () => {
     const c = await client('support-bot');
-    const count = await c.messages.countTokens({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'count me' }] });
+    const count = await c.messages.countTokens({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'count me' }] });
     expect(count.input_tokens).toBeGreaterThan(0);
     const models = [];
     for await (const m of c.models.list()) models.push(m.id);
     // claude-3-5-haiku-latest is not matched by claude-haiku-*: the list shows only what the scope allows.
-    expect(models.sort()).toEqual(['claude-haiku-4-5', 'claude-sonnet-4-0', 'claude-sonnet-4-5']);
+    expect(models.sort()).toEqual(['claude-haiku-4-5', 'claude-sonnet-4-0', 'claude-sonnet-4-5', 'claude-sonnet-4-6']);
   });
 });
 
@@ -118,7 +118,7 @@ describe('@anthropic-ai/claude-agent-sdk through the sidecar', () => {
     async function collect() {
       for await (const m of query({
         prompt: 'Reply with the word pong.',
-        options: { model: 'claude-sonnet-4-5', env, maxTurns: 1, cwd: config, settingSources: [] },
+        options: { model: 'claude-sonnet-4-6', env, maxTurns: 1, cwd: config, settingSources: [] },
       })) {
         if (m.type === 'assistant')
           out.text += m.message.content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text : '')).join('');

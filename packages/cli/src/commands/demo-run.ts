@@ -290,7 +290,7 @@ export async function runDemo(opts: { once: boolean; out?: (s: string) => void }
       out(`  export ANTHROPIC_BASE_URL=${live.urls.data}`);
       out(`  export ANTHROPIC_AUTH_TOKEN=${token}`);
       out(`  export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`);
-      out(`  # then query({ prompt: "...", options: { model: "claude-sonnet-4-5", env: { ...process.env } } })`);
+      out(`  # then query({ prompt: "...", options: { model: "claude-sonnet-4-6", env: { ...process.env } } })`);
       const assertionFile = join(world.dir, 'saml-assertion.b64');
       await writeFile(assertionFile, world.samlAssertion('dana@example.com', ['data-analysts'], { ttlSeconds: 3600 }), { mode: 0o600 });
       out(`\nOr sign in through the local SAML IdP (${world.samlIdp.entityId}, metadata ${world.flags.samlIdpMetadata?.[0]}):`);

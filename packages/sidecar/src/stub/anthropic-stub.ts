@@ -36,6 +36,7 @@ export const STUB_MODELS = [
   'claude-opus-4-1',
   'claude-opus-4-5',
   'claude-sonnet-4-5',
+  'claude-sonnet-4-6',
   'claude-sonnet-4-0',
   'claude-haiku-4-5',
   'claude-3-5-haiku-latest',
