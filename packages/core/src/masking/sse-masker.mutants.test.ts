@@ -51,6 +51,8 @@ describe('counts, blocked and held', () => {
     // "jo" could still become jo@…: held
     expect(push(m, text(0, 'write to jo'))).toBe(text(0, 'write to '));
     expect(m.held).toBe(2);
+    const tool = start(1, { type: 'tool_use', id: 'toolu_1', name: 'send', input: {} });
+    expect(push(m, tool)).toBe(tool);
     expect(push(m, json(1, '{"to":"an'))).toBe(json(1, '{"to":"'));
     expect(m.held).toBe(4);
     const result = start(2, { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] });
@@ -162,10 +164,23 @@ describe('the event type', () => {
     expect(push(m, input)).toBe(`${eventLine}data: ${JSON.stringify(obj)}\n\n`);
   });
 
-  test('the event line wins over the data', () => {
+  test('an event whose name and data type differ is dropped (a client may read it by either)', () => {
     const m = masker();
-    const input = 'event: ping\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co "}}\n\n';
-    expect(push(m, input)).toBe(input);
+    const data = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co "}}';
+    for (const name of ['ping', 'message_delta', 'content_block_stop', 'error', 'future_event'])
+      expect(push(m, `event: ${name}\ndata: ${data}\n\n`)).toBe('');
+    // named "message" (SSE's default), named "" or not named: the data's type
+    expect(push(m, `event: message\ndata: ${data}\n\n`)).toBe('event: message\ndata: ' + data.replace('a@b.co', '[MASKED:email]') + '\n\n');
+    expect(push(m, `event:\ndata: ${data}\n\n`)).toBe('event: \ndata: ' + data.replace('a@b.co', '[MASKED:email]') + '\n\n');
+    // the type is the data's last one, wherever it stands
+    const twice = '{"type":"ping","index":0,"delta":{"type":"text_delta","text":"a@b.co "},"type":"content_block_delta"}';
+    expect(push(m, `data: ${twice}\n\n`)).toBe(
+      'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"[MASKED:email] "}}\n\n',
+    );
+    expect(push(m, `event: ping\ndata: ${twice}\n\n`)).toBe('');
+    // data without a type goes by the name
+    const typeless = 'event: ping\ndata: {"delta":{"type":"text_delta","text":"a@b.co "}}\n\n';
+    expect(push(m, typeless)).toBe(typeless);
   });
 });
 
@@ -215,8 +230,8 @@ describe('re-serialized events', () => {
   test('other blocks (tool results and unknown ones) are masked whole', () => {
     const m = masker();
     const cb = { type: 'web_fetch_tool_result', tool_use_id: 'srvtoolu_1', content: { url: 'https://x.io/a@b.co', text: 'c@d.io' } };
-    expect(push(m, start(3, cb))).toBe(start(3, { ...cb, content: { url: 'https://x.io/[MASKED:email]', text: '[MASKED:email]' } }));
-    expect(push(m, stop(3))).toBe(stop(3));
+    expect(push(m, start(0, cb))).toBe(start(0, { ...cb, content: { url: 'https://x.io/[MASKED:email]', text: '[MASKED:email]' } }));
+    expect(push(m, stop(0))).toBe(stop(0));
   });
 
   test('citations: the cited text is masked, nothing else', () => {
@@ -352,10 +367,39 @@ describe('held text is released', () => {
     expect(m.end().toString()).toBe('event: ping\ndata: {"type":"ping"}' + text(0, 'jo'));
   });
 
-  test('a block index that is not a number counts as -1', () => {
+  test('a delta whose block index is not a non-negative integer is dropped, whatever its type', () => {
     const m = masker();
-    expect(push(m, text('0', 'jo'))).toBe('');
-    expect(push(m, stop(undefined))).toBe(text(-1, 'jo') + stop(undefined));
+    for (const index of ['0', 0.5, null, true, -1, undefined]) {
+      expect(push(m, text(index, 'jo'))).toBe('');
+      expect(push(m, json(index, '{"a":1}'))).toBe('');
+      expect(push(m, delta(index, { type: 'future_delta', v: 'ok' }))).toBe('');
+    }
+    expect(m.held).toBe(0);
+    // a stop is passed on as it is (there is nothing of its own to release)
+    expect(push(m, stop('0'))).toBe(stop('0'));
+    expect(push(m, text(0, 'jo'))).toBe('');
+    expect(push(m, stop(0))).toBe(text(0, 'jo') + stop(0));
+  });
+
+  test('a content_block_start is passed on only at the index a client gives the block: the count of starts so far', () => {
+    const m = masker();
+    const first = start(0, { type: 'text', text: '' });
+    expect(push(m, start(1, { type: 'text', text: '' }))).toBe('');
+    expect(push(m, first)).toBe(first);
+    expect(push(m, first)).toBe('');
+    const second = start(1, { type: 'tool_use', id: 'toolu_1', name: 'n', input: {} });
+    expect(push(m, start('1', { type: 'tool_use', id: 'toolu_1', name: 'n', input: {} }))).toBe('');
+    expect(push(m, second)).toBe(second);
+    // a new message starts counting again, after the blocks it already holds
+    const msg = (content: unknown[]) => ev('message_start', { type: 'message_start', message: { role: 'assistant', content } });
+    expect(push(m, msg([]))).toBe(msg([]));
+    expect(push(m, first)).toBe(first);
+    expect(push(m, msg([{ type: 'text', text: 'a' }]))).toBe(msg([{ type: 'text', text: 'a' }]));
+    expect(push(m, first)).toBe('');
+    expect(push(m, second)).toBe(second);
+    expect(push(m, ev('message_start', { type: 'message_start' })) + push(m, first)).toBe(
+      ev('message_start', { type: 'message_start' }) + first,
+    );
   });
 
   test('a block index reused with another kind starts a fresh stream', () => {

@@ -101,7 +101,11 @@ describe('a run of text deltas', () => {
     const m = masker();
     const blockedStart =
       'event: content_block_start\ndata: {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_result", "content": "123-45-6789"}}\n\n';
-    expect(push(m, text(0, 'ok. ') + text(0, 'fine. ') + blockedStart + PING)).toBe(text(0, 'ok. ') + text(0, 'fine. ') + BLOCKED);
+    const textStart =
+      'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}\n\n';
+    expect(push(m, textStart + text(0, 'ok. ') + text(0, 'fine. ') + blockedStart + PING)).toBe(
+      textStart + text(0, 'ok. ') + text(0, 'fine. ') + BLOCKED,
+    );
   });
 
   test('an unterminated text delta at the end is dropped, the held text is released', () => {

@@ -10,6 +10,9 @@
 // (docs/masking.md). Everything else (message_*, ping, thinking_delta, signature_delta, error,
 // unknown types, comments) passes through byte for byte, as does any delta whose text comes
 // out unchanged. A block-category match ends the stream with an Anthropic `error` event.
+// An event is what a client would read it as (typeOf: the data's type, else the event's name)
+// and a delta belongs to the block a client would put it in (blockIndex); events that clients
+// could read two ways are dropped.
 
 import { sseErrorEvent } from '../anthropic/errors.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
@@ -56,23 +59,26 @@ function parseOrUndefined(data: string): unknown {
 }
 
 function sniffType(data: string): string | undefined {
-  // events without an `event:` line: {"type":"…"} comes first in the API's JSON
+  // data that is not JSON (yet: an unterminated event): {"type":"…"} comes first in the API's JSON
   const m = /^\s*\{\s*"type"\s*:\s*"([a-z_]+)"/.exec(data);
   return m === null ? undefined : m[1];
 }
 
-function typeOf(ev: SseEvent, data: string): string | undefined {
-  return ev.event === undefined || ev.event === '' || ev.event === 'message' ? sniffType(data) : ev.event;
-}
+/** An event whose name and data's type differ: no client reads it as the API meant it (dropped). */
+const CONFLICT = '(name and type differ)';
 
-const NOT_PARSED = Symbol('not parsed');
-
-/** The parsed data of a complete content_block_delta event; NOT_PARSED for every other event. */
-function deltaOf(ev: SseEvent): unknown {
-  if (ev.incomplete) return NOT_PARSED; // event() drops an unterminated delta
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: event() parses the others itself, and handles an event without data first
-  if (ev.data === undefined || typeOf(ev, ev.data) !== 'content_block_delta') return NOT_PARSED;
-  return parseOrUndefined(ev.data);
+/**
+ * What an event is, as a client reads it. The TypeScript SDK passes on the data of every event
+ * not named `ping` or `error` and goes by the data's `type` (JSON.parse: the last one, if written
+ * twice, wherever it stands); the Python SDK goes by the event's name. So the type is the data's,
+ * else the name's; where both are there and differ the event is CONFLICT. The API always sends
+ * the two alike.
+ */
+function typeOf(ev: SseEvent, parsed: unknown): string | undefined {
+  const named = ev.event === undefined || ev.event === '' || ev.event === 'message' ? undefined : ev.event;
+  const dataType = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : sniffType(ev.data ?? '');
+  if (typeof dataType !== 'string') return named;
+  return named === undefined || named === dataType ? dataType : CONFLICT;
 }
 
 /** A complete text_delta event, parsed. */
@@ -89,7 +95,22 @@ function textDeltaOf(ev: SseEvent, parsed: unknown): TextDelta | undefined {
   const obj = parsed as Record<string, unknown>;
   const delta = obj.delta as Record<string, unknown> | null | undefined;
   if (delta?.type !== 'text_delta' || typeof delta.text !== 'string') return undefined;
-  return { ev, obj, delta, index: typeof obj.index === 'number' ? obj.index : -1, text: delta.text };
+  const index = blockIndex(obj);
+  // Stryker disable next-line ConditionalExpression: event() drops such a delta too
+  if (index === undefined) return undefined;
+  return { ev, obj, delta, index, text: delta.text };
+}
+
+/**
+ * A delta's block index, when it is one a client can only read one way: a non-negative integer.
+ * The TypeScript SDK finds a delta's block with `content.at(index)`, which reads "0", 0.5, null,
+ * true or -1 as some block too; the masker would give each of those a stream of its own, so a
+ * value split between `0` and `"0"` would reach the client whole, never seen whole here. The API
+ * sends none of them: such a delta is dropped (docs/SECURITY.md).
+ */
+function blockIndex(obj: Record<string, unknown>): number | undefined {
+  const i = obj.index;
+  return Number.isSafeInteger(i) && (i as number) >= 0 ? (i as number) : undefined;
 }
 
 export class AnthropicSseMasker implements SseMasker {
@@ -97,6 +118,8 @@ export class AnthropicSseMasker implements SseMasker {
   private readonly parser = new SseParser();
   private readonly tally: Tally = newTally();
   private readonly blocks = new Map<number, BlockState>();
+  /** The index the next content_block_start must carry: where a client puts that block (blockIndex). */
+  private starts = 0;
   private done = false;
   private readonly observe: ((ev: SseEvent) => void) | undefined;
 
@@ -153,8 +176,11 @@ export class AnthropicSseMasker implements SseMasker {
     // are re-serialized.
     let run: TextDelta[] = [];
     for (const ev of events) {
-      const parsed = deltaOf(ev);
-      const td = textDeltaOf(ev, parsed);
+      // Stryker disable next-line ConditionalExpression: JSON.parse(undefined) throws, which parseOrUndefined turns into undefined too
+      const parsed = ev.data === undefined ? undefined : parseOrUndefined(ev.data);
+      const type = typeOf(ev, parsed);
+      // (an unterminated delta is left to event(), which drops it)
+      const td = type === 'content_block_delta' && !ev.incomplete ? textDeltaOf(ev, parsed) : undefined;
       if (run.length > 0 && (td === undefined || td.index !== run[0]!.index)) {
         this.text(run, parts);
         run = [];
@@ -162,7 +188,7 @@ export class AnthropicSseMasker implements SseMasker {
       }
       if (td !== undefined) run.push(td);
       else {
-        this.event(ev, parts, parsed);
+        this.event(ev, parts, parsed, type);
         if (this.stopped(parts)) return Buffer.concat(parts);
       }
     }
@@ -252,19 +278,21 @@ export class AnthropicSseMasker implements SseMasker {
     return Buffer.from(lead + formatSseEvent({ event: ev.event, id: ev.id, data: JSON.stringify(obj) }));
   }
 
-  /** `pre`: the data already parsed (deltaOf), or NOT_PARSED. */
-  private event(ev: SseEvent, parts: Buffer[], pre: unknown): void {
-    const data = ev.data;
-    if (data === undefined) {
+  /** `parsed`: the event's data, parsed (undefined when it is not JSON); `type`: typeOf(). */
+  private event(ev: SseEvent, parts: Buffer[], parsed: unknown, type: string | undefined): void {
+    if (ev.data === undefined) {
       parts.push(ev.raw);
       return;
     }
-    const type = typeOf(ev, data);
+    if (type === CONFLICT) return;
     if (type === 'message_start') {
       // content the upstream already put into the message (the API starts it empty)
       const before = this.tally.matches;
-      const obj = parseOrUndefined(data);
-      maskMessageObject(this.engine, (obj as { message?: unknown } | null | undefined)?.message, this.tally);
+      const obj = parsed;
+      const message = (obj as { message?: { content?: unknown } } | null | undefined)?.message;
+      // a client's content starts with the message's own blocks; the streamed ones come after them
+      this.starts = Array.isArray(message?.content) ? message.content.length : 0;
+      maskMessageObject(this.engine, message, this.tally);
       if (this.tally.matches !== before) {
         if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, obj));
         return;
@@ -285,8 +313,6 @@ export class AnthropicSseMasker implements SseMasker {
       parts.push(ev.raw);
       return;
     }
-    // Stryker disable next-line ConditionalExpression: parsing again gives the same value
-    const parsed = pre === NOT_PARSED ? parseOrUndefined(data) : pre;
     if (typeof parsed !== 'object' || parsed === null) {
       // unreadable (or not an object) for the client too; a delta might carry text we cannot
       // inspect: drop it
@@ -294,7 +320,8 @@ export class AnthropicSseMasker implements SseMasker {
       return;
     }
     const obj = parsed as Record<string, unknown>;
-    const index = typeof obj.index === 'number' ? obj.index : -1;
+    // a start's index is the count of starts and a delta's is checked below; a stop's other values find no block
+    const index = obj.index as number;
     if (type === 'content_block_stop') {
       const b = this.blocks.get(index);
       if (b !== undefined) {
@@ -308,6 +335,10 @@ export class AnthropicSseMasker implements SseMasker {
       return;
     }
     if (type === 'content_block_start') {
+      // A client appends the block whatever its index, and finds it for later deltas by its
+      // position: a start out of that order is dropped, so no block has two streams here.
+      if (obj.index !== this.starts) return;
+      this.starts++;
       const cb = obj.content_block as Record<string, unknown> | null | undefined;
       const cbType = cb?.type; // undefined for null, and for a primitive too
       if (cbType === 'text') {
@@ -338,7 +369,8 @@ export class AnthropicSseMasker implements SseMasker {
       parts.push(ev.raw);
       return;
     }
-    // content_block_delta
+    // content_block_delta: one whose block a client could read another way is dropped (blockIndex)
+    if (blockIndex(obj) === undefined) return;
     const delta = obj.delta as Record<string, unknown> | null | undefined;
     const dType = delta?.type; // undefined for null, and for a primitive too
     // A complete text delta went to a run (text()); this one is unterminated, which a client discards.
