@@ -15,7 +15,7 @@
 // could read two ways are dropped.
 
 import { sseErrorEvent } from '../anthropic/errors.ts';
-import { SseParser, type SseEvent } from '../sse/parser.ts';
+import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
 import { JsonStream, maskCitation, maskContentBlock, maskMessageObject } from './json.ts';
@@ -75,7 +75,8 @@ const CONFLICT = '(name and type differ)';
  * the two alike.
  */
 function typeOf(ev: SseEvent, parsed: unknown): string | undefined {
-  const named = ev.event === undefined || ev.event === '' || ev.event === 'message' ? undefined : ev.event;
+  const name = sseEventType(ev);
+  const named = name === 'message' ? undefined : name;
   const dataType = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown }).type : sniffType(ev.data ?? '');
   if (typeof dataType !== 'string') return named;
   return named === undefined || named === dataType ? dataType : CONFLICT;
@@ -288,13 +289,12 @@ export class AnthropicSseMasker implements SseMasker {
     if (type === 'message_start') {
       // content the upstream already put into the message (the API starts it empty)
       const before = this.tally.matches;
-      const obj = parsed;
-      const message = (obj as { message?: { content?: unknown } } | null | undefined)?.message;
+      const message = (parsed as { message?: { content?: unknown } } | null | undefined)?.message;
       // a client's content starts with the message's own blocks; the streamed ones come after them
       this.starts = Array.isArray(message?.content) ? message.content.length : 0;
       maskMessageObject(this.engine, message, this.tally);
       if (this.tally.matches !== before) {
-        if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, obj));
+        if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, parsed));
         return;
       }
     }
