@@ -1,14 +1,17 @@
 // Exact outputs of the JSON masking paths at each edge the mutation run found untested
 // (docs/testing.md, "Mutation testing"). Engines are built inside the tests: one built while
 // the file loads would make every mutant of the engine run every masking test file.
+import { jest } from '@jest/globals';
 import { buildEngine, newTally, type Engine } from './engine.ts';
 import {
   JsonStream,
   maskCitation,
   maskContentBlock,
   maskMessageBody,
+  maskMessageObject,
   maskServiceBody,
   maskStringValues,
+  numbersRoundTrip,
   parsePreservingNumbers,
 } from './json.ts';
 import { parseJsonPath } from './jsonpath.ts';
@@ -34,6 +37,40 @@ describe('parsePreservingNumbers', () => {
     expect(v.d.e).toBe('1');
     expect(v.c[1]).toBe(true);
     expect(v.c[2]).toBeNull();
+  });
+});
+
+describe('numbersRoundTrip', () => {
+  it('is true when JSON.stringify writes every number as the text has it, whatever the strings hold', () => {
+    const texts = [
+      '{}',
+      '12',
+      '-1',
+      '[0,-0.5,1e-7,1.5e+300,123456789012345]',
+      '{"a":"1.0 -0 1e5 12345678901234567890","b":[true,null,false],"c":2}',
+      '{"q":"a \\"1.0\\" b","n":3}',
+      '{"e":"x\\\\","n":4}',
+    ];
+    for (const text of texts) expect([text, numbersRoundTrip(text)]).toEqual([text, true]);
+  });
+
+  it('is false for any number JSON.stringify would write otherwise, also after strings with escapes', () => {
+    const texts = [
+      '1.0',
+      '9.0',
+      '-0',
+      '1e5',
+      '1E5',
+      '0.10',
+      '1e21',
+      '12345678901234567890',
+      '[1,2.50]',
+      '{"a":-1.50}',
+      '{"a":1,"b":"s","c":10.0}',
+      '{"e":"x\\\\","n":1.0}',
+      '{"q":"\\"","n":1.0}',
+    ];
+    for (const text of texts) expect([text, numbersRoundTrip(text)]).toEqual([text, false]);
   });
 });
 
@@ -204,6 +241,30 @@ describe('maskMessageBody', () => {
     const r = maskMessageBody(engine(), Buffer.from(text));
     expect(r.body.toString()).toBe(text.replace(MAIL, M));
     expect(r.counts).toStrictEqual({ email: 1 });
+  });
+
+  it('masks a body whose numbers round-trip from its one parse, to the bytes the number-keeping parse gives', () => {
+    const texts = [
+      `{"id":"m","content":[{"type":"text","text":"mail ${MAIL} now"},{"type":"tool_use","id":"t","input":{"to":"${MAIL}","n":3,"l":[-2.5,"${MAIL}",{"k":"v"}]}}],"usage":{"input_tokens":612,"output_tokens":96}}`,
+      `{"content":[{"type":"text","text":"\\u0061 ${MAIL} \\"q\\"","citations":[{"type":"char_location","cited_text":"${MAIL}","start_char_index":0}]}],"stop_sequence":null}`,
+    ];
+    for (const text of texts) {
+      expect(numbersRoundTrip(text)).toBe(true);
+      const slow = parsePreservingNumbers(text);
+      const tally = newTally();
+      maskMessageObject(engine(), slow, tally);
+      const parse = jest.spyOn(JSON, 'parse');
+      let r;
+      try {
+        r = maskMessageBody(engine(), Buffer.from(text));
+        expect(parse).toHaveBeenCalledTimes(1);
+      } finally {
+        parse.mockRestore();
+      }
+      expect(r.body.toString()).toBe(JSON.stringify(slow));
+      expect(r.counts).toStrictEqual(tally.counts);
+      expect(r.changed).toBe(true);
+    }
   });
 
   it('says it changed a body nested deeper than JSON.stringify can recurse', () => {

@@ -163,9 +163,45 @@ function parseOrUndefined(text: string): { value: unknown } | undefined {
 }
 
 /**
- * Two passes: the common case (nothing to mask) costs one plain JSON.parse and returns the
- * original bytes; only when something changes is the body parsed again keeping numbers
- * verbatim, edited the same way and serialized.
+ * True when JSON.stringify writes every number of this (valid) JSON text as it is written there,
+ * so a plain parse loses nothing on the way back. The text is scanned once: outside strings, a
+ * number starts with '-' or a digit and runs over [0-9.eE+-].
+ */
+export function numbersRoundTrip(text: string): boolean {
+  const n = text.length;
+  // (the bounds below: charCodeAt past the end is NaN, which no branch takes, so `<= n` reads the same)
+  // Stryker disable next-line EqualityOperator
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: to its closing quote, over escapes
+      // Stryker disable next-line EqualityOperator
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      // Stryker disable next-line EqualityOperator,ConditionalExpression
+      while (j < n && isNumberChar(text.charCodeAt(j))) j++;
+      const token = text.slice(i, j);
+      if (String(Number(token)) !== token) return false;
+      i = j - 1;
+    }
+  }
+  return true;
+}
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
+}
+
+/**
+ * The common case (nothing to mask) costs one plain JSON.parse and returns the original bytes.
+ * When something changes and every number survives a plain parse (numbersRoundTrip: a Messages
+ * response's token counts do), the tree the first pass masked is serialized; otherwise the body is
+ * parsed again keeping numbers verbatim, edited the same way and serialized.
  */
 function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally: Tally) => unknown): BodyMaskResult {
   if (!isUtf8(body)) return { body, counts: {}, changed: false, skipped: 'binary' };
@@ -178,9 +214,10 @@ function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally:
     return out === text ? result(body, tally, false) : result(Buffer.from(out), tally, true);
   }
   const probe = newTally();
-  edit(parsed.value, probe);
+  const masked = edit(parsed.value, probe);
   if (probe.matches === 0) return result(body, probe, false);
   try {
+    if (numbersRoundTrip(text)) return result(Buffer.from(JSON.stringify(masked)), probe, true);
     const tally = newTally();
     const root = edit(parsePreservingNumbers(text), tally);
     return result(Buffer.from(JSON.stringify(root)), tally, true);
@@ -190,7 +227,7 @@ function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally:
     // iteratively instead; only integers beyond 2^53 lose their exact digits on this path.
     // Stryker disable next-line ConditionalExpression,BooleanLiteral: nothing here throws anything but a RangeError; the check keeps it that way
     if (!(e instanceof RangeError)) throw e;
-    return result(Buffer.from(stringifyIterative(parsed.value)), probe, true);
+    return result(Buffer.from(stringifyIterative(masked)), probe, true);
   }
 }
 
