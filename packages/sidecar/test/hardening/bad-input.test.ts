@@ -433,6 +433,90 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
   });
 });
 
+describe('request shapes HTTP/1.1 allows: each request decided on its own, nothing tunnelled', () => {
+  // status lines, wherever they start: a pipelined answer follows the previous body directly
+  const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) [A-Z]/g)].map((m) => Number(m[1]));
+
+  test('three pipelined requests on one connection (allowed, bad token, allowed): three answers in order', async () => {
+    const before = world.stub!.received.length;
+    const raw = Buffer.concat([
+      withLength(support, BODY),
+      withLength('not-a-jwt', BODY),
+      withLength(support, BODY, 'Connection: close\r\n'),
+    ]);
+    const r = await rawHttp(world.url, raw);
+    const seen = statuses(r.text);
+    recordAttack({
+      suite: SUITE,
+      attack: 'three pipelined requests (allowed, bad token, allowed)',
+      expected: '200, 401, 200 in order; two forwarded',
+      status: seen[1] ?? 0,
+      note: `answers ${seen.join(', ')}`,
+    });
+    expect(seen).toEqual([200, 401, 200]);
+    expect(world.stub!.received.length - before).toBe(2);
+  });
+
+  test('Expect: 100-continue: 100, then the decision on the body', async () => {
+    const r = await rawHttp(world.url, withLength(support, BODY, 'Expect: 100-continue\r\nConnection: close\r\n'));
+    const seen = statuses(r.text);
+    recordAttack({
+      suite: SUITE,
+      attack: 'Expect: 100-continue',
+      expected: '100, then 200',
+      status: seen.at(-1) ?? 0,
+      note: `answers ${seen.join(', ')}`,
+    });
+    expect(seen).toEqual([100, 200]);
+  });
+
+  test.each([
+    [
+      'websocket',
+      'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n',
+    ],
+    ['h2c', 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n'],
+  ])('Upgrade: %s on /v1/messages is a plain request: no 101, the upstream is not asked to upgrade', async (name, extra) => {
+    const before = world.stub!.received.length;
+    const r = await rawHttp(world.url, withLength(support, BODY, extra), { firstResponse: true });
+    recordAttack({
+      suite: SUITE,
+      attack: `Upgrade: ${name} on POST /v1/messages`,
+      expected: '200, no upgrade forwarded',
+      status: r.status,
+    });
+    expect(r.status).toBe(200);
+    const seen = world.stub!.received.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.headers.upgrade).toBeUndefined();
+    expect(seen[0]!.headers['http2-settings']).toBeUndefined();
+    expect(String(seen[0]!.headers.connection ?? '')).not.toMatch(/upgrade/i);
+  });
+
+  test('chunked body with trailers naming Authorization and a model: the trailers go nowhere', async () => {
+    const before = world.stub!.received.length;
+    const n = Buffer.byteLength(BODY).toString(16);
+    const raw =
+      `POST /v1/messages HTTP/1.1\r\n${auth(support)}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nTrailer: X-Model, Authorization\r\n\r\n` +
+      `${n}\r\n${BODY}\r\n0\r\nX-Model: claude-opus-4-1\r\nAuthorization: Bearer not-a-jwt\r\n\r\n`;
+    const r = await rawHttp(world.url, raw, { firstResponse: true });
+    recordAttack({
+      suite: SUITE,
+      attack: 'chunked body with trailers (X-Model, Authorization)',
+      expected: '200 on the headers; trailers not forwarded',
+      status: r.status,
+    });
+    expect(r.status).toBe(200);
+    const seen = world.stub!.received.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.body.toString()).toBe(BODY);
+    expect(seen[0]!.headers['content-length']).toBe(String(Buffer.byteLength(BODY)));
+    expect(seen[0]!.headers['x-model']).toBeUndefined();
+    expect(seen[0]!.headers.trailer).toBeUndefined();
+    expect(seen[0]!.headers.authorization).toBeUndefined();
+  });
+});
+
 describe('/services: traversal and encoding tricks never reach a path outside the scope', () => {
   const cases: [string, number, string][] = [
     ['/services/crm/customers/../admin', 400, 'invalid_request_error'],
