@@ -123,6 +123,23 @@ describe('KubernetesPolicySource', () => {
     expect(source.status().ready).toBe(true);
   });
 
+  test('the fail-closed notice waits for the clock: a timer that fires before it is set again, never reported as ready', async () => {
+    const realNow = Date.now;
+    await api.down();
+    await until('stale', () => source.status().staleSince !== undefined);
+    const since = source.status().staleSince!;
+    // Date.now() 150 ms behind the timers' clock, as a long loop iteration leaves the loop's clock
+    // behind Date.now(): the timer set for maxStaleMs fires while current() still has a policy.
+    Date.now = () => realNow() - 150;
+    try {
+      await new Promise((r) => setTimeout(r, since + 800 - realNow()));
+    } finally {
+      Date.now = realNow;
+    }
+    expect(source.current()).toBeUndefined();
+    await until('told it fails closed', () => changes.at(-1)?.ready === false, 1000);
+  });
+
   test('an invalid scope is reported and grants nothing', async () => {
     api.put('modelscopes', { ...scope, spec: { ...scope.spec, models: ['claude-['] } } as never);
     await until('invalid', () => source.status().invalidScopes === 1);

@@ -195,15 +195,26 @@ export class KubernetesPolicySource implements PolicySource {
         { namespace: this.opts.namespace, err: this.status().lastError },
         'policy watch failing; deciding with the last known policy',
       );
-      // Say so when the source starts failing closed.
-      this.staleTimer = setTimeout(
-        () => {
-          this.opts.log.error({ namespace: this.opts.namespace, err: this.status().lastError }, 'policy is stale: failing closed');
-          this.opts.onChange?.(this.status());
-        },
-        Math.max(0, since + this.opts.maxStaleMs - Date.now()) + 1,
-      );
+      this.armStaleNotice();
     }
     this.opts.onChange?.(this.status());
+  }
+
+  /**
+   * Says so when the source starts failing closed. A timer runs on the event loop's clock, which a
+   * long loop iteration leaves behind Date.now(), so it can fire before current() (Date.now())
+   * fails closed: it is then set again for the rest, never reported as still ready.
+   */
+  private armStaleNotice(): void {
+    const since = this.staleSince();
+    if (since === undefined) return;
+    this.staleTimer = setTimeout(
+      () => {
+        if (this.current() !== undefined) return this.armStaleNotice();
+        this.opts.log.error({ namespace: this.opts.namespace, err: this.status().lastError }, 'policy is stale: failing closed');
+        this.opts.onChange?.(this.status());
+      },
+      Math.max(0, since + this.opts.maxStaleMs - Date.now()) + 1,
+    );
   }
 }
