@@ -7,7 +7,7 @@
 //
 //   node bench/steady.ts [--rate 1000] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
 //                        [--node-options '<NODE_OPTIONS for the sidecar>']   (default: the injected ones)
-//                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc>'] (the sidecar's and fwd-node's)
+//                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc, --trace-gc-nvp>'] (the sidecar's and fwd-node's)
 //                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none)
 //                        [--fwd-mode node|express] (fwd-node's --mode in bench/variants/forwarder.ts) [--keep] (keep the logs' folder)
 //                        [--timeline] (how many slow requests, > 5 ms, fall into a mark-compact cycle: bench/lib/timeline.ts)
@@ -119,10 +119,23 @@ function timelineReport(name: string): void {
   }
 }
 
-/** With --trace-gc: the collections of the process's whole life (start, every mode measured, stop). */
+/**
+ * With --trace-gc: the collections of the process's whole life (start, every mode measured, stop).
+ * With --trace-gc-nvp also what the scavenges promoted to the old generation, which is what makes
+ * the mark-compacts (and V8's background marking on the same core).
+ */
 function gcCounts(name: string, log: string): void {
   if (!args['node-flags']?.includes('--trace-gc')) return;
   const text = readFileSync(log, 'utf8');
+  if (args['node-flags'].includes('--trace-gc-nvp')) {
+    const scavenges = text.split('\n').filter((l) => l.includes(' gc=s '));
+    const promoted = scavenges.reduce((sum, l) => sum + Number(/ promoted=(\d+)/.exec(l)?.[1] ?? 0), 0);
+    const markCompacts = text.split('\n').filter((l) => / gc=mc /.test(l)).length;
+    process.stdout.write(
+      `${name.padEnd(9)} GC over its life: ${scavenges.length} scavenges promoting ${(promoted / 1e6).toFixed(1)} MB, ${markCompacts} mark-compacts\n`,
+    );
+    return;
+  }
   const count = (what: string) => text.split(what).length - 1;
   process.stdout.write(`${name.padEnd(9)} GC over its life: ${count(': Scavenge')} scavenges, ${count(': Mark-Compact')} mark-compacts\n`);
 }
