@@ -5,12 +5,13 @@
 // is the high-water mark that run left. Same pinning as the bench (core 0: load + upstream,
 // core 1: the proxy).
 //
-//   node bench/steady.ts [--rate 1000] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
+//   node bench/steady.ts [--rate 1000|max] [--seconds 8] [--modes json,sse] [--targets sk-audit,sk-mask,fwd-node]
 //                        [--node-options '<NODE_OPTIONS for the sidecar>']   (default: the injected ones)
 //                        [--node-flags '<flags NODE_OPTIONS refuses, e.g. --trace-gc, --trace-gc-nvp>'] (the sidecar's and fwd-node's)
 //                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none)
 //                        [--fwd-mode node|express] (fwd-node's --mode in bench/variants/forwarder.ts) [--keep] (keep the logs' folder)
 //                        [--timeline] (how many slow requests, > 5 ms, fall into a mark-compact cycle: bench/lib/timeline.ts)
+//   --rate max: wrk, 64 connections, as the bench measures maximum throughput (CPU per 1k requests, RSS, GC at saturation)
 //   SCOPEKEEPER_BENCH_ENTRY=<another build>/dist/bin/scopekeeper.js measures that build's sidecar (A/B against a commit)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY } from './lib/
 import { requestBody } from './lib/fixtures.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
 import { slowInCycles, type GcRows, type RequestTimes } from './lib/timeline.ts';
+import { writeWrkScript, runWrk } from './lib/wrk.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,7 +40,8 @@ const { values: args } = parseArgs({
     timeline: { type: 'boolean', default: false },
   },
 });
-const RATE = Number(args.rate);
+const MAX = args.rate === 'max';
+const RATE = MAX ? 0 : Number(args.rate);
 const SECONDS = Number(args.seconds);
 const dir = mkdtempSync(join(tmpdir(), 'scopekeeper-steady-'));
 process.env.SCOPEKEEPER_BENCH_ENTRY ??= join(REPO, 'dist/bin/scopekeeper.js');
@@ -72,9 +75,18 @@ function loadgen(url: string, headers: Record<string, string>, sse: boolean, tim
   });
 }
 
+/** --rate max: wrk for `seconds`, in the shape of loadgen's result. */
+async function wrk(name: string, mode: string, url: string, headers: Record<string, string>, seconds: number): Promise<LoadResult> {
+  const hs = { ...headers, ...(mode === 'sse' ? { 'x-bench-stream': '1' } : {}) };
+  const script = writeWrkScript(dir, `${name}-${mode}`, hs, requestBody(mode === 'sse'));
+  const w = await runWrk(0, `${url}/v1/messages`, script, { connections: 64, durationS: seconds });
+  return { completedTotal: w.requests, non2xx: w.non2xx, errors: w.errors, latencyMs: w.latencyMs } as LoadResult;
+}
+
 async function measure(name: string, pid: number, url: string, headers: Record<string, string>, adminPort?: number): Promise<void> {
   for (const mode of args.modes!.split(',')) {
     const timelineFile = args.timeline ? join(dir, `${name}-${mode}-requests.json`) : undefined;
+    if (MAX) await wrk(name, mode, url, headers, 1); // warm-up, as loadgen's first second
     const cpu0 = treeCpuSeconds(pid);
     const rss = rssSampler(pid, 100);
     let heapPeak = 0;
@@ -86,13 +98,14 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
             .catch(() => undefined);
         }, 250)
       : undefined;
-    const r = await loadgen(url, headers, mode === 'sse', timelineFile);
+    const r = MAX ? await wrk(name, mode, url, headers, SECONDS) : await loadgen(url, headers, mode === 'sse', timelineFile);
     if (sample) clearInterval(sample);
     const cpuPer1k = ((treeCpuSeconds(pid) - cpu0) / r.completedTotal) * 1000;
     const heap = adminPort ? ` heap peak ${(heapPeak / 1048576).toFixed(1)} MB` : '';
     const l = r.latencyMs;
+    const rate = MAX ? `max ${Math.round(r.completedTotal / SECONDS)}` : String(RATE);
     process.stdout.write(
-      `${name.padEnd(9)} ${mode.padEnd(4)} ${RATE}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
+      `${name.padEnd(9)} ${mode.padEnd(4)} ${rate}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
         `latency p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms, errors ${r.non2xx + r.errors}\n`,
     );
   }
