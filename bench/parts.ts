@@ -4,7 +4,15 @@
 //
 //   node_modules/.bin/node bench/parts.ts
 import { createHash, randomBytes } from 'node:crypto';
-import { AuditChain, GENESIS_HASH, compileMasking, decide, inspectMessagesRequest, type AuditEvent } from '@scopekeeper/core';
+import {
+  AuditChain,
+  GENESIS_HASH,
+  compileMasking,
+  decide,
+  firstDuplicateKey,
+  inspectMessagesRequest,
+  type AuditEvent,
+} from '@scopekeeper/core';
 import { LocalIssuer, TokenVerifier, SidecarMetrics, FilePolicySource, copyExamples } from '@scopekeeper/sidecar';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,10 +43,12 @@ export async function parts(): Promise<{ label: string; us: number }[]> {
   const body = Buffer.from(requestBody(false));
   out.push(await time(`sha256 of the request body (${body.length} B)`, 50_000, () => createHash('sha256').update(body).digest('hex')));
   out.push(
-    await time('inspectMessagesRequest (JSON.parse + facts)', 50_000, () =>
+    await time('inspectMessagesRequest (JSON.parse + repeated-key scan + facts)', 50_000, () =>
       inspectMessagesRequest(body, undefined, { requireMaxTokens: true }),
     ),
   );
+  const text = body.toString('utf8');
+  out.push(await time('of which the repeated-key scan (firstDuplicateKey)', 50_000, () => firstDuplicateKey(text)));
   const dir = mkdtempSync(join(tmpdir(), 'sk-parts-'));
   await copyExamples(dir);
   const policy = new FilePolicySource({ dir, namespace: 'team-a' });

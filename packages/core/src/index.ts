@@ -26,6 +26,7 @@ export * from './sse/index.ts';
 export * from './audit/index.ts';
 export * from './reviews/evidence.ts';
 export { splitHostPort } from './util/host-port.ts';
+export { firstDuplicateKey, duplicateKeyMessage } from './util/json-keys.ts';
 export * from './reviews/usage.ts';
 export * from './reviews/recommend.ts';
 export * from './mcp/index.ts';

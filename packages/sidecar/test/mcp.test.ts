@@ -195,6 +195,24 @@ describe('raw JSON-RPC', () => {
     for (const r of [bad, empty, big]) await check.refused(r); // finished, and nothing reached the server
   });
 
+  test('a tool name given twice (a denied tool first, an allowed one last) is refused before the server', async () => {
+    const server = {
+      get total() {
+        return crmJson.received.length;
+      },
+    };
+    const check = expectRefusal(world.auditFile, world.stub!, server);
+    // JSON.parse reads the last copy; a server that read the first would call delete_customer.
+    const r = await post(
+      '{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"delete_customer","arguments":{"id":"7"},"name":"lookup_customer"}}',
+    );
+    expect(r.status).toBe(400);
+    const answer = (await r.json()) as { error: { code: number; message: string } };
+    expect(answer.error.code).toBe(-32600);
+    expect(answer.error.message).toContain('repeats the key "name" in one object');
+    await check.refused(r);
+  });
+
   test('another caller cannot use this session', async () => {
     const other = await world.saToken('crm-bot');
     const r = await post({ jsonrpc: '2.0', id: 5, method: 'tools/list' }, { authorization: `Bearer ${other}` });

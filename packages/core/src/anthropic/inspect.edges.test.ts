@@ -48,6 +48,23 @@ describe('refusals, as the caller reads them', () => {
     expect(refusal(body)).toBe(message);
   });
 
+  test.each([
+    ['model', '{"model":"claude-haiku-4-5","max_tokens":1,"model":"claude-opus-4-1","messages":[]}'],
+    ['tools', '{"model":"m","max_tokens":1,"tools":[],"messages":[],"tools":[{"name":"Bash","input_schema":{}}]}'],
+    ['type', '{"model":"m","max_tokens":1,"messages":[],"tools":[{"type":"custom","name":"Read","type":"bash_20250124"}]}'],
+    ['model', '{"model":"m","max_tokens":1,"messages":[],"mod\\u0065l":"claude-opus-4-1"}'],
+  ])('a repeated key (%s) is refused, the Buffer as the string', (key, text) => {
+    const message = `The body repeats the key "${key}" in one object: send each key once (servers read a repeated key differently, so the request checked would not be the request served).`;
+    expect(refusal(text)).toBe(message);
+    expect(() => inspectMessagesRequest(Buffer.from(text), undefined)).toThrow(message);
+  });
+
+  test('one key in several objects is not a repeat', () => {
+    const text =
+      '{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}';
+    expect(inspect(text).model).toBe('m');
+  });
+
   test('each glob character alone is refused', () => {
     for (const c of ['*', '?', '[', ']']) expect(refusal({ model: `claude${c}`, max_tokens: 1 })).toContain('is not a model name');
   });

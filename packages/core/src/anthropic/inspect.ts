@@ -1,6 +1,7 @@
 // Reads what policy needs from a Messages API request without changing a byte of it: the
 // body is parsed for inspection only and the original buffer is what gets forwarded.
 import { collectSurface, SurfaceError, type Capability, type UnknownSurface } from './capabilities.ts';
+import { duplicateKeyMessage, firstDuplicateKey } from '../util/json-keys.ts';
 
 export interface MessagesRequestFacts {
   model: string;
@@ -39,11 +40,15 @@ export function inspectMessagesRequest(
   opts: { requireMaxTokens: boolean } = { requireMaxTokens: true },
 ): MessagesRequestFacts {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(typeof body === 'string' ? body : UTF8.decode(body));
+    text = typeof body === 'string' ? body : UTF8.decode(body);
+    parsed = JSON.parse(text);
   } catch {
     fail('The request body is not valid UTF-8 JSON. Send a JSON object as the Messages API documents it.');
   }
+  const repeated = firstDuplicateKey(text);
+  if (repeated !== undefined) fail(duplicateKeyMessage(repeated));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     fail('The request body must be a JSON object with model and messages.');
   }

@@ -66,6 +66,18 @@ describe('parseJsonRpc: whole-body refusals', () => {
     expect([e.code, e.status]).toEqual([RPC.parseError, 400]);
   });
 
+  test.each([
+    ['name', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup","arguments":{},"name":"delete_all"}}'],
+    ['method', '{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"x"}}'],
+    ['id', '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"id":1,"method":"ping"}]'],
+  ])('a repeated key (%s), anywhere in the body: invalid request, 400', (key, text) => {
+    for (const b of [text, Buffer.from(text)]) {
+      const e = refused(b);
+      expect([e.code, e.status]).toEqual([RPC.invalidRequest, 400]);
+      expect(e.message).toContain(`repeats the key "${key}" in one object`);
+    }
+  });
+
   test('not UTF-8: parse error', () => {
     expect(refused(Buffer.from([0x7b, 0xff, 0x7d])).code).toBe(RPC.parseError);
   });

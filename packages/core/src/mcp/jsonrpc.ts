@@ -2,6 +2,7 @@
 // body, each a request (method + id), a notification (method, no id) or a response (id +
 // result or error). A body that is not JSON-RPC at all is refused whole; a bad entry of a
 // batch is refused alone (its own error answer), so the others are still checked one by one.
+import { duplicateKeyMessage, firstDuplicateKey } from '../util/json-keys.ts';
 
 export type JsonRpcId = string | number;
 
@@ -78,11 +79,17 @@ export function parseJsonRpc(body: Uint8Array | string, limits: JsonRpcLimits = 
     );
   }
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(typeof body === 'string' ? body : UTF8.decode(body));
+    text = typeof body === 'string' ? body : UTF8.decode(body);
+    value = JSON.parse(text);
   } catch {
     throw new JsonRpcBodyError(RPC.parseError, 400, 'The body is not valid UTF-8 JSON; send a JSON-RPC 2.0 message or batch.');
   }
+  // A tool name or arguments that an MCP server reads from a repeated key's other copy would
+  // call what the scope did not allow.
+  const repeated = firstDuplicateKey(text);
+  if (repeated !== undefined) throw new JsonRpcBodyError(RPC.invalidRequest, 400, duplicateKeyMessage(repeated));
   if (!Array.isArray(value)) return { batch: false, messages: [classify(value, limits)] };
   if (value.length === 0) throw new JsonRpcBodyError(RPC.invalidRequest, 400, 'The JSON-RPC batch is empty; send at least one message.');
   if (value.length > limits.maxBatch) {

@@ -189,6 +189,38 @@ describe("refused by node's HTTP parser: a bare 4xx, the connection closed", () 
 describe("refused by the sidecar, in Anthropic's shape", () => {
   const cases: [string, number, string, (t: string) => string | Buffer][] = [
     ['malformed JSON body', 400, 'invalid_request_error', (t) => withLength(t, '{"model": ')],
+    // JSON.parse keeps a repeated key's last copy; an upstream that kept the first would serve
+    // a model or tools that were never checked (docs/SECURITY.md, "Parser differentials").
+    [
+      'repeated key: "model" twice (a denied model first, an allowed one last)',
+      400,
+      'invalid_request_error',
+      (t) =>
+        withLength(
+          t,
+          '{"model":"claude-opus-4-1","max_tokens":32,"messages":[{"role":"user","content":"hi"}],"model":"claude-sonnet-4-5"}',
+        ),
+    ],
+    [
+      'repeated key: "tools" twice (a denied tool first, an allowed one last)',
+      400,
+      'invalid_request_error',
+      (t) =>
+        withLength(
+          t,
+          '{"model":"claude-sonnet-4-5","max_tokens":32,"tools":[{"name":"Bash","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"Read","input_schema":{"type":"object"}}]}',
+        ),
+    ],
+    [
+      'repeated key: "name" twice inside one tool, the second spelled with an escape',
+      400,
+      'invalid_request_error',
+      (t) =>
+        withLength(
+          t,
+          '{"model":"claude-sonnet-4-5","max_tokens":32,"tools":[{"name":"Bash","n\\u0061me":"Read","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}',
+        ),
+    ],
     [
       'invalid UTF-8 byte (0xFF) in a JSON string',
       400,
