@@ -43,6 +43,13 @@ function answer(kind: string): { status: number; headers: Record<string, string>
         headers: { 'content-type': 'application/json' },
         body: Buffer.from(`{"${PII.email}":{"card":4111111111111111}}`),
       };
+    case 'repeated-key':
+      // the first copy holds the value; JSON.parse (and so the masker) reads only the last
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(`{"customer":{"email":"${PII.email}","email":"withheld","id":7}}`),
+      };
     case 'gzip':
       return {
         status: 200,
@@ -162,6 +169,14 @@ describe('class 6: every answer of a masking endpoint is masked, or refused', ()
     expect(res.status).toBe(502);
     expect(JSON.parse(body)).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining(why) } });
     expect(body).not.toContain(PII.email);
+  });
+
+  test('an answer that repeats a key goes out as it was checked: one copy, the last', async () => {
+    const res = await get('repeated-key');
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text).toBe('{"customer":{"email":"withheld","id":7}}');
+    expect(text).not.toContain(PII.email);
   });
 
   test('object keys and numbers are masked', async () => {

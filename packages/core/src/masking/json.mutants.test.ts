@@ -231,6 +231,29 @@ describe('maskMessageBody', () => {
     expect(maskMessageBody(engine(), plain).body).toBe(plain);
   });
 
+  it('serializes a body with a repeated key from what was checked, found or not, numbers kept', () => {
+    // JSON.parse keeps the last copy: the first one, which a first-wins client would read, was never checked.
+    const hidden = `{"content":[{"type":"text","text":"${MAIL}","text":"ok"}],"usage":{"output_tokens":1.0}}`;
+    const r = maskMessageBody(engine(), Buffer.from(hidden));
+    expect(r).toStrictEqual({
+      body: Buffer.from('{"content":[{"type":"text","text":"ok"}],"usage":{"output_tokens":1.0}}'),
+      counts: {},
+      changed: true,
+    });
+    const nested = `{"id":"msg","content":[{"type":"tool_result","content":{"note":"${MAIL}","note":"${MAIL}"}}]}`;
+    expect(maskMessageBody(engine(), Buffer.from(nested))).toStrictEqual({
+      body: Buffer.from(`{"id":"msg","content":[{"type":"tool_result","content":{"note":"${M}"}}]}`),
+      counts: { email: 1 },
+      changed: true,
+    });
+    const service = `{"customers":[{"id":1,"email":"${MAIL}","email":"none"}]}`;
+    expect(maskServiceBody(engine(), Buffer.from(service), [])).toStrictEqual({
+      body: Buffer.from('{"customers":[{"id":1,"email":"none"}]}'),
+      counts: {},
+      changed: true,
+    });
+  });
+
   it('reports no block category when none was found (the field is absent, not undefined)', () => {
     const r = maskMessageBody(engine(), body({ content: [{ type: 'text', text: MAIL }] }));
     expect(r).toStrictEqual({ body: body({ content: [{ type: 'text', text: M }] }), counts: { email: 1 }, changed: true });

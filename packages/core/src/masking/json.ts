@@ -9,6 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import { TextStream, newTally, type Engine, type Tally } from './engine.ts';
 import { applyJsonPaths, type JsonPath } from './jsonpath.ts';
+import { firstDuplicateKey } from '../util/json-keys.ts';
 
 interface JsonWithRaw {
   rawJSON(text: string): unknown;
@@ -198,7 +199,8 @@ function isNumberChar(c: number): boolean {
 }
 
 /**
- * The common case (nothing to mask) costs one plain JSON.parse and returns the original bytes.
+ * The common case (nothing to mask) costs one plain JSON.parse and a scan for repeated keys, and
+ * returns the original bytes.
  * When something changes and every number survives a plain parse (numbersRoundTrip: a Messages
  * response's token counts do), the tree the first pass masked is serialized; otherwise the body is
  * parsed again keeping numbers verbatim, edited the same way and serialized.
@@ -215,7 +217,10 @@ function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally:
   }
   const probe = newTally();
   const masked = edit(parsed.value, probe);
-  if (probe.matches === 0) return result(body, probe, false);
+  // The original bytes go out only when they hold what was checked: with a key repeated in one
+  // object, JSON.parse (and so the masker) saw only its last copy, while a client that reads the
+  // first would read a value nobody checked. Such a body is serialized from the checked tree.
+  if (probe.matches === 0 && firstDuplicateKey(text) === undefined) return result(body, probe, false);
   try {
     if (numbersRoundTrip(text)) return result(Buffer.from(JSON.stringify(masked)), probe, true);
     const tally = newTally();
@@ -282,9 +287,10 @@ export function maskMessageBody(engine: Engine, body: Buffer): BodyMaskResult {
  */
 export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly JsonPath[]): BodyMaskResult {
   if (!isUtf8(body)) return { body, counts: {}, changed: false, skipped: 'binary' };
+  const source = body.toString('utf8');
   let root: unknown;
   try {
-    root = parsePreservingNumbers(body.toString('utf8'));
+    root = parsePreservingNumbers(source);
   } catch {
     // not JSON, or nested deeper than the reviver can recurse: nothing we can vouch for
     return { body, counts: {}, changed: false, skipped: 'not-json' };
@@ -298,7 +304,8 @@ export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly Js
   }
   // Stryker disable next-line ConditionalExpression: with no detector maskEverything changes nothing; the test only saves the walk
   root = engine.detectors.length === 0 ? r.root : maskEverything(engine, r.root, tally);
-  if (tally.matches === 0) return result(body, tally, false);
+  // as in maskJsonBody: a repeated key's other copies were never checked, so the checked tree goes out
+  if (tally.matches === 0 && firstDuplicateKey(source) === undefined) return result(body, tally, false);
   let text: string;
   // Stryker disable all: the catch is unreachable today: the reviver of parsePreservingNumbers recurses deeper than
   // JSON.stringify, so a body JSON.stringify cannot write was already refused as not JSON above; kept in case either
