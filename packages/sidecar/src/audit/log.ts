@@ -486,7 +486,7 @@ function flat(line: string): string {
  * A record written to every sink keeps only its seq. Something long-lived may still point at the
  * entry (an array V8 put in the old generation, dead but not yet collected): without its line
  * (~0.7 KB) and its waiter it costs a few bytes there instead of being promoted with them. With
- * both kept, every record was promoted and the sidecar ran a mark-compact twice as often
+ * both kept, every record was promoted: twice the bytes promoted per run, and more mark-compacts
  * (bench/NOTES.md).
  */
 function release(entry: Entry): void {
