@@ -42,6 +42,10 @@ const { values: args } = parseArgs({
 });
 const MAX = args.rate === 'max';
 const RATE = MAX ? 0 : Number(args.rate);
+if (MAX && args.timeline) {
+  process.stderr.write('--timeline needs the open-loop generator (its request times): give --rate a number, not max\n');
+  process.exit(2);
+}
 const SECONDS = Number(args.seconds);
 const dir = mkdtempSync(join(tmpdir(), 'scopekeeper-steady-'));
 process.env.SCOPEKEEPER_BENCH_ENTRY ??= join(REPO, 'dist/bin/scopekeeper.js');
