@@ -203,9 +203,13 @@ try {
     gcCounts(target, join(dir, `${target}.log`));
     timelineReport(target);
   }
+} catch (e) {
+  // The finally below ends the process: say what failed, or a broken run would look like a quiet one.
+  process.stderr.write(`steady: ${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
 } finally {
   await stopAll();
   if (args.keep) process.stderr.write(`logs in ${dir}\n`);
   else rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
+  process.exit();
 }
