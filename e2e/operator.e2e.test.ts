@@ -547,6 +547,7 @@ describe('scale', () => {
   const N = 1000;
   const SPREAD_MS = 20_000;
   const HEAP_MB = 192;
+  const SETUP_MS = 60_000;
   let child: ChildProcess | undefined;
 
   afterAll(() => {
@@ -610,7 +611,9 @@ describe('scale', () => {
     try {
       // Deadlines 20 ms apart over 20 s, in the order the reviews are created.
       const created = Date.now();
-      const first = secondsAhead(25_000); // room to create them all first, also on a busy machine
+      // Room to create them all and see them Valid first, also on a slow or busy machine: 25 s was
+      // too little on one 3x slower than usual (~12 s to create, over 25 s to see all Valid).
+      const first = secondsAhead(SETUP_MS);
       const deadlines = Array.from({ length: N }, (_, i) => first + Math.floor((i * SPREAD_MS) / N));
       let next = 0;
       await Promise.all(
@@ -682,5 +685,5 @@ describe('scale', () => {
       await new Promise((r) => child!.once('exit', r));
       child = undefined;
     }
-  }, 120_000);
+  }, 180_000);
 });
