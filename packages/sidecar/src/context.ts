@@ -22,20 +22,21 @@ const ID_BYTES = 12;
 const pool = Buffer.alloc(ID_BYTES * 256);
 let poolAt = pool.length;
 
-function randomId(): string {
+/** A new request id: `req_sk_` and 12 random bytes, base64url. */
+export function newRequestId(): string {
   if (poolAt === pool.length) {
     randomFillSync(pool);
     poolAt = 0;
   }
   const id = pool.toString('base64url', poolAt, poolAt + ID_BYTES);
   poolAt += ID_BYTES;
-  return id;
+  return `req_sk_${id}`;
 }
 
 export class RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly requestId = `req_sk_${randomId()}`;
+  readonly requestId = newRequestId();
   readonly startedAt: number;
   /** hrtime at start, for overhead = total - upstream. */
   readonly t0 = process.hrtime.bigint();
