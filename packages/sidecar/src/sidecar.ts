@@ -16,6 +16,7 @@ import { messages, models, probe, service } from './pipeline/routes.ts';
 import { refuse } from './pipeline/refuse.ts';
 import type { DataPath } from './pipeline/env.ts';
 import { McpSessions } from './mcp/route.ts';
+import { HeldRequests } from './policy/held.ts';
 import type { SidecarDeps, SidecarOptions } from './options.ts';
 
 export type { SidecarDeps, SidecarOptions } from './options.ts';
@@ -63,8 +64,9 @@ export class Sidecar {
       },
     };
     this.closeMcpHttps = () => https?.destroy();
+    const held = new HeldRequests(deps.policy, { now });
     const mcp = {
-      policy: deps.policy,
+      held,
       audit: deps.audit,
       log: deps.log,
       metrics: this.metrics,
@@ -82,6 +84,7 @@ export class Sidecar {
     this.dp = {
       opts,
       policy: deps.policy,
+      held,
       verifier: deps.verifier,
       saml: deps.saml,
       audit: deps.audit,

@@ -157,14 +157,15 @@ export const REFUSALS = {
     message: (a) => a.message,
     reasons: (a) => a.reasons,
   }),
-  approvalRequired: refusal<{ message: string; reasons: string[]; ref: string }>({
+  // A held request names its Pending review; one for which none could be written names none.
+  approvalRequired: refusal<{ message: string; reasons: string[]; ref?: string }>({
     type: 'permission_error',
     status: 403,
     decision: 'approval-required',
     code: 'ApprovalRequired',
     message: (a) => a.message,
     reasons: (a) => a.reasons,
-    headers: (a) => ({ 'x-scopekeeper-approval': a.ref }),
+    headers: (a): Record<string, string> => (a.ref ? { 'x-scopekeeper-approval': a.ref } : {}),
   }),
   auditUnavailable: refusal({
     type: 'api_error',

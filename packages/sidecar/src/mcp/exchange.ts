@@ -26,6 +26,7 @@ import { callUpstream, decoded, readAll, type UpstreamError } from './upstream.t
 import { answerFor, answerHeaders, pump, reply } from './io.ts';
 import { relayStream } from './server-stream.ts';
 import type { McpSessions } from './sessions.ts';
+import type { HeldOutcome } from '../policy/held.ts';
 
 export interface McpCallRecord {
   method: string;
@@ -57,8 +58,8 @@ export interface McpExchange {
   owner: string;
   sessions: McpSessions;
   decideCall(call: McpCall): Decision;
-  /** Records a held call as a Pending JustInTime review; returns `<namespace>/<name>`. */
-  hold(approval: ApprovalRequest): Promise<string>;
+  /** Records a held call as a Pending JustInTime review (policy/held.ts): its `<namespace>/<name>`, or why none was written. */
+  hold(approval: ApprovalRequest): Promise<HeldOutcome>;
   masking?: Masking;
   maskFields: string[];
   agent: HttpAgent | HttpsAgent;
@@ -114,12 +115,15 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
     let override: { message?: string; approval?: string } | undefined;
     if (e.verdict === 'hold') {
       const d = e.decision!;
-      const ref = await x.hold(d.approval!).catch(() => `${d.approval!.namespace}/${d.approval!.scope}-jit-${d.approval!.fingerprint}`);
-      approvals.set(e, ref);
-      override = {
-        message: d.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${ref},`),
-        approval: ref,
-      };
+      const held = await x.hold(d.approval!);
+      if (held.ref === undefined) override = { message: `${d.message} (the pending review could not be created: ${held.problem})` };
+      else {
+        approvals.set(e, held.ref);
+        override = {
+          message: d.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${held.ref},`),
+          approval: held.ref,
+        };
+      }
     }
     if (e.verdict !== 'forward') {
       const r = refusalFor(e, override);
@@ -135,7 +139,7 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
     const one = parsed.batch ? undefined : entries[0]!;
     const headers =
       one?.verdict === 'hold'
-        ? { ...x.headers, 'x-scopekeeper-decision': 'approval-required', 'x-scopekeeper-approval': approvals.get(one)! }
+        ? { ...x.headers, 'x-scopekeeper-decision': 'approval-required', ...approvalHeader(approvals.get(one)) }
         : one
           ? { ...x.headers, 'x-scopekeeper-decision': 'deny' }
           : x.headers;
@@ -249,4 +253,9 @@ function recordEntries(
       latencyMs,
     });
   }
+}
+
+/** The held call's review, when one was written. */
+function approvalHeader(ref: string | undefined): Record<string, string> {
+  return ref === undefined ? {} : { 'x-scopekeeper-approval': ref };
 }

@@ -17,7 +17,7 @@ import {
 } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { readBody, BodyTooLargeError } from '../http/body.ts';
-import type { PolicySource } from '../policy/source.ts';
+import type { HeldRequests } from '../policy/held.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
 import type { SidecarMetrics } from '../metrics.ts';
@@ -29,7 +29,8 @@ export const MCP_MAX_BODY = 4 * 1024 * 1024;
 const MCP_MAX_ANSWER = 64 * 1024 * 1024;
 
 export interface McpRouteDeps {
-  policy: PolicySource;
+  /** Where held calls become Pending reviews: the data path's one HeldRequests. */
+  held: HeldRequests;
   audit: AuditLog;
   log: Logger;
   metrics: SidecarMetrics;
@@ -137,10 +138,9 @@ export async function serveMcp(
     sessions: d.sessions,
     decideCall: (call) =>
       decide(snap, id, { route: 'mcp', endpoint: at.endpoint, url: ep.url, call }, d.now(), { pinnedScope: d.pinnedScope }),
-    hold: async (approval) => {
-      if (!d.policy.requestApproval) throw new Error('this policy source cannot record held requests');
+    hold: (approval) => {
       const reason = req.headers['x-scopekeeper-reason'];
-      return d.policy.requestApproval(approval, typeof reason === 'string' ? reason : undefined);
+      return d.held.record(approval, typeof reason === 'string' ? reason : undefined);
     },
     masking: d.masking(decision),
     maskFields: [...(decision.data?.maskFields(at.endpoint) ?? ep.maskFields ?? [])],

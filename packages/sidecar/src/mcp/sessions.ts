@@ -1,19 +1,35 @@
 // An MCP session belongs to the caller that opened it: another identity presenting its
 // Mcp-Session-Id would read the session's server stream (and act in its server-side state).
-// Bounded: the oldest bindings go first; an id the sidecar never saw (it restarted) is left to
-// the server, which answers 404 for a session it does not know.
+// Bounded per caller: a caller that opens more than MAX_PER_OWNER sessions forgets its own
+// oldest, never another caller's (else opening thousands of sessions would unbind a victim's
+// session, which the sidecar then leaves to the server). The whole table is bounded too; an id
+// the sidecar never saw (it restarted) is left to the server, which answers 404 for a session it
+// does not know.
 
 const MAX_SESSIONS = 10_000;
+const MAX_PER_OWNER = 256;
 
 export class McpSessions {
   private readonly owners = new Map<string, string>();
+  /** Each owner's sessions, oldest first. */
+  private readonly byOwner = new Map<string, Set<string>>();
+
+  private readonly limits: { total: number; perOwner: number };
+
+  constructor(limits = { total: MAX_SESSIONS, perOwner: MAX_PER_OWNER }) {
+    this.limits = limits;
+  }
 
   /** Records the owner of a session the server just named (on any answer carrying Mcp-Session-Id). */
   bind(endpoint: string, sessionId: string, owner: string): void {
     const key = `${endpoint}\u0000${sessionId}`;
     if (this.owners.has(key)) return;
-    if (this.owners.size >= MAX_SESSIONS) this.owners.delete(this.owners.keys().next().value!);
+    const mine = this.byOwner.get(owner) ?? new Set<string>();
+    if (mine.size >= this.limits.perOwner) this.forget(mine.values().next().value!);
+    // Past the total, the owner with the most sessions gives up its oldest.
+    if (this.owners.size >= this.limits.total) this.forget(this.largest().values().next().value!);
     this.owners.set(key, owner);
+    this.byOwner.set(owner, mine.add(key));
   }
 
   /** False when the session is known to belong to someone else. */
@@ -23,6 +39,21 @@ export class McpSessions {
   }
 
   end(endpoint: string, sessionId: string): void {
-    this.owners.delete(`${endpoint}\u0000${sessionId}`);
+    this.forget(`${endpoint}\u0000${sessionId}`);
+  }
+
+  private forget(key: string): void {
+    const owner = this.owners.get(key);
+    if (owner === undefined) return;
+    this.owners.delete(key);
+    const mine = this.byOwner.get(owner)!;
+    mine.delete(key);
+    if (mine.size === 0) this.byOwner.delete(owner);
+  }
+
+  private largest(): Set<string> {
+    let most: Set<string> | undefined;
+    for (const s of this.byOwner.values()) if (!most || s.size > most.size) most = s;
+    return most!;
   }
 }

@@ -38,20 +38,18 @@ export async function enforce(dp: DataPath, ctx: RequestContext, decision: Decis
   return true;
 }
 
-/** A request that needs a person's yes: record the Pending JustInTime review and name it. */
+/** A request that needs a person's yes: record the Pending JustInTime review (policy/held.ts) and name it. */
 async function hold(dp: DataPath, ctx: RequestContext, decision: Decision): Promise<void> {
-  const a = decision.approval!;
-  let ref = `${a.namespace}/${a.scope}-jit-${a.fingerprint}`;
-  let message = decision.message;
-  if (dp.policy.requestApproval) {
-    try {
-      ref = await dp.policy.requestApproval(a, firstHeader(ctx.req, 'x-scopekeeper-reason'));
-      message = decision.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${ref},`);
-    } catch (e) {
-      dp.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'could not record the held request');
-      message = `${decision.message} (the pending review could not be created: ${(e as Error).message})`;
-    }
+  const held = await dp.held.record(decision.approval!, firstHeader(ctx.req, 'x-scopekeeper-reason'));
+  if (held.problem !== undefined) {
+    if (!held.limited) dp.log.error({ requestId: ctx.requestId, err: held.problem }, 'could not record the held request');
+    refuse(dp, ctx, 'approvalRequired', {
+      message: `${decision.message} (the pending review could not be created: ${held.problem})`,
+      reasons: ctx.reasonCodes,
+    });
+    return;
   }
-  ctx.approval = ref;
-  refuse(dp, ctx, 'approvalRequired', { message, reasons: ctx.reasonCodes, ref });
+  ctx.approval = held.ref;
+  const message = decision.message.replace(/ the pending JustInTime AccessReview,/, ` the pending JustInTime AccessReview ${held.ref},`);
+  refuse(dp, ctx, 'approvalRequired', { message, reasons: ctx.reasonCodes, ref: held.ref });
 }

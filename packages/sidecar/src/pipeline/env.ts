@@ -2,6 +2,7 @@
 import type { SidecarOptions } from '../options.ts';
 import type { SidecarMetrics } from '../metrics.ts';
 import type { PolicySource } from '../policy/source.ts';
+import type { HeldRequests } from '../policy/held.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { SamlVerifier } from '../identity/saml-verifier.ts';
 import type { AuditLog } from '../audit/index.ts';
@@ -12,6 +13,8 @@ import type { McpRouteDeps } from '../mcp/route.ts';
 export interface DataPath {
   opts: SidecarOptions;
   policy: PolicySource;
+  /** Where held requests become Pending reviews (bounded per caller). */
+  held: HeldRequests;
   verifier: TokenVerifier;
   saml?: SamlVerifier;
   audit: AuditLog;

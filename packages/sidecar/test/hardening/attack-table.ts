@@ -17,7 +17,7 @@ const rows = readFileSync(file, 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l) as AttackRecord);
-const order = ['bad input', 'upstream and IdP faults', 'sidecar faults', 'bursts and overload', 'SAML assertions'];
+const order = ['bad input', 'upstream and IdP faults', 'sidecar faults', 'bursts and overload', 'held requests', 'SAML assertions'];
 const seen = new Set<string>();
 const unique = rows.filter((r) => {
   const key = `${r.suite}|${r.attack}`;

@@ -1,0 +1,39 @@
+// McpSessions: who opened which session, bounded so that no caller can unbind another's.
+import { McpSessions } from './sessions.ts';
+
+test("a caller opening more sessions than its share forgets its own oldest, never another caller's", () => {
+  const s = new McpSessions({ total: 100, perOwner: 3 });
+  s.bind('crm', 'victim-1', 'victim');
+  for (let i = 0; i < 1000; i++) s.bind('crm', `mallory-${i}`, 'mallory');
+  // The victim's session is still bound to the victim: mallory cannot use it.
+  expect(s.mayUse('crm', 'victim-1', 'mallory')).toBe(false);
+  expect(s.mayUse('crm', 'victim-1', 'victim')).toBe(true);
+  // Mallory keeps only its newest three.
+  expect(['mallory-996', 'mallory-997', 'mallory-998', 'mallory-999'].map((id) => s.mayUse('crm', id, 'victim'))).toEqual([
+    true,
+    false,
+    false,
+    false,
+  ]);
+});
+
+test('past the total, the caller with the most sessions gives up its oldest', () => {
+  const s = new McpSessions({ total: 4, perOwner: 3 });
+  s.bind('crm', 'a-1', 'alice');
+  s.bind('crm', 'm-1', 'mallory');
+  s.bind('crm', 'm-2', 'mallory');
+  s.bind('crm', 'm-3', 'mallory');
+  s.bind('crm', 'b-1', 'bob');
+  expect(s.mayUse('crm', 'm-1', 'alice')).toBe(true); // forgotten: left to the server
+  expect([s.mayUse('crm', 'a-1', 'bob'), s.mayUse('crm', 'm-2', 'bob'), s.mayUse('crm', 'b-1', 'alice')]).toEqual([false, false, false]);
+});
+
+test('the same id on another endpoint is another session; end() forgets it', () => {
+  const s = new McpSessions();
+  s.bind('crm', 'x', 'alice');
+  s.bind('crm', 'x', 'bob'); // a second answer naming it does not rebind it
+  expect([s.mayUse('crm', 'x', 'bob'), s.mayUse('tickets', 'x', 'bob')]).toEqual([false, true]);
+  s.end('crm', 'x');
+  expect(s.mayUse('crm', 'x', 'bob')).toBe(true);
+  s.end('crm', 'never-seen');
+});
