@@ -16,6 +16,7 @@ import { parseAllDocuments } from 'yaml';
 import { createWebhookServer, ensureCerts, type WebhookServer } from '../packages/operator/src/webhook/index.ts';
 import { Operator, WebhookNotifier, type Notification } from '../packages/operator/src/index.ts';
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
+import { MAX_PENDING_PER_CALLER } from '../packages/sidecar/src/policy/held.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { until } from './harness/wait.ts';
 import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
@@ -85,6 +86,33 @@ const opus = (reason?: string) =>
   });
 
 const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'accessreview', name, '-n', NS, '-o', 'json'])).stdout);
+
+/** The sidecar: policy from the cluster, frank's OIDC token verified against the IdP the API server trusts. */
+async function startSidecar(keyFile: string): Promise<void> {
+  const started = await runSidecar(
+    {
+      listen: '127.0.0.1:0',
+      admin: '127.0.0.1:0',
+      upstream: stub.url,
+      upstreamKeyFile: keyFile,
+      policy: 'kubernetes',
+      namespace: NS,
+      issuer: [c.oidc!.issuer],
+      issuerCa: c.oidc!.caFile,
+      audience: 'scopekeeper',
+      audit: [`file:${join(dir, 'audit.jsonl')}`],
+      auditRequired: true,
+      maxBodyBytes: 1 << 20,
+      upstreamTimeout: 30,
+      policyMaxStale: 60,
+      groupsClaim: 'groups',
+      maxTokenLifetime: 3600,
+    },
+    silentLogger(),
+  );
+  sidecar = started.sidecar;
+  sidecarUrl = started.urls.data;
+}
 
 (local ? describe : describe.skip)('approvals, held requests and evidence', () => {
   beforeAll(async () => {
@@ -183,35 +211,13 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     const configs = (await chartWebhooks(url)) as { webhooks: { clientConfig: { caBundle?: string } }[] }[];
     for (const cfg of configs) for (const w of cfg.webhooks) w.clientConfig.caBundle = Buffer.from(certs.caBundle).toString('base64');
     await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: configs }) });
-    // The sidecar: policy from the cluster, frank's OIDC token verified against the IdP the API server trusts.
+    // The model API stand-in, then the sidecar.
     stub = await new AnthropicStub({ apiKey: 'sk-ant-e2e' }).start();
     const keyFile = join(dir, 'key');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(keyFile, 'sk-ant-e2e');
     process.env.KUBECONFIG = c.kubeconfigPath;
-    const started = await runSidecar(
-      {
-        listen: '127.0.0.1:0',
-        admin: '127.0.0.1:0',
-        upstream: stub.url,
-        upstreamKeyFile: keyFile,
-        policy: 'kubernetes',
-        namespace: NS,
-        issuer: [c.oidc!.issuer],
-        issuerCa: c.oidc!.caFile,
-        audience: 'scopekeeper',
-        audit: [`file:${join(dir, 'audit.jsonl')}`],
-        auditRequired: true,
-        maxBodyBytes: 1 << 20,
-        upstreamTimeout: 30,
-        policyMaxStale: 60,
-        groupsClaim: 'groups',
-        maxTokenLifetime: 3600,
-      },
-      silentLogger(),
-    );
-    sidecar = started.sidecar;
-    sidecarUrl = started.urls.data;
+    await startSidecar(keyFile);
     // The periodic review, approved by a reviewer through the CLI: the scope is usable.
     const approved = await cli(
       [
@@ -418,4 +424,32 @@ const review = async (name: string) => JSON.parse((await c.kubectl(['get', 'acce
     const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8');
     expect(audit).not.toContain(c.tokens[FRANK]!.split('.')[2]!);
   }, 90_000);
+
+  test(`a flood of held requests for made-up models leaves frank at most ${MAX_PENDING_PER_CALLER} Pending AccessReviews`, async () => {
+    const pendingOfFrank = async () =>
+      JSON.parse((await c.kubectl(['get', 'ar', '-n', NS, '-o', 'json'])).stdout).items.filter(
+        (r: { spec: { type: string; decision: string; request?: { subject: { name: string } } } }) =>
+          r.spec.type === 'JustInTime' && r.spec.decision === 'Pending' && r.spec.request?.subject.name === FRANK,
+      ).length as number;
+    // The export above stopped the sidecar (its audit file complete): the same sidecar again.
+    await startSidecar(join(dir, 'key'));
+    const before = await pendingOfFrank();
+    expect(before).toBeLessThan(MAX_PENDING_PER_CALLER);
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const r = await fetch(`${sidecarUrl}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${c.tokens[FRANK]}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: `claude-opus-4-1-x${i}`, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    );
+    expect(new Set(statuses)).toEqual(new Set([403]));
+    // What the sidecar wrote is on the API server; nothing more arrives later.
+    await until('the written reviews', async () => (await pendingOfFrank()) === MAX_PENDING_PER_CALLER);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await pendingOfFrank()).toBe(MAX_PENDING_PER_CALLER);
+  }, 60_000);
 });

@@ -19,13 +19,52 @@ test("a caller opening more sessions than its share forgets its own oldest, neve
 
 test('past the total, the caller with the most sessions gives up its oldest', () => {
   const s = new McpSessions({ total: 4, perOwner: 3 });
-  s.bind('crm', 'a-1', 'alice');
   s.bind('crm', 'm-1', 'mallory');
   s.bind('crm', 'm-2', 'mallory');
   s.bind('crm', 'm-3', 'mallory');
+  s.bind('crm', 'a-1', 'alice');
   s.bind('crm', 'b-1', 'bob');
   expect(s.mayUse('crm', 'm-1', 'alice')).toBe(true); // forgotten: left to the server
   expect([s.mayUse('crm', 'a-1', 'bob'), s.mayUse('crm', 'm-2', 'bob'), s.mayUse('crm', 'b-1', 'alice')]).toEqual([false, false, false]);
+});
+
+test('the largest owner gives one up even when it came later', () => {
+  const s = new McpSessions({ total: 4, perOwner: 3 });
+  s.bind('crm', 'a-1', 'alice');
+  for (const id of ['m-1', 'm-2', 'm-3']) s.bind('crm', id, 'mallory');
+  s.bind('crm', 'b-1', 'bob');
+  expect([s.mayUse('crm', 'a-1', 'bob'), s.mayUse('crm', 'm-1', 'bob')]).toEqual([false, true]);
+});
+
+test('of owners with as many sessions, the one bound first gives one up', () => {
+  const s = new McpSessions({ total: 4, perOwner: 3 });
+  s.bind('crm', 'a-1', 'alice');
+  s.bind('crm', 'a-2', 'alice');
+  s.bind('crm', 'b-1', 'bob');
+  s.bind('crm', 'b-2', 'bob');
+  s.bind('crm', 'c-1', 'carol');
+  expect([s.mayUse('crm', 'a-1', 'carol'), s.mayUse('crm', 'b-1', 'carol')]).toEqual([true, false]);
+});
+
+test('the default share is 256 sessions per caller', () => {
+  const s = new McpSessions();
+  for (let i = 0; i <= 256; i++) s.bind('crm', `m-${i}`, 'mallory');
+  expect([s.mayUse('crm', 'm-0', 'eve'), s.mayUse('crm', 'm-1', 'eve'), s.mayUse('crm', 'm-256', 'eve')]).toEqual([true, false, false]);
+});
+
+test("a caller's share counts the sessions it still holds after ending some; a caller with none is forgotten", () => {
+  const s = new McpSessions({ total: 100, perOwner: 3 });
+  s.bind('crm', 'm-1', 'mallory');
+  s.bind('crm', 'm-2', 'mallory');
+  s.bind('crm', 'm-3', 'mallory');
+  s.end('crm', 'm-3');
+  s.bind('crm', 'm-4', 'mallory');
+  expect(s.mayUse('crm', 'm-1', 'eve')).toBe(false);
+  s.bind('crm', 'm-5', 'mallory');
+  expect([s.mayUse('crm', 'm-1', 'eve'), s.mayUse('crm', 'm-2', 'eve')]).toEqual([true, false]);
+  expect(s.callers).toBe(1);
+  for (const id of ['m-2', 'm-4', 'm-5']) s.end('crm', id);
+  expect(s.callers).toBe(0);
 });
 
 test('the same id on another endpoint is another session; end() forgets it', () => {

@@ -51,9 +51,15 @@ export class McpSessions {
     if (mine.size === 0) this.byOwner.delete(owner);
   }
 
+  /** The owner with the most sessions; of several, the one that has been bound longest. */
   private largest(): Set<string> {
     let most: Set<string> | undefined;
     for (const s of this.byOwner.values()) if (!most || s.size > most.size) most = s;
     return most!;
+  }
+
+  /** How many callers hold a session (tests: an owner with none is forgotten). */
+  get callers(): number {
+    return this.byOwner.size;
   }
 }

@@ -38,8 +38,10 @@ class FakeSource implements PolicySource {
   status() {
     return { ready: true, scopes: 2, invalidScopes: 0 };
   }
-  current(): PolicySnapshot {
-    return compilePolicy([scope('ops'), scope('other')], this.reviews, { namespace: NS });
+  /** False: no policy loaded yet. */
+  loaded = true;
+  current(): PolicySnapshot | undefined {
+    return this.loaded ? compilePolicy([scope('ops'), scope('other')], this.reviews, { namespace: NS }) : undefined;
   }
   async requestApproval(a: ApprovalRequest): Promise<string> {
     await this.gate;
@@ -152,5 +154,95 @@ describe('HeldRequests', () => {
     expect(await new HeldRequests(source).record(ask('claude-opus-a'), undefined)).toEqual({
       problem: 'this policy source cannot record held requests',
     });
+  });
+
+  test('callers are told apart by namespace and issuer; a User is described without a namespace', async () => {
+    const source = new FakeSource();
+    const held = new HeldRequests(source, { maxPendingPerCaller: 1 });
+    const fill = (subject: ApprovalRequest['subject'], id: string) =>
+      held.record(ask(`claude-opus-${id}`, { subject, fingerprint: id }), undefined);
+    expect((await fill(bot, 'a1')).ref).toBeDefined();
+    expect((await fill({ ...bot, namespace: 'team-b' }, 'b1')).ref).toBeDefined();
+    const alice = { kind: 'User' as const, name: 'alice@example.com' };
+    expect((await fill(alice, 'p1')).ref).toBeDefined();
+    expect((await fill({ ...alice, issuer: 'https://other.example' }, 'o1')).ref).toBeDefined();
+    expect((await fill(alice, 'p2')).problem).toMatch(/^User alice@example\.com already has 1 Pending /);
+    expect((await fill({ ...bot, namespace: 'team-b' }, 'b2')).problem).toMatch(/^ServiceAccount team-b\/ops-bot already has 1 /);
+  });
+
+  test('two reviews a person wrote (no fingerprint) count as two', async () => {
+    const source = new FakeSource();
+    const held = new HeldRequests(source, { maxPendingPerCaller: 2 });
+    for (const name of ['by-hand-1', 'by-hand-2']) {
+      source.reviews.push(pending(name, ask('claude-opus-h')));
+      delete source.reviews[source.reviews.length - 1]!.spec.request!.fingerprint;
+    }
+    expect((await held.record(ask('claude-opus-a'), undefined)).problem).toContain(
+      'already has 2 Pending JustInTime AccessReviews for ModelScope ops (team-a/by-hand-1, team-a/by-hand-2)',
+    );
+  });
+
+  test('a review written here and then decided stops counting as soon as the snapshot shows it decided', async () => {
+    const source = new FakeSource();
+    const held = new HeldRequests(source, { maxPendingPerCaller: 1 });
+    expect((await held.record(ask('claude-opus-a'), undefined)).ref).toBeDefined();
+    source.reviews[0] = pending('ops-jit-fp-claude-opus-a', ask('claude-opus-a'), 'Approved');
+    expect((await held.record(ask('claude-opus-b'), undefined)).ref).toBe(`${NS}/ops-jit-fp-claude-opus-b`);
+  });
+
+  test('asking again for a waiting shape does not count it anew once the snapshot lost it', async () => {
+    const source = new FakeSource();
+    const held = new HeldRequests(source, { maxPendingPerCaller: 1 });
+    await held.record(ask('claude-opus-a'), undefined);
+    await held.record(ask('claude-opus-a'), undefined); // shown Pending: known
+    expect(held.tracking).toBe(0); // the snapshot shows it: nothing to remember
+    source.reviews = []; // deleted by a person
+    expect((await held.record(ask('claude-opus-b'), undefined)).ref).toBeDefined();
+  });
+
+  test('a failed write of a shape still waiting keeps it counted', async () => {
+    const source = new FakeSource();
+    const held = new HeldRequests(source, { maxPendingPerCaller: 1 });
+    await held.record(ask('claude-opus-a'), undefined);
+    source.reviews = []; // the snapshot has not caught up
+    source.fail = 'connection refused';
+    expect((await held.record(ask('claude-opus-a'), undefined)).problem).toBe('connection refused');
+    source.fail = undefined;
+    const over = await held.record(ask('claude-opus-b'), undefined);
+    expect(over.limited).toBe(true);
+    // Nothing of it is in the snapshot to name.
+    expect(over.problem).toContain('for ModelScope ops, the most one caller');
+  });
+
+  test('before any policy is loaded, what this sidecar wrote is counted', async () => {
+    const source = new FakeSource();
+    source.loaded = false;
+    const held = new HeldRequests(source, { maxPendingPerCaller: 1 });
+    expect((await held.record(ask('claude-opus-a'), undefined)).ref).toBeDefined();
+    expect((await held.record(ask('claude-opus-b'), undefined)).limited).toBe(true);
+  });
+
+  test('what it remembers is bounded: callers that never come back are forgotten', async () => {
+    const source = new FakeSource();
+    source.loaded = false;
+    let now = 5_000_000;
+    const held = new HeldRequests(source, { now: () => now });
+    for (let i = 0; i < 20; i++) await held.record(ask('claude-opus-a', { subject: { ...bot, name: `bot-${i}` } }), undefined);
+    expect(held.tracking).toBe(20);
+    // A write that fails leaves nothing behind; a shape already counted adds no one.
+    source.fail = 'no';
+    await held.record(ask('claude-opus-a', { subject: { ...bot, name: 'failing' } }), undefined);
+    expect(held.tracking).toBe(20);
+    now += 10 * 60_000;
+    await held.record(ask('claude-opus-a', { subject: { ...bot, name: 'bot-0' } }), undefined);
+    expect(held.tracking).toBe(20);
+    // (The sweep runs at most once in 10 minutes: an entry goes within 20.)
+    now += 10 * 60_000;
+    source.fail = undefined;
+    await held.record(ask('claude-opus-a', { subject: { ...bot, name: 'late' } }), undefined);
+    expect(held.tracking).toBe(1); // late
+    now += 10 * 60_000;
+    await held.record(ask('claude-opus-a', { subject: { ...bot, name: 'later' } }), undefined);
+    expect(held.tracking).toBe(2); // late and later
   });
 });
