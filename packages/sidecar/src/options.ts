@@ -25,6 +25,11 @@ export interface SidecarOptions {
   auditRequired: boolean;
   /** Time a client has to send the complete request headers (slowloris); default 30 s. */
   headersTimeoutMs?: number;
+  /**
+   * Time a client has to send a body the sidecar reads whole, once its headers are in; default
+   * 30 s. A stalled body would hold a concurrency slot for as long as the connection stays open.
+   */
+  bodyTimeoutMs?: number;
   /** Requests handled at once (default 256); more wait in a queue. */
   maxConcurrent?: number;
   /** Requests that may wait for a slot (default 512); past it: 529 overloaded_error. */

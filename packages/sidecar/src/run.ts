@@ -47,6 +47,8 @@ export interface SidecarFlags {
   samlGroupsAttribute?: string;
   /** Seconds a client has to send its request headers (default 30). */
   headersTimeout?: number;
+  /** Seconds a client has to send a body the sidecar reads, after its headers (default 30). */
+  bodyTimeout?: number;
   /** Overload: requests handled at once, waiting at most, longest wait (s); past them 529. */
   maxConcurrent?: number;
   maxQueued?: number;
@@ -147,6 +149,7 @@ export async function runSidecar(
       shutdownGraceMs: 25_000,
       auditRequired: flags.auditRequired,
       headersTimeoutMs: flags.headersTimeout !== undefined ? flags.headersTimeout * 1000 : undefined,
+      bodyTimeoutMs: flags.bodyTimeout !== undefined ? flags.bodyTimeout * 1000 : undefined,
       maxConcurrent: flags.maxConcurrent,
       maxQueued: flags.maxQueued,
       maxQueueWaitMs: flags.maxQueueWait !== undefined ? flags.maxQueueWait * 1000 : undefined,

@@ -10,6 +10,7 @@ import type { Decision } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
+import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { Forwarder } from './upstream/forwarder.ts';
 import { messages, models, probe, service } from './pipeline/routes.ts';
@@ -77,6 +78,7 @@ export class Sidecar {
       agents: mcpAgents,
       timeoutMs: opts.upstreamTimeoutMs,
       maxBodyBytes: opts.maxBodyBytes,
+      bodyTimeoutMs: opts.bodyTimeoutMs,
       auditRequired: opts.auditRequired,
       sessions: new McpSessions(),
       masking: (d: Decision) => (d.data?.masking.active ? d.data.masking : undefined),
@@ -108,8 +110,10 @@ export class Sidecar {
     // Node checks the headers timeout only every connectionsCheckingInterval (default 30 s): check
     // at least twice per timeout so a slow sender is cut off close to the deadline.
     const connectionsCheckingInterval = Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 2)));
+    // Bodies the sidecar reads have their own deadline (http/body.ts); Node's, a little later, cuts one streamed through unread.
+    const requestTimeout = headersTimeout + (this.dp.opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS) + connectionsCheckingInterval;
     this.dataServer = http.createServer(
-      { requestTimeout: 0, headersTimeout, connectionsCheckingInterval, maxHeaderSize: 32 * 1024 },
+      { requestTimeout, headersTimeout, connectionsCheckingInterval, maxHeaderSize: 32 * 1024 },
       (req, res) => this.accept(req, res),
     );
     this.dataServer.keepAliveTimeout = 65_000;

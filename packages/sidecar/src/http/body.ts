@@ -1,28 +1,44 @@
-// Reads a request body into one Buffer, refusing more than the limit without reading it all.
+// Reads a request body into one Buffer, refusing more than the limit without reading it all, and
+// a body that does not finish arriving in time (a stalled sender would hold its concurrency slot
+// for as long as it keeps the connection open).
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
+/** The default of SidecarOptions.bodyTimeoutMs. */
+export const BODY_TIMEOUT_MS = 30_000;
+
 export class BodyTooLargeError extends Error {}
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** The message says how much of the body came: `12 of 100 bytes`. */
+export class BodyTimeoutError extends Error {}
+
+export function readBody(req: IncomingMessage, limit: number, timeoutMs = BODY_TIMEOUT_MS): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(`${declared} bytes`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (e: Error) => {
+      clearTimeout(timer);
+      req.removeAllListeners('data');
+      req.resume();
+      reject(e);
+    };
+    const timer = setTimeout(() => {
+      const of = Number.isFinite(declared) ? ` of ${declared}` : '';
+      stop(new BodyTimeoutError(`${size}${of} bytes`));
+    }, timeoutMs);
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new BodyTooLargeError(`over ${limit} bytes`));
-        return;
-      }
+      if (size > limit) return stop(new BodyTooLargeError(`over ${limit} bytes`));
       chunks.push(c);
     });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', reject);
-    req.once('aborted', () => reject(new Error('client aborted the request')));
+    req.once('end', () => {
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.once('error', stop);
+    req.once('aborted', () => stop(new Error('client aborted the request')));
   });
 }
 

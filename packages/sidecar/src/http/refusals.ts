@@ -112,6 +112,16 @@ export const REFUSALS = {
     // The rest of an oversized body is not read (nor drained): close the connection.
     headers: () => ({ connection: 'close' }),
   }),
+  bodyTimeout: refusal<{ received: string; ms: number }>({
+    type: 'invalid_request_error',
+    status: 408,
+    decision: 'error',
+    code: 'BodyTimeout',
+    message: (a) =>
+      `The request body did not arrive in time (${a.received} within ${a.ms / 1000} s of the headers); send the whole body without pausing.`,
+    // What is left of the body is not read: close the connection.
+    headers: () => ({ connection: 'close' }),
+  }),
   bodyUnreadable: refusal<{ why: string }>({
     type: 'invalid_request_error',
     status: 400,

@@ -16,7 +16,7 @@ import {
   type PolicySnapshot,
 } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
-import { readBody, BodyTooLargeError } from '../http/body.ts';
+import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import type { HeldRequests } from '../policy/held.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
@@ -41,6 +41,8 @@ export interface McpRouteDeps {
   agents: { http: HttpAgent; https: HttpsAgent };
   timeoutMs: number;
   maxBodyBytes: number;
+  /** Time a POST's body has to arrive after its headers (default BODY_TIMEOUT_MS). */
+  bodyTimeoutMs?: number;
   /** --audit-required: refuse while the audit cannot be written. */
   auditRequired: boolean;
   sessions: McpSessions;
@@ -103,28 +105,21 @@ export async function serveMcp(
   if (req.method === 'POST') {
     const limit = Math.min(d.maxBodyBytes, MCP_MAX_BODY);
     try {
-      body = await readBody(req, limit);
+      body = await readBody(req, limit, d.bodyTimeoutMs);
     } catch (e) {
-      const tooLarge = e instanceof BodyTooLargeError;
-      const message = tooLarge
-        ? `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.`
-        : `The request body could not be read (${(e as Error).message}); send it again.`;
-      const text = JSON.stringify(rpcError(null, tooLarge ? RPC.invalidRequest : RPC.parseError, message));
+      const r = unreadBody(e as Error, limit, d.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
+      const text = JSON.stringify(rpcError(null, r.rpc, r.message));
+      // The rest of the body is not read: answer, then close (lingering, so the answer arrives).
+      if (r.close) lingerOnClose(req.socket);
       res
-        .writeHead(tooLarge ? 413 : 400, {
+        .writeHead(r.status, {
           ...headers,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(text),
-          ...(tooLarge ? { connection: 'close' } : {}),
+          ...(r.close ? { connection: 'close' } : {}),
         })
         .end(text);
-      return record({
-        method: '(invalid)',
-        decision: 'deny',
-        reasons: [tooLarge ? 'RequestTooLarge' : 'BodyUnreadable'],
-        status: tooLarge ? 413 : 400,
-        latencyMs: 0,
-      });
+      return record({ method: '(invalid)', decision: 'deny', reasons: [r.reason], status: r.status, latencyMs: 0 });
     }
   }
   const id = ctx.identity!;
@@ -195,4 +190,27 @@ async function writeRecord(req: IncomingMessage, ctx: RequestContext, r: McpCall
   } catch (e) {
     d.log.error({ requestId: ctx.requestId, err: (e as Error).message }, 'audit record failed');
   }
+}
+
+/** How the MCP route answers a body it could not read. */
+function unreadBody(
+  e: Error,
+  limit: number,
+  timeoutMs: number,
+): { status: number; rpc: number; reason: string; message: string; close: boolean } {
+  if (e instanceof BodyTooLargeError) {
+    const message = `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.`;
+    return { status: 413, rpc: RPC.invalidRequest, reason: 'RequestTooLarge', message, close: true };
+  }
+  if (e instanceof BodyTimeoutError) {
+    const message = `The MCP message did not arrive in time (${e.message} within ${timeoutMs / 1000} s of the headers); send the whole body without pausing.`;
+    return { status: 408, rpc: RPC.invalidRequest, reason: 'BodyTimeout', message, close: true };
+  }
+  return {
+    status: 400,
+    rpc: RPC.parseError,
+    reason: 'BodyUnreadable',
+    message: `The request body could not be read (${e.message}); send it again.`,
+    close: false,
+  };
 }

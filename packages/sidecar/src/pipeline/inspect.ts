@@ -4,7 +4,7 @@
 import { hash } from 'node:crypto';
 import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
-import { readBody, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
+import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import { bodyMayOverride, formBodyProblem } from '../http/method-override.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
@@ -12,11 +12,14 @@ import type { DataPath } from './env.ts';
 /** The body, whole and bounded; undefined after answering (too large, unreadable). */
 async function readBounded(dp: DataPath, ctx: RequestContext): Promise<Buffer | undefined> {
   try {
-    return await readBody(ctx.req, dp.opts.maxBodyBytes);
+    return await readBody(ctx.req, dp.opts.maxBodyBytes, dp.opts.bodyTimeoutMs);
   } catch (e) {
     if (e instanceof BodyTooLargeError) {
       lingerOnClose(ctx.req.socket);
       refuse(dp, ctx, 'requestTooLarge', { size: e.message, limit: dp.opts.maxBodyBytes });
+    } else if (e instanceof BodyTimeoutError) {
+      lingerOnClose(ctx.req.socket);
+      refuse(dp, ctx, 'bodyTimeout', { received: e.message, ms: dp.opts.bodyTimeoutMs ?? BODY_TIMEOUT_MS });
     } else refuse(dp, ctx, 'bodyUnreadable', { why: (e as Error).message });
     return undefined;
   }
