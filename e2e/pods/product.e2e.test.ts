@@ -564,6 +564,22 @@ test("Prometheus scrapes the pod's sidecar and the chart's operator: requests, m
   expect(denied.some((x) => /opus/.test(x.metric.model ?? ''))).toBe(false);
 });
 
+test('large bodies at once stay within the sidecar container’s memory limit: answered 200 or 529, never OOM-killed', async () => {
+  // Four bodies of 15 MiB (60 MiB against a 48 MiB --max-buffered-bytes): at 192Mi and without the
+  // budget, parsing three of them at once took the sidecar past its limit (bench/big-bodies.ts).
+  const before = sidecarStatus(await status())!;
+  const r = await c.kubectl(['exec', POD, '-n', NS, '-c', 'app', '--', '/usr/local/bin/node', '/agent/agent.mjs', 'bodies', '4', '15'], {
+    timeoutMs: 120_000,
+    allowFailure: true,
+  });
+  const { statuses } = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { statuses: (number | string)[] };
+  expect(statuses).toHaveLength(4);
+  for (const s of statuses) expect([200, 529]).toContain(s);
+  expect(statuses).toContain(200);
+  const after = sidecarStatus(await status())!;
+  expect({ restarts: after.restartCount, ready: after.ready }).toEqual({ restarts: before.restartCount, ready: true });
+});
+
 test("a killed sidecar is restarted by the kubelet and the agent's next call succeeds", async () => {
   const s = await status();
   const side = sidecarStatus(s)!;

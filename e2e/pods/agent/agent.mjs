@@ -4,6 +4,7 @@
 //
 //   node /agent/agent.mjs                   start: what the app sees at start, then wait
 //   node /agent/agent.mjs ask MODEL PROMPT  one turn; prints {"ok", "text", "error"} as JSON
+//   node /agent/agent.mjs bodies N MIB      N Messages requests of MIB MiB each at once; prints {"statuses"}
 import { readFileSync } from 'node:fs';
 
 const log = (o) => console.log(JSON.stringify(o));
@@ -72,6 +73,28 @@ async function ask(model, prompt) {
   process.exit(0);
 }
 
+/** Large request bodies at once (a long document in the prompt), as an agent attaching files sends them. */
+async function bodies(n, mib) {
+  const token = readFileSync(process.env.SCOPEKEEPER_TOKEN_FILE, 'utf8').trim();
+  const head = '{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"Summarise: ';
+  const body = `${head}${'a'.repeat(mib * 1024 * 1024)}"}]}`;
+  const statuses = await Promise.all(
+    Array.from({ length: n }, () =>
+      fetch(`${process.env.ANTHROPIC_BASE_URL}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body,
+      }).then(
+        async (r) => (await r.arrayBuffer(), r.status),
+        (e) => `no answer: ${e.cause?.code ?? e.message}`,
+      ),
+    ),
+  );
+  log({ statuses });
+  process.exit(0);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === 'ask') await ask(rest[0], rest.slice(1).join(' '));
+else if (cmd === 'bodies') await bodies(Number(rest[0]), Number(rest[1]));
 else await start();

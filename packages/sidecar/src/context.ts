@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomFillSync } from 'node:crypto';
 import type { Decision, Identity, Masking, MessagesRequestFacts } from '@scopekeeper/core';
+import type { BodyLease } from './http/body-budget.ts';
 
 export type Route = 'messages' | 'count_tokens' | 'models' | 'service' | 'probe' | 'unknown';
 
@@ -46,8 +47,9 @@ export class RequestContext {
   facts?: MessagesRequestFacts;
   model?: string;
   tools?: string[];
-  /** The body as read for inspection; forwarded byte for byte. */
+  /** The body as read for inspection; forwarded byte for byte (holdBody, dropBody). */
   body?: Buffer;
+  #bodyLease?: BodyLease;
   bodySha256?: string;
   masking?: Masking;
   /** JSONPath fields to mask (internal services). */
@@ -68,6 +70,20 @@ export class RequestContext {
     this.req = req;
     this.res = res;
     this.startedAt = now;
+  }
+
+  /** The body read whole: its bytes stay taken from the body budget until dropBody(), at the latest when the response closes. */
+  holdBody(body: Buffer, lease: BodyLease): void {
+    this.body = body;
+    this.#bodyLease = lease;
+    this.res.once('close', () => this.dropBody());
+  }
+
+  /** Once the body is with the upstream (or the request is over): its memory and budget go. */
+  dropBody(): void {
+    this.body = undefined;
+    this.#bodyLease?.release();
+    this.#bodyLease = undefined;
   }
 
   /** Reason codes of the policy decision, for the audit record and metrics. */

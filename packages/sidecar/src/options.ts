@@ -19,6 +19,11 @@ export interface SidecarOptions {
   pod?: string;
   pinnedScope?: string;
   maxBodyBytes: number;
+  /**
+   * Bytes of bodies held whole at once, requests and answers together (default 48 MiB, at least
+   * maxBodyBytes); a body past it is not read and its request gets 529 (http/body-budget.ts).
+   */
+  maxBufferedBytes?: number;
   upstreamTimeoutMs: number;
   shutdownGraceMs: number;
   /** --audit-required: refuse requests while the audit cannot be written. */

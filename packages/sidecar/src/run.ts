@@ -13,6 +13,7 @@ import { parseIssuerFlag } from './identity/flags.ts';
 import type { SamlVerifier } from './identity/saml-verifier.ts';
 import { AuditLog } from './audit/log.ts';
 import { parseAuditFlag } from './audit/flag.ts';
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 
 export { createLogger };
 
@@ -35,6 +36,8 @@ export interface SidecarFlags {
   pod?: string;
   scope?: string;
   maxBodyBytes: number;
+  /** Bytes of bodies held whole at once (default 48 MiB); at least maxBodyBytes. */
+  maxBufferedBytes?: number;
   upstreamTimeout: number;
   policyMaxStale: number;
   groupsClaim: string;
@@ -89,6 +92,10 @@ export async function runSidecar(
 ): Promise<{ sidecar: Sidecar; urls: { data: string; admin: string } }> {
   const listen = parseHostPort(flags.listen, '--listen');
   const admin = parseHostPort(flags.admin, '--admin');
+  if (flags.maxBufferedBytes !== undefined && flags.maxBufferedBytes < flags.maxBodyBytes)
+    throw new UsageError(
+      `--max-buffered-bytes ${flags.maxBufferedBytes} is less than --max-body-bytes ${flags.maxBodyBytes}: a body of the largest size could never be read; raise --max-buffered-bytes (and the sidecar's memory limit with it) or lower --max-body-bytes`,
+    );
   if (flags.issuer.length === 0)
     throw new UsageError(
       "no --issuer given: name at least one OIDC issuer whose tokens the sidecar accepts (e.g. the cluster's service-account issuer)",
@@ -145,6 +152,7 @@ export async function runSidecar(
       pod: flags.pod,
       pinnedScope: flags.scope,
       maxBodyBytes: flags.maxBodyBytes,
+      maxBufferedBytes: flags.maxBufferedBytes,
       upstreamTimeoutMs: flags.upstreamTimeout * 1000,
       shutdownGraceMs: 25_000,
       auditRequired: flags.auditRequired,

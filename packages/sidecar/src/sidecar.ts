@@ -11,6 +11,7 @@ import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
+import { BodyBudget, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { Forwarder } from './upstream/forwarder.ts';
 import { messages, models, probe, service } from './pipeline/routes.ts';
@@ -55,6 +56,12 @@ export class Sidecar {
     this.metrics = deps.metrics ?? new SidecarMetrics();
     const forwarder = new Forwarder({ connections: opts.upstreamConnections ?? 256, timeoutMs: opts.upstreamTimeoutMs });
     const now = deps.now ?? Date.now;
+    const maxBuffered = opts.maxBufferedBytes ?? Math.max(DEFAULT_MAX_BUFFERED_BYTES, opts.maxBodyBytes);
+    if (maxBuffered < opts.maxBodyBytes)
+      throw new Error(
+        `maxBufferedBytes ${maxBuffered} is less than maxBodyBytes ${opts.maxBodyBytes}: a body of the largest size could never be read`,
+      );
+    const bodies = new BodyBudget(maxBuffered);
     // The MCP route speaks node:http to its endpoints, through keep-alive pools of its own.
     const pool = { keepAlive: true, maxSockets: 64, scheduling: 'lifo' as const };
     let https: HttpsAgent | undefined;
@@ -81,6 +88,7 @@ export class Sidecar {
       bodyTimeoutMs: opts.bodyTimeoutMs,
       auditRequired: opts.auditRequired,
       sessions: new McpSessions(),
+      bodies,
       masking: (d: Decision) => (d.data?.masking.active ? d.data.masking : undefined),
     };
     this.dp = {
@@ -94,6 +102,7 @@ export class Sidecar {
       metrics: this.metrics,
       now,
       forwarder,
+      bodies,
       mcp,
     };
     this.gate = new ConcurrencyGate({

@@ -1,6 +1,6 @@
 import { envOption, onShutdown } from './shared.ts';
 import { Command } from 'commander';
-import { runSidecar, createLogger, type SidecarFlags } from '@scopekeeper/sidecar/run';
+import { runSidecar, createLogger, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BUFFERED_BYTES, type SidecarFlags } from '@scopekeeper/sidecar/run';
 
 const collect = (v: string, prev: string[] = []) => [
   ...prev,
@@ -78,9 +78,12 @@ export function sidecarCommand(): Command {
     .addOption(opt('--pod <name>', 'pod name recorded in audit records').default(process.env.POD_NAME))
     .addOption(opt('--scope <name>', 'pin one ModelScope (the pod annotation scopekeeper.dev/scope)'))
     .addOption(
-      opt('--max-body-bytes <n>', 'largest request body accepted')
-        .argParser(int('--max-body-bytes'))
-        .default(32 * 1024 * 1024),
+      opt('--max-body-bytes <n>', 'largest request body accepted').argParser(int('--max-body-bytes')).default(DEFAULT_MAX_BODY_BYTES),
+    )
+    .addOption(
+      opt('--max-buffered-bytes <n>', 'bytes of bodies held whole at once (read to inspect, mask or count); past it: 529 with retry-after')
+        .argParser(int('--max-buffered-bytes'))
+        .default(DEFAULT_MAX_BUFFERED_BYTES),
     )
     .addOption(opt('--upstream-timeout <seconds>', 'how long to wait for the upstream').argParser(int('--upstream-timeout')).default(600))
     .addOption(

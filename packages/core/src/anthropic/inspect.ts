@@ -2,6 +2,7 @@
 // body is parsed for inspection only and the original buffer is what gets forwarded.
 import { collectSurface, SurfaceError, type Capability, type UnknownSurface } from './capabilities.ts';
 import { duplicateKeyMessage, firstDuplicateKey } from '../util/json-keys.ts';
+import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 export interface MessagesRequestFacts {
   model: string;
@@ -43,8 +44,10 @@ export function inspectMessagesRequest(
   let text: string;
   try {
     text = typeof body === 'string' ? body : UTF8.decode(body);
-    parsed = JSON.parse(text);
-  } catch {
+    parsed = parseJson(text);
+  } catch (e) {
+    if (e instanceof JsonTooLargeError)
+      fail(`The request body is not inspected: ${e.message}. Send fewer, larger values (a long text rather than many small objects).`);
     fail('The request body is not valid UTF-8 JSON. Send a JSON object as the Messages API documents it.');
   }
   const repeated = firstDuplicateKey(text);

@@ -10,6 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { TextStream, newTally, type Engine, type Tally } from './engine.ts';
 import { applyJsonPaths, type JsonPath } from './jsonpath.ts';
 import { firstDuplicateKey } from '../util/json-keys.ts';
+import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 interface JsonWithRaw {
   rawJSON(text: string): unknown;
@@ -20,7 +21,7 @@ const J = JSON as unknown as JsonWithRaw;
 /** JSON.parse that keeps every number's source text, so re-serializing cannot round big integers or 1.0. */
 export function parsePreservingNumbers(text: string): unknown {
   // Node 24 gives every primitive's reviver a context with its source text
-  return JSON.parse(text, (_key, value: unknown, context?: { source?: string }) =>
+  return parseJson(text, (_key, value: unknown, context?: { source?: string }) =>
     typeof value === 'number' ? J.rawJSON(context!.source!) : value,
   );
 }
@@ -145,7 +146,7 @@ export interface BodyMaskResult {
   blocked?: string;
   changed: boolean;
   /** The body was left alone: not UTF-8 text, or (internal services) not JSON. */
-  skipped?: 'binary' | 'not-json';
+  skipped?: 'binary' | 'not-json' | 'too-large';
 }
 
 function result(body: Buffer, tally: Tally, changed: boolean): BodyMaskResult {
@@ -154,10 +155,12 @@ function result(body: Buffer, tally: Tally, changed: boolean): BodyMaskResult {
   return r;
 }
 
+/** The parsed text; undefined when it is not JSON; JsonTooLargeError when it holds more than the sidecar parses. */
 function parseOrUndefined(text: string): { value: unknown } | undefined {
   try {
-    return { value: JSON.parse(text) };
-  } catch {
+    return { value: parseJson(text) };
+  } catch (e) {
+    if (e instanceof JsonTooLargeError) throw e;
     // not JSON: undefined below
   }
   return undefined;
@@ -208,7 +211,12 @@ function isNumberChar(c: number): boolean {
 function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally: Tally) => unknown): BodyMaskResult {
   if (!isUtf8(body)) return { body, counts: {}, changed: false, skipped: 'binary' };
   const text = body.toString('utf8');
-  const parsed = parseOrUndefined(text);
+  let parsed: { value: unknown } | undefined;
+  try {
+    parsed = parseOrUndefined(text);
+  } catch {
+    return { body, counts: {}, changed: false, skipped: 'too-large' };
+  }
   if (parsed === undefined) {
     // not JSON after all: treat it as text
     const tally = newTally();
@@ -291,9 +299,9 @@ export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly Js
   let root: unknown;
   try {
     root = parsePreservingNumbers(source);
-  } catch {
+  } catch (e) {
     // not JSON, or nested deeper than the reviver can recurse: nothing we can vouch for
-    return { body, counts: {}, changed: false, skipped: 'not-json' };
+    return { body, counts: {}, changed: false, skipped: e instanceof JsonTooLargeError ? 'too-large' : 'not-json' };
   }
   const tally = newTally();
   const r = applyJsonPaths(root, paths, '[MASKED:field]');

@@ -19,6 +19,7 @@ import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
 import { JsonStream, maskCitation, maskContentBlock, maskMessageObject } from './json.ts';
+import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -49,11 +50,16 @@ const UNTOUCHED_DELTAS = new Set(['thinking_delta', 'signature_delta']);
 
 type BlockState = { kind: 'text'; s: TextStream } | { kind: 'json'; s: JsonStream } | { kind: 'other' };
 
-/** JSON.parse, or undefined for text that is not JSON. */
+/**
+ * JSON.parse, or undefined for text that is not JSON. An event too large to parse throws
+ * (JsonTooLargeError): the relay then ends the stream with an error event, as for any failure of
+ * the masker, rather than pass on what it could not check.
+ */
 function parseOrUndefined(data: string): unknown {
   try {
-    return JSON.parse(data);
-  } catch {
+    return parseJson(data);
+  } catch (e) {
+    if (e instanceof JsonTooLargeError) throw e;
     // not JSON: undefined
   }
 }

@@ -6,6 +6,7 @@
 import type { Masking } from '../masking/index.ts';
 import { maskingBlockedMessage } from '../masking/sse-masker.ts';
 import { parsePreservingNumbers } from '../masking/json.ts';
+import { JsonTooLargeError } from '../util/json-size.ts';
 import { applyJsonPaths, parseJsonPath, type JsonPath } from '../masking/jsonpath.ts';
 import { RPC, rpcError, type JsonRpcId } from './jsonrpc.ts';
 import { McpSseRelay } from './answer-stream.ts';
@@ -165,17 +166,13 @@ export class McpAnswer {
     let value: unknown;
     try {
       value = parsePreservingNumbers(body.toString('utf8'));
-    } catch {
+    } catch (e) {
+      const why =
+        e instanceof JsonTooLargeError
+          ? `The MCP server's answer was not checked (${e.message}), so scopekeeper did not pass it on; ask for less at a time.`
+          : 'The MCP server answered with something that is not JSON, so scopekeeper did not pass it on; check the server.';
       return {
-        body: Buffer.from(
-          JSON.stringify(
-            rpcError(
-              null,
-              RPC.unavailable,
-              'The MCP server answered with something that is not JSON, so scopekeeper did not pass it on; check the server.',
-            ),
-          ),
-        ),
+        body: Buffer.from(JSON.stringify(rpcError(null, RPC.unavailable, why))),
         outcomes: [{ counts: {}, hidden: 0, unreadable: true }],
       };
     }

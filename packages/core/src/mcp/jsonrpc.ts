@@ -3,6 +3,7 @@
 // result or error). A body that is not JSON-RPC at all is refused whole; a bad entry of a
 // batch is refused alone (its own error answer), so the others are still checked one by one.
 import { duplicateKeyMessage, firstDuplicateKey } from '../util/json-keys.ts';
+import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 export type JsonRpcId = string | number;
 
@@ -82,8 +83,10 @@ export function parseJsonRpc(body: Uint8Array | string, limits: JsonRpcLimits = 
   let text: string;
   try {
     text = typeof body === 'string' ? body : UTF8.decode(body);
-    value = JSON.parse(text);
-  } catch {
+    value = parseJson(text);
+  } catch (e) {
+    if (e instanceof JsonTooLargeError)
+      throw new JsonRpcBodyError(RPC.invalidRequest, 413, `The JSON-RPC body is not read: ${e.message}. Send smaller arguments.`);
     throw new JsonRpcBodyError(RPC.parseError, 400, 'The body is not valid UTF-8 JSON; send a JSON-RPC 2.0 message or batch.');
   }
   // A tool name or arguments that an MCP server reads from a repeated key's other copy would

@@ -4,6 +4,7 @@
 // and an upstream `error` event (which can arrive after a 200).
 
 import { sseEventType, type SseEvent } from './parser.ts';
+import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 export interface StreamUsage {
   input_tokens?: number;
@@ -86,8 +87,10 @@ export class MessageStreamObserver {
       return;
     let obj: unknown;
     try {
-      obj = JSON.parse(ev.data);
-    } catch {
+      obj = parseJson(ev.data);
+    } catch (e) {
+      // An event too large to read ends the relay (it throws on), as the masker's would.
+      if (e instanceof JsonTooLargeError) throw e;
       return;
     }
     if (typeof obj !== 'object' || obj === null) return;

@@ -30,9 +30,14 @@ import {
 } from './constants.ts';
 import { canonicalJson } from './jsonpatch.ts';
 
+/**
+ * The limit holds the heap bound (SIDECAR_NODE_OPTIONS) beside the bodies the sidecar holds whole
+ * (--max-buffered-bytes, 24 MiB, of bodies up to --max-body-bytes, 16 MiB) and what parsing them
+ * costs for a moment; e2e/pods/product.e2e.test.ts sends large bodies at once to a real pod.
+ */
 export const DEFAULT_SIDECAR_RESOURCES: V1ResourceRequirements = {
   requests: { cpu: '50m', memory: '64Mi' },
-  limits: { memory: '192Mi' },
+  limits: { memory: '256Mi' },
 };
 
 /** Expiry of the sidecar's own API token: the value kube-api-access volumes use. */

@@ -3,6 +3,7 @@
 // for as long as it keeps the connection open).
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { BodyLease } from './body-budget.ts';
 
 /** The default of SidecarOptions.bodyTimeoutMs. */
 export const BODY_TIMEOUT_MS = 30_000;
@@ -12,13 +13,22 @@ export class BodyTooLargeError extends Error {}
 /** The message says how much of the body came: `12 of 100 bytes`. */
 export class BodyTimeoutError extends Error {}
 
-export function readBody(req: IncomingMessage, limit: number, timeoutMs = BODY_TIMEOUT_MS): Promise<Buffer> {
+/**
+ * The body, whole. With a lease, its bytes are taken from the body budget as they arrive; on
+ * success the caller holds them until it releases the lease, on failure they are given back here.
+ * A body that does not fit is read to its end and dropped, then refused (BodyBudgetError): it is
+ * within the limit, and a caller still sending it would otherwise see its connection cut instead
+ * of the answer that tells it to retry.
+ */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs = BODY_TIMEOUT_MS, lease?: BodyLease): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(`${declared} bytes`));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let noRoom: Error | undefined;
     const stop = (e: Error) => {
+      lease?.release();
       clearTimeout(timer);
       req.removeAllListeners('data');
       req.resume();
@@ -31,11 +41,21 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs = BODY_T
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) return stop(new BodyTooLargeError(`over ${limit} bytes`));
+      if (noRoom) return;
+      try {
+        lease?.take(c.length);
+      } catch (e) {
+        noRoom = e as Error;
+        lease?.release();
+        chunks.length = 0;
+        return;
+      }
       chunks.push(c);
     });
     req.once('end', () => {
       clearTimeout(timer);
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      if (noRoom) reject(noRoom);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
     req.once('error', stop);
     req.once('aborted', () => stop(new Error('client aborted the request')));

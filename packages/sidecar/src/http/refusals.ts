@@ -2,6 +2,7 @@
 // HTTP status, audit decision, reason code and the message that tells the caller what to do next.
 // Stages name a refusal and pass its details; `refuse()` (pipeline/refuse.ts) sends and records it.
 import type { AnthropicErrorType, AuditDecision } from '@scopekeeper/core';
+import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts';
 
 export interface Refusal<A> {
   type: AnthropicErrorType;
@@ -108,7 +109,7 @@ export const REFUSALS = {
     decision: 'deny',
     code: 'RequestTooLarge',
     message: (a) =>
-      `The request body is too large (${a.size}); the sidecar accepts up to ${a.limit} bytes. Shorten the conversation or raise --max-body-bytes.`,
+      `The request body is too large (${a.size}); the sidecar accepts up to ${a.limit} bytes. Shorten the conversation, or raise --max-body-bytes (with --max-buffered-bytes and the sidecar's memory limit).`,
     // The rest of an oversized body is not read (nor drained): close the connection.
     headers: () => ({ connection: 'close' }),
   }),
@@ -121,6 +122,15 @@ export const REFUSALS = {
       `The request body did not arrive in time (${a.received} within ${a.ms / 1000} s of the headers); send the whole body without pausing.`,
     // What is left of the body is not read: close the connection.
     headers: () => ({ connection: 'close' }),
+  }),
+  /** http/body-budget.ts: the bodies of other requests take the budget; the SDKs retry a 529. */
+  bodiesBusy: refusal<{ why: string }>({
+    type: 'overloaded_error',
+    status: 529,
+    decision: 'error',
+    code: 'BodyBudget',
+    message: (a) => `scopekeeper did not keep this request's body: ${a.why}; retry after ${BODY_BUDGET_RETRY_AFTER_S} s.`,
+    headers: () => ({ 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) }),
   }),
   bodyUnreadable: refusal<{ why: string }>({
     type: 'invalid_request_error',

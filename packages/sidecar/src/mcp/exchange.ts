@@ -27,6 +27,7 @@ import { answerFor, answerHeaders, pump, reply } from './io.ts';
 import { relayStream } from './server-stream.ts';
 import type { McpSessions } from './sessions.ts';
 import type { HeldOutcome } from '../policy/held.ts';
+import type { BodyLease } from '../http/body-budget.ts';
 
 export interface McpCallRecord {
   method: string;
@@ -66,6 +67,8 @@ export interface McpExchange {
   timeoutMs: number;
   /** Largest JSON answer read whole. */
   maxAnswerBytes: number;
+  /** This exchange's share of the body budget (the message read, the answer read whole); released when the response closes. */
+  lease: BodyLease;
   /** x-scopekeeper-* answer headers. */
   headers: Record<string, string>;
   upstreamHeaders?: Record<string, string>;
@@ -192,7 +195,7 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   }
   let raw: Buffer;
   try {
-    raw = await readAll(source, x.maxAnswerBytes);
+    raw = await readAll(source, x.maxAnswerBytes, x.lease);
   } catch (e) {
     upstream.destroy();
     reply(x, 502, rpcError(null, RPC.unavailable, `The MCP server's answer could not be relayed (${(e as Error).message}); retry.`));

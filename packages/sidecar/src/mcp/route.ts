@@ -17,6 +17,7 @@ import {
 } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
+import { BODY_BUDGET_RETRY_AFTER_S, BodyBudgetError, type BodyBudget } from '../http/body-budget.ts';
 import type { HeldRequests } from '../policy/held.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
@@ -46,6 +47,8 @@ export interface McpRouteDeps {
   /** --audit-required: refuse while the audit cannot be written. */
   auditRequired: boolean;
   sessions: McpSessions;
+  /** The sidecar's budget of bodies held whole (the message read, the answer read to check it). */
+  bodies: BodyBudget;
   /** The masking engine of the decision's scope (the sidecar's cache). */
   masking(decision: Decision): Masking | undefined;
   /** Headers only the sidecar sends to this endpoint (its projected token), if any. */
@@ -102,10 +105,12 @@ export async function serveMcp(
     });
   }
   let body: Buffer | undefined;
+  const lease = d.bodies.lease();
+  res.once('close', () => lease.release());
   if (req.method === 'POST') {
     const limit = Math.min(d.maxBodyBytes, MCP_MAX_BODY);
     try {
-      body = await readBody(req, limit, d.bodyTimeoutMs);
+      body = await readBody(req, limit, d.bodyTimeoutMs, lease);
     } catch (e) {
       const r = unreadBody(e as Error, limit, d.bodyTimeoutMs ?? BODY_TIMEOUT_MS);
       const text = JSON.stringify(rpcError(null, r.rpc, r.message));
@@ -117,6 +122,7 @@ export async function serveMcp(
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(text),
           ...(r.close ? { connection: 'close' } : {}),
+          ...(r.status === 529 ? { 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) } : {}),
         })
         .end(text);
       return record({ method: '(invalid)', decision: 'deny', reasons: [r.reason], status: r.status, latencyMs: 0 });
@@ -142,6 +148,7 @@ export async function serveMcp(
     agent: target.protocol === 'https:' ? d.agents.https : d.agents.http,
     timeoutMs: d.timeoutMs,
     maxAnswerBytes: MCP_MAX_ANSWER,
+    lease,
     headers,
     upstreamHeaders: d.upstreamHeaders?.(decision),
     record,
@@ -201,6 +208,10 @@ function unreadBody(
   if (e instanceof BodyTooLargeError) {
     const message = `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.`;
     return { status: 413, rpc: RPC.invalidRequest, reason: 'RequestTooLarge', message, close: true };
+  }
+  if (e instanceof BodyBudgetError) {
+    const message = `scopekeeper did not keep this MCP message: ${e.message}; retry after ${BODY_BUDGET_RETRY_AFTER_S} s.`;
+    return { status: 529, rpc: RPC.unavailable, reason: 'BodyBudget', message, close: false };
   }
   if (e instanceof BodyTimeoutError) {
     const message = `The MCP message did not arrive in time (${e.message} within ${timeoutMs / 1000} s of the headers); send the whole body without pausing.`;

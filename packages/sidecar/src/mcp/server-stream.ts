@@ -52,7 +52,7 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
     return record(status, { masked: Object.keys(masked).length ? masked : undefined, hidden: hidden || undefined, error });
   }
   // Anything else (405 when the server has no stream, a DELETE's empty answer): governed as JSON when it has a body.
-  const raw = source ? await readAll(source, x.maxAnswerBytes).catch(() => undefined) : undefined;
+  const raw = source ? await readAll(source, x.maxAnswerBytes, x.lease).catch(() => undefined) : undefined;
   if (raw === undefined) {
     upstream.destroy();
     reply(x, 502, rpcError(null, RPC.unavailable, 'The MCP server answer could not be read; nothing of it was passed on.'));

@@ -7,6 +7,7 @@ import { http } from '../http/node-http.ts';
 import type { Agent as HttpsAgent } from 'node:https';
 import { httpsModule } from '../http/tls.ts';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
+import type { BodyLease } from '../http/body-budget.ts';
 
 /**
  * The streamable HTTP transport's request headers; everything else the caller sent stays here.
@@ -86,12 +87,14 @@ export function decoded(res: IncomingMessage): NodeJS.ReadableStream | undefined
   }
 }
 
-export async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+/** The answer, whole: at most `limit` bytes, each taken from the body budget through `lease` (BodyBudgetError past it). */
+export async function readAll(stream: NodeJS.ReadableStream, limit: number, lease: BodyLease): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of stream) {
     size += (c as Buffer).length;
     if (size > limit) throw new Error(`the answer is over ${limit} bytes`);
+    lease.take((c as Buffer).length);
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks, size);

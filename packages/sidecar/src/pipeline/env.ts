@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
 import type { Forwarder } from '../upstream/forwarder.ts';
 import type { McpRouteDeps } from '../mcp/route.ts';
+import type { BodyBudget } from '../http/body-budget.ts';
 
 export interface DataPath {
   opts: SidecarOptions;
@@ -22,6 +23,8 @@ export interface DataPath {
   metrics: SidecarMetrics;
   now: () => number;
   forwarder: Forwarder;
+  /** Bytes of bodies held whole at once (--max-buffered-bytes): requests read to inspect, answers read to mask or count. */
+  bodies: BodyBudget;
   /** What the MCP route (endpoints with protocol: mcp) uses. */
   mcp: McpRouteDeps;
 }

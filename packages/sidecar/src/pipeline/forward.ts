@@ -65,7 +65,9 @@ export async function forward(dp: DataPath, ctx: RequestContext): Promise<Upstre
   }
   ctx.upstreamStart = process.hrtime.bigint();
   // The caller going away before the upstream answers cancels the upstream request.
-  const sent = dp.forwarder.send({ origin: target.origin, path: target.path, method: req.method ?? 'GET', headers, body });
+  // A body read whole gives its memory and budget back once it is with the upstream, not when the answer ends.
+  const onBodySent = ctx.body ? () => ctx.dropBody() : undefined;
+  const sent = dp.forwarder.send({ origin: target.origin, path: target.path, method: req.method ?? 'GET', headers, body, onBodySent });
   const gone = () => sent.cancel();
   ctx.res.once('close', gone);
   try {
@@ -75,6 +77,7 @@ export async function forward(dp: DataPath, ctx: RequestContext): Promise<Upstre
     return undefined;
   } finally {
     ctx.res.off('close', gone);
+    ctx.dropBody(); // the upstream answered or failed: the body is of no more use
   }
 }
 

@@ -6,15 +6,24 @@ import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/cor
 import type { RequestContext } from '../context.ts';
 import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import { bodyMayOverride, formBodyProblem } from '../http/method-override.ts';
+import { BodyBudgetError } from '../http/body-budget.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
 
-/** The body, whole and bounded; undefined after answering (too large, unreadable). */
+/**
+ * The body, whole and bounded, its bytes held in the body budget until ctx.dropBody() (after
+ * forwarding, or when the response closes); undefined after answering (too large, no room in the
+ * budget, too slow, unreadable).
+ */
 async function readBounded(dp: DataPath, ctx: RequestContext): Promise<Buffer | undefined> {
+  const lease = dp.bodies.lease();
   try {
-    return await readBody(ctx.req, dp.opts.maxBodyBytes, dp.opts.bodyTimeoutMs);
+    const body = await readBody(ctx.req, dp.opts.maxBodyBytes, dp.opts.bodyTimeoutMs, lease);
+    ctx.holdBody(body, lease);
+    return body;
   } catch (e) {
-    if (e instanceof BodyTooLargeError) {
+    if (e instanceof BodyBudgetError) refuse(dp, ctx, 'bodiesBusy', { why: e.message });
+    else if (e instanceof BodyTooLargeError) {
       lingerOnClose(ctx.req.socket);
       refuse(dp, ctx, 'requestTooLarge', { size: e.message, limit: dp.opts.maxBodyBytes });
     } else if (e instanceof BodyTimeoutError) {
@@ -29,7 +38,6 @@ async function readBounded(dp: DataPath, ctx: RequestContext): Promise<Buffer | 
 export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise<boolean> {
   const body = await readBounded(dp, ctx);
   if (!body) return false;
-  ctx.body = body;
   ctx.bodySha256 = hash('sha256', body, 'hex');
   try {
     ctx.facts = inspectMessagesRequest(body, ctx.req.headers['anthropic-beta'], { requireMaxTokens: ctx.route === 'messages' });
@@ -57,6 +65,5 @@ export async function inspectServiceBody(dp: DataPath, ctx: RequestContext): Pro
     refuse(dp, ctx, 'methodOverride', { method: ctx.req.method ?? '', problem });
     return false;
   }
-  ctx.body = body;
   return true;
 }

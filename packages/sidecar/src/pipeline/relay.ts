@@ -1,10 +1,11 @@
 // Stage 5, relay: the upstream's answer to the caller, masked with the scope's data rules
 // (upstream/response.ts: SSE event by event, JSON whole), or the model list filtered to the
 // scope; then stage 6, the record.
-import { matchAnyName } from '@scopekeeper/core';
+import { matchAnyName, parseJson } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { relayResponse, type RelayResult } from '../upstream/response.ts';
 import type { UpstreamResponse } from '../upstream/forwarder.ts';
+import type { BodyLease } from '../http/body-budget.ts';
 import { record } from './record.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
@@ -14,15 +15,23 @@ export async function relay(dp: DataPath, ctx: RequestContext, upstream: Upstrea
     'x-scopekeeper-decision': ctx.decision?.auditOnly ? 'allow-audit-only' : 'allow',
     'x-scopekeeper-request-id': ctx.requestId,
   };
-  const result =
-    ctx.modelFilter && upstream.status < 400
-      ? await relayModels(dp, ctx, upstream, ctx.modelFilter, headers)
-      : await relayResponse(upstream, ctx.res, {
-          masking: ctx.masking,
-          maskFields: ctx.maskFields,
-          messages: ctx.route === 'messages',
-          extraHeaders: headers,
-        });
+  // An answer read whole (to mask it, count its usage, filter a model list) takes from the body budget.
+  const lease = dp.bodies.lease();
+  let result: RelayResult;
+  try {
+    result =
+      ctx.modelFilter && upstream.status < 400
+        ? await relayModels(dp, ctx, upstream, headers, lease)
+        : await relayResponse(upstream, ctx.res, {
+            masking: ctx.masking,
+            maskFields: ctx.maskFields,
+            messages: ctx.route === 'messages',
+            extraHeaders: headers,
+            lease,
+          });
+  } finally {
+    lease.release();
+  }
   ctx.upstreamEnd = process.hrtime.bigint();
   record(dp, ctx, result, ctx.decision?.effect === 'allow' ? 'allow' : 'deny', ctx.reasonCodes);
 }
@@ -31,19 +40,22 @@ async function relayModels(
   dp: DataPath,
   ctx: RequestContext,
   upstream: UpstreamResponse,
-  globs: string[],
   headers: Record<string, string>,
+  lease: BodyLease,
 ): Promise<RelayResult> {
   const chunks: Buffer[] = [];
   let list: { data?: { id?: string }[] };
   try {
-    for await (const c of upstream.body) chunks.push(c as Buffer);
-    list = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    for await (const c of upstream.body) {
+      lease.take((c as Buffer).length);
+      chunks.push(c as Buffer);
+    }
+    list = parseJson(Buffer.concat(chunks).toString('utf8')) as typeof list;
   } catch {
     refuse(dp, ctx, 'modelListUnreadable', { reasons: ctx.reasonCodes });
     return { status: 502 };
   }
-  const data = (list.data ?? []).filter((m) => typeof m.id === 'string' && matchAnyName(globs, m.id));
+  const data = (list.data ?? []).filter((m) => typeof m.id === 'string' && matchAnyName(ctx.modelFilter!, m.id));
   const body = JSON.stringify({ ...list, data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null });
   ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
   ctx.res.end(body);

@@ -17,6 +17,8 @@ export interface UpstreamRequest {
   method: string;
   headers: Record<string, string | string[]>;
   body?: Buffer | Readable;
+  /** A Buffer body has been handed to the socket whole (its memory is no longer needed). */
+  onBodySent?: () => void;
 }
 
 export interface UpstreamResponse {
@@ -91,7 +93,7 @@ export class Forwarder {
       });
       const body = r.body;
       if (body === undefined) sent.end();
-      else if (Buffer.isBuffer(body)) sent.end(body);
+      else if (Buffer.isBuffer(body)) sent.end(body, r.onBodySent);
       else {
         body.once('error', (e: Error) => sent.destroy(e));
         body.pipe(sent);

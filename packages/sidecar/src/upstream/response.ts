@@ -12,11 +12,14 @@ import {
   MessageStreamObserver,
   SseParser,
   maskingBlockedMessage,
+  parseJson,
+  MAX_JSON_VALUES,
   sseErrorEvent,
   toolsUsedIn,
   type Masking,
   type StreamUsage,
 } from '@scopekeeper/core';
+import type { BodyLease } from '../http/body-budget.ts';
 
 export interface RelayResult {
   status: number;
@@ -31,6 +34,13 @@ export interface RelayResult {
 
 const MAX_BUFFERED = 64 * 1024 * 1024;
 
+/** Why the masker left a body alone, as refuseUnmaskable says it. */
+const SKIPPED = {
+  binary: 'its body is not UTF-8 text',
+  'not-json': 'its body is not JSON',
+  'too-large': `it holds more than ${MAX_JSON_VALUES.toLocaleString('en-US')} JSON values`,
+} as const;
+
 function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
   for (const k in from) into[k] = (into[k] ?? 0) + from[k]!;
 }
@@ -42,6 +52,8 @@ export interface RelayOptions {
   /** Whether this is a Messages API response (usage is read, SSE is parsed). */
   messages: boolean;
   extraHeaders: Record<string, string>;
+  /** The body budget's share for an answer read whole (given back by the caller once it is relayed). */
+  lease?: BodyLease;
 }
 
 export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts: RelayOptions): Promise<RelayResult> {
@@ -212,11 +224,11 @@ function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Pr
 /** Usage and the tools invoked, from a whole Messages response (nothing when it is not JSON). */
 function readUsage(body: Buffer, result: RelayResult): void {
   try {
-    const message = JSON.parse(body.toString('utf8')) as { usage?: StreamUsage };
+    const message = parseJson(body.toString('utf8')) as { usage?: StreamUsage };
     if (message.usage) result.usage = message.usage;
     result.toolsUsed = toolsUsedIn(message);
   } catch {
-    // Not JSON: nothing to count.
+    // Not JSON (or more of it than the sidecar parses): nothing to count.
   }
 }
 
@@ -247,6 +259,11 @@ function relayWhole(
     source.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BUFFERED) return fail(`body over ${MAX_BUFFERED} bytes`);
+      try {
+        opts.lease?.take(c.length);
+      } catch (e) {
+        return fail((e as Error).message);
+      }
       chunks.push(c);
     });
     source.once('error', (e: Error) => fail(e.message));
@@ -279,14 +296,10 @@ function relayWhole(
       }
       if (opts.messages) readUsage(body, result);
       const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
-      if (m.skipped !== undefined && !opts.messages) {
+      // A Messages answer too large to check is not delivered either: the caller would get it unmasked.
+      if (m.skipped !== undefined && (!opts.messages || m.skipped === 'too-large')) {
         return resolve(
-          refuseUnmaskable(
-            upstream,
-            res,
-            m.skipped === 'binary' ? 'its body is not UTF-8 text' : 'its body is not JSON',
-            opts.extraHeaders,
-          ),
+          refuseUnmaskable(upstream, res, SKIPPED[m.skipped], opts.extraHeaders, m.skipped === 'too-large' ? 'size' : 'shape'),
         );
       }
       if (m.blocked) {

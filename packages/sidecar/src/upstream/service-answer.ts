@@ -53,11 +53,28 @@ export function unmaskable(contentType: string, encoding: string | string[] | un
   return undefined;
 }
 
-/** The answer of a masking endpoint that cannot be masked: a 502 that says why, nothing of the body. */
-export function refuseUnmaskable(upstream: Readable, res: ServerResponse, why: string, extra: Record<string, string>): RelayResult {
+/** What the caller is told to do about an answer that could not be masked, by what was wrong with it. */
+const NEXT_STEP = {
+  shape: 'the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json)',
+  size: 'ask for less at a time (a page of results, a shorter answer)',
+} as const;
+
+/**
+ * An answer that must be masked and cannot be: a 502 that says why, nothing of the body. `size`:
+ * it holds more JSON than the sidecar parses (also a Messages answer); otherwise it is not JSON
+ * in UTF-8 (an internal service's).
+ */
+export function refuseUnmaskable(
+  upstream: Readable,
+  res: ServerResponse,
+  why: string,
+  extra: Record<string, string>,
+  problem: keyof typeof NEXT_STEP = 'shape',
+): RelayResult {
   upstream.resume();
   upstream.destroy();
-  const message = `scopekeeper could not mask this answer of the internal service (${why}), so it was not delivered; the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json).`;
+  const of = problem === 'size' ? 'this answer' : 'this answer of the internal service';
+  const message = `scopekeeper could not mask ${of} (${why}), so it was not delivered; ${NEXT_STEP[problem]}.`;
   const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message } });
   res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);

@@ -129,7 +129,12 @@ test('a stalled upload streamed through to a service: cut by Node’s request ti
   // Both slots are free again: two requests at once are served without queueing behind anything.
   const [x, y] = await Promise.all([post('/v1/messages', haiku), post('/v1/messages', haiku)]);
   expect([x.status, y.status]).toEqual([200, 200]);
-  const added = (await records()).slice(before).filter((rec) => rec.route === 'service');
+  // The cut request's record follows its connection's close (cancel, refusal, the audit's batch): wait for it.
+  let added: Awaited<ReturnType<typeof records>> = [];
+  for (let i = 0; i < 40 && added.length === 0; i++) {
+    added = (await records()).slice(before).filter((rec) => rec.route === 'service');
+    if (added.length === 0) await new Promise((res) => setTimeout(res, 50));
+  }
   expect(added).toHaveLength(1);
   expect(added[0]!.status).toBeGreaterThanOrEqual(400);
   expect(uploadsSeen).toBeGreaterThan(0);
