@@ -185,7 +185,7 @@ describe('bodies held whole share one budget (--max-buffered-bytes)', () => {
     recordAttack({
       suite: SUITE,
       attack: 'a 590 kB body while 500 kB of another are held (budget 1 MB)',
-      expected: '529 overloaded_error, retry-after 1, connection closed; served once the other is gone',
+      expected: '529 overloaded_error, retry-after 1 (the body drained, the connection kept); served once the other is gone',
       status: refused.status,
       errorType: anthropicError(text).error.type,
     });
