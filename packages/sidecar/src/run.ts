@@ -36,7 +36,7 @@ export interface SidecarFlags {
   pod?: string;
   scope?: string;
   maxBodyBytes: number;
-  /** Bytes of bodies held whole at once (default 48 MiB); at least maxBodyBytes. */
+  /** Bytes of bodies held whole at once (default 24 MiB); at least maxBodyBytes. */
   maxBufferedBytes?: number;
   upstreamTimeout: number;
   policyMaxStale: number;

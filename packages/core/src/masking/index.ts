@@ -60,6 +60,9 @@ class PassThroughSse implements SseMasker {
   readonly blocked = undefined;
   readonly held = 0;
   readonly #parser: SseParser | undefined;
+  get pendingBytes(): number {
+    return this.#parser?.pendingBytes ?? 0;
+  }
   readonly #observe: ((ev: SseEvent) => void) | undefined;
   constructor(observe?: (ev: SseEvent) => void) {
     this.#observe = observe;

@@ -34,6 +34,8 @@ export interface SseMasker {
   readonly blocked: string | undefined;
   /** Characters currently held back across all blocks (for tests and metrics). */
   readonly held: number;
+  /** Bytes of an event still arriving, held until its end (see SseParser: past its limit push() throws). */
+  readonly pendingBytes: number;
 }
 
 /** The message of the error a blocked response ends with (also used for JSON responses). */
@@ -142,6 +144,10 @@ export class AnthropicSseMasker implements SseMasker {
 
   get blocked(): string | undefined {
     return this.tally.blocked;
+  }
+
+  get pendingBytes(): number {
+    return this.parser.pendingBytes;
   }
 
   get held(): number {

@@ -16,8 +16,14 @@ export class McpSseRelay {
     this.onMessage = onMessage;
   }
 
+  /** Throws SseBlockTooLargeError when an event grows past the parser's limit. */
   push(chunk: Buffer): Buffer {
     return this.emit(this.parser.push(chunk));
+  }
+
+  /** Bytes of an event still arriving. */
+  get pendingBytes(): number {
+    return this.parser.pendingBytes;
   }
 
   /** The stream ended: an unterminated last event is dropped, as a client would. */

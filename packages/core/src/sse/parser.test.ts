@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { SseParser, sseEventType, type SseEvent } from './parser.ts';
+import { MAX_SSE_BLOCK_BYTES, SseBlockTooLargeError, SseParser, sseEventType, type SseEvent } from './parser.ts';
 import { formatSseEvent, formatSseComment, formatSseJson } from './serialize.ts';
 import { MessageStreamObserver } from './anthropic.ts';
 
@@ -220,5 +220,54 @@ describe('SseParser lines without a colon', () => {
     const p = new SseParser();
     const events = p.push(Buffer.from('dat:a\ndatA: b\nevenT: c\nevent\u00e9: d\ni: e\nid: f\ndata: g\nretry: 7\n\n'));
     expect(events.map((e) => [e.event, e.data, e.id, e.retry])).toEqual([[undefined, 'g', 'f', 7]]);
+  });
+});
+
+describe('SseParser holds one unfinished block up to its limit', () => {
+  it('counts only the unfinished block: complete blocks of any number cost nothing held', () => {
+    const p = new SseParser(20);
+    expect(p.push(Buffer.from('data: 1\n\n'.repeat(100) + 'data: 12'))).toHaveLength(100);
+    expect(p.pendingBytes).toBe(8);
+    expect(p.push(Buffer.from('34\n'))).toEqual([]);
+    expect(p.pendingBytes).toBe(11);
+    expect(p.push(Buffer.from('\ndata: x'))[0]!.data).toBe('1234');
+    expect(p.pendingBytes).toBe(7);
+    expect(p.end()[0]!.data).toBe('x');
+    expect(p.pendingBytes).toBe(0);
+  });
+
+  it('a block of exactly the limit passes; one byte more throws, and what was held is dropped', () => {
+    const at = new SseParser(10);
+    at.push(Buffer.from('data: 1234'));
+    expect(at.pendingBytes).toBe(10);
+    expect(at.push(Buffer.from('\n\n'))[0]!.data).toBe('1234');
+    const over = new SseParser(10);
+    over.push(Buffer.from('data: 123'));
+    expect(() => over.push(Buffer.from('45'))).toThrow(
+      new SseBlockTooLargeError('an event still without its end after 11 bytes (at most 10 are held)'),
+    );
+    expect(over.pendingBytes).toBe(0);
+    expect(over.end()).toEqual([]);
+  });
+
+  it('a line that never ends counts as the block it is in, across any number of chunks', () => {
+    const p = new SseParser(1000);
+    p.push(Buffer.from('event: x\ndata: '));
+    let thrown: unknown;
+    for (let i = 0; i < 100 && thrown === undefined; i++) {
+      try {
+        p.push(Buffer.alloc(64, 'a'));
+      } catch (e) {
+        thrown = e;
+      }
+    }
+    expect(thrown).toBeInstanceOf(SseBlockTooLargeError);
+  });
+
+  it('defaults to MAX_SSE_BLOCK_BYTES (16 MiB)', () => {
+    expect(MAX_SSE_BLOCK_BYTES).toBe(16 * 1024 * 1024);
+    const p = new SseParser();
+    p.push(Buffer.alloc(MAX_SSE_BLOCK_BYTES, 'a'));
+    expect(() => p.push(Buffer.from('a'))).toThrow(SseBlockTooLargeError);
   });
 });

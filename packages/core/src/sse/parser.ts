@@ -10,6 +10,17 @@ const LF = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The most bytes of one block (event) the parser holds while it has not ended. A stream that sends
+ * an event without its blank line, or one larger than any real event, would otherwise be held
+ * whole: 300 MB of one `data:` line took a sidecar to 1.6 GB (docs/SECURITY.md, "Bursts and
+ * overload"). The largest Messages events (a server tool's results) and MCP messages are far smaller.
+ */
+export const MAX_SSE_BLOCK_BYTES = 16 * 1024 * 1024;
+
+/** A block grew past the parser's limit; the parser dropped what it held and must not be pushed to again. */
+export class SseBlockTooLargeError extends Error {}
+
 export interface SseEvent {
   /** Value of the `event:` field, or undefined when the block had none (the spec's type "message"). */
   event: string | undefined;
@@ -47,7 +58,20 @@ export class SseParser {
   private id: string | undefined = undefined;
   private retry: number | undefined = undefined;
   private comments = 0;
+  /** Bytes in blockParts. */
+  private held = 0;
+  private readonly maxBlockBytes: number;
 
+  constructor(maxBlockBytes = MAX_SSE_BLOCK_BYTES) {
+    this.maxBlockBytes = maxBlockBytes;
+  }
+
+  /** Bytes of the unfinished block held from the chunks pushed so far. */
+  get pendingBytes(): number {
+    return this.held;
+  }
+
+  /** Throws SseBlockTooLargeError once the unfinished block holds more than the limit. */
   push(chunk: Buffer): SseEvent[] {
     const out: SseEvent[] = [];
     const len = chunk.length;
@@ -89,6 +113,7 @@ export class SseParser {
           this.blockParts.push(chunk.subarray(blockStart, next));
           raw = Buffer.concat(this.blockParts);
           this.blockParts = [];
+          this.held = 0;
         } else {
           raw = chunk.subarray(blockStart, next);
         }
@@ -100,7 +125,18 @@ export class SseParser {
       if (nextCR >= 0 && nextCR < pos) nextCR = chunk.indexOf(CR, pos);
     }
     if (pos < len) this.lineParts.push(chunk.subarray(pos));
-    if (blockStart < len) this.blockParts.push(chunk.subarray(blockStart));
+    if (blockStart < len) {
+      this.blockParts.push(chunk.subarray(blockStart));
+      this.held += len - blockStart;
+      if (this.held > this.maxBlockBytes) {
+        const held = this.held;
+        this.blockParts = [];
+        this.lineParts = [];
+        this.data = undefined;
+        this.held = 0;
+        throw new SseBlockTooLargeError(`an event still without its end after ${held} bytes (at most ${this.maxBlockBytes} are held)`);
+      }
+    }
     return out;
   }
 
@@ -119,6 +155,7 @@ export class SseParser {
     if (this.blockParts.length > 0) {
       const raw = Buffer.concat(this.blockParts);
       this.blockParts = [];
+      this.held = 0;
       out.push(this.dispatch(raw, true));
     } else {
       this.dispatch(EMPTY, true);

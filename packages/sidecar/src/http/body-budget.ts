@@ -76,6 +76,23 @@ export class BodyLease {
     );
   }
 
+  /**
+   * For a part that grows and shrinks (an event of a stream, held until its end): the function
+   * holds `size` bytes for it in all, taking the growth (throws as take() does) or giving back
+   * the rest.
+   */
+  part(): (size: number) => void {
+    let held = 0;
+    return (size: number) => {
+      if (size > held) this.take(size - held);
+      else {
+        this.#budget.give(held - size);
+        this.#taken -= held - size;
+      }
+      held = size;
+    };
+  }
+
   /** Gives back everything this lease took; safe to call more than once. */
   release(): void {
     this.#budget.give(this.#taken);

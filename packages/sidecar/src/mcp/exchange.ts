@@ -16,6 +16,7 @@ import {
   RPC,
   sseMessages,
   type ApprovalRequest,
+  type JsonRpcId,
   type Decision,
   type Masking,
   type McpCall,
@@ -190,6 +191,15 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
       upstream,
       x.res,
       answer.stream((o) => outcomes.push(o)),
+      {
+        hold: x.lease.part(),
+        lastWords: (why) =>
+          sseMessages(
+            unanswered(entries, outcomes).map((id) =>
+              rpcError(id, RPC.unavailable, `The MCP server's answer could not be relayed (${why}); nothing more of it was passed on.`),
+            ),
+          ),
+      },
     );
     return finish(status, outcomes, error);
   }
@@ -256,6 +266,16 @@ function recordEntries(
       latencyMs,
     });
   }
+}
+
+/** Ids of the forwarded requests whose answer has not come (yet). */
+function unanswered(entries: McpEntry[], outcomes: McpMessageOutcome[]): JsonRpcId[] {
+  const answered = new Set<string>();
+  for (const o of outcomes) if (o.id !== undefined) answered.add(idKey(o.id));
+  const ids: JsonRpcId[] = [];
+  for (const e of entries)
+    if (e.verdict === 'forward' && e.message.kind === 'request' && !answered.has(idKey(e.message.id))) ids.push(e.message.id);
+  return ids;
 }
 
 /** The held call's review, when one was written. */

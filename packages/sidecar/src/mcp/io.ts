@@ -1,7 +1,7 @@
 // What the MCP exchange writes back: the governed answer, the transport's answer headers, our
 // own JSON-RPC errors, and an event stream relayed through the governing relay.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { McpAnswer, type McpCall } from '@scopekeeper/core';
+import { McpAnswer, SseBlockTooLargeError, type McpCall } from '@scopekeeper/core';
 import { RETURNED } from './upstream.ts';
 import type { McpExchange } from './exchange.ts';
 
@@ -18,23 +18,38 @@ export function answerFor(x: McpExchange): McpAnswer {
   });
 }
 
-/** Relays an event stream through the governing relay; resolves with why it ended early, if it did. */
+/**
+ * Relays an event stream through the governing relay; resolves with why it ended early, if it did.
+ * The event still arriving is held in the body budget (`hold`); when the relay cannot go on (an
+ * event too large, no room), the server's stream is closed and `lastWords` says so to the caller.
+ */
 export function pump(
   source: NodeJS.ReadableStream,
   upstream: IncomingMessage,
   res: ServerResponse,
   relay: ReturnType<McpAnswer['stream']>,
+  opts: { hold: (size: number) => void; lastWords?: (why: string) => Buffer },
 ): Promise<string | undefined> {
   return new Promise((resolve) => {
     let done = false;
-    const end = (error?: string) => {
+    const end = (error?: string, last?: Buffer) => {
       if (done) return;
       done = true;
-      res.end();
+      res.end(last);
       resolve(error);
     };
     source.on('data', (chunk: Buffer) => {
-      const out = relay.push(chunk);
+      if (done) return;
+      let out: Buffer;
+      // A throw here would reach the process: it ends this stream instead.
+      try {
+        out = relay.push(chunk);
+        opts.hold(relay.pendingBytes);
+      } catch (e) {
+        upstream.destroy();
+        const why = e instanceof SseBlockTooLargeError ? `the MCP server sent ${e.message}` : (e as Error).message;
+        return end(why, opts.lastWords?.(why));
+      }
       if (out.length && !res.write(out)) {
         source.pause();
         res.once('drain', () => source.resume());

@@ -48,6 +48,7 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
         for (const [k, v] of Object.entries(o.counts)) masked[k] = (masked[k] ?? 0) + v;
         hidden += o.hidden;
       }),
+      { hold: x.lease.part() },
     );
     return record(status, { masked: Object.keys(masked).length ? masked : undefined, hidden: hidden || undefined, error });
   }

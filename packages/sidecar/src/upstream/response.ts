@@ -1,20 +1,17 @@
-// Relays an upstream response to the caller: SSE event by event (masked where the scope asks,
-// observed for usage and errors), JSON in one piece (masked, usage read), errors unchanged.
+// Relays an upstream response to the caller: SSE event by event (relay-sse.ts), JSON in one
+// piece (masked, usage read), errors and what need not be read unchanged.
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { decoder } from './decode.ts';
 import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
 import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
-import { completeBlocks, completeOf } from './sse-blocks.ts';
+import { relaySse, type Leg } from './relay-sse.ts';
 import {
   compileMasking,
-  MessageStreamObserver,
-  SseParser,
   maskingBlockedMessage,
   parseJson,
   MAX_JSON_VALUES,
-  sseErrorEvent,
   toolsUsedIn,
   type Masking,
   type StreamUsage,
@@ -52,7 +49,7 @@ export interface RelayOptions {
   /** Whether this is a Messages API response (usage is read, SSE is parsed). */
   messages: boolean;
   extraHeaders: Record<string, string>;
-  /** The body budget's share for an answer read whole (given back by the caller once it is relayed). */
+  /** The body budget's share for an answer read whole, or a stream's event still arriving (given back by the caller once it is relayed). */
   lease?: BodyLease;
 }
 
@@ -92,7 +89,7 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   if (isSse) {
     delete headers['content-length'];
     res.writeHead(status, headers);
-    return relaySse({ upstream, source, res, status }, opts.messages, masking);
+    return relaySse({ upstream, source, res, status }, opts.messages, masking, opts.lease);
   }
   const whole = relayWhole({ upstream, source, res, status }, headers, opts, masking);
   if (headerCounts === undefined) return whole;
@@ -116,107 +113,6 @@ function pipeThrough(upstream: Readable, res: ServerResponse, status: number): P
     });
     res.once('close', () => {
       if (!res.writableFinished) upstream.destroy();
-    });
-  });
-}
-
-/** One response on its way: the upstream socket, the (decoded) body source, the caller, the status. */
-interface Leg {
-  upstream: Readable;
-  source: NodeJS.ReadableStream;
-  res: ServerResponse;
-  status: number;
-}
-
-function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined): Promise<RelayResult> {
-  const { upstream, source, res, status } = leg;
-  // Messages streams go out block by block (each as soon as it is complete), so the caller never
-  // holds half an event: an error event we add after a cut is then read as an error event.
-  // (A masker parses the stream itself, emits whole blocks, and shows the observer every event.)
-  const observer = new MessageStreamObserver();
-  const masker = masking?.createSseMasker(messages ? (ev) => observer.observe(ev) : undefined);
-  const parser = messages && !masker ? new SseParser() : undefined;
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (r: Omit<RelayResult, 'status'>) => {
-      if (settled) return;
-      settled = true;
-      resolve({
-        status,
-        usage: observer.facts.usage,
-        toolsUsed: observer.facts.toolsUsed,
-        masked: masker ? { ...masker.counts } : undefined,
-        blocked: masker?.blocked,
-        ...r,
-      });
-    };
-    // A throw in a stream callback would reach the process: it ends this response instead.
-    const guard =
-      <A extends unknown[]>(fn: (...a: A) => void) =>
-      (...a: A) => {
-        try {
-          fn(...a);
-        } catch (e) {
-          upstream.destroy();
-          if (!settled) res.end(sseErrorEvent('api_error', 'scopekeeper failed to relay the stream; retry the request.'));
-          finish({ error: `relay failed: ${(e as Error).message}` });
-        }
-      };
-    source.on(
-      'data',
-      guard((chunk: Buffer) => {
-        // Observe what the upstream sent (usage, error events) before masking changes it.
-        let out = chunk;
-        if (masker) out = masker.push(chunk);
-        else if (parser) out = completeOf(parser.push(chunk), observer, chunk);
-        if (out.length && !res.write(out)) {
-          source.pause();
-          res.once('drain', () => source.resume());
-        }
-        if (masker?.blocked) {
-          upstream.destroy();
-          res.end();
-          finish({ error: `blocked: ${masker.blocked}` });
-        }
-      }),
-    );
-    source.once(
-      'end',
-      guard(() => {
-        if (settled) return;
-        if (masker) {
-          const tail = completeBlocks(masker.end());
-          if (tail.length) res.write(tail);
-        }
-        if (messages && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
-          // A Messages stream ends with message_stop or an error event; anything else was cut short.
-          res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
-          return finish({ error: 'upstream stream ended before message_stop' });
-        }
-        res.end();
-        finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
-      }),
-    );
-    const broken = guard((why: string) => {
-      if (settled) return;
-      // The caller already has a 200: tell it in the stream's own terms, then end.
-      if (masker) {
-        const tail = completeBlocks(masker.end());
-        if (tail.length) res.write(tail);
-      }
-      res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));
-      finish({ error: `upstream stream interrupted: ${why}` });
-    });
-    source.once('error', (e: Error) => broken(e.message));
-    if (source !== upstream) upstream.on('error', (e: Error) => broken(e.message));
-    upstream.once('close', () => {
-      if (!upstream.readableEnded) broken('connection reset');
-    });
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        upstream.destroy();
-        finish({ error: 'the client closed the connection' });
-      }
     });
   });
 }

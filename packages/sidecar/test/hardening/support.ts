@@ -2,6 +2,7 @@
 // client library before it reaches the sidecar), Anthropic error-shape checks, health and
 // memory probes, and the attack log that docs/SECURITY.md's table is generated from.
 import { appendFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -203,3 +204,37 @@ export function errorTypeOf(body: string): string | undefined {
     return undefined;
   }
 }
+
+/** Writes `mib` MiB of one line (no line end), as fast as the sidecar reads; stops once it hangs up. */
+export async function pour(res: ServerResponse, mib: number): Promise<void> {
+  const chunk = Buffer.alloc(1 << 20, 'a');
+  for (let i = 0; i < mib && !res.destroyed; i++) {
+    if (res.write(chunk)) continue;
+    await new Promise<void>((r) => {
+      const on = () => (res.off('drain', on), res.off('close', on), r());
+      res.once('drain', on).once('close', on);
+    });
+  }
+  if (!res.destroyed) res.end('\n\n');
+}
+
+/** One SSE event of a Messages stream, and the pieces of a stream the custom upstreams send. */
+export const ev = (t: string, d: unknown) => `event: ${t}\ndata: ${JSON.stringify(d)}\n\n`;
+export const START =
+  ev('message_start', {
+    type: 'message_start',
+    message: {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [],
+      usage: { input_tokens: 3, output_tokens: 1 },
+    },
+  }) + ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+export const DELTA = (t: string) =>
+  ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } });
+export const END =
+  ev('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+  ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }) +
+  ev('message_stop', { type: 'message_stop' });

@@ -12,7 +12,7 @@ import { LocalIssuer } from '../../src/identity/local-issuer.ts';
 import { AuthenticationError, TokenVerifier } from '../../src/identity/verifier.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
 import { auditRecord as auditOf, expectRefusal } from '../refusal.ts';
-import { anthropicError, assertHealthy, errorTypeOf, recordAttack } from './support.ts';
+import { anthropicError, assertHealthy, DELTA, END, errorTypeOf, ev, pour, recordAttack, START } from './support.ts';
 
 const SUITE = 'upstream and IdP faults';
 
@@ -92,24 +92,6 @@ describe('the stand-in upstream: reset mid-stream and too slow', () => {
 });
 
 type Mode = (req: IncomingMessage, res: ServerResponse) => void;
-const ev = (t: string, d: unknown) => `event: ${t}\ndata: ${JSON.stringify(d)}\n\n`;
-const START =
-  ev('message_start', {
-    type: 'message_start',
-    message: {
-      id: 'msg_1',
-      type: 'message',
-      role: 'assistant',
-      model: 'claude-sonnet-4-5',
-      content: [],
-      usage: { input_tokens: 3, output_tokens: 1 },
-    },
-  }) + ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-const DELTA = (t: string) => ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } });
-const END =
-  ev('content_block_stop', { type: 'content_block_stop', index: 0 }) +
-  ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }) +
-  ev('message_stop', { type: 'message_stop' });
 const sseHead = (res: ServerResponse, extra: Record<string, string> = {}) =>
   res.writeHead(200, { 'content-type': 'text/event-stream', ...extra });
 
@@ -207,6 +189,13 @@ describe('a misbehaving upstream (custom server)', () => {
       'message_stop',
       undefined,
       (_q, res) => (sseHead(res), res.write(START), void res.end(`data: ${'a'.repeat(5 * 1024 * 1024)}\n\n` + END)),
+    ],
+    [
+      // Before: held whole, whatever its size (300 MB of it took the sidecar to 1.6 GB of RSS).
+      'one event of 20 MB that does not end',
+      'error',
+      'upstream event too large: an event still without its end after',
+      (_q, res) => (sseHead(res), res.write(START + DELTA('hi') + 'event: content_block_delta\ndata: "'), void pour(res, 20)),
     ],
     [
       'CR-only line endings',

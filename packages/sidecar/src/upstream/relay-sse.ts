@@ -1,0 +1,139 @@
+// Relays an event stream to the caller event by event: masked where the scope asks, observed
+// for usage and errors (Messages), each event out as soon as its blank line has arrived. An event
+// still arriving is held, so what it holds is bounded twice: by the parser's limit on one event
+// (MAX_SSE_BLOCK_BYTES) and by the body budget shared with every body held whole.
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { completeBlocks, completeOf } from './sse-blocks.ts';
+import {
+  MessageStreamObserver,
+  SseBlockTooLargeError,
+  SseParser,
+  sseErrorEvent,
+  type AnthropicErrorType,
+  type Masking,
+} from '@scopekeeper/core';
+import { BodyBudgetError, type BodyLease } from '../http/body-budget.ts';
+import type { RelayResult } from './response.ts';
+
+/** One response on its way: the upstream socket, the (decoded) body source, the caller, the status. */
+export interface Leg {
+  upstream: Readable;
+  source: NodeJS.ReadableStream;
+  res: ServerResponse;
+  status: number;
+}
+
+/** What the caller's stream is told, and the record says, when relaying fails on our side. */
+function failure(e: Error): { type: AnthropicErrorType; message: string; error: string } {
+  if (e instanceof SseBlockTooLargeError)
+    return {
+      type: 'api_error',
+      message: 'The upstream sent an event larger than scopekeeper holds to check; the stream was ended. Retry the request.',
+      error: `upstream event too large: ${e.message}`,
+    };
+  if (e instanceof BodyBudgetError)
+    return {
+      type: 'overloaded_error',
+      message: `scopekeeper has no room for this stream's event now (${e.message}); retry the request in a moment.`,
+      error: `body budget: ${e.message}`,
+    };
+  return { type: 'api_error', message: 'scopekeeper failed to relay the stream; retry the request.', error: `relay failed: ${e.message}` };
+}
+
+export function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined, lease: BodyLease | undefined): Promise<RelayResult> {
+  const { upstream, source, res, status } = leg;
+  // Messages streams go out block by block (each as soon as it is complete), so the caller never
+  // holds half an event: an error event we add after a cut is then read as an error event.
+  // (A masker parses the stream itself, emits whole blocks, and shows the observer every event.)
+  const observer = new MessageStreamObserver();
+  const masker = masking?.createSseMasker(messages ? (ev) => observer.observe(ev) : undefined);
+  const parser = messages && !masker ? new SseParser() : undefined;
+  const hold = lease?.part();
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (r: Omit<RelayResult, 'status'>) => {
+      if (settled) return;
+      settled = true;
+      resolve({
+        status,
+        usage: observer.facts.usage,
+        toolsUsed: observer.facts.toolsUsed,
+        masked: masker ? { ...masker.counts } : undefined,
+        blocked: masker?.blocked,
+        ...r,
+      });
+    };
+    // A throw in a stream callback would reach the process: it ends this response instead.
+    const guard =
+      <A extends unknown[]>(fn: (...a: A) => void) =>
+      (...a: A) => {
+        try {
+          fn(...a);
+        } catch (e) {
+          upstream.destroy();
+          const f = failure(e as Error);
+          if (!settled) res.end(sseErrorEvent(f.type, f.message));
+          finish({ error: f.error });
+        }
+      };
+    source.on(
+      'data',
+      guard((chunk: Buffer) => {
+        if (settled) return;
+        // Observe what the upstream sent (usage, error events) before masking changes it.
+        let out = chunk;
+        if (masker) out = masker.push(chunk);
+        else if (parser) out = completeOf(parser.push(chunk), observer, chunk);
+        hold?.(masker?.pendingBytes ?? parser?.pendingBytes ?? 0);
+        if (out.length && !res.write(out)) {
+          source.pause();
+          res.once('drain', () => source.resume());
+        }
+        if (masker?.blocked) {
+          upstream.destroy();
+          res.end();
+          finish({ error: `blocked: ${masker.blocked}` });
+        }
+      }),
+    );
+    source.once(
+      'end',
+      guard(() => {
+        if (settled) return;
+        if (masker) {
+          const tail = completeBlocks(masker.end());
+          if (tail.length) res.write(tail);
+        }
+        if (messages && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
+          // A Messages stream ends with message_stop or an error event; anything else was cut short.
+          res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
+          return finish({ error: 'upstream stream ended before message_stop' });
+        }
+        res.end();
+        finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
+      }),
+    );
+    const broken = guard((why: string) => {
+      if (settled) return;
+      // The caller already has a 200: tell it in the stream's own terms, then end.
+      if (masker) {
+        const tail = completeBlocks(masker.end());
+        if (tail.length) res.write(tail);
+      }
+      res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));
+      finish({ error: `upstream stream interrupted: ${why}` });
+    });
+    source.once('error', (e: Error) => broken(e.message));
+    if (source !== upstream) upstream.on('error', (e: Error) => broken(e.message));
+    upstream.once('close', () => {
+      if (!upstream.readableEnded) broken('connection reset');
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        upstream.destroy();
+        finish({ error: 'the client closed the connection' });
+      }
+    });
+  });
+}
