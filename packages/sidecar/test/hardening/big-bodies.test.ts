@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { runSidecar } from '../../src/run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
 import { addCrmScope } from '../mcp-helpers.ts';
-import { anthropicError, completeJsonLines, rawHttp, recordAttack } from './support.ts';
+import { anthropicError, completeJsonLines, errorTypeOf, rawHttp, recordAttack } from './support.ts';
 
 const SUITE = 'bursts and overload';
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -223,6 +223,71 @@ describe('bodies held whole share one budget (--max-buffered-bytes)', () => {
     await expect(runSidecar({ ...world.flags, maxBodyBytes: 2_000_000, maxBufferedBytes: 1_000_000 }, silentLogger())).rejects.toThrow(
       /--max-buffered-bytes 1000000 is less than --max-body-bytes 2000000: a body of the largest size could never be read; raise --max-buffered-bytes \(and the sidecar's memory limit with it\) or lower --max-body-bytes/,
     );
+  });
+});
+
+describe('an answer read whole is held until its caller has it', () => {
+  let world: World;
+  let svc: Server;
+  const MIB = 1024 * 1024;
+
+  beforeAll(async () => {
+    // A masked service whose answer (16 MiB) is more than loopback's socket buffers take in.
+    const answer = Buffer.from(JSON.stringify(['x'.repeat(16 * MIB - 4)]));
+    svc = createServer((req, res) => (req.resume(), void res.writeHead(200, { 'content-type': 'application/json' }).end(answer)));
+    await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+    world = await startWorld({ flags: { maxBodyBytes: 10 * MIB, maxBufferedBytes: 24 * MIB } });
+    const url = `http://127.0.0.1:${(svc.address() as AddressInfo).port}`;
+    await addScope(
+      world,
+      'big-answer',
+      'big-answer-bot',
+      `  models: ["claude-haiku-*"]\n  data: {mask: [email]}\n  endpoints:\n    - {name: dump, url: "${url}", methods: [GET], paths: ["/**"]}`,
+    );
+    const token = await world.saToken('big-answer-bot');
+    await waitForPolicy(world, async () => {
+      const r = await fetch(`${world.url}/services/dump/all`, { headers: { authorization: `Bearer ${token}` } });
+      await r.arrayBuffer();
+      return r.status === 200;
+    });
+  });
+  afterAll(async () => {
+    await world.close();
+    svc.closeAllConnections();
+    await new Promise<void>((r) => svc.close(() => r()));
+  });
+
+  test('a caller that does not read its 16 MiB answer keeps it in the budget: a 9 MiB body meanwhile gets 529, and 200 once it is read', async () => {
+    const token = await world.saToken('big-answer-bot');
+    // Asks, then reads nothing: what the kernel does not take stays in the sidecar.
+    const slow = connect(Number(new URL(world.url).port), '127.0.0.1');
+    slow.pause();
+    slow.write(`GET /services/dump/all HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 500));
+    const body = () =>
+      fetch(`${world.url}/v1/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: sized(9 * MIB),
+      });
+    const refused = await body();
+    const text = await refused.text();
+    recordAttack({
+      suite: SUITE,
+      attack: 'a caller asks for a 16 MiB masked answer and does not read it, then a 9 MiB body (budget 24 MiB)',
+      expected: '529 overloaded_error: the unread answer is still held (before: given back once handed to the socket)',
+      status: refused.status,
+      errorType: errorTypeOf(text),
+    });
+    expect(refused.status).toBe(529);
+    let got = 0;
+    slow.on('data', (c: Buffer) => (got += c.length));
+    slow.resume();
+    for (let i = 0; i < 100 && got < 16 * MIB; i++) await new Promise((r) => setTimeout(r, 20));
+    slow.destroy();
+    const again = await body();
+    await again.arrayBuffer();
+    expect(again.status).toBe(200);
   });
 });
 
