@@ -57,6 +57,13 @@ export function toolsUsedIn(message: unknown): string[] {
 
 const USAGE_KEYS = ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
 
+/** The token counts of a `usage` object the upstream sent, and nothing else of it (they become metric labels and audit fields). */
+export function usageOf(u: unknown): StreamUsage {
+  const out: StreamUsage = {};
+  takeUsage(out, u);
+  return out;
+}
+
 function takeUsage(target: StreamUsage, u: unknown): void {
   if (typeof u !== 'object' || u === null) return;
   const rec = u as Record<string, unknown>;

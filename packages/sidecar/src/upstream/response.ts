@@ -13,6 +13,7 @@ import {
   parseJson,
   MAX_JSON_VALUES,
   toolsUsedIn,
+  usageOf,
   type Masking,
   type StreamUsage,
 } from '@scopekeeper/core';
@@ -120,8 +121,8 @@ function pipeThrough(upstream: Readable, res: ServerResponse, status: number): P
 /** Usage and the tools invoked, from a whole Messages response (nothing when it is not JSON). */
 function readUsage(body: Buffer, result: RelayResult): void {
   try {
-    const message = parseJson(body.toString('utf8')) as { usage?: StreamUsage };
-    if (message.usage) result.usage = message.usage;
+    const message = parseJson(body.toString('utf8')) as { usage?: unknown };
+    if (message.usage) result.usage = usageOf(message.usage);
     result.toolsUsed = toolsUsedIn(message);
   } catch {
     // Not JSON (or more of it than the sidecar parses): nothing to count.

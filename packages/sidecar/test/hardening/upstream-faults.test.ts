@@ -283,6 +283,29 @@ describe('a misbehaving upstream (custom server)', () => {
     expect(body).toBe('<html>mail [MASKED:email]</html>');
   });
 
+  test('usage keys of a JSON answer other than the token counts become no metric label and no audit field', async () => {
+    const usage = { input_tokens: 3, output_tokens: 2, evil_tokens: 9, 'a"b_tokens': 4, cache_read_input_tokens: 'x'.repeat(64) };
+    mode = (_q, res) =>
+      void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: 'msg_u', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage }));
+    const res = await ask(world, await world.saToken('plain-bot'));
+    await res.arrayBuffer();
+    const record = (await auditRecord(world, res.headers.get('x-scopekeeper-request-id'))) as { usage?: unknown };
+    const metrics = await (await fetch(`${world.adminUrl}/metrics`)).text();
+    const types = new Set([...metrics.matchAll(/^scopekeeper_tokens_total\{[^}]*type="([^"]*)"/gm)].map((m) => m[1]));
+    recordAttack({
+      suite: SUITE,
+      attack: 'upstream: a JSON answer whose usage has keys of its own (`evil_tokens`, a quote in a key)',
+      expected: 'only the token counts are counted and recorded',
+      status: res.status,
+      note: [...types].join(','),
+    });
+    expect(res.status).toBe(200);
+    expect(record.usage).toEqual({ input_tokens: 3, output_tokens: 2 });
+    expect([...types].sort()).toEqual(['input', 'output']);
+  });
+
   test('an upstream that cannot be reached is a 502 api_error', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
