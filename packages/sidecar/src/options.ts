@@ -41,6 +41,8 @@ export interface SidecarOptions {
   maxQueued?: number;
   /** Longest wait in the queue (default 30 s); then 529 overloaded_error. */
   maxQueueWaitMs?: number;
+  /** Connections kept open on the data port (default 1024, http/connections.ts). */
+  maxConnections?: number;
   /** Connections per upstream origin (default 256). */
   upstreamConnections?: number;
 }

@@ -14,6 +14,7 @@ import type { SamlVerifier } from './identity/saml-verifier.ts';
 import { AuditLog } from './audit/log.ts';
 import { parseAuditFlag } from './audit/flag.ts';
 export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
+export { DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
 
 export { createLogger };
 
@@ -56,6 +57,8 @@ export interface SidecarFlags {
   maxConcurrent?: number;
   maxQueued?: number;
   maxQueueWait?: number;
+  /** Connections kept open on the data port (default 1024); past it the longest idle one is closed. */
+  maxConnections?: number;
   /** Keep-alive connections per upstream origin (default 256). */
   upstreamConnections?: number;
 }
@@ -95,6 +98,11 @@ export async function runSidecar(
   if (flags.maxBufferedBytes !== undefined && flags.maxBufferedBytes < flags.maxBodyBytes)
     throw new UsageError(
       `--max-buffered-bytes ${flags.maxBufferedBytes} is less than --max-body-bytes ${flags.maxBodyBytes}: a body of the largest size could never be read; raise --max-buffered-bytes (and the sidecar's memory limit with it) or lower --max-body-bytes`,
+    );
+  const gate = (flags.maxConcurrent ?? 256) + (flags.maxQueued ?? 512);
+  if (flags.maxConnections !== undefined && flags.maxConnections < gate)
+    throw new UsageError(
+      `--max-connections ${flags.maxConnections} is less than --max-concurrent + --max-queued (${gate}): requests the queue would answer with 529 would find their connection closed instead; raise --max-connections or lower the other two`,
     );
   if (flags.issuer.length === 0)
     throw new UsageError(
@@ -161,6 +169,7 @@ export async function runSidecar(
       maxConcurrent: flags.maxConcurrent,
       maxQueued: flags.maxQueued,
       maxQueueWaitMs: flags.maxQueueWait !== undefined ? flags.maxQueueWait * 1000 : undefined,
+      maxConnections: flags.maxConnections,
       upstreamConnections: flags.upstreamConnections,
     },
     { policy, verifier, saml, audit, log, metrics },

@@ -10,6 +10,7 @@ import type { Decision } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
+import { ConnectionLimit, DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { BodyBudget, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 import { SidecarMetrics } from './metrics.ts';
@@ -40,6 +41,8 @@ export class Sidecar {
   private dataServer: Server | undefined;
   private adminServer: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly connections: ConnectionLimit;
+  private connectionsWarnedAt = 0;
   /**
    * The context of every request not yet closed, by its req (the router hands layers req, not the
    * context). A Map whose entry goes when the response closes, not a WeakMap: V8's scavenger keeps
@@ -105,6 +108,7 @@ export class Sidecar {
       bodies,
       mcp,
     };
+    this.connections = new ConnectionLimit(opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.gate = new ConcurrencyGate({
       limit: opts.maxConcurrent ?? 256,
       maxQueued: opts.maxQueued ?? 512,
@@ -127,6 +131,10 @@ export class Sidecar {
     );
     this.dataServer.keepAliveTimeout = 65_000;
     this.dataServer.on('connection', (s: Socket) => {
+      const closed = this.connections.closed;
+      const kept = this.connections.opened(s);
+      if (this.connections.closed > closed) this.warnConnections();
+      if (!kept) return;
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
@@ -167,11 +175,28 @@ export class Sidecar {
     return false;
   }
 
+  /** At most once a minute: connections were closed to stay within --max-connections. */
+  private warnConnections(): void {
+    const now = Date.now();
+    if (now - this.connectionsWarnedAt < 60_000) return;
+    this.connectionsWarnedAt = now;
+    const { open, max, closed } = this.connections;
+    this.dp.log.warn(
+      { open, max, closed },
+      'the data port is at --max-connections: the connections idle longest are closed to make room; raise --max-connections (and the memory limit with it) if your agents keep this many open',
+    );
+  }
+
   /** Every request: its context, then the gate; past the gate the router. */
   private accept(req: IncomingMessage, res: ServerResponse): void {
     const ctx = new RequestContext(req, res, this.dp.now());
     this.inFlight.set(req, ctx);
-    res.once('close', () => this.inFlight.delete(req));
+    const socket = req.socket;
+    this.connections.busy(socket);
+    res.once('close', () => {
+      this.inFlight.delete(req);
+      this.connections.free(socket);
+    });
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));
     if (this.draining) res.setHeader('connection', 'close');

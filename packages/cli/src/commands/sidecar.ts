@@ -1,6 +1,13 @@
 import { envOption, onShutdown } from './shared.ts';
 import { Command } from 'commander';
-import { runSidecar, createLogger, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BUFFERED_BYTES, type SidecarFlags } from '@scopekeeper/sidecar/run';
+import {
+  runSidecar,
+  createLogger,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_MAX_CONNECTIONS,
+  type SidecarFlags,
+} from '@scopekeeper/sidecar/run';
 
 const collect = (v: string, prev: string[] = []) => [
   ...prev,
@@ -98,6 +105,11 @@ export function sidecarCommand(): Command {
       opt('--max-queue-wait <seconds>', 'longest wait for a slot; then 529 overloaded_error')
         .argParser(int('--max-queue-wait'))
         .default(30),
+    )
+    .addOption(
+      opt('--max-connections <n>', 'connections kept open on the data port; past it the longest idle one is closed')
+        .argParser(int('--max-connections'))
+        .default(DEFAULT_MAX_CONNECTIONS),
     )
     .addOption(
       opt('--upstream-connections <n>', 'keep-alive connections per upstream origin').argParser(int('--upstream-connections')).default(256),

@@ -1,0 +1,106 @@
+// Connections the data port keeps open are bounded (--max-connections, http/connections.ts).
+// Before: a connection kept alive after its answer stayed open for keepAliveTimeout (65 s) and
+// each cost the sidecar ~13 KB; 18,000 of them took the compiled sidecar to 273 MB of RSS, past its
+// container's 256Mi. The concurrency gate counts requests, not connections.
+import { connect, type Socket } from 'node:net';
+import { startWorld, type World } from '../../src/testing/world.ts';
+import { runSidecar } from '../../src/run.ts';
+import { silentLogger } from '../../src/log.ts';
+import { assertHealthy, recordAttack } from './support.ts';
+
+const SUITE = 'bursts and overload';
+
+interface Conn {
+  socket: Socket;
+  /** Status of each answer read on it, in order. */
+  statuses: number[];
+  closed: boolean;
+}
+
+/** A connection that sends `request` and keeps what comes back; it is not closed from this side. */
+function open(world: World, request: string): Promise<Conn> {
+  const { hostname, port } = new URL(world.url);
+  return new Promise((resolve) => {
+    const c: Conn = { socket: connect(Number(port), hostname), statuses: [], closed: false };
+    c.socket.on('error', () => undefined);
+    c.socket.on('close', () => (c.closed = true));
+    c.socket.on('data', (d: Buffer) => {
+      for (const m of d.toString('latin1').matchAll(/HTTP\/1\.1 (\d{3}) /g)) c.statuses.push(Number(m[1]));
+    });
+    c.socket.once('connect', () => {
+      c.socket.write(request);
+      resolve(c);
+    });
+  });
+}
+
+const until = async (ok: () => boolean, ms = 5000) => {
+  for (let t = 0; t < ms && !ok(); t += 20) await new Promise((r) => setTimeout(r, 20));
+};
+
+describe('--max-connections', () => {
+  let world: World;
+  let token: string;
+  const conns: Conn[] = [];
+
+  beforeAll(async () => {
+    world = await startWorld({ flags: { maxConnections: 40, maxConcurrent: 24, maxQueued: 16, maxQueueWait: 5 } });
+    token = await world.saToken('support-bot');
+  });
+  afterAll(async () => {
+    for (const c of conns) c.socket.destroy();
+    await world.close();
+  });
+
+  const messages = (content: string) => {
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content }] });
+    return `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+
+  test('60 connections kept alive after their answer, limit 40: the oldest idle ones are closed, the sidecar serves on', async () => {
+    const idle: Conn[] = [];
+    for (let i = 0; i < 60; i++) {
+      const c = await open(world, messages('hi'));
+      conns.push(c);
+      idle.push(c);
+      await until(() => c.statuses.length === 1 || c.closed);
+    }
+    await until(() => idle.filter((c) => c.closed).length >= 20, 2000);
+    const closed = idle.filter((c) => c.closed).length;
+    recordAttack({
+      suite: SUITE,
+      attack: '60 connections kept alive after one request each, --max-connections 40',
+      expected: 'every request answered; the 20 idle longest closed (before: all kept for 65 s, ~13 KB each)',
+      status: 200,
+      note: `${closed} closed; answered ${idle.filter((c) => c.statuses[0] === 200).length} of 60`,
+    });
+    expect(idle.every((c) => c.statuses[0] === 200)).toBe(true);
+    expect(closed).toBe(20);
+    // The oldest went first: the last 40 are still open.
+    expect(idle.slice(0, 20).every((c) => c.closed)).toBe(true);
+    expect(idle.slice(20).some((c) => c.closed)).toBe(false);
+    await assertHealthy(world);
+  });
+
+  test('with every connection in a request, a new one is closed before it is read; once they end, requests are served', async () => {
+    for (const c of conns.splice(0)) c.socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const busy: Conn[] = [];
+    for (let i = 0; i < 40; i++) busy.push(await open(world, messages('STUB:slow:1500 wait')));
+    conns.push(...busy);
+    await new Promise((r) => setTimeout(r, 300));
+    const extra = await open(world, messages('hi'));
+    conns.push(extra);
+    await until(() => extra.closed, 2000);
+    expect([extra.closed, extra.statuses]).toEqual([true, []]);
+    await until(() => busy.every((c) => c.statuses.length === 1), 8000);
+    expect(busy.map((c) => c.statuses[0])).toEqual(Array(40).fill(200));
+    await assertHealthy(world);
+  });
+
+  test('a start whose --max-connections could not hold the requests the queue answers is refused, saying what to raise', async () => {
+    await expect(runSidecar({ ...world.flags, maxConnections: 100, maxConcurrent: 256, maxQueued: 512 }, silentLogger())).rejects.toThrow(
+      /--max-connections 100 is less than --max-concurrent \+ --max-queued \(768\): requests the queue would answer with 529 would find their connection closed instead; raise --max-connections or lower the other two/,
+    );
+  });
+});
