@@ -10,7 +10,7 @@ import type { Decision } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
-import { ConnectionLimit, DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
+import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, limitConnections, type ConnectionLimit } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { BodyBudget, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 import { SidecarMetrics } from './metrics.ts';
@@ -41,7 +41,6 @@ export class Sidecar {
   private dataServer: Server | undefined;
   private adminServer: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private readonly connections: ConnectionLimit;
   private connectionsWarnedAt = 0;
   /**
    * The context of every request not yet closed, by its req (the router hands layers req, not the
@@ -108,7 +107,6 @@ export class Sidecar {
       bodies,
       mcp,
     };
-    this.connections = new ConnectionLimit(opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.gate = new ConcurrencyGate({
       limit: opts.maxConcurrent ?? 256,
       maxQueued: opts.maxQueued ?? 512,
@@ -130,15 +128,17 @@ export class Sidecar {
       (req, res) => this.accept(req, res),
     );
     this.dataServer.keepAliveTimeout = 65_000;
+    const connections = limitConnections(this.dataServer, this.dp.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, () =>
+      this.warnConnections(connections),
+    );
     this.dataServer.on('connection', (s: Socket) => {
-      const closed = this.connections.closed;
-      const kept = this.connections.opened(s);
-      if (this.connections.closed > closed) this.warnConnections();
-      if (!kept) return;
+      if (s.destroyed) return; // closed by the limit
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
-    this.adminServer = http.createServer(this.adminApp);
+    // Probes and scrapes send their headers at once; the port is reachable from other pods.
+    this.adminServer = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, this.adminApp);
+    limitConnections(this.adminServer, ADMIN_MAX_CONNECTIONS);
     await Promise.all([listen(this.dataServer, this.dp.opts.listen), listen(this.adminServer, this.dp.opts.admin)]);
     return { data: `http://${addr(this.dataServer)}`, admin: `http://${addr(this.adminServer)}` };
   }
@@ -176,11 +176,11 @@ export class Sidecar {
   }
 
   /** At most once a minute: connections were closed to stay within --max-connections. */
-  private warnConnections(): void {
+  private warnConnections(connections: ConnectionLimit): void {
     const now = Date.now();
     if (now - this.connectionsWarnedAt < 60_000) return;
     this.connectionsWarnedAt = now;
-    const { open, max, closed } = this.connections;
+    const { open, max, closed } = connections;
     this.dp.log.warn(
       { open, max, closed },
       'the data port is at --max-connections: the connections idle longest are closed to make room; raise --max-connections (and the memory limit with it) if your agents keep this many open',
@@ -191,12 +191,7 @@ export class Sidecar {
   private accept(req: IncomingMessage, res: ServerResponse): void {
     const ctx = new RequestContext(req, res, this.dp.now());
     this.inFlight.set(req, ctx);
-    const socket = req.socket;
-    this.connections.busy(socket);
-    res.once('close', () => {
-      this.inFlight.delete(req);
-      this.connections.free(socket);
-    });
+    res.once('close', () => this.inFlight.delete(req));
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));
     if (this.draining) res.setHeader('connection', 'close');

@@ -5,10 +5,33 @@
 // connection that has waited longest without a request in it (kept alive after its last answer,
 // or opened and not yet used) is closed, as keepAliveTimeout would have closed it; clients open a
 // new one. When every connection is in a request, the new one is closed before anything is read.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** The default of --max-connections: above --max-concurrent + --max-queued (768), ~20 MB of connections at most. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+
+/**
+ * The admin port's limit. It is the port other pods reach (kubelet probes, Prometheus), so a flood
+ * of connections there needs no token: 18,000 took the sidecar to 254 MB.
+ */
+export const ADMIN_MAX_CONNECTIONS = 64;
+
+/** Bounds `server`'s connections: each counted, and busy from its request's start until the response closes. */
+export function limitConnections(server: Server, max: number, onClosed: () => void = () => undefined): ConnectionLimit {
+  const limit = new ConnectionLimit(max);
+  server.on('connection', (s: Socket) => {
+    const closed = limit.closed;
+    limit.opened(s);
+    if (limit.closed > closed) onClosed();
+  });
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const s = req.socket;
+    limit.busy(s);
+    res.once('close', () => limit.free(s));
+  });
+  return limit;
+}
 
 export class ConnectionLimit {
   readonly max: number;

@@ -1,4 +1,5 @@
-// Connections the data port keeps open are bounded (--max-connections, http/connections.ts).
+// Connections the data port keeps open are bounded (--max-connections, http/connections.ts), and
+// the admin port's too (64: it is the port other pods reach).
 // Before: a connection kept alive after its answer stayed open for keepAliveTimeout (65 s) and
 // each cost the sidecar ~13 KB; 18,000 of them took the compiled sidecar to 273 MB of RSS, past its
 // container's 256Mi. The concurrency gate counts requests, not connections.
@@ -18,8 +19,8 @@ interface Conn {
 }
 
 /** A connection that sends `request` and keeps what comes back; it is not closed from this side. */
-function open(world: World, request: string): Promise<Conn> {
-  const { hostname, port } = new URL(world.url);
+function open(url: string, request: string): Promise<Conn> {
+  const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const c: Conn = { socket: connect(Number(port), hostname), statuses: [], closed: false };
     c.socket.on('error', () => undefined);
@@ -60,7 +61,7 @@ describe('--max-connections', () => {
   test('60 connections kept alive after their answer, limit 40: the oldest idle ones are closed, the sidecar serves on', async () => {
     const idle: Conn[] = [];
     for (let i = 0; i < 60; i++) {
-      const c = await open(world, messages('hi'));
+      const c = await open(world.url, messages('hi'));
       conns.push(c);
       idle.push(c);
       await until(() => c.statuses.length === 1 || c.closed);
@@ -86,16 +87,35 @@ describe('--max-connections', () => {
     for (const c of conns.splice(0)) c.socket.destroy();
     await new Promise((r) => setTimeout(r, 100));
     const busy: Conn[] = [];
-    for (let i = 0; i < 40; i++) busy.push(await open(world, messages('STUB:slow:1500 wait')));
+    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:1500 wait')));
     conns.push(...busy);
     await new Promise((r) => setTimeout(r, 300));
-    const extra = await open(world, messages('hi'));
+    const extra = await open(world.url, messages('hi'));
     conns.push(extra);
     await until(() => extra.closed, 2000);
     expect([extra.closed, extra.statuses]).toEqual([true, []]);
     await until(() => busy.every((c) => c.statuses.length === 1), 8000);
     expect(busy.map((c) => c.statuses[0])).toEqual(Array(40).fill(200));
     await assertHealthy(world);
+  });
+
+  test('the admin port (other pods reach it, no token needed): 100 connections holding half their headers, a probe still gets in', async () => {
+    const held: Conn[] = [];
+    for (let i = 0; i < 100; i++) held.push(await open(world.adminUrl, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
+    conns.push(...held);
+    await until(() => held.filter((c) => c.closed).length >= 36, 2000);
+    const probe = await fetch(`${world.adminUrl}/readyz`);
+    const closed = held.filter((c) => c.closed).length;
+    recordAttack({
+      suite: SUITE,
+      attack: '100 connections to the admin port, each holding half its headers (before: all kept until the 60 s headers timeout)',
+      expected: 'at most 64 open, the oldest closed; /readyz still 200',
+      status: probe.status,
+      note: `${closed} of 100 closed`,
+    });
+    expect(probe.status).toBe(200);
+    expect(closed).toBeGreaterThanOrEqual(37); // 36 to make room for the rest, one more for the probe
+    expect(held.slice(0, 36).every((c) => c.closed)).toBe(true);
   });
 
   test('a start whose --max-connections could not hold the requests the queue answers is refused, saying what to raise', async () => {
