@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import type { ModelScope } from '@scopekeeper/core';
 import type { AdmissionRequest, AdmissionReview } from './admission.ts';
@@ -281,5 +281,62 @@ describe('certificate files', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('what any pod can send the webhook port is bounded', () => {
+  let small: WebhookServer;
+  let smallUrl: string;
+  beforeAll(async () => {
+    small = createWebhookServer({
+      port: 0,
+      host: '127.0.0.1',
+      tls: { cert: serving.certPem, key: serving.keyPem },
+      deps,
+      maxBodyBytes: 900_000,
+      maxBufferedBytes: 1_000_000,
+      maxConnections: 4,
+    });
+    smallUrl = await small.listen();
+  });
+  afterAll(() => small.close());
+
+  /** A review of about `bytes` bytes (one long annotation). */
+  const sized = (bytes: number) => review({ object: pod({ note: 'x'.repeat(bytes) }) });
+  const held = (bytes: number, sent: number): Promise<TLSSocket> =>
+    new Promise((resolve) => {
+      const { hostname, port } = new URL(smallUrl);
+      const s = connect({ host: hostname, port: Number(port), ca: ca.certPem }, () => {
+        s.write(`POST /mutate-pod HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${bytes}\r\n\r\n`);
+        s.write('x'.repeat(sent));
+        resolve(s);
+      });
+      s.on('error', () => undefined);
+    });
+
+  test('an AdmissionReview of more than 250,000 JSON values is refused before it is parsed (400)', async () => {
+    const r = await call(url, ca.certPem, '/mutate-pod', `{"apiVersion":"admission.k8s.io/v1","x":[${'{},'.repeat(300_000)}{}]}`);
+    expect(r).toMatchObject({ status: 400, body: expect.stringContaining('not read: it holds more than 250,000 JSON values') });
+  });
+
+  test('bodies read at once share a budget: past it 503 (the body drained, not kept); served once the other is gone', async () => {
+    const slow = await held(800_000, 700_000);
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await call(smallUrl, ca.certPem, '/mutate-pod', sized(500_000));
+    expect(refused).toMatchObject({
+      status: 503,
+      body: expect.stringMatching(/^the webhook is reading \d+ bytes of AdmissionReviews, at most 1000000; retry/),
+    });
+    slow.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await call(smallUrl, ca.certPem, '/mutate-pod', sized(500_000))).status).toBe(200);
+  });
+
+  test('connections past --max-connections are closed as they arrive; the port serves once they go', async () => {
+    const idle = await Promise.all([1, 2, 3, 4].map(() => held(10, 0)));
+    await expect(call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).rejects.toThrow();
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).status).toBe(200);
   });
 });

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { silentLogger, type Logger } from '@scopekeeper/kube';
+import { JsonTooLargeError, parseJson } from '@scopekeeper/core';
 import type { V1Pod } from '@kubernetes/client-node';
 import { allow, deny, toAdmissionReview, type AdmissionRequest, type AdmissionReview, type Verdict } from './admission.ts';
 import { PATHS } from './constants.ts';
@@ -44,6 +45,10 @@ export interface WebhookServerOptions {
   metrics?: { injections?: Counter<'result'>; registry?: Registry };
   /** Largest AdmissionReview accepted; default 8 MiB. */
   maxBodyBytes?: number;
+  /** Bytes of AdmissionReviews read at once, all requests together; default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** Connections open at once; default 1024 (more are closed as they arrive). */
+  maxConnections?: number;
 }
 
 export interface WebhookServer {
@@ -73,29 +78,59 @@ export function injectionsCounter(registry?: Registry): Counter<'result'> {
 
 class BadRequest extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** No room for this body beside the ones being read (503): the port is reachable from any pod. */
+class Busy extends Error {}
+
+/**
+ * Bytes of the AdmissionReviews being read, all together. Any pod can reach the webhook port, and
+ * a body whose last byte never comes is held until the request timeout: without a bound, a few
+ * dozen 8 MiB bodies sent that way take the operator past its memory limit, and the webhooks'
+ * failurePolicy then refuses every pod and review until it is back.
+ */
+class Buffered {
+  held = 0;
+  readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number, buffered: Buffered): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let done = false;
+    const settle = (e?: Error) => {
+      if (done) return;
+      done = true;
+      buffered.held -= size;
+      if (!e) return resolve(Buffer.concat(chunks));
+      // Read the rest without keeping it, so the caller gets the answer rather than a cut connection.
+      chunks.length = 0;
+      req.resume();
+      reject(e);
+    };
     req.on('data', (b: Buffer) => {
+      if (done) return;
+      if (size + b.length > limit) return settle(new BadRequest(`AdmissionReview larger than ${limit} bytes`));
+      if (buffered.held + b.length > buffered.max)
+        return settle(new Busy(`the webhook is reading ${buffered.held} bytes of AdmissionReviews, at most ${buffered.max}; retry`));
       size += b.length;
-      if (size > limit) {
-        reject(new BadRequest(`AdmissionReview larger than ${limit} bytes`));
-        req.destroy();
-        return;
-      }
+      buffered.held += b.length;
       chunks.push(b);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => settle());
+    req.on('error', (e) => settle(e));
+    req.on('close', () => settle(new Error('the connection closed before the body was complete')));
   });
 }
 
 function parseReview(body: Buffer): AdmissionRequest {
   let review: AdmissionReview;
   try {
-    review = JSON.parse(body.toString('utf8')) as AdmissionReview;
-  } catch {
+    review = parseJson(body.toString('utf8')) as AdmissionReview;
+  } catch (e) {
+    if (e instanceof JsonTooLargeError) throw new BadRequest(`the AdmissionReview is not read: ${e.message}`);
     throw new BadRequest('the body is not JSON; send an admission.k8s.io/v1 AdmissionReview');
   }
   if (review?.apiVersion !== 'admission.k8s.io/v1' || review.kind !== 'AdmissionReview') {
@@ -115,6 +150,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const deps = opts.deps;
   const now = deps.now ?? Date.now;
   const limit = opts.maxBodyBytes ?? 8 * 1024 * 1024;
+  const buffered = new Buffered(opts.maxBufferedBytes ?? 64 * 1024 * 1024);
   const injections = opts.metrics?.injections ?? injectionsCounter(opts.metrics?.registry);
   for (const r of ['injected', 'skipped', 'refused'] as const) injections.inc({ result: r }, 0);
   const duration = opts.metrics?.registry
@@ -224,7 +260,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     }
     const t0 = process.hrtime.bigint();
     let uid = '';
-    readBody(req, limit)
+    readBody(req, limit, buffered)
       .then(async (body) => {
         const ar = parseReview(body);
         uid = ar.uid;
@@ -235,12 +271,14 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       .catch((e: Error) => {
         if (res.headersSent) return;
         const bad = e instanceof BadRequest;
-        if (!bad) log.error({ path, uid, err: e.message }, 'admission handler failed; the webhook failurePolicy decides');
-        res.writeHead(bad ? 400 : 500, { 'content-type': 'text/plain' }).end(`${e.message}\n`);
+        const busy = e instanceof Busy;
+        if (!bad && !busy) log.error({ path, uid, err: e.message }, 'admission handler failed; the webhook failurePolicy decides');
+        res.writeHead(bad ? 400 : busy ? 503 : 500, { 'content-type': 'text/plain' }).end(`${e.message}\n`);
       })
       .finally(() => duration?.observe({ path }, Number(process.hrtime.bigint() - t0) / 1e9));
   });
   server.on('tlsClientError', (e: Error) => log.debug({ err: e.message }, 'TLS handshake failed'));
+  server.maxConnections = opts.maxConnections ?? 1024;
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 30_000;
