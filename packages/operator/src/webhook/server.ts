@@ -105,9 +105,11 @@ function readBody(req: IncomingMessage, limit: number, buffered: Buffered): Prom
       done = true;
       buffered.held -= size;
       if (!e) return resolve(Buffer.concat(chunks));
-      // Read the rest without keeping it, so the caller gets the answer rather than a cut connection.
       chunks.length = 0;
-      req.resume();
+      // A body too large is cut off; one that found no room is read to its end without being
+      // kept, so the API server gets the 503 rather than a cut connection.
+      if (e instanceof Busy) req.resume();
+      else req.destroy();
       reject(e);
     };
     req.on('data', (b: Buffer) => {
@@ -121,7 +123,8 @@ function readBody(req: IncomingMessage, limit: number, buffered: Buffered): Prom
     });
     req.on('end', () => settle());
     req.on('error', (e) => settle(e));
-    req.on('close', () => settle(new Error('the connection closed before the body was complete')));
+    // (a BadRequest: a caller that goes away is not the handler failing, and is not logged as such)
+    req.on('close', () => settle(new BadRequest('the connection closed before the body was complete')));
   });
 }
 
