@@ -47,7 +47,7 @@ const INPUTS: Record<string, (n: number) => string> = {
 /** CPU milliseconds of this process (not wall time: a busy machine delays us, it does not add CPU). */
 function timeIt(f: () => void): number {
   let best = Infinity;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < 3; i++) {
     const t0 = process.cpuUsage();
     f();
     const d = process.cpuUsage(t0);
@@ -63,8 +63,11 @@ describe('linear time on adversarial 0.5 MB / 2 MB inputs', () => {
     expect(big.length).toBeGreaterThanOrEqual(1_900_000);
     const t1 = timeIt(() => masking.maskText(small));
     const t2 = timeIt(() => masking.maskText(big));
-    // fast in absolute terms, or scaling linearly (a quadratic scan would be ~16x)
-    expect(t2 < 60 || t2 / t1 < 8).toBe(true);
+    // Fast in absolute terms, or scaling linearly (a quadratic scan would be ~16x). A linear scan of
+    // 2 MB takes ~20-40 ms here; a quadratic one, even at a nanosecond a step, would take minutes, so
+    // the absolute bound leaves room for a loaded CI machine (60 ms failed once beside other tests)
+    // without letting a quadratic scan pass.
+    expect(t2 < 250 || t2 / t1 < 8).toBe(true);
   });
 });
 
