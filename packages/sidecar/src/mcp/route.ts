@@ -10,6 +10,7 @@ import {
   describeIdentity,
   rpcError,
   RPC,
+  type AuditDecision,
   type AuditEvent,
   type Decision,
   type Masking,
@@ -18,6 +19,7 @@ import {
 import type { RequestContext } from '../context.ts';
 import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import { BODY_BUDGET_RETRY_AFTER_S, BodyBudgetError, type BodyBudget } from '../http/body-budget.ts';
+import { REFUSALS } from '../http/refusals.ts';
 import type { HeldRequests } from '../policy/held.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
@@ -125,7 +127,7 @@ export async function serveMcp(
           ...(r.status === 529 ? { 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) } : {}),
         })
         .end(text);
-      return record({ method: '(invalid)', decision: 'deny', reasons: [r.reason], status: r.status, latencyMs: 0 });
+      return record({ method: '(invalid)', decision: r.decision, reasons: [r.reason], status: r.status, latencyMs: 0 });
     }
   }
   const id = ctx.identity!;
@@ -204,24 +206,21 @@ function unreadBody(
   e: Error,
   limit: number,
   timeoutMs: number,
-): { status: number; rpc: number; reason: string; message: string; close: boolean } {
+): { status: number; rpc: number; reason: string; decision: AuditDecision; message: string; close: boolean } {
+  // Status, reason and decision as the Messages route records the same refusal (http/refusals.ts).
+  const as = (r: { status: number; code: string; decision: AuditDecision }) => ({ status: r.status, reason: r.code, decision: r.decision });
   if (e instanceof BodyTooLargeError) {
     const message = `The MCP message is too large (${e.message}); the sidecar accepts up to ${limit} bytes. Send smaller arguments.`;
-    return { status: 413, rpc: RPC.invalidRequest, reason: 'RequestTooLarge', message, close: true };
+    return { ...as(REFUSALS.requestTooLarge), rpc: RPC.invalidRequest, message, close: true };
   }
   if (e instanceof BodyBudgetError) {
     const message = `scopekeeper did not keep this MCP message: ${e.message}; retry after ${BODY_BUDGET_RETRY_AFTER_S} s.`;
-    return { status: 529, rpc: RPC.unavailable, reason: 'BodyBudget', message, close: false };
+    return { ...as(REFUSALS.bodiesBusy), rpc: RPC.unavailable, message, close: false };
   }
   if (e instanceof BodyTimeoutError) {
     const message = `The MCP message did not arrive in time (${e.message} within ${timeoutMs / 1000} s of the headers); send the whole body without pausing.`;
-    return { status: 408, rpc: RPC.invalidRequest, reason: 'BodyTimeout', message, close: true };
+    return { ...as(REFUSALS.bodyTimeout), rpc: RPC.invalidRequest, message, close: true };
   }
-  return {
-    status: 400,
-    rpc: RPC.parseError,
-    reason: 'BodyUnreadable',
-    message: `The request body could not be read (${e.message}); send it again.`,
-    close: false,
-  };
+  const message = `The request body could not be read (${e.message}); send it again.`;
+  return { ...as(REFUSALS.bodyUnreadable), rpc: RPC.parseError, message, close: false };
 }

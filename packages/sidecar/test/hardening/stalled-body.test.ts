@@ -61,7 +61,7 @@ const stalled = (path: string) =>
 
 const haiku = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] });
 
-async function records(): Promise<{ status: number; reasons: string[]; route: string }[]> {
+async function records(): Promise<{ status: number; reasons: string[]; route: string; decision: string }[]> {
   return completeJsonLines(await readFile(world.auditFile, 'utf8'));
 }
 
@@ -94,11 +94,15 @@ test('two stalled Messages bodies fill both slots: each gets 408 in Anthropic’
     });
   }
   const added = (await records()).slice(before);
-  expect(added.filter((r) => r.status === 408).map((r) => r.reasons)).toEqual([['BodyTimeout'], ['BodyTimeout']]);
+  expect(added.filter((r) => r.status === 408).map((r) => [r.reasons, r.decision])).toEqual([
+    [['BodyTimeout'], 'error'],
+    [['BodyTimeout'], 'error'],
+  ]);
 }, 15_000);
 
-test('a stalled MCP message: 408 with a JSON-RPC error, closed; the server got nothing', async () => {
+test('a stalled MCP message: 408 with a JSON-RPC error, closed; the server got nothing; recorded as the Messages route records it', async () => {
   const seen = mcp.received.length;
+  const before = (await records()).length;
   const r = await rawHttp(world.url, stalled('/services/crm/mcp'), { waitMs: 8000 });
   recordAttack({
     suite: SUITE,
@@ -113,6 +117,13 @@ test('a stalled MCP message: 408 with a JSON-RPC error, closed; the server got n
     'did not arrive in time (9 of 200 bytes within 1 s',
   );
   expect(mcp.received.length).toBe(seen);
+  // The same refusal, the same record as on the Messages route (before: decision `deny`).
+  let rec: { status: number; reasons: string[]; route: string; decision: string } | undefined;
+  for (let i = 0; i < 100 && !rec; i++) {
+    rec = (await records()).slice(before).find((x) => x.route === 'mcp' && x.status === 408);
+    if (!rec) await new Promise((res) => setTimeout(res, 20));
+  }
+  expect(rec).toMatchObject({ reasons: ['BodyTimeout'], decision: 'error' });
 }, 15_000);
 
 test('a stalled upload streamed through to a service: cut by Node’s request timeout, the slot freed, audited', async () => {
