@@ -18,18 +18,23 @@ export async function relay(dp: DataPath, ctx: RequestContext, upstream: Upstrea
   // An answer read whole (to mask it, count its usage, filter a model list) takes from the body
   // budget until the caller has it: handed to a caller that does not read, it stays in memory.
   const lease = dp.bodies.lease();
-  if (ctx.res.closed) lease.release();
-  else ctx.res.once('close', () => lease.release());
-  const result: RelayResult =
-    ctx.modelFilter && upstream.status < 400
-      ? await relayModels(dp, ctx, upstream, headers, lease)
-      : await relayResponse(upstream, ctx.res, {
-          masking: ctx.masking,
-          maskFields: ctx.maskFields,
-          messages: ctx.route === 'messages',
-          extraHeaders: headers,
-          lease,
-        });
+  let result: RelayResult;
+  try {
+    result =
+      ctx.modelFilter && upstream.status < 400
+        ? await relayModels(dp, ctx, upstream, headers, lease)
+        : await relayResponse(upstream, ctx.res, {
+            masking: ctx.masking,
+            maskFields: ctx.maskFields,
+            messages: ctx.route === 'messages',
+            extraHeaders: headers,
+            lease,
+          });
+  } finally {
+    // What the kernel has not taken yet stays in memory until the caller reads it.
+    if (ctx.res.writableFinished || ctx.res.closed) lease.release();
+    else ctx.res.once('close', () => lease.release());
+  }
   ctx.upstreamEnd = process.hrtime.bigint();
   record(dp, ctx, result, ctx.decision?.effect === 'allow' ? 'allow' : 'deny', ctx.reasonCodes);
 }
