@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { Registry } from 'prom-client';
 import type { ModelScope } from '@scopekeeper/core';
@@ -296,6 +297,7 @@ describe('what any pod can send the webhook port is bounded', () => {
       maxBodyBytes: 900_000,
       maxBufferedBytes: 1_000_000,
       maxConnections: 4,
+      handshakeTimeoutMs: 300,
     });
     smallUrl = await small.listen();
   });
@@ -330,6 +332,20 @@ describe('what any pod can send the webhook port is bounded', () => {
     slow.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect((await call(smallUrl, ca.certPem, '/mutate-pod', sized(500_000))).status).toBe(200);
+  });
+
+  test('a connection that does not complete its TLS handshake is closed after the handshake timeout (Node: 120 s)', async () => {
+    const { hostname, port } = new URL(smallUrl);
+    const raw = createConnection(Number(port), hostname);
+    raw.on('error', () => undefined);
+    const closed = new Promise<number>((r) => {
+      const t0 = Date.now();
+      raw.once('close', () => r(Date.now() - t0));
+    });
+    raw.resume();
+    const ms = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 3000))]);
+    raw.destroy();
+    expect(ms).toBeGreaterThan(0);
   });
 
   test('connections past --max-connections are closed as they arrive; the port serves once they go', async () => {

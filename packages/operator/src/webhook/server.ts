@@ -49,6 +49,8 @@ export interface WebhookServerOptions {
   maxBufferedBytes?: number;
   /** Connections open at once; default 1024 (more are closed as they arrive). */
   maxConnections?: number;
+  /** Time a client has to complete the TLS handshake; default 10 s (Node's is 120 s). */
+  handshakeTimeoutMs?: number;
 }
 
 export interface WebhookServer {
@@ -210,7 +212,8 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const tlsOpts = opts.tls;
   let loaded: { cert: string; key: string } | undefined;
   let lastFileError: string | undefined;
-  const server: Server = createServer({ minVersion: 'TLSv1.2' });
+  // A connection that never completes its handshake holds one of maxConnections until then.
+  const server: Server = createServer({ minVersion: 'TLSv1.2', handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000 });
   const apply = (pem: { cert: string; key: string }) => {
     createSecureContext(pem); // throws on a key that does not fit the certificate, before anything changes
     server.setSecureContext({ cert: pem.cert, key: pem.key, minVersion: 'TLSv1.2' });
