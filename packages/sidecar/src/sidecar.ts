@@ -6,11 +6,11 @@ import type { Agent as HttpsAgent } from 'node:https';
 import { httpsModule } from './http/tls.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express } from 'express';
-import type { Decision } from '@scopekeeper/core';
+import { limitConnections, type ConnectionLimit, type Decision } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
-import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, limitConnections, type ConnectionLimit } from './http/connections.ts';
+import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { BodyBudget, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 import { SidecarMetrics } from './metrics.ts';
@@ -128,9 +128,9 @@ export class Sidecar {
       (req, res) => this.accept(req, res),
     );
     this.dataServer.keepAliveTimeout = 65_000;
-    const connections = limitConnections(this.dataServer, this.dp.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, () =>
-      this.warnConnections(connections),
-    );
+    const connections: ConnectionLimit = limitConnections(this.dataServer, this.dp.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, {
+      onClosed: () => this.warnConnections(connections),
+    });
     this.dataServer.on('connection', (s: Socket) => {
       if (s.destroyed) return; // closed by the limit
       this.sockets.add(s);

@@ -348,11 +348,30 @@ describe('what any pod can send the webhook port is bounded', () => {
     expect(ms).toBeGreaterThan(0);
   });
 
-  test('connections past --max-connections are closed as they arrive; the port serves once they go', async () => {
-    const idle = await Promise.all([1, 2, 3, 4].map(() => held(10, 0)));
+  test('connections past maxConnections (handshakes included) are closed as they arrive; the port serves once they go', async () => {
+    const { hostname, port } = new URL(smallUrl);
+    const raw = [1, 2, 3, 4].map(() => createConnection(Number(port), hostname).on('error', () => undefined));
+    await new Promise((r) => setTimeout(r, 100));
     await expect(call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).rejects.toThrow();
-    for (const s of idle) s.destroy();
+    for (const s of raw) s.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect((await call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).status).toBe(200);
+  });
+
+  test('past half of maxConnections established, the connection idle longest is closed for a new one: held-open ones do not keep callers out', async () => {
+    const idle: TLSSocket[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = await new Promise<TLSSocket>((resolve) => {
+        const { hostname, port } = new URL(smallUrl);
+        const t = connect({ host: hostname, port: Number(port), ca: ca.certPem }, () => resolve(t));
+        t.on('error', () => undefined);
+      });
+      idle.push(s);
+    }
+    // Before: both stayed open for the 30 s keep-alive, and a third caller took the third slot of four.
+    expect((await call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(idle.map((s) => s.destroyed || s.readyState === 'closed')).toEqual([true, false]);
+    for (const s of idle) s.destroy();
   });
 });

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { silentLogger, type Logger } from '@scopekeeper/kube';
-import { JsonTooLargeError, parseJson } from '@scopekeeper/core';
+import { JsonTooLargeError, limitConnections, parseJson } from '@scopekeeper/core';
 import type { V1Pod } from '@kubernetes/client-node';
 import { allow, deny, toAdmissionReview, type AdmissionRequest, type AdmissionReview, type Verdict } from './admission.ts';
 import { PATHS } from './constants.ts';
@@ -47,7 +47,7 @@ export interface WebhookServerOptions {
   maxBodyBytes?: number;
   /** Bytes of AdmissionReviews read at once, all requests together; default 64 MiB. */
   maxBufferedBytes?: number;
-  /** Connections open at once; default 1024 (more are closed as they arrive). */
+  /** Connections open at once; default 1024 (more are closed as they arrive; past half of them established, the one idle longest is closed). */
   maxConnections?: number;
   /** Time a client has to complete the TLS handshake; default 10 s (Node's is 120 s). */
   handshakeTimeoutMs?: number;
@@ -284,7 +284,11 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       .finally(() => duration?.observe({ path }, Number(process.hrtime.bigint() - t0) / 1e9));
   });
   server.on('tlsClientError', (e: Error) => log.debug({ err: e.message }, 'TLS handshake failed'));
+  // Every connection, handshakes included, counts against maxConnections (more are closed as they
+  // arrive); past half of them established, the one idle longest is closed for a new one, so that
+  // connections held open by another pod do not keep the API server out.
   server.maxConnections = opts.maxConnections ?? 1024;
+  limitConnections(server, Math.floor(server.maxConnections / 2), { on: 'secureConnection' });
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 30_000;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { ConnectionLimit } from './connections.ts';
+import { ConnectionLimit } from './connection-limit.ts';
 
 /** Enough of a Socket for the limit: destroy() closes it, as a real one does a moment later. */
 function sockets(n: number): Socket[] {
