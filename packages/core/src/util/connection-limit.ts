@@ -63,6 +63,11 @@ export class ConnectionLimit<C extends Connection = Connection> {
     return this.#open;
   }
 
+  /** Connections the limit keeps a count of requests for: the open ones, no more (none is kept after it closed). */
+  get tracked(): number {
+    return this.#requests.size;
+  }
+
   /** Connections this limit has closed so far. */
   get closed(): number {
     return this.#closed;
