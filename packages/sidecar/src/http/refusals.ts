@@ -132,6 +132,21 @@ export const REFUSALS = {
     message: (a) => `scopekeeper did not keep this request's body: ${a.why}; retry after ${BODY_BUDGET_RETRY_AFTER_S} s.`,
     headers: () => ({ 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) }),
   }),
+  /**
+   * upstream/response.ts: an answer read whole (to mask it, count it, filter a model list) that
+   * does not fit in the budget beside the bodies in flight; the SDKs retry a 529. (A stream's
+   * event that does not fit ends the stream with the same error type: upstream/relay-sse.ts.)
+   */
+  answerBusy: refusal<{ why: string; reasons: string[] }>({
+    type: 'overloaded_error',
+    status: 529,
+    decision: 'allow',
+    code: 'BodyBudget',
+    message: (a) => `scopekeeper has no room to hold the upstream's answer now (${a.why}); retry after ${BODY_BUDGET_RETRY_AFTER_S} s.`,
+    reasons: (a) => a.reasons,
+    headers: () => ({ 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) }),
+    auditError: true,
+  }),
   bodyUnreadable: refusal<{ why: string }>({
     type: 'invalid_request_error',
     status: 400,

@@ -5,7 +5,7 @@ import { matchAnyName, parseJson } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { relayResponse, type RelayResult } from '../upstream/response.ts';
 import type { UpstreamResponse } from '../upstream/forwarder.ts';
-import type { BodyLease } from '../http/body-budget.ts';
+import { BodyBudgetError, type BodyLease } from '../http/body-budget.ts';
 import { record } from './record.ts';
 import { refuse } from './refuse.ts';
 import type { DataPath } from './env.ts';
@@ -54,9 +54,10 @@ async function relayModels(
       chunks.push(c as Buffer);
     }
     list = parseJson(Buffer.concat(chunks).toString('utf8')) as typeof list;
-  } catch {
-    refuse(dp, ctx, 'modelListUnreadable', { reasons: ctx.reasonCodes });
-    return { status: 502 };
+  } catch (e) {
+    if (e instanceof BodyBudgetError) refuse(dp, ctx, 'answerBusy', { why: e.message, reasons: ctx.reasonCodes });
+    else refuse(dp, ctx, 'modelListUnreadable', { reasons: ctx.reasonCodes });
+    return { status: ctx.res.statusCode };
   }
   const data = (list.data ?? []).filter((m) => typeof m.id === 'string' && matchAnyName(ctx.modelFilter!, m.id));
   const body = JSON.stringify({ ...list, data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null });

@@ -8,6 +8,7 @@ import { responseHeaderFilter } from '../http/headers.ts';
 import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
 import { relaySse, type Leg } from './relay-sse.ts';
 import {
+  anthropicError,
   compileMasking,
   maskingBlockedMessage,
   parseJson,
@@ -17,7 +18,8 @@ import {
   type Masking,
   type StreamUsage,
 } from '@scopekeeper/core';
-import type { BodyLease } from '../http/body-budget.ts';
+import { BodyBudgetError, type BodyLease } from '../http/body-budget.ts';
+import { REFUSALS } from '../http/refusals.ts';
 
 export interface RelayResult {
   status: number;
@@ -140,18 +142,23 @@ function relayWhole(
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
-    const fail = (why: string) => {
+    const fail = (why: string, busy = false) => {
       if (failed) return;
       failed = true;
       upstream.destroy();
-      const body = JSON.stringify({
-        type: 'error',
-        error: { type: 'api_error', message: `The upstream response could not be relayed (${why}); retry the request.` },
-      });
+      // No room in the budget is the caller's 529 to retry, as for a body (http/refusals.ts).
+      const r = busy ? REFUSALS.answerBusy : undefined;
+      const message = r?.message({ why, reasons: [] }) ?? `The upstream response could not be relayed (${why}); retry the request.`;
+      const e = anthropicError(r?.type ?? 'api_error', message, undefined, r?.status ?? 502);
       if (!res.headersSent)
-        res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...opts.extraHeaders });
-      res.end(body);
-      resolve({ status: 502, error: why });
+        res.writeHead(e.status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(e.json),
+          ...r?.headers?.({ why, reasons: [] }),
+          ...opts.extraHeaders,
+        });
+      res.end(e.json);
+      resolve({ status: e.status, error: busy ? `body budget: ${why}` : why });
     };
     source.on('data', (c: Buffer) => {
       size += c.length;
@@ -159,7 +166,7 @@ function relayWhole(
       try {
         opts.lease?.take(c.length);
       } catch (e) {
-        return fail((e as Error).message);
+        return fail((e as Error).message, e instanceof BodyBudgetError);
       }
       chunks.push(c);
     });

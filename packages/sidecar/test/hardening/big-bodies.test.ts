@@ -218,6 +218,28 @@ describe('bodies held whole share one budget (--max-buffered-bytes)', () => {
     expect(first.status).toBe(200);
   });
 
+  test('a model list that does not fit in what is left gets 529 with retry-after (before: 502, "not JSON")', async () => {
+    // Two bodies still arriving hold all but 50 bytes of the 1 MB.
+    const stall = (length: number, sent: number) =>
+      rawHttp(
+        world.url,
+        `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${sized(length).slice(0, sent)}`,
+        { waitMs: 1500 },
+      );
+    const stalled = [stall(600_000, 590_000), stall(500_000, 409_950)];
+    await new Promise((r) => setTimeout(r, 400));
+    const refused = await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await refused.text();
+    expect(refused.status).toBe(529);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(anthropicError(text).error.message).toMatch(/^scopekeeper has no room to hold the upstream's answer now \(the sidecar holds/);
+    await Promise.all(stalled);
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
+    await again.arrayBuffer();
+    expect(again.status).toBe(200);
+  });
+
   test('a start that could never read a body of the largest size is refused, saying what to raise', async () => {
     // (runSidecar checks the flags before it opens anything)
     await expect(runSidecar({ ...world.flags, maxBodyBytes: 2_000_000, maxBufferedBytes: 1_000_000 }, silentLogger())).rejects.toThrow(
@@ -286,6 +308,44 @@ describe('an answer read whole is held until its caller has it', () => {
     for (let i = 0; i < 100 && got < 16 * MIB; i++) await new Promise((r) => setTimeout(r, 20));
     slow.destroy();
     const again = await body();
+    await again.arrayBuffer();
+    expect(again.status).toBe(200);
+  });
+
+  test('an answer that does not fit beside a body still arriving gets 529 with retry-after, as a body would (before: 502)', async () => {
+    // 9 MiB of a Messages body, then nothing: they stay taken while it arrives; the 16 MiB answer
+    // has 15 MiB of the 24. (In a pod, four 15 MiB bodies at once hit this race: e2e/pods.)
+    const token = await world.saToken('big-answer-bot');
+    const whole = sized(10 * MIB - 1024);
+    const stalled = rawHttp(
+      world.url,
+      `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${whole.length}\r\n\r\n${whole.slice(0, 9 * MIB)}`,
+      { waitMs: 2500 },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const before = completeJsonLines<{ status: number; error?: string }>(await readFile(world.auditFile, 'utf8')).length;
+    const refused = await fetch(`${world.url}/services/dump/all`, { headers: { authorization: `Bearer ${token}` } });
+    const text = await refused.text();
+    recordAttack({
+      suite: SUITE,
+      attack: 'a 16 MiB masked answer while 9 MiB of a body are held (budget 24 MiB)',
+      expected: '529 overloaded_error, retry-after 1, as for a body that does not fit (before: 502 api_error)',
+      status: refused.status,
+      errorType: errorTypeOf(text),
+    });
+    expect(refused.status).toBe(529);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(anthropicError(text).error).toEqual({
+      type: 'overloaded_error',
+      message: expect.stringMatching(
+        /^scopekeeper has no room to hold the upstream's answer now \(the sidecar holds \d+\.\d MiB of bodies of requests in flight, of at most 24\.0 MiB \(--max-buffered-bytes\)\); retry after 1 s\.$/,
+      ),
+    });
+    await stalled;
+    await new Promise((r) => setTimeout(r, 200));
+    const added = completeJsonLines<{ status: number; error?: string }>(await readFile(world.auditFile, 'utf8')).slice(before);
+    expect(added.find((r) => r.status === 529)?.error).toMatch(/^body budget: the sidecar holds/);
+    const again = await fetch(`${world.url}/services/dump/all`, { headers: { authorization: `Bearer ${token}` } });
     await again.arrayBuffer();
     expect(again.status).toBe(200);
   });
