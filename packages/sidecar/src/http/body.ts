@@ -8,6 +8,16 @@ import type { BodyLease } from './body-budget.ts';
 /** The default of SidecarOptions.bodyTimeoutMs. */
 export const BODY_TIMEOUT_MS = 30_000;
 
+/**
+ * The request's content-encoding when its body is not sent as is (anything but absent, empty or
+ * `identity`), lower-cased and cut to 40 characters; undefined when it is. A body the sidecar
+ * decides on is read as sent: a server that inflates it would read another body.
+ */
+export function compressedAs(contentEncoding: string | undefined): string | undefined {
+  const value = (contentEncoding ?? '').trim().toLowerCase();
+  return value.split(',').every((c) => c.trim() === '' || c.trim() === 'identity') ? undefined : value.slice(0, 40);
+}
+
 export class BodyTooLargeError extends Error {}
 
 /** The message says how much of the body came: `12 of 100 bytes`. */

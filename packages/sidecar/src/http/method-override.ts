@@ -7,6 +7,7 @@
 // Parameter names are read the way those servers read them: percent-decoded (`+` is a space), query
 // pairs split on `&` and `;` (Rack), and PHP's name mangling (leading spaces dropped, ` ` and `.`
 // become `_`, `_method[]` is the array `_method`); compared without case.
+import { compressedAs } from './body.ts';
 
 /** What a refusal says. */
 export const OVERRIDE_PROBLEM = "carries _method, which some servers read as the request's method; send the real method instead";
@@ -43,9 +44,8 @@ export function bodyMayOverride(method: string | undefined, contentType: string 
  * cannot see).
  */
 export function formBodyProblem(body: Buffer, contentEncoding: string | undefined): string | undefined {
-  const encoding = (contentEncoding ?? '').trim().toLowerCase();
-  if (encoding !== '' && encoding !== 'identity')
-    return `is compressed (content-encoding ${encoding.slice(0, 40)}), so whether it names _method cannot be read; send it uncompressed`;
+  const encoding = compressedAs(contentEncoding);
+  if (encoding) return `is compressed (content-encoding ${encoding}), so whether it names _method cannot be read; send it uncompressed`;
   return bodyOverrides(body) ? OVERRIDE_PROBLEM : undefined;
 }
 

@@ -147,6 +147,15 @@ export const REFUSALS = {
     headers: () => ({ 'retry-after': String(BODY_BUDGET_RETRY_AFTER_S) }),
     auditError: true,
   }),
+  /** http/body.ts compressedAs: a body decided on as sent must be forwarded as sent. */
+  compressedBody: refusal<{ encoding: string }>({
+    type: 'invalid_request_error',
+    status: 415,
+    decision: 'deny',
+    code: 'ContentEncoding',
+    message: (a) =>
+      `scopekeeper checks this request's body as sent and does not forward it with content-encoding ${a.encoding}: a server that decodes it would read a request that was never checked; send the body uncompressed, without Content-Encoding.`,
+  }),
   bodyUnreadable: refusal<{ why: string }>({
     type: 'invalid_request_error',
     status: 400,

@@ -4,7 +4,7 @@
 import { hash } from 'node:crypto';
 import { inspectMessagesRequest, RequestInspectionError } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
-import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
+import { BODY_TIMEOUT_MS, compressedAs, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import { bodyMayOverride, formBodyProblem } from '../http/method-override.ts';
 import { BodyBudgetError } from '../http/body-budget.ts';
 import { refuse } from './refuse.ts';
@@ -38,6 +38,11 @@ async function readBounded(dp: DataPath, ctx: RequestContext): Promise<Buffer | 
 export async function readAndInspect(dp: DataPath, ctx: RequestContext): Promise<boolean> {
   const body = await readBounded(dp, ctx);
   if (!body) return false;
+  const encoding = compressedAs(ctx.req.headers['content-encoding']);
+  if (encoding) {
+    refuse(dp, ctx, 'compressedBody', { encoding });
+    return false;
+  }
   ctx.bodySha256 = hash('sha256', body, 'hex');
   try {
     ctx.facts = inspectMessagesRequest(body, ctx.req.headers['anthropic-beta'], { requireMaxTokens: ctx.route === 'messages' });

@@ -221,6 +221,30 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
           '{"model":"claude-sonnet-4-5","max_tokens":32,"tools":[{"name":"Bash","n\\u0061me":"Read","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}',
         ),
     ],
+    // The body is decided on as sent; an upstream that decodes a Content-Encoding reads other bytes
+    // (a JSON text starting with `{` is also the start of a raw deflate block).
+    [
+      'Content-Encoding: deflate on a Messages body sent as plain JSON',
+      415,
+      'invalid_request_error',
+      (t) => withLength(t, BODY, 'Content-Encoding: deflate\r\n'),
+    ],
+    ['Content-Encoding: gzip on a Messages body', 415, 'invalid_request_error', (t) => withLength(t, BODY, 'Content-Encoding: gzip\r\n')],
+    [
+      'two Content-Encoding headers, identity then br',
+      415,
+      'invalid_request_error',
+      (t) => withLength(t, BODY, 'Content-Encoding: identity\r\nContent-Encoding: br\r\n'),
+    ],
+    [
+      'Content-Encoding: deflate on a count_tokens body',
+      415,
+      'invalid_request_error',
+      (t) =>
+        withLength(t, BODY, 'Content-Encoding: deflate\r\n')
+          .toString('latin1')
+          .replace('POST /v1/messages ', 'POST /v1/messages/count_tokens '),
+    ],
     [
       'invalid UTF-8 byte (0xFF) in a JSON string',
       400,
@@ -443,6 +467,11 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
       firstResponse: true,
     });
     recordAttack({ suite: SUITE, attack: 'two identical Authorization headers', expected: '200 (the same token)', status: r.status });
+    expect(r.status).toBe(200);
+  });
+
+  test('Content-Encoding: identity (the body as sent) is accepted', async () => {
+    const r = await rawHttp(world.url, withLength(support, BODY, 'Content-Encoding: identity\r\n'), { firstResponse: true });
     expect(r.status).toBe(200);
   });
 
