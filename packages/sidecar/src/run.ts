@@ -67,6 +67,12 @@ export class UsageError extends Error {}
 
 /** Most audit records queued per sink in the sidecar (AuditLog's own default, 100,000, is sized for no heap bound). */
 export const SIDECAR_AUDIT_QUEUE = 20_000;
+/**
+ * Most characters of audit lines queued per sink in the sidecar. A record is ~0.7 KB usually and
+ * up to ~20 KB when the caller fills its capped fields (128 tool names of 128 characters): 20,000
+ * of those behind a failing sink took the process past its heap bound (V8 aborted it).
+ */
+export const SIDECAR_AUDIT_QUEUE_CHARS = 16 * 1024 * 1024;
 
 export function parseHostPort(value: string, flag: string): { host: string; port: number } {
   const hp = splitHostPort(value);
@@ -120,17 +126,28 @@ export async function runSidecar(
     throw new UsageError((e as Error).message);
   }
   const sinks = flags.audit.map(parseAuditFlag);
+  // A sink that is down fails every batch, and with a full queue every record: at most one line
+  // per sink every 10 s, saying how many failures it stands for (the metric counts each one).
+  const lastAuditError = new Map<string, { at: number; since: number }>();
+  const auditErrors = (sink: string, err: string) => {
+    const now = Date.now();
+    const last = lastAuditError.get(sink);
+    if (last && now - last.at < 10_000) return void last.since++;
+    log.error({ sink, err, ...(last?.since ? { moreFailures: last.since } : {}) }, 'audit sink write failed');
+    lastAuditError.set(sink, { at: now, since: 0 });
+  };
   const audit = new AuditLog({
     sinks,
     required: flags.auditRequired,
-    // Queued records must fit the sidecar's bounded heap (~1-3 KB each until written): past this
-    // a sink counts as failing (with --audit-required: 503 until it catches up) instead of the
-    // process running out of memory behind a slow disk.
+    // Queued records must fit the sidecar's bounded heap: past this a sink counts as failing
+    // (with --audit-required: 503 until it catches up) instead of the process running out of
+    // memory behind a slow disk or a collector that is down.
     maxQueue: SIDECAR_AUDIT_QUEUE,
+    maxQueueChars: SIDECAR_AUDIT_QUEUE_CHARS,
     onWritten: (n) => metrics.auditEvents.inc(n),
     onFailure: (sink, err) => {
       metrics.auditFailures.inc({ sink });
-      log.error({ sink, err: err.message }, 'audit sink write failed');
+      auditErrors(sink, err.message);
     },
   });
   let verifier: TokenVerifier;

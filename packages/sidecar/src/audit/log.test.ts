@@ -199,6 +199,31 @@ describe('AuditLog delivery guarantees', () => {
     expect(verifyChain(bad.lines).firstBad?.problem).toMatch(/seq jumps from 5 to 9/);
   });
 
+  test('the queue is bounded in characters too: records a caller made large are dropped past it, counted, and the count frees as lines are written', async () => {
+    // A caller fills the capped fields: 40 tool names of 250 characters, ~10 KB per line.
+    const big = (i: number) => ({ ...ev(i), tools: Array.from({ length: 40 }, (_, k) => `t${k}`.padEnd(250, 'x')) });
+    const sink = new MemorySink('bad');
+    sink.down = new Error('down');
+    const failures: string[] = [];
+    const log = new AuditLog({
+      sinks: [sink],
+      required: false,
+      maxQueueChars: 35_000,
+      ...fast,
+      onFailure: (_s, e) => failures.push(e.message),
+    });
+    for (let i = 1; i <= 5; i++) await log.record(big(i));
+    expect(log.status()[0]).toMatchObject({ queued: 3, dropped: 2 });
+    expect(failures.filter((f) => /is full \(3\d{4} of at most 35000 characters\): record [45] was dropped/.test(f))).toHaveLength(2);
+    sink.down = undefined;
+    await log.flush();
+    expect(seqs(sink.lines)).toEqual([1, 2, 3]);
+    for (let i = 6; i <= 8; i++) await log.record(big(i)); // room again: nothing queued
+    await log.close();
+    expect(seqs(sink.lines)).toEqual([1, 2, 3, 6, 7, 8]);
+    expect(log.status()[0]).toMatchObject({ dropped: 2 });
+  });
+
   test('required=true and a full queue: the dropped record is refused', async () => {
     const sink = new MemorySink();
     sink.down = new Error('down');
@@ -290,6 +315,25 @@ describe('AuditLog batch window', () => {
     expect(seqs(sink.lines)).toEqual([1, 2, 3]);
     const closing = log.close();
     await closing;
+  });
+
+  test('a write takes at most maxBatchChars characters of lines (one line at least), and what is left follows at once', async () => {
+    // Lines of ~10,400 characters (40 tool names of 250), 25,000 per write: two lines a write.
+    const big = (i: number) => ({ ...ev(i), tools: Array.from({ length: 40 }, (_, k) => `t${k}`.padEnd(250, 'x')) });
+    const sink = new MemorySink();
+    const log = new AuditLog({ sinks: [sink], required: false, batchMs: 60_000, maxBatchChars: 25_000 });
+    for (let i = 1; i <= 5; i++) void log.record(big(i));
+    await log.flush();
+    expect(sink.batches).toEqual([2, 2, 1]);
+    expect(sink.lines.every((l) => l.length > 10_000 && l.length < 12_500)).toBe(true);
+    // A line longer than maxBatchChars is still written, alone.
+    const small = new AuditLog({ sinks: [sink], required: false, batchMs: 60_000, maxBatchChars: 10, resumeFrom: log.head });
+    for (let i = 6; i <= 7; i++) void small.record(ev(i));
+    await small.flush();
+    expect(sink.batches.slice(3)).toEqual([1, 1]);
+    expect(seqs(sink.lines)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    await log.close();
+    await small.close();
   });
 
   test('a full batch and flush() do not wait for the window; a smaller remainder does', async () => {

@@ -7,8 +7,9 @@
 // flush() or close() makes it write the next batch at once.
 //
 // Nothing is dropped while a sink fails: its batch is retried with exponential backoff and
-// its queue grows up to `maxQueue` records; only beyond that are records dropped for that
-// sink, each counted as a failure (its chain then shows the gap, honestly).
+// its queue grows up to `maxQueue` records and `maxQueueChars` characters of lines (records are
+// up to ~20 KB each: a caller that names 128 long tools fills them); only beyond that are records
+// dropped for that sink, each counted as a failure (its chain then shows the gap, honestly).
 //
 // required = true (--audit-required): record() resolves once the record is durably written to
 // every sink, and rejects when it may not be (a sink failed on its batch, a sink is failing
@@ -37,8 +38,12 @@ export interface AuditLogOptions {
   batchMs?: number;
   /** Most lines per write (default 1000). */
   maxBatch?: number;
+  /** Most characters of lines per write (default 1 Mi; a write takes one line at least). */
+  maxBatchChars?: number;
   /** Most records queued per sink (default 100,000). */
   maxQueue?: number;
+  /** Most characters of lines queued per sink (default 64 Mi). */
+  maxQueueChars?: number;
   /** Backoff between retries of a failing sink (default 100 ms doubling to 5 s, ±20% jitter). */
   retry?: { minMs?: number; maxMs?: number };
   /** Continue the chain after this record; default: after the highest record a sink already holds, else genesis. */
@@ -73,6 +78,8 @@ interface SinkState {
   sink: AuditSink;
   queue: Entry[];
   head: number;
+  /** Characters of the lines queued (from head on). */
+  chars: number;
   opened: boolean;
   running: Promise<void> | undefined;
   batchTimer: NodeJS.Timeout | undefined;
@@ -95,7 +102,9 @@ export class AuditLog {
   readonly #onNotice: AuditLogOptions['onNotice'];
   readonly #batchMs: number;
   readonly #maxBatch: number;
+  readonly #maxBatchChars: number;
   readonly #maxQueue: number;
+  readonly #maxQueueChars: number;
   readonly #minBackoff: number;
   readonly #maxBackoff: number;
   #chain: AuditChain | undefined;
@@ -115,6 +124,8 @@ export class AuditLog {
     this.#batchMs = opts.batchMs ?? 10;
     this.#maxBatch = Math.max(1, opts.maxBatch ?? 1000);
     this.#maxQueue = Math.max(1, opts.maxQueue ?? 100_000);
+    this.#maxBatchChars = Math.max(1, opts.maxBatchChars ?? 1024 * 1024);
+    this.#maxQueueChars = Math.max(1, opts.maxQueueChars ?? 64 * 1024 * 1024);
     this.#minBackoff = opts.retry?.minMs ?? 100;
     this.#maxBackoff = Math.max(this.#minBackoff, opts.retry?.maxMs ?? 5000);
     if (opts.resumeFrom) new AuditChain(opts.resumeFrom.hash, opts.resumeFrom.seq); // validates it now, not in the background
@@ -127,6 +138,7 @@ export class AuditLog {
       sink,
       queue: [],
       head: 0,
+      chars: 0,
       opened: !sink.open,
       running: undefined,
       batchTimer: undefined,
@@ -321,13 +333,15 @@ export class AuditLog {
       this.#safe(() => this.#onWritten?.(1));
       return;
     }
+    const size = entry.line.length;
     for (const s of this.#states) {
-      if (queued(s) >= this.#maxQueue) {
+      if (queued(s) >= this.#maxQueue || s.chars + size > this.#maxQueueChars) {
         entry.dropped = true;
         entry.remaining--;
         s.dropped++;
         s.failing = true;
-        const err = new Error(`audit queue of ${s.sink.name} is full (${this.#maxQueue} records): record ${seq} was dropped for this sink`);
+        const full = queued(s) >= this.#maxQueue ? `${this.#maxQueue} records` : `${s.chars} of at most ${this.#maxQueueChars} characters`;
+        const err = new Error(`audit queue of ${s.sink.name} is full (${full}): record ${seq} was dropped for this sink`);
         s.lastError = err;
         this.#safe(() => this.#onFailure?.(s.sink.name, err));
         settle(waiter, err);
@@ -342,6 +356,7 @@ export class AuditLog {
         );
       }
       s.queue.push(entry);
+      s.chars += size;
       this.#schedule(s);
     }
     if (entry.remaining === 0) this.#progressed();
@@ -380,7 +395,7 @@ export class AuditLog {
         }
       }
       if (queued(s) === 0) break;
-      const batch = s.queue.slice(s.head, s.head + this.#maxBatch);
+      const { batch, chars } = this.#batch(s);
       try {
         await s.sink.write(batch.map((b) => b.line));
       } catch (err) {
@@ -392,6 +407,7 @@ export class AuditLog {
         continue;
       }
       s.head += batch.length;
+      s.chars -= chars;
       // Written lines are let go at once when the queue is drained (the usual case), so they die
       // young instead of being promoted to the old generation while thousands pile up behind head.
       // The queue is emptied in place: V8 may allocate a fresh array straight into the old
@@ -421,8 +437,21 @@ export class AuditLog {
       // What arrived during this write waits for the next window (#pump's finally schedules it),
       // unless a full batch is waiting or flush() (close() too) waits for the queue to empty: writing it at
       // once would make every write + fdatasync carry the 1–3 records of one write's duration.
-      if (queued(s) < this.#maxBatch && this.#hurry === 0) break;
+      if (queued(s) < this.#maxBatch && s.chars < this.#maxBatchChars && this.#hurry === 0) break;
     }
+  }
+
+  /** The next write: from the head, up to maxBatch lines and maxBatchChars characters (one line at least). */
+  #batch(s: SinkState): { batch: Entry[]; chars: number } {
+    const end = Math.min(s.queue.length, s.head + this.#maxBatch);
+    let chars = s.queue[s.head]!.line.length;
+    let i = s.head + 1;
+    for (; i < end; i++) {
+      const next = s.queue[i]!.line.length;
+      if (chars + next > this.#maxBatchChars) break;
+      chars += next;
+    }
+    return { batch: s.queue.slice(s.head, i), chars };
   }
 
   #failed(s: SinkState, err: Error): void {

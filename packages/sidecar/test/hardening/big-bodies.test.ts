@@ -4,15 +4,12 @@
 // it past its container's memory limit. Now a JSON text of more than MAX_JSON_VALUES values is
 // refused before it is parsed (core util/json-size.ts), and bodies held whole share one budget
 // (http/body-budget.ts, --max-buffered-bytes): past it, 529 with retry-after.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MAX_JSON_VALUES } from '@scopekeeper/core';
-import { SIDECAR_NODE_OPTIONS } from '../../../operator/src/webhook/sidecar.ts';
 import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
 import { LocalIssuer } from '../../src/identity/local-issuer.ts';
 import { copyExamples, NS, startWorld, type World } from '../../src/testing/world.ts';
@@ -21,10 +18,17 @@ import { runSidecar } from '../../src/run.ts';
 import { silentLogger } from '../../src/log.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
 import { addCrmScope } from '../mcp-helpers.ts';
-import { anthropicError, completeJsonLines, errorTypeOf, rawHttp, recordAttack } from './support.ts';
+import {
+  anthropicError,
+  completeJsonLines,
+  errorTypeOf,
+  rawHttp,
+  recordAttack,
+  startContainerSidecar,
+  type ContainerSidecar,
+} from './support.ts';
 
 const SUITE = 'bursts and overload';
-const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** A Messages request whose metadata holds `n` empty objects: ~3n bytes, ~67n bytes once parsed. */
 function manyObjects(n: number, prompt = 'hi'): string {
@@ -353,7 +357,7 @@ describe('an answer read whole is held until its caller has it', () => {
 
 describe('the sidecar as its container runs it (heap bounded by SIDECAR_NODE_OPTIONS)', () => {
   let dir: string;
-  let child: ChildProcess | undefined;
+  let sidecar: ContainerSidecar | undefined;
   let stub: AnthropicStub;
   let issuer: LocalIssuer;
 
@@ -363,11 +367,7 @@ describe('the sidecar as its container runs it (heap bounded by SIDECAR_NODE_OPT
     issuer = await LocalIssuer.start();
   });
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await sidecar?.stop();
     await stub.close();
     await issuer.close();
     await rm(dir, { recursive: true, force: true });
@@ -379,43 +379,22 @@ describe('the sidecar as its container runs it (heap bounded by SIDECAR_NODE_OPT
     await copyExamples(policy);
     const keyFile = join(dir, 'key');
     await writeFile(keyFile, 'sk-ant-test-key', { mode: 0o600 });
-    const port = await freePort();
-    const admin = await freePort();
-    child = spawn(
-      join(REPO, 'node_modules/.bin/node'),
-      [
-        join(REPO, 'bin/scopekeeper.js'),
-        'sidecar',
-        '--policy',
-        policy,
-        '--namespace',
-        NS,
-        '--issuer',
-        issuer.issuer,
-        '--upstream',
-        stub.url,
-        '--upstream-key-file',
-        keyFile,
-        '--audit',
-        `file:${join(dir, 'audit.jsonl')}`,
-        '--listen',
-        `127.0.0.1:${port}`,
-        '--admin',
-        `127.0.0.1:${admin}`,
-      ],
-      { env: { ...process.env, NODE_OPTIONS: SIDECAR_NODE_OPTIONS, SCOPEKEEPER_LOG_LEVEL: 'silent' }, stdio: 'ignore' },
-    );
-    const exited = new Promise<string>((r) => child!.once('exit', (code, signal) => r(`exited: ${code ?? signal}`)));
-    for (let i = 0; i < 200; i++) {
-      const ready = await fetch(`http://127.0.0.1:${admin}/readyz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ready) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    sidecar = await startContainerSidecar([
+      '--policy',
+      policy,
+      '--namespace',
+      NS,
+      '--issuer',
+      issuer.issuer,
+      '--upstream',
+      stub.url,
+      '--upstream-key-file',
+      keyFile,
+      '--audit',
+      `file:${join(dir, 'audit.jsonl')}`,
+    ]);
     const token = await issuer.mint({ sub: `system:serviceaccount:${NS}:support-bot`, ttlSeconds: 600 });
-    const answer = fetch(`http://127.0.0.1:${port}/v1/messages`, {
+    const answer = fetch(`${sidecar.url}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: manyObjects(1_750_000),
@@ -423,18 +402,10 @@ describe('the sidecar as its container runs it (heap bounded by SIDECAR_NODE_OPT
       (r) => r.status,
       (e: Error) => `no answer: ${e.message}`,
     );
-    const outcome = await Promise.race([answer, exited]);
+    const outcome = await Promise.race([answer, sidecar.exited]);
     expect(outcome).toBe(400);
-    const health = await fetch(`http://127.0.0.1:${admin}/healthz`);
+    const health = await fetch(`${sidecar.adminUrl}/healthz`);
     expect(health.status).toBe(200);
-    expect(child.exitCode).toBeNull();
+    expect(sidecar.alive()).toBe(true);
   }, 30_000);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

@@ -4,11 +4,14 @@
 // SIGTERM while several streams are in flight (drained, every record written).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyChain } from '@scopekeeper/core';
-import { startWorld, type World } from '../../src/testing/world.ts';
-import { errorTypeOf, recordAttack } from './support.ts';
+import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
+import { LocalIssuer } from '../../src/identity/local-issuer.ts';
+import { copyExamples, NS, startWorld, type World } from '../../src/testing/world.ts';
+import { errorTypeOf, recordAttack, startContainerSidecar, type ContainerSidecar } from './support.ts';
 
 const SUITE = 'sidecar faults';
 
@@ -141,6 +144,85 @@ describe('an HTTP audit sink that goes down', () => {
       await collector.close();
     }
   });
+});
+
+describe("an audit sink that is down, behind records a caller makes large (the container's heap bound)", () => {
+  let dir: string;
+  let sidecar: ContainerSidecar | undefined;
+  let stub: AnthropicStub;
+  let issuer: LocalIssuer;
+  const collector = new Collector();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sk-audit-queue-'));
+    stub = await new AnthropicStub({ port: 0, apiKey: 'sk-ant-test-key' }).start();
+    issuer = await LocalIssuer.start();
+  });
+  afterAll(async () => {
+    await sidecar?.stop();
+    await stub.close();
+    await issuer.close();
+    await collector.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('8,000 denied requests naming 128 long tools each (~17 KB records): the queue drops past 16 Mi characters, the process lives, delivery resumes (before: V8 aborted it after ~3,800)', async () => {
+    const url = await collector.start();
+    collector.failing = true;
+    const policy = join(dir, 'policy');
+    await mkdir(policy);
+    await copyExamples(policy);
+    const keyFile = join(dir, 'key');
+    await writeFile(keyFile, 'sk-ant-test-key', { mode: 0o600 });
+    sidecar = await startContainerSidecar([
+      ...['--policy', policy, '--namespace', NS, '--issuer', issuer.issuer, '--upstream', stub.url],
+      ...['--upstream-key-file', keyFile, '--audit', url],
+    ]);
+    const token = await issuer.mint({ sub: `system:serviceaccount:${NS}:support-bot`, ttlSeconds: 600 });
+    // Tool names are capped at 128 characters and the record keeps 128 of them: the largest a caller makes it.
+    const tools = Array.from({ length: 128 }, (_, i) => ({ name: `t${i}_`.padEnd(128, 'x'), input_schema: { type: 'object' } }));
+    const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], tools });
+    const statuses = new Map<string, number>();
+    let sent = 0;
+    const worker = async () => {
+      while (sent < 8000 && sidecar!.alive()) {
+        sent++;
+        const s = await fetch(`${sidecar!.url}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body,
+        }).then(
+          async (r) => (await r.arrayBuffer(), String(r.status)),
+          () => 'no answer',
+        );
+        statuses.set(s, (statuses.get(s) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    const metrics = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+    const failures = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('scopekeeper_audit_failures_total'))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    recordAttack({
+      suite: SUITE,
+      attack: '8,000 requests naming 128 tools of 128 characters while the HTTP audit sink answers 503 (container heap bound)',
+      expected: 'every one answered 403; the queue stops at 16 Mi characters, the rest dropped and counted; the process lives',
+      status: sidecar.alive() ? 403 : 0,
+      note: `${[...statuses].map(([k, v]) => `${v} × ${k}`).join(', ')}; ${failures} audit failures counted`,
+    });
+    expect(Object.fromEntries(statuses)).toEqual({ '403': 8000 });
+    expect(sidecar.alive()).toBe(true);
+    expect(failures).toBeGreaterThan(5000); // most of the 8,000 records found the queue full
+    collector.failing = false;
+    await until('records to flow again', () => collector.lines.size > 0, 30_000);
+    const ask = await fetch(`${sidecar.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(ask.status).toBe(200);
+  }, 120_000);
 });
 
 describe('the policy folder', () => {

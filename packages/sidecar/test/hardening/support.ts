@@ -1,11 +1,15 @@
 // Shared by the hardening suites: raw-socket HTTP (so nothing is normalised or refused by a
 // client library before it reaches the sidecar), Anthropic error-shape checks, health and
 // memory probes, and the attack log that docs/SECURITY.md's table is generated from.
+import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { createServer, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { SIDECAR_NODE_OPTIONS } from '../../../operator/src/webhook/sidecar.ts';
 
 export interface RawResponse {
   /** 0 when the server sent nothing parseable. */
@@ -238,3 +242,56 @@ export const END =
   ev('content_block_stop', { type: 'content_block_stop', index: 0 }) +
   ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }) +
   ev('message_stop', { type: 'message_stop' });
+
+/** A sidecar started as its container starts it: the CLI, its heap bound (SIDECAR_NODE_OPTIONS), logs silenced. */
+export interface ContainerSidecar {
+  url: string;
+  adminUrl: string;
+  /** Resolves with how the process ended: `exited: <code or signal>`. */
+  exited: Promise<string>;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Starts `scopekeeper sidecar <args>` on free loopback ports and waits for /readyz. */
+export async function startContainerSidecar(args: string[]): Promise<ContainerSidecar> {
+  const repo = fileURLToPath(new URL('../../../../', import.meta.url));
+  const [port, admin] = [await freePort(), await freePort()];
+  const child = spawn(
+    join(repo, 'node_modules/.bin/node'),
+    [join(repo, 'bin/scopekeeper.js'), 'sidecar', ...args, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`],
+    { env: { ...process.env, NODE_OPTIONS: SIDECAR_NODE_OPTIONS, SCOPEKEEPER_LOG_LEVEL: 'silent' }, stdio: 'ignore' },
+  );
+  const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(`exited: ${code ?? signal}`)));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const adminUrl = `http://127.0.0.1:${admin}`;
+  for (let i = 0; i < 200 && alive(); i++) {
+    if (
+      await fetch(`${adminUrl}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    adminUrl,
+    exited,
+    alive,
+    stop: async () => {
+      if (!alive()) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
