@@ -50,6 +50,21 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     rules: { 'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }] },
   },
+  // What the sidecar runs (its sources and core's): no locale formatting. The first call loads ICU's
+  // data, ~5 MB more RSS in every pod (issue 13's idle bar is 80 MB).
+  {
+    files: ['packages/sidecar/src/**/*.ts', 'packages/core/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/*/src/testing/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'toLocaleString', message: 'Loads ICU (~5 MB of RSS in the sidecar): use thousands() from core util/json-size.ts.' },
+        { property: 'toLocaleDateString', message: 'Loads ICU (~5 MB of RSS in the sidecar): use toISOString().' },
+        { property: 'toLocaleTimeString', message: 'Loads ICU (~5 MB of RSS in the sidecar): use toISOString().' },
+      ],
+      'no-restricted-globals': ['error', { name: 'Intl', message: 'Loads ICU (~5 MB of RSS in the sidecar).' }],
+    },
+  },
   // Dependency rules of DESIGN.md §2: arrows only point down.
   {
     files: ['packages/core/src/**/*.ts'],

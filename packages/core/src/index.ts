@@ -27,7 +27,7 @@ export * from './audit/index.ts';
 export * from './reviews/evidence.ts';
 export { splitHostPort } from './util/host-port.ts';
 export { firstDuplicateKey, duplicateKeyMessage } from './util/json-keys.ts';
-export { jsonValues, parseJson, JsonTooLargeError, MAX_JSON_VALUES } from './util/json-size.ts';
+export { jsonValues, parseJson, JsonTooLargeError, MAX_JSON_VALUES, thousands } from './util/json-size.ts';
 export { ConnectionLimit, limitConnections, type Connection, type ConnectionServer } from './util/connection-limit.ts';
 export * from './reviews/usage.ts';
 export * from './reviews/recommend.ts';

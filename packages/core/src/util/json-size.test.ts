@@ -1,4 +1,4 @@
-import { JsonTooLargeError, MAX_JSON_VALUES, jsonValues, parseJson } from './json-size.ts';
+import { JsonTooLargeError, MAX_JSON_VALUES, jsonValues, parseJson, thousands } from './json-size.ts';
 
 /** What JSON.parse makes of `text`: every value, member and element, counted. */
 function parsedValues(text: string): number {
@@ -75,5 +75,20 @@ describe('parseJson', () => {
 
   test('text that is not JSON throws SyntaxError, as JSON.parse does', () => {
     expect(() => parseJson('{"a":')).toThrow(SyntaxError);
+  });
+});
+
+describe('thousands: numbers as en-US writes them, without loading ICU', () => {
+  test.each([
+    [0, '0'],
+    [7, '7'],
+    [999, '999'],
+    [1000, '1,000'],
+    [25000, '25,000'],
+    [250000, '250,000'],
+    [1234567, '1,234,567'],
+  ])('%i -> %s', (n, text) => {
+    expect(thousands(n)).toBe(text);
+    expect(thousands(n)).toBe(n.toLocaleString('en-US'));
   });
 });

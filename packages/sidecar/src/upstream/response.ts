@@ -13,6 +13,7 @@ import {
   maskingBlockedMessage,
   parseJson,
   MAX_JSON_VALUES,
+  thousands,
   toolsUsedIn,
   usageOf,
   type Masking,
@@ -38,7 +39,7 @@ const MAX_BUFFERED = 64 * 1024 * 1024;
 const SKIPPED = {
   binary: 'its body is not UTF-8 text',
   'not-json': 'its body is not JSON',
-  'too-large': `it holds more than ${MAX_JSON_VALUES.toLocaleString('en-US')} JSON values`,
+  'too-large': `it holds more than ${thousands(MAX_JSON_VALUES)} JSON values`,
 } as const;
 
 function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
