@@ -69,6 +69,29 @@ describe('refusals, as the caller reads them', () => {
     for (const c of ['*', '?', '[', ']']) expect(refusal({ model: `claude${c}`, max_tokens: 1 })).toContain('is not a model name');
   });
 
+  test('a model name is printable ASCII: a NUL, a line break, a space, a tab, DEL or a look-alike is refused (a server that cuts or folds it would call another model)', () => {
+    const message = (shown: string, field = 'model') =>
+      `${field}: ${shown} is not a model name: it holds a space, a control or a non-ASCII character. Name the model as its id is written, for example claude-sonnet-4-5.`;
+    for (const model of [
+      'claude-opus-4-1\u0000haiku',
+      'claude-opus-4-1\nhaiku',
+      'claude-opus-4-1 haiku',
+      ' claude-haiku-4-5',
+      'claude-haiku-4-5\t',
+      'claude\u007fhaiku',
+      'ｃlaude-haiku-4-5',
+      'claude-haiku-4-5\u00a0',
+      'claude-haiku-4-5\u200b',
+    ])
+      expect(refusal({ model, max_tokens: 1 })).toBe(message(JSON.stringify(model)));
+    expect(refusal({ model: 'm', max_tokens: 1, fallbacks: [{ model: 'claude-opus-4-1\u0000haiku' }] })).toBe(
+      message(JSON.stringify('claude-opus-4-1\u0000haiku'), 'a model named in the request'),
+    );
+    // The printable ASCII ends are accepted, as every real id is (Bedrock and Vertex ids too).
+    for (const model of ['!', '~', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 'claude-3-5-sonnet-v2@20241022'])
+      expect(inspect({ model, max_tokens: 1, messages: [] }).model).toBe(model);
+  });
+
   test('a long glob name is shown cut at 100 characters', () => {
     const long = `claude-${'x'.repeat(200)}*`;
     expect(refusal({ model: long, max_tokens: 1 })).toBe(
@@ -120,7 +143,10 @@ describe('facts', () => {
   });
 
   test('a body given as bytes must be UTF-8', () => {
-    expect(inspectMessagesRequest(Buffer.from(JSON.stringify({ ...ok, model: 'é' })), undefined).model).toBe('é');
+    // read as UTF-8 (latin1 would show "Ã©"), then refused as no model id
+    expect(() => inspectMessagesRequest(Buffer.from(JSON.stringify({ ...ok, model: 'é' })), undefined)).toThrow(
+      'model: "é" is not a model name',
+    );
     expect(() => inspectMessagesRequest(Buffer.from([0x7b, 0xc3, 0x7d]), undefined)).toThrow(RequestInspectionError);
     // invalid UTF-8 inside a string value: refused, not read as U+FFFD (Buffer#toString would)
     const bad = Buffer.concat([Buffer.from('{"model":"m'), Buffer.from([0xff]), Buffer.from('","max_tokens":1}')]);

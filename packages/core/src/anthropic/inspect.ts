@@ -94,11 +94,18 @@ export function inspectMessagesRequest(
 /**
  * A model is named, never matched: a name with glob characters would be held for approval as
  * written and its approval would then cover every model the pattern matches (issue 14 class 4).
+ * And a name is printable ASCII, as every model id is: a server or gateway that cuts a name at a
+ * NUL or a line break, trims it or folds look-alike characters would call another model than the
+ * one the scope matched (`claude-opus-4-1\u0000haiku` matches `*haiku*`).
  */
 function refuseGlob(field: string, name: string): void {
-  if (!/[*?[\]]/.test(name)) return;
-  const shown = JSON.stringify(name.length > 100 ? `${name.slice(0, 97)}...` : name);
-  fail(
-    `${field}: ${shown} is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.`,
-  );
+  const shown = () => JSON.stringify(name.length > 100 ? `${name.slice(0, 97)}...` : name);
+  if (/[*?[\]]/.test(name))
+    fail(
+      `${field}: ${shown()} is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.`,
+    );
+  if (/[^\x21-\x7e]/.test(name))
+    fail(
+      `${field}: ${shown()} is not a model name: it holds a space, a control or a non-ASCII character. Name the model as its id is written, for example claude-sonnet-4-5.`,
+    );
 }

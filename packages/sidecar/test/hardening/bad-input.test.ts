@@ -221,6 +221,26 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
           '{"model":"claude-sonnet-4-5","max_tokens":32,"tools":[{"name":"Bash","n\\u0061me":"Read","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}',
         ),
     ],
+    // The scope allows claude-sonnet-4-*: a server that cuts the name at the NUL or the line break
+    // (or folds the look-alike) would call a model other than the one matched.
+    [
+      'model "claude-sonnet-4-5\\u0000x" (a NUL inside the name)',
+      400,
+      'invalid_request_error',
+      (t) => withLength(t, BODY.replace('"claude-sonnet-4-5"', '"claude-sonnet-4-5\\u0000x"')),
+    ],
+    [
+      'model "claude-sonnet-4-5\\nx" (a line break inside the name)',
+      400,
+      'invalid_request_error',
+      (t) => withLength(t, BODY.replace('"claude-sonnet-4-5"', '"claude-sonnet-4-5\\nx"')),
+    ],
+    [
+      'model "claude-sonnet-4-5\\u2024x" (a look-alike of ".")',
+      400,
+      'invalid_request_error',
+      (t) => withLength(t, BODY.replace('"claude-sonnet-4-5"', '"claude-sonnet-4-5\\u2024x"')),
+    ],
     // The body is decided on as sent; an upstream that decodes a Content-Encoding reads other bytes
     // (a JSON text starting with `{` is also the start of a raw deflate block).
     [
