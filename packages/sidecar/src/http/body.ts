@@ -14,7 +14,8 @@ export const BODY_TIMEOUT_MS = 30_000;
  * decides on is read as sent: a server that inflates it would read another body.
  */
 export function compressedAs(contentEncoding: string | undefined): string | undefined {
-  const value = (contentEncoding ?? '').trim().toLowerCase();
+  if (contentEncoding === undefined) return undefined; // every request of the SDKs
+  const value = contentEncoding.trim().toLowerCase();
   return value.split(',').every((c) => c.trim() === '' || c.trim() === 'identity') ? undefined : value.slice(0, 40);
 }
 

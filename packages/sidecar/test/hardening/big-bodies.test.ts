@@ -4,15 +4,11 @@
 // it past its container's memory limit. Now a JSON text of more than MAX_JSON_VALUES values is
 // refused before it is parsed (core util/json-size.ts), and bodies held whole share one budget
 // (http/body-budget.ts, --max-buffered-bytes): past it, 529 with retry-after.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MAX_JSON_VALUES } from '@scopekeeper/core';
-import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
-import { LocalIssuer } from '../../src/identity/local-issuer.ts';
-import { copyExamples, NS, startWorld, type World } from '../../src/testing/world.ts';
+import { startWorld, type World } from '../../src/testing/world.ts';
 import { McpCrm } from '../../src/testing/mcp-crm.ts';
 import { runSidecar } from '../../src/run.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -356,44 +352,12 @@ describe('an answer read whole is held until its caller has it', () => {
 });
 
 describe('the sidecar as its container runs it (heap bounded by SIDECAR_NODE_OPTIONS)', () => {
-  let dir: string;
   let sidecar: ContainerSidecar | undefined;
-  let stub: AnthropicStub;
-  let issuer: LocalIssuer;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sk-big-'));
-    stub = await new AnthropicStub({ port: 0, apiKey: 'sk-ant-test-key' }).start();
-    issuer = await LocalIssuer.start();
-  });
-  afterAll(async () => {
-    await sidecar?.stop();
-    await stub.close();
-    await issuer.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => sidecar?.stop());
 
   test('5 MB of `{},` in one request: 400, and the process lives on (before: V8 aborted it, out of heap)', async () => {
-    const policy = join(dir, 'policy');
-    await mkdir(policy);
-    await copyExamples(policy);
-    const keyFile = join(dir, 'key');
-    await writeFile(keyFile, 'sk-ant-test-key', { mode: 0o600 });
-    sidecar = await startContainerSidecar([
-      '--policy',
-      policy,
-      '--namespace',
-      NS,
-      '--issuer',
-      issuer.issuer,
-      '--upstream',
-      stub.url,
-      '--upstream-key-file',
-      keyFile,
-      '--audit',
-      `file:${join(dir, 'audit.jsonl')}`,
-    ]);
-    const token = await issuer.mint({ sub: `system:serviceaccount:${NS}:support-bot`, ttlSeconds: 600 });
+    sidecar = await startContainerSidecar();
+    const token = await sidecar.token('support-bot');
     const answer = fetch(`${sidecar.url}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

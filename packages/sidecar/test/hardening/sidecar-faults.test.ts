@@ -4,13 +4,10 @@
 // SIGTERM while several streams are in flight (drained, every record written).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyChain } from '@scopekeeper/core';
-import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
-import { LocalIssuer } from '../../src/identity/local-issuer.ts';
-import { copyExamples, NS, startWorld, type World } from '../../src/testing/world.ts';
+import { startWorld, type World } from '../../src/testing/world.ts';
 import { errorTypeOf, recordAttack, startContainerSidecar, type ContainerSidecar } from './support.ts';
 
 const SUITE = 'sidecar faults';
@@ -147,38 +144,17 @@ describe('an HTTP audit sink that goes down', () => {
 });
 
 describe("an audit sink that is down, behind records a caller makes large (the container's heap bound)", () => {
-  let dir: string;
   let sidecar: ContainerSidecar | undefined;
-  let stub: AnthropicStub;
-  let issuer: LocalIssuer;
   const collector = new Collector();
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sk-audit-queue-'));
-    stub = await new AnthropicStub({ port: 0, apiKey: 'sk-ant-test-key' }).start();
-    issuer = await LocalIssuer.start();
-  });
   afterAll(async () => {
     await sidecar?.stop();
-    await stub.close();
-    await issuer.close();
     await collector.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('8,000 denied requests naming 128 long tools each (~17 KB records): the queue drops past 16 Mi characters, the process lives, delivery resumes (before: V8 aborted it after ~3,800)', async () => {
-    const url = await collector.start();
     collector.failing = true;
-    const policy = join(dir, 'policy');
-    await mkdir(policy);
-    await copyExamples(policy);
-    const keyFile = join(dir, 'key');
-    await writeFile(keyFile, 'sk-ant-test-key', { mode: 0o600 });
-    sidecar = await startContainerSidecar([
-      ...['--policy', policy, '--namespace', NS, '--issuer', issuer.issuer, '--upstream', stub.url],
-      ...['--upstream-key-file', keyFile, '--audit', url],
-    ]);
-    const token = await issuer.mint({ sub: `system:serviceaccount:${NS}:support-bot`, ttlSeconds: 600 });
+    sidecar = await startContainerSidecar({ audit: await collector.start() });
+    const token = await sidecar.token('support-bot');
     // Tool names are capped at 128 characters and the record keeps 128 of them: the largest a caller makes it.
     const tools = Array.from({ length: 128 }, (_, i) => ({ name: `t${i}_`.padEnd(128, 'x'), input_schema: { type: 'object' } }));
     const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], tools });

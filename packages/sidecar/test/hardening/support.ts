@@ -3,13 +3,18 @@
 // memory probes, and the attack log that docs/SECURITY.md's table is generated from.
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { SIDECAR_NODE_OPTIONS } from '../../../operator/src/webhook/sidecar.ts';
+import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
+import { LocalIssuer } from '../../src/identity/local-issuer.ts';
+import { copyExamples, NS } from '../../src/testing/world.ts';
 
 export interface RawResponse {
   /** 0 when the server sent nothing parseable. */
@@ -243,25 +248,54 @@ export const END =
   ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 5 } }) +
   ev('message_stop', { type: 'message_stop' });
 
-/** A sidecar started as its container starts it: the CLI, its heap bound (SIDECAR_NODE_OPTIONS), logs silenced. */
+/**
+ * A sidecar started as its container starts it: the CLI, its heap bound (SIDECAR_NODE_OPTIONS),
+ * logs silenced; with the examples' policy, a stand-in upstream and a local issuer of its own.
+ */
 export interface ContainerSidecar {
   url: string;
   adminUrl: string;
+  /** A token of the service account `sa` in the examples' namespace. */
+  token(sa: string): Promise<string>;
   /** Resolves with how the process ended: `exited: <code or signal>`. */
   exited: Promise<string>;
   alive(): boolean;
+  /** Stops the process (if it still runs), the upstream and the issuer, and removes its files. */
   stop(): Promise<void>;
 }
 
-/** Starts `scopekeeper sidecar <args>` on free loopback ports and waits for /readyz. */
-export async function startContainerSidecar(args: string[]): Promise<ContainerSidecar> {
+/** Starts `scopekeeper sidecar` on free loopback ports and waits for /readyz; `audit` defaults to a file of its own. */
+export async function startContainerSidecar(opts: { audit?: string } = {}): Promise<ContainerSidecar> {
   const repo = fileURLToPath(new URL('../../../../', import.meta.url));
+  const dir = await mkdtemp(join(tmpdir(), 'sk-container-'));
+  const stub = await new AnthropicStub({ port: 0, apiKey: 'sk-ant-test-key' }).start();
+  const issuer = await LocalIssuer.start();
+  const policy = join(dir, 'policy');
+  await mkdir(policy);
+  await copyExamples(policy);
+  const keyFile = join(dir, 'key');
+  await writeFile(keyFile, 'sk-ant-test-key', { mode: 0o600 });
   const [port, admin] = [await freePort(), await freePort()];
-  const child = spawn(
-    join(repo, 'node_modules/.bin/node'),
-    [join(repo, 'bin/scopekeeper.js'), 'sidecar', ...args, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`],
-    { env: { ...process.env, NODE_OPTIONS: SIDECAR_NODE_OPTIONS, SCOPEKEEPER_LOG_LEVEL: 'silent' }, stdio: 'ignore' },
-  );
+  const args = [
+    ...[
+      'sidecar',
+      '--policy',
+      policy,
+      '--namespace',
+      NS,
+      '--issuer',
+      issuer.issuer,
+      '--upstream',
+      stub.url,
+      '--upstream-key-file',
+      keyFile,
+    ],
+    ...['--audit', opts.audit ?? `file:${join(dir, 'audit.jsonl')}`, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`],
+  ];
+  const child = spawn(join(repo, 'node_modules/.bin/node'), [join(repo, 'bin/scopekeeper.js'), ...args], {
+    env: { ...process.env, NODE_OPTIONS: SIDECAR_NODE_OPTIONS, SCOPEKEEPER_LOG_LEVEL: 'silent' },
+    stdio: 'ignore',
+  });
   const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(`exited: ${code ?? signal}`)));
   const alive = () => child.exitCode === null && child.signalCode === null;
   const adminUrl = `http://127.0.0.1:${admin}`;
@@ -278,12 +312,17 @@ export async function startContainerSidecar(args: string[]): Promise<ContainerSi
   return {
     url: `http://127.0.0.1:${port}`,
     adminUrl,
+    token: (sa) => issuer.mint({ sub: `system:serviceaccount:${NS}:${sa}`, ttlSeconds: 600 }),
     exited,
     alive,
     stop: async () => {
-      if (!alive()) return;
-      child.kill('SIGTERM');
-      await exited;
+      if (alive()) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await stub.close();
+      await issuer.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
