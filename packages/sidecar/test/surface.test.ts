@@ -41,6 +41,10 @@ async function send(sa: string, body: string, headers: Record<string, string> = 
   return { status: res.status, json, upstream: world.stub!.total - before, record };
 }
 
+/** `inner` in a tool result, in a tool result, … `depth` times. */
+const deep = (depth: number, inner: unknown[]): unknown[] =>
+  depth === 0 ? inner : [{ type: 'tool_result', tool_use_id: `toolu_${depth}`, content: deep(depth - 1, inner) }];
+
 const mcp = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };
 
 describe('capabilities outside the tools array', () => {
@@ -77,6 +81,52 @@ describe('capabilities outside the tools array', () => {
       { messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: 'file_011' } }] }] },
       'file reference file:file_011',
     ],
+    [
+      'a file inside a document whose source is content (before: 200, not looked at)',
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'document',
+                source: { type: 'content', content: [{ type: 'image', source: { type: 'file', file_id: 'file_012' } }] },
+              },
+            ],
+          },
+        ],
+      },
+      'file reference file:file_012',
+    ],
+    [
+      'a file in a tool result six results deep (before: 200, not looked at)',
+      { messages: [{ role: 'user', content: deep(6, [{ type: 'image', source: { type: 'file', file_id: 'file_013' } }]) }] },
+      'file reference file:file_013',
+    ],
+    [
+      'a file in a result whose content is an object (before: 200, not looked at)',
+      {
+        messages: [
+          { role: 'user', content: 'fetch it' },
+          {
+            role: 'assistant',
+            content: [
+              {
+                type: 'web_fetch_tool_result',
+                tool_use_id: 'srvtoolu_1',
+                content: {
+                  type: 'web_fetch_result',
+                  url: 'https://e.com',
+                  content: { type: 'document', source: { type: 'file', file_id: 'file_014' } },
+                },
+              },
+            ],
+          },
+          { role: 'user', content: 'summarise it' },
+        ],
+      },
+      'file reference file:file_014',
+    ],
   ])('%s is checked by the tools rules (403, nothing forwarded)', async (_n, extra, named) => {
     const r = await send('support-bot', msg(extra));
     expect(r.status).toBe(403);
@@ -97,6 +147,33 @@ describe('what the sidecar does not know', () => {
     expect(r.json.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining(named) });
     expect(r.json.error!.message).toContain('spec.limits.betas');
     expect(r.upstream).toBe(0);
+  });
+
+  test('a web search conversation sent back whole passes: its search results are not content blocks (before: 400 "web_search_result")', async () => {
+    const history = [
+      { role: 'user', content: 'find it' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'q' } },
+          {
+            type: 'web_search_tool_result',
+            tool_use_id: 'srvtoolu_1',
+            content: [{ type: 'web_search_result', url: 'https://e.com', title: 't', encrypted_content: 'E', page_age: null }],
+          },
+          {
+            type: 'text',
+            text: 'found',
+            citations: [{ type: 'web_search_result_location', url: 'https://e.com', title: 't', encrypted_index: 'i', cited_text: 'c' }],
+          },
+        ],
+      },
+      { role: 'user', content: 'thanks' },
+    ];
+    const r = await send('plain-bot', msg({ messages: history }));
+    expect(r.json).toMatchObject({ type: 'message' });
+    expect(r.status).toBe(200);
+    expect(r.upstream).toBe(1);
   });
 
   test('passes when the scope lists it in spec.limits.betas', async () => {

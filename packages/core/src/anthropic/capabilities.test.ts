@@ -165,6 +165,118 @@ describe('request capabilities (inspection)', () => {
     expect(f.tools).toEqual(['teleport']);
   });
 
+  test('a file or a tool added mid-conversation counts wherever it sits in the messages', () => {
+    const nested = (depth: number, inner: unknown[]): unknown[] =>
+      depth === 0 ? inner : [{ type: 'tool_result', tool_use_id: `t${depth}`, content: nested(depth - 1, inner) }];
+    const f = inspect({
+      system: [
+        { type: 'text', text: 's' },
+        { type: 'document', source: { type: 'content', content: [{ type: 'text', text: 'x' }] } },
+      ],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            // a document whose source is content, holding an image from a file
+            {
+              type: 'document',
+              source: { type: 'content', content: [{ type: 'image', source: { type: 'file', file_id: 'file_IN_DOC' } }] },
+            },
+          ],
+        },
+        // six results deep (before: nothing past the fifth level was looked at)
+        {
+          role: 'user',
+          content: nested(6, [
+            { type: 'image', source: { type: 'file', file_id: 'file_DEEP' } },
+            { type: 'tool_addition', tool: { type: 'tool_definition', definition: { name: 'Deep' } } },
+            { type: 'hologram' },
+          ]),
+        },
+        {
+          role: 'assistant',
+          content: [
+            // results whose content is an object
+            {
+              type: 'web_fetch_tool_result',
+              tool_use_id: 'srvtoolu_1',
+              content: {
+                type: 'web_fetch_result',
+                url: 'https://e.com',
+                content: { type: 'document', source: { type: 'file', file_id: 'file_FETCHED' } },
+              },
+            },
+            {
+              type: 'code_execution_tool_result',
+              tool_use_id: 'srvtoolu_2',
+              content: {
+                type: 'code_execution_result',
+                stdout: '',
+                stderr: '',
+                return_code: 0,
+                content: [{ type: 'code_execution_output', file_id: 'file_OUT' }],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    expect(f.tools.sort()).toEqual(['Deep', 'file:file_DEEP', 'file:file_FETCHED', 'file:file_IN_DOC', 'file:file_OUT']);
+    expect(f.unknown).toEqual([{ what: 'content block type', name: 'hologram' }]);
+  });
+
+  test("what is not a content block is not judged as one: search results, citations, a tool call's input", () => {
+    const f = inspect({
+      messages: [
+        { role: 'user', content: 'find it' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'q' } },
+            {
+              type: 'web_search_tool_result',
+              tool_use_id: 'srvtoolu_1',
+              content: [{ type: 'web_search_result', url: 'https://e.com', title: 't', encrypted_content: 'E', page_age: null }],
+            },
+            {
+              type: 'text',
+              text: 'a',
+              citations: [{ type: 'web_search_result_location', url: 'https://e.com', title: 't', encrypted_index: 'i', cited_text: 'c' }],
+            },
+            // a client tool's arguments are the tool's business, never read by the API
+            { type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_id: 'doc-1', spec: { type: 'tool_addition' } } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'tool_reference', tool_name: 'Read' }] }],
+        },
+      ],
+    });
+    expect(f.tools).toEqual([]);
+    expect(f.unknown).toEqual([]);
+  });
+
+  test('a tool_addition that is not a tool definition is refused (400) with its path', () => {
+    const body = {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'x' },
+            { type: 'tool_addition', tool: { name: 'Bash' } },
+          ],
+        },
+      ],
+    };
+    expect(() => inspect(body)).toThrow(RequestInspectionError);
+    expect(() => inspect(body)).toThrow(/^messages\.0\.content\.1\.tool: send \{type: "tool_definition"/);
+    const bad = {
+      messages: [{ role: 'user', content: [{ type: 'tool_addition', tool: { type: 'tool_definition', definition: { name: 'B*' } } }] }],
+    };
+    expect(() => inspect(bad)).toThrow(/^messages\.0\.content\.0\.tool\.definition\.name: "B\*" is not a tool name/);
+  });
+
   test.each([
     ['a glob in a tool name', { tools: [{ name: 'Re*' }] }, /tools.0.name/],
     ['a glob in an MCP server name', { mcp_servers: [{ type: 'url', name: 'c*', url: 'https://x' }] }, /mcp_servers.0.name/],

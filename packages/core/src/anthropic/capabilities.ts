@@ -36,6 +36,34 @@ export interface UnknownSurface {
 export class SurfaceError extends Error {}
 
 type Rec = Record<string, unknown>;
+
+/** A value met while walking the messages: what holds it, and what it is there. */
+interface Node {
+  v: unknown;
+  /** blocks: an array of content blocks; block: one of them; source: a block's source; other: anything else. */
+  role: 'blocks' | 'block' | 'source' | 'other';
+  up?: Node;
+  key: string | number;
+}
+
+/**
+ * Where content blocks go inside a block: the content of a tool, MCP or search result, and of a
+ * document whose source is content. A web search result's list holds search results, not blocks;
+ * what else is an object is walked for file ids and tool additions only.
+ */
+function childRole(role: Node['role'], type: unknown, key: string, child: unknown): Node['role'] {
+  if (role === 'block' && key === 'source') return 'source';
+  if (key !== 'content' || !Array.isArray(child)) return 'other';
+  if (role === 'block') return type === 'web_search_tool_result' ? 'other' : 'blocks';
+  return role === 'source' && type === 'content' ? 'blocks' : 'other';
+}
+
+/** messages.3.content.0.content.1: the path of a node, for an error message. */
+function pathOf(n: Node): string {
+  const parts: (string | number)[] = [];
+  for (let m: Node | undefined = n; m; m = m.up) parts.push(m.key);
+  return parts.reverse().join('.');
+}
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function toolName(where: string, name: unknown): string {
@@ -149,19 +177,42 @@ export class SurfaceCollector {
     }
   }
 
-  /** Content blocks of messages (and nested content of tool results): file references, tools added mid-conversation, unknown types. */
-  blocks(where: string, content: unknown, depth = 0): void {
-    if (!Array.isArray(content) || depth > 4) return;
-    for (const [i, b] of content.entries()) {
-      if (!isRec(b)) continue;
-      const type = b.type;
-      if (typeof type === 'string' && !KNOWN_BLOCK_TYPES.has(type)) this.addUnknown('content block type', type);
-      if (typeof b.file_id === 'string') this.file(b.file_id);
-      if (isRec(b.source) && typeof b.source.file_id === 'string') this.file(b.source.file_id);
-      if (type === 'tool_addition' && isRec(b.tool) && b.tool.type === 'tool_definition')
-        this.tool(`${where}.${i}.tool.definition`, b.tool.definition);
-      if (Array.isArray(b.content)) this.blocks(`${where}.${i}.content`, b.content, depth + 1);
+  /**
+   * Messages' content and the system blocks, walked whole, without a depth limit (the parse has
+   * already bounded the values): a file id or a tool added mid-conversation counts wherever it
+   * sits (a document whose source is content, a result nested in a result, a result whose
+   * content is an object, a code execution output), and the type of every content block is
+   * checked where blocks go.
+   */
+  blocks(where: string, content: unknown): void {
+    const stack: Node[] = [{ v: content, role: 'blocks', key: where }];
+    for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
+      const v = n.v;
+      if (typeof v !== 'object' || v === null) continue; // a message's content may be a string
+      if (Array.isArray(v)) {
+        const role = n.role === 'blocks' ? 'block' : 'other';
+        for (let i = v.length - 1; i >= 0; i--) if (typeof v[i] === 'object' && v[i] !== null) stack.push({ v: v[i], role, up: n, key: i });
+        continue;
+      }
+      const o = v as Rec;
+      const type = o.type;
+      if (n.role === 'block' && typeof type === 'string' && !KNOWN_BLOCK_TYPES.has(type)) this.addUnknown('content block type', type);
+      if (typeof o.file_id === 'string') this.file(o.file_id);
+      if (type === 'tool_addition') this.toolAddition(pathOf(n), o.tool);
+      for (const k in o) {
+        const c = o[k];
+        // A tool call's input is the tool's arguments (a client tool may well take a `file_id`), never read by the API.
+        if (typeof c !== 'object' || c === null || (k === 'input' && n.role === 'block')) continue;
+        stack.push({ v: c, role: childRole(n.role, type, k, c), up: n, key: k });
+      }
     }
+  }
+
+  /** A tool added mid-conversation (mid-conversation-tool-changes): checked as a tools[] entry. */
+  private toolAddition(where: string, tool: unknown): void {
+    if (!isRec(tool) || tool.type !== 'tool_definition' || !isRec(tool.definition))
+      throw new SurfaceError(`${where}.tool: send {type: "tool_definition", definition: {…}}, the tool as tools[] would list it.`);
+    this.tool(`${where}.tool.definition`, tool.definition);
   }
 
   private file(id: string): void {

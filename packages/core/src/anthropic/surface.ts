@@ -178,6 +178,8 @@ export const KNOWN_BLOCK_TYPES: ReadonlySet<string> = new Set([
   'tool_removal',
   'mcp_tool_listing',
   'fallback',
+  // a tool result naming a deferred tool of tools[] (tool search): the tool itself is checked there
+  'tool_reference',
 ]);
 
 /** Tool and MCP server names the API accepts; anything else (a glob character above all) is refused. */
