@@ -11,7 +11,7 @@ beforeAll(async () => {
     world,
     'mcp-ok',
     'mcp-bot',
-    '  models: ["claude-sonnet-4-*"]\n  limits: {betas: ["later_field", "later-beta-*"]}\n  tools: {allow: ["Read", "mcp__crm__*"], mcpServers: ["crm"]}',
+    '  models: ["claude-sonnet-4-*"]\n  limits: {betas: ["later_field", "later-beta-*"]}\n  tools: {allow: ["Read", "mcp__crm__*"], mcpServers: ["https://crm.example.com/mcp"]}',
   );
   await addScope(world, 'plain', 'plain-bot', '  models: ["claude-sonnet-4-*"]');
   const token = await world.saToken('mcp-bot');
@@ -65,6 +65,25 @@ describe('capabilities outside the tools array', () => {
     expect(r.status).toBe(200);
     expect(r.upstream).toBe(1);
     expect(r.record.tools).toEqual(['mcp_server:crm', 'mcp__crm__*']);
+  });
+
+  test('an MCP server named like the listed one, at another URL, is refused (403; before: a scope listing crm by name let it through)', async () => {
+    const evil = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://evil.example/mcp' }] };
+    const r = await send('mcp-bot', msg(evil), { 'anthropic-beta': 'mcp-client-2025-04-04' });
+    expect(r.status).toBe(403);
+    expect(r.json.error!.message).toContain('MCP server crm (https://evil.example/mcp) is not in [https://crm.example.com/mcp]');
+    expect(r.upstream).toBe(0);
+  });
+
+  test('an MCP server URL that parsers read differently is a 400 naming the field, nothing forwarded', async () => {
+    const split = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com\\@evil.example/mcp' }] };
+    const r = await send('mcp-bot', msg(split), { 'anthropic-beta': 'mcp-client-2025-04-04' });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining('mcp_servers.0.url is not written in its canonical form'),
+    });
+    expect(r.upstream).toBe(0);
   });
 
   test.each([

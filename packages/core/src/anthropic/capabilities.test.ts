@@ -315,39 +315,111 @@ describe('request capabilities (decide)', () => {
   };
   const codes = (d: ReturnType<typeof decide>) => d.reasons.map((r) => r.code);
 
-  test('mcp_servers is denied unless spec.tools.mcpServers lists the name or URL', () => {
+  test('mcp_servers is denied unless spec.tools.mcpServers lists its URL', () => {
     const body = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };
     const denied = decideWith({}, body, 'mcp-client-2025-04-04');
     expect(denied.effect).toBe('deny');
     expect(codes(denied)).toEqual(['McpServerNotAllowed']);
     expect(denied.message).toContain('MCP server crm (https://crm.example.com/mcp)');
-    expect(decideWith({ tools: { mcpServers: ['crm'] } }, body, 'mcp-client-2025-04-04').effect).toBe('allow');
-    expect(decideWith({ tools: { mcpServers: ['https://crm.example.com/*'] } }, body, 'mcp-client-2025-04-04').effect).toBe('allow');
-    expect(decideWith({ tools: { mcpServers: ['other'] } }, body, 'mcp-client-2025-04-04').effect).toBe('deny');
-    // a token in the URL never comes back in the message
-    const secret = decideWith(
-      {},
-      { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://user:pw@crm.example.com/mcp?token=s3cr3t#x' }] },
-    );
+    for (const listed of [
+      'https://crm.example.com/mcp',
+      'https://crm.example.com/*',
+      'https://*.example.com/**',
+      'https://crm.example.com',
+    ])
+      expect([listed, decideWith({ tools: { mcpServers: [listed] } }, body, 'mcp-client-2025-04-04').effect]).toEqual([listed, 'allow']);
+    expect(decideWith({ tools: { mcpServers: ['https://other.example.com/mcp'] } }, body, 'mcp-client-2025-04-04').effect).toBe('deny');
+    // a token in the URL's query never comes back in the message
+    const secret = decideWith({}, { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp?token=s3cr3t' }] });
     expect(secret.message).toContain('(https://crm.example.com/mcp)');
-    expect(secret.message).not.toMatch(/s3cr3t|pw@/);
+    expect(secret.message).not.toContain('s3cr3t');
+  });
+
+  test('the name a request gives its MCP server matches nothing: the request chose it (before: a scope listing crm let any URL named crm through)', () => {
+    const evil = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://evil.example/mcp' }] };
+    const d = decideWith({ tools: { mcpServers: ['https://crm.example.com/mcp'], allow: ['mcp__crm__*'] } }, evil);
+    expect(codes(d)).toEqual(['McpServerNotAllowed']);
+    expect(d.message).toContain('MCP server crm (https://evil.example/mcp) is not in [https://crm.example.com/mcp]');
+    // and a scope that lists a name is not valid: it says to list the URL
+    const named = compilePolicy(
+      [
+        scope('caps', {
+          subjects: [{ kind: 'ServiceAccount', name: 'cap-bot' }],
+          models: ['claude-sonnet-4-*'],
+          tools: { mcpServers: ['crm'] },
+        }),
+      ],
+      [review('caps-r', 'caps')],
+      { namespace: 'team-a' },
+    );
+    expect(named.invalid.map((i) => i.problems)).toEqual([
+      [expect.stringContaining('spec.tools.mcpServers[0] "crm" is not an https:// URL')],
+    ]);
+    expect(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__*'] } }, evil).effect).toBe('deny');
+  });
+
+  test("a server cannot take another's name to get its tools rules: an entry binds a name to its URL", () => {
+    const spec = {
+      tools: {
+        mcpServers: ['crm=https://crm.example.com/mcp', 'wiki=https://wiki.example.com/mcp'],
+        allow: ['mcp__wiki__*', 'mcp__crm__lookup'],
+      },
+    };
+    const asWiki = { mcp_servers: [{ type: 'url', name: 'wiki', url: 'https://crm.example.com/mcp' }] };
+    expect(codes(decideWith(spec, asWiki))).toEqual(['McpServerNotAllowed']);
+    const wiki = { mcp_servers: [{ type: 'url', name: 'wiki', url: 'https://wiki.example.com/mcp' }] };
+    expect(decideWith(spec, wiki).effect).toBe('allow');
+    const crmAll = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };
+    expect(codes(decideWith(spec, crmAll))).toEqual(['ToolNotAllowed']);
+  });
+
+  test('two MCP servers of one name are refused (400): the second was never matched (before: allowed beside a listed one)', () => {
+    const body = {
+      mcp_servers: [
+        { type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' },
+        { type: 'url', name: 'crm', url: 'https://evil.example/mcp' },
+      ],
+    };
+    expect(() => inspect(body)).toThrow(RequestInspectionError);
+    expect(() => inspect(body)).toThrow(/^mcp_servers\.1\.name: "crm" names two MCP servers/);
+  });
+
+  test.each([
+    ['user information', 'https://user:pw@crm.example.com/mcp', /mcp_servers\.0\.url carries user information/],
+    [
+      'a backslash a parser reads as another host',
+      'https://crm.example.com\\@evil.example/mcp',
+      /mcp_servers\.0\.url is not written in its canonical form/,
+    ],
+    ['an upper-case host', 'https://CRM.example.com/mcp', /canonical form/],
+    ['plain http', 'http://crm.example.com/mcp', /must be an https:\/\/ URL/],
+  ])('an MCP server URL with %s is refused before it is matched (400)', (_n, url, why) => {
+    const body = { mcp_servers: [{ type: 'url', name: 'crm', url }] };
+    expect(() => inspect(body)).toThrow(RequestInspectionError);
+    expect(() => inspect(body)).toThrow(why);
+    try {
+      inspect(body);
+    } catch (e) {
+      expect((e as Error).message).not.toMatch(/pw@/);
+    }
   });
 
   test("an MCP server's tools go through the tools rules: all tools need an allow that covers all, a deny of one catches all", () => {
     const body = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm' }] };
-    expect(codes(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__lookup'] } }, body))).toEqual(['ToolNotAllowed']);
-    expect(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__*'] } }, body).effect).toBe('allow');
-    expect(codes(decideWith({ tools: { mcpServers: ['crm'], deny: ['mcp__crm__delete'] } }, body))).toEqual(['ToolDenied']);
+    const crm = ['https://crm'];
+    expect(codes(decideWith({ tools: { mcpServers: crm, allow: ['mcp__crm__lookup'] } }, body))).toEqual(['ToolNotAllowed']);
+    expect(decideWith({ tools: { mcpServers: crm, allow: ['mcp__crm__*'] } }, body).effect).toBe('allow');
+    expect(codes(decideWith({ tools: { mcpServers: crm, deny: ['mcp__crm__delete'] } }, body))).toEqual(['ToolDenied']);
     const held = decideWith(
       {
-        tools: { mcpServers: ['crm'] },
+        tools: { mcpServers: crm },
         approval: { requiredFor: { tools: ['mcp__crm__delete'] }, approvers: [{ kind: 'Group', name: 'x' }] },
       },
       body,
     );
     expect(held.effect).toBe('approval-required');
     const narrow = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm', tool_configuration: { allowed_tools: ['lookup'] } }] };
-    expect(decideWith({ tools: { mcpServers: ['crm'], allow: ['mcp__crm__lookup'], deny: ['mcp__crm__delete'] } }, narrow).effect).toBe(
+    expect(decideWith({ tools: { mcpServers: crm, allow: ['mcp__crm__lookup'], deny: ['mcp__crm__delete'] } }, narrow).effect).toBe(
       'allow',
     );
   });

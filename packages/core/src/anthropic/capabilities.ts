@@ -4,7 +4,7 @@
 //   kind         name (what spec.tools allow/deny/approval match)       from
 //   tool         the tool's name                                         tools[] without a type, tool_addition blocks
 //   server-tool  the type without its date (web_search), and its name   tools[] with an Anthropic-defined type
-//   mcp-server   mcp_server:<name> (matched by spec.tools.mcpServers, by name or URL)   mcp_servers[]
+//   mcp-server   mcp_server:<name> (its URL matched by spec.tools.mcpServers)   mcp_servers[]
 //   mcp-tool     mcp__<server>__<tool> per allowed tool, or mcp__<server>__* for all   mcp_servers[], mcp_toolset tools
 //   container    container                                               container (reuse of an existing container)
 //   skill        skill:<skill_id>                                        container.skills[]
@@ -16,6 +16,7 @@
 // the sidecar shares: referencing one by id can read what another agent left there.
 
 import { KNOWN_BETAS, KNOWN_BLOCK_TYPES, KNOWN_FIELDS, KNOWN_TOOL_TYPES, TOOL_NAME } from './surface.ts';
+import { serverUrlProblem } from '../util/server-url.ts';
 
 export type CapabilityKind = 'tool' | 'server-tool' | 'mcp-server' | 'mcp-tool' | 'container' | 'skill' | 'file' | 'thread' | 'model';
 
@@ -87,6 +88,7 @@ export class SurfaceCollector {
   readonly capabilities: Capability[] = [];
   readonly unknown: UnknownSurface[] = [];
   private readonly seen = new Set<string>();
+  private readonly serverNames = new Set<string>();
   /** Servers whose tools an mcp_toolset entry decides. */
   private readonly toolsets = new Set<string>();
 
@@ -150,7 +152,12 @@ export class SurfaceCollector {
     if (!isRec(s)) throw new SurfaceError(`${where}: must be an MCP server definition ({type: "url", name, url}).`);
     if (typeof s.name !== 'string' || !TOOL_NAME.test(s.name))
       throw new SurfaceError(`${where}.name: give the MCP server a name of 1-128 letters, digits, '_' or '-'.`);
+    // One name, one server: a second one of the name would be judged as the first (and its tools go by the same names).
+    if (this.serverNames.has(s.name)) throw new SurfaceError(`${where}.name: "${s.name}" names two MCP servers; give each its own name.`);
+    this.serverNames.add(s.name);
     if (typeof s.url !== 'string' || s.url.length === 0) throw new SurfaceError(`${where}.url: Field required.`);
+    const problem = serverUrlProblem(s.url);
+    if (problem) throw new SurfaceError(`${where}.url ${problem}.`);
     this.add('mcp-server', `mcp_server:${s.name}`, { name: s.name, url: s.url });
     const cfg = isRec(s.tool_configuration) ? s.tool_configuration : undefined;
     if (cfg?.enabled === false) return;

@@ -3,6 +3,7 @@
 import type { AccessReview, ModelScope, ModelScopeSpecEndpoint } from '../types/generated.ts';
 import { subjectKey } from './identity.ts';
 import { globProblem } from '../util/glob.ts';
+import { serverEntryProblem } from '../util/server-url.ts';
 import { parseDuration } from '../util/duration.ts';
 import { countingPeriodic, reviewTimeline, type ReviewTimeline } from './review.ts';
 import { DataRulesCache } from './data-rules.ts';
@@ -62,6 +63,10 @@ export function scopeProblems(scope: ModelScope): string[] {
       if (p) problems.push(`${field}[${i}] "${g}" ${p}`);
     });
   }
+  spec.tools?.mcpServers?.forEach((g, i) => {
+    const p = serverEntryProblem(g);
+    if (p) problems.push(`spec.tools.mcpServers[${i}] "${g}" ${p}`);
+  });
   for (const [field, value] of [
     ['spec.review.period', spec.review?.period],
     ['spec.review.expiringSoonWindow', spec.review?.expiringSoonWindow],

@@ -10,7 +10,11 @@ const snapshot = compilePolicy(scopes, reviews, { namespace: 'team-a' });
 // A scope with an MCP endpoint, a plain endpoint, MCP servers and a held tool.
 const mcpScope = scope('mcp', {
   subjects: [{ kind: 'ServiceAccount', name: 'agent' }],
-  tools: { allow: ['Read', 'mcp__crm__*'], deny: ['mcp__crm__delete_*'], mcpServers: ['docs', 'https://mcp.example.com/*'] },
+  tools: {
+    allow: ['Read', 'mcp__crm__*'],
+    deny: ['mcp__crm__delete_*'],
+    mcpServers: ['https://docs.example.com/mcp', 'https://mcp.example.com/*'],
+  },
   endpoints: [
     {
       name: 'crm',
@@ -295,16 +299,22 @@ describe('MCP messages and the endpoints of an MCP scope', () => {
       'Denied by ModelScope mcp, rule spec.tools.allow: server tool web_search is not in [Read, mcp__crm__*]; remove it from the request.',
     ],
     [
+      "an MCP server named like a listed one, at another URL (the name is the request's own)",
+      messages({ capabilities: [{ kind: 'mcp-server', name: 'docs', server: { name: 'docs', url: 'https://x/y' } }] }),
+      'McpServerNotAllowed',
+      "Denied by ModelScope mcp, rule spec.tools.mcpServers: MCP server docs (https://x/y) is not in [https://docs.example.com/mcp, https://mcp.example.com/*]; remove it from mcp_servers or ask the scope's reviewers to list it.",
+    ],
+    [
       'an MCP server without its URL',
       messages({ capabilities: [{ kind: 'mcp-server', name: 'docs' }] }),
       'McpServerNotAllowed',
-      "Denied by ModelScope mcp, rule spec.tools.mcpServers: MCP server docs (not a URL) is not in [docs, https://mcp.example.com/*]; remove it from mcp_servers or ask the scope's reviewers to list it.",
+      "Denied by ModelScope mcp, rule spec.tools.mcpServers: MCP server docs (not a URL) is not in [https://docs.example.com/mcp, https://mcp.example.com/*]; remove it from mcp_servers or ask the scope's reviewers to list it.",
     ],
     [
       'an MCP server whose URL is not one',
       messages({ capabilities: [{ kind: 'mcp-server', name: 'q', server: { name: 'q', url: 'not a url' } }] }),
       'McpServerNotAllowed',
-      "Denied by ModelScope mcp, rule spec.tools.mcpServers: MCP server q (not a URL) is not in [docs, https://mcp.example.com/*]; remove it from mcp_servers or ask the scope's reviewers to list it.",
+      "Denied by ModelScope mcp, rule spec.tools.mcpServers: MCP server q (not a URL) is not in [https://docs.example.com/mcp, https://mcp.example.com/*]; remove it from mcp_servers or ask the scope's reviewers to list it.",
     ],
     [
       'a tool named like the MCP endpoint of another server, not in allow',
@@ -325,11 +335,11 @@ describe('MCP messages and the endpoints of an MCP scope', () => {
     ['a listed unknown method', mcp({ kind: 'method', method: 'crm/custom' })],
     ['DELETE of the MCP session', { route: 'service', endpoint: 'crm', method: 'DELETE', path: '/mcp' }],
     [
-      'an MCP server listed by name',
-      messages({ capabilities: [{ kind: 'mcp-server', name: 'docs', server: { name: 'docs', url: 'https://x/y' } }] }),
+      'an MCP server listed by its URL',
+      messages({ capabilities: [{ kind: 'mcp-server', name: 'docs', server: { name: 'docs', url: 'https://docs.example.com/mcp' } }] }),
     ],
     [
-      'an MCP server listed by URL',
+      'an MCP server under a listed URL glob',
       messages({ capabilities: [{ kind: 'mcp-server', name: 'z', server: { name: 'z', url: 'https://mcp.example.com/a' } }] }),
     ],
     // held where it is called (tools/call through the sidecar), not where the model is offered it

@@ -7,6 +7,7 @@ import type { DataRules } from './data-rules.ts';
 import { describeCaller, identityKeys, identityMatchesRef, requesterOf, type Identity, type SubjectRef } from './identity.ts';
 import { validityAt, type ReviewValidity } from './review.ts';
 import { globsOverlap, matchAnyName, matchPath } from '../util/glob.ts';
+import { matchServer } from '../util/server-url.ts';
 import type { Capability } from '../anthropic/capabilities.ts';
 
 export type PolicyRequest =
@@ -255,7 +256,8 @@ function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route: 'mess
     }
     if (c.kind === 'mcp-server') {
       const listed = spec.tools?.mcpServers;
-      if (!c.server || !(matchAnyName(listed, c.server.name) || matchAnyName(listed, c.server.url))) {
+      // By URL, and by name where the entry binds one: the request names its servers itself (util/server-url.ts).
+      if (!c.server || !matchServer(listed, c.server)) {
         fit.denies.push({
           code: 'McpServerNotAllowed',
           rule: 'spec.tools.mcpServers',

@@ -138,7 +138,7 @@ export interface ModelScopeSpecTools {
   allow?: string[];
   /** Globs of tool names that are never allowed (unless approval.requiredFor.tools names them). */
   deny?: string[];
-  /** MCP connector servers (the request's mcp_servers) the model may be given, by name or URL (globs). Without it a request that carries mcp_servers is denied. */
+  /** MCP connector servers (the request's mcp_servers) the model may be given, by URL: the request names its servers itself, so a name alone would match any server. [<name>=]https://<host>[:<port>][<path>], '*' within the host or one path segment, '**' across path segments; without a path, any path. <name>= binds the name the server's tools go by (mcp__<name>__<tool>), so that another server cannot take it. Without it a request that carries mcp_servers is denied. */
   mcpServers?: string[];
 }
 

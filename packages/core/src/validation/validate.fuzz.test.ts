@@ -92,6 +92,19 @@ describe('validateResource', () => {
     expect(validateResource(structuredClone(REVIEW), 'r').issues).toEqual([]);
   });
 
+  test('spec.tools.mcpServers lists URLs, optionally after a name and "=" (the CRD pattern): a bare name is an issue', () => {
+    const withServers = (mcpServers: string[]) => {
+      const s = structuredClone(SCOPE) as { spec: { tools: Record<string, unknown> } };
+      s.spec.tools.mcpServers = mcpServers;
+      return validateResource(s, 's').issues;
+    };
+    expect(withServers(['https://crm.example.com/mcp', 'crm=https://crm.example.com/mcp'])).toEqual([]);
+    expect(withServers(['crm']).map((i) => [i.field, i.message.slice(0, 60)])).toEqual([
+      ['spec.tools.mcpServers[0]', 'Invalid value: must match ^([a-zA-Z0-9_-]{1,128}=)?https:// '],
+    ]);
+    expect(withServers(['crm=http://crm.example.com/mcp']).map((i) => i.field)).toEqual(['spec.tools.mcpServers[0]']);
+  });
+
   test('arbitrary JSON never throws; a resource or issues, never both', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => {
