@@ -201,8 +201,9 @@ function relayWhole(
       }
       if (opts.messages) readUsage(body, result);
       const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
-      // A Messages answer too large to check is not delivered either: the caller would get it unmasked.
-      if (m.skipped !== undefined && (!opts.messages || m.skipped === 'too-large')) {
+      // A Messages answer the masker could not read (too large, not UTF-8) is not delivered either:
+      // the caller would get it unmasked (an SDK decodes stray bytes as U+FFFD and the rest as sent).
+      if (m.skipped !== undefined) {
         return resolve(
           refuseUnmaskable(upstream, res, SKIPPED[m.skipped], opts.extraHeaders, m.skipped === 'too-large' ? 'size' : 'shape'),
         );

@@ -283,6 +283,34 @@ describe('a misbehaving upstream (custom server)', () => {
     expect(body).toBe('<html>mail [MASKED:email]</html>');
   });
 
+  test('a 200 JSON answer that is not UTF-8 is not delivered unmasked: 502, says why (before: 200, the e-mail in clear)', async () => {
+    const answer = JSON.stringify({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [{ type: 'text', text: 'mail jane.doe@example.com INVALID' }],
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 3, output_tokens: 2 },
+    });
+    // one byte that is not UTF-8: a lenient decoder (every SDK's) shows U+FFFD and the rest in clear
+    const bytes = Buffer.from(answer.replace('INVALID', '\u0000'), 'utf8');
+    bytes[bytes.indexOf(0)] = 0xff;
+    mode = (_q, res) => void res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length }).end(bytes);
+    const res = await ask(world, await world.saToken('support-bot'));
+    const body = await res.text();
+    recordAttack({
+      suite: SUITE,
+      attack: 'upstream: 200 Messages JSON with one byte that is not UTF-8, an e-mail in its text (masking scope)',
+      expected: '502 api_error, nothing of the answer delivered',
+      status: res.status,
+      errorType: errorTypeOf(body),
+    });
+    expect([res.status, errorTypeOf(body)]).toEqual([502, 'api_error']);
+    expect(body).toContain('not UTF-8');
+    expect(body).not.toContain('jane.doe');
+  });
+
   test('usage keys of a JSON answer other than the token counts become no metric label and no audit field', async () => {
     const usage = { input_tokens: 3, output_tokens: 2, evil_tokens: 9, 'a"b_tokens': 4, cache_read_input_tokens: 'x'.repeat(64) };
     mode = (_q, res) =>
