@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { decoder } from './decode.ts';
 import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
-import { maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
+import { decodable, encodingName, maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
 import { relaySse, type Leg } from './relay-sse.ts';
 import {
   anthropicError,
@@ -80,6 +80,11 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
     res.writeHead(status, headers);
     return pipeThrough(upstream, res, status);
   }
+  // A body the sidecar cannot decode cannot be masked: the caller would decode it, unmasked.
+  if (masking && !maskingService && !decodable(from.headers['content-encoding']))
+    return Promise.resolve(
+      refuseUnmaskable(upstream, res, `content-encoding ${encodingName(from.headers['content-encoding'])}`, opts.extraHeaders, 'model'),
+    );
   let headerCounts: Record<string, number> | undefined;
   if (maskingService) {
     const why = unmaskable(contentType, from.headers['content-encoding'], isSse);
@@ -205,7 +210,13 @@ function relayWhole(
       // the caller would get it unmasked (an SDK decodes stray bytes as U+FFFD and the rest as sent).
       if (m.skipped !== undefined) {
         return resolve(
-          refuseUnmaskable(upstream, res, SKIPPED[m.skipped], opts.extraHeaders, m.skipped === 'too-large' ? 'size' : 'shape'),
+          refuseUnmaskable(
+            upstream,
+            res,
+            SKIPPED[m.skipped],
+            opts.extraHeaders,
+            m.skipped === 'too-large' ? 'size' : opts.messages ? 'model' : 'shape',
+          ),
         );
       }
       if (m.blocked) {

@@ -48,21 +48,32 @@ export function unmaskable(contentType: string, encoding: string | string[] | un
   if (isSse) return 'the service answered with an event stream';
   if (contentType !== '' && !JSON_TYPE.test(contentType.trim()))
     return `the service answered ${contentType.split(';')[0]!.trim().slice(0, 64)}, not JSON`;
-  const enc = (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase();
-  if (!ENCODINGS.has(enc)) return `the service answered with content-encoding ${enc.slice(0, 32)}`;
+  if (!decodable(encoding)) return `the service answered with content-encoding ${encodingName(encoding)}`;
   return undefined;
+}
+
+/** A content-encoding as the refusal shows it (bounded: it is the upstream's text). */
+export function encodingName(encoding: string | string[] | undefined): string {
+  return (Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase().slice(0, 32);
 }
 
 /** What the caller is told to do about an answer that could not be masked, by what was wrong with it. */
 const NEXT_STEP = {
   shape: 'the endpoint masks data, so the service must answer JSON in UTF-8 (the sidecar asks for Accept: application/json)',
   size: 'ask for less at a time (a page of results, a shorter answer)',
+  model:
+    'the scope masks data, so the model API must answer JSON or an event stream in UTF-8, plain or in gzip, deflate, br or zstd; retry, and if it persists check what --upstream points at',
 } as const;
+
+/** Content-encodings the sidecar decodes (upstream/decode.ts): any other body cannot be read to mask it. */
+export function decodable(encoding: string | string[] | undefined): boolean {
+  return ENCODINGS.has((Array.isArray(encoding) ? encoding.join(',') : (encoding ?? '')).trim().toLowerCase());
+}
 
 /**
  * An answer that must be masked and cannot be: a 502 that says why, nothing of the body. `size`:
- * it holds more JSON than the sidecar parses (also a Messages answer); otherwise it is not JSON
- * in UTF-8 (an internal service's).
+ * it holds more JSON than the sidecar parses (a service's or the model API's); `shape`: an
+ * internal service's that is not JSON in UTF-8; `model`: the model API's that is not readable text.
  */
 export function refuseUnmaskable(
   upstream: Readable,
@@ -73,10 +84,10 @@ export function refuseUnmaskable(
 ): RelayResult {
   upstream.resume();
   upstream.destroy();
-  const of = problem === 'size' ? 'this answer' : 'this answer of the internal service';
+  const of = { size: 'this answer', shape: 'this answer of the internal service', model: 'this answer of the model API' }[problem];
   const message = `scopekeeper could not mask ${of} (${why}), so it was not delivered; ${NEXT_STEP[problem]}.`;
   const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message } });
   res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
-  return { status: 502, error: `unmaskable service answer: ${why}` };
+  return { status: 502, error: `unmaskable ${problem === 'shape' ? 'service answer' : 'answer'}: ${why}` };
 }

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { SseParser, type SseEvent } from '@scopekeeper/core';
 import { startWorld, UPSTREAM_KEY, type World } from '../../src/testing/world.ts';
 import { LocalIssuer } from '../../src/identity/local-issuer.ts';
@@ -307,9 +308,35 @@ describe('a misbehaving upstream (custom server)', () => {
       errorType: errorTypeOf(body),
     });
     expect([res.status, errorTypeOf(body)]).toEqual([502, 'api_error']);
-    expect(body).toContain('not UTF-8');
+    expect(body).toContain('could not mask this answer of the model API (its body is not UTF-8 text)');
     expect(body).not.toContain('jane.doe');
   });
+
+  test.each([
+    ['JSON', false, 'application/json'],
+    ['an event stream', true, 'text/event-stream'],
+  ])(
+    '%s in a content-encoding the sidecar does not decode (gzip, gzip), to a masking scope: 502 naming it (before: JSON went out as it came, to be decoded unmasked; a stream became a 200 its caller could not decode)',
+    async (_n, stream, type) => {
+      const text = stream
+        ? `${START}${DELTA('mail jane.doe@example.com')}${END}`
+        : JSON.stringify({ type: 'message', role: 'assistant', content: [{ type: 'text', text: 'mail jane.doe@example.com' }] });
+      const bytes = gzipSync(gzipSync(Buffer.from(text)));
+      mode = (_q, res) =>
+        void res.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip, gzip', 'content-length': bytes.length }).end(bytes);
+      const res = await ask(world, await world.saToken('support-bot'), { stream });
+      const body = await res.text();
+      recordAttack({
+        suite: SUITE,
+        attack: `upstream: 200 ${type} with content-encoding "gzip, gzip" (masking scope)`,
+        expected: '502 api_error naming the content-encoding, nothing of the answer delivered',
+        status: res.status,
+        errorType: errorTypeOf(body),
+      });
+      expect([res.status, errorTypeOf(body)]).toEqual([502, 'api_error']);
+      expect(body).toContain('could not mask this answer of the model API (content-encoding gzip, gzip)');
+    },
+  );
 
   test('usage keys of a JSON answer other than the token counts become no metric label and no audit field', async () => {
     const usage = { input_tokens: 3, output_tokens: 2, evil_tokens: 9, 'a"b_tokens': 4, cache_read_input_tokens: 'x'.repeat(64) };
