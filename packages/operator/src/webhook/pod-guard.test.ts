@@ -102,6 +102,34 @@ test('a mount of the key volume names the fix; a pod without a spec exposes noth
   expect(podExposures({ metadata: { name: 'x' } }, config, [])).toEqual([]);
 });
 
+test('capabilities that reach the node are exposures, whatever their case or CAP_ prefix; others are not', () => {
+  const withCaps = (add: string[]) =>
+    podExposures({ spec: { containers: [{ name: 'app', image: 'x', securityContext: { capabilities: { add } } }] } }, config, []);
+  for (const cap of [
+    'ALL',
+    'DAC_READ_SEARCH',
+    'SYS_ADMIN',
+    'SYS_MODULE',
+    'SYS_RAWIO',
+    'SYS_PTRACE',
+    'BPF',
+    'PERFMON',
+    'cap_sys_admin',
+    ' Cap_Bpf ',
+  ])
+    expect([cap, withCaps([cap]).map((e) => e.subject)]).toEqual([cap, ['container "app"']]);
+  expect(withCaps(['NET_BIND_SERVICE', 'CHOWN', 'NET_ADMIN', 'CAP_NET_RAW'])).toEqual([]);
+  expect(withCaps(['SYS_ADMIN', 'CHOWN', 'BPF'])).toEqual([
+    {
+      subject: 'container "app"',
+      what: "adds the capabilities SYS_ADMIN, BPF, which reach past the container (open_by_handle_at, mounts, kernel modules, raw devices, eBPF, another process's memory) to the node's files, the key's included",
+      fix: 'remove SYS_ADMIN, BPF from securityContext.capabilities.add',
+    },
+  ]);
+  expect(withCaps(['SYS_PTRACE'])[0]!.what).toMatch(/^adds the capability SYS_PTRACE, which reaches past/);
+  expect(withCaps(['SYS_PTRACE'])[0]!.fix).toBe('remove SYS_PTRACE from securityContext.capabilities.add');
+});
+
 test('envFrom a ConfigMap or another Secret is no exposure', () => {
   const pod: V1Pod = {
     spec: {

@@ -5,8 +5,9 @@
 // Containers of a pod have their own mount and PID namespaces, so the key file is out of the app's
 // reach unless the pod spec opens a way: a mount of the key Secret (or env from it), a shared PID
 // namespace or the node's (then /proc/<pid>/root/… of the sidecar is one open() away for a process
-// with its uid), an ephemeral container aimed at the sidecar, a privileged container or a hostPath
-// into the kubelet's pod directories (where the Secret's files lie on the node).
+// with its uid), an ephemeral container aimed at the sidecar, a privileged container, one that adds
+// a capability reaching the node's files, or a hostPath into the kubelet's pod directories (where
+// the Secret's files lie on the node).
 import { posix } from 'node:path';
 import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { DEFAULT_PROTECTED_HOST_PATHS, type InjectionConfig } from './config.ts';
@@ -27,6 +28,29 @@ const LISTS = [
   ['initContainers', 'initContainer'],
   ['ephemeralContainers', 'ephemeralContainer'],
 ] as const;
+
+/**
+ * Capabilities that give a container a way past its own mount and PID namespaces: DAC_READ_SEARCH
+ * (open_by_handle_at reads any file of the node's filesystem by handle, the "shocker" escape),
+ * SYS_ADMIN (mounts, bpf), SYS_MODULE, SYS_RAWIO, BPF, PERFMON (kernel memory), SYS_PTRACE (with
+ * the sidecar's PID namespace), and ALL.
+ */
+const NODE_READING_CAPABILITIES: ReadonlySet<string> = new Set([
+  'ALL',
+  'DAC_READ_SEARCH',
+  'SYS_ADMIN',
+  'SYS_MODULE',
+  'SYS_RAWIO',
+  'SYS_PTRACE',
+  'BPF',
+  'PERFMON',
+]);
+
+/** A capability as the runtime reads it: case and a CAP_ prefix do not matter (containerd adds the prefix itself). */
+function capabilityName(cap: string): string {
+  const up = cap.trim().toUpperCase();
+  return up.startsWith('CAP_') ? up.slice(4) : up;
+}
 
 /** Every container of the pod but the sidecar, with its kind. */
 function others(spec: V1PodSpec): { c: V1Container; kind: ContainerKind }[] {
@@ -135,6 +159,13 @@ export function podExposures(pod: V1Pod, config: InjectionConfig, audiences: rea
         subject: who,
         what: "is privileged, so it can read any file of the node, the key's included",
         fix: 'remove securityContext.privileged',
+      });
+    const reaching = (c.securityContext?.capabilities?.add ?? []).filter((cap) => NODE_READING_CAPABILITIES.has(capabilityName(cap)));
+    if (reaching.length)
+      out.push({
+        subject: who,
+        what: `adds the capabilit${reaching.length === 1 ? 'y' : 'ies'} ${reaching.join(', ')}, which reach${reaching.length === 1 ? 'es' : ''} past the container (open_by_handle_at, mounts, kernel modules, raw devices, eBPF, another process's memory) to the node's files, the key's included`,
+        fix: `remove ${reaching.join(', ')} from securityContext.capabilities.add`,
       });
     const target = (c as { targetContainerName?: string }).targetContainerName;
     if (target === SIDECAR_NAME)

@@ -486,6 +486,20 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
       `container "app" runs as uid 65532, the sidecar's (inherited from spec.securityContext.runAsUser)`,
     ],
     ['a privileged app', (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { privileged: true }), 'container "app" is privileged'],
+    [
+      "an app that adds DAC_READ_SEARCH (open_by_handle_at reads the node's files; before: allowed)",
+      (p: V1Pod) => (p.spec!.containers[0]!.securityContext = { capabilities: { add: ['NET_BIND_SERVICE', 'DAC_READ_SEARCH'] } }),
+      'container "app" adds the capability DAC_READ_SEARCH, which reaches past the container',
+    ],
+    [
+      'an init container that adds cap_sys_admin (before: allowed)',
+      (p: V1Pod) =>
+        (p.spec!.initContainers = [
+          ...(p.spec!.initContainers ?? []),
+          { name: 'setup', image: 'x', securityContext: { capabilities: { add: ['cap_sys_admin'] } } },
+        ]),
+      'initContainer "setup" adds the capability cap_sys_admin',
+    ],
   ])('an injected pod with %s is refused (enforced or not)', async (_what, change, expected) => {
     for (const ns of ['locked', 'team-a']) {
       const p = injectedIn(ns);
