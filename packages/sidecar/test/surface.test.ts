@@ -75,6 +75,17 @@ describe('capabilities outside the tools array', () => {
     expect(r.upstream).toBe(0);
   });
 
+  test('an MCP server with a field or type the sidecar does not know is refused, nothing forwarded (before: its url was judged and the rest went on)', async () => {
+    const other = { mcp_servers: [{ ...mcp.mcp_servers[0], server_url: 'https://evil.example/mcp' }] };
+    const r = await send('mcp-bot', msg(other), { 'anthropic-beta': 'mcp-client-2025-04-04' });
+    expect(r.json.error!.message).toContain(`the request's field "mcp_servers[].server_url" is not one scopekeeper knows`);
+    expect([r.status, r.upstream, r.record.reasons]).toEqual([400, 0, ['UnknownRequestField']]);
+    const typed = { mcp_servers: [{ ...mcp.mcp_servers[0], type: 'connector' }] };
+    const t = await send('mcp-bot', msg(typed), { 'anthropic-beta': 'mcp-client-2025-04-04' });
+    expect(t.json.error!.message).toContain(`the request's MCP server type "connector" is not one scopekeeper knows`);
+    expect([t.status, t.upstream]).toEqual([400, 0]);
+  });
+
   test('an MCP server URL that parsers read differently is a 400 naming the field, nothing forwarded', async () => {
     const split = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com\\@evil.example/mcp' }] };
     const r = await send('mcp-bot', msg(split), { 'anthropic-beta': 'mcp-client-2025-04-04' });

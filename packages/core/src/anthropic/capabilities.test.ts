@@ -287,6 +287,7 @@ describe('request capabilities (inspection)', () => {
       /allowed_tools/,
     ],
     ['mcp_servers not an array', { mcp_servers: {} }, /mcp_servers: must be an array/],
+    ['an MCP server without type', { mcp_servers: [{ name: 'crm', url: 'https://x' }] }, /^mcp_servers\.0\.type: must be "url"/],
     ['a fallback without model', { fallbacks: [{}] }, /fallbacks.0.model/],
     ['a skill without id', { container: { skills: [{ type: 'custom' }] } }, /skills.0.skill_id/],
   ])('refuses %s (400)', (_n, body, re) => {
@@ -314,6 +315,27 @@ describe('request capabilities (decide)', () => {
     return decide(snap, bot, { route: 'messages', facts: inspect(body, betas) }, NOW);
   };
   const codes = (d: ReturnType<typeof decide>) => d.reasons.map((r) => r.code);
+
+  test('an MCP server of a type, or with a field, the sidecar does not know is named (the connector may reach it by another field than url)', () => {
+    const server = { name: 'crm', url: 'https://crm.example.com/mcp' };
+    expect(
+      inspect({
+        mcp_servers: [{ type: 'url', ...server, authorization_token: 't', tool_configuration: { enabled: true, allowed_tools: ['a'] } }],
+      }).unknown,
+    ).toEqual([]);
+    expect(inspect({ mcp_servers: [{ type: 'connector', ...server, connector_id: 'c1' }] }).unknown).toEqual([
+      { what: 'MCP server type', name: 'connector' },
+      { what: 'field', name: 'mcp_servers[].connector_id' },
+    ]);
+    expect(
+      inspect({ mcp_servers: [{ type: 'url', ...server, tool_configuration: { allowed_tools: ['a'], include_all: true } }] }).unknown,
+    ).toEqual([{ what: 'field', name: 'mcp_servers[].tool_configuration.include_all' }]);
+    const listed = { tools: { mcpServers: ['crm=https://crm.example.com/mcp'], allow: ['mcp__crm__*'] } };
+    const d = decideWith(listed, { mcp_servers: [{ type: 'url', ...server, server_url: 'https://evil.example/mcp' }] });
+    expect(d.effect).toBe('deny');
+    expect(d.reasons.map((r) => r.code)).toEqual(['UnknownRequestField']);
+    expect(decideWith(listed, { mcp_servers: [{ type: 'url', ...server }] }).effect).toBe('allow');
+  });
 
   test('mcp_servers is denied unless spec.tools.mcpServers lists its URL', () => {
     const body = { mcp_servers: [{ type: 'url', name: 'crm', url: 'https://crm.example.com/mcp' }] };

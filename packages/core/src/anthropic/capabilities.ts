@@ -30,7 +30,7 @@ export interface Capability {
 
 /** Something the sidecar does not know; refused unless the scope's spec.limits.betas lists `name`. */
 export interface UnknownSurface {
-  what: 'field' | 'beta' | 'tool type' | 'content block type';
+  what: 'field' | 'beta' | 'tool type' | 'content block type' | 'MCP server type';
   name: string;
 }
 
@@ -65,6 +65,10 @@ function pathOf(n: Node): string {
   for (let m: Node | undefined = n; m; m = m.up) parts.push(m.key);
   return parts.reverse().join('.');
 }
+/** The fields of an MCP server definition (BetaRequestMCPServerURLDefinition) and of its tool_configuration. */
+const MCP_SERVER_FIELDS = new Set(['type', 'name', 'url', 'authorization_token', 'tool_configuration']);
+const MCP_TOOL_CONFIGURATION_FIELDS = new Set(['allowed_tools', 'enabled']);
+
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function toolName(where: string, name: unknown): string {
@@ -150,6 +154,14 @@ export class SurfaceCollector {
 
   mcpServer(where: string, s: unknown): void {
     if (!isRec(s)) throw new SurfaceError(`${where}: must be an MCP server definition ({type: "url", name, url}).`);
+    // What the connector reaches is judged by `url`; a type or a field the sidecar does not know
+    // may name the server another way, so it is refused unless the scope lists it.
+    if (typeof s.type !== 'string') throw new SurfaceError(`${where}.type: must be "url".`);
+    if (s.type !== 'url') this.addUnknown('MCP server type', s.type);
+    for (const k of Object.keys(s)) if (!MCP_SERVER_FIELDS.has(k)) this.addUnknown('field', `mcp_servers[].${k}`);
+    const cfg = isRec(s.tool_configuration) ? s.tool_configuration : undefined;
+    for (const k of Object.keys(cfg ?? {}))
+      if (!MCP_TOOL_CONFIGURATION_FIELDS.has(k)) this.addUnknown('field', `mcp_servers[].tool_configuration.${k}`);
     if (typeof s.name !== 'string' || !TOOL_NAME.test(s.name))
       throw new SurfaceError(`${where}.name: give the MCP server a name of 1-128 letters, digits, '_' or '-'.`);
     // One name, one server: a second one of the name would be judged as the first (and its tools go by the same names).
@@ -159,7 +171,6 @@ export class SurfaceCollector {
     const problem = serverUrlProblem(s.url);
     if (problem) throw new SurfaceError(`${where}.url ${problem}.`);
     this.add('mcp-server', `mcp_server:${s.name}`, { name: s.name, url: s.url });
-    const cfg = isRec(s.tool_configuration) ? s.tool_configuration : undefined;
     if (cfg?.enabled === false) return;
     if (Array.isArray(cfg?.allowed_tools)) {
       for (const tool of cfg.allowed_tools)

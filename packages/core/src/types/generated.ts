@@ -128,7 +128,7 @@ export interface ModelScopeSpecLimits {
   streaming?: boolean;
   /** Whether extended thinking may be enabled. Defaults to false. */
   thinking?: boolean;
-  /** anthropic-beta values, and top-level request fields, that scopekeeper does not know but this scope lets through (globs). Anything unknown and not listed here is refused with a 400 that names it. */
+  /** anthropic-beta values, top-level request fields, fields of an mcp_servers entry (mcp_servers[].<field>) and tool, content block and MCP server types that scopekeeper does not know but this scope lets through (globs). Anything unknown and not listed here is refused with a 400 that names it. */
   betas?: string[];
 }
 
