@@ -12,6 +12,7 @@ import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
 import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
+import { targetProblem } from './http/target.ts';
 import { BodyBudget, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { Forwarder } from './upstream/forwarder.ts';
@@ -195,6 +196,8 @@ export class Sidecar {
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));
     if (this.draining) res.setHeader('connection', 'close');
+    const problem = targetProblem(req.url ?? '');
+    if (problem !== undefined) return refuse(this.dp, ctx, 'targetRejected', { method: req.method ?? '', problem });
     this.gate.enter(
       res,
       () => this.route(ctx),

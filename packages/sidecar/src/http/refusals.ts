@@ -36,6 +36,13 @@ export const REFUSALS = {
     message: (a) =>
       `scopekeeper serves POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and /services/<endpoint>/...; ${a.method} ${a.path.slice(0, 200)} is not one of them.`,
   }),
+  targetRejected: refusal<{ method: string; problem: string }>({
+    type: 'invalid_request_error',
+    status: 400,
+    decision: 'deny',
+    code: 'TargetRejected',
+    message: (a) => `Refused ${a.method}: the request target ${a.problem}.`,
+  }),
   badRequest: refusal({
     type: 'invalid_request_error',
     status: 400,

@@ -15,6 +15,7 @@ import type { DataPath } from './env.ts';
 
 /** POST /v1/messages and /v1/messages/count_tokens. */
 export async function messages(dp: DataPath, ctx: RequestContext): Promise<void> {
+  // The path the router matched: the two routes differ only in it (a target with '#' never gets here).
   ctx.route = (ctx.req.url ?? '').split('?')[0]!.endsWith('/count_tokens') ? 'count_tokens' : 'messages';
   if (!(await authenticate(dp, ctx))) return;
   if (!(await readAndInspect(dp, ctx))) return;

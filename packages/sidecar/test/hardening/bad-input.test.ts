@@ -514,6 +514,36 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
   });
 });
 
+describe('a request target the router reads otherwise than the upstream: refused before any route', () => {
+  // The router reads the path through url.parse: it drops a fragment and reads '\\' as '/'.
+  const big = JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 100_000,
+    stream: true,
+    messages: [{ role: 'user', content: 'hi' }],
+  });
+  test.each([
+    ['POST /v1/messages#/count_tokens', "carries '#'"],
+    ['POST /v1/messages?beta=true#/count_tokens', "carries '#'"],
+    ['POST /v1\\messages', 'carries a backslash'],
+  ])(
+    '%s with max_tokens over the scope’s limit: 400, nothing forwarded (before: the router and the upstream read two paths)',
+    async (line, problem) => {
+      const check = refusal();
+      const raw = withLength(support, big).toString('latin1').replace('POST /v1/messages ', `${line} `);
+      const r = await rawHttp(world.url, raw, { firstResponse: true });
+      recordAttack({ suite: SUITE, attack: line, expected: '400 invalid_request_error', status: r.status, errorType: errorTypeOf(r.body) });
+      expect(r.status).toBe(400);
+      expect(anthropicError(r.body).error).toMatchObject({
+        type: 'invalid_request_error',
+        message: expect.stringContaining(`the request target ${problem}`),
+      });
+      const record = await check.refused(r);
+      expect(record).toMatchObject({ decision: 'deny', reasons: ['TargetRejected'] });
+    },
+  );
+});
+
 describe('request shapes HTTP/1.1 allows: each request decided on its own, nothing tunnelled', () => {
   // status lines, wherever they start: a pipelined answer follows the previous body directly
   const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) [A-Z]/g)].map((m) => Number(m[1]));
@@ -619,6 +649,8 @@ describe('/services: traversal and encoding tricks never reach a path outside th
     ['/services/CRM/customers/1', 400, 'invalid_request_error'],
     ['/services/crm%2fcustomers/1', 400, 'invalid_request_error'],
     ['http://evil.example/services/crm/customers/1', 400, 'invalid_request_error'],
+    ['/services/crm/customers/1#/notes', 400, 'invalid_request_error'],
+    ['/services/crm/customers/1?view=full#x', 400, 'invalid_request_error'],
     ['/services/crm/admin', 403, 'permission_error'],
     ['/services/crm/customersX/1', 403, 'permission_error'],
     ['/services/other/customers/1', 403, 'permission_error'],
