@@ -128,5 +128,6 @@ service:
 {{- end }}{{ end -}}
 {{- with .Values.sidecar.upstream }}{{ $_ := set $c "upstream" . }}{{ end -}}
 {{- with .Values.sidecar.protectedHostPaths }}{{ $_ := set $c "protectedHostPaths" . }}{{ end -}}
+{{- with .Values.sidecar.allowedHostPaths }}{{ $_ := set $c "allowedHostPaths" . }}{{ end -}}
 {{- toPrettyJson $c -}}
 {{- end -}}

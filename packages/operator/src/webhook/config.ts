@@ -35,6 +35,13 @@ export interface InjectionConfig {
    * --root-dir elsewhere).
    */
   protectedHostPaths?: string[];
+  /**
+   * Node directories a hostPath volume of an injected pod may be or lie inside; every other
+   * hostPath is refused. The node follows symlinks in a hostPath, so no check of the path's text
+   * tells what it reaches (a pod that writes /tmp/kl -> /var/lib/kubelet turns hostPath /tmp/kl
+   * into the key Secret's directory): list only directories no pod can write.
+   */
+  allowedHostPaths?: string[];
 }
 
 /** Where a node keeps what would give a hostPath mount the sidecar's key file. */
@@ -45,8 +52,16 @@ export const DEFAULT_PROTECTED_HOST_PATHS: readonly string[] = [
   '/var/run/containerd',
   '/var/lib/containerd',
   '/run/crio',
+  '/var/run/crio',
+  '/run/containers',
   '/var/lib/containers',
   '/var/lib/docker',
+  '/run/docker.sock',
+  '/var/run/docker.sock',
+  '/run/cri-dockerd.sock',
+  '/var/run/cri-dockerd.sock',
+  '/run/k3s',
+  '/var/lib/rancher',
 ];
 
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -76,6 +91,7 @@ export const INJECTION_CONFIG_SCHEMA = {
     resources: { type: 'object', additionalProperties: false, properties: { requests: quantities, limits: quantities } },
     nativeSidecar: { enum: ['auto', 'always', 'never'] },
     protectedHostPaths: { type: 'array', items: { type: 'string', pattern: '^/' } },
+    allowedHostPaths: { type: 'array', items: { type: 'string', pattern: '^/' } },
   },
 } as const;
 

@@ -6,8 +6,9 @@
 // reach unless the pod spec opens a way: a mount of the key Secret (or env from it), a shared PID
 // namespace or the node's (then /proc/<pid>/root/… of the sidecar is one open() away for a process
 // with its uid), an ephemeral container aimed at the sidecar, a privileged container, one that adds
-// a capability reaching the node's files, or a hostPath into the kubelet's pod directories (where
-// the Secret's files lie on the node).
+// a capability reaching the node's files, a hostPath (the Secret's files lie on the node, and the
+// node follows symlinks in a hostPath), or the node's network or a resolver the pod chooses (the
+// sidecar's port and its upstream's name would be the app's to take).
 import { posix } from 'node:path';
 import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { DEFAULT_PROTECTED_HOST_PATHS, type InjectionConfig } from './config.ts';
@@ -66,6 +67,13 @@ export function coversProtectedPath(p: string, protectedPaths: readonly string[]
   return protectedPaths.map(norm).find((q) => host === q || q.startsWith(host === '/' ? '/' : `${host}/`) || host.startsWith(`${q}/`));
 }
 
+/** Whether hostPath `p` is or lies inside one of the allowed node directories. */
+function withinAllowed(p: string, allowed: readonly string[]): boolean {
+  const norm = (x: string) => posix.normalize(`/${x}`).replace(/\/+$/, '') || '/';
+  const host = norm(p);
+  return allowed.map(norm).some((a) => host === a || host.startsWith(a === '/' ? '/' : `${a}/`));
+}
+
 /** Every exposure of the sidecar's credentials in this pod spec. */
 export function podExposures(pod: V1Pod, config: InjectionConfig, audiences: readonly string[]): Exposure[] {
   const spec = pod.spec;
@@ -95,6 +103,26 @@ export function podExposures(pod: V1Pod, config: InjectionConfig, audiences: rea
       what: "is true, so the pod sees every process of the node, the sidecar's included",
       fix: 'remove hostPID',
     });
+  if (spec.hostNetwork)
+    out.push({
+      subject: 'spec.hostNetwork',
+      what: "is true, so the sidecar's 127.0.0.1 ports and its traffic are the node's, shared with every host-network pod and process",
+      fix: 'remove hostNetwork',
+    });
+  // The sidecar resolves its upstream and endpoints with the pod's resolver: an entry of the pod's
+  // own sends the key or an endpoint token to whatever the app listens on.
+  if (spec.hostAliases?.length)
+    out.push({
+      subject: 'spec.hostAliases',
+      what: "maps host names for every container, the sidecar's included, so the app could answer for the upstream or an endpoint the sidecar sends credentials to",
+      fix: 'remove hostAliases (use a Service or DNS instead)',
+    });
+  if (spec.dnsPolicy === 'None' || spec.dnsConfig)
+    out.push({
+      subject: spec.dnsConfig ? 'spec.dnsConfig' : 'spec.dnsPolicy',
+      what: "sets the resolver of every container, the sidecar's included, so the app could answer for the upstream or an endpoint the sidecar sends credentials to",
+      fix: "remove dnsConfig and dnsPolicy: None (use the cluster's DNS)",
+    });
   const protectedPaths = [...DEFAULT_PROTECTED_HOST_PATHS, ...(config.protectedHostPaths ?? [])];
   for (const v of spec.volumes ?? []) {
     const hit = v.hostPath ? coversProtectedPath(v.hostPath.path, protectedPaths) : undefined;
@@ -103,6 +131,12 @@ export function podExposures(pod: V1Pod, config: InjectionConfig, audiences: rea
         subject: `volume "${v.name}"`,
         what: `is hostPath ${v.hostPath!.path}, which reaches ${hit} on the node (where the kubelet and the runtime keep every container's files and mounted Secrets)`,
         fix: `remove the volume or use a host directory outside ${hit}`,
+      });
+    } else if (v.hostPath && !withinAllowed(v.hostPath.path, config.allowedHostPaths ?? [])) {
+      out.push({
+        subject: `volume "${v.name}"`,
+        what: `is hostPath ${v.hostPath.path}: the node follows symlinks in it, so what it reaches is whatever a pod that can write there points it at (the kubelet's copy of the key Secret included)`,
+        fix: "remove the volume, or ask the operator's administrators to list a directory no pod can write in sidecar.allowedHostPaths",
       });
     }
     if (v.name === ENDPOINT_TOKEN_VOLUME) continue;

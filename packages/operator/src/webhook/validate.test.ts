@@ -500,6 +500,34 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
         ]),
       'initContainer "setup" adds the capability cap_sys_admin',
     ],
+    [
+      'hostNetwork (before: allowed on a pod that was injected elsewhere)',
+      (p: V1Pod) => (p.spec!.hostNetwork = true),
+      "spec.hostNetwork is true, so the sidecar's 127.0.0.1 ports and its traffic are the node's",
+    ],
+    [
+      'hostAliases naming the upstream (before: allowed; the sidecar sent the key to the app)',
+      (p: V1Pod) => (p.spec!.hostAliases = [{ ip: '127.0.0.1', hostnames: ['api.anthropic.com', 'crm.team-a.svc'] }]),
+      'spec.hostAliases maps host names for every container, the sidecar',
+    ],
+    [
+      'a resolver of its own (before: allowed)',
+      (p: V1Pod) => {
+        p.spec!.dnsPolicy = 'None';
+        p.spec!.dnsConfig = { nameservers: ['127.0.0.1'] };
+      },
+      'spec.dnsConfig sets the resolver of every container',
+    ],
+    [
+      'a hostPath a symlink on the node can point anywhere (/tmp/kl; before: allowed)',
+      (p: V1Pod) => p.spec!.volumes!.push({ name: 'kl', hostPath: { path: '/tmp/kl' } }),
+      'volume "kl" is hostPath /tmp/kl: the node follows symlinks in it',
+    ],
+    [
+      "a hostPath of CRI-O's socket by its /var/run name (before: allowed)",
+      (p: V1Pod) => p.spec!.volumes!.push({ name: 'crio', hostPath: { path: '/var/run/crio/crio.sock' } }),
+      'volume "crio" is hostPath /var/run/crio/crio.sock, which reaches /var/run/crio on the node',
+    ],
   ])('an injected pod with %s is refused (enforced or not)', async (_what, change, expected) => {
     for (const ns of ['locked', 'team-a']) {
       const p = injectedIn(ns);
@@ -509,11 +537,22 @@ describe('/validate-pod: namespaces labelled scopekeeper.dev/enforce=true', () =
     }
   });
 
-  test('a hostPath elsewhere (/var/log/app), and an app with its own uid, pass', async () => {
+  test('a hostPath inside sidecar.allowedHostPaths (/var/log/app), and an app with its own uid, pass; outside it, refused', async () => {
     const p = injected(plain({ 'scopekeeper.dev/inject': 'true' }));
-    p.spec!.volumes!.push({ name: 'logs', hostPath: { path: '/var/log/app' } });
+    p.spec!.volumes!.push({ name: 'logs', hostPath: { path: '/var/log/app/' } });
     p.spec!.containers[0]!.securityContext = { runAsUser: 1000 };
-    expect(await validatePod(podRequest('locked', p), deps)).toEqual({ allowed: true });
+    const allowing = { ...deps, injection: { ...injection, allowedHostPaths: ['/var/log/app', '/srv/data'] } };
+    expect(await validatePod(podRequest('locked', p), allowing)).toEqual({ allowed: true });
+    const v = await validatePod(podRequest('locked', p), deps);
+    expect(!v.allowed && v.message).toContain('volume "logs" is hostPath /var/log/app/: the node follows symlinks in it');
+    p.spec!.volumes!.push({ name: 'near', hostPath: { path: '/var/log/application' } });
+    const near = await validatePod(podRequest('locked', p), allowing);
+    expect(!near.allowed && near.message).toContain('volume "near" is hostPath /var/log/application');
+    // a protected path stays refused even when an allowed directory holds it
+    const wide = { ...deps, injection: { ...injection, allowedHostPaths: ['/var'] } };
+    p.spec!.volumes!.splice(-1, 1, { name: 'kubelet', hostPath: { path: '/var/lib/kubelet/pods' } });
+    const k = await validatePod(podRequest('locked', p), wide);
+    expect(!k.allowed && k.message).toContain('which reaches /var/lib/kubelet on the node');
   });
 
   test('an update may not change the sidecar, nor drop the injected marks; other updates pass', async () => {
