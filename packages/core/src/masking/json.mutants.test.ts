@@ -93,12 +93,13 @@ describe('maskStringValues', () => {
     expect(tally.matches).toBe(4);
   });
 
-  it('leaves numbers kept as source text alone, even one that reads like a card number', () => {
-    const v = parsePreservingNumbers(`{"n":${CARD},"s":"${MAIL}","l":[${CARD}]}`);
+  it('masks numbers, plain or kept as source text, that read like a card number; keeps the others as written', () => {
+    const v = parsePreservingNumbers(`{"n":${CARD},"s":"${MAIL}","l":[${CARD}.0,1.50]}`);
     maskStringValues(engine(), v, newTally());
-    expect(JSON.stringify(v)).toBe(`{"n":${CARD},"s":"${M}","l":[${CARD}]}`);
+    expect(JSON.stringify(v)).toBe(`{"n":"[MASKED:credit-card]","s":"${M}","l":["[MASKED:credit-card]",1.50]}`);
     const root = parsePreservingNumbers(CARD);
-    expect(JSON.stringify(maskStringValues(engine(), root, newTally()))).toBe(CARD);
+    expect(maskStringValues(engine(), root, newTally())).toBe('[MASKED:credit-card]');
+    expect(maskStringValues(engine(), Number(CARD), newTally())).toBe('[MASKED:credit-card]');
   });
 });
 
@@ -259,11 +260,11 @@ describe('maskMessageBody', () => {
     expect(r).toStrictEqual({ body: body({ content: [{ type: 'text', text: M }] }), counts: { email: 1 }, changed: true });
   });
 
-  it('keeps numbers verbatim, a card number written as a number included', () => {
+  it('keeps numbers verbatim, but masks a card number written as a number', () => {
     const text = `{"content":[{"type":"tool_use","id":"t","input":{"n":${CARD},"r":1.0,"s":"${MAIL}"}},{"type":"x","meta":{"n":${CARD},"f":1.50}}],"usage":{"input_tokens":10}}`;
     const r = maskMessageBody(engine(), Buffer.from(text));
-    expect(r.body.toString()).toBe(text.replace(MAIL, M));
-    expect(r.counts).toStrictEqual({ email: 1 });
+    expect(r.body.toString()).toBe(text.replace(MAIL, M).replaceAll(CARD, '"[MASKED:credit-card]"'));
+    expect(r.counts).toStrictEqual({ email: 1, 'credit-card': 2 });
   });
 
   it('masks a body whose numbers round-trip from its one parse, to the bytes the number-keeping parse gives', () => {

@@ -3,8 +3,9 @@
 //
 // Detectors run on the *decoded* content of JSON string values (never on the JSON text: a
 // match there could swallow half an escape sequence and break the document) and the result
-// is re-encoded. In Messages responses, object keys, numbers and structure are never changed;
-// in internal services' answers (arbitrary data) keys and numbers are inspected too.
+// is re-encoded, and on the source text of numbers (a card number written as a JSON number is
+// a card number: it becomes the masked string). In Messages responses object keys and structure
+// are never changed; in internal services' answers (arbitrary data) keys are inspected too.
 
 import { isUtf8 } from 'node:buffer';
 import { TextStream, newTally, type Engine, type Tally } from './engine.ts';
@@ -26,9 +27,41 @@ export function parsePreservingNumbers(text: string): unknown {
   );
 }
 
-/** Masks every string value (not key) below `value`, in place; returns the new value (a string root is replaced). */
+/** Plain-parsed numbers that may have lost digits a detector needs (tallies of a first, plain parse). */
+const LOSSY = new WeakSet<Tally>();
+
+/**
+ * A number (a plain one, or one kept as source text): the detectors run on the value as
+ * JavaScript writes it (`4111111111111111.0`, `4.111111111111111e15` and `41111111111111110e-1`
+ * all read as 4111111111111111), then on its source text; a match makes the number the masked
+ * string. Otherwise the number itself is returned.
+ */
+function maskNumber(engine: Engine, v: unknown, tally: Tally): unknown {
+  let src: string;
+  if (typeof v === 'number') {
+    src = String(v);
+    // beyond 2^53 (a 17-19 digit card) a plain parse rounds the digits: the caller parses again
+    if (Math.abs(v) >= 1e12 && !Number.isSafeInteger(v)) LOSSY.add(tally);
+  } else src = (v as { rawJSON: string }).rawJSON;
+  return maskNumberSource(engine, src, tally) ?? v;
+}
+
+/** The masked string for a number written as `src`, or undefined when no detector matches it. */
+function maskNumberSource(engine: Engine, src: string, tally: Tally): string | undefined {
+  const canon = String(Number(src));
+  const c = engine.maskString(canon, tally);
+  if (c !== canon) return c;
+  if (canon === src) return undefined;
+  const m = engine.maskString(src, tally);
+  return m === src ? undefined : m;
+}
+
+const isNumber = (v: unknown): boolean => typeof v === 'number' || J.isRawJSON(v);
+
+/** Masks every string value (not key) and number below `value`, in place; returns the new value (a string root is replaced). */
 export function maskStringValues(engine: Engine, value: unknown, tally: Tally): unknown {
   if (typeof value === 'string') return engine.maskString(value, tally);
+  if (isNumber(value)) return maskNumber(engine, value, tally);
   if (typeof value !== 'object' || value === null) return value;
   // iterative: a deeply nested document must not overflow the stack
   const stack: object[] = [value];
@@ -41,6 +74,7 @@ export function maskStringValues(engine: Engine, value: unknown, tally: Tally): 
       for (let i = 0; i < node.length; i++) {
         const v: unknown = node[i];
         if (typeof v === 'string') node[i] = engine.maskString(v, tally);
+        else if (isNumber(v)) node[i] = maskNumber(engine, v, tally);
         else if (typeof v === 'object' && v !== null) stack.push(v);
       }
     } else {
@@ -48,6 +82,7 @@ export function maskStringValues(engine: Engine, value: unknown, tally: Tally): 
       for (const k of Object.keys(rec)) {
         const v = rec[k];
         if (typeof v === 'string') rec[k] = engine.maskString(v, tally);
+        else if (isNumber(v)) rec[k] = maskNumber(engine, v, tally);
         else if (typeof v === 'object' && v !== null) stack.push(v);
       }
     }
@@ -55,12 +90,25 @@ export function maskStringValues(engine: Engine, value: unknown, tally: Tally): 
   return value;
 }
 
-/** Masks the parts of a Messages API response the model wrote; thinking blocks stay untouched. */
+/** Top-level fields of a Messages response that identify or count: never masked. */
+const MESSAGE_KEPT = new Set(['id', 'type', 'model', 'role', 'usage', 'stop_reason', 'stop_sequence']);
+
+/**
+ * Masks a Messages API response: its content blocks (thinking blocks stay untouched) and every
+ * other top-level field (stop_details, container, fields the API adds later) but the ones that
+ * identify or count.
+ */
 export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): void {
   if (typeof msg !== 'object' || msg === null) return;
-  const content = (msg as Record<string, unknown>).content;
-  if (!Array.isArray(content)) return;
-  for (const block of content) maskContentBlock(engine, block, tally);
+  const rec = msg as Record<string, unknown>;
+  for (const k of Object.keys(rec)) {
+    if (MESSAGE_KEPT.has(k)) continue;
+    const v = rec[k];
+    if (k === 'content' && Array.isArray(v)) for (const block of v) maskContentBlock(engine, block, tally);
+    else if (typeof v === 'string') rec[k] = engine.maskString(v, tally);
+    else if (isNumber(v)) rec[k] = maskNumber(engine, v, tally);
+    else if (typeof v === 'object' && v !== null) maskData(engine, v, tally);
+  }
 }
 
 /** Blocks never touched: their signatures would break (and they are the model's own reasoning). */
@@ -98,6 +146,7 @@ export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): 
     // a tool's input is the model's own data: every string in it, whatever its key
     if (k === 'input') b[k] = maskStringValues(engine, v, tally);
     else if (typeof v === 'string') b[k] = engine.maskString(v, tally);
+    else if (isNumber(v)) b[k] = maskNumber(engine, v, tally);
     else if (typeof v === 'object' && v !== null) maskData(engine, v, tally);
   }
 }
@@ -114,6 +163,7 @@ function maskData(engine: Engine, root: object, tally: Tally): void {
       for (let i = 0; i < node.length; i++) {
         const v: unknown = node[i];
         if (typeof v === 'string') node[i] = engine.maskString(v, tally);
+        else if (isNumber(v)) node[i] = maskNumber(engine, v, tally);
         else if (typeof v === 'object' && v !== null) stack.push(v);
       }
       continue;
@@ -125,6 +175,7 @@ function maskData(engine: Engine, root: object, tally: Tally): void {
       if (STRUCTURAL.has(k) || (base64 && k === 'data')) continue;
       const v = rec[k];
       if (typeof v === 'string') rec[k] = engine.maskString(v, tally);
+      else if (isNumber(v)) rec[k] = maskNumber(engine, v, tally);
       else if (typeof v === 'object' && v !== null) stack.push(v);
     }
   }
@@ -228,11 +279,14 @@ function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally:
   // The original bytes go out only when they hold what was checked: with a key repeated in one
   // object, JSON.parse (and so the masker) saw only its last copy, while a client that reads the
   // first would read a value nobody checked. Such a body is serialized from the checked tree.
-  if (probe.matches === 0 && firstDuplicateKey(text) === undefined) return result(body, probe, false);
+  // A number that may have lost digits in that parse is checked again from its source text.
+  const lossy = LOSSY.has(probe);
+  if (probe.matches === 0 && !lossy && firstDuplicateKey(text) === undefined) return result(body, probe, false);
   try {
-    if (numbersRoundTrip(text)) return result(Buffer.from(JSON.stringify(masked)), probe, true);
+    if (!lossy && numbersRoundTrip(text)) return result(Buffer.from(JSON.stringify(masked)), probe, true);
     const tally = newTally();
     const root = edit(parsePreservingNumbers(text), tally);
+    if (tally.matches === 0 && firstDuplicateKey(text) === undefined) return result(body, tally, false);
     return result(Buffer.from(JSON.stringify(root)), tally, true);
   } catch (e) {
     // JSON.parse is iterative but the reviver and JSON.stringify recurse: a document nested
@@ -332,12 +386,7 @@ export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly Js
 function maskEverything(engine: Engine, value: unknown, tally: Tally): unknown {
   const leaf = (v: unknown): unknown => {
     if (typeof v === 'string') return engine.maskString(v, tally);
-    if (J.isRawJSON(v)) {
-      const src = (v as { rawJSON: string }).rawJSON;
-      const m = engine.maskString(src, tally);
-      return m === src ? v : m;
-    }
-    return v;
+    return J.isRawJSON(v) ? maskNumber(engine, v, tally) : v;
   };
   if (typeof value !== 'object' || value === null || J.isRawJSON(value)) return leaf(value);
   const stack: object[] = [value];
@@ -396,8 +445,9 @@ const encode = (s: string) => JSON.stringify(s).slice(1, -1);
 /**
  * Masks string values inside a JSON text that arrives in pieces (input_json_delta.partial_json).
  * Structure and keys pass through as they come; the content of each string value goes through
- * its own TextStream (decoded, masked, re-encoded), so the concatenated output is the input
- * with its string values masked exactly as maskStringValues would mask the parsed document.
+ * its own TextStream (decoded, masked, re-encoded); a number is held back until its token ends
+ * and then goes out as written, or as the masked string when a detector matches it. The
+ * concatenated output is the input masked exactly as maskStringValues would mask the parsed document.
  */
 export class JsonStream {
   // Stryker disable next-line ArrayDeclaration: the stack's bottom is only compared with OBJ, which an empty stack's undefined and a stray entry both fail (docs/testing.md)
@@ -410,14 +460,29 @@ export class JsonStream {
   // Stryker disable next-line StringLiteral: read only after a \u escape has reset it (docs/testing.md)
   private hex = '';
   private text: TextStream;
+  /** The number token being read (held back until it ends). */
+  private num = '';
+
+  private readonly engine: Engine;
+  private readonly tally: Tally;
 
   constructor(engine: Engine, tally: Tally) {
+    this.engine = engine;
+    this.tally = tally;
     this.text = new TextStream(engine, tally);
   }
 
-  /** Characters of the current string value received but not yet emitted. */
+  /** Characters of the current string value or number received but not yet emitted. */
   get pending(): number {
-    return this.text.pending;
+    return this.text.pending + this.num.length;
+  }
+
+  /** The held number, as written or masked. */
+  private endNumber(): string {
+    const src = this.num;
+    this.num = '';
+    const m = maskNumberSource(this.engine, src, this.tally);
+    return m === undefined ? src : JSON.stringify(m);
   }
 
   push(s: string): string {
@@ -429,9 +494,29 @@ export class JsonStream {
       if (this.mode === IN_STRUCTURE) {
         const j = s.indexOf('"', i);
         const end = j < 0 ? n : j;
-        // Stryker disable next-line EqualityOperator: s[end] is the quote (or past the end), which structural() ignores (docs/testing.md)
-        for (let k = i; k < end; k++) this.structural(s.charCodeAt(k));
-        out += s.slice(i, end);
+        // characters from `run` on go out as they are; from `numAt` on they belong to a number
+        let run = i;
+        let numAt = this.num === '' ? -1 : i;
+        for (let k = i; k < end; k++) {
+          const c = s.charCodeAt(k);
+          if (numAt >= 0) {
+            if (isNumberChar(c)) continue;
+            this.num += s.slice(numAt, k);
+            out += this.endNumber();
+            numAt = -1;
+            run = k;
+          } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+            out += s.slice(run, k);
+            numAt = k;
+            continue;
+          }
+          this.structural(c);
+        }
+        if (numAt >= 0) {
+          this.num += s.slice(numAt, end);
+          // a quote ends a number too (malformed JSON, kept as the parser would see it)
+          if (j >= 0) out += this.endNumber();
+        } else out += s.slice(run, end);
         if (j < 0) break;
         // expectKey is only ever set inside an object
         this.mode = this.expectKey ? IN_KEY : IN_VALUE;
@@ -484,7 +569,9 @@ export class JsonStream {
     const tail = this.esc >= 2 ? 'u' + this.hex : '';
     this.esc = 0;
     this.mode = IN_STRUCTURE;
-    return encode(this.text.push(tail)) + encode(this.text.finish());
+    // (a number ends the text only when the input is a bare number)
+    const num = this.num === '' ? '' : this.endNumber();
+    return num + encode(this.text.push(tail)) + encode(this.text.finish());
   }
 
   private structural(c: number): void {

@@ -1,6 +1,7 @@
 // The text detectors see: each code point folded on its own (NFKC: fullwidth digits and '＠',
-// ligatures, small forms), Unicode spaces as ' ', zero-width characters, soft hyphens and
-// combining marks dropped. Masking replaces the ORIGINAL characters: every character of the
+// ligatures, small forms), Unicode spaces as ' ', dashes (\p{Pd}: hyphen, non-breaking hyphen,
+// figure dash, en dash, …) and the minus sign as '-', ideographic and halfwidth full stops as
+// '.', zero-width characters, soft hyphens and combining marks dropped. Masking replaces the ORIGINAL characters: every character of the
 // folded text remembers the span of the code point it came from.
 //
 // Folding code point by code point (not the whole string) keeps it local: text that arrives
@@ -10,6 +11,10 @@
 /** Default-ignorable and format characters (Cf: ZWSP, ZWJ, soft hyphen, bidi controls, BOM, …) and combining marks. */
 const DROP = /^[\p{Cf}\p{Mn}\p{Me}]$/u;
 const SPACE = /^[\p{Zs}]$/u;
+/** Dash punctuation and U+2212 MINUS SIGN: '4111‑1111‑1111‑1111' (U+2011) is a card number. */
+const DASH = /^[\p{Pd}\u2212]$/u;
+/** Ideographic full stop, fullwidth and halfwidth full stops: 'jane@example。com' is an address. */
+const FULL_STOP = /^[\u3002\uff0e\uff61]$/u;
 const NON_ASCII = /[\u0080-\uffff]/;
 
 export interface Folded {
@@ -30,6 +35,8 @@ function foldCodePoint(cp: number): string {
   const c = String.fromCodePoint(cp);
   if (DROP.test(c)) f = '';
   else if (SPACE.test(c)) f = ' ';
+  else if (DASH.test(c)) f = '-';
+  else if (FULL_STOP.test(c)) f = '.';
   else if (cp === 0x2028 || cp === 0x2029) f = '\n';
   else f = c.normalize('NFKC');
   if (cache.size < 4096) cache.set(cp, f);
