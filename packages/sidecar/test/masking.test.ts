@@ -114,6 +114,27 @@ describe('/services with maskFields', () => {
   beforeAll(async () => {
     crm = createServer((req, res) => {
       seen.push({ url: req.url ?? '', headers: req.headers });
+      if (req.url?.includes('/headers')) {
+        const mail = 'ann@example.com';
+        res.writeHead(200, {
+          'content-type': `application/json; profile="${mail}"`,
+          etag: `"${mail}"`,
+          'last-modified': mail,
+          vary: `Accept, ${mail}`,
+          'cache-control': `private, note=${mail}`,
+          date: 'Tue, 01 Dec 2026 21:00:00 GMT',
+        });
+        return void res.end('{"ok":1.0}');
+      }
+      if (req.url?.includes('/plain-headers')) {
+        res.writeHead(200, {
+          'content-type': 'Application/JSON; charset=utf-8',
+          etag: '"v1-abc"',
+          vary: 'Accept',
+          'cache-control': 'no-store',
+        });
+        return void res.end('{"ok":1.0}');
+      }
       const body = JSON.stringify({
         customers: [
           { id: 1, name: 'Ann', ssn: '078-05-1120', email: 'ann@example.com' },
@@ -154,6 +175,39 @@ describe('/services with maskFields', () => {
     expect(last.url).toBe('/api/customers/1?expand=true');
     expect(last.headers.authorization).toBeUndefined();
     expect(JSON.stringify(last.headers)).not.toContain(token);
+  });
+
+  test('etag, last-modified, vary, cache-control and content-type parameters are masked, the media type kept (before: passed in clear)', async () => {
+    const token = await world.saToken('crm-bot');
+    const res = await fetch(`${world.url}/services/crm/customers/headers`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('{"ok":1.0}');
+    expect({
+      'content-type': res.headers.get('content-type'),
+      etag: res.headers.get('etag'),
+      'last-modified': res.headers.get('last-modified'),
+      vary: res.headers.get('vary'),
+      'cache-control': res.headers.get('cache-control'),
+    }).toEqual({
+      'content-type': 'application/json; profile="[MASKED:email]"',
+      etag: '"[MASKED:email]"',
+      'last-modified': '[MASKED:email]',
+      vary: 'Accept, [MASKED:email]',
+      'cache-control': 'private, note=[MASKED:email]',
+    });
+    expect(res.headers.get('date')).toBe('Tue, 01 Dec 2026 21:00:00 GMT');
+  });
+
+  test('headers with nothing to mask go as they came', async () => {
+    const token = await world.saToken('crm-bot');
+    const res = await fetch(`${world.url}/services/crm/customers/plain-headers`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect([res.headers.get('content-type'), res.headers.get('etag'), res.headers.get('vary'), res.headers.get('cache-control')]).toEqual([
+      'Application/JSON; charset=utf-8',
+      '"v1-abc"',
+      'Accept',
+      'no-store',
+    ]);
   });
 
   test('a method outside the endpoint rule is refused', async () => {

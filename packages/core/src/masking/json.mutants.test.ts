@@ -224,12 +224,12 @@ describe('maskMessageBody', () => {
     }
   });
 
-  it('masks a body that is not JSON as text, and says it changed', () => {
-    const r = maskMessageBody(engine(), Buffer.from(`oops ${MAIL}`));
-    expect(r).toStrictEqual({ body: Buffer.from(`oops ${M}`), counts: { email: 1 }, changed: true });
+  it('reports a body that is not JSON as skipped instead of masking it as text (the caller refuses it)', () => {
+    const b = Buffer.from(`oops ${MAIL}`);
+    const r = maskMessageBody(engine(), b);
+    expect(r).toStrictEqual({ body: b, counts: {}, changed: false, skipped: 'not-json' });
     const plain = Buffer.from('oops');
-    expect(maskMessageBody(engine(), plain)).toStrictEqual({ body: plain, counts: {}, changed: false });
-    expect(maskMessageBody(engine(), plain).body).toBe(plain);
+    expect(maskMessageBody(engine(), plain)).toStrictEqual({ body: plain, counts: {}, changed: false, skipped: 'not-json' });
   });
 
   it('serializes a body with a repeated key from what was checked, found or not, numbers kept', () => {

@@ -78,8 +78,12 @@ describe('maskMessageJson', () => {
     expect(r.body.toString()).not.toContain('AKIAIOSFODNN7EXAMPLE');
   });
 
-  it('masks a body that is not JSON as text, and leaves binary alone', () => {
-    expect(m.maskMessageJson(Buffer.from('oops a@b.co')).body.toString()).toBe('oops [MASKED:email]');
+  it('reports a body that is not JSON (an event stream too) and binary as skipped, unchanged', () => {
+    const ev = Buffer.from(
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co"}}\n\n',
+    );
+    expect(m.maskMessageJson(ev)).toMatchObject({ body: ev, skipped: 'not-json', changed: false });
+    expect(m.maskMessageJson(Buffer.from('oops a@b.co'))).toMatchObject({ skipped: 'not-json', changed: false });
     const bin = Buffer.from([0xff, 0xfe, 0x00, 0x40]);
     expect(m.maskMessageJson(bin)).toMatchObject({ body: bin, skipped: 'binary', changed: false });
   });

@@ -268,12 +268,9 @@ function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally:
   } catch {
     return { body, counts: {}, changed: false, skipped: 'too-large' };
   }
-  if (parsed === undefined) {
-    // not JSON after all: treat it as text
-    const tally = newTally();
-    const out = engine.maskString(text, tally);
-    return out === text ? result(body, tally, false) : result(Buffer.from(out), tally, true);
-  }
+  // Not JSON: a client reads it as something the masker does not (an event stream, text cut
+  // where a detector would not look for a value); the caller refuses it.
+  if (parsed === undefined) return { body, counts: {}, changed: false, skipped: 'not-json' };
   const probe = newTally();
   const masked = edit(parsed.value, probe);
   // The original bytes go out only when they hold what was checked: with a key repeated in one

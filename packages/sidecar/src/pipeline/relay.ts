@@ -1,7 +1,7 @@
 // Stage 5, relay: the upstream's answer to the caller, masked with the scope's data rules
 // (upstream/response.ts: SSE event by event, JSON whole), or the model list filtered to the
 // scope; then stage 6, the record.
-import { matchAnyName, parseJson } from '@scopekeeper/core';
+import { maskingBlockedMessage, matchAnyName, parseJson } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
 import { relayResponse, type RelayResult } from '../upstream/response.ts';
 import type { UpstreamResponse } from '../upstream/forwarder.ts';
@@ -27,6 +27,7 @@ export async function relay(dp: DataPath, ctx: RequestContext, upstream: Upstrea
             masking: ctx.masking,
             maskFields: ctx.maskFields,
             messages: ctx.route === 'messages',
+            stream: ctx.route === 'messages' ? ctx.facts?.stream : undefined,
             extraHeaders: headers,
             lease,
           });
@@ -60,8 +61,27 @@ async function relayModels(
     return { status: ctx.res.statusCode };
   }
   const data = (list.data ?? []).filter((m) => typeof m.id === 'string' && matchAnyName(ctx.modelFilter!, m.id));
-  const body = JSON.stringify({ ...list, data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null });
-  ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  let body: Buffer = Buffer.from(
+    JSON.stringify({ ...list, data, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null }),
+  );
+  // The list is the upstream's answer like any other: every string, number and key of it (a
+  // display_name, a note beside the list) goes through the scope's masking; an id, type or date
+  // stays as it is unless a detector matches it. The filter above judged the ids as sent.
+  // (a caller whose scopes list models has its decision here without enforce(), which sets ctx.masking)
+  const masking = ctx.masking ?? ctx.decision?.data?.masking;
+  let masked: Record<string, number> | undefined;
+  if (masking?.active) {
+    const m = masking.maskServiceJson(body, []);
+    if (m.blocked !== undefined) {
+      const err = JSON.stringify({ type: 'error', error: { type: 'permission_error', message: maskingBlockedMessage(m.blocked) } });
+      ctx.res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(err), ...headers });
+      ctx.res.end(err);
+      return { status: 403, blocked: m.blocked, masked: { ...m.counts } };
+    }
+    body = m.body;
+    masked = { ...m.counts };
+  }
+  ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, ...headers });
   ctx.res.end(body);
-  return { status: 200 };
+  return masked === undefined ? { status: 200 } : { status: 200, masked };
 }

@@ -52,6 +52,11 @@ export interface RelayOptions {
   maskFields?: string[];
   /** Whether this is a Messages API response (usage is read, SSE is parsed). */
   messages: boolean;
+  /**
+   * Messages: whether the request asked for a stream. The SDKs then read the body as an event
+   * stream whatever its content-type says, and otherwise as JSON; so does the masker.
+   */
+  stream?: boolean;
   extraHeaders: Record<string, string>;
   /** The body budget's share for an answer read whole, or a stream's event still arriving (given back by the caller once it is relayed). */
   lease?: BodyLease;
@@ -61,7 +66,10 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   const upstream = from.body;
   const status = from.status;
   const contentType = String(from.headers['content-type'] ?? '');
-  const isSse = contentType.startsWith('text/event-stream');
+  // Messages: what the client reads the body as (the request's stream flag), not what the
+  // upstream calls it; otherwise the media type, as the client compares it: in any case.
+  const isSse =
+    opts.messages && opts.stream !== undefined ? opts.stream : contentType.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
   const masking = opts.masking?.active ? opts.masking : undefined;
   // An internal service whose answers are masked: every answer, whatever its status, is read
   // and masked, or replaced by a 502 when it cannot be.

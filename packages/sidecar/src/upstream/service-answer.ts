@@ -6,19 +6,12 @@ import type { Readable } from 'node:stream';
 import type { Masking } from '@scopekeeper/core';
 import type { RelayResult } from './response.ts';
 
-/** Response headers that only describe the body or its caching: nothing of the service's data. */
-const DESCRIPTIVE = new Set([
-  'content-type',
-  'content-length',
-  'content-encoding',
-  'date',
-  'etag',
-  'last-modified',
-  'cache-control',
-  'expires',
-  'age',
-  'vary',
-]);
+/**
+ * Response headers the sidecar sets or reads itself and that carry nothing of the service's
+ * data. Every other one (etag, last-modified, vary, cache-control, …: a service can put anything
+ * there) is masked, and so are content-type's parameters (its media type is kept).
+ */
+const DESCRIPTIVE = new Set(['content-length', 'content-encoding', 'date']);
 
 /** A masking service's answer headers are part of its answer: detectors run on their values too. */
 export function maskHeaderValues(headers: Record<string, string | string[]>, masking: Masking): Record<string, number> | undefined {
@@ -28,12 +21,15 @@ export function maskHeaderValues(headers: Record<string, string | string[]>, mas
     const values = Array.isArray(v) ? v : [v];
     let changed = false;
     const out = values.map((x) => {
-      const r = masking.maskText(x);
+      // content-type: the media type is what the caller parses the body as; its parameters are text
+      const at = k === 'content-type' ? x.indexOf(';') : 0;
+      if (at < 0) return x;
+      const r = masking.maskText(x.slice(at));
       if (!r.changed) return x;
       changed = true;
       counts ??= {};
       for (const c in r.counts) counts[c] = (counts[c] ?? 0) + r.counts[c]!;
-      return r.text;
+      return x.slice(0, at) + r.text;
     });
     if (changed) headers[k] = Array.isArray(v) ? out : out[0]!;
   }

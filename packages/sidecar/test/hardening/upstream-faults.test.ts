@@ -269,19 +269,60 @@ describe('a misbehaving upstream (custom server)', () => {
     expect(body).not.toContain(UPSTREAM_KEY);
   });
 
-  test('a 200 JSON body that is not JSON passes as it came (masked as text)', async () => {
+  test('a 200 JSON body that is not JSON is not delivered: 502, says why (before: 200, masked as text)', async () => {
     mode = (_q, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>mail jane.doe@example.com</html>');
     const res = await ask(world, await world.saToken('support-bot'));
     const body = await res.text();
     recordAttack({
       suite: SUITE,
       attack: 'upstream: 200 application/json that is HTML',
-      expected: '200, masked as text',
+      expected: '502 api_error, not delivered',
       status: res.status,
+      errorType: errorTypeOf(body),
       note: body,
     });
+    expect(res.status).toBe(502);
+    expect(errorTypeOf(body)).toBe('api_error');
+    expect(body).toContain('not JSON');
+    expect(body).not.toContain('jane.doe');
+  });
+
+  // The SDKs read the answer to a stream:true request as an event stream whatever its
+  // content-type; the masker did by the content-type (case-sensitively), so a value split across
+  // deltas, or written with \u0040, was masked as plain text and went out whole.
+  const splitStream = (START + DELTA('mail jane.doe@exa') + DELTA('mple.com and xAT_example.com ') + END).replace('AT_', '\\u0040');
+  test.each([
+    ['application/json', { 'content-type': 'application/json' }],
+    ['Text/Event-Stream', { 'content-type': 'Text/Event-Stream; charset=utf-8' }],
+    ['no content-type', {}],
+  ])('a stream:true answer sent as %s is masked as an event stream (before: as text, the address in clear)', async (name, head) => {
+    mode = (_q, res) => void res.writeHead(200, head).end(splitStream);
+    const res = await ask(world, await world.saToken('support-bot'), { stream: true });
+    const text = await res.text();
+    const { events } = sse(text);
+    const said = events
+      .filter((e) => e.event === 'content_block_delta')
+      .map((e) => (JSON.parse(e.data!) as { delta: { text: string } }).delta.text)
+      .join('');
+    recordAttack({
+      suite: SUITE,
+      attack: `upstream: a stream:true answer sent as ${name}, a value split across deltas`,
+      expected: '200, masked as an event stream',
+      status: res.status,
+      note: said,
+    });
     expect(res.status).toBe(200);
-    expect(body).toBe('<html>mail [MASKED:email]</html>');
+    expect(said).toBe('mail [MASKED:email] and [MASKED:email] ');
+    expect(events[events.length - 1]!.event).toBe('message_stop');
+  });
+
+  test('a stream:false answer that is an event stream is not delivered: 502 (it is not the JSON the SDK reads)', async () => {
+    mode = (_q, res) => void res.writeHead(200, { 'content-type': 'text/event-stream' }).end(splitStream);
+    const res = await ask(world, await world.saToken('support-bot'));
+    const body = await res.text();
+    expect(res.status).toBe(502);
+    expect(errorTypeOf(body)).toBe('api_error');
+    expect(body).not.toContain('jane.doe');
   });
 
   test('a 200 JSON answer that is not UTF-8 is not delivered unmasked: 502, says why (before: 200, the e-mail in clear)', async () => {
