@@ -2,7 +2,7 @@
 // tells the pod's author (what the validating webhook refuses and the injection warns about).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { InjectionConfig } from './config.ts';
-import { coversProtectedPath, describeExposures, exposureKey, podExposures } from './pod-guard.ts';
+import { coversProtectedPath, describeExposures, exposureKey, podExposures, withinAllowed } from './pod-guard.ts';
 
 const config: InjectionConfig = { image: 'scopekeeper:1', issuers: ['https://issuer'], upstreamKeySecret: 'anthropic-key' };
 
@@ -150,4 +150,29 @@ test('coversProtectedPath: the path itself, a parent, a child; not a sibling wit
   expect(coversProtectedPath('/var/lib/kubelet-plugins', paths)).toBeUndefined();
   expect(coversProtectedPath('/var/lib/kubelet/../../log', paths)).toBeUndefined();
   expect(coversProtectedPath('/procfs', paths)).toBeUndefined();
+});
+
+test('withinAllowed: the directory itself and what lies inside it; not a sibling with the same prefix, not a parent', () => {
+  expect(withinAllowed('/srv/data', ['/srv/data'])).toBe(true);
+  expect(withinAllowed('srv//data/x/', ['/srv/data/'])).toBe(true);
+  expect(withinAllowed('/srv/data-2', ['/srv/data'])).toBe(false);
+  expect(withinAllowed('/srv', ['/srv/data'])).toBe(false);
+  expect(withinAllowed('/srv/data/../../etc', ['/srv/data'])).toBe(false);
+  expect(withinAllowed('/anything', ['/'])).toBe(true);
+  expect(withinAllowed('/srv/data', [])).toBe(false);
+});
+
+test('the node network, host aliases and a resolver of the pod are exposures; dnsPolicy None alone too', () => {
+  const pod = (spec: Partial<NonNullable<V1Pod['spec']>>): V1Pod => ({ spec: { containers: [{ name: 'app', image: 'x' }], ...spec } });
+  expect(podExposures(pod({ dnsPolicy: 'None' }), config, []).map((e) => e.subject)).toEqual(['spec.dnsPolicy']);
+  expect(
+    podExposures(pod({ dnsPolicy: 'ClusterFirst', dnsConfig: { options: [{ name: 'ndots', value: '1' }] } }), config, []).map(
+      (e) => e.subject,
+    ),
+  ).toEqual(['spec.dnsConfig']);
+  expect(podExposures(pod({ hostNetwork: true, hostAliases: [] }), config, []).map((e) => e.subject)).toEqual(['spec.hostNetwork']);
+  expect(podExposures(pod({ hostAliases: [{ ip: '10.0.0.1', hostnames: ['x'] }] }), config, []).map((e) => e.subject)).toEqual([
+    'spec.hostAliases',
+  ]);
+  expect(podExposures(pod({ dnsPolicy: 'ClusterFirst', hostNetwork: false }), config, [])).toEqual([]);
 });

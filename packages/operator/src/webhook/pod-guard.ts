@@ -60,16 +60,17 @@ function others(spec: V1PodSpec): { c: V1Container; kind: ContainerKind }[] {
   return out;
 }
 
+/** A node path as the kubelet reads it: absolute, `.`, `..` and repeated or trailing `/` resolved. */
+const norm = (x: string): string => posix.normalize(`/${x}`).replace(/\/+$/, '') || '/';
+
 /** Whether hostPath `p` is, contains or lies inside one of the protected node paths. */
 export function coversProtectedPath(p: string, protectedPaths: readonly string[]): string | undefined {
-  const norm = (x: string) => posix.normalize(`/${x}`).replace(/\/+$/, '') || '/';
   const host = norm(p);
   return protectedPaths.map(norm).find((q) => host === q || q.startsWith(host === '/' ? '/' : `${host}/`) || host.startsWith(`${q}/`));
 }
 
 /** Whether hostPath `p` is or lies inside one of the allowed node directories. */
-function withinAllowed(p: string, allowed: readonly string[]): boolean {
-  const norm = (x: string) => posix.normalize(`/${x}`).replace(/\/+$/, '') || '/';
+export function withinAllowed(p: string, allowed: readonly string[]): boolean {
   const host = norm(p);
   return allowed.map(norm).some((a) => host === a || host.startsWith(a === '/' ? '/' : `${a}/`));
 }
