@@ -81,7 +81,7 @@ describe('pass-through, byte for byte', () => {
     [': keep-alive\n\n'],
     [PING],
     [MESSAGE_STOP],
-    ['event: future_event\ndata: {"type":"future_event","x":"a@b.co"}\n\n'],
+    ['event: future_event\ndata: {"type":"future_event","x":"nothing. "}\n\n'],
     // no event line: the type is read from the data
     ['data: {"type":"ping"}\n\n'],
     // unchanged deltas keep their exact bytes (no re-serialization), whatever the spacing
@@ -94,8 +94,6 @@ describe('pass-through, byte for byte', () => {
     [delta(0, { type: 'citations_delta', citation: { type: 'char_location', cited_text: 'nothing. ' } })],
     [delta(0, { type: 'future_delta', v: 'nothing. ' })],
     [delta(0, { no_type: 'a@b.co' })],
-    [delta(0, { type: 'text_delta', text: 7 })],
-    [delta(0, { type: 'input_json_delta', partial_json: null })],
     [delta(0, 'text_delta')],
     [ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: null })],
     [start(0, 'text')],
@@ -116,23 +114,19 @@ describe('pass-through, byte for byte', () => {
     [start(0, { type: 'thinking', thinking: 'a@b.co' })],
     [start(0, { type: 'tool_use', id: 'toolu_1', name: 'a@b.co', input: {} })],
     [start(0, { type: 'tool_result', tool_use_id: 'toolu_1', content: 'fine. ' })],
-    [start(0, { type: 'text', text: 7 })],
     [start(0, null)],
     [ev('content_block_start', { type: 'content_block_start', index: 0 })],
     // an event without data (a client ignores it)
     ['event: content_block_delta\n\n'],
     ['event: message_delta\nid: 3\n\n'],
     [stop(5)],
-    // unreadable JSON: passed on when it is not a delta (the client cannot read it either)
-    ['event: content_block_start\ndata: {"type":\n\n'],
-    ['event: content_block_stop\ndata: nope\n\n'],
+    // readable JSON that is not an object, with nothing to mask
     ['event: content_block_start\ndata: null\n\n'],
     ['event: content_block_stop\ndata: 5\n\n'],
-    ['event: message_start\ndata: {"type":"message_start"\n\n'],
     ['event: message_start\ndata: null\n\n'],
     [ev('message_start', { type: 'message_start', message: { id: 'msg_1', content: [] } })],
-    // "type" must come first and be a name
-    ['data: 5{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a@b.co"}}\n\n'],
+    // a ping whose data JSON.parse rejects: every client skips pings by their name
+    ['event: ping\ndata: {"type":"ping","n":NaN}\n\n'],
   ])('%j', (input) => {
     const m = masker();
     expect(push(m, input)).toBe(input);
@@ -180,7 +174,7 @@ describe('the event type', () => {
     expect(push(m, `event: ping\ndata: ${twice}\n\n`)).toBe('');
     // data without a type goes by the name
     const typeless = 'event: ping\ndata: {"delta":{"type":"text_delta","text":"a@b.co "}}\n\n';
-    expect(push(m, typeless)).toBe(typeless);
+    expect(push(m, typeless)).toBe(typeless.replace('a@b.co', '[MASKED:email]'));
   });
 });
 
@@ -234,15 +228,24 @@ describe('re-serialized events', () => {
     expect(push(m, stop(0))).toBe(stop(0));
   });
 
-  test('citations: the cited text is masked, nothing else', () => {
+  test('citations: every string of the citation is masked (cited text, title, url), its type and ids are not', () => {
     const m = masker();
-    const c = { type: 'char_location', cited_text: 'by a@b.co', document_title: 'c@d.io' };
+    const c = {
+      type: 'web_search_result_location',
+      cited_text: 'by a@b.co',
+      title: 'c@d.io',
+      url: 'https://x.example/?u=e@f.io',
+      encrypted_index: 'g@h.io',
+    };
     expect(push(m, delta(0, { type: 'citations_delta', citation: c }))).toBe(
-      delta(0, { type: 'citations_delta', citation: { ...c, cited_text: 'by [MASKED:email]' } }),
+      delta(0, {
+        type: 'citations_delta',
+        citation: { ...c, cited_text: 'by [MASKED:email]', title: '[MASKED:email]', url: 'https://x.example/?u=[MASKED:email]' },
+      }),
     );
-    // no match in the cited text: the other fields of the delta are not masked either
-    const plain = delta(0, { type: 'citations_delta', citation: { cited_text: 'none' }, note: 'a@b.co' });
-    expect(push(m, plain)).toBe(plain);
+    expect(m.counts).toEqual({ email: 3 });
+    const other = delta(0, { type: 'citations_delta', citation: { cited_text: 'none' }, note: 'a@b.co' });
+    expect(push(m, other)).toBe(delta(0, { type: 'citations_delta', citation: { cited_text: 'none' }, note: '[MASKED:email]' }));
   });
 
   test('an unknown delta type: its strings are masked one delta at a time', () => {
@@ -252,12 +255,15 @@ describe('re-serialized events', () => {
     );
   });
 
-  test('message_start with content already in it', () => {
+  test("message_start with content already in it: its text starts the block's text stream", () => {
     const m = masker();
-    const msg = { type: 'message_start', message: { id: 'msg_1', content: [{ type: 'text', text: 'a@b.co' }] } };
+    const msg = { type: 'message_start', message: { id: 'msg_1', content: [{ type: 'text', text: 'a@b.co, c@d.io' }] } };
+    // "c@d.io" could still go on: held, released masked at the end
     expect(push(m, ev('message_start', msg))).toBe(
-      ev('message_start', { type: 'message_start', message: { id: 'msg_1', content: [{ type: 'text', text: '[MASKED:email]' }] } }),
+      ev('message_start', { type: 'message_start', message: { id: 'msg_1', content: [{ type: 'text', text: '[MASKED:email], ' }] } }),
     );
+    expect(m.held).toBe(6);
+    expect(m.end().toString()).toBe(text(0, '[MASKED:email]'));
   });
 });
 
@@ -394,7 +400,7 @@ describe('held text is released', () => {
     const msg = (content: unknown[]) => ev('message_start', { type: 'message_start', message: { role: 'assistant', content } });
     expect(push(m, msg([]))).toBe(msg([]));
     expect(push(m, first)).toBe(first);
-    expect(push(m, msg([{ type: 'text', text: 'a' }]))).toBe(msg([{ type: 'text', text: 'a' }]));
+    expect(push(m, msg([{ type: 'text', text: 'a. ' }]))).toBe(msg([{ type: 'text', text: 'a. ' }]));
     expect(push(m, first)).toBe('');
     expect(push(m, second)).toBe(second);
     expect(push(m, ev('message_start', { type: 'message_start' })) + push(m, first)).toBe(
@@ -433,7 +439,7 @@ describe('a block category ends the stream', () => {
     ['a JSON delta', json(0, '{"s":"123-45-6789"}')],
     ['a citation', delta(0, { type: 'citations_delta', citation: { cited_text: '123-45-6789' } })],
     ['an unknown delta', delta(0, { type: 'future_delta', v: '123-45-6789' })],
-    ['message_start', ev('message_start', { type: 'message_start', message: { content: [{ type: 'text', text: '123-45-6789' }] } })],
+    ['message_start', ev('message_start', { type: 'message_start', message: { content: [{ type: 'text', text: '123-45-6789 ' }] } })],
   ])('in %s', (_what, input) => {
     const m = masker();
     expect(push(m, input + PING)).toBe(BLOCKED_SSN);
@@ -454,7 +460,7 @@ describe('a block category ends the stream', () => {
     expect(push(m, text(0, 'a jo'))).toBe(text(0, 'a '));
     const tail =
       'event: message_start\ndata: ' +
-      JSON.stringify({ type: 'message_start', message: { content: [{ type: 'text', text: '123-45-6789' }] } });
+      JSON.stringify({ type: 'message_start', message: { content: [{ type: 'text', text: '123-45-6789 ' }] } });
     expect(push(m, tail)).toBe('');
     expect(m.end().toString()).toBe(BLOCKED_SSN);
     expect(m.held).toBe(0);
@@ -474,5 +480,66 @@ describe('a block category ends the stream', () => {
     expect(m.end().toString()).toBe(text(0, 'jo') + BLOCKED_SSN);
     expect(m.held).toBe(0);
     expect(m.end().length).toBe(0);
+  });
+});
+
+describe('message_start, message_delta and other events beside the content', () => {
+  test('what identifies or counts is kept verbatim, every other string is masked', () => {
+    const m = masker();
+    const msg = {
+      id: 'a@b.co',
+      type: 'message',
+      role: 'a@b.co',
+      model: 'a@b.co',
+      content: [],
+      stop_reason: 'a@b.co',
+      stop_sequence: 'a@b.co',
+      usage: { tier: 'a@b.co' },
+    };
+    const kept = ev('message_start', { type: 'message_start', message: msg });
+    expect(push(m, kept)).toBe(kept);
+    expect(push(m, ev('message_start', { type: 'message_start', message: { ...msg, note: 'a@b.co' }, extra: ['c@d.io'] }))).toBe(
+      ev('message_start', { type: 'message_start', message: { ...msg, note: '[MASKED:email]' }, extra: ['[MASKED:email]'] }),
+    );
+    expect(push(m, ev('message_start', { type: 'message_start', message: 'a@b.co' }))).toBe(
+      ev('message_start', { type: 'message_start', message: '[MASKED:email]' }),
+    );
+    const d = { stop_reason: 'a@b.co', stop_sequence: 'a@b.co' };
+    const keptDelta = ev('message_delta', { type: 'message_delta', delta: d, usage: { tier: 'a@b.co' } });
+    expect(push(m, keptDelta)).toBe(keptDelta);
+    expect(push(m, ev('message_delta', { type: 'message_delta', delta: { ...d, x: 'a@b.co' }, extra: 'c@d.io' }))).toBe(
+      ev('message_delta', { type: 'message_delta', delta: { ...d, x: '[MASKED:email]' }, extra: '[MASKED:email]' }),
+    );
+    expect(push(m, ev('message_delta', { type: 'message_delta', delta: 'a@b.co' }))).toBe(
+      ev('message_delta', { type: 'message_delta', delta: '[MASKED:email]' }),
+    );
+    // other events: every field but the type
+    expect(push(m, ev('message_stop', { type: 'message_stop', stop_reason: 'a@b.co' }))).toBe(
+      ev('message_stop', { type: 'message_stop', stop_reason: '[MASKED:email]' }),
+    );
+    expect(push(m, 'event: future_event\ndata: ["a@b.co"]\n\n')).toBe('event: future_event\ndata: ["[MASKED:email]"]\n\n');
+  });
+
+  test("text blocks without a text pass byte for byte; the content's other blocks are masked whole", () => {
+    const m = masker();
+    const noText = start(0, { type: 'text', citations: [] });
+    expect(push(m, noText)).toBe(noText);
+    const ms = ev('message_start', { type: 'message_start', message: { content: [{ type: 'text', citations: [] }] } });
+    expect(push(m, ms)).toBe(ms);
+    // a text field of another block, or a block that is not an object: not a text stream
+    const other = { type: 'tool_result', tool_use_id: 't', text: 'mail a@b.co' };
+    expect(push(m, ev('message_start', { type: 'message_start', message: { content: [null, other, 'a@b.co'] } }))).toBe(
+      ev('message_start', {
+        type: 'message_start',
+        message: { content: [null, { ...other, text: 'mail [MASKED:email]' }, '[MASKED:email]'] },
+      }),
+    );
+    expect(push(masker(), start(0, ['a@b.co']))).toBe(start(0, ['[MASKED:email]']));
+    expect(m.held).toBe(0);
+  });
+
+  test('a block category in another event ends the stream', () => {
+    const m = masker();
+    expect(push(m, ev('future_event', { type: 'future_event', x: '123-45-6789' }) + PING)).toBe(BLOCKED_SSN);
   });
 });

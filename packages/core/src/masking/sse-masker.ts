@@ -7,9 +7,11 @@
 // the stop event. Consecutive text deltas of one block within one chunk are masked as one text
 // (a detector pass costs the same whatever the text's length): the leading ones that come out
 // unchanged go byte for byte, the rest of the output rides with the last of them
-// (docs/masking.md). Everything else (message_*, ping, thinking_delta, signature_delta, error,
-// unknown types, comments) passes through byte for byte, as does any delta whose text comes
-// out unchanged. A block-category match ends the stream with an Anthropic `error` event.
+// (docs/masking.md). The other events (message_*, ping, error, unknown types) have every string
+// masked but their type and what identifies or counts; thinking_delta, signature_delta and
+// comments are untouched. Whatever comes out unchanged passes through byte for byte. Data
+// JSON.parse rejects is dropped (but a ping's), as are texts that are not strings. A
+// block-category match ends the stream with an Anthropic `error` event.
 // An event is what a client would read it as (typeOf: the data's type, else the event's name)
 // and a delta belongs to the block a client would put it in (blockIndex); events that clients
 // could read two ways are dropped.
@@ -18,7 +20,7 @@ import { sseErrorEvent } from '../anthropic/errors.ts';
 import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
-import { JsonStream, maskCitation, maskContentBlock, maskMessageObject } from './json.ts';
+import { JsonStream, maskContentBlock } from './json.ts';
 import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -71,6 +73,35 @@ function sniffType(data: string): string | undefined {
   const m = /^\s*\{\s*"type"\s*:\s*"([a-z_]+)"/.exec(data);
   return m === null ? undefined : m[1];
 }
+
+/**
+ * Masks every string below `value` except structural fields (type, id, signatures, …: json.ts
+ * maskContentBlock's rules for a block's nested data, whatever `value`'s own type says); returns
+ * the new value (a string is replaced).
+ */
+function maskValue(engine: Engine, value: unknown, tally: Tally): unknown {
+  const box = { value };
+  maskContentBlock(engine, box, tally);
+  return box.value;
+}
+
+/** Masks every field of `rec` but the ones in `keep` (maskValue). */
+function maskFields(engine: Engine, rec: Record<string, unknown>, keep: ReadonlySet<string>, tally: Tally): void {
+  for (const k of Object.keys(rec)) if (!keep.has(k)) rec[k] = maskValue(engine, rec[k], tally);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Fields of an event that are never masked: its type. */
+const KEEP_TYPE: ReadonlySet<string> = new Set(['type']);
+/** message_start: the event's own fields (the message is masked on its own). */
+const KEEP_MESSAGE_START: ReadonlySet<string> = new Set(['type', 'message']);
+/** message_start.message: what identifies or counts (content is masked block by block). */
+const KEEP_MESSAGE: ReadonlySet<string> = new Set(['id', 'type', 'model', 'role', 'usage', 'stop_reason', 'stop_sequence', 'content']);
+/** message_delta: the event's own fields (its delta is masked on its own; usage counts). */
+const KEEP_MESSAGE_DELTA: ReadonlySet<string> = new Set(['type', 'usage', 'delta']);
+/** message_delta.delta: the stop reason (an enum the client dispatches on) and the caller's own stop sequence, as in a JSON answer. */
+const KEEP_DELTA: ReadonlySet<string> = new Set(['type', 'stop_reason', 'stop_sequence']);
 
 /** An event whose name and data's type differ: no client reads it as the API meant it (dropped). */
 const CONFLICT = '(name and type differ)';
@@ -291,6 +322,82 @@ export class AnthropicSseMasker implements SseMasker {
     return Buffer.from(lead + formatSseEvent({ event: ev.event, id: ev.id, data: JSON.stringify(obj) }));
   }
 
+  /**
+   * A text block (of message_start or content_block_start) at `index`: every field but its text
+   * is masked; its text starts the block's text stream, so the deltas that follow continue it
+   * (what is held back rides with them). Returns whether the text changed.
+   */
+  private textBlock(index: number, cb: Record<string, unknown>): boolean {
+    const s = this.state(index, 'text') as { kind: 'text'; s: TextStream };
+    const text = cb.text;
+    if (typeof text !== 'string') {
+      maskContentBlock(this.engine, cb, this.tally);
+      return false;
+    }
+    // (the text is masked by its stream, not here: blanked while the other fields are)
+    // Stryker disable next-line StringLiteral: any text without a match would do
+    cb.text = '';
+    maskContentBlock(this.engine, cb, this.tally);
+    // unusual (the API starts text blocks empty): streamed like a delta
+    const out = s.s.push(text);
+    cb.text = out;
+    return out !== text;
+  }
+
+  /**
+   * message_start: its content blocks (text ones start their block's text stream, textBlock) and
+   * every other field of the message but what identifies or counts. Returns true when it dealt
+   * with the event (re-serialized, or dropped after a block match).
+   */
+  private messageStart(ev: SseEvent, parsed: unknown, parts: Buffer[]): boolean {
+    const before = this.tally.matches;
+    let changed = false;
+    if (isRecord(parsed)) {
+      maskFields(this.engine, parsed, KEEP_MESSAGE_START, this.tally);
+      const message = parsed.message;
+      if (isRecord(message)) {
+        maskFields(this.engine, message, KEEP_MESSAGE, this.tally);
+        if (Array.isArray(message.content)) {
+          const content = message.content as unknown[];
+          for (let i = 0; i < content.length; i++) {
+            const block = content[i];
+            if (isRecord(block) && block.type === 'text') {
+              if (block.text !== undefined && typeof block.text !== 'string') {
+                // a text the SDK would join to the deltas with `+` (as in a content_block_start)
+                block.text = '';
+                changed = true;
+              }
+              if (this.textBlock(i, block)) changed = true;
+            } else if (isRecord(block)) maskContentBlock(this.engine, block, this.tally);
+            // a string or an array where a block belongs: its strings all the same
+            else content[i] = maskValue(this.engine, block, this.tally);
+          }
+        }
+      } else parsed.message = maskValue(this.engine, message, this.tally);
+    }
+    if (!changed && this.tally.matches === before) return false;
+    if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, parsed));
+    return true;
+  }
+
+  /**
+   * Any other event (message_delta, message_stop, ping, error, unknown types, and block events
+   * whose data is not an object): every string masked but the type (and for message_delta its
+   * usage and stop_reason). Byte for byte when nothing changed.
+   */
+  private maskOther(ev: SseEvent, parsed: unknown, type: string | undefined, parts: Buffer[]): void {
+    const before = this.tally.matches;
+    if (isRecord(parsed)) {
+      if (type === 'message_delta') {
+        maskFields(this.engine, parsed, KEEP_MESSAGE_DELTA, this.tally);
+        if (isRecord(parsed.delta)) maskFields(this.engine, parsed.delta, KEEP_DELTA, this.tally);
+        else parsed.delta = maskValue(this.engine, parsed.delta, this.tally);
+      } else maskFields(this.engine, parsed, KEEP_TYPE, this.tally);
+    } else parsed = maskValue(this.engine, parsed, this.tally);
+    if (this.tally.matches === before) parts.push(ev.raw);
+    else if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, parsed));
+  }
+
   /** `parsed`: the event's data, parsed (undefined when it is not JSON); `type`: typeOf(). */
   private event(ev: SseEvent, parts: Buffer[], parsed: unknown, type: string | undefined): void {
     if (ev.data === undefined) {
@@ -298,17 +405,19 @@ export class AnthropicSseMasker implements SseMasker {
       return;
     }
     if (type === CONFLICT) return;
+    if (parsed === undefined) {
+      // Data JSON.parse rejects (NaN, Infinity, a cut event): the TypeScript SDK fails on it, but
+      // Python's json.loads reads NaN and Infinity, so its strings would reach such a client
+      // unmasked. Dropped, but for a ping (every client skips pings by their name, unread); a
+      // dropped content_block_start is not counted, as for a client that never read it.
+      if (sseEventType(ev) === 'ping') parts.push(ev.raw);
+      return;
+    }
     if (type === 'message_start') {
-      // content the upstream already put into the message (the API starts it empty)
-      const before = this.tally.matches;
-      const message = (parsed as { message?: { content?: unknown } } | null | undefined)?.message;
       // a client's content starts with the message's own blocks; the streamed ones come after them
-      this.starts = Array.isArray(message?.content) ? message.content.length : 0;
-      maskMessageObject(this.engine, message, this.tally);
-      if (this.tally.matches !== before) {
-        if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, parsed));
-        return;
-      }
+      const message = isRecord(parsed) ? parsed.message : undefined;
+      this.starts = isRecord(message) && Array.isArray(message.content) ? message.content.length : 0;
+      if (this.messageStart(ev, parsed, parts)) return;
     }
     if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
       if (type === 'message_delta' || type === 'message_stop' || type === 'error') {
@@ -322,13 +431,16 @@ export class AnthropicSseMasker implements SseMasker {
         // Stryker disable next-line all: a finished stream left in the map holds nothing and starts afresh
         this.blocks.clear();
       }
-      parts.push(ev.raw);
+      // message_start was masked above; the other events have every string masked but their
+      // type: message_delta's stop_details, container, …, an error's message, unknown events
+      if (type !== 'message_start') this.maskOther(ev, parsed, type, parts);
+      else parts.push(ev.raw);
       return;
     }
     if (typeof parsed !== 'object' || parsed === null) {
-      // unreadable (or not an object) for the client too; a delta might carry text we cannot
-      // inspect: drop it
-      if (type !== 'content_block_delta') parts.push(ev.raw);
+      // not an object: no client reads it as a block event; a delta might carry text in a form
+      // we cannot follow: dropped; the rest have their strings masked
+      if (type !== 'content_block_delta') this.maskOther(ev, parsed, undefined, parts);
       return;
     }
     const obj = parsed as Record<string, unknown>;
@@ -350,28 +462,31 @@ export class AnthropicSseMasker implements SseMasker {
       // A client appends the block whatever its index, and finds it for later deltas by its
       // position: a start out of that order is dropped, so no block has two streams here.
       if (obj.index !== this.starts) return;
-      this.starts++;
       const cb = obj.content_block as Record<string, unknown> | null | undefined;
       const cbType = cb?.type; // undefined for null, and for a primitive too
       if (cbType === 'text') {
-        const s = this.state(index, 'text') as { kind: 'text'; s: TextStream };
-        const initial = typeof cb!.text === 'string' ? cb!.text : '';
-        if (initial !== '') {
-          // unusual (the API starts text blocks empty): stream the initial text like a delta
-          const out = s.s.push(initial);
-          if (this.tally.blocked !== undefined) return;
-          cb!.text = out;
-          parts.push(this.reserialize(ev, obj));
-          return;
-        }
+        // a text that is not a string: the TypeScript SDK joins it to the deltas with `+`, so
+        // ["jane@exa"] and "mple.com" would reach it whole. The API never sends one: dropped,
+        // not counted (a client then puts the next start at this index, as the masker does)
+        if (cb!.text !== undefined && typeof cb!.text !== 'string') return;
+        this.starts++;
+        const before = this.tally.matches;
+        const changed = this.textBlock(index, cb!);
+        if (this.tally.blocked !== undefined) return;
+        if (changed || this.tally.matches !== before) parts.push(this.reserialize(ev, obj));
+        else parts.push(ev.raw);
+        return;
       } else {
         // tool results of every kind, web search/fetch and code execution results, MCP results,
         // unknown future blocks: they arrive whole here (thinking blocks are left alone). So does
         // the input a tool_use block starts with (the API starts it empty); what streams later
         // comes in input_json_delta events, which get a JSON stream of their own.
+        this.starts++;
         this.blocks.set(index, { kind: 'other' });
         const before = this.tally.matches;
-        maskContentBlock(this.engine, cb, this.tally);
+        // (a string or an array where a block belongs: its strings all the same)
+        if (isRecord(cb)) maskContentBlock(this.engine, cb, this.tally);
+        else obj.content_block = maskValue(this.engine, cb, this.tally);
         if (this.tally.matches !== before) {
           if (this.tally.blocked !== undefined) return;
           parts.push(this.reserialize(ev, obj));
@@ -385,10 +500,12 @@ export class AnthropicSseMasker implements SseMasker {
     if (blockIndex(obj) === undefined) return;
     const delta = obj.delta as Record<string, unknown> | null | undefined;
     const dType = delta?.type; // undefined for null, and for a primitive too
-    // A complete text delta went to a run (text()); this one is unterminated, which a client discards.
-    if (dType === 'text_delta' && typeof delta!.text === 'string') return;
-    if (dType === 'input_json_delta' && typeof delta!.partial_json === 'string') {
-      if (ev.incomplete) return;
+    // A complete text delta went to a run (text()); this one is unterminated, which a client
+    // discards; one whose text is not a string the TypeScript SDK joins to the block's text with
+    // `+` (["jane@exa"] + ["mple.com"]): dropped, as is such an input_json_delta.
+    if (dType === 'text_delta') return;
+    if (dType === 'input_json_delta') {
+      if (ev.incomplete || typeof delta!.partial_json !== 'string') return;
       const b = this.state(index, 'json') as { kind: 'json'; s: JsonStream };
       const pj = delta!.partial_json;
       const out = b.s.push(pj);
@@ -400,20 +517,12 @@ export class AnthropicSseMasker implements SseMasker {
       }
       return;
     }
-    if (dType === 'citations_delta') {
+    if (typeof dType === 'string' && !UNTOUCHED_DELTAS.has(dType)) {
+      // citations_delta (the whole citation: cited_text, title, url, …) and unknown delta types:
+      // their strings are masked one delta at a time (an unknown one cannot be held back across
+      // deltas without knowing how its pieces join)
       const before = this.tally.matches;
-      maskCitation(this.engine, delta!.citation, this.tally);
-      if (this.tally.matches !== before) {
-        if (this.tally.blocked !== undefined) return;
-        parts.push(this.reserialize(ev, obj));
-        return;
-      }
-    }
-    if (typeof dType === 'string' && !UNTOUCHED_DELTAS.has(dType) && dType !== 'citations_delta') {
-      // an unknown delta type: its strings are masked one delta at a time (it cannot be held
-      // back across deltas without knowing how its pieces join)
-      const before = this.tally.matches;
-      maskContentBlock(this.engine, delta, this.tally);
+      obj.delta = maskValue(this.engine, delta, this.tally);
       if (this.tally.matches !== before) {
         if (this.tally.blocked !== undefined) return;
         parts.push(this.reserialize(ev, obj));

@@ -37,8 +37,8 @@ function split(buf: Buffer, cuts: number[]): Buffer[] {
 
 /** A straightforward, whole-string reading of the spec to compare against. */
 function referenceParse(text: string): Plain[] {
-  if (text.startsWith('\ufeff')) text = text.slice(1);
-  const lines = text.split(/\r\n|\r|\n/);
+  // a BOM at the start of any line is ignored (as the Anthropic TypeScript SDK reads it)
+  const lines = text.split(/\r\n|\r|\n/).map((l) => (l.startsWith('\ufeff') ? l.slice(1) : l));
   lines.pop(); // text after the final line break: an unterminated line, never dispatched
   const out: Plain[] = [];
   let cur: Plain = { event: undefined, data: undefined, id: undefined, retry: undefined, comments: 0 };
@@ -121,6 +121,37 @@ describe('SseParser', () => {
     ]);
   });
 
+  it('ignores a BOM at the start of every line, as the Anthropic TypeScript SDK does', () => {
+    // the SDK strips U+FEFF at the start of each line: "\uFEFFdata: …" is a data line to it
+    const text = 'event: content_block_delta\n\ufeffdata: {"a":1}\n\n\ufeffevent: x\r\ndata: 2\r\n\ufeff\r\n: c\n\ufeff\ufeffdata: 3\n\n';
+    for (const chunks of [[Buffer.from(text)], Array.from(Buffer.from(text), (b) => Buffer.from([b]))]) {
+      const { events, raw } = parseChunks(chunks);
+      expect(raw.toString()).toBe(text);
+      expect(events.map(plain)).toEqual([
+        { event: 'content_block_delta', data: '{"a":1}', id: undefined, retry: undefined, comments: 0 },
+        { event: 'x', data: '2', id: undefined, retry: undefined, comments: 0 },
+        // only one BOM is stripped: the field is "\uFEFFdata", which is ignored
+        { event: undefined, data: undefined, id: undefined, retry: undefined, comments: 1 },
+      ]);
+    }
+  });
+
+  it('strips a whole BOM only: a line that starts with part of one keeps it, whatever the chunking', () => {
+    const line = (lead: number[], rest: string) => Buffer.concat([Buffer.from(lead), Buffer.from(rest)]);
+    const text = Buffer.concat([
+      line([0x61, 0xbb, 0xbf], 'data: 1\n'),
+      line([0xef, 0x41, 0xbf], 'data: 2\n'),
+      line([0xef, 0xbb, 0x41], 'data: 3\n'),
+      line([0xef, 0xbb], '\n'),
+      line([0xef], '\n'),
+      line([0xef, 0xbb, 0xbf], 'data: 4\n\n'),
+    ]);
+    for (const chunks of [[text], Array.from(text, (b) => Buffer.from([b]))]) {
+      const { events } = parseChunks(chunks);
+      expect(events.map(plain)).toEqual([{ event: undefined, data: '4', id: undefined, retry: undefined, comments: 0 }]);
+    }
+  });
+
   it('reports an unterminated last block as incomplete', () => {
     const p = new SseParser();
     expect(p.push(Buffer.from('event: a\ndata: 1\n\nevent: b\ndata: 2'))).toHaveLength(1);
@@ -141,6 +172,9 @@ describe('SseParser', () => {
       fc.constant('id: 42'),
       fc.constant('retry: 100'),
       value.map((v) => `x-unknown: ${v}`),
+      value.map((v) => `\ufeffdata: ${v}`),
+      fc.constant('\ufeffevent: y'),
+      fc.constant('\ufeff'),
     );
     const block = fc.array(line, { minLength: 0, maxLength: 4 });
     const stream = fc.record({

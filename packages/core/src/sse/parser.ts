@@ -52,7 +52,6 @@ export class SseParser {
   private lineParts: Buffer[] = [];
   /** The previous chunk ended with "\r": a "\n" at the start of the next one belongs to it. */
   private skipLF = false;
-  private started = false;
   private event: string | undefined = undefined;
   private data: string[] | undefined = undefined;
   private id: string | undefined = undefined;
@@ -161,7 +160,6 @@ export class SseParser {
       this.dispatch(EMPTY, true);
     }
     this.skipLF = false;
-    this.started = false;
     return out;
   }
 
@@ -171,11 +169,12 @@ export class SseParser {
    * blank line that ends a block.
    */
   private line(bytes: Buffer, start: number, end: number): boolean {
-    if (!this.started) {
-      this.started = true;
-      // A UTF-8 byte order mark at the very start of the stream is ignored.
-      if (end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
-    }
+    // A UTF-8 byte order mark at the start of a line is ignored: at the start of the stream (the
+    // spec) and also at the start of any later line, as the Anthropic TypeScript SDK reads it (a
+    // line of only a BOM is a blank line to it). A parser that kept "\uFEFFdata" as a field name
+    // of its own would let an event through unread that the SDK reads.
+    // (no length check: the byte at `end` is the line's CR or LF, or past the buffer's end)
+    if (bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
     if (end === start) return true;
     if (bytes[start] === 0x3a /* : */) {
       this.comments++;
