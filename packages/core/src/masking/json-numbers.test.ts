@@ -112,6 +112,9 @@ describe('numbers in streamed tool input (input_json_delta)', () => {
     expect(stream([CARD.slice(0, 5), CARD.slice(5)]).out).toBe(`"${MC}"`);
     expect(stream(['{"a":12']).out).toBe('{"a":12');
     expect(stream(['{"a":1', '2"x"}']).out).toBe('{"a":12"x"}');
+    // a quote right at the start of the next piece ends the held number too
+    expect(stream(['{"a":12', '"x"}']).out).toBe('{"a":12"x"}');
+    expect(stream([`{"a":${CARD}`, '"x"}']).out).toBe(`{"a":"${MC}""x"}`);
   });
 });
 
