@@ -63,6 +63,14 @@ describe('parseJson', () => {
     expect(() => parseJson(text)).toThrow('it holds more than 250,000 JSON values (objects, arrays, members and elements)');
   });
 
+  test('the shortest text that can hold one value too many is still counted', () => {
+    // the scan is skipped below MAX_JSON_VALUES characters: a count never exceeds the length + 1
+    const text = `[${','.repeat(MAX_JSON_VALUES - 1)}`;
+    expect(text.length).toBe(MAX_JSON_VALUES);
+    expect(jsonValues(text)).toBe(MAX_JSON_VALUES + 1);
+    expect(() => parseJson(text)).toThrow(JsonTooLargeError);
+  });
+
   test('passes the reviver on, with its source context', () => {
     const seen: string[] = [];
     const v = parseJson('{"a":10.50}', (_k, value, context) => {
