@@ -182,9 +182,17 @@ describe('other deltas', () => {
     );
   });
 
-  test('a delta without a type is left as it is; extras beside it are masked', () => {
+  test('a delta without a type: extras beside it are masked', () => {
     const m = masker();
     expect(push(m, inDelta(0, { no_type: 'fine' }, { extra: EMAIL }))).toBe(outDelta(0, { no_type: 'fine' }, { extra: '[MASKED:email]' }));
+  });
+
+  test('a delta without a type has its strings masked (the SDK hands it to streamEvent listeners as it came)', () => {
+    const m = masker();
+    expect(push(m, inDelta(0, { no_type: EMAIL, more: [CARD] }))).toBe(
+      outDelta(0, { no_type: '[MASKED:email]', more: ['[MASKED:credit-card]'] }),
+    );
+    expect(push(m, inDelta(0, { text: SSN }))).toBe(BLOCKED);
   });
 });
 

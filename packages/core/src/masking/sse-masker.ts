@@ -548,9 +548,9 @@ export class AnthropicSseMasker implements SseMasker {
     if (payload !== undefined) maskFields(this.engine, delta!, payload, this.tally);
     // citations_delta (the whole citation: cited_text, title, url, …) and unknown delta types:
     // their strings are masked one delta at a time (an unknown one cannot be held back across
-    // deltas without knowing how its pieces join). A delta without a type is left as it came: the
-    // SDK's accumulator skips it, though its event listeners still get it.
-    else if (typeof dType === 'string') obj.delta = maskValue(this.engine, delta, this.tally);
+    // deltas without knowing how its pieces join). So is a delta without a type: the SDK's
+    // accumulator skips it, but its event listeners get it as it came.
+    else obj.delta = maskValue(this.engine, delta, this.tally);
     if (dType === 'input_json_delta') {
       const b = this.state(index, 'json') as { kind: 'json'; s: JsonStream };
       const pj = delta!.partial_json as string;
