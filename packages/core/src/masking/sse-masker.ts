@@ -10,8 +10,8 @@
 // (docs/masking.md). Every other field of a block event (content_block_start, _delta, _stop) is
 // masked but its type and index, and so is every field of a delta but its type and payload; the
 // other events (message_*, ping, error, unknown types) have every string masked but their type
-// and what identifies or counts. Thinking text, signatures and comments are untouched; so are
-// deltas without a type. Whatever comes out unchanged passes through byte for byte. Data
+// and what identifies or counts. Thinking text, signatures and comments are untouched.
+// Whatever comes out unchanged passes through byte for byte. Data
 // JSON.parse rejects is dropped (but a ping's), as are texts that are not strings. A
 // block-category match ends the stream with an Anthropic `error` event.
 // An event is what a client would read it as (typeOf: the data's type, else the event's name)
