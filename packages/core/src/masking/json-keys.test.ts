@@ -59,7 +59,7 @@ describe('tool input keys in a JSON answer', () => {
     expect(r.changed).toBe(true);
   });
 
-  it('masks the input keys of server_tool_use, mcp_tool_use and unknown tool blocks alike; other fields keep their rules', () => {
+  it('masks the input keys of server_tool_use, mcp_tool_use and unknown tool blocks alike; identifiers keep their rules', () => {
     const e = engine();
     for (const type of ['server_tool_use', 'mcp_tool_use', 'future_tool_use']) {
       const block = {
@@ -77,8 +77,8 @@ describe('tool input keys in a JSON answer', () => {
         name: 'a@b.co',
         server_name: 'a@b.co',
         input: { [M]: { [M]: [M, { [M]: 1 }] } },
-        // (keys outside a tool input name the API's fields: kept, as before)
-        meta: { 'a@b.co': M },
+        // (keys outside a tool input are masked too: keysEverywhere below)
+        meta: { [M]: M },
       });
     }
   });
@@ -327,5 +327,80 @@ describe('through the SSE masker and the TypeScript SDK', () => {
       { [M]: 'x' },
       { customers: { [M]: { status: 'vip' }, [MC]: 1, [`${M}#2`]: 2 } },
     ]);
+  });
+});
+
+// Keys outside tool inputs: a result block's data, a field the API adds later, an event's extras.
+// The API's own field names never match a detector, so only data written as a key changes.
+describe('keys everywhere else a value is checked', () => {
+  const masked = (body: string) => maskMessageBody(engine(), Buffer.from(body));
+
+  it('a tool result, a future block, a top-level field and its key: masked, identifiers and thinking kept', () => {
+    const body = JSON.stringify({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'm',
+      content: [
+        { type: 'mcp_tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'ok' }], 'a@b.co': 1 },
+        { type: 'future_result', data: { rows: [{ 'jane@example.com': { [CARD]: 'vip' } }] } },
+        { type: 'thinking', thinking: 't', signature: 's', 'a@b.co': 'a@b.co' },
+      ],
+      container: { 'c@d.co': 'x' },
+      'e@f.co': 'y',
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 1, output_tokens: 2 },
+    });
+    const r = masked(body);
+    expect(JSON.parse(r.body.toString())).toStrictEqual({
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'm',
+      content: [
+        { type: 'mcp_tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'ok' }], [M]: 1 },
+        { type: 'future_result', data: { rows: [{ [M]: { [MC]: 'vip' } }] } },
+        { type: 'thinking', thinking: 't', signature: 's', 'a@b.co': 'a@b.co' },
+      ],
+      container: { [M]: 'x' },
+      [M]: 'y',
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 1, output_tokens: 2 },
+    });
+    expect(r.counts).toStrictEqual({ email: 4, 'credit-card': 1 });
+  });
+
+  it('an answer whose keys hold nothing to mask goes out byte for byte', () => {
+    const body = message('{"q":1}').replace('"usage"', '"container":{"plain key":"v"},"usage"');
+    const r = masked(body);
+    expect(r.changed).toBe(false);
+    expect(r.body.toString()).toBe(body);
+  });
+
+  it('streamed: keys of message_start, message_delta, a block start and extras of block events', () => {
+    const m = new AnthropicSseMasker(engine());
+    const ev = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    const input =
+      ev('message_start', {
+        type: 'message_start',
+        message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], 'a@b.co': 1 },
+      }) +
+      ev('content_block_start', {
+        type: 'content_block_start',
+        index: 0,
+        content_block: { type: 'future_result', rows: { 'c@d.co': 2 } },
+      }) +
+      ev('content_block_stop', { type: 'content_block_stop', index: 0, more: { [CARD]: 3 } }) +
+      ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', 'e@f.co': 4 }, usage: { output_tokens: 1 } }) +
+      ev('message_stop', { type: 'message_stop' });
+    const out = m.push(Buffer.from(input)).toString() + m.end().toString();
+    expect(out).toBe(
+      ev('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], [M]: 1 } }) +
+        ev('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'future_result', rows: { [M]: 2 } } }) +
+        ev('content_block_stop', { type: 'content_block_stop', index: 0, more: { [MC]: 3 } }) +
+        ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', [M]: 4 }, usage: { output_tokens: 1 } }) +
+        ev('message_stop', { type: 'message_stop' }),
+    );
+    expect(m.counts).toStrictEqual({ email: 3, 'credit-card': 1 });
   });
 });

@@ -4,11 +4,11 @@
 // Detectors run on the *decoded* content of JSON strings (never on the JSON text: a match there
 // could swallow half an escape sequence and break the document) and the result is re-encoded,
 // and on the source text of numbers (a card number written as a JSON number is a card number: it
-// becomes the masked string). Object keys are masked where the data is free-form, so a key is
-// data as much as a value is: tool inputs (the model's own data, whole or streamed) and internal
-// services' answers. A key that masks to a name its object already has gets `#2`, `#3`, … (both
-// values kept). Elsewhere in a Messages response keys name the API's fields and are kept;
-// structure is never changed.
+// becomes the masked string). Object keys are masked too, wherever a value would be checked: a
+// key is data as much as a value is (`{"jane@example.com": …}` in a tool input, whole or streamed,
+// in a result block, in an internal service's answer), and the API's own field names never match
+// a detector. A key that masks to a name its object already has gets `#2`, `#3`, … (both values
+// kept); structure is never changed.
 
 import { isUtf8 } from 'node:buffer';
 import { TextStream, newTally, type Engine, type Tally } from './engine.ts';
@@ -110,12 +110,23 @@ function freeName(masked: string, taken: (name: string) => boolean): string {
   return name;
 }
 
-/** Renames the keys of `rec` that mask (freeName), keeping the order of its keys. */
-function maskKeys(engine: Engine, rec: Record<string, unknown>, tally: Tally): void {
+/**
+ * Renames the keys of `rec` that mask (freeName), keeping the order of its keys. Every object a
+ * response carries has its keys masked: the API's own field names never match a detector, so only
+ * data written as a key changes (`{"jane@example.com": …}` in a tool input, a result, a field the
+ * API adds later).
+ */
+export function maskKeys(engine: Engine, rec: Record<string, unknown>, tally: Tally, kept?: ReadonlySet<string>): void {
   const keys = Object.keys(rec);
-  const names = keys.map((k) => engine.maskString(k, tally));
-  // Stryker disable next-line ConditionalExpression,ArrowFunction: rebuilding an object whose keys are all unchanged gives the same object; the check only saves the work (docs/testing.md)
-  if (names.every((mk, i) => mk === keys[i])) return;
+  // (the common case, no key masked, allocates nothing more; `kept`: field names of the API's, which no detector matches)
+  let names: string[] | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (kept?.has(k)) continue;
+    const mk = engine.maskString(k, tally);
+    if (mk !== k) (names ??= keys.slice())[i] = mk;
+  }
+  if (names === undefined) return;
   const values = keys.map((k) => rec[k]);
   for (const k of keys) delete rec[k];
   names.forEach((mk, i) => {
@@ -136,6 +147,7 @@ const MESSAGE_KEPT = new Set(['id', 'type', 'model', 'role', 'usage', 'stop_reas
 export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): void {
   if (typeof msg !== 'object' || msg === null) return;
   const rec = msg as Record<string, unknown>;
+  maskKeys(engine, rec, tally, MESSAGE_KEPT);
   for (const k of Object.keys(rec)) {
     if (MESSAGE_KEPT.has(k)) continue;
     const v = rec[k];
@@ -175,6 +187,7 @@ export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): 
   if (typeof block !== 'object' || block === null) return;
   const b = block as Record<string, unknown>;
   if (UNTOUCHED_BLOCKS.has(b.type as string)) return;
+  maskKeys(engine, b, tally, STRUCTURAL);
   for (const k of Object.keys(b)) {
     if (STRUCTURAL.has(k) || BLOCK_NAMES.has(k)) continue;
     const v = b[k];
@@ -187,7 +200,7 @@ export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): 
   }
 }
 
-/** Masks string values below `root` in place, skipping structural fields and base64 payloads. */
+/** Masks keys and string values below `root` in place, skipping structural fields and base64 payloads. */
 function maskData(engine: Engine, root: object, tally: Tally): void {
   const stack: object[] = [root];
   while (stack.length > 0) {
@@ -205,6 +218,7 @@ function maskData(engine: Engine, root: object, tally: Tally): void {
       continue;
     }
     const rec = node as Record<string, unknown>;
+    maskKeys(engine, rec, tally, STRUCTURAL);
     // {type: "base64", data: …} (images, PDFs): bytes, not text
     const base64 = rec.type === 'base64';
     for (const k of Object.keys(rec)) {

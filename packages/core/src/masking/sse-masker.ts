@@ -22,7 +22,7 @@ import { sseErrorEvent } from '../anthropic/errors.ts';
 import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
-import { JsonStream, maskContentBlock } from './json.ts';
+import { JsonStream, maskContentBlock, maskKeys } from './json.ts';
 import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -84,8 +84,9 @@ function maskValue(engine: Engine, value: unknown, tally: Tally): unknown {
   return box.value;
 }
 
-/** Masks every field of `rec` but the ones in `keep` (maskValue). */
+/** Masks every key of `rec` (maskKeys) and every field but the ones in `keep` (maskValue). */
 function maskFields(engine: Engine, rec: Record<string, unknown>, keep: ReadonlySet<string>, tally: Tally): void {
+  maskKeys(engine, rec, tally, keep);
   for (const k of Object.keys(rec)) if (!keep.has(k)) rec[k] = maskValue(engine, rec[k], tally);
 }
 
