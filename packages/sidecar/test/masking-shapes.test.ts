@@ -90,3 +90,104 @@ describe('/v1/models through a scope that masks', () => {
     );
   });
 });
+
+// The model API's error answers (status 400 or more) were relayed byte for byte, masked or not:
+// the SDKs put an error's text in the exception the app reads (`err.message`, `err.error`), and
+// read an error answer as JSON even when the request asked for a stream.
+describe('error answers of the model API through a scope that masks', () => {
+  let world: World;
+  let upstream: Server;
+  let answer: { status: number; type?: string; body: string };
+  let clearToken: string;
+  beforeAll(async () => {
+    upstream = createServer((req, res) => {
+      req.resume();
+      req.once('end', () => {
+        res.writeHead(answer.status, {
+          ...(answer.type ? { 'content-type': answer.type } : {}),
+          'content-length': Buffer.byteLength(answer.body),
+          'retry-after': '3',
+        });
+        res.end(answer.body);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    world = await startWorld({ flags: { upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } });
+    await addScope(world, 'masked-errors', 'errors-bot', '  models: ["claude-sonnet-4-*"]\n  data: {mask: [email, credit-card]}');
+    await addScope(world, 'clear-errors', 'clear-bot', '  models: ["claude-sonnet-4-*"]');
+    clearToken = await world.saToken('clear-bot');
+    answer = { status: 200, type: 'application/json', body: '{"type":"message","content":[]}' };
+    await waitForPolicy(world, async () => (await send('errors-bot')).status === 200);
+  });
+  afterAll(async () => {
+    await world.close();
+    upstream.close();
+  });
+
+  async function send(sa: string, stream = false) {
+    const token = sa === 'clear-bot' ? clearToken : await world.saToken(sa);
+    const res = await fetch(`${world.url}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream }),
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  }
+
+  const error = (message: string) =>
+    JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message }, request_id: 'req_1' });
+
+  test.each([
+    ['a 400', 400, false],
+    ['a 429 to a stream request (read as JSON, as the SDKs read it)', 429, true],
+    ['a 529', 529, false],
+  ])('%s whose message holds an email and a card: masked, status and headers kept', async (_what, status, stream) => {
+    answer = { status, type: 'application/json', body: error(`no customer ${MAIL}, card 4111 1111 1111 1111`) };
+    const r = await send('errors-bot', stream);
+    expect(r.status).toBe(status);
+    expect(r.headers.get('retry-after')).toBe('3');
+    expect(JSON.parse(r.text)).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'no customer [MASKED:email], card [MASKED:credit-card]' },
+      request_id: 'req_1',
+    });
+  });
+
+  test('through the real SDK: the exception the app reads carries the mask', async () => {
+    const Anthropic = (await import('@anthropic-ai/sdk')).default;
+    answer = { status: 400, type: 'application/json', body: error(`no customer ${MAIL}`) };
+    const client = new Anthropic({ baseURL: world.url, apiKey: null, authToken: await world.saToken('errors-bot'), maxRetries: 0 });
+    const err = await client.messages
+      .create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error & { status: number },
+      );
+    expect(err?.status).toBe(400);
+    expect(err?.message).toContain('[MASKED:email]');
+    expect(err?.message).not.toContain('jane.doe');
+  });
+
+  test('an error answer that is not JSON (a gateway page with an email) is not delivered: 502 that says why', async () => {
+    answer = { status: 503, type: 'text/html', body: `<html>down; write to ${MAIL}</html>` };
+    const r = await send('errors-bot');
+    expect(r.status).toBe(502);
+    expect(r.text).not.toContain('jane.doe');
+    expect(JSON.parse(r.text).type).toBe('error');
+  });
+
+  test('an empty error answer passes with its status', async () => {
+    answer = { status: 503, body: '' };
+    const r = await send('errors-bot');
+    expect(r.status).toBe(503);
+    expect(r.text).toBe('');
+  });
+
+  test('a scope that does not mask: the error passes byte for byte', async () => {
+    const body = error(`no customer ${MAIL}`);
+    answer = { status: 400, type: 'application/json', body };
+    const r = await send('clear-bot');
+    expect(r.status).toBe(400);
+    expect(r.text).toBe(body);
+  });
+});

@@ -66,15 +66,21 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   const upstream = from.body;
   const status = from.status;
   const contentType = String(from.headers['content-type'] ?? '');
-  // Messages: what the client reads the body as (the request's stream flag), not what the
-  // upstream calls it; otherwise the media type, as the client compares it: in any case.
+  // Messages: what the client reads the body as (the request's stream flag; an error answer, any
+  // status of 400 or more, as JSON), not what the upstream calls it; otherwise the media type, as
+  // the client compares it: in any case.
   const isSse =
-    opts.messages && opts.stream !== undefined ? opts.stream : contentType.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+    opts.messages && opts.stream !== undefined
+      ? opts.stream && status < 400
+      : contentType.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
   const masking = opts.masking?.active ? opts.masking : undefined;
   // An internal service whose answers are masked: every answer, whatever its status, is read
   // and masked, or replaced by a 502 when it cannot be.
   const maskingService = !opts.messages && (masking !== undefined || (opts.maskFields?.length ?? 0) > 0);
-  const mustRead = maskingService || (status < 400 && (masking !== undefined || opts.maskFields?.length || opts.messages));
+  // A Messages error answer is masked too: the SDKs put its text in the error the app reads.
+  const mustRead =
+    maskingService ||
+    (status < 400 ? masking !== undefined || opts.maskFields?.length || opts.messages : opts.messages && masking !== undefined);
   const headers: Record<string, string | string[]> = {};
   const relayed = responseHeaderFilter(from.headers);
   for (const k in from.headers) {
@@ -83,7 +89,7 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   }
   for (const k in opts.extraHeaders) headers[k] = opts.extraHeaders[k]!;
 
-  // Errors and anything we do not need to read pass through byte for byte.
+  // Unmasked errors and anything we do not need to read pass through byte for byte.
   if (!mustRead) {
     res.writeHead(status, headers);
     return pipeThrough(upstream, res, status);
@@ -203,7 +209,8 @@ function relayWhole(
       if (failed) return;
       let body: Buffer = Buffer.concat(chunks, size);
       const result: RelayResult = { status };
-      const masks = (masking || opts.maskFields?.length) && !(body.length === 0 && !opts.messages);
+      // (an empty body holds nothing to mask; an empty Messages answer of 200 is refused below as not JSON)
+      const masks = (masking || opts.maskFields?.length) && !(body.length === 0 && (!opts.messages || status >= 400));
       if (!masks) {
         // Nothing to change: the caller gets the body first, usage is read after.
         headers['content-length'] = String(body.length);
