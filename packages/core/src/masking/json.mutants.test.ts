@@ -359,9 +359,9 @@ describe('JsonStream', () => {
     return whole;
   }
 
-  it('masks a string root, values in arrays, and values after nested containers', () => {
+  it('masks a string root, values in arrays, and values (and keys) after nested containers', () => {
     expect(stream(`"${MAIL}"`)).toBe(`"${M}"`);
-    expect(stream(`{"k":["${MAIL}",{"${MAIL}":"${MAIL}"}],"j":"${MAIL}"}`)).toBe(`{"k":["${M}",{"${MAIL}":"${M}"}],"j":"${M}"}`);
+    expect(stream(`{"k":["${MAIL}",{"${MAIL}":"${MAIL}"}],"j":"${MAIL}"}`)).toBe(`{"k":["${M}",{"${M}":"${M}"}],"j":"${M}"}`);
     expect(stream(`[["${MAIL}"],"${MAIL}",{"a":1},"${MAIL}"]`)).toBe(`[["${M}"],"${M}",{"a":1},"${M}"]`);
   });
 
@@ -383,12 +383,12 @@ describe('JsonStream', () => {
     expect(stream('["\\u12x4","\\uzz","\\u"]')).toBe('["u12x4","uzz","u"]');
   });
 
-  it('flushes an unterminated string value at finish(), a cut-off \\u escape included', () => {
+  it('flushes an unterminated key or string value at finish(), a cut-off \\u escape included', () => {
     expect(stream(`{"a":"x ${MAIL}`)).toBe(`{"a":"x ${M}`);
     expect(stream(`{"a":"${MAIL} \\u00`)).toBe(`{"a":"${M} u00`);
     expect(stream(`{"a":"${MAIL} \\u`)).toBe(`{"a":"${M} u`);
     expect(stream(`{"a":"${MAIL}\\`)).toBe(`{"a":"${M}`);
-    expect(stream(`{"${MAIL}`)).toBe(`{"${MAIL}`);
+    expect(stream(`{"${MAIL}`)).toBe(`{"${M}`);
     expect(stream(`{"a":1`)).toBe(`{"a":1`);
   });
 

@@ -42,11 +42,11 @@ describe('maskMessageJson', () => {
   // JSON.stringify cannot write 12345678901234567890 or 1.0 verbatim: build the body text by hand
   const raw = JSON.stringify(message).replace('12345678901234567000', '12345678901234567890').replace('"ratio":1', '"ratio":1.0');
 
-  it('masks text, citations and tool inputs; keeps thinking, keys, numbers and everything else', () => {
+  it('masks text, citations and tool inputs (their keys too); keeps thinking, other keys, numbers and everything else', () => {
     const r = m.maskMessageJson(Buffer.from(raw));
     expect(r.changed).toBe(true);
     expect(r.blocked).toBeUndefined();
-    expect(r.counts).toEqual({ email: 3, 'ticket-id': 1, phone: 1, 'credit-card': 1, 'ip-address': 1 });
+    expect(r.counts).toEqual({ email: 4, 'ticket-id': 1, phone: 1, 'credit-card': 1, 'ip-address': 1 });
     const out = r.body.toString();
     expect(out).toContain('"amount":12345678901234567890');
     expect(out).toContain('"ratio":1.0');
@@ -56,7 +56,7 @@ describe('maskMessageJson', () => {
     expect(got.content[2].text).toBe('Write to [MASKED:email] about [MASKED:ticket-id].');
     expect(got.content[2].citations[0].cited_text).toBe('call [MASKED:phone]');
     expect(got.content[3].input).toEqual({
-      'to@example.com': '[MASKED:email]',
+      '[MASKED:email]': '[MASKED:email]',
       cc: ['[MASKED:email]', 7],
       nested: { note: 'card [MASKED:credit-card]', amount: 12345678901234567000, ratio: 1 },
     });

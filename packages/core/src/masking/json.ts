@@ -1,11 +1,14 @@
 // Masking inside JSON: Messages API response bodies, tool inputs streamed as partial JSON,
 // and JSON responses of internal services.
 //
-// Detectors run on the *decoded* content of JSON string values (never on the JSON text: a
-// match there could swallow half an escape sequence and break the document) and the result
-// is re-encoded, and on the source text of numbers (a card number written as a JSON number is
-// a card number: it becomes the masked string). In Messages responses object keys and structure
-// are never changed; in internal services' answers (arbitrary data) keys are inspected too.
+// Detectors run on the *decoded* content of JSON strings (never on the JSON text: a match there
+// could swallow half an escape sequence and break the document) and the result is re-encoded,
+// and on the source text of numbers (a card number written as a JSON number is a card number: it
+// becomes the masked string). Object keys are masked too, wherever a value would be checked: a
+// key is data as much as a value is (`{"jane@example.com": …}` in a tool input, whole or streamed,
+// in a result block, in an internal service's answer), and the API's own field names never match
+// a detector. A key that masks to a name its object already has gets `#2`, `#3`, … (both values
+// kept); structure is never changed.
 
 import { isUtf8 } from 'node:buffer';
 import { TextStream, newTally, type Engine, type Tally } from './engine.ts';
@@ -58,7 +61,11 @@ function maskNumberSource(engine: Engine, src: string, tally: Tally): string | u
 
 const isNumber = (v: unknown): boolean => typeof v === 'number' || J.isRawJSON(v);
 
-/** Masks every string value (not key) and number below `value`, in place; returns the new value (a string root is replaced). */
+/**
+ * Masks every string value, object key and number below `value`, in place; returns the new value
+ * (a string root is replaced). For data whose shape nobody fixed (tool inputs, internal services'
+ * answers), where a key is as much the data as a value: `{"jane@example.com":{"status":"vip"}}`.
+ */
 export function maskStringValues(engine: Engine, value: unknown, tally: Tally): unknown {
   if (typeof value === 'string') return engine.maskString(value, tally);
   if (isNumber(value)) return maskNumber(engine, value, tally);
@@ -79,6 +86,7 @@ export function maskStringValues(engine: Engine, value: unknown, tally: Tally): 
       }
     } else {
       const rec = node as Record<string, unknown>;
+      maskKeys(engine, rec, tally);
       for (const k of Object.keys(rec)) {
         const v = rec[k];
         if (typeof v === 'string') rec[k] = engine.maskString(v, tally);
@@ -88,6 +96,44 @@ export function maskStringValues(engine: Engine, value: unknown, tally: Tally): 
     }
   }
   return value;
+}
+
+/**
+ * The name a key that masks to `masked` gets in its object: `masked`, or, when `taken` says an
+ * earlier key of the object already has that name, `masked#2`, `masked#3`, …: two keys that mask
+ * to the same token (or a key the model wrote as the token itself) keep both values. JsonStream
+ * gives the same names, key by key, as the keys arrive.
+ */
+function freeName(masked: string, taken: (name: string) => boolean): string {
+  let name = masked;
+  for (let n = 2; taken(name); n++) name = `${masked}#${n}`;
+  return name;
+}
+
+/**
+ * Renames the keys of `rec` that mask (freeName), keeping the order of its keys. Every object a
+ * response carries has its keys masked: the API's own field names never match a detector, so only
+ * data written as a key changes (`{"jane@example.com": …}` in a tool input, a result, a field the
+ * API adds later).
+ */
+export function maskKeys(engine: Engine, rec: Record<string, unknown>, tally: Tally, kept?: ReadonlySet<string>): void {
+  const keys = Object.keys(rec);
+  // (the common case, no key masked, allocates nothing more; `kept`: field names of the API's, which no detector matches)
+  let names: string[] | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (kept?.has(k)) continue;
+    const mk = engine.maskString(k, tally);
+    if (mk !== k) (names ??= keys.slice())[i] = mk;
+  }
+  if (names === undefined) return;
+  const values = keys.map((k) => rec[k]);
+  for (const k of keys) delete rec[k];
+  names.forEach((mk, i) => {
+    const name = freeName(mk, (n) => Object.prototype.hasOwnProperty.call(rec, n));
+    // defined, not assigned: assigning "__proto__" would set the prototype and drop the value
+    Object.defineProperty(rec, name, { value: values[i], writable: true, enumerable: true });
+  });
 }
 
 /** Top-level fields of a Messages response that identify or count: never masked. */
@@ -101,6 +147,7 @@ const MESSAGE_KEPT = new Set(['id', 'type', 'model', 'role', 'usage', 'stop_reas
 export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): void {
   if (typeof msg !== 'object' || msg === null) return;
   const rec = msg as Record<string, unknown>;
+  maskKeys(engine, rec, tally, MESSAGE_KEPT);
   for (const k of Object.keys(rec)) {
     if (MESSAGE_KEPT.has(k)) continue;
     const v = rec[k];
@@ -140,10 +187,12 @@ export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): 
   if (typeof block !== 'object' || block === null) return;
   const b = block as Record<string, unknown>;
   if (UNTOUCHED_BLOCKS.has(b.type as string)) return;
+  maskKeys(engine, b, tally, STRUCTURAL);
   for (const k of Object.keys(b)) {
     if (STRUCTURAL.has(k) || BLOCK_NAMES.has(k)) continue;
     const v = b[k];
-    // a tool's input is the model's own data: every string in it, whatever its key
+    // a tool's input (tool_use, server_tool_use, mcp_tool_use, …) is the model's own data: every
+    // string in it, whatever its key, and its keys too
     if (k === 'input') b[k] = maskStringValues(engine, v, tally);
     else if (typeof v === 'string') b[k] = engine.maskString(v, tally);
     else if (isNumber(v)) b[k] = maskNumber(engine, v, tally);
@@ -151,7 +200,7 @@ export function maskContentBlock(engine: Engine, block: unknown, tally: Tally): 
   }
 }
 
-/** Masks string values below `root` in place, skipping structural fields and base64 payloads. */
+/** Masks keys and string values below `root` in place, skipping structural fields and base64 payloads. */
 function maskData(engine: Engine, root: object, tally: Tally): void {
   const stack: object[] = [root];
   while (stack.length > 0) {
@@ -169,6 +218,7 @@ function maskData(engine: Engine, root: object, tally: Tally): void {
       continue;
     }
     const rec = node as Record<string, unknown>;
+    maskKeys(engine, rec, tally, STRUCTURAL);
     // {type: "base64", data: …} (images, PDFs): bytes, not text
     const base64 = rec.type === 'base64';
     for (const k of Object.keys(rec)) {
@@ -361,8 +411,8 @@ export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly Js
     counts.field = (counts.field ?? 0) + r.replaced;
     tally.matches += r.replaced;
   }
-  // Stryker disable next-line ConditionalExpression: with no detector maskEverything changes nothing; the test only saves the walk
-  root = engine.detectors.length === 0 ? r.root : maskEverything(engine, r.root, tally);
+  // Stryker disable next-line ConditionalExpression: with no detector maskStringValues changes nothing; the test only saves the walk
+  root = engine.detectors.length === 0 ? r.root : maskStringValues(engine, r.root, tally);
   // as in maskJsonBody: a repeated key's other copies were never checked, so the checked tree goes out
   if (tally.matches === 0 && firstDuplicateKey(source) === undefined) return result(body, tally, false);
   let text: string;
@@ -379,55 +429,6 @@ export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly Js
   return result(Buffer.from(text), tally, true);
 }
 
-/** Masks string values, object keys and numbers (kept as raw JSON) below `value`; returns the new root. */
-function maskEverything(engine: Engine, value: unknown, tally: Tally): unknown {
-  const leaf = (v: unknown): unknown => {
-    if (typeof v === 'string') return engine.maskString(v, tally);
-    return J.isRawJSON(v) ? maskNumber(engine, v, tally) : v;
-  };
-  if (typeof value !== 'object' || value === null || J.isRawJSON(value)) return leaf(value);
-  const stack: object[] = [value];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    // Stryker disable next-line ConditionalExpression,BlockStatement: an array read through Object.keys is the same walk: this branch only saves building index strings (docs/testing.md)
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const v: unknown = node[i];
-        if (typeof v === 'object' && v !== null && !J.isRawJSON(v)) stack.push(v);
-        else node[i] = leaf(v);
-      }
-      continue;
-    }
-    const rec = node as Record<string, unknown>;
-    const keys = Object.keys(rec);
-    // Stryker disable next-line BooleanLiteral: see `renamed` below
-    let renamed = false;
-    const entries = keys.map((k): [string, unknown] => {
-      const mk = engine.maskString(k, tally);
-      // Stryker disable next-line ConditionalExpression: see `renamed` above
-      if (mk !== k) renamed = true;
-      return [mk, rec[k]];
-    });
-    // Stryker disable next-line ConditionalExpression: rebuilding an object whose keys are all unchanged gives the same object; the flag only saves the work (docs/testing.md)
-    if (renamed) {
-      // rebuild in order; two keys masked to the same token keep both values
-      for (const k of keys) delete rec[k];
-      for (const [k, v] of entries) {
-        let name = k;
-        for (let n = 2; Object.prototype.hasOwnProperty.call(rec, name); n++) name = `${k}#${n}`;
-        // defined, not assigned: assigning "__proto__" would set the prototype and drop the value
-        Object.defineProperty(rec, name, { value: v, writable: true, enumerable: true });
-      }
-    }
-    for (const k of Object.keys(rec)) {
-      const v = rec[k];
-      if (typeof v === 'object' && v !== null && !J.isRawJSON(v)) stack.push(v);
-      else rec[k] = leaf(v);
-    }
-  }
-  return value;
-}
-
 // ----------------------------------------------------------------- streamed partial JSON
 
 const IN_STRUCTURE = 0;
@@ -439,16 +440,44 @@ const QUOTE_OR_BACKSLASH = /["\\]/g;
 
 const encode = (s: string) => JSON.stringify(s).slice(1, -1);
 
+/** How every mask the engine writes starts ([MASKED:<category>]). */
+const TOKEN = '[MASKED:';
+
+/** The names that keys of one open object holding a mask token went out as (freeName). */
+interface KeyNames {
+  /** By the key as decoded: a key written twice goes out twice alike, so a parser keeps one value, as for the parsed document. */
+  readonly byKey: Map<string, string>;
+  readonly taken: Set<string>;
+}
+
 /**
- * Masks string values inside a JSON text that arrives in pieces (input_json_delta.partial_json).
- * Structure and keys pass through as they come; the content of each string value goes through
- * its own TextStream (decoded, masked, re-encoded); a number is held back until its token ends
- * and then goes out as written, or as the masked string when a detector matches it. The
- * concatenated output is the input masked exactly as maskStringValues would mask the parsed document.
+ * Masks a JSON text that arrives in pieces (input_json_delta.partial_json). Structure passes
+ * through as it comes; the content of each key and string value goes through the TextStream
+ * (decoded, masked, re-encoded: a key or value without a match and without escapes goes out as
+ * written); a number is held back until its token ends and then goes out as written, or as the
+ * masked string when a detector matches it. A key's masked text goes out before its end is
+ * known, so freeName's `#n` is added at its end, before the closing quote: each open object
+ * remembers the names of its keys that hold a mask token (a name without one is the key as
+ * written, which no masked name can equal), and forgets them when it closes.
+ *
+ * JSON.parse of the concatenated output equals maskStringValues of the parsed document, for any
+ * split. One exception: JSON.parse puts array-index keys ("0" to "4294967294") first, so when
+ * such a key masks to a name another key of its object also masks to (no built-in detector
+ * matches a bare number that small; a custom pattern can), the other key may get the `#2` here
+ * and this one there. Both values are kept either way.
  */
 export class JsonStream {
   // Stryker disable next-line ArrayDeclaration: the stack's bottom is only compared with OBJ, which an empty stack's undefined and a stray entry both fail (docs/testing.md)
   private readonly stack: number[] = [];
+  /** Per entry of `stack`: an object's KeyNames once one of its keys holds a mask token. */
+  // Stryker disable next-line ArrayDeclaration: a key only ever reads the entry of its own object, above the bottom (docs/testing.md)
+  private readonly names: (KeyNames | undefined)[] = [];
+  /** The key being read: as decoded, and as masked so far (emptied at its end). */
+  private keyRaw = '';
+  private keyOut = '';
+  /** Part of the current key or string value went to the TextStream in an earlier push. */
+  // Stryker disable next-line BooleanLiteral: true sends the first string through the TextStream, which gives the same text (docs/testing.md)
+  private streamed = false;
   private expectKey = false;
   private mode = IN_STRUCTURE;
   /** 0: none; 1: after a backslash; 2..5: reading the hex digits of \uXXXX. */
@@ -469,7 +498,7 @@ export class JsonStream {
     this.text = new TextStream(engine, tally);
   }
 
-  /** Characters of the current string value or number received but not yet emitted. */
+  /** Characters of the current key, string value or number received but not yet emitted. */
   get pending(): number {
     return this.text.pending + this.num.length;
   }
@@ -519,21 +548,8 @@ export class JsonStream {
         this.mode = this.expectKey ? IN_KEY : IN_VALUE;
         out += '"';
         i = j + 1;
-      } else if (this.mode === IN_KEY) {
-        const start = i;
-        while (i < n) {
-          const c = s.charCodeAt(i++);
-          if (this.esc !== 0) this.esc = 0;
-          else if (c === 92 /* \ */) this.esc = 1;
-          else if (c === 34 /* " */) {
-            this.mode = IN_STRUCTURE;
-            this.expectKey = false;
-            break;
-          }
-        }
-        out += s.slice(start, i);
       } else {
-        // string value: decode into `dec`
+        // a key or a string value: decode into `dec`
         if (this.esc !== 0) {
           i = this.escape(s, i, (d) => (dec += d));
           continue;
@@ -548,7 +564,7 @@ export class JsonStream {
           i = k + 1;
           continue;
         }
-        out += encode(this.text.push(dec)) + encode(this.text.finish()) + '"';
+        out += this.content(dec, true) + '"';
         dec = '';
         this.mode = IN_STRUCTURE;
         this.expectKey = false;
@@ -556,16 +572,60 @@ export class JsonStream {
       }
     }
     // Stryker disable next-line ConditionalExpression,StringLiteral: pushing '' into a TextStream emits nothing (the same text gives the same hold limit); the test only saves the call (docs/testing.md)
-    if (dec !== '') out += encode(this.text.push(dec));
+    if (dec !== '') out += this.content(dec, false);
     return out;
   }
 
-  /** The JSON text ended (content_block_stop): flushes an unterminated string value. */
+  /** Masks decoded characters of the current key or string value (`last`: up to its end), encoded. */
+  private content(dec: string, last: boolean): string {
+    let o: string;
+    // A string that arrived whole (most keys and values) is masked in one go: the TextStream would
+    // give the same text, after the work of deciding what to hold back (it gives nothing once a
+    // block category matched).
+    // Stryker disable next-line ConditionalExpression: the TextStream gives the same text; this only saves its work (docs/testing.md)
+    if (last && !this.streamed && this.tally.blocked === undefined) o = this.engine.maskString(dec, this.tally);
+    else {
+      o = this.text.push(dec);
+      if (last) o += this.text.finish();
+    }
+    this.streamed = !last;
+    if (this.mode === IN_KEY) {
+      this.keyRaw += dec;
+      this.keyOut += o;
+      if (last) {
+        o += this.suffix();
+        this.keyRaw = '';
+        this.keyOut = '';
+      }
+    }
+    return encode(o);
+  }
+
+  /** What goes after a key's masked text: freeName's `#n` when an earlier key of its object has its name. */
+  private suffix(): string {
+    const masked = this.keyOut;
+    // Stryker disable next-line ConditionalExpression: remembering a key without a token changes no name (no masked name can equal it); the check only bounds what is remembered (docs/testing.md)
+    if (!masked.includes(TOKEN)) return '';
+    // expectKey is only ever set inside an object: the top entry is the key's object
+    const top = this.names.length - 1;
+    const names = this.names[top] ?? (this.names[top] = { byKey: new Map(), taken: new Set() });
+    let name = names.byKey.get(this.keyRaw);
+    if (name === undefined) {
+      name = freeName(masked, (x) => names.taken.has(x));
+      names.byKey.set(this.keyRaw, name);
+      names.taken.add(name);
+    }
+    return name.slice(masked.length);
+  }
+
+  /** The JSON text ended (content_block_stop): flushes an unterminated key or string value. */
   finish(): string {
-    // a cut-off \u escape (only ever inside a string value): keep what came
+    // a cut-off \u escape (of a key or a string value): keep what came
     const tail = this.esc >= 2 ? 'u' + this.hex : '';
     this.esc = 0;
     this.mode = IN_STRUCTURE;
+    this.keyRaw = '';
+    this.keyOut = '';
     // (a number ends the text only when the input is a bare number)
     const num = this.num === '' ? '' : this.endNumber();
     return num + encode(this.text.push(tail)) + encode(this.text.finish());
@@ -575,15 +635,18 @@ export class JsonStream {
     switch (c) {
       case 123: // {
         this.stack.push(OBJ);
+        this.names.push(undefined);
         this.expectKey = true;
         break;
       case 91: // [
         this.stack.push(ARR);
+        this.names.push(undefined);
         this.expectKey = false;
         break;
       case 125: // }
       case 93: // ]
         this.stack.pop();
+        this.names.pop();
         this.expectKey = false;
         break;
       case 58: // :

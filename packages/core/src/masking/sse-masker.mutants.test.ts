@@ -93,7 +93,7 @@ describe('pass-through, byte for byte', () => {
     [delta(0, { type: 'signature_delta', signature: 'a@b.co' })],
     [delta(0, { type: 'citations_delta', citation: { type: 'char_location', cited_text: 'nothing. ' } })],
     [delta(0, { type: 'future_delta', v: 'nothing. ' })],
-    [delta(0, { no_type: 'a@b.co' })],
+    [delta(0, { no_type: 'nothing. ' })],
     [delta(0, 'text_delta')],
     [ev('content_block_delta', { type: 'content_block_delta', index: 0, delta: null })],
     [start(0, 'text')],

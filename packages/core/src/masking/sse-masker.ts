@@ -7,9 +7,11 @@
 // the stop event. Consecutive text deltas of one block within one chunk are masked as one text
 // (a detector pass costs the same whatever the text's length): the leading ones that come out
 // unchanged go byte for byte, the rest of the output rides with the last of them
-// (docs/masking.md). The other events (message_*, ping, error, unknown types) have every string
-// masked but their type and what identifies or counts; thinking_delta, signature_delta and
-// comments are untouched. Whatever comes out unchanged passes through byte for byte. Data
+// (docs/masking.md). Every other field of a block event (content_block_start, _delta, _stop) is
+// masked but its type and index, and so is every field of a delta but its type and payload; the
+// other events (message_*, ping, error, unknown types) have every string masked but their type
+// and what identifies or counts. Thinking text, signatures and comments are untouched.
+// Whatever comes out unchanged passes through byte for byte. Data
 // JSON.parse rejects is dropped (but a ping's), as are texts that are not strings. A
 // block-category match ends the stream with an Anthropic `error` event.
 // An event is what a client would read it as (typeOf: the data's type, else the event's name)
@@ -20,7 +22,7 @@ import { sseErrorEvent } from '../anthropic/errors.ts';
 import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { EMPTY_COUNTS, TextStream, newTally, type Engine, type Tally } from './engine.ts';
-import { JsonStream, maskContentBlock } from './json.ts';
+import { JsonStream, maskContentBlock, maskKeys } from './json.ts';
 import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -48,9 +50,6 @@ export function maskingBlockedMessage(category: string): string {
     `data must reach the agent, ask the scope's reviewers to move "${category}" from data.block to data.mask.`
   );
 }
-
-/** Deltas of thinking blocks: never touched (their signature covers them). */
-const UNTOUCHED_DELTAS = new Set(['thinking_delta', 'signature_delta']);
 
 type BlockState = { kind: 'text'; s: TextStream } | { kind: 'json'; s: JsonStream } | { kind: 'other' };
 
@@ -85,8 +84,9 @@ function maskValue(engine: Engine, value: unknown, tally: Tally): unknown {
   return box.value;
 }
 
-/** Masks every field of `rec` but the ones in `keep` (maskValue). */
+/** Masks every key of `rec` (maskKeys) and every field but the ones in `keep` (maskValue). */
 function maskFields(engine: Engine, rec: Record<string, unknown>, keep: ReadonlySet<string>, tally: Tally): void {
+  maskKeys(engine, rec, tally, keep);
   for (const k of Object.keys(rec)) if (!keep.has(k)) rec[k] = maskValue(engine, rec[k], tally);
 }
 
@@ -102,6 +102,29 @@ const KEEP_MESSAGE: ReadonlySet<string> = new Set(['id', 'type', 'model', 'role'
 const KEEP_MESSAGE_DELTA: ReadonlySet<string> = new Set(['type', 'usage', 'delta']);
 /** message_delta.delta: the stop reason (an enum the client dispatches on) and the caller's own stop sequence, as in a JSON answer. */
 const KEEP_DELTA: ReadonlySet<string> = new Set(['type', 'stop_reason', 'stop_sequence']);
+
+/**
+ * Block events: what a client dispatches on, and the block or delta the event carries (masked by
+ * its own rules). Every other field is masked: the API sends none, but the SDKs hand whatever an
+ * event holds to the caller's event listeners.
+ */
+const KEEP_BLOCK_START: ReadonlySet<string> = new Set(['type', 'index', 'content_block']);
+const KEEP_BLOCK_DELTA: ReadonlySet<string> = new Set(['type', 'index', 'delta']);
+const KEEP_BLOCK_STOP: ReadonlySet<string> = new Set(['type', 'index']);
+/** text_delta: its text goes through the block's text stream. */
+const KEEP_TEXT_DELTA: ReadonlySet<string> = new Set(['type', 'text']);
+/**
+ * The deltas whose payload is not masked field by field, by type: the other fields beside it are.
+ * A JSON delta's text goes through the block's JSON stream; thinking and signatures are never
+ * altered (the signature covers the thinking, and the model's reasoning is its own), but the
+ * signature covers no field beside them. The other delta types (citations_delta, unknown ones)
+ * have every string masked but their type.
+ */
+const DELTA_PAYLOAD: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['input_json_delta', new Set(['type', 'partial_json'])],
+  ['thinking_delta', new Set(['type', 'thinking'])],
+  ['signature_delta', new Set(['type', 'signature'])],
+]);
 
 /** An event whose name and data's type differ: no client reads it as the API meant it (dropped). */
 const CONFLICT = '(name and type differ)';
@@ -128,6 +151,8 @@ interface TextDelta {
   delta: Record<string, unknown>;
   index: number;
   text: string;
+  /** Set by text(): a field beside the text was masked, so the event's own bytes may not be sent. */
+  extras?: boolean;
 }
 
 function textDeltaOf(ev: SseEvent, parsed: unknown): TextDelta | undefined {
@@ -262,7 +287,13 @@ export class AnthropicSseMasker implements SseMasker {
     const b = this.state(run[0]!.index, 'text') as { kind: 'text'; s: TextStream };
     const held = b.s.pending;
     let all = '';
-    for (const td of run) all += td.text;
+    for (const td of run) {
+      all += td.text;
+      const before = this.tally.matches;
+      maskFields(this.engine, td.obj, KEEP_BLOCK_DELTA, this.tally);
+      maskFields(this.engine, td.delta, KEEP_TEXT_DELTA, this.tally);
+      td.extras = this.tally.matches !== before;
+    }
     const out = b.s.push(all);
     if (this.tally.blocked !== undefined) return;
     const last = run.length - 1;
@@ -276,12 +307,17 @@ export class AnthropicSseMasker implements SseMasker {
     }
     // Stryker disable next-line EqualityOperator: the last event passed here (j <= last) is the last event passed by the tail below
     for (; j < last && out.startsWith(run[j]!.text, pos); j++) {
-      parts.push(run[j]!.ev.raw);
+      parts.push(this.asIs(run[j]!));
       pos += run[j]!.text.length;
     }
     const rest = out.slice(pos);
-    if (rest === run[last]!.text) parts.push(run[last]!.ev.raw);
+    if (rest === run[last]!.text) parts.push(this.asIs(run[last]!));
     else if (rest !== '') this.retext(run[last]!, rest, parts);
+  }
+
+  /** A text delta whose text came out unchanged. */
+  private asIs(td: TextDelta): Buffer {
+    return td.extras ? this.reserialize(td.ev, td.obj) : td.ev.raw;
   }
 
   private retext(td: TextDelta, text: string, parts: Buffer[]): void {
@@ -394,8 +430,16 @@ export class AnthropicSseMasker implements SseMasker {
         else parsed.delta = maskValue(this.engine, parsed.delta, this.tally);
       } else maskFields(this.engine, parsed, KEEP_TYPE, this.tally);
     } else parsed = maskValue(this.engine, parsed, this.tally);
+    this.send(ev, parsed, before, parts);
+  }
+
+  /**
+   * `value`, the event's data, masked since the tally counted `before` matches: the event's own
+   * bytes when nothing was masked, else re-serialized; nothing after a block match.
+   */
+  private send(ev: SseEvent, value: unknown, before: number, parts: Buffer[]): void {
     if (this.tally.matches === before) parts.push(ev.raw);
-    else if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, parsed));
+    else if (this.tally.blocked === undefined) parts.push(this.reserialize(ev, value));
   }
 
   /** `parsed`: the event's data, parsed (undefined when it is not JSON); `type`: typeOf(). */
@@ -455,7 +499,9 @@ export class AnthropicSseMasker implements SseMasker {
         // Stryker disable next-line all: a finished stream left in the map holds nothing and starts afresh
         this.blocks.delete(index);
       }
-      parts.push(ev.raw);
+      const before = this.tally.matches;
+      maskFields(this.engine, obj, KEEP_BLOCK_STOP, this.tally);
+      this.send(ev, obj, before, parts);
       return;
     }
     if (type === 'content_block_start') {
@@ -464,36 +510,28 @@ export class AnthropicSseMasker implements SseMasker {
       if (obj.index !== this.starts) return;
       const cb = obj.content_block as Record<string, unknown> | null | undefined;
       const cbType = cb?.type; // undefined for null, and for a primitive too
-      if (cbType === 'text') {
-        // a text that is not a string: the TypeScript SDK joins it to the deltas with `+`, so
-        // ["jane@exa"] and "mple.com" would reach it whole. The API never sends one: dropped,
-        // not counted (a client then puts the next start at this index, as the masker does)
-        if (cb!.text !== undefined && typeof cb!.text !== 'string') return;
-        this.starts++;
-        const before = this.tally.matches;
-        const changed = this.textBlock(index, cb!);
-        if (this.tally.blocked !== undefined) return;
-        if (changed || this.tally.matches !== before) parts.push(this.reserialize(ev, obj));
-        else parts.push(ev.raw);
-        return;
-      } else {
+      // a text that is not a string: the TypeScript SDK joins it to the deltas with `+`, so
+      // ["jane@exa"] and "mple.com" would reach it whole. The API never sends one: dropped, not
+      // counted (a client then puts the next start at this index, as the masker does)
+      if (cbType === 'text' && cb!.text !== undefined && typeof cb!.text !== 'string') return;
+      this.starts++;
+      const before = this.tally.matches;
+      maskFields(this.engine, obj, KEEP_BLOCK_START, this.tally);
+      // (a text block's text can change without a match: held back)
+      let changed = false;
+      if (cbType === 'text') changed = this.textBlock(index, cb!);
+      else {
         // tool results of every kind, web search/fetch and code execution results, MCP results,
         // unknown future blocks: they arrive whole here (thinking blocks are left alone). So does
         // the input a tool_use block starts with (the API starts it empty); what streams later
         // comes in input_json_delta events, which get a JSON stream of their own.
-        this.starts++;
         this.blocks.set(index, { kind: 'other' });
-        const before = this.tally.matches;
         // (a string or an array where a block belongs: its strings all the same)
         if (isRecord(cb)) maskContentBlock(this.engine, cb, this.tally);
         else obj.content_block = maskValue(this.engine, cb, this.tally);
-        if (this.tally.matches !== before) {
-          if (this.tally.blocked !== undefined) return;
-          parts.push(this.reserialize(ev, obj));
-          return;
-        }
       }
-      parts.push(ev.raw);
+      if (this.tally.blocked !== undefined) return;
+      parts.push(changed || this.tally.matches !== before ? this.reserialize(ev, obj) : ev.raw);
       return;
     }
     // content_block_delta: one whose block a client could read another way is dropped (blockIndex)
@@ -504,32 +542,29 @@ export class AnthropicSseMasker implements SseMasker {
     // discards; one whose text is not a string the TypeScript SDK joins to the block's text with
     // `+` (["jane@exa"] + ["mple.com"]): dropped, as is such an input_json_delta.
     if (dType === 'text_delta') return;
+    if (dType === 'input_json_delta' && (ev.incomplete || typeof delta!.partial_json !== 'string')) return;
+    const before = this.tally.matches;
+    maskFields(this.engine, obj, KEEP_BLOCK_DELTA, this.tally);
+    const payload = DELTA_PAYLOAD.get(dType as string);
+    if (payload !== undefined) maskFields(this.engine, delta!, payload, this.tally);
+    // citations_delta (the whole citation: cited_text, title, url, …) and unknown delta types:
+    // their strings are masked one delta at a time (an unknown one cannot be held back across
+    // deltas without knowing how its pieces join). So is a delta without a type: the SDK's
+    // accumulator skips it, but its event listeners get it as it came.
+    else obj.delta = maskValue(this.engine, delta, this.tally);
     if (dType === 'input_json_delta') {
-      if (ev.incomplete || typeof delta!.partial_json !== 'string') return;
       const b = this.state(index, 'json') as { kind: 'json'; s: JsonStream };
-      const pj = delta!.partial_json;
+      const pj = delta!.partial_json as string;
+      const extras = this.tally.matches !== before;
       const out = b.s.push(pj);
       if (this.tally.blocked !== undefined) return;
-      if (out === pj) parts.push(ev.raw);
+      if (out === pj) parts.push(extras ? this.reserialize(ev, obj) : ev.raw);
       else if (out !== '') {
         delta!.partial_json = out;
         parts.push(this.reserialize(ev, obj));
       }
       return;
     }
-    if (typeof dType === 'string' && !UNTOUCHED_DELTAS.has(dType)) {
-      // citations_delta (the whole citation: cited_text, title, url, …) and unknown delta types:
-      // their strings are masked one delta at a time (an unknown one cannot be held back across
-      // deltas without knowing how its pieces join)
-      const before = this.tally.matches;
-      obj.delta = maskValue(this.engine, delta, this.tally);
-      if (this.tally.matches !== before) {
-        if (this.tally.blocked !== undefined) return;
-        parts.push(this.reserialize(ev, obj));
-        return;
-      }
-    }
-    // thinking_delta, signature_delta: untouched
-    parts.push(ev.raw);
+    this.send(ev, obj, before, parts);
   }
 }

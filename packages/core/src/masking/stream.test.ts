@@ -191,7 +191,7 @@ describe('JsonStream: streamed tool input', () => {
     ),
   })).v;
 
-  it('masks string values (not keys) and stays valid JSON for any split (property)', () => {
+  it('masks keys and string values and stays valid JSON for any split (property)', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), value, { maxKeys: 5 }), fc.constantFrom(undefined, 0, 2, '\t'), cuts, (obj, indent, at) => {
         const json = JSON.stringify(obj, null, indent);
