@@ -1,6 +1,11 @@
 // The Portkey AI gateway (@portkey-ai/gateway, a TypeScript gateway on Node), as installed in
 // node_modules, forwarding Anthropic /v1/messages to the upstream stand-in: the TypeScript peer
 // of DESIGN.md §9. It is told the provider and the upstream per request, by headers.
+//
+// It runs on the hono packages its own lockfile pins (package.json `overrides`: @hono/node-server
+// 1.13.5, hono 4.9.7, @hono/node-ws 1.2.0), as its Docker image installs them. With the newest
+// @hono/node-server that npm would pick, every streamed answer is a 500 ("Something went wrong";
+// Portkey-AI/gateway#1389: it appends its headers to a Response whose headers are immutable).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { NODE } from './scopekeeper.ts';
