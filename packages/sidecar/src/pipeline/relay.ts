@@ -28,6 +28,7 @@ export async function relay(dp: DataPath, ctx: RequestContext, upstream: Upstrea
             maskFields: ctx.maskFields,
             messages: ctx.route === 'messages',
             stream: ctx.route === 'messages' ? ctx.facts?.stream : undefined,
+            thinking: ctx.route === 'messages' ? ctx.facts?.thinking : undefined,
             extraHeaders: headers,
             lease,
           });

@@ -15,6 +15,8 @@ import {
 } from '@scopekeeper/core';
 import { BodyBudgetError, type BodyLease } from '../http/body-budget.ts';
 import type { RelayResult } from './response.ts';
+import { unmaskableMessage } from './service-answer.ts';
+import { eventHasThinking, UNINVITED_THINKING } from './thinking.ts';
 
 /** One response on its way: the upstream socket, the (decoded) body source, the caller, the status. */
 export interface Leg {
@@ -41,13 +43,30 @@ function failure(e: Error): { type: AnthropicErrorType; message: string; error: 
   return { type: 'api_error', message: 'scopekeeper failed to relay the stream; retry the request.', error: `relay failed: ${e.message}` };
 }
 
-export function relaySse(leg: Leg, messages: boolean, masking: Masking | undefined, lease: BodyLease | undefined): Promise<RelayResult> {
+/** `thinking`: the request enabled thinking; otherwise a masked stream that starts thinking is ended (thinking.ts). */
+export function relaySse(
+  leg: Leg,
+  messages: boolean,
+  masking: Masking | undefined,
+  lease: BodyLease | undefined,
+  thinking = false,
+): Promise<RelayResult> {
   const { upstream, source, res, status } = leg;
   // Messages streams go out block by block (each as soon as it is complete), so the caller never
   // holds half an event: an error event we add after a cut is then read as an error event.
-  // (A masker parses the stream itself, emits whole blocks, and shows the observer every event.)
+  // (A masker parses the stream itself, emits whole blocks, and shows the observer every event
+  // of a chunk before it masks them: what it returns for a chunk with thinking unasked is dropped.)
   const observer = new MessageStreamObserver();
-  const masker = masking?.createSseMasker(messages ? (ev) => observer.observe(ev) : undefined);
+  let unasked = false;
+  const watch = masking !== undefined && messages && !thinking;
+  const masker = masking?.createSseMasker(
+    messages
+      ? (ev) => {
+          observer.observe(ev);
+          if (watch && !unasked) unasked = eventHasThinking(ev);
+        }
+      : undefined,
+  );
   const parser = messages && !masker ? new SseParser() : undefined;
   const hold = lease?.part();
   return new Promise((resolve) => {
@@ -63,6 +82,12 @@ export function relaySse(leg: Leg, messages: boolean, masking: Masking | undefin
         blocked: masker?.blocked,
         ...r,
       });
+    };
+    // Nothing of the chunk that started thinking unasked goes out: the stream ends with an error event.
+    const stopUnasked = () => {
+      upstream.destroy();
+      res.end(sseErrorEvent('api_error', unmaskableMessage(UNINVITED_THINKING, 'thinking')));
+      finish({ error: `unmaskable answer: ${UNINVITED_THINKING}` });
     };
     // A throw in a stream callback would reach the process: it ends this response instead.
     const guard =
@@ -85,6 +110,7 @@ export function relaySse(leg: Leg, messages: boolean, masking: Masking | undefin
         let out = chunk;
         if (masker) out = masker.push(chunk);
         else if (parser) out = completeOf(parser.push(chunk), observer, chunk);
+        if (unasked) return stopUnasked();
         hold?.(masker?.pendingBytes ?? parser?.pendingBytes ?? 0);
         if (out.length && !res.write(out)) {
           source.pause();
@@ -103,6 +129,7 @@ export function relaySse(leg: Leg, messages: boolean, masking: Masking | undefin
         if (settled) return;
         if (masker) {
           const tail = completeBlocks(masker.end());
+          if (unasked) return stopUnasked();
           if (tail.length) res.write(tail);
         }
         if (messages && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
@@ -119,6 +146,7 @@ export function relaySse(leg: Leg, messages: boolean, masking: Masking | undefin
       // The caller already has a 200: tell it in the stream's own terms, then end.
       if (masker) {
         const tail = completeBlocks(masker.end());
+        if (unasked) return stopUnasked();
         if (tail.length) res.write(tail);
       }
       res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));

@@ -7,6 +7,7 @@ import type { UpstreamResponse } from './forwarder.ts';
 import { responseHeaderFilter } from '../http/headers.ts';
 import { decodable, encodingName, maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
 import { relaySse, type Leg } from './relay-sse.ts';
+import { messageHasThinking, UNINVITED_THINKING } from './thinking.ts';
 import {
   anthropicError,
   compileMasking,
@@ -57,6 +58,8 @@ export interface RelayOptions {
    * stream whatever its content-type says, and otherwise as JSON; so does the masker.
    */
   stream?: boolean;
+  /** Messages: whether the request enabled thinking; a masked answer with thinking unasked is refused (upstream/thinking.ts). */
+  thinking?: boolean;
   extraHeaders: Record<string, string>;
   /** The body budget's share for an answer read whole, or a stream's event still arriving (given back by the caller once it is relayed). */
   lease?: BodyLease;
@@ -112,7 +115,7 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   if (isSse) {
     delete headers['content-length'];
     res.writeHead(status, headers);
-    return relaySse({ upstream, source, res, status }, opts.messages, masking, opts.lease);
+    return relaySse({ upstream, source, res, status }, opts.messages, masking, opts.lease, opts.thinking === true);
   }
   const whole = relayWhole({ upstream, source, res, status }, headers, opts, masking);
   if (headerCounts === undefined) return whole;
@@ -140,14 +143,16 @@ function pipeThrough(upstream: Readable, res: ServerResponse, status: number): P
   });
 }
 
-/** Usage and the tools invoked, from a whole Messages response (nothing when it is not JSON). */
-function readUsage(body: Buffer, result: RelayResult): void {
+/** Usage and the tools invoked, from a whole Messages response; the parsed response (undefined when it is not JSON). */
+function readUsage(body: Buffer, result: RelayResult): unknown {
   try {
     const message = parseJson(body.toString('utf8')) as { usage?: unknown };
     if (message.usage) result.usage = usageOf(message.usage);
     result.toolsUsed = toolsUsedIn(message);
+    return message;
   } catch {
     // Not JSON (or more of it than the sidecar parses): nothing to count.
+    return undefined;
   }
 }
 
@@ -219,7 +224,9 @@ function relayWhole(
         if (opts.messages) readUsage(body, result);
         return resolve(result);
       }
-      if (opts.messages) readUsage(body, result);
+      const message = opts.messages ? readUsage(body, result) : undefined;
+      if (masking && !opts.thinking && messageHasThinking(message))
+        return resolve({ ...refuseUnmaskable(upstream, res, UNINVITED_THINKING, opts.extraHeaders, 'thinking'), usage: result.usage });
       const m = opts.messages ? masking!.maskMessageJson(body) : (masking ?? NO_MASKING()).maskServiceJson(body, opts.maskFields ?? []);
       // A Messages answer the masker could not read (too large, not UTF-8) is not delivered either:
       // the caller would get it unmasked (an SDK decodes stray bytes as U+FFFD and the rest as sent).

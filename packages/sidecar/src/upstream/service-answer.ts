@@ -59,7 +59,20 @@ const NEXT_STEP = {
   size: 'ask for less at a time (a page of results, a shorter answer)',
   model:
     'the scope masks data, so the model API must answer JSON or an event stream in UTF-8, plain or in gzip, deflate, br or zstd; retry, and if it persists check what --upstream points at',
+  thinking:
+    'thinking passes unmasked only where the request asks for it (a changed thinking block breaks its signature); retry, and if the model thinks unasked, enable thinking in the request where the scope allows it, or choose a model that does not',
 } as const;
+
+/** What the caller is told about an answer of the model API, or of a service (`shape`), that could not be masked. */
+export function unmaskableMessage(why: string, problem: keyof typeof NEXT_STEP): string {
+  const of = {
+    size: 'this answer',
+    shape: 'this answer of the internal service',
+    model: 'this answer of the model API',
+    thinking: 'this answer of the model API',
+  }[problem];
+  return `scopekeeper could not mask ${of} (${why}), so it was not delivered; ${NEXT_STEP[problem]}.`;
+}
 
 /** Content-encodings the sidecar decodes (upstream/decode.ts): any other body cannot be read to mask it. */
 export function decodable(encoding: string | string[] | undefined): boolean {
@@ -69,7 +82,8 @@ export function decodable(encoding: string | string[] | undefined): boolean {
 /**
  * An answer that must be masked and cannot be: a 502 that says why, nothing of the body. `size`:
  * it holds more JSON than the sidecar parses (a service's or the model API's); `shape`: an
- * internal service's that is not JSON in UTF-8; `model`: the model API's that is not readable text.
+ * internal service's that is not JSON in UTF-8; `model`: the model API's that is not readable text;
+ * `thinking`: the model API's with thinking the request did not ask for (upstream/thinking.ts).
  */
 export function refuseUnmaskable(
   upstream: Readable,
@@ -80,9 +94,7 @@ export function refuseUnmaskable(
 ): RelayResult {
   upstream.resume();
   upstream.destroy();
-  const of = { size: 'this answer', shape: 'this answer of the internal service', model: 'this answer of the model API' }[problem];
-  const message = `scopekeeper could not mask ${of} (${why}), so it was not delivered; ${NEXT_STEP[problem]}.`;
-  const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message } });
+  const body = JSON.stringify({ type: 'error', error: { type: 'api_error', message: unmaskableMessage(why, problem) } });
   res.writeHead(502, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
   res.end(body);
   return { status: 502, error: `unmaskable ${problem === 'shape' ? 'service answer' : 'answer'}: ${why}` };
