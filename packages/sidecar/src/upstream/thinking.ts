@@ -7,6 +7,8 @@ import { parseJson, type SseEvent } from '@scopekeeper/core';
 
 const BLOCKS = new Set(['thinking', 'redacted_thinking']);
 const DELTAS = new Set(['thinking_delta', 'signature_delta']);
+/** What the data of such an event must contain: the word itself, or a \u escape that could write it. */
+const SPELLS = /thinking|signature|\\u/;
 
 /** Why such an answer is refused, as the caller and the record are told. */
 export const UNINVITED_THINKING = 'it holds thinking the request did not ask for, which scopekeeper does not mask';
@@ -32,7 +34,7 @@ export function messageHasThinking(message: unknown): boolean {
  */
 export function eventHasThinking(ev: SseEvent): boolean {
   const data = ev.data;
-  if (data === undefined || !(data.includes('thinking') || data.includes('signature') || data.includes('\\u'))) return false;
+  if (data === undefined || !SPELLS.test(data)) return false;
   let obj: unknown;
   try {
     obj = parseJson(data);
