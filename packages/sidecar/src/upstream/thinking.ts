@@ -3,6 +3,9 @@
 // back on the next turn), so with a scope that masks, thinking passes only where the request
 // enabled it, which the scope can forbid. An answer that brings it unasked (a model that thinks by
 // default, an upstream that is not the API) would carry text no detector looked at: refused.
+// (The masker would be the place for this rule: it parses every event already, and knows which
+// blocks it leaves alone, as BLOCKS and DELTAS below repeat. It sits here until the masker's
+// mutation run can be afforded; here it parses again the few events that could hold thinking.)
 import { parseJson, type SseEvent } from '@scopekeeper/core';
 
 const BLOCKS = new Set(['thinking', 'redacted_thinking']);
