@@ -139,12 +139,21 @@ describe('thinking the request did not ask for, in a masked answer', () => {
     expect(r.text).toContain('event: error');
   });
 
-  test('the text before the thinking, in an earlier chunk, went out; the stream ends at an event boundary', async () => {
-    // one upstream chunk: the whole body; what a chunk before the thinking carried is the masked text
+  test('text and thinking in one chunk: nothing in clear, and the stream ends at an event boundary', async () => {
+    // the upstream writes the whole body at once: the masked text and the thinking arrive together
     stream([start, ...text(0, `mail ${MAIL}`), ...thinkingBlock, ...end]);
     const r = await send('masked-bot', { stream: true });
     expect(r.text).not.toContain('jane.doe');
     expect(r.text.endsWith('\n\n')).toBe(true);
+  });
+
+  test('thinking in a last event cut before its blank line: the stream still ends saying why', async () => {
+    const cut = `event: content_block_delta\ndata: ${JSON.stringify(thinkingBlock[1])}`;
+    stream(sse([start, ...text(0, 'ok').slice(0, 1)]) + cut);
+    const r = await send('masked-bot', { stream: true });
+    expect(r.text).not.toContain('jane.doe');
+    expect(r.text).toContain('thinking the request did not ask for');
+    expect(String((await recordOf(r.id)).error)).toContain('thinking the request did not ask for');
   });
 
   test('text that mentions thinking is no thinking: masked and delivered', async () => {
