@@ -2,25 +2,19 @@
 // pipeline/routes.ts, behind a concurrency gate) and the admin port; start and graceful stop.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { http } from './http/node-http.ts';
-import type { Agent as HttpsAgent } from 'node:https';
-import { httpsModule } from './http/tls.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express } from 'express';
-import { limitConnections, type ConnectionLimit, type Decision } from '@scopekeeper/core';
+import { limitConnections, type ConnectionLimit } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
 import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { targetProblem } from './http/target.ts';
-import { BodyBudget, DEFAULT_MAX_BUFFERED_BYTES } from './http/body-budget.ts';
 import { SidecarMetrics } from './metrics.ts';
-import { Forwarder } from './upstream/forwarder.ts';
 import { messages, models, probe, service } from './pipeline/routes.ts';
 import { refuse } from './pipeline/refuse.ts';
-import type { DataPath } from './pipeline/env.ts';
-import { McpSessions } from './mcp/route.ts';
-import { HeldRequests } from './policy/held.ts';
+import { buildDataPath, type DataPath } from './pipeline/env.ts';
 import type { SidecarDeps, SidecarOptions } from './options.ts';
 
 export type { SidecarDeps, SidecarOptions } from './options.ts';
@@ -53,61 +47,10 @@ export class Sidecar {
   private readonly inFlight = new Map<IncomingMessage, RequestContext>();
   private draining = false;
   private stopping: Promise<void> | undefined;
-  private readonly closeMcpHttps: () => void;
 
   constructor(opts: SidecarOptions, deps: SidecarDeps) {
     this.metrics = deps.metrics ?? new SidecarMetrics();
-    const forwarder = new Forwarder({ connections: opts.upstreamConnections ?? 256, timeoutMs: opts.upstreamTimeoutMs });
-    const now = deps.now ?? Date.now;
-    const maxBuffered = opts.maxBufferedBytes ?? Math.max(DEFAULT_MAX_BUFFERED_BYTES, opts.maxBodyBytes);
-    if (maxBuffered < opts.maxBodyBytes)
-      throw new Error(
-        `maxBufferedBytes ${maxBuffered} is less than maxBodyBytes ${opts.maxBodyBytes}: a body of the largest size could never be read`,
-      );
-    const bodies = new BodyBudget(maxBuffered);
-    // The MCP route speaks node:http to its endpoints, through keep-alive pools of its own.
-    const pool = { keepAlive: true, maxSockets: 64, scheduling: 'lifo' as const };
-    let https: HttpsAgent | undefined;
-    const mcpAgents = {
-      http: new http.Agent(pool),
-      get https(): HttpsAgent {
-        return (https ??= new (httpsModule().Agent)(pool));
-      },
-    };
-    this.closeMcpHttps = () => https?.destroy();
-    const held = new HeldRequests(deps.policy, { now });
-    const mcp = {
-      held,
-      audit: deps.audit,
-      log: deps.log,
-      metrics: this.metrics,
-      now,
-      namespace: opts.namespace,
-      pod: opts.pod,
-      pinnedScope: opts.pinnedScope,
-      agents: mcpAgents,
-      timeoutMs: opts.upstreamTimeoutMs,
-      maxBodyBytes: opts.maxBodyBytes,
-      bodyTimeoutMs: opts.bodyTimeoutMs,
-      auditRequired: opts.auditRequired,
-      sessions: new McpSessions(),
-      bodies,
-      masking: (d: Decision) => (d.data?.masking.active ? d.data.masking : undefined),
-    };
-    this.dp = {
-      opts,
-      policy: deps.policy,
-      held,
-      verifier: deps.verifier,
-      saml: deps.saml,
-      audit: deps.audit,
-      log: deps.log,
-      metrics: this.metrics,
-      now,
-      forwarder,
-      bodies,
-      mcp,
-    };
+    this.dp = buildDataPath(opts, deps, this.metrics);
     this.gate = new ConcurrencyGate({
       limit: opts.maxConcurrent ?? 256,
       maxQueued: opts.maxQueued ?? 512,
@@ -161,8 +104,7 @@ export class Sidecar {
     await this.dp.audit.close();
     await this.dp.policy.stop();
     await this.dp.forwarder.close();
-    this.dp.mcp.agents.http.destroy();
-    this.closeMcpHttps();
+    this.dp.mcp.agents.close();
     await new Promise<void>((resolve) => (this.adminServer ? this.adminServer.close(() => resolve()) : resolve()));
   }
 

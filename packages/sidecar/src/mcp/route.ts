@@ -41,7 +41,8 @@ export interface McpRouteDeps {
   namespace: string;
   pod?: string;
   pinnedScope?: string;
-  agents: { http: HttpAgent; https: HttpsAgent };
+  /** Keep-alive pools to the endpoints; close() ends both when the sidecar stops. */
+  agents: { http: HttpAgent; https: HttpsAgent; close(): void };
   timeoutMs: number;
   maxBodyBytes: number;
   /** Time a POST's body has to arrive after its headers (default BODY_TIMEOUT_MS). */
