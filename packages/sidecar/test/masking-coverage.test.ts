@@ -8,6 +8,9 @@ import { startWorld, type World } from '../src/testing/world.ts';
 const EMAIL = 'jane.doe@example.com';
 const CARD_NBSP = '4111\u00a01111\u00a01111\u00a01111';
 const MAIL_FULLWIDTH = 'ann\uff20example.com';
+/** A card in Arabic-Indic digits and a phone number in Devanagari ones: NFKC leaves both as written. */
+const CARD_ARABIC = '\u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661';
+const PHONE_DEVANAGARI = '+\u0967 \u096a\u0967\u096b-\u096b\u096b\u096b-\u0968\u096c\u096d\u0967';
 
 const content = [
   { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_fetch', input: { url: `https://crm.example.com/?q=${EMAIL}` } },
@@ -32,8 +35,13 @@ const content = [
     tool_use_id: 'srvtoolu_3',
     content: { type: 'code_execution_result', stdout: `card ${CARD_NBSP}`, stderr: '', return_code: 0, content: [] },
   },
-  { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', is_error: false, content: [{ type: 'text', text: `crm: ${MAIL_FULLWIDTH}` }] },
-  { type: 'text', text: `Done: mail ${MAIL_FULLWIDTH}, card ${CARD_NBSP}.` },
+  {
+    type: 'mcp_tool_result',
+    tool_use_id: 'mcptoolu_1',
+    is_error: false,
+    content: [{ type: 'text', text: `crm: ${MAIL_FULLWIDTH}, ${PHONE_DEVANAGARI}` }],
+  },
+  { type: 'text', text: `Done: mail ${MAIL_FULLWIDTH}, card ${CARD_NBSP}, card ${CARD_ARABIC}, phone ${PHONE_DEVANAGARI}.` },
 ];
 
 function sse(): string {
@@ -63,6 +71,18 @@ function sse(): string {
     ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } }) +
     ev('message_stop', { type: 'message_stop' })
   );
+}
+
+/** What a client reads: the answer's JSON, or every event's data with the text deltas joined (the text arrives 5 characters at a time). */
+function readable(body: string, stream: boolean): string {
+  if (!stream) return JSON.stringify(JSON.parse(body));
+  const events = body
+    .split('\n\n')
+    .map((e) => e.split('\n').find((l) => l.startsWith('data: ')))
+    .filter((d) => d !== undefined)
+    .map((d) => JSON.parse(d.slice('data: '.length)) as { delta?: { type?: string; text?: string } });
+  const text = events.map((e) => (e.delta?.type === 'text_delta' ? e.delta.text : '')).join('');
+  return `${JSON.stringify(events)}\n${text}`;
 }
 
 let world: World;
@@ -107,9 +127,22 @@ test.each([false, true])('stream %s: every result block and Unicode-formatted va
   });
   expect(res.status).toBe(200);
   const text = await res.text();
-  for (const leak of [EMAIL, CARD_NBSP, MAIL_FULLWIDTH, 'jane.doe', '4111']) expect(text).not.toContain(leak);
+  const decoded = readable(text, stream);
+  for (const leak of [
+    EMAIL,
+    CARD_NBSP,
+    MAIL_FULLWIDTH,
+    'jane.doe',
+    '4111',
+    CARD_ARABIC,
+    PHONE_DEVANAGARI,
+    '\u0664\u0661',
+    '\u096a\u0967\u096b',
+  ])
+    expect(decoded).not.toContain(leak);
   expect(text).toContain('[MASKED:email]');
   expect(text).toContain('[MASKED:credit-card]');
+  expect(decoded).toContain('card [MASKED:credit-card], phone [MASKED:phone].');
   // identifiers and encrypted payloads are untouched
   expect(text).toContain('"tool_use_id":"srvtoolu_3"');
   expect(text).toContain('"encrypted_content":"Eq"');

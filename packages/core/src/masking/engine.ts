@@ -274,7 +274,9 @@ export class TextStream {
     const whole = buf.length > 0 && isHighSurrogate(buf.charCodeAt(buf.length - 1)) ? buf.slice(0, -1) : buf;
     const f = fold(whole);
     if (f !== undefined) return this.pushFolded(buf, whole, f, cur);
-    const limit = eng.holdLimit(buf, cur, this.glued);
+    // held as `whole`: the waiting high surrogate may be the first half of a digit (𝟏, 𞥑) that
+    // continues a value, not a character that ends it
+    const limit = eng.holdLimit(whole, cur, this.glued);
     let out = '';
     let next = cur;
     // Stryker disable next-line EqualityOperator: a scan up to its own cursor emits nothing

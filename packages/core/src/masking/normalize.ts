@@ -1,8 +1,10 @@
 // The text detectors see: each code point folded on its own (NFKC: fullwidth digits and '＠',
-// ligatures, small forms), Unicode spaces as ' ', dashes (\p{Pd}: hyphen, non-breaking hyphen,
-// figure dash, en dash, …) and the minus sign as '-', ideographic and halfwidth full stops as
-// '.', zero-width characters, soft hyphens and combining marks dropped. Masking replaces the ORIGINAL characters: every character of the
-// folded text remembers the span of the code point it came from.
+// ligatures, small forms), every decimal digit of any script as its ASCII digit (NFKC leaves
+// Arabic-Indic '٤١١١', Devanagari, Thai, … as they are), Unicode spaces as ' ', dashes (\p{Pd}:
+// hyphen, non-breaking hyphen, figure dash, en dash, …) and the minus sign as '-', ideographic and
+// halfwidth full stops as '.', zero-width characters, soft hyphens and combining marks dropped.
+// Masking replaces the ORIGINAL characters: every character of the folded text remembers the span
+// of the code point it came from.
 //
 // Folding code point by code point (not the whole string) keeps it local: text that arrives
 // later never changes how earlier text folded, which streamed masking relies on. Only a high
@@ -16,6 +18,8 @@ const DASH = /^[\p{Pd}\u2212]$/u;
 /** Ideographic full stop, fullwidth and halfwidth full stops: 'jane@example。com' is an address. */
 const FULL_STOP = /^[\u3002\uff0e\uff61]$/u;
 const NON_ASCII = /[\u0080-\uffff]/;
+/** A decimal digit of any script (Nd). */
+const DIGIT = /^\p{Nd}$/u;
 
 export interface Folded {
   /** What the detectors scan. */
@@ -38,9 +42,21 @@ function foldCodePoint(cp: number): string {
   else if (DASH.test(c)) f = '-';
   else if (FULL_STOP.test(c)) f = '.';
   else if (cp === 0x2028 || cp === 0x2029) f = '\n';
+  else if (DIGIT.test(c)) f = String(digitValue(cp));
   else f = c.normalize('NFKC');
   if (cache.size < 4096) cache.set(cp, f);
   return f;
+}
+
+/**
+ * Unicode encodes decimal digits in runs of ten, zero first and in order (its stability policy),
+ * so a digit's value is its place in its run; runs that touch (the mathematical digits) are
+ * whole tens apart.
+ */
+function digitValue(cp: number): number {
+  let zero = cp;
+  while (DIGIT.test(String.fromCodePoint(zero - 1))) zero--;
+  return (cp - zero) % 10;
 }
 
 const NON_ASCII_RUNS = /[\u0080-\uffff]+/g;
