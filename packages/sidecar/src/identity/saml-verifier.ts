@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import type { Identity, IssuerTrust } from '@scopekeeper/core';
-import { AuthenticationError, IssuerUnavailableError, type AuthenticationErrorCode } from './verifier.ts';
+import { IssuerUnavailableError } from './verifier.ts';
+import { AS_ISSUED, claimFailure, fail, signatureFailure } from './saml-errors.ts';
 import { NS, SamlXmlError, childElements, descendantsNamed, isElement, parseSafeXml, textOnly } from './saml-xml.ts';
 import { SignatureError, verifyEnvelopedSignature } from './saml-signature.ts';
 import { AssertionError, readAssertion, type VerifiedAssertion } from './saml-assertion.ts';
@@ -24,16 +25,7 @@ import type { SamlMetadata } from './saml-metadata.ts';
 export const MAX_SAML_CREDENTIAL_LENGTH = 16 * 1024;
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 
-/** A 401 for a SAML credential; `reason` names the check that failed (for tests and logs). */
-export class SamlAuthenticationError extends AuthenticationError {
-  override name = 'SamlAuthenticationError';
-  readonly reason: string;
-  constructor(code: AuthenticationErrorCode, reason: string, message: string) {
-    super(code, message);
-    this.reason = reason;
-  }
-}
-
+export { SamlAuthenticationError } from './saml-errors.ts';
 export { looksLikeSaml } from './saml-credential.ts';
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -62,9 +54,6 @@ interface CachedIdentity {
   expiresAtMs: number;
   generation: number;
 }
-
-const AS_ISSUED = 'send the assertion exactly as the IdP issued it';
-const FRESH = "fetch a fresh assertion from the IdP (the SDK's apiKeyHelper does this after a 401)";
 
 export class SamlVerifier {
   readonly audience: string;
@@ -142,7 +131,7 @@ export class SamlVerifier {
       });
     } catch (err) {
       if (!(err instanceof AssertionError)) throw err;
-      throw this.#claimFailure(err);
+      throw claimFailure(err, this);
     }
   }
 
@@ -244,53 +233,4 @@ export class SamlVerifier {
     }
     return { root, assertion };
   }
-
-  #claimFailure(err: AssertionError): SamlAuthenticationError {
-    const advice: Record<AssertionError['problem'], [AuthenticationErrorCode, string]> = {
-      malformed: ['invalid_claim', 'configure the IdP to issue a standard SAML 2.0 bearer assertion'],
-      issuer: ['invalid_claim', AS_ISSUED],
-      audience: ['wrong_audience', `configure the IdP to issue assertions for audience (SP entityID) "${this.audience}" (--saml-audience)`],
-      expired: ['expired', FRESH],
-      not_yet_valid: ['not_yet_valid', `check the clocks of this host and of the IdP, or ${FRESH}`],
-      lifetime: ['lifetime_too_long', `configure the IdP to issue assertions valid for at most ${this.maxLifetimeSeconds} s`],
-      condition: ['invalid_claim', 'configure the IdP not to add this condition for this SP'],
-    };
-    const [code, what] = advice[err.problem];
-    return fail(code, err.problem, `${err.message}; ${what}`);
-  }
-}
-
-function signatureFailure(err: SignatureError, entityId: string): SamlAuthenticationError {
-  switch (err.problem) {
-    case 'unsigned':
-      return fail(
-        'bad_signature',
-        'unsigned',
-        `${err.message}; configure the IdP to sign assertions (a signed Response alone is not enough)`,
-      );
-    case 'sha1':
-      return fail(
-        'unsupported_algorithm',
-        'sha1',
-        `${err.message}, which is refused; configure the IdP to sign with RSA-SHA256 and digest with SHA-256`,
-      );
-    case 'algorithm':
-      return fail(
-        'unsupported_algorithm',
-        'algorithm',
-        `${err.message}; configure the IdP to sign with RSA-SHA256 (or RSA-SHA512), exclusive C14N`,
-      );
-    case 'wrapped':
-      return fail('bad_signature', 'wrapped', `${err.message}; ${AS_ISSUED}`);
-    case 'bad_signature':
-      return fail(
-        'bad_signature',
-        'bad_signature',
-        `${err.message} with the signing certificates in the metadata of ${entityId}: it was altered or signed by another key; ${AS_ISSUED}, and if the IdP changed its key, update its metadata`,
-      );
-  }
-}
-
-function fail(code: AuthenticationErrorCode, reason: string, message: string): SamlAuthenticationError {
-  return new SamlAuthenticationError(code, reason, `${message}.`);
 }

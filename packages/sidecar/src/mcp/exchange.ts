@@ -29,25 +29,9 @@ import { relayStream } from './server-stream.ts';
 import type { McpSessions } from './sessions.ts';
 import type { HeldOutcome } from '../policy/held.ts';
 import type { BodyLease } from '../http/body-budget.ts';
+import { recordEntries, type McpCallRecord } from './records.ts';
 
-export interface McpCallRecord {
-  method: string;
-  id?: string;
-  tool?: string;
-  argsSha256?: string;
-  decision: 'allow' | 'deny' | 'approval-required' | 'error';
-  reasons: string[];
-  status: number;
-  scope?: string;
-  review?: string;
-  masked?: Record<string, number>;
-  blocked?: string;
-  hidden?: number;
-  approval?: string;
-  error?: string;
-  sessionId?: string;
-  latencyMs: number;
-}
+export type { McpCallRecord } from './records.ts';
 
 export interface McpExchange {
   req: IncomingMessage;
@@ -223,49 +207,6 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   x.res.writeHead(code, { ...answerHeaders(x, upstream), ...JSON_TYPE, 'content-length': governed.body.length });
   x.res.end(governed.body);
   return finish(code, governed.outcomes, unreadable ? 'the MCP server answered with something that is not JSON' : undefined);
-}
-
-interface ExchangeEnd {
-  status: number;
-  latencyMs: number;
-  sessionId: string | undefined;
-  error?: string;
-}
-
-/** One audit record per JSON-RPC message of the exchange, with what its answer carried. */
-function recordEntries(
-  x: McpExchange,
-  batch: { entries: McpEntry[]; approvals: Map<McpEntry, string>; outcomes: McpMessageOutcome[] },
-  end: ExchangeEnd,
-): void {
-  const { entries, approvals, outcomes } = batch;
-  const { status, latencyMs, sessionId, error } = end;
-  const byId = new Map<string, McpMessageOutcome>();
-  for (const o of outcomes) if (o.id !== undefined) byId.set(idKey(o.id), o);
-  for (const e of entries) {
-    const id = 'id' in e.message && e.message.id !== null ? e.message.id : undefined;
-    const o = e.message.kind === 'request' && id !== undefined ? byId.get(idKey(id)) : undefined;
-    const d = e.decision;
-    const decision = e.verdict === 'forward' ? (status >= 500 ? 'error' : 'allow') : e.verdict === 'hold' ? 'approval-required' : 'deny';
-    x.record({
-      method: e.method,
-      id: id === undefined ? undefined : String(id),
-      tool: e.tool,
-      argsSha256: e.argsSha256,
-      decision,
-      reasons: d ? d.reasons.map((r) => r.code) : e.verdict === 'invalid' ? ['McpInvalidMessage'] : ['Allowed'],
-      status,
-      scope: d?.scope,
-      review: d?.review,
-      masked: o && Object.keys(o.counts).length ? o.counts : undefined,
-      blocked: o?.blocked,
-      hidden: o?.hidden || undefined,
-      approval: approvals.get(e),
-      error: e.verdict === 'invalid' ? e.problem : error,
-      sessionId,
-      latencyMs,
-    });
-  }
 }
 
 /** Ids of the forwarded requests whose answer has not come (yet). */
