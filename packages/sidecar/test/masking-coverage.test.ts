@@ -1,5 +1,6 @@
-// Issue 14 class 8 over HTTP: tool results of every kind and Unicode-formatted values are
-// masked through the sidecar, JSON and streamed. The upstream here answers with the blocks a
+// Issue 14 class 8 over HTTP: tool results of every kind and Unicode-formatted or percent-encoded
+// values are masked through the sidecar, JSON and streamed (the text 5 characters at a time, so
+// "%40" arrives cut). The upstream here answers with the blocks a
 // model using server tools, MCP connectors and code execution sends.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,9 +12,17 @@ const MAIL_FULLWIDTH = 'ann\uff20example.com';
 /** A card in Arabic-Indic digits and a phone number in Devanagari ones: NFKC leaves both as written. */
 const CARD_ARABIC = '\u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661';
 const PHONE_DEVANAGARI = '+\u0967 \u096a\u0967\u096b-\u096b\u096b\u096b-\u0968\u096c\u096d\u0967';
+/** An address and a phone number as a URL carries them. */
+const MAIL_PERCENT = 'ann.lee%40example.org';
+const PHONE_PERCENT = '%2B1%20212-555-0188';
 
 const content = [
-  { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_fetch', input: { url: `https://crm.example.com/?q=${EMAIL}` } },
+  {
+    type: 'server_tool_use',
+    id: 'srvtoolu_1',
+    name: 'web_fetch',
+    input: { url: `https://crm.example.com/?q=${EMAIL}&cc=${MAIL_PERCENT}&tel=${PHONE_PERCENT}` },
+  },
   {
     type: 'web_fetch_tool_result',
     tool_use_id: 'srvtoolu_1',
@@ -41,7 +50,10 @@ const content = [
     is_error: false,
     content: [{ type: 'text', text: `crm: ${MAIL_FULLWIDTH}, ${PHONE_DEVANAGARI}` }],
   },
-  { type: 'text', text: `Done: mail ${MAIL_FULLWIDTH}, card ${CARD_NBSP}, card ${CARD_ARABIC}, phone ${PHONE_DEVANAGARI}.` },
+  {
+    type: 'text',
+    text: `Done: mail ${MAIL_FULLWIDTH}, card ${CARD_NBSP}, card ${CARD_ARABIC}, phone ${PHONE_DEVANAGARI}. Link: https://crm.example.com/?cc=${MAIL_PERCENT}&tel=${PHONE_PERCENT}`,
+  },
 ];
 
 function sse(): string {
@@ -138,11 +150,14 @@ test.each([false, true])('stream %s: every result block and Unicode-formatted va
     PHONE_DEVANAGARI,
     '\u0664\u0661',
     '\u096a\u0967\u096b',
+    'ann.lee',
+    '212-555',
   ])
     expect(decoded).not.toContain(leak);
   expect(text).toContain('[MASKED:email]');
   expect(text).toContain('[MASKED:credit-card]');
   expect(decoded).toContain('card [MASKED:credit-card], phone [MASKED:phone].');
+  expect(decoded).toContain('?cc=[MASKED:email]&tel=[MASKED:phone]');
   // identifiers and encrypted payloads are untouched
   expect(text).toContain('"tool_use_id":"srvtoolu_3"');
   expect(text).toContain('"encrypted_content":"Eq"');

@@ -20,7 +20,7 @@ import { BUILTIN, BUILTIN_CATEGORIES } from './builtin.ts';
 import { compileCustomPattern } from './custom.ts';
 import type { Detector, Span } from './detector.ts';
 import { MaskingConfigError } from './errors.ts';
-import { fold, originalEnd, originalStart, type Folded } from './normalize.ts';
+import { fold, originalEnd, originalStart, settledLength, type Folded } from './normalize.ts';
 
 export interface CustomPatternPolicy {
   /** Category name: [MASKED:<name>], counts and metrics. A DNS label, not a built-in name. */
@@ -270,12 +270,12 @@ export class TextStream {
     }
     const buf = prev + s;
     const cur = buf.length - s.length - this.pending;
-    // a high surrogate at the end waits for its partner before it is folded
-    const whole = buf.length > 0 && isHighSurrogate(buf.charCodeAt(buf.length - 1)) ? buf.slice(0, -1) : buf;
+    // a high surrogate or a '%' at the end waits for what follows before it is folded
+    const whole = buf.slice(0, settledLength(buf));
     const f = fold(whole);
     if (f !== undefined) return this.pushFolded(buf, whole, f, cur);
-    // held as `whole`: the waiting high surrogate may be the first half of a digit (𝟏, 𞥑) that
-    // continues a value, not a character that ends it
+    // held as `whole`: what waits may continue a value (the first half of a digit, 𝟏 or 𞥑; "%40"
+    // is '@'), not end it
     const limit = eng.holdLimit(whole, cur, this.glued);
     let out = '';
     let next = cur;
@@ -364,10 +364,6 @@ const MODES: readonly ScanMode[] = [
   Object.freeze({ glued: true, final: false }),
 ];
 export const scanMode = (glued: boolean, final: boolean): ScanMode => MODES[(glued ? 1 : 0) + (final ? 0 : 2)]!;
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
 
 /** The first folded position whose code point starts at or after original offset `orig`. */
 function foldedIndex(f: Folded, orig: number): number {
