@@ -11,6 +11,7 @@ import {
   decide,
   firstDuplicateKey,
   inspectMessagesRequest,
+  SseParser,
   type AuditEvent,
 } from '@scopekeeper/core';
 import { LocalIssuer, TokenVerifier, SidecarMetrics, FilePolicySource, copyExamples } from '@scopekeeper/sidecar';
@@ -74,6 +75,13 @@ export async function parts(): Promise<{ label: string; us: number }[]> {
       m.end();
     }),
   );
+  const events = new SseParser().push(sse);
+  out.push(
+    await time(`of which JSON.parse of its ${events.length} events' data`, 5000, () => {
+      for (const ev of events) if (ev.data !== undefined) JSON.parse(ev.data);
+    }),
+  );
+  out.push(await time(`SseParser over the whole stream (what sk-audit parses to observe it)`, 5000, () => new SseParser().push(sse)));
   const chain = new AuditChain(GENESIS_HASH, 0);
   const event: AuditEvent = {
     time: new Date().toISOString(),

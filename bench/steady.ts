@@ -11,6 +11,8 @@
 //                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none)
 //                        [--fwd-mode node|express] (fwd-node's --mode in bench/variants/forwarder.ts) [--keep] (keep the logs' folder)
 //                        [--timeline] (how many slow requests, > 5 ms, fall into a mark-compact cycle: bench/lib/timeline.ts)
+//                        [--alloc] (bytes allocated per request while measured, and by whom: bench/lib/alloc-sampler.mjs;
+//                                   the sampling slows the process, so its CPU and latency are not the bench's)
 //   --rate max: wrk, 64 connections, as the bench measures maximum throughput (CPU per 1k requests, RSS, GC at saturation)
 //   SCOPEKEEPER_BENCH_ENTRY=<another build>/dist/bin/scopekeeper.js measures that build's sidecar (A/B against a commit)
 import { spawn } from 'node:child_process';
@@ -23,6 +25,7 @@ import { startPinned, stop, stopAll, freePort, treeCpuSeconds, rssSampler, waitF
 import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY } from './lib/scopekeeper.ts';
 import { requestBody } from './lib/fixtures.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
+import { formatAllocations, summariseAllocations } from './lib/heapprofile.ts';
 import { slowInCycles, type GcRows, type RequestTimes } from './lib/timeline.ts';
 import { writeWrkScript, runWrk } from './lib/wrk.ts';
 
@@ -38,6 +41,7 @@ const { values: args } = parseArgs({
     'fwd-mode': { type: 'string', default: 'node' },
     keep: { type: 'boolean', default: false },
     timeline: { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
   },
 });
 const MAX = args.rate === 'max';
@@ -91,6 +95,7 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
   for (const mode of args.modes!.split(',')) {
     const timelineFile = args.timeline ? join(dir, `${name}-${mode}-requests.json`) : undefined;
     if (MAX) await wrk(name, mode, url, headers, 1); // warm-up, as loadgen's first second
+    if (args.alloc) process.kill(pid, 'SIGUSR2'); // alloc-sampler.mjs: start
     const cpu0 = treeCpuSeconds(pid);
     const rss = rssSampler(pid, 100);
     let heapPeak = 0;
@@ -105,6 +110,7 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
     const r = MAX ? await wrk(name, mode, url, headers, SECONDS) : await loadgen(url, headers, mode === 'sse', timelineFile);
     if (sample) clearInterval(sample);
     const cpuPer1k = ((treeCpuSeconds(pid) - cpu0) / r.completedTotal) * 1000;
+    if (args.alloc) process.kill(pid, 'SIGUSR2'); // alloc-sampler.mjs: stop and write
     const heap = adminPort ? ` heap peak ${(heapPeak / 1048576).toFixed(1)} MB` : '';
     const l = r.latencyMs;
     const rate = MAX ? `max ${Math.round(r.completedTotal / SECONDS)}` : String(RATE);
@@ -112,7 +118,32 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
       `${name.padEnd(9)} ${mode.padEnd(4)} ${rate}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
         `latency p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms, errors ${r.non2xx + r.errors}\n`,
     );
+    if (args.alloc) await allocReport(name, mode, r.completedTotal);
   }
+}
+
+/** With --alloc: the flags and environment that make the process sample its allocations between two SIGUSR2. */
+function allocFlags(name: string): string[] {
+  if (!args.alloc) return [];
+  process.env.SCOPEKEEPER_BENCH_ALLOC_PROFILE = join(dir, `${name}-alloc`);
+  allocPeriods.set(name, 0);
+  return [`--import=${join(REPO, 'bench/lib/alloc-sampler.mjs')}`];
+}
+const allocPeriods = new Map<string, number>();
+
+/** With --alloc, after a mode was measured: what the process allocated while it was, per request. */
+async function allocReport(name: string, mode: string, requests: number): Promise<void> {
+  const n = (allocPeriods.get(name) ?? 0) + 1;
+  allocPeriods.set(name, n);
+  const file = join(dir, `${name}-alloc-${n}.json`);
+  await waitFor(`${file} (written on SIGUSR2)`, () => Promise.resolve(existsSync(file)), 10_000, 50);
+  await sleep(200); // written in one call, but the call may still be under way
+  const text = formatAllocations(summariseAllocations(file, 12), requests);
+  const indented = text
+    .split('\n')
+    .map((l, i) => (i === 0 || l === '' ? l : `${' '.repeat(15)}${l}`))
+    .join('\n');
+  process.stdout.write(`${name.padEnd(9)} ${mode.padEnd(4)} ${indented}\n`);
 }
 
 /** With --timeline: the flags and environment that make the process record its collections. */
@@ -166,7 +197,7 @@ try {
   for (const target of args.targets!.split(',')) {
     if (target === 'fwd-node') {
       const port = await freePort();
-      const flags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags('fwd-node')];
+      const flags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags('fwd-node'), ...allocFlags('fwd-node')];
       const argv = [
         NODE,
         ...flags,
@@ -194,7 +225,7 @@ try {
       timelineReport('fwd-node');
       continue;
     }
-    const nodeFlags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags(target)];
+    const nodeFlags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags(target), ...allocFlags(target)];
     const s = await startSidecar(target, 1, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream, nodeFlags });
     await sleep(1500);
     const token = target === 'sk-mask' ? sk.maskToken : sk.auditToken;

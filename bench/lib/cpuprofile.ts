@@ -85,6 +85,25 @@ function bundleModuleAt(url: string, line: number): string | undefined {
   return found;
 }
 
+/** A frame's function, where it is (a bundle's frame: the module it came from) and its component. */
+export function describeFrame(frame: { functionName: string; url: string; lineNumber: number }): {
+  name: string;
+  where: string;
+  component: string;
+} {
+  const { functionName, lineNumber } = frame;
+  const inBundle = bundleModuleAt(frame.url, lineNumber);
+  // The module of the bundle, as the same frame would be named when run unbundled.
+  const url = inBundle ? `file:///${inBundle}` : frame.url;
+  const name = functionName || '(anonymous)';
+  const where = inBundle
+    ? `${inBundle.replace(/^node_modules\//, '')} (bundle line ${lineNumber + 1})`
+    : url
+      ? `${url.replace(/^file:\/\/.*?node_modules\//, '').replace(/^file:\/\/.*?\/packages\//, 'packages/')}:${lineNumber + 1}`
+      : '';
+  return { name, where, component: component(url, name) };
+}
+
 export function summarise(file: string, top = 25): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -95,18 +114,7 @@ export function summarise(file: string, top = 25): ProfileSummary {
   let total = 0;
   let idle = 0;
   for (const [id, us] of self) {
-    const n = byId.get(id)!;
-    const { functionName, lineNumber } = n.callFrame;
-    const inBundle = bundleModuleAt(n.callFrame.url, lineNumber);
-    // The module of the bundle, as the same frame would be named when run unbundled.
-    const url = inBundle ? `file:///${inBundle}` : n.callFrame.url;
-    const name = functionName || '(anonymous)';
-    const where = inBundle
-      ? `${inBundle.replace(/^node_modules\//, '')} (bundle line ${lineNumber + 1})`
-      : url
-        ? `${url.replace(/^file:\/\/.*?node_modules\//, '').replace(/^file:\/\/.*?\/packages\//, 'packages/')}:${lineNumber + 1}`
-        : '';
-    const c = component(url, name);
+    const { name, where, component: c } = describeFrame(byId.get(id)!.callFrame);
     total += us;
     if (c === '(idle)') idle += us;
     comp.set(c, (comp.get(c) ?? 0) + us);
