@@ -46,7 +46,7 @@ export default tseslint.config(
     rules: { 'max-params': ['error', 5], 'max-lines': ['error', { max: 600, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ['packages/sidecar/src/{pipeline,http,upstream,identity,mcp}/**/*.ts', 'packages/sidecar/src/*.ts'],
+    files: ['packages/sidecar/src/{pipeline,http,upstream,identity,mcp,audit}/**/*.ts', 'packages/sidecar/src/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: { 'max-lines': ['error', { max: 250, skipBlankLines: true, skipComments: true }] },
   },
