@@ -22,7 +22,8 @@ if (file) {
       session.post('HeapProfiler.startSampling', {
         samplingInterval: 32 * 1024,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        // SCOPEKEEPER_BENCH_ALLOC_SURVIVORS=1: only what outlived a scavenge (what gets promoted)
+        includeObjectsCollectedByMinorGC: process.env.SCOPEKEEPER_BENCH_ALLOC_SURVIVORS !== '1',
       });
       return;
     }
