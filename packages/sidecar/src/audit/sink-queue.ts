@@ -118,7 +118,11 @@ export class SinkQueue {
     if (!this.#opened) this.#pump();
   }
 
-  /** Queues the entry, or drops it for this sink when the queue is full (the entry's waiter is told either way it will not be written in time). */
+  /**
+   * Queues the entry, or drops it for this sink when the queue is full. Its waiter (--audit-required)
+   * is rejected when it is dropped, and when the sink is failing already: queued, it would not be
+   * written in time for its request.
+   */
   offer(entry: Entry): void {
     const s = this.#settings;
     const size = entry.line.length;
