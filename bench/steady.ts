@@ -122,6 +122,9 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
   }
 }
 
+/** With --alloc: the measured periods of each process so far (alloc-sampler.mjs numbers its profiles). */
+const allocPeriods = new Map<string, number>();
+
 /** With --alloc: the flags and environment that make the process sample its allocations between two SIGUSR2. */
 function allocFlags(name: string): string[] {
   if (!args.alloc) return [];
@@ -129,7 +132,6 @@ function allocFlags(name: string): string[] {
   allocPeriods.set(name, 0);
   return [`--import=${join(REPO, 'bench/lib/alloc-sampler.mjs')}`];
 }
-const allocPeriods = new Map<string, number>();
 
 /** With --alloc, after a mode was measured: what the process allocated while it was, per request. */
 async function allocReport(name: string, mode: string, requests: number): Promise<void> {
@@ -137,7 +139,6 @@ async function allocReport(name: string, mode: string, requests: number): Promis
   allocPeriods.set(name, n);
   const file = join(dir, `${name}-alloc-${n}.json`);
   await waitFor(`${file} (written on SIGUSR2)`, () => Promise.resolve(existsSync(file)), 10_000, 50);
-  await sleep(200); // written in one call, but the call may still be under way
   const text = formatAllocations(summariseAllocations(file, 12), requests);
   const indented = text
     .split('\n')

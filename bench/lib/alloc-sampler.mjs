@@ -6,7 +6,7 @@
 // (n = 1, 2, … for each measured period). Nothing else changes, but the process is slower while
 // it samples: its CPU figures are not the bench's.
 // Plain JavaScript: a .ts preload would load Node's type stripper into the process (~10 MB RSS).
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 
 const file = process.env.SCOPEKEEPER_BENCH_ALLOC_PROFILE;
@@ -30,7 +30,9 @@ if (file) {
     sampling = false;
     n++;
     session.post('HeapProfiler.stopSampling', (err, r) => {
-      writeFileSync(`${file}-${n}.json`, err ? JSON.stringify({ error: err.message }) : JSON.stringify(r.profile));
+      // Renamed into place: the bench reads the file as soon as it exists.
+      writeFileSync(`${file}-${n}.tmp`, err ? JSON.stringify({ error: err.message }) : JSON.stringify(r.profile));
+      renameSync(`${file}-${n}.tmp`, `${file}-${n}.json`);
     });
   });
 }
