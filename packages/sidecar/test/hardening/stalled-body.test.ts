@@ -93,8 +93,13 @@ test('two stalled Messages bodies fill both slots: each gets 408 in Anthropic’
       message: 'The request body did not arrive in time (9 of 200 bytes within 1 s of the headers); send the whole body without pausing.',
     });
   }
-  const added = (await records()).slice(before);
-  expect(added.filter((r) => r.status === 408).map((r) => [r.reasons, r.decision])).toEqual([
+  // The records are written after the answers (the audit's batch window, then its write): wait for them.
+  let timedOut: Awaited<ReturnType<typeof records>> = [];
+  for (let i = 0; i < 100 && timedOut.length < 2; i++) {
+    if (i > 0) await new Promise((res) => setTimeout(res, 50));
+    timedOut = (await records()).slice(before).filter((r) => r.status === 408);
+  }
+  expect(timedOut.map((r) => [r.reasons, r.decision])).toEqual([
     [['BodyTimeout'], 'error'],
     [['BodyTimeout'], 'error'],
   ]);
