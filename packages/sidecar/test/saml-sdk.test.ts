@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { query } from '@anthropic-ai/claude-agent-sdk';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { completeJsonLines } from './hardening/support.ts';
+import { auditRecordWhere } from './refusal.ts';
 
 let world: World;
 
@@ -62,28 +63,26 @@ test('query() completes a turn with a SAML assertion from apiKeyHelper, after re
   expect(seen[0]!.headers['x-api-key']).toBe('sk-ant-local-upstream-key-0000');
   expect(seen[0]!.headers.authorization).toBeUndefined();
 
-  // The audit: a 401 for the expired assertion, then the turn allowed for the SAML identity.
-  const records = completeJsonLines<{
-    subject?: string;
-    issuer?: string;
-    scope?: string;
-    decision: string;
-    status: number;
-    reasons?: string[];
-  }>(await readFile(world.auditFile, 'utf8'));
-  expect(records.some((r) => r.status === 401 && (r.reasons ?? []).some((x) => x.includes('expired')))).toBe(true);
+  // The audit: a 401 for the expired assertion, then the turn allowed for the SAML identity. A
+  // record is written after its answer (batch window, write, fdatasync): read until it is there.
+  await auditRecordWhere(
+    world.auditFile,
+    (r) => r.status === 401 && (r.reasons ?? []).some((x) => x.includes('expired')),
+    'the 401 for the expired assertion',
+  );
   // The refusal rule (docs/testing.md): the refused turn reached nothing. Every Messages request the
   // model API received is one the sidecar allowed: wait until each has its audit record, then compare.
   const turns = seen.filter((q) => q.url.split('?')[0] === '/v1/messages').length;
   expect(turns).toBeGreaterThan(0);
-  const allowedTurns = async () =>
-    completeJsonLines<{ decision: string; route?: string }>(await readFile(world.auditFile, 'utf8')).filter(
-      (r) => r.decision === 'allow' && r.route === 'messages',
-    ).length;
-  for (const deadline = Date.now() + 10_000; (await allowedTurns()) < turns && Date.now() < deadline;)
+  const allowed = async () =>
+    completeJsonLines<{ subject?: string; issuer?: string; scope?: string; decision: string; route?: string }>(
+      await readFile(world.auditFile, 'utf8'),
+    ).filter((r) => r.decision === 'allow' && r.route === 'messages');
+  for (const deadline = Date.now() + 10_000; (await allowed()).length < turns && Date.now() < deadline;)
     await new Promise((r) => setTimeout(r, 20));
-  expect(await allowedTurns()).toBe(turns);
-  expect(records.find((r) => r.decision === 'allow')).toMatchObject({
+  const records = await allowed();
+  expect(records.length).toBe(turns);
+  expect(records[0]).toMatchObject({
     subject: 'User dana@example.com',
     issuer: 'https://idp.example.test/saml',
     scope: 'analyst-agent',

@@ -3,11 +3,11 @@
 // thinks unasked, by default or by design, delivered its thinking unmasked, also where the scope
 // forbids thinking: the e-mail below reached the caller in clear. Now such an answer is refused
 // (JSON: a 502 that says why; a stream: ended with an error event before the thinking goes out).
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { addScope, waitForPolicy } from './helpers.ts';
+import { auditRecord } from './refusal.ts';
 
 const MAIL = 'jane.doe@example.com';
 const USAGE = { input_tokens: 5, output_tokens: 7 };
@@ -81,16 +81,8 @@ describe('thinking the request did not ask for, in a masked answer', () => {
     });
     return { status: res.status, text: await res.text(), id: res.headers.get('x-scopekeeper-request-id')! };
   }
-  /** The audit record of a request (written after the answer, within the batch window). */
-  async function recordOf(id: string): Promise<Record<string, unknown>> {
-    for (let i = 0; i < 200; i++) {
-      const lines = readFileSync(world.auditFile, 'utf8').trim().split('\n');
-      const rec = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.requestId === id);
-      if (rec) return rec;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`no audit record for ${id}`);
-  }
+  /** The audit record of a request (written after the answer: batch window, write, fdatasync). */
+  const recordOf = async (id: string) => (await auditRecord(world.auditFile, id)) as Record<string, unknown>;
 
   test.each([
     ['a thinking block', { type: 'thinking', thinking: `the customer is ${MAIL}`, signature: 'EqQBCgIYAhIM' }],

@@ -342,9 +342,11 @@ describe('an answer read whole is held until its caller has it', () => {
       ),
     });
     await stalled;
-    await new Promise((r) => setTimeout(r, 200));
-    const added = completeJsonLines<{ status: number; error?: string }>(await readFile(world.auditFile, 'utf8')).slice(before);
-    expect(added.find((r) => r.status === 529)?.error).toMatch(/^body budget: the sidecar holds/);
+    // The record is written after the answer (batch window, write, fdatasync): read until it is there.
+    const added = async () => completeJsonLines<{ status: number; error?: string }>(await readFile(world.auditFile, 'utf8')).slice(before);
+    for (const deadline = Date.now() + 10_000; !(await added()).some((r) => r.status === 529) && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await added()).find((r) => r.status === 529)?.error).toMatch(/^body budget: the sidecar holds/);
     const again = await fetch(`${world.url}/services/dump/all`, { headers: { authorization: `Bearer ${token}` } });
     await again.arrayBuffer();
     expect(again.status).toBe(200);

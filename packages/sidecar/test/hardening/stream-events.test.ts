@@ -110,12 +110,13 @@ async function audit(world: World): Promise<AuditLine[]> {
 
 /** The audit records written from `from` on, once one matching `match` is there. */
 async function recordsAfter(world: World, from: number, match: (r: AuditLine) => boolean): Promise<AuditLine[]> {
-  for (let i = 0; i < 100; i++) {
+  // Generous: a record comes after its answer (batch window, write, fdatasync), later under load.
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
     const added = (await audit(world)).slice(from);
     if (added.some(match)) return added;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error('no such audit record within 2 s');
+  throw new Error('no such audit record within 10 s');
 }
 
 const callTool = (world: World, token: string, arg: string, id = 7) =>
