@@ -1,7 +1,8 @@
 // Bursts: far more concurrent requests than the upstream pool has sockets, against a fast and a
 // slow upstream. Every request gets an answer (200, or 529 overloaded_error with retry-after past
 // the concurrency limit, never a reset), exactly one audit record, the process stays up, and the
-// heap returns to where it started. A throw inside a stage answers that request with a 500.
+// heap returns to where it started. A throw inside a stage answers that request with a 500. Callers
+// that hang up at any stage (sending, queued, waiting, mid-stream) still get one record each.
 import { Agent, request } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { startWorld, type World } from '../../src/testing/world.ts';
@@ -59,11 +60,12 @@ function burst(world: World, token: string, n: number, content: string): Promise
   return Promise.all(Array.from({ length: n }, one)).finally(() => agent.destroy());
 }
 
-/** Waits until the audit file holds `n` records (the audit log writes in batches). */
+/** Waits until the audit file holds `n` records (the audit log writes in batches); fails after 60 s saying how many came. */
 async function auditRecords(world: World, n: number): Promise<{ requestId: string; status: number }[]> {
-  for (;;) {
+  for (const deadline = Date.now() + 60_000; ;) {
     const records = completeJsonLines<{ requestId: string; status: number }>(await readFile(world.auditFile, 'utf8'));
     if (records.length >= n) return records;
+    if (Date.now() > deadline) throw new Error(`${records.length} audit records after 60 s, expected ${n}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -159,4 +161,76 @@ describe('a throw inside a stage', () => {
       await world.close();
     }
   }, 90_000);
+});
+
+describe('a burst of callers that hang up', () => {
+  // 1,000 connections: under the default --max-connections (1,024), so that every request reaches
+  // the sidecar (past it a new connection is closed before it is read: http/connections.ts).
+  const N = 1000;
+
+  /** Request `i` hangs up at a point of its own: a quarter halfway through the body, the rest after all of it, within 0-1.5 s. */
+  function hangUp(world: World, token: string, i: number): Promise<void> {
+    const { hostname, port } = new URL(world.url);
+    const body = JSON.stringify({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 32,
+      stream: i % 2 === 0,
+      messages: [{ role: 'user', content: `mail jane.doe@example.com (${i})` }],
+    });
+    return new Promise<void>((resolve) => {
+      const req = request({
+        host: hostname,
+        port,
+        method: 'POST',
+        path: '/v1/messages',
+        agent: false,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      req.on('response', (res) => res.resume());
+      req.on('error', () => undefined); // the hang-up itself
+      req.on('close', () => resolve());
+      // Only once the bytes are with the kernel: a request still in this process never reached the sidecar.
+      const later = (ms: number) => () => setTimeout(() => req.destroy(), ms);
+      if (i % 4 === 1) req.write(body.slice(0, body.length >> 1), later((i * 37) % 300));
+      else req.end(body, later((i * 97) % 1500));
+    });
+  }
+
+  test(`${N} callers hanging up while sending, queued, waiting for the upstream or mid-stream: one audit record each, nothing left open`, async () => {
+    // Streams of ~10 events 15 ms apart, 4 upstream sockets, 8 at once, 64 queued for up to 1 s:
+    // callers leave at every stage, most of them while queued (the connections arrive faster than
+    // 8 slots free up).
+    const world = await startWorld({
+      stub: { eventDelayMs: 15 },
+      flags: { upstreamConnections: 4, maxConcurrent: 8, maxQueued: 64, maxQueueWait: 1 },
+    });
+    try {
+      const token = await world.saToken('support-bot');
+      await assertHealthy(world);
+      const before = await settledHeap();
+      const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
+      await Promise.all(Array.from({ length: N }, (_, i) => hangUp(world, token, i)));
+      const records = (await auditRecords(world, auditBefore + N)).slice(auditBefore);
+      const statuses = new Map<number, number>();
+      for (const r of records) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      recordAttack({
+        suite: SUITE,
+        attack: `${N} callers hanging up at every stage (half the body sent, queued, before the answer, mid-stream)`,
+        expected: 'one audit record each; no request left open; the process serves on, its heap back',
+        status: 200,
+        note: [...statuses].map(([s, n]) => `${n} × ${s}`).join(', '),
+      });
+      expect(records).toHaveLength(N);
+      expect(new Set(records.map((r) => r.requestId)).size).toBe(N);
+      // Callers left while queued or before the answer (499), during it (200), while sending (400),
+      // or were turned away (529): no other outcome.
+      expect([...statuses.keys()].filter((s) => ![200, 400, 499, 529].includes(s))).toEqual([]);
+      expect([statuses.has(200), statuses.has(499)]).toEqual([true, true]);
+      await assertHealthy(world);
+      expect(world.sidecar.openRequests).toBe(0);
+      expect((await settledHeap()) - before).toBeLessThan(48 * 1024 * 1024);
+    } finally {
+      await world.close();
+    }
+  }, 120_000);
 });
