@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { verifyAuditFile } from '../../src/audit/index.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
-import { expectNothingForwarded, expectRefusal, type Upstream } from '../refusal.ts';
+import { auditRecord, expectNothingForwarded, expectRefusal, type Upstream } from '../refusal.ts';
 import { anthropicError, assertHealthy, completeJsonLines, errorTypeOf, rawHttp, recordAttack, settledHeap } from './support.ts';
 
 const SUITE = 'bad input';
@@ -817,12 +817,8 @@ describe('injection into what the sidecar writes', () => {
     expect(res.status).toBe(200);
     const id = res.headers.get('x-scopekeeper-request-id');
     type Rec = { requestId: string; sessionId?: string; forged?: unknown };
-    let record: Rec | undefined;
-    for (let i = 0; i < 50 && !record; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      record = completeJsonLines<Rec>(await readFile(world.auditFile, 'utf8')).find((r) => r.requestId === id);
-    }
-    expect(record?.sessionId).toBe(session);
+    const record = (await auditRecord(world.auditFile, id!)) as Rec;
+    expect(record.sessionId).toBe(session);
     expect(completeJsonLines<Rec>(await readFile(world.auditFile, 'utf8')).every((r) => r.forged === undefined)).toBe(true);
     expect((await verifyAuditFile(world.auditFile)).ok).toBe(true);
   });

@@ -18,9 +18,11 @@ import {
   anthropicError,
   completeJsonLines,
   errorTypeOf,
+  heldBytes,
   rawHttp,
   recordAttack,
   startContainerSidecar,
+  until,
   type ContainerSidecar,
 } from './support.ts';
 
@@ -178,7 +180,7 @@ describe('bodies held whole share one budget (--max-buffered-bytes)', () => {
       `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 590000\r\n\r\n${sized(590_000).slice(0, 500_000)}`,
       { waitMs: 1500 },
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the 500 kB of the stalled body held', () => heldBytes(world) >= 500_000);
     const before = (await records(world)).length;
     const refused = await post(sized(590_000));
     const text = await refused.text();
@@ -198,18 +200,20 @@ describe('bodies held whole share one budget (--max-buffered-bytes)', () => {
       ),
     });
     await stalled; // the client closes the stalled connection: its bytes are given back
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the stalled body given back', () => heldBytes(world) === 0);
     const again = await post(sized(590_000));
     await again.arrayBuffer();
     expect(again.status).toBe(200);
-    const added = (await records(world)).slice(before);
-    expect(added.filter((r) => r.reasons.includes('BodyBudget')).length).toBe(1);
+    const budget = async () => (await records(world)).slice(before).filter((r) => r.reasons.includes('BodyBudget')).length;
+    await until('the record of the 529', async () => (await budget()) > 0);
+    expect(await budget()).toBe(1);
   });
 
   test('a body goes back to the budget once it is with the upstream, not when the answer ends', async () => {
     // The stand-in reads the whole body, then waits 1.5 s before answering: meanwhile the second body fits.
+    const sent = world.stub!.total;
     const slow = post(sized(590_000, 'STUB:slow:1500 '));
-    await new Promise((r) => setTimeout(r, 400));
+    await until('the first body with the upstream', () => world.stub!.total > sent && heldBytes(world) === 0);
     const second = await post(sized(590_000));
     await second.arrayBuffer();
     expect(second.status).toBe(200);
@@ -227,14 +231,14 @@ describe('bodies held whole share one budget (--max-buffered-bytes)', () => {
         { waitMs: 1500 },
       );
     const stalled = [stall(600_000, 590_000), stall(500_000, 409_950)];
-    await new Promise((r) => setTimeout(r, 400));
+    await until('both stalled bodies held', () => heldBytes(world) >= 999_950);
     const refused = await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
     const text = await refused.text();
     expect(refused.status).toBe(529);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(anthropicError(text).error.message).toMatch(/^scopekeeper has no room to hold the upstream's answer now \(the sidecar holds/);
     await Promise.all(stalled);
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the stalled bodies given back', () => heldBytes(world) === 0);
     const again = await fetch(`${world.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
     await again.arrayBuffer();
     expect(again.status).toBe(200);

@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyChain } from '@scopekeeper/core';
 import { startWorld, type World } from '../../src/testing/world.ts';
-import { errorTypeOf, recordAttack, startContainerSidecar, type ContainerSidecar } from './support.ts';
+import { errorTypeOf, recordAttack, startContainerSidecar, until, type ContainerSidecar } from './support.ts';
 
 const SUITE = 'sidecar faults';
 
@@ -40,15 +40,6 @@ class Collector {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function auditFailures(world: World): Promise<number> {

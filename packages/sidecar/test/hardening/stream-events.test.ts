@@ -12,7 +12,7 @@ import { RPC, SseParser, type SseEvent } from '@scopekeeper/core';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
 import { addCrmScope } from '../mcp-helpers.ts';
-import { anthropicError, assertHealthy, completeJsonLines, END, pour, recordAttack, START } from './support.ts';
+import { anthropicError, assertHealthy, completeJsonLines, END, heldBytes, pour, recordAttack, START, until } from './support.ts';
 
 const SUITE = 'bursts and overload';
 
@@ -243,7 +243,7 @@ describe('an event still arriving takes from the body budget (--max-buffered-byt
     const held = ask('plain-bot', 'hold:', true);
     const first = await held;
     const reading = first.text();
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the 500 kB of the event held', () => heldBytes(world) >= 500_000);
     const refused = await ask('plain-bot', 'b'.repeat(590_000), false);
     await refused.arrayBuffer();
     expect(refused.status).toBe(529);

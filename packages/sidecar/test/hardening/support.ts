@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { SIDECAR_NODE_OPTIONS } from '../../../operator/src/webhook/sidecar.ts';
 import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
 import { LocalIssuer } from '../../src/identity/local-issuer.ts';
-import { copyExamples, NS } from '../../src/testing/world.ts';
+import { copyExamples, NS, type World } from '../../src/testing/world.ts';
 
 export interface RawResponse {
   /** 0 when the server sent nothing parseable. */
@@ -333,4 +333,19 @@ async function freePort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/** Polls `check` until it holds; fails after `timeoutMs` naming `what`. For a state the test waits for, in place of a fixed sleep. */
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Bytes of bodies the sidecar holds whole now (http/body-budget.ts, --max-buffered-bytes). */
+export function heldBytes(world: World): number {
+  return (world.sidecar as unknown as { dp: { bodies: { held: number } } }).dp.bodies.held;
 }
