@@ -28,7 +28,13 @@ export * from './reviews/evidence.ts';
 export { splitHostPort } from './util/host-port.ts';
 export { firstDuplicateKey, duplicateKeyMessage } from './util/json-keys.ts';
 export { jsonValues, parseJson, JsonTooLargeError, MAX_JSON_VALUES, thousands } from './util/json-size.ts';
-export { ConnectionLimit, limitConnections, type Connection, type ConnectionServer } from './util/connection-limit.ts';
+export {
+  ConnectionLimit,
+  limitConnections,
+  type Connection,
+  type ConnectionServer,
+  type OverflowOptions,
+} from './util/connection-limit.ts';
 export * from './reviews/usage.ts';
 export * from './reviews/recommend.ts';
 export * from './mcp/index.ts';

@@ -57,7 +57,7 @@ export interface SidecarFlags {
   maxConcurrent?: number;
   maxQueued?: number;
   maxQueueWait?: number;
-  /** Connections kept open on the data port (default 1024); past it the longest idle one is closed. */
+  /** Connections kept open on the data port (default 1024); past it the longest idle one is closed, or the new one answered 529 (http/connections.ts). */
   maxConnections?: number;
   /** Keep-alive connections per upstream origin (default 256). */
   upstreamConnections?: number;

@@ -8,7 +8,7 @@ import { limitConnections, type ConnectionLimit } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
-import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS } from './http/connections.ts';
+import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, FRESH_CONNECTION_GRACE_MS } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { targetProblem } from './http/target.ts';
 import { SidecarMetrics } from './metrics.ts';
@@ -36,6 +36,7 @@ export class Sidecar {
   private dataServer: Server | undefined;
   private adminServer: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private connections: ConnectionLimit | undefined;
   private connectionsWarnedAt = 0;
   /**
    * The context of every request not yet closed, by its req (the router hands layers req, not the
@@ -72,9 +73,13 @@ export class Sidecar {
       (req, res) => this.accept(req, res),
     );
     this.dataServer.keepAliveTimeout = 65_000;
-    const connections: ConnectionLimit = limitConnections(this.dataServer, this.dp.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS, {
+    const max = this.dp.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    const connections: ConnectionLimit = limitConnections(this.dataServer, max, {
+      overflow: max,
+      freshGraceMs: FRESH_CONNECTION_GRACE_MS,
       onClosed: () => this.warnConnections(connections),
     });
+    this.connections = connections;
     this.dataServer.on('connection', (s: Socket) => {
       if (s.destroyed) return; // closed by the limit
       this.sockets.add(s);
@@ -118,15 +123,15 @@ export class Sidecar {
     return false;
   }
 
-  /** At most once a minute: connections were closed to stay within --max-connections. */
+  /** At most once a minute: connections were closed or turned away to stay within --max-connections. */
   private warnConnections(connections: ConnectionLimit): void {
     const now = Date.now();
     if (now - this.connectionsWarnedAt < 60_000) return;
     this.connectionsWarnedAt = now;
-    const { open, max, closed } = connections;
+    const { open, max, closed, overTotal } = connections;
     this.dp.log.warn(
-      { open, max, closed },
-      'the data port is at --max-connections: the connections idle longest are closed to make room; raise --max-connections (and the memory limit with it) if your agents keep this many open',
+      { open, max, closed, turnedAway: overTotal },
+      'the data port is at --max-connections: the connections idle longest are closed to make room, and past it new ones are answered 529 and closed; raise --max-connections (and the memory limit with it) if your agents keep this many open',
     );
   }
 
@@ -138,6 +143,13 @@ export class Sidecar {
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));
     if (this.draining) res.setHeader('connection', 'close');
+    const connections = this.connections;
+    if (connections?.isOver(req.socket)) {
+      // Kept past --max-connections only to say so (http/connections.ts): answered, then closed.
+      res.setHeader('connection', 'close');
+      this.warnConnections(connections);
+      return refuse(this.dp, ctx, 'tooManyConnections', { open: connections.open, max: connections.max });
+    }
     const problem = targetProblem(req.url ?? '');
     if (problem !== undefined) return refuse(this.dp, ctx, 'targetRejected', { method: req.method ?? '', problem });
     this.gate.enter(

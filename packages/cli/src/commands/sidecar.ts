@@ -107,7 +107,10 @@ export function sidecarCommand(): Command {
         .default(30),
     )
     .addOption(
-      opt('--max-connections <n>', 'connections kept open on the data port; past it the longest idle one is closed')
+      opt(
+        '--max-connections <n>',
+        'connections kept open on the data port; past it the longest idle one is closed, or the new one answered 529 (up to twice as many)',
+      )
         .argParser(int('--max-connections'))
         .default(DEFAULT_MAX_CONNECTIONS),
     )

@@ -162,3 +162,96 @@ test("limitConnections with on: 'secureConnection' counts only connections past 
   server.emit('secureConnection', b);
   expect(destroyed([raw, a, b])).toEqual([false, true, false]);
 });
+
+describe('overflow and the grace of connections not used yet (a burst opens its connections at once)', () => {
+  /** A limit of 2 with 2 more kept over it and a 1 s grace, on a clock the test moves. */
+  function burstLimit(): { limit: ConnectionLimit<Socket>; clock: { t: number } } {
+    const clock = { t: 1_000 };
+    return { limit: new ConnectionLimit<Socket>(2, { overflow: 2, freshGraceMs: 1_000, now: () => clock.t }), clock };
+  }
+
+  test('a connection not used yet is not closed for room within the grace: the new one is kept over the limit', () => {
+    const { limit } = burstLimit();
+    const [a, b, c] = sockets(3) as [Socket, Socket, Socket];
+    limit.opened(a);
+    limit.opened(b);
+    expect(limit.opened(c)).toBe(true);
+    expect(destroyed([a, b, c])).toEqual([false, false, false]);
+    expect([limit.isOver(a), limit.isOver(b), limit.isOver(c)]).toEqual([false, false, true]);
+    expect([limit.open, limit.closed, limit.overTotal]).toEqual([3, 0, 1]);
+  });
+
+  test('past max + overflow the new one is closed at once', () => {
+    const { limit } = burstLimit();
+    const s = sockets(5);
+    for (const x of s.slice(0, 4)) expect(limit.opened(x)).toBe(true);
+    expect(limit.opened(s[4]!)).toBe(false);
+    expect(destroyed(s)).toEqual([false, false, false, false, true]);
+    expect([limit.closed, limit.overTotal]).toEqual([1, 2]);
+  });
+
+  test('once the grace is over, the unused connection waiting longest is closed for room as before', () => {
+    const { limit, clock } = burstLimit();
+    const [a, b, c, d] = sockets(4) as [Socket, Socket, Socket, Socket];
+    limit.opened(a);
+    clock.t += 500;
+    limit.opened(b);
+    clock.t += 999; // a: 1,499 ms, b: 999 ms
+    limit.opened(c);
+    expect(destroyed([a, b, c])).toEqual([true, false, false]);
+    expect(limit.isOver(c)).toBe(false);
+    clock.t += 1; // b: exactly the grace
+    limit.opened(d);
+    expect(destroyed([b, d])).toEqual([true, false]);
+    expect(limit.overTotal).toBe(0);
+  });
+
+  test('a connection kept alive after its answer is closed for room at once, grace or not', () => {
+    const { limit } = burstLimit();
+    const [a, b, c] = sockets(3) as [Socket, Socket, Socket];
+    limit.opened(a);
+    limit.busy(a);
+    limit.free(a); // used: kept alive after its answer
+    limit.opened(b);
+    limit.opened(c);
+    expect(destroyed([a, b, c])).toEqual([true, false, false]);
+    expect(limit.isOver(c)).toBe(false);
+  });
+
+  test('an over connection is never waiting: after its answer it is not closed for room, and its close makes room', async () => {
+    const { limit, clock } = burstLimit();
+    const [a, b, c, d, e] = sockets(5) as [Socket, Socket, Socket, Socket, Socket];
+    limit.opened(a);
+    limit.opened(b);
+    limit.opened(c); // over
+    limit.busy(c);
+    limit.free(c); // answered; the server closes it
+    clock.t += 5_000;
+    limit.opened(d); // past the limit: a (waiting longest, grace over), never the over c
+    expect(destroyed([a, b, c, d])).toEqual([true, false, false, false]);
+    c.destroy();
+    await tick();
+    expect([limit.isOver(c), limit.open]).toEqual([false, 2]);
+    limit.opened(e); // past the limit again: b
+    expect(destroyed([b, e])).toEqual([true, false]);
+    expect(limit.isOver(e)).toBe(false);
+  });
+
+  test('without overflow or grace (the defaults) the limit behaves as before: the oldest unused one is closed', () => {
+    const limit = new ConnectionLimit<Socket>(1);
+    const [a, b] = sockets(2) as [Socket, Socket];
+    limit.opened(a);
+    limit.opened(b);
+    expect(destroyed([a, b])).toEqual([true, false]);
+    expect([limit.overflow, limit.overTotal, limit.isOver(b)]).toEqual([0, 0, false]);
+  });
+
+  test('limitConnections passes overflow and grace on', () => {
+    const server = new FakeServer();
+    const limit = limitConnections(server as unknown as ConnectionServer<Socket>, 1, { overflow: 1, freshGraceMs: 60_000 });
+    const [a, b, c] = sockets(3) as [Socket, Socket, Socket];
+    for (const s of [a, b, c]) server.emit('connection', s);
+    expect(destroyed([a, b, c])).toEqual([false, false, true]);
+    expect(limit.isOver(b)).toBe(true);
+  });
+});

@@ -5,6 +5,13 @@
 // or opened and not yet used) is closed, as a keep-alive timeout would have closed it; clients
 // open a new one. When every connection is in a request, the new one is closed before anything is
 // read. (Structural types: the core does not import node:net or node:http.)
+//
+// A burst opens its connections all at once: the server accepts a batch of them before it reads
+// the first request, so each one past the limit would close one opened a moment earlier whose
+// request was already waiting to be read (2,000 at once against the sidecar's 1,024: ~1,000 closed
+// without an answer). With `freshGraceMs`, a connection not yet used is not closed for room until
+// it has been open that long; with `overflow`, up to that many more connections are kept instead,
+// marked *over*: the server answers their first request "too busy, retry" and closes them.
 
 /** What the limit needs of a connection (a net.Socket or tls.TLSSocket is one). */
 export interface Connection {
@@ -30,9 +37,9 @@ export interface ConnectionServer<C extends Connection> {
 export function limitConnections<C extends Connection>(
   server: ConnectionServer<C>,
   max: number,
-  opts: { on?: 'connection' | 'secureConnection'; onClosed?: () => void } = {},
+  opts: { on?: 'connection' | 'secureConnection'; onClosed?: () => void } & OverflowOptions = {},
 ): ConnectionLimit<C> {
-  const limit = new ConnectionLimit<C>(max);
+  const limit = new ConnectionLimit<C>(max, opts);
   server.on(opts.on ?? 'connection', (s: C) => {
     const closed = limit.closed;
     limit.opened(s);
@@ -46,17 +53,39 @@ export function limitConnections<C extends Connection>(
   return limit;
 }
 
+export interface OverflowOptions {
+  /** Connections kept past `max` (marked over) when none can be closed for room; past `max + overflow` a new one is closed. Default 0. */
+  overflow?: number;
+  /** A connection not yet used is not closed for room until it has been open this long. Default 0. */
+  freshGraceMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
 export class ConnectionLimit<C extends Connection = Connection> {
   readonly max: number;
+  readonly overflow: number;
+  readonly #freshGraceMs: number;
+  readonly #now: () => number;
   #open = 0;
-  /** Connections without a request in them, the one waiting longest first (a Set keeps insertion order). */
-  readonly #waiting = new Set<C>();
+  /**
+   * Connections without a request in them, the one waiting longest first (a Map keeps insertion
+   * order), each with the time from which it may be closed for room: a connection not used yet
+   * after the grace, one kept alive after its answer at once (0).
+   */
+  readonly #waiting = new Map<C, number>();
   /** Requests in progress on each open connection (more than one when a client pipelines). */
   readonly #requests = new Map<C, number>();
+  /** Connections kept past `max`: the server answers their first request "too busy" and closes them. */
+  readonly #over = new Set<C>();
   #closed = 0;
+  #overTotal = 0;
 
-  constructor(max: number) {
+  constructor(max: number, opts: OverflowOptions = {}) {
     this.max = max;
+    this.overflow = opts.overflow ?? 0;
+    this.#freshGraceMs = opts.freshGraceMs ?? 0;
+    this.#now = opts.now ?? Date.now;
   }
 
   get open(): number {
@@ -73,27 +102,50 @@ export class ConnectionLimit<C extends Connection = Connection> {
     return this.#closed;
   }
 
-  /** A new connection; false when it was closed at once (every other one is in a request). */
+  /** Connections kept past `max` so far (each answered "too busy" by the server). */
+  get overTotal(): number {
+    return this.#overTotal;
+  }
+
+  /** Whether `s` was kept past `max`: its server answers its request "too busy, retry" and closes it. */
+  isOver(s: C): boolean {
+    return this.#over.has(s);
+  }
+
+  /** A new connection; false when it was closed at once (every other one is in a request, or too new to close). */
   opened(s: C): boolean {
+    const now = this.#now();
     this.#open++;
     this.#requests.set(s, 0);
     s.once('close', () => {
       this.#open--;
       this.#waiting.delete(s);
       this.#requests.delete(s);
+      this.#over.delete(s);
     });
-    if (this.#open > this.max) {
-      const oldest = this.#waiting.values().next();
-      if (oldest.done) {
+    if (this.#open > this.max && !this.#closeOneForRoom(now)) {
+      if (this.#open > this.max + this.overflow) {
         this.#closed++;
         s.destroy();
         return false;
       }
-      this.#waiting.delete(oldest.value);
-      this.#closed++;
-      oldest.value.destroy();
+      this.#over.add(s);
+      this.#overTotal++;
+      return true;
     }
-    this.#waiting.add(s);
+    this.#waiting.set(s, now + this.#freshGraceMs);
+    return true;
+  }
+
+  /** Closes the connection waiting longest, unless it is not used yet and younger than the grace; false when none was closed. */
+  #closeOneForRoom(now: number): boolean {
+    const oldest = this.#waiting.entries().next();
+    if (oldest.done) return false;
+    const [s, closableFrom] = oldest.value;
+    if (now < closableFrom) return false;
+    this.#waiting.delete(s);
+    this.#closed++;
+    s.destroy();
     return true;
   }
 
@@ -110,6 +162,7 @@ export class ConnectionLimit<C extends Connection = Connection> {
     const n = this.#requests.get(s);
     if (n === undefined) return;
     this.#requests.set(s, n - 1);
-    if (n === 1) this.#waiting.add(s);
+    // (an over connection is closed after its answer: it does not wait for another request)
+    if (n === 1 && !this.#over.has(s)) this.#waiting.set(s, 0);
   }
 }

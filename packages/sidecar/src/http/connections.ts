@@ -8,6 +8,18 @@
 export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 /**
+ * A burst opens its connections faster than the sidecar reads their requests. Past
+ * --max-connections, a connection not used yet is not closed for room before it has been open this
+ * long, and up to --max-connections more are kept (so at most twice as many, ~40 MB at the
+ * default) and their requests answered 529 with retry-after, then closed: a caller of a burst gets
+ * an answer its SDK retries, not a reset. Past twice the limit a new connection is closed at once.
+ */
+export const FRESH_CONNECTION_GRACE_MS = 2_000;
+
+/** Seconds a caller turned away for connections is asked to wait. */
+export const CONNECTIONS_RETRY_AFTER_S = 1;
+
+/**
  * The admin port's limit. It is the port other pods reach (kubelet probes, Prometheus), so a flood
  * of connections there needs no token: 18,000 took the sidecar to 254 MB.
  */

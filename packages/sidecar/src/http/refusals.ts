@@ -3,6 +3,7 @@
 // Stages name a refusal and pass its details; `refuse()` (pipeline/refuse.ts) sends and records it.
 import type { AnthropicErrorType, AuditDecision } from '@scopekeeper/core';
 import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts';
+import { CONNECTIONS_RETRY_AFTER_S } from './connections.ts';
 
 export interface Refusal<A> {
   type: AnthropicErrorType;
@@ -68,6 +69,16 @@ export const REFUSALS = {
         ? `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued); retry after ${a.retryAfterSeconds} s.`
         : `scopekeeper could not start this request while ${a.inFlight} others were in flight; retry after ${a.retryAfterSeconds} s.`,
     headers: (a) => ({ 'retry-after': String(a.retryAfterSeconds) }),
+  }),
+  /** A request on a connection kept past --max-connections (http/connections.ts): answered, and the connection closed. */
+  tooManyConnections: refusal<{ open: number; max: number }>({
+    type: 'overloaded_error',
+    status: 529,
+    decision: 'error',
+    code: 'Connections',
+    message: (a) =>
+      `scopekeeper has ${a.open} connections open, more than --max-connections (${a.max}); retry after ${CONNECTIONS_RETRY_AFTER_S} s on a new connection.`,
+    headers: () => ({ 'retry-after': String(CONNECTIONS_RETRY_AFTER_S) }),
   }),
   clientClosed: refusal<{ where: string }>({
     type: 'api_error',

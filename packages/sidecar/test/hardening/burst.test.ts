@@ -3,11 +3,14 @@
 // the concurrency limit, never a reset), exactly one audit record, the process stays up, and the
 // heap returns to where it started. A throw inside a stage answers that request with a 500. Callers
 // that hang up at any stage (sending, queued, waiting, mid-stream) still get one record each.
+import { execFile } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import type { SidecarFlags } from '../../src/run.ts';
+import { fileURLToPath } from 'node:url';
 import { assertHealthy, completeJsonLines, errorTypeOf, recordAttack, settledHeap } from './support.ts';
+import type { FloodOutcome } from './connection-flood.ts';
 
 const SUITE = 'bursts and overload';
 const BURST = 2000;
@@ -58,6 +61,19 @@ function burst(world: World, token: string, n: number, content: string): Promise
       req.end(body);
     });
   return Promise.all(Array.from({ length: n }, one)).finally(() => agent.destroy());
+}
+
+/** `n` connections opened at once by connection-flood.ts, in a process of its own; their outcomes. */
+function flood(world: World, token: string, n: number, prompt: string): Promise<FloodOutcome[]> {
+  const script = fileURLToPath(new URL('./connection-flood.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [script, world.url, token, String(n), prompt],
+      { maxBuffer: 64 * 1024 * 1024, timeout: 90_000 },
+      (err, out) => (err ? reject(err) : resolve(JSON.parse(out) as FloodOutcome[])),
+    );
+  });
 }
 
 /** Waits until the audit file holds `n` records (the audit log writes in batches); fails after 60 s saying how many came. */
@@ -118,6 +134,44 @@ describe('a burst of 2,000 concurrent requests', () => {
   test('against a slow upstream (1 s per answer): queued requests that wait too long get 529, never a reset', async () => {
     world = await startWorld({ flags: { ...flags, maxConcurrent: 64, maxQueued: 256, maxQueueWait: 1 } });
     await check(world, 'slow upstream (1 s), 16 sockets, 64 at once, 1 s queue wait', 'STUB:slow:1000 hello');
+  }, 120_000);
+});
+
+describe('2,000 connections opened at once, by another process', () => {
+  // A load generator (or many agents of one pod at once) opens its connections faster than the
+  // sidecar reads their requests. Before: each connection past --max-connections (1,024) closed one
+  // opened a moment earlier whose request was waiting to be read: ~1,000 of 2,000 ended without an
+  // answer. (The bursts above open theirs from the sidecar's own process, one event-loop turn at a
+  // time, so they never had that many open at once.)
+  test('every connection gets an answer: 200, or 529 with retry-after; one audit record each', async () => {
+    const world = await startWorld({ flags: { upstreamConnections: 16, maxConcurrent: 256, maxQueued: 512, maxQueueWait: 1 } });
+    try {
+      const token = await world.saToken('support-bot');
+      await assertHealthy(world);
+      const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
+      const outcomes = await flood(world, token, BURST, 'STUB:slow:1000 hello');
+      const unanswered = outcomes.filter((o) => o.status === 0);
+      const counts = new Map<number, number>();
+      for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
+      recordAttack({
+        suite: SUITE,
+        attack: `${BURST} connections opened at once by another process, upstream answering in 1 s (--max-connections 1,024)`,
+        expected:
+          'every one answered: 200, or 529 overloaded_error + retry-after; one audit record each (before: ~1,000 closed without an answer)',
+        status: unanswered.length ? 0 : 200,
+        note: [...counts].map(([s, n]) => `${n} × ${s || 'no answer'}`).join(', '),
+      });
+      expect({ unanswered: unanswered.length, ended: [...new Set(unanswered.map((o) => o.ended))] }).toEqual({ unanswered: 0, ended: [] });
+      expect([...counts.keys()].filter((s) => s !== 200 && s !== 529)).toEqual([]);
+      expect(outcomes.filter((o) => o.status === 529 && !(Number(o.retryAfter) > 0))).toEqual([]);
+      const ids = outcomes.map((o) => o.requestId);
+      expect(new Set(ids).size).toBe(BURST);
+      const records = (await auditRecords(world, auditBefore + BURST)).slice(auditBefore);
+      expect(new Set(records.map((r) => r.requestId))).toEqual(new Set(ids));
+      await assertHealthy(world);
+    } finally {
+      await world.close();
+    }
   }, 120_000);
 });
 

@@ -15,6 +15,8 @@ interface Conn {
   socket: Socket;
   /** Status of each answer read on it, in order. */
   statuses: number[];
+  /** What it read (latin1). */
+  text: string;
   closed: boolean;
 }
 
@@ -22,14 +24,15 @@ interface Conn {
 function open(url: string, request: string): Promise<Conn> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const c: Conn = { socket: connect(Number(port), hostname), statuses: [], closed: false };
+    const c: Conn = { socket: connect(Number(port), hostname), statuses: [], text: '', closed: false };
     c.socket.on('error', () => undefined);
     c.socket.on('close', () => (c.closed = true));
     c.socket.on('data', (d: Buffer) => {
+      c.text += d.toString('latin1');
       for (const m of d.toString('latin1').matchAll(/HTTP\/1\.1 (\d{3}) /g)) c.statuses.push(Number(m[1]));
     });
     c.socket.once('connect', () => {
-      c.socket.write(request);
+      if (request) c.socket.write(request);
       resolve(c);
     });
   });
@@ -83,21 +86,35 @@ describe('--max-connections', () => {
     await assertHealthy(world);
   });
 
-  test('with every connection in a request, a new one is closed before it is read; once they end, requests are served', async () => {
+  test('with every connection in a request, new ones are answered 529 and closed; past twice the limit one is closed before it is read; once they end, requests are served', async () => {
     for (const c of conns.splice(0)) c.socket.destroy();
     await new Promise((r) => setTimeout(r, 100));
     const busy: Conn[] = [];
-    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:1500 wait')));
+    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:3000 wait')));
     conns.push(...busy);
     await new Promise((r) => setTimeout(r, 300));
+    // Kept past the limit only to be told: 529 with retry-after, then closed (before: closed unread).
+    const told = await open(world.url, messages('hi'));
+    conns.push(told);
+    await until(() => told.closed, 2000);
+    expect([told.closed, told.statuses, told.text]).toEqual([true, [529], expect.stringMatching(/\r\nretry-after: 1\r\n/i)]);
+    expect(told.text).toMatch(/more than --max-connections \(40\); retry after 1 s on a new connection/);
+    // 40 more that send nothing yet fill the band past the limit (80 open): the next is closed unread.
+    const silent: Conn[] = [];
+    for (let i = 0; i < 40; i++) silent.push(await open(world.url, ''));
+    conns.push(...silent);
     const extra = await open(world.url, messages('hi'));
     conns.push(extra);
     await until(() => extra.closed, 2000);
     expect([extra.closed, extra.statuses]).toEqual([true, []]);
-    await until(() => busy.every((c) => c.statuses.length === 1), 8000);
+    // One of the silent ones sends its request now: told, too.
+    silent[0]!.socket.write(messages('hi'));
+    await until(() => silent[0]!.closed, 2000);
+    expect(silent[0]!.statuses).toEqual([529]);
+    await until(() => busy.every((c) => c.statuses.length === 1), 15_000);
     expect(busy.map((c) => c.statuses[0])).toEqual(Array(40).fill(200));
     await assertHealthy(world);
-  });
+  }, 30_000);
 
   test('the admin port (other pods reach it, no token needed): 100 connections holding half their headers, a probe still gets in', async () => {
     const held: Conn[] = [];

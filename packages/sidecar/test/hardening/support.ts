@@ -15,6 +15,7 @@ import { SIDECAR_NODE_OPTIONS } from '../../../operator/src/webhook/sidecar.ts';
 import { AnthropicStub } from '../../src/stub/anthropic-stub.ts';
 import { LocalIssuer } from '../../src/identity/local-issuer.ts';
 import { copyExamples, NS, type World } from '../../src/testing/world.ts';
+import { auditRecord } from '../refusal.ts';
 
 export interface RawResponse {
   /** 0 when the server sent nothing parseable. */
@@ -135,8 +136,16 @@ export function anthropicError(body: string): AnthropicError {
   return parsed;
 }
 
-/** An ordinary request still gets its 200 and the admin port says ok. */
-export async function assertHealthy(world: { url: string; adminUrl: string; saToken(name: string): Promise<string> }): Promise<void> {
+/**
+ * An ordinary request still gets its 200 and /healthz is ok. With the world's audit file, also waits for that
+ * request's record: a test that counts the file's records next does not count it among its own.
+ */
+export async function assertHealthy(world: {
+  url: string;
+  adminUrl: string;
+  auditFile?: string;
+  saToken(name: string): Promise<string>;
+}): Promise<void> {
   const token = await world.saToken('support-bot');
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
@@ -145,6 +154,7 @@ export async function assertHealthy(world: { url: string; adminUrl: string; saTo
   });
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`a normal request got ${res.status} after the attacks`);
+  if (world.auditFile) await auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id') ?? '');
   const health = await fetch(`${world.adminUrl}/healthz`);
   if (health.status !== 200 || ((await health.json()) as { ok?: boolean }).ok !== true) throw new Error('/healthz is not ok');
 }
