@@ -348,8 +348,7 @@ describe('an answer read whole is held until its caller has it', () => {
     await stalled;
     // The record is written after the answer (batch window, write, fdatasync): read until it is there.
     const added = async () => completeJsonLines<{ status: number; error?: string }>(await readFile(world.auditFile, 'utf8')).slice(before);
-    for (const deadline = Date.now() + 10_000; !(await added()).some((r) => r.status === 529) && Date.now() < deadline;)
-      await new Promise((r) => setTimeout(r, 20));
+    await until('the record of the 529', async () => (await added()).some((r) => r.status === 529));
     expect((await added()).find((r) => r.status === 529)?.error).toMatch(/^body budget: the sidecar holds/);
     const again = await fetch(`${world.url}/services/dump/all`, { headers: { authorization: `Bearer ${token}` } });
     await again.arrayBuffer();

@@ -154,7 +154,9 @@ export async function assertHealthy(world: {
   });
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`a normal request got ${res.status} after the attacks`);
-  if (world.auditFile) await auditRecord(world.auditFile, res.headers.get('x-scopekeeper-request-id') ?? '');
+  const id = res.headers.get('x-scopekeeper-request-id');
+  if (!id) throw new Error('a normal request got no x-scopekeeper-request-id: it was not answered by the data path');
+  if (world.auditFile) await auditRecord(world.auditFile, id);
   const health = await fetch(`${world.adminUrl}/healthz`);
   if (health.status !== 200 || ((await health.json()) as { ok?: boolean }).ok !== true) throw new Error('/healthz is not ok');
 }
