@@ -5,3 +5,28 @@
 import type * as Http from 'node:http';
 
 export const http: typeof Http = process.getBuiltinModule('node:http');
+
+/** A request's connection ended without an answer to hand on. */
+export class NoAnswerError extends Error {
+  readonly code: 'UPSTREAM_SWITCHED_PROTOCOLS' | 'UPSTREAM_CLOSED';
+  constructor(message: string, code: NoAnswerError['code']) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/**
+ * Calls `fail` when `req` ends with neither 'response' nor 'error'. node:http hands a 101 to an
+ * 'upgrade' listener, or else destroys the socket and emits only 'close'; a timer on that socket
+ * goes with it. Every outgoing request of the sidecar registers this, so an upstream, an MCP server
+ * or an issuer that switches protocols unasked (hop-by-hop headers are never forwarded) fails that
+ * request instead of leaving it, its caller and its concurrency slot waiting for ever. After an
+ * answer or an error, `fail` is a no-op for the caller's settled promise.
+ */
+export function failWithoutAnswer(req: Http.ClientRequest, fail: (e: NoAnswerError) => void): void {
+  req.once('upgrade', (_res: Http.IncomingMessage, socket: { destroy(): void }) => {
+    socket.destroy();
+    fail(new NoAnswerError('answered 101 Switching Protocols, which no request asked for', 'UPSTREAM_SWITCHED_PROTOCOLS'));
+  });
+  req.once('close', () => fail(new NoAnswerError('closed the connection before an answer', 'UPSTREAM_CLOSED')));
+}

@@ -3,7 +3,7 @@
 // IssuerUnavailableError whose detail names the URL and the reason, never token content.
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { http } from '../http/node-http.ts';
+import { failWithoutAnswer, http } from '../http/node-http.ts';
 import type { Agent as HttpsAgent } from 'node:https';
 import { httpsModule } from '../http/tls.ts';
 import type { JWK } from 'jose';
@@ -198,6 +198,10 @@ function get(url: string, headers: Record<string, string>, agent: () => HttpsAge
     req.once('response', (res) => {
       clearTimeout(timer);
       resolve(res);
+    });
+    failWithoutAnswer(req, (e) => {
+      clearTimeout(timer);
+      reject(e);
     });
     req.end();
   });

@@ -566,6 +566,31 @@ describe('JWKS cache, refresh and outages', () => {
     expect(err.message).not.toContain(token.split('.')[1]!);
   });
 
+  test('an issuer that answers 101 Switching Protocols: warm() rejects at once, naming it (before: it waited for ever)', async () => {
+    // node:http destroys the socket of an unasked 101 and emits neither 'response' nor 'error';
+    // the fetch timer then destroyed a request already destroyed, and the refresh never settled.
+    const srv = createServer();
+    srv.on(
+      'request',
+      (_req, res) => void res.socket?.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'),
+    );
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const v = new TokenVerifier({
+        issuers: [{ issuer: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` }],
+        fetchTimeoutMs: 2000,
+      });
+      verifiers.push(v);
+      const err = (await v.warm().catch((e: unknown) => e)) as IssuerUnavailableError;
+      expect(err).toBeInstanceOf(IssuerUnavailableError);
+      expect(err.detail).toMatch(/101 Switching Protocols/);
+      expect(v.ready()).toBe(false);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
   test('discovery naming another issuer is refused', async () => {
     const liar = await LocalIssuer.start({ issuer: 'https://idp.example.com' });
     try {

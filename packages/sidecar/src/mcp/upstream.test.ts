@@ -46,3 +46,26 @@ test('the MCP server gets the JSON-RPC body as JSON and the transport headers, w
     server.close();
   }
 });
+
+test('an MCP server that answers 101 Switching Protocols: the call fails naming it (before: it waited for ever, the timeout went with the socket)', async () => {
+  const server = createServer(
+    (_req, res) => void res.socket?.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const agent = new Agent();
+  try {
+    const call = callUpstream({
+      target: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`),
+      method: 'POST',
+      headers: {},
+      body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'),
+      agent,
+      timeoutMs: 2000,
+    });
+    await expect(call).rejects.toMatchObject({ message: expect.stringContaining('101 Switching Protocols'), timeout: false });
+  } finally {
+    agent.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+});

@@ -3,7 +3,7 @@
 // server compresses anyway, and the timeout covers the wait for the answer's headers only, so
 // a long event stream is not cut.
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { http } from '../http/node-http.ts';
+import { failWithoutAnswer, http } from '../http/node-http.ts';
 import type { Agent as HttpsAgent } from 'node:https';
 import { httpsModule } from '../http/tls.ts';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
@@ -59,6 +59,7 @@ export function callUpstream(c: UpstreamCall): Promise<IncomingMessage> {
     r.once('error', (e: NodeJS.ErrnoException) =>
       reject(e instanceof UpstreamError ? e : new UpstreamError(`the MCP server could not be reached (${e.code ?? e.message})`, false)),
     );
+    failWithoutAnswer(r, (e) => reject(new UpstreamError(`the MCP server ${e.message} (${e.code})`, false)));
     r.end(c.body);
   });
 }

@@ -6,7 +6,7 @@
 // fwd-express), but undici's ~110 modules cost the sidecar of every pod ~40 ms of start-up and
 // ~10 MB of RSS, and node:http is loaded anyway for the server side.
 import type { Agent as HttpAgent, IncomingMessage, ClientRequest } from 'node:http';
-import { http } from '../http/node-http.ts';
+import { failWithoutAnswer, http } from '../http/node-http.ts';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { httpsModule } from '../http/tls.ts';
@@ -83,6 +83,7 @@ export class Forwarder {
       // request (and the response body, if it had begun) ends with a timeout.
       sent.setTimeout(this.timeoutMs, () => sent.destroy(new UpstreamTimeoutError(`no answer within ${this.timeoutMs} ms`)));
       sent.once('error', fail);
+      failWithoutAnswer(sent, fail);
       sent.once('response', (res: IncomingMessage) => {
         settled = true;
         // An error on the body (reset, timeout, our own destroy) must not reach the process:

@@ -250,6 +250,14 @@ describe('a misbehaving upstream (custom server)', () => {
       (_q, res) => void res.writeHead(200, { 'content-type': 'application/json', 'x-huge': 'a'.repeat(20 * 1024) }).end('{}'),
     ],
     ['connection closed without an answer', 502, 'api_error', (_q, res) => void res.socket?.destroy()],
+    // Before: node:http destroyed the socket without 'response' or 'error', and the caller
+    // waited for ever (the --upstream-timeout timer went with the socket).
+    [
+      '101 Switching Protocols that no request asked for',
+      502,
+      'api_error',
+      (_q, res) => void res.socket?.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'),
+    ],
   ];
   test.each(failures)('%s -> %i %s', async (name, status, type, m) => {
     mode = m;
