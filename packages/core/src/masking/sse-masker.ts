@@ -464,15 +464,20 @@ export class AnthropicSseMasker implements SseMasker {
       if (this.messageStart(ev, parsed, parts)) return;
     }
     if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
-      if (type === 'message_delta' || type === 'message_stop' || type === 'error') {
-        // an upstream that skipped content_block_stop (or failed mid-block with an error event):
-        // release held text before the message ends, in the order the upstream sent it
+      if (type === 'message_delta' || type === 'message_stop') {
+        // an upstream that skipped content_block_stop: release held text before the message
+        // ends, in the order the upstream sent it
         for (const [index, b] of this.blocks) {
           const d = this.flush(index, b);
           if (this.tally.blocked !== undefined) return;
           if (d !== undefined) parts.push(d);
         }
         // Stryker disable next-line all: a finished stream left in the map holds nothing and starts afresh
+        this.blocks.clear();
+      } else if (type === 'error') {
+        // an upstream that failed mid-block: its text did not end there, so what is held (the
+        // start of a value that may go on: `4111 1111 1111 111`, `jane.doe@exam`) is dropped,
+        // not decided as if the text had ended; the caller must retry anyway
         this.blocks.clear();
       }
       // message_start was masked above; the other events have every string masked but their

@@ -89,6 +89,9 @@ export function relaySse(
       res.end(sseErrorEvent('api_error', unmaskableMessage(UNINVITED_THINKING, 'thinking')));
       finish({ error: `unmaskable answer: ${UNINVITED_THINKING}` });
     };
+    // The stream was cut: the masker still shows the observer (and the thinking watch) the last,
+    // unterminated event, but nothing it held back goes out (see `broken`).
+    const dropHeld = () => void masker?.end();
     // A throw in a stream callback would reach the process: it ends this response instead.
     const guard =
       <A extends unknown[]>(fn: (...a: A) => void) =>
@@ -127,15 +130,18 @@ export function relaySse(
       'end',
       guard(() => {
         if (settled) return;
+        // A Messages stream ends with message_stop or an error event; anything else was cut short
+        // (the observer has seen every complete event: only an unterminated one is left to end()).
+        if (messages && !observer.facts.complete && !observer.facts.error) {
+          dropHeld();
+          if (unasked) return stopUnasked();
+          res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
+          return finish({ error: 'upstream stream ended before message_stop' });
+        }
         if (masker) {
           const tail = completeBlocks(masker.end());
           if (unasked) return stopUnasked();
           if (tail.length) res.write(tail);
-        }
-        if (messages && !observer.facts.complete && !observer.facts.error && !masker?.blocked) {
-          // A Messages stream ends with message_stop or an error event; anything else was cut short.
-          res.end(sseErrorEvent('api_error', 'The upstream stream ended before the message was complete; retry the request.'));
-          return finish({ error: 'upstream stream ended before message_stop' });
         }
         res.end();
         finish({ error: observer.facts.error ? `upstream error event: ${observer.facts.error.type}` : undefined });
@@ -143,12 +149,13 @@ export function relaySse(
     );
     const broken = guard((why: string) => {
       if (settled) return;
-      // The caller already has a 200: tell it in the stream's own terms, then end.
-      if (masker) {
-        const tail = completeBlocks(masker.end());
-        if (unasked) return stopUnasked();
-        if (tail.length) res.write(tail);
-      }
+      // The caller already has a 200: tell it in the stream's own terms, then end. What the masker
+      // holds back is the start of a value that may go on (`4111 1111 1111 111`, `jane.doe@exam`):
+      // written out, masker.end() decides it as if the text had ended there, so a cut released the
+      // prefix of a value that no detector can call complete. It is dropped; the text before it
+      // has gone out already, and the caller must retry anyway.
+      dropHeld();
+      if (unasked) return stopUnasked();
       res.end(sseErrorEvent('api_error', `The upstream stream was interrupted (${why}); retry the request.`));
       finish({ error: `upstream stream interrupted: ${why}` });
     });
