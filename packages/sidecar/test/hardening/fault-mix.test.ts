@@ -1,11 +1,11 @@
 // Upstream faults at once: many concurrent requests, JSON and streamed, each meeting another
 // behaviour of a raw upstream (an answer, a slow one, a reset, a close, an unasked 101, garbage,
-// a body cut short, a stall past --upstream-timeout, conflicting lengths, informational answers
-// first) while some callers hang up. upstream-faults.test.ts sends each fault alone; here they
-// share the pool's sockets and the gate, so a fault that leaves a request waiting, answers it
-// twice or spills into a neighbour's answer shows as a missing or extra record, a request left
-// open, a reset, or an address in clear. The mix is fixed (request i meets behaviour i mod 13),
-// so a failure replays.
+// a body cut short, a stream cut three ways in the middle of an address, a stall past
+// --upstream-timeout, conflicting lengths, informational answers first) while some callers hang
+// up. upstream-faults.test.ts sends each fault alone; here they share the pool's sockets and the
+// gate, so a fault that leaves a request waiting, answers it twice or spills into a neighbour's
+// answer shows as a missing or extra record, a request left open, a reset, or an address (or its
+// start) in clear. The mix is fixed (request i meets behaviour i mod 15), so a failure replays.
 import { createServer, type Server, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -48,6 +48,9 @@ const events =
   ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }) +
   ev('message_stop', {});
 
+/** The stream's events up to the delta that would finish the address (whole events only). */
+const beforeLastPart = events.slice(0, events.indexOf('event: content_block_delta', events.indexOf('oe@exam')));
+
 const chunked = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
 const answer = (streamed: boolean) =>
   streamed
@@ -79,6 +82,20 @@ const BEHAVIOURS: [string, Behaviour][] = [
       ),
       void setTimeout(() => s.resetAndDestroy(), 30)
     ),
+  ],
+  [
+    'stream ended cleanly in the middle of the address',
+    (s) =>
+      void s.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${chunked(beforeLastPart)}0\r\n\r\n`,
+      ),
+  ],
+  [
+    'an error event in the middle of the address',
+    (s) =>
+      void s.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${chunked(beforeLastPart)}${chunked(ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }))}0\r\n\r\n`,
+      ),
   ],
   ['silence past --upstream-timeout', () => undefined],
   ['two content-lengths', (s) => void s.write('HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello')],
