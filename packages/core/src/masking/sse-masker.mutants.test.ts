@@ -367,6 +367,48 @@ describe('held text is released', () => {
     expect(m.end().toString()).toBe('');
   });
 
+  test.each([
+    ['content_block_stop', stop(0)],
+    ['message_delta', MESSAGE_DELTA],
+    ['message_stop', MESSAGE_STOP],
+  ])('after %s its released text is final: later content events of the block are dropped, other events pass', (_name, closing) => {
+    // Before: a delta after the stop went out, and a client appends it to the block's text
+    // (`jo` + `e@x.io` read as the address the masker never saw whole).
+    const m = masker();
+    expect(push(m, text(0, 'to jo'))).toBe(text(0, 'to '));
+    expect(push(m, closing)).toBe(text(0, 'jo') + closing);
+    expect(push(m, text(0, 'e@x.io'))).toBe('');
+    expect(push(m, json(0, '"e@x.io"'))).toBe('');
+    expect(push(m, stop(0))).toBe('');
+    expect(push(m, PING)).toBe(PING);
+    expect(m.end().toString()).toBe('');
+  });
+
+  test('after a message ended, no block starts, continues or stops; a block that stopped stays stopped', () => {
+    const m = masker();
+    push(m, start(0, { type: 'text', text: '' }));
+    expect(push(m, stop(0))).toBe(stop(0));
+    // block 1 is still open: its events pass; block 0's do not
+    expect(push(m, start(1, { type: 'text', text: '' }))).toBe(start(1, { type: 'text', text: '' }));
+    expect(push(m, text(1, 'ok. '))).toBe(text(1, 'ok. '));
+    expect(push(m, text(0, 'ok. '))).toBe('');
+    expect(push(m, MESSAGE_DELTA)).toBe(MESSAGE_DELTA);
+    expect(push(m, start(2, { type: 'text', text: '' }))).toBe('');
+    expect(push(m, text(1, 'ok. '))).toBe('');
+    expect(push(m, stop(1))).toBe('');
+    expect(push(m, MESSAGE_STOP)).toBe(MESSAGE_STOP);
+  });
+
+  test('after an error event, the blocks get nothing more', () => {
+    const ERROR = ev('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    const m = masker();
+    push(m, start(0, { type: 'text', text: '' }));
+    expect(push(m, text(0, 'ok. '))).toBe(text(0, 'ok. '));
+    expect(push(m, ERROR)).toBe(ERROR);
+    expect(push(m, text(0, 'ok. '))).toBe('');
+    expect(push(m, stop(0))).toBe('');
+  });
+
   test('at the end of the stream, dropping an unterminated delta', () => {
     const m = masker();
     expect(push(m, text(0, 'hi jo') + json(1, '{"a":"x') + text(0, 'e@x.io').slice(0, -2))).toBe(text(0, 'hi ') + json(1, '{"a":"'));

@@ -117,3 +117,32 @@ describe('event names and data types as the SDK reads them', () => {
     expect(r.final).not.toContain(SECRET);
   });
 });
+
+describe('content after its block or its message ended, as the SDK reads it', () => {
+  // The masker decides a block's text at its end: `jane@exa` is no address, so it goes out as
+  // final. The SDK still appends a later delta to the block at that index (content.at(index)), so
+  // `mple.com` after the stop made the address whole in its text events and final message.
+  const ERROR = ev('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+  test.each([
+    ['content_block_stop', [stop(0), text(0, 'mple.com now'), END]],
+    ['content_block_stop and a second start at the same index', [stop(0), start(0), text(0, 'mple.com now'), stop(0), END]],
+    [
+      'message_delta',
+      [END.split('event: message_stop')[0]!, text(0, 'mple.com now'), 'event: message_stop' + END.split('event: message_stop')[1]!],
+    ],
+  ])('a delta after %s is dropped (before: the SDK read the address whole)', async (_after, rest) => {
+    const r = await sdkReads([MESSAGE_START, start(0), text(0, 'mail jane@exa'), ...rest]);
+    expect(r.final).not.toContain(SECRET);
+    expect(r.streamed).not.toContain(SECRET);
+    expect(r.final).toBe('mail jane@exa');
+  });
+
+  test('after an error event nothing of the block is released, and nothing after it', async () => {
+    const m = new AnthropicSseMasker(buildEngine({ mask: ['email'] }));
+    const out = [MESSAGE_START, start(0), text(0, 'mail jane@exa'), ERROR, text(0, 'mple.com now')]
+      .map((e) => m.push(Buffer.from(e)).toString())
+      .join('');
+    expect(out + m.end().toString()).not.toContain('jane@exa');
+    expect(out).not.toContain('mple.com');
+  });
+});

@@ -185,6 +185,10 @@ export class AnthropicSseMasker implements SseMasker {
   private readonly blocks = new Map<number, BlockState>();
   /** The index the next content_block_start must carry: where a client puts that block (blockIndex). */
   private starts = 0;
+  /** Blocks that had their content_block_stop: a client still appends a later delta to them. */
+  private readonly closed = new Set<number>();
+  /** message_delta, message_stop or an error event came: the message has no more content. */
+  private over = false;
   private done = false;
   private readonly observe: ((ev: SseEvent) => void) | undefined;
 
@@ -248,6 +252,7 @@ export class AnthropicSseMasker implements SseMasker {
       // Stryker disable next-line ConditionalExpression: JSON.parse(undefined) throws, which parseOrUndefined turns into undefined too
       const parsed = ev.data === undefined ? undefined : parseOrUndefined(ev.data);
       const type = typeOf(ev, parsed);
+      if (this.afterItsBlock(type, parsed)) continue;
       // (an unterminated delta is left to event(), which drops it)
       const td = type === 'content_block_delta' && !ev.incomplete ? textDeltaOf(ev, parsed) : undefined;
       if (run.length > 0 && (td === undefined || td.index !== run[0]!.index)) {
@@ -266,6 +271,17 @@ export class AnthropicSseMasker implements SseMasker {
       this.stopped(parts);
     }
     return parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * A content event of a block that has stopped, or of a message that has ended: dropped. The
+   * masker decided the block's text at its end (`jane.doe@exam`, released as final), but a client
+   * still appends a later delta to the block it finds at that index (the TypeScript SDK's
+   * `content.at(index)`), so `ple.com` after the stop would make the address whole there.
+   */
+  private afterItsBlock(type: string | undefined, parsed: unknown): boolean {
+    if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') return false;
+    return this.over || (isRecord(parsed) && this.closed.has(parsed.index as number));
   }
 
   /** After a block match: the error event ends the stream. */
@@ -464,6 +480,7 @@ export class AnthropicSseMasker implements SseMasker {
       if (this.messageStart(ev, parsed, parts)) return;
     }
     if (type !== 'content_block_delta' && type !== 'content_block_start' && type !== 'content_block_stop') {
+      if (type === 'message_delta' || type === 'message_stop' || type === 'error') this.over = true;
       if (type === 'message_delta' || type === 'message_stop') {
         // an upstream that skipped content_block_stop: release held text before the message
         // ends, in the order the upstream sent it
@@ -496,6 +513,7 @@ export class AnthropicSseMasker implements SseMasker {
     // a start's index is the count of starts and a delta's is checked below; a stop's other values find no block
     const index = obj.index as number;
     if (type === 'content_block_stop') {
+      this.closed.add(index);
       const b = this.blocks.get(index);
       if (b !== undefined) {
         const d = this.flush(index, b);
