@@ -7,7 +7,7 @@ import express, { type Express } from 'express';
 import { limitConnections, type ConnectionLimit } from '@scopekeeper/core';
 import { RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
-import { ConcurrencyGate, type Turnaway } from './http/overload.ts';
+import { callerKey, ConcurrencyGate, type Turnaway } from './http/overload.ts';
 import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, FRESH_CONNECTION_GRACE_MS } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { targetProblem } from './http/target.ts';
@@ -152,20 +152,23 @@ export class Sidecar {
     }
     const problem = targetProblem(req.url ?? '');
     if (problem !== undefined) return refuse(this.dp, ctx, 'targetRejected', { method: req.method ?? '', problem });
+    const key = callerKey(req);
     this.gate.enter(
       res,
+      key,
       () => this.route(ctx),
-      (why) => this.turnAway(ctx, why),
+      (why) => this.turnAway(ctx, why, key),
     );
   }
 
-  private turnAway(ctx: RequestContext, why: Turnaway): void {
+  private turnAway(ctx: RequestContext, why: Turnaway, key: string): void {
     if (why === 'closed') return refuse(this.dp, ctx, 'clientClosed', { where: 'while its request was queued' });
     refuse(this.dp, ctx, 'overloaded', {
       why,
       inFlight: this.gate.inFlight,
       queued: this.gate.queued,
-      retryAfterSeconds: why === 'full' ? 1 : 2,
+      retryAfterSeconds: why === 'waited' ? 2 : 1,
+      ...(why === 'share' ? { callerQueued: this.gate.shareOf(key).waiting + 1 } : {}),
     });
   }
 

@@ -97,7 +97,10 @@ export function sidecarCommand(): Command {
       opt('--max-concurrent <n>', 'requests handled at once; more wait in a queue').argParser(int('--max-concurrent')).default(256),
     )
     .addOption(
-      opt('--max-queued <n>', 'requests that may wait for a slot; past it: 529 overloaded_error with retry-after')
+      opt(
+        '--max-queued <n>',
+        'requests that may wait for a slot; past it: 529 overloaded_error with retry-after (a caller with fewer waiting takes the place of the newest of the caller with the most)',
+      )
         .argParser(int('--max-queued'))
         .default(512),
     )

@@ -25,7 +25,9 @@ export interface Overload {
   inFlight: number;
   queued: number;
   retryAfterSeconds: number;
-  why: 'full' | 'waited';
+  why: 'full' | 'waited' | 'share';
+  /** share: the requests this caller had waiting, the most of any caller. */
+  callerQueued?: number;
 }
 
 export const REFUSALS = {
@@ -64,10 +66,13 @@ export const REFUSALS = {
     status: 529,
     decision: 'error',
     code: 'Overloaded',
-    message: (a) =>
-      a.why === 'full'
-        ? `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued); retry after ${a.retryAfterSeconds} s.`
-        : `scopekeeper could not start this request while ${a.inFlight} others were in flight; retry after ${a.retryAfterSeconds} s.`,
+    message: (a) => {
+      if (a.why === 'full')
+        return `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued); retry after ${a.retryAfterSeconds} s.`;
+      if (a.why === 'share')
+        return `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued, ${a.callerQueued} of them this caller's, the most of any caller): this request gave way to another caller's; retry after ${a.retryAfterSeconds} s, or send fewer requests at once.`;
+      return `scopekeeper could not start this request while ${a.inFlight} others were in flight; retry after ${a.retryAfterSeconds} s.`;
+    },
     headers: (a) => ({ 'retry-after': String(a.retryAfterSeconds) }),
   }),
   /** A request on a connection kept past --max-connections (http/connections.ts): answered, and the connection closed. */

@@ -137,6 +137,47 @@ describe('a burst of 2,000 concurrent requests', () => {
   }, 120_000);
 });
 
+describe("one caller's flood and another caller", () => {
+  // Two agents of one pod: one sends 400 slow requests at once, the other a few. Served first come,
+  // first served, the flood held every slot and the whole queue, and every request of the other
+  // agent was turned away (529) until the flood had drained (http/overload.ts).
+  test('the other caller is served: its requests take the next free slots, and the flood gives way in the queue', async () => {
+    const world = await startWorld({ flags: { upstreamConnections: 16, maxConcurrent: 16, maxQueued: 64, maxQueueWait: 60 } });
+    try {
+      const flooder = await world.saToken('support-bot');
+      const other = await world.saToken('ops-bot');
+      await assertHealthy(world);
+      const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
+      const flood = burst(world, flooder, 400, 'STUB:slow:1500 hello');
+      // Once the flood holds every slot and the queue (16 + 64 requests open), the other caller sends.
+      for (const deadline = Date.now() + 60_000; world.sidecar.openRequests < 80; await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > deadline) throw new Error(`the flood has ${world.sidecar.openRequests} requests open after 60 s, expected 80`);
+      }
+      const theirs = await burst(world, other, 8, 'hello');
+      const floods = await flood;
+      const counts = (answers: Answer[]) =>
+        [...new Set(answers.map((a) => a.status))].map((st) => `${answers.filter((a) => a.status === st).length} × ${st}`).join(', ');
+      recordAttack({
+        suite: SUITE,
+        attack: "one caller's 400 slow requests (16 slots, 64 queued), then another caller's 8",
+        expected: "the other's 8 all 200 (before: all 529); the flood's 200 or 529 with retry-after; one audit record each",
+        status: theirs.find((a) => a.status !== 200)?.status ?? 200,
+        note: `other caller: ${counts(theirs)}; flood: ${counts(floods)}`,
+      });
+      expect(theirs.map((a) => a.status)).toEqual(Array(8).fill(200));
+      expect(floods.filter((a) => a.status !== 200 && !(a.status === 529 && Number(a.retryAfter) > 0))).toEqual([]);
+      expect(floods.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(16);
+      const ids = [...theirs, ...floods].map((a) => a.requestId);
+      expect(new Set(ids).size).toBe(408);
+      const records = (await auditRecords(world, auditBefore + 408)).slice(auditBefore);
+      expect(new Set(records.map((r) => r.requestId))).toEqual(new Set(ids));
+      expect(world.sidecar.openRequests).toBe(0);
+    } finally {
+      await world.close();
+    }
+  }, 120_000);
+});
+
 describe('2,000 connections opened at once, by another process', () => {
   // A load generator (or many agents of one pod at once) opens its connections faster than the
   // sidecar reads their requests. Before: each connection past --max-connections (1,024) closed one
