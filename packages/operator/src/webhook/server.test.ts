@@ -303,6 +303,23 @@ describe('what any pod can send the webhook port is bounded', () => {
   });
   afterAll(() => small.close());
 
+  /**
+   * Calls `attempt` until `done` holds for what it returns, in place of a fixed sleep for the server
+   * to have read or closed something; fails after 15 s naming `what` and the last result.
+   */
+  async function eventually<T>(what: string, attempt: () => Promise<T>, done: (r: T) => boolean): Promise<T> {
+    for (const deadline = Date.now() + 15_000; ; await new Promise((r) => setTimeout(r, 50))) {
+      const r = await attempt();
+      if (done(r)) return r;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(r).slice(0, 200)}`);
+    }
+  }
+  const healthz = () =>
+    call(smallUrl, ca.certPem, '/healthz', undefined, 'GET').then(
+      (r) => r.status,
+      () => 0,
+    );
+
   /** A review of about `bytes` bytes (one long annotation). */
   const sized = (bytes: number) => review({ object: pod({ note: 'x'.repeat(bytes) }) });
   const held = (bytes: number, sent: number): Promise<TLSSocket> =>
@@ -323,15 +340,15 @@ describe('what any pod can send the webhook port is bounded', () => {
 
   test('bodies read at once share a budget: past it 503 (the body drained, not kept); served once the other is gone', async () => {
     const slow = await held(800_000, 700_000);
-    await new Promise((r) => setTimeout(r, 200));
-    const refused = await call(smallUrl, ca.certPem, '/mutate-pod', sized(500_000));
+    // (a second body fits until the server has read the first one's 700,000 bytes)
+    const send = () => call(smallUrl, ca.certPem, '/mutate-pod', sized(500_000));
+    const refused = await eventually('a 503 while the other body is held', send, (r) => r.status !== 200);
     expect(refused).toMatchObject({
       status: 503,
       body: expect.stringMatching(/^the webhook is reading \d+ bytes of AdmissionReviews, at most 1000000; retry/),
     });
     slow.destroy();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await call(smallUrl, ca.certPem, '/mutate-pod', sized(500_000))).status).toBe(200);
+    expect((await eventually('a 200 once the other body is gone', send, (r) => r.status === 200)).status).toBe(200);
   });
 
   test('a connection that does not complete its TLS handshake is closed after the handshake timeout (Node: 120 s)', async () => {
@@ -351,11 +368,9 @@ describe('what any pod can send the webhook port is bounded', () => {
   test('connections past maxConnections (handshakes included) are closed as they arrive; the port serves once they go', async () => {
     const { hostname, port } = new URL(smallUrl);
     const raw = [1, 2, 3, 4].map(() => createConnection(Number(port), hostname).on('error', () => undefined));
-    await new Promise((r) => setTimeout(r, 100));
-    await expect(call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).rejects.toThrow();
+    expect(await eventually('the port to refuse a fifth connection', healthz, (st) => st === 0)).toBe(0);
     for (const s of raw) s.destroy();
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).status).toBe(200);
+    expect(await eventually('the port to serve again', healthz, (st) => st === 200)).toBe(200);
   });
 
   test('past half of maxConnections established, the connection idle longest is closed for a new one: held-open ones do not keep callers out', async () => {
@@ -370,8 +385,8 @@ describe('what any pod can send the webhook port is bounded', () => {
     }
     // Before: both stayed open for the 30 s keep-alive, and a third caller took the third slot of four.
     expect((await call(smallUrl, ca.certPem, '/healthz', undefined, 'GET')).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(idle.map((s) => s.destroyed || s.readyState === 'closed')).toEqual([true, false]);
+    const closed = () => Promise.resolve(idle.map((s) => s.destroyed || s.readyState === 'closed'));
+    expect(await eventually('the idle one to be closed', closed, ([first]) => first === true)).toEqual([true, false]);
     for (const s of idle) s.destroy();
   });
 });

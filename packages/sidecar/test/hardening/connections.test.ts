@@ -38,6 +38,9 @@ function open(url: string, request: string): Promise<Conn> {
   });
 }
 
+/** Connections the data port's limit counts as open now. */
+const openConnections = (world: World) => (world.sidecar as unknown as { connections: { open: number } }).connections.open;
+
 const until = async (ok: () => boolean, ms = 5000) => {
   for (let t = 0; t < ms && !ok(); t += 20) await new Promise((r) => setTimeout(r, 20));
 };
@@ -88,11 +91,12 @@ describe('--max-connections', () => {
 
   test('with every connection in a request, new ones are answered 529 and closed; past twice the limit one is closed before it is read; once they end, requests are served', async () => {
     for (const c of conns.splice(0)) c.socket.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => openConnections(world) === 0);
     const busy: Conn[] = [];
     for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:3000 wait')));
     conns.push(...busy);
-    await new Promise((r) => setTimeout(r, 300));
+    // (each in its request: read, and waiting for the slow upstream)
+    await until(() => world.sidecar.openRequests === 40);
     // Kept past the limit only to be told: 529 with retry-after, then closed (before: closed unread).
     const told = await open(world.url, messages('hi'));
     conns.push(told);
