@@ -169,6 +169,7 @@ export class Sidecar {
       queued: this.gate.queued,
       retryAfterSeconds: why === 'waited' ? 2 : 1,
       ...(why === 'share' ? { callerQueued: this.gate.shareOf(key).waiting + 1 } : {}),
+      ...(why === 'waited' && this.gate.atMost(key) ? { callerRunning: this.gate.shareOf(key).running } : {}),
     });
   }
 

@@ -94,7 +94,9 @@ export function sidecarCommand(): Command {
     )
     .addOption(opt('--upstream-timeout <seconds>', 'how long to wait for the upstream').argParser(int('--upstream-timeout')).default(600))
     .addOption(
-      opt('--max-concurrent <n>', 'requests handled at once; more wait in a queue').argParser(int('--max-concurrent')).default(256),
+      opt('--max-concurrent <n>', 'requests handled at once (one caller: all but a sixteenth of them); more wait in a queue')
+        .argParser(int('--max-concurrent'))
+        .default(256),
     )
     .addOption(
       opt(

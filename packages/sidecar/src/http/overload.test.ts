@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { jest } from '@jest/globals';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { callerKey, ConcurrencyGate, type Turnaway } from './overload.ts';
+import { callerKey, ConcurrencyGate, overloadMessage, perCallerLimit, type Turnaway } from './overload.ts';
 
 /** A response that closes when told to: all the gate reads of it. */
 class FakeRes extends EventEmitter {
@@ -50,37 +50,54 @@ function harness(limits: { limit: number; maxQueued: number; maxWaitMs?: number 
 }
 
 describe('ConcurrencyGate', () => {
-  test('one caller alone: runs up to the limit, queues first come first served, then turns away (full)', () => {
-    const h = harness({ limit: 2, maxQueued: 2 });
-    for (const n of ['a1', 'a2', 'a3', 'a4', 'a5']) h.send('A', n);
-    expect(h.started).toEqual(['a1', 'a2']);
-    expect(h.turned).toEqual(['a5:full']);
-    expect([h.gate.inFlight, h.gate.queued]).toEqual([2, 2]);
-    h.finish('a2');
-    h.finish('a1');
-    expect(h.started).toEqual(['a1', 'a2', 'a3', 'a4']);
-    expect([h.gate.inFlight, h.gate.queued]).toEqual([2, 0]);
+  test('the most slots one caller holds: all but a sixteenth, at least one left to others when there are two or more', () => {
+    expect([1, 2, 3, 16, 17, 32, 256].map(perCallerLimit)).toEqual([1, 1, 2, 15, 16, 30, 240]);
   });
 
-  test("a caller's flood does not shut out another caller: the flood's newest waiter gives way, and the next free slot is the other's", () => {
+  test('one caller alone: runs up to its most, queues first come first served, then turns away (full)', () => {
+    const h = harness({ limit: 4, maxQueued: 2 });
+    for (const n of ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']) h.send('A', n);
+    expect(h.started).toEqual(['a0', 'a1', 'a2']);
+    expect(h.turned).toEqual(['a5:full']);
+    expect([h.gate.inFlight, h.gate.queued]).toEqual([3, 2]);
+    h.finish('a2');
+    h.finish('a1');
+    expect(h.started).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+    expect([h.gate.inFlight, h.gate.queued]).toEqual([3, 0]);
+  });
+
+  test('a caller at its most waits with a slot free; another caller takes that slot at once; a slot the other frees stays free', () => {
+    const h = harness({ limit: 4, maxQueued: 8 });
+    for (const n of ['a0', 'a1', 'a2', 'a3']) h.send('A', n);
+    expect([h.started, h.gate.inFlight, h.gate.queued]).toEqual([['a0', 'a1', 'a2'], 3, 1]);
+    expect([h.gate.atMost('A'), h.gate.atMost('B')]).toEqual([true, false]);
+    h.send('B', 'b0');
+    expect(h.started.at(-1)).toBe('b0');
+    h.finish('b0');
+    expect([h.gate.inFlight, h.gate.queued]).toEqual([3, 1]); // a3 still waits: A holds its most
+    h.finish('a0');
+    expect([h.started.at(-1), h.gate.inFlight, h.gate.queued]).toEqual(['a3', 3, 0]);
+  });
+
+  test("a caller's flood does not shut out another caller: one slot is left to it, the flood's newest waiter gives way, and the next free slot is the other's", () => {
     const h = harness({ limit: 4, maxQueued: 8 });
     for (let i = 0; i < 20; i++) h.send('flood', `f${i}`);
-    expect(h.started).toEqual(['f0', 'f1', 'f2', 'f3']);
-    expect(h.turned).toHaveLength(8); // f12…f19: full
+    expect(h.started).toEqual(['f0', 'f1', 'f2']);
+    expect(h.turned).toHaveLength(9); // f11…f19: full
     expect(h.turned.every((t) => t.endsWith(':full'))).toBe(true);
     h.turned.length = 0;
-    h.send('other', 'o1');
+    h.send('other', 'o1'); // the slot the flood may not take
     h.send('other', 'o2');
-    // The flood's two newest waiters (f11, f10) made room.
-    expect(h.turned).toEqual(['f11:share', 'f10:share']);
-    expect(h.gate.shareOf('flood')).toEqual({ running: 4, waiting: 6 });
-    expect(h.gate.shareOf('other')).toEqual({ running: 0, waiting: 2 });
+    h.send('other', 'o3');
+    // The flood's two newest waiters (f10, f9) made room.
+    expect([h.started.at(-1), h.turned]).toEqual(['o1', ['f10:share', 'f9:share']]);
+    expect(h.gate.shareOf('flood')).toEqual({ running: 3, waiting: 6 });
+    expect(h.gate.shareOf('other')).toEqual({ running: 1, waiting: 2 });
     h.finish('f0');
-    h.finish('f1');
-    // Free slots go to the caller with the fewest running (other: 0, then 1), ahead of f4…f9, which came first.
-    expect(h.started.slice(4)).toEqual(['o1', 'o2']);
-    h.finish('f2');
-    expect(h.started.slice(6)).toEqual(['f4']);
+    // A free slot goes to the caller with the fewest running (other: 1, flood 2), ahead of f3…f8, which came first.
+    expect(h.started.at(-1)).toBe('o2');
+    h.finish('f1'); // flood 1, other 2
+    expect(h.started.at(-1)).toBe('f3');
   });
 
   test('a full queue turns a newcomer away when no caller has more waiting than it (no thrash between equals)', () => {
@@ -236,5 +253,23 @@ describe('callerKey', () => {
     expect(new Set(keys)).toEqual(new Set(['eyJa.b.c']));
     expect(callerKey(req({ authorization: 'Bearer eyJx.y.z' }))).toBe('eyJx.y.z');
     expect(callerKey(req({}))).toBe('');
+  });
+});
+
+describe('overloadMessage', () => {
+  const base = { inFlight: 16, queued: 64, retryAfterSeconds: 1 };
+  test('says which bound turned the request away, and what to do', () => {
+    expect(overloadMessage({ ...base, why: 'full' })).toBe(
+      'scopekeeper is at its concurrency limit (16 requests in flight, 64 queued); retry after 1 s.',
+    );
+    expect(overloadMessage({ ...base, why: 'share', callerQueued: 60 })).toBe(
+      "scopekeeper is at its concurrency limit (16 requests in flight, 64 queued, 60 of them this caller's, the most of any caller): this request gave way to another caller's; retry after 1 s, or send fewer requests at once.",
+    );
+    expect(overloadMessage({ ...base, why: 'waited', retryAfterSeconds: 2, callerRunning: 15 })).toBe(
+      'scopekeeper could not start this request: this caller has 15 requests in flight, the most one caller may have (all of --max-concurrent but a sixteenth, left to other callers); retry after 2 s, or send fewer requests at once.',
+    );
+    expect(overloadMessage({ ...base, why: 'waited', retryAfterSeconds: 2 })).toBe(
+      'scopekeeper could not start this request while 16 others were in flight; retry after 2 s.',
+    );
   });
 });

@@ -11,8 +11,12 @@
 //   - a slot that frees goes to the waiting caller with the fewest requests running (among equals,
 //     to the request that has waited longest);
 //   - a full queue makes room for a caller with fewer requests waiting than the caller with the
-//     most: that caller's newest waiting request is turned away instead (529, `share`).
-// Nothing is reserved: a caller alone may use every slot and the whole queue.
+//     most: that caller's newest waiting request is turned away instead (529, `share`);
+//   - one caller holds at most all slots but a sixteenth (at least one): a request can hold its
+//     slot for minutes or for good (a long generation, an MCP server's event stream), and a slot
+//     is never taken back, so without that another caller could find none free however fair the
+//     queue. Its requests past that wait, as past the limit.
+// A caller alone may use the whole queue.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface GateLimits {
@@ -23,6 +27,28 @@ export interface GateLimits {
 
 /** Why a request was turned away: the queue was full, it waited too long, its caller went, or it gave way to another caller. */
 export type Turnaway = 'full' | 'waited' | 'closed' | 'share';
+
+/** What the 529 of a request turned away says (http/refusals.ts `overloaded`). */
+export interface Overload {
+  inFlight: number;
+  queued: number;
+  retryAfterSeconds: number;
+  why: Exclude<Turnaway, 'closed'>;
+  /** share: the requests this caller had waiting, the most of any caller. */
+  callerQueued?: number;
+  /** waited, when this caller holds the most slots one caller may (perCallerLimit). */
+  callerRunning?: number;
+}
+
+export function overloadMessage(a: Overload): string {
+  const retry = `retry after ${a.retryAfterSeconds} s`;
+  if (a.why === 'full') return `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued); ${retry}.`;
+  if (a.why === 'share')
+    return `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued, ${a.callerQueued} of them this caller's, the most of any caller): this request gave way to another caller's; ${retry}, or send fewer requests at once.`;
+  if (a.callerRunning !== undefined)
+    return `scopekeeper could not start this request: this caller has ${a.callerRunning} requests in flight, the most one caller may have (all of --max-concurrent but a sixteenth, left to other callers); ${retry}, or send fewer requests at once.`;
+  return `scopekeeper could not start this request while ${a.inFlight} others were in flight; ${retry}.`;
+}
 
 interface Waiter {
   res: ServerResponse;
@@ -56,15 +82,22 @@ export function callerKey(req: IncomingMessage): string {
   return sent.slice(sent.lastIndexOf(' ') + 1);
 }
 
+/** The most slots one caller may hold: all but a sixteenth of them, at least one left to others when there are two or more. */
+export function perCallerLimit(limit: number): number {
+  return limit < 2 ? limit : limit - Math.max(1, Math.floor(limit / 16));
+}
+
 export class ConcurrencyGate {
   private running = 0;
   private waitingCount = 0;
   private arrivals = 0;
   private readonly callers = new Map<string, Caller>();
   readonly limits: GateLimits;
+  private readonly perCaller: number;
 
   constructor(limits: GateLimits) {
     this.limits = limits;
+    this.perCaller = perCallerLimit(limits.limit);
   }
 
   get inFlight(): number {
@@ -80,6 +113,11 @@ export class ConcurrencyGate {
     return this.callers.size;
   }
 
+  /** Whether `key` holds the most slots one caller may. */
+  atMost(key: string): boolean {
+    return (this.callers.get(key)?.running ?? 0) >= this.perCaller;
+  }
+
   /** Requests running and waiting for `key` (for tests and logs). */
   shareOf(key: string): { running: number; waiting: number } {
     const c = this.callers.get(key);
@@ -93,7 +131,7 @@ export class ConcurrencyGate {
       caller = { key, running: 0, waiting: [] };
       this.callers.set(key, caller);
     }
-    if (this.running < this.limits.limit) {
+    if (this.running < this.limits.limit && caller.running < this.perCaller) {
       this.hold(res, caller);
       return start();
     }
@@ -160,12 +198,12 @@ export class ConcurrencyGate {
     next.start();
   }
 
-  /** The waiter a free slot goes to: its caller has the fewest running; among those, it came first. */
+  /** The waiter a free slot goes to: its caller has the fewest running (and fewer than its most); among those, it came first. */
   private next(): Waiter | undefined {
     let best: Waiter | undefined;
     for (const c of this.callers.values()) {
       const head = c.waiting[0];
-      if (head === undefined) continue;
+      if (head === undefined || c.running >= this.perCaller) continue;
       if (best === undefined || c.running < best.caller.running || (c.running === best.caller.running && head.seq < best.seq)) best = head;
     }
     return best;

@@ -4,6 +4,7 @@
 import type { AnthropicErrorType, AuditDecision } from '@scopekeeper/core';
 import { BODY_BUDGET_RETRY_AFTER_S } from './body-budget.ts';
 import { CONNECTIONS_RETRY_AFTER_S } from './connections.ts';
+import { overloadMessage, type Overload } from './overload.ts';
 
 export interface Refusal<A> {
   type: AnthropicErrorType;
@@ -20,15 +21,6 @@ export interface Refusal<A> {
 }
 
 const refusal = <A = void>(r: Refusal<A>): Refusal<A> => r;
-
-export interface Overload {
-  inFlight: number;
-  queued: number;
-  retryAfterSeconds: number;
-  why: 'full' | 'waited' | 'share';
-  /** share: the requests this caller had waiting, the most of any caller. */
-  callerQueued?: number;
-}
 
 export const REFUSALS = {
   notFound: refusal<{ method: string; path: string }>({
@@ -66,13 +58,7 @@ export const REFUSALS = {
     status: 529,
     decision: 'error',
     code: 'Overloaded',
-    message: (a) => {
-      if (a.why === 'full')
-        return `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued); retry after ${a.retryAfterSeconds} s.`;
-      if (a.why === 'share')
-        return `scopekeeper is at its concurrency limit (${a.inFlight} requests in flight, ${a.queued} queued, ${a.callerQueued} of them this caller's, the most of any caller): this request gave way to another caller's; retry after ${a.retryAfterSeconds} s, or send fewer requests at once.`;
-      return `scopekeeper could not start this request while ${a.inFlight} others were in flight; retry after ${a.retryAfterSeconds} s.`;
-    },
+    message: overloadMessage,
     headers: (a) => ({ 'retry-after': String(a.retryAfterSeconds) }),
   }),
   /** A request on a connection kept past --max-connections (http/connections.ts): answered, and the connection closed. */

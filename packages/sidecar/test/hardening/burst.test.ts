@@ -11,6 +11,7 @@ import type { SidecarFlags } from '../../src/run.ts';
 import { fileURLToPath } from 'node:url';
 import { assertHealthy, completeJsonLines, errorTypeOf, recordAttack, settledHeap } from './support.ts';
 import type { FloodOutcome } from './connection-flood.ts';
+import { perCallerLimit } from '../../src/http/overload.ts';
 
 const SUITE = 'bursts and overload';
 const BURST = 2000;
@@ -20,6 +21,8 @@ interface Answer {
   requestId: string | undefined;
   retryAfter: string | undefined;
   errorType: string | undefined;
+  /** The body of an answer that is not 200 (an error's message). */
+  error?: string;
   /** The connection failed without an HTTP answer. */
   reset?: string;
 }
@@ -53,6 +56,7 @@ function burst(world: World, token: string, n: number, content: string): Promise
               requestId: res.headers['x-scopekeeper-request-id'] as string | undefined,
               retryAfter: res.headers['retry-after'] as string | undefined,
               errorType: errorTypeOf(text),
+              ...(res.statusCode === 200 ? {} : { error: text }),
             }),
           );
         },
@@ -149,9 +153,11 @@ describe("one caller's flood and another caller", () => {
       await assertHealthy(world);
       const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
       const flood = burst(world, flooder, 400, 'STUB:slow:1500 hello');
-      // Once the flood holds every slot and the queue (16 + 64 requests open), the other caller sends.
-      for (const deadline = Date.now() + 60_000; world.sidecar.openRequests < 80; await new Promise((r) => setTimeout(r, 10))) {
-        if (Date.now() > deadline) throw new Error(`the flood has ${world.sidecar.openRequests} requests open after 60 s, expected 80`);
+      // Once the flood holds every slot it may (15 of 16) and the whole queue (64), the other caller sends.
+      const full = perCallerLimit(16) + 64;
+      for (const deadline = Date.now() + 60_000; world.sidecar.openRequests < full; await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > deadline)
+          throw new Error(`the flood has ${world.sidecar.openRequests} requests open after 60 s, expected ${full}`);
       }
       const theirs = await burst(world, other, 8, 'hello');
       const floods = await flood;
@@ -172,6 +178,48 @@ describe("one caller's flood and another caller", () => {
       const records = (await auditRecords(world, auditBefore + 408)).slice(auditBefore);
       expect(new Set(records.map((r) => r.requestId))).toEqual(new Set(ids));
       expect(world.sidecar.openRequests).toBe(0);
+    } finally {
+      await world.close();
+    }
+  }, 120_000);
+
+  test('a caller whose requests hold their slots for long cannot take the last one: another caller runs at once', async () => {
+    // 40 requests that each take 5 s (a long generation; an MCP server's event stream holds its
+    // slot for good), 16 slots, 1 s in the queue at most. Before: they took all 16, and the other
+    // caller's request waited in the queue and was turned away after 1 s (529), as was every one
+    // of it until one of the 40 ended.
+    const world = await startWorld({ flags: { upstreamConnections: 64, maxConcurrent: 16, maxQueued: 64, maxQueueWait: 1 } });
+    try {
+      const holder = await world.saToken('support-bot');
+      const other = await world.saToken('ops-bot');
+      await assertHealthy(world);
+      const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
+      const held = burst(world, holder, 40, 'STUB:slow:5000 hello');
+      for (const deadline = Date.now() + 30_000; world.sidecar.openRequests < 40; await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > deadline) throw new Error(`${world.sidecar.openRequests} of the 40 requests open after 30 s`);
+      }
+      const t0 = Date.now();
+      const [theirs] = await burst(world, other, 1, 'hello');
+      const waitedMs = Date.now() - t0;
+      const holders = await held;
+      recordAttack({
+        suite: SUITE,
+        attack: "one caller's 40 requests of 5 s each (16 slots, 1 s queue wait), then another caller's one",
+        expected: "the other's answered 200 at once (before: 529 after its second in the queue); the 40: 15 × 200, the rest 529",
+        status: theirs!.status,
+        note: `answered in ${waitedMs} ms; the 40: ${holders.filter((a) => a.status === 200).length} × 200`,
+      });
+      expect(theirs!.status).toBe(200);
+      expect(holders.filter((a) => a.status === 200)).toHaveLength(15); // all slots but a sixteenth
+      expect(holders.filter((a) => a.status !== 200 && !(a.status === 529 && Number(a.retryAfter) > 0))).toEqual([]);
+      // The ones turned away are told why: not the limit (a slot was free), their caller's share of it.
+      expect(
+        holders.filter(
+          (a) => a.status === 529 && !a.error?.includes('this caller has 15 requests in flight, the most one caller may have'),
+        ),
+      ).toEqual([]);
+      const records = (await auditRecords(world, auditBefore + 41)).slice(auditBefore);
+      expect(records).toHaveLength(41);
     } finally {
       await world.close();
     }

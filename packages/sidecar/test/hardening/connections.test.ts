@@ -48,20 +48,23 @@ const until = async (ok: () => boolean, ms = 5000) => {
 describe('--max-connections', () => {
   let world: World;
   let token: string;
+  /** A second caller: one caller holds at most all slots but a sixteenth (http/overload.ts). */
+  let other: string;
   const conns: Conn[] = [];
 
   beforeAll(async () => {
     world = await startWorld({ flags: { maxConnections: 40, maxConcurrent: 24, maxQueued: 16, maxQueueWait: 5 } });
     token = await world.saToken('support-bot');
+    other = await world.saToken('ops-bot');
   });
   afterAll(async () => {
     for (const c of conns) c.socket.destroy();
     await world.close();
   });
 
-  const messages = (content: string) => {
+  const messages = (content: string, as = token) => {
     const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content }] });
-    return `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    return `POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${as}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
   };
 
   test('60 connections kept alive after their answer, limit 40: the oldest idle ones are closed, the sidecar serves on', async () => {
@@ -93,7 +96,8 @@ describe('--max-connections', () => {
     for (const c of conns.splice(0)) c.socket.destroy();
     await until(() => openConnections(world) === 0);
     const busy: Conn[] = [];
-    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:3000 wait')));
+    // (from two callers, so that together they take all 24 slots and the 16 places in the queue)
+    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:3000 wait', i % 2 ? other : token)));
     conns.push(...busy);
     // (each in its request: read, and waiting for the slow upstream)
     await until(() => world.sidecar.openRequests === 40);
