@@ -72,8 +72,9 @@ interface Caller {
  * Whose share a request takes: the token it sends, as the verifier will read it (the last word of
  * `Authorization: Bearer <token>`, or `x-api-key`), so that spacing or the choice of header does
  * not make one token several callers. Read before the token is verified: a caller with several
- * tokens (or none that verifies) gets a share per token, but its requests are refused 401 as soon
- * as they run. Requests without a credential share one.
+ * valid tokens gets a share for each; a token that does not verify gets one too, and its requests
+ * are refused 401 as soon as they run, before their bodies are read. Requests without a credential
+ * share one.
  */
 export function callerKey(req: IncomingMessage): string {
   const h = req.headers;
