@@ -11,6 +11,8 @@
 //                        [--fwd-node-options '<NODE_OPTIONS for fwd-node>'] (default: none)
 //                        [--fwd-mode node|express] (fwd-node's --mode in bench/variants/forwarder.ts) [--keep] (keep the logs' folder)
 //                        [--timeline] (how many slow requests, > 5 ms, fall into a mark-compact cycle: bench/lib/timeline.ts)
+//                        [--stalls] (the event loop's stalls > 4 ms, what the main and the other threads ran in them, and the slow requests
+//                                    they hold: bench/lib/loop-stalls.mjs; its sampling costs the process some CPU)
 //                        [--alloc] (bytes allocated per request while measured, and by whom: bench/lib/alloc-sampler.mjs;
 //                                   the sampling slows the process, so its CPU and latency are not the bench's)
 //   --rate max: wrk, 64 connections, as the bench measures maximum throughput (CPU per 1k requests, RSS, GC at saturation)
@@ -26,7 +28,7 @@ import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY } from './lib/
 import { requestBody } from './lib/fixtures.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
 import { formatAllocations, summariseAllocations } from './lib/heapprofile.ts';
-import { slowInCycles, type GcRows, type RequestTimes } from './lib/timeline.ts';
+import { slowInCycles, slowInStalls, type GcRows, type RequestTimes, type StallRows } from './lib/timeline.ts';
 import { writeWrkScript, runWrk } from './lib/wrk.ts';
 
 const { values: args } = parseArgs({
@@ -41,13 +43,14 @@ const { values: args } = parseArgs({
     'fwd-mode': { type: 'string', default: 'node' },
     keep: { type: 'boolean', default: false },
     timeline: { type: 'boolean', default: false },
+    stalls: { type: 'boolean', default: false },
     alloc: { type: 'boolean', default: false },
   },
 });
 const MAX = args.rate === 'max';
 const RATE = MAX ? 0 : Number(args.rate);
-if (MAX && args.timeline) {
-  process.stderr.write('--timeline needs the open-loop generator (its request times): give --rate a number, not max\n');
+if (MAX && (args.timeline || args.stalls)) {
+  process.stderr.write('--timeline and --stalls need the open-loop generator (its request times): give --rate a number, not max\n');
   process.exit(2);
 }
 const SECONDS = Number(args.seconds);
@@ -93,7 +96,7 @@ async function wrk(name: string, mode: string, url: string, headers: Record<stri
 
 async function measure(name: string, pid: number, url: string, headers: Record<string, string>, adminPort?: number): Promise<void> {
   for (const mode of args.modes!.split(',')) {
-    const timelineFile = args.timeline ? join(dir, `${name}-${mode}-requests.json`) : undefined;
+    const timelineFile = args.timeline || args.stalls ? join(dir, `${name}-${mode}-requests.json`) : undefined;
     if (MAX) await wrk(name, mode, url, headers, 1); // warm-up, as loadgen's first second
     if (args.alloc) process.kill(pid, 'SIGUSR2'); // alloc-sampler.mjs: start
     const cpu0 = treeCpuSeconds(pid);
@@ -154,6 +157,28 @@ function timelineFlags(name: string): string[] {
   return [`--import=${join(REPO, 'bench/lib/gc-timeline.mjs')}`];
 }
 
+/** With --stalls: the flag and environment that make the process record its event loop's stalls. */
+function stallFlags(name: string): string[] {
+  if (!args.stalls) return [];
+  process.env.SCOPEKEEPER_BENCH_STALLS = join(dir, `${name}-stalls.json`);
+  return [`--import=${join(REPO, 'bench/lib/loop-stalls.mjs')}`];
+}
+
+/** With --stalls, once the process has exited: the stalls of each mode's measured period and the slow requests in them. */
+function stallReport(name: string): void {
+  if (!args.stalls) return;
+  const stalls = JSON.parse(readFileSync(join(dir, `${name}-stalls.json`), 'utf8')) as StallRows;
+  for (const mode of args.modes!.split(',')) {
+    const req = JSON.parse(readFileSync(join(dir, `${name}-${mode}-requests.json`), 'utf8')) as RequestTimes;
+    const s = slowInStalls(req, stalls);
+    process.stdout.write(
+      `${name.padEnd(9)} ${mode.padEnd(4)} event loop stalls (> 4 ms): ${s.stalls}, ${s.stallMs.toFixed(0)} ms in all (longest ` +
+        `${s.longestMs.toFixed(1)}); in them the main thread ran ${s.mainMs.toFixed(0)} ms, the other ` +
+        `threads (V8's helpers) ${s.otherMs.toFixed(0)}; slow requests (> 5 ms) in or just after one: ${s.inStalls} of ${s.slow}\n`,
+    );
+  }
+}
+
 /** With --timeline, once the process has exited: its slow requests of each mode against its mark-compact cycles. */
 function timelineReport(name: string): void {
   if (!args.timeline) return;
@@ -198,7 +223,12 @@ try {
   for (const target of args.targets!.split(',')) {
     if (target === 'fwd-node') {
       const port = await freePort();
-      const flags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags('fwd-node'), ...allocFlags('fwd-node')];
+      const flags = [
+        ...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []),
+        ...timelineFlags('fwd-node'),
+        ...stallFlags('fwd-node'),
+        ...allocFlags('fwd-node'),
+      ];
       const argv = [
         NODE,
         ...flags,
@@ -224,9 +254,15 @@ try {
       await stop(p);
       gcCounts('fwd-node', join(dir, 'fwd-node.log'));
       timelineReport('fwd-node');
+      stallReport('fwd-node');
       continue;
     }
-    const nodeFlags = [...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []), ...timelineFlags(target), ...allocFlags(target)];
+    const nodeFlags = [
+      ...(args['node-flags']?.split(/\s+/).filter(Boolean) ?? []),
+      ...timelineFlags(target),
+      ...stallFlags(target),
+      ...allocFlags(target),
+    ];
     const s = await startSidecar(target, 1, sk, { dir, port: await freePort(), adminPort: await freePort(), upstream, nodeFlags });
     await sleep(1500);
     const token = target === 'sk-mask' ? sk.maskToken : sk.auditToken;
@@ -234,6 +270,7 @@ try {
     await stop(s);
     gcCounts(target, join(dir, `${target}.log`));
     timelineReport(target);
+    stallReport(target);
   }
 } catch (e) {
   // The finally below ends the process: say what failed, or a broken run would look like a quiet one.
