@@ -82,7 +82,8 @@ export class MessageStreamObserver {
   readonly facts: StreamFacts = { usage: {}, complete: false, toolsUsed: [] };
 
   observe(ev: SseEvent): void {
-    if (ev.data === undefined || ev.incomplete) return;
+    if (ev.incomplete) return;
+    // The type first: a delta's data is then never decoded (the parser decodes it on first read).
     const type = sseEventType(ev);
     if (
       type !== 'message_start' &&
@@ -92,9 +93,11 @@ export class MessageStreamObserver {
       type !== 'content_block_start'
     )
       return;
+    const data = ev.data;
+    if (data === undefined) return;
     let obj: unknown;
     try {
-      obj = parseJson(ev.data);
+      obj = parseJson(data);
     } catch (e) {
       // An event too large to read ends the relay (it throws on), as the masker's would.
       if (e instanceof JsonTooLargeError) throw e;

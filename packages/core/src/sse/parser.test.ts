@@ -240,6 +240,72 @@ describe('MessageStreamObserver', () => {
   });
 });
 
+describe('SseParser reads event names and data as they are written', () => {
+  // The names a Messages stream uses are kept as one string each, and a data line is decoded
+  // when it is read: neither may change what a name or a data line reads as.
+  const names = [
+    'message_start',
+    'message_delta',
+    'message_stop',
+    'content_block_start',
+    'content_block_delta',
+    'content_block_stop',
+    'ping',
+    'error',
+    'message_stars',
+    'Message_start',
+    'content_block_delt',
+    'content_block_deltas',
+    'pinG',
+    'errör',
+    'érror',
+    'ping ',
+    '',
+  ];
+  it.each(names)('event: %j, in one chunk and cut at every byte', (name) => {
+    const text = Buffer.from(`event: ${name}\ndata: {"n":"${name}"}\n\n`);
+    for (let cut = 0; cut <= text.length; cut++) {
+      const { events } = parseChunks(cut === 0 ? [text] : [text.subarray(0, cut), text.subarray(cut)]);
+      expect(events.map(plain)).toEqual([{ event: name, data: `{"n":"${name}"}`, id: undefined, retry: undefined, comments: 0 }]);
+    }
+  });
+
+  it('the data of an event reads the same at once, after the next chunks and after end()', () => {
+    const p = new SseParser();
+    const first = p.push(Buffer.from('data: ünï\n\nevent: a\ndata: x\ndata: y\n\ndata: ta'));
+    const early = first.map((e) => e.data);
+    const late = p.push(Buffer.from('il\n\n'));
+    const ended = p.end();
+    expect(early).toEqual(['ünï', 'x\ny']);
+    expect(first.map((e) => e.data)).toEqual(early);
+    expect(late.map((e) => e.data)).toEqual(['tail']);
+    expect(ended).toEqual([]);
+  });
+});
+
+describe('MessageStreamObserver reads only the events it needs', () => {
+  it("never reads a delta's or a ping's data", () => {
+    const obs = new MessageStreamObserver();
+    let reads = 0;
+    const event = (type: string): SseEvent => ({
+      event: type,
+      get data() {
+        reads++;
+        return '{"type":"x"}';
+      },
+      id: undefined,
+      retry: undefined,
+      comments: 0,
+      raw: Buffer.alloc(0),
+      incomplete: false,
+    });
+    for (const t of ['content_block_delta', 'ping', 'content_block_stop']) obs.observe(event(t));
+    expect(reads).toBe(0);
+    obs.observe(event('message_delta'));
+    expect(reads).toBe(1);
+  });
+});
+
 describe('SseParser lines without a colon', () => {
   it('a field name alone has an empty value, and the next line of the chunk keeps its own colon', () => {
     const p = new SseParser();

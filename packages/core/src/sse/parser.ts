@@ -43,7 +43,8 @@ export interface SseEvent {
 
 /**
  * Feed it chunks, get complete blocks back. The chunks passed to push() are referenced, not
- * copied (raw may be a view into them): do not reuse a chunk's memory after pushing it.
+ * copied (raw may be a view into them, and a block's data line is decoded from them when `data`
+ * is first read): do not reuse a chunk's memory after pushing it.
  */
 export class SseParser {
   /** Raw bytes of the current block that arrived in earlier chunks. */
@@ -53,7 +54,16 @@ export class SseParser {
   /** The previous chunk ended with "\r": a "\n" at the start of the next one belongs to it. */
   private skipLF = false;
   private event: string | undefined = undefined;
-  private data: string[] | undefined = undefined;
+  /**
+   * The block's first data line, not yet decoded: its bytes[dataStart, dataEnd). Most blocks have
+   * one, and most of a Messages stream's are deltas that no reader but the masker looks at, so it
+   * is decoded only when the event's `data` is read (the chunk is referenced anyway, by `raw`).
+   */
+  private dataBytes: Buffer | undefined = undefined;
+  private dataStart = 0;
+  private dataEnd = 0;
+  /** The block's data lines after the first, decoded. */
+  private moreData: string[] | undefined = undefined;
   private id: string | undefined = undefined;
   private retry: number | undefined = undefined;
   private comments = 0;
@@ -131,7 +141,8 @@ export class SseParser {
         const held = this.held;
         this.blockParts = [];
         this.lineParts = [];
-        this.data = undefined;
+        this.dataBytes = undefined;
+        this.moreData = undefined;
         this.held = 0;
         throw new SseBlockTooLargeError(`an event still without its end after ${held} bytes (at most ${this.maxBlockBytes} are held)`);
       }
@@ -183,32 +194,36 @@ export class SseParser {
     // (a loop, not indexOf: that would search past the line, to the end of the chunk, for every line without a colon)
     let colon = start;
     while (colon < end && bytes[colon] !== 0x3a) colon++;
-    if (colon === end) colon = -1;
+    // The value: after the colon and one space, or empty when the line has no colon.
+    let v = end;
     let name: string;
-    let value: string;
-    if (colon < 0) {
-      name = bytes.toString('utf8', start, end);
-      value = '';
-    } else {
+    if (colon === end) name = bytes.toString('utf8', start, end);
+    else {
       name = fieldName(bytes, start, colon);
-      let v = colon + 1;
+      v = colon + 1;
       if (v < end && bytes[v] === 0x20) v++;
-      value = v < end ? bytes.toString('utf8', v, end) : '';
     }
     switch (name) {
       case 'data':
-        if (this.data === undefined) this.data = [value];
-        else this.data.push(value);
+        if (this.dataBytes === undefined) {
+          this.dataBytes = bytes;
+          this.dataStart = v;
+          this.dataEnd = end;
+        } else (this.moreData ??= []).push(bytes.toString('utf8', v, end));
         break;
       case 'event':
-        this.event = value;
+        this.event = eventName(bytes, v, end);
         break;
-      case 'id':
+      case 'id': {
+        const value = bytes.toString('utf8', v, end);
         if (!value.includes('\0')) this.id = value;
         break;
-      case 'retry':
+      }
+      case 'retry': {
+        const value = bytes.toString('utf8', v, end);
         if (/^[0-9]+$/.test(value)) this.retry = Number(value);
         break;
+      }
       default:
         break; // unknown fields are ignored
     }
@@ -216,23 +231,84 @@ export class SseParser {
   }
 
   private dispatch(raw: Buffer, incomplete: boolean): SseEvent {
-    const data = this.data;
-    const ev: SseEvent = {
-      event: this.event,
-      data: data === undefined ? undefined : data.length === 1 ? data[0] : data.join('\n'),
-      id: this.id,
-      retry: this.retry,
-      comments: this.comments,
-      raw,
-      incomplete,
-    };
+    const ev = new ParsedEvent(raw, incomplete);
+    ev.event = this.event;
+    ev.id = this.id;
+    ev.retry = this.retry;
+    ev.comments = this.comments;
+    if (this.dataBytes !== undefined) {
+      if (this.moreData === undefined) ev.dataFrom(this.dataBytes, this.dataStart, this.dataEnd);
+      else ev.data = [this.dataBytes.toString('utf8', this.dataStart, this.dataEnd), ...this.moreData].join('\n');
+    }
     this.event = undefined;
-    this.data = undefined;
+    this.dataBytes = undefined;
+    this.moreData = undefined;
     this.id = undefined;
     this.retry = undefined;
     this.comments = 0;
     return ev;
   }
+}
+
+/** A block as the parser reports it: its one data line is decoded on first read (see SseParser.dataBytes). */
+class ParsedEvent implements SseEvent {
+  event: string | undefined = undefined;
+  id: string | undefined = undefined;
+  retry: number | undefined = undefined;
+  comments = 0;
+  readonly raw: Buffer;
+  readonly incomplete: boolean;
+  #data: string | undefined = undefined;
+  #bytes: Buffer | undefined = undefined;
+  #start = 0;
+  #end = 0;
+
+  constructor(raw: Buffer, incomplete: boolean) {
+    this.raw = raw;
+    this.incomplete = incomplete;
+  }
+
+  get data(): string | undefined {
+    if (this.#bytes !== undefined) {
+      this.#data = this.#bytes.toString('utf8', this.#start, this.#end);
+      this.#bytes = undefined;
+    }
+    return this.#data;
+  }
+
+  set data(value: string | undefined) {
+    this.#data = value;
+    this.#bytes = undefined;
+  }
+
+  dataFrom(bytes: Buffer, start: number, end: number): void {
+    this.#bytes = bytes;
+    this.#start = start;
+    this.#end = end;
+  }
+}
+
+/** The `event:` values of a Messages stream: one string each, not one decoded per event. */
+const EVENT_NAMES = [
+  'message_start',
+  'message_delta',
+  'message_stop',
+  'content_block_start',
+  'content_block_delta',
+  'content_block_stop',
+  'ping',
+  'error',
+];
+
+/** The event name bytes[start, end): a known one as its one string, any other decoded. */
+function eventName(b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  next: for (const name of EVENT_NAMES) {
+    if (name.length !== n) continue;
+    for (let i = 0; i < n; i++) if (b[start + i] !== name.charCodeAt(i)) continue next;
+    return name;
+  }
+  return b.toString('utf8', start, end);
 }
 
 /** The name of the field bytes[start, colon): the frequent ones are recognised without making a string of them. */
