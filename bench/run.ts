@@ -13,7 +13,7 @@
 //          --hpm <module> (adds fwd-hpm: express + that http-proxy-middleware release),
 //          --no-litellm, --no-docs, --out FILE
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,7 @@ import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY, type SkSetup 
 import { ensureLitellm, startLitellm, MASTER_KEY, SSE_MODEL, CACHE } from './lib/litellm.ts';
 import { portkeyHeaders, portkeyVersion, startPortkey } from './lib/portkey.ts';
 import { writeWrkScript, runWrk, WRK, type WrkResult } from './lib/wrk.ts';
+import { ensureTools } from './lib/tools.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
 import { summarise, type ProfileSummary } from './lib/cpuprofile.ts';
 import { spread, type Spread } from './lib/stats.ts';
@@ -114,26 +115,6 @@ export interface RunRecord {
 }
 
 // ------------------------------------------------------------------------------- preflight
-
-function ensureTools(): void {
-  const missing = [
-    ['nginx', NGINX],
-    ['wrk', WRK],
-  ].filter(([, bin]) => !existsSync(bin!));
-  if (missing.length === 0) return;
-  const names = missing.map(([n]) => (n === 'nginx' ? 'nginx-light' : n!));
-  log(`${missing.map(([n]) => n).join(' and ')} not found: installing the Debian package(s) ${names.join(' ')} (apt-get; needs root)…`);
-  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  const install = spawnSync('apt-get', ['install', '-y', '-qq', ...names], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (update.status !== 0 || install.status !== 0 || missing.some(([, bin]) => !existsSync(bin!))) {
-    throw new Error(
-      `could not install ${names.join(' ')}: run "apt-get install -y ${names.join(' ')}" as root (or set NGINX_BIN / WRK_BIN) and try again`,
-    );
-  }
-}
 
 function versionOf(cmd: string, argv: string[]): string {
   const r = spawnSync(cmd, argv, { encoding: 'utf8' });
@@ -355,7 +336,7 @@ async function main(): Promise<void> {
   else log(`only ${NCORES} core: running without pinning; the figures are not comparable with a 2-core run`);
   const priority = raisePriority();
   if (priority.startsWith('normal')) log(`${priority}: other work on the machine will show in the figures`);
-  ensureTools();
+  ensureTools(log);
   const only = args.only ? new Set(args.only.split(',')) : undefined;
   const want = (id: TargetId) => !only || only.has(id);
   const dir = mkdtempSync(join(tmpdir(), 'scopekeeper-bench-'));

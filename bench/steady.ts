@@ -30,6 +30,7 @@ import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
 import { formatAllocations, summariseAllocations } from './lib/heapprofile.ts';
 import { slowInCycles, slowInStalls, type GcRows, type RequestTimes, type StallRows } from './lib/timeline.ts';
 import { writeWrkScript, runWrk } from './lib/wrk.ts';
+import { ensureTools } from './lib/tools.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -214,6 +215,7 @@ function gcCounts(name: string, log: string): void {
   process.stdout.write(`${name.padEnd(9)} GC over its life: ${count(': Scavenge')} scavenges, ${count(': Mark-Compact')} mark-compacts\n`);
 }
 
+ensureTools((line) => process.stderr.write(`steady: ${line}\n`));
 try {
   const upPort = await freePort();
   await startNginx('upstream', 0, join(dir, 'upstream'), writeUpstreamConfig(join(dir, 'upstream'), upPort), upPort, '/healthz');

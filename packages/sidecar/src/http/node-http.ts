@@ -16,17 +16,26 @@ export class NoAnswerError extends Error {
 }
 
 /**
- * Calls `fail` when `req` ends with neither 'response' nor 'error'. node:http hands a 101 to an
- * 'upgrade' listener, or else destroys the socket and emits only 'close'; a timer on that socket
- * goes with it. Every outgoing request of the sidecar registers this, so an upstream, an MCP server
- * or an issuer that switches protocols unasked (hop-by-hop headers are never forwarded) fails that
+ * Calls `fail` when `req` closes without a response. node:http hands a 101 to an 'upgrade'
+ * listener, or else destroys the socket and emits only 'close'; a timer on that socket goes with
+ * it. Every outgoing request of the sidecar registers this, so an upstream, an MCP server or an
+ * issuer that switches protocols unasked (hop-by-hop headers are never forwarded) fails that
  * request instead of leaving it, its caller and its concurrency slot waiting for ever. After an
- * answer or an error, `fail` is a no-op for the caller's settled promise.
+ * 'error', `fail` is a no-op for the caller's settled promise. A request that was answered closes
+ * without building the error: an Error's stack trace was 3.4% of the sidecar's busy time under
+ * load when every request's 'close' built one (docs/benchmarks.md, bench/NOTES.md).
  */
 export function failWithoutAnswer(req: Http.ClientRequest, fail: (e: NoAnswerError) => void): void {
+  let answered = false;
+  req.once('response', () => {
+    answered = true;
+  });
   req.once('upgrade', (_res: Http.IncomingMessage, socket: { destroy(): void }) => {
+    answered = true;
     socket.destroy();
     fail(new NoAnswerError('answered 101 Switching Protocols, which no request asked for', 'UPSTREAM_SWITCHED_PROTOCOLS'));
   });
-  req.once('close', () => fail(new NoAnswerError('closed the connection before an answer', 'UPSTREAM_CLOSED')));
+  req.once('close', () => {
+    if (!answered) fail(new NoAnswerError('closed the connection before an answer', 'UPSTREAM_CLOSED'));
+  });
 }
