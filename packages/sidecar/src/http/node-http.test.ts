@@ -49,3 +49,11 @@ test('an unasked 101 Switching Protocols: fail once, UPSTREAM_SWITCHED_PROTOCOLS
   expect(answered).toBe(false);
   expect(failed.map((e) => e.code)).toEqual(['UPSTREAM_SWITCHED_PROTOCOLS']);
 });
+
+test('a 103 Early Hints and then a close: fail once, UPSTREAM_CLOSED (an interim answer is not an answer)', async () => {
+  const { failed, answered } = await failures((req, res) => {
+    res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' }, () => req.socket.destroy());
+  });
+  expect(answered).toBe(false);
+  expect(failed.map((e) => e.code)).toEqual(['UPSTREAM_CLOSED']);
+});
