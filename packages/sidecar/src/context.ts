@@ -37,7 +37,7 @@ export function newRequestId(): string {
 export class RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly requestId = newRequestId();
+  readonly requestId: string;
   readonly startedAt: number;
   /** hrtime at start, for overhead = total - upstream. */
   readonly t0 = process.hrtime.bigint();
@@ -66,10 +66,12 @@ export class RequestContext {
   /** The audit record has been written (or is being written). */
   done = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse, now: number) {
+  /** `requestId`: the one its caller was already told (a connection answered before its request was read). */
+  constructor(req: IncomingMessage, res: ServerResponse, now: number, requestId = newRequestId()) {
     this.req = req;
     this.res = res;
     this.startedAt = now;
+    this.requestId = requestId;
   }
 
   /** The body read whole: its bytes stay taken from the body budget until dropBody(), at the latest when the response closes. */

@@ -5,15 +5,20 @@ import { http } from './http/node-http.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type Express } from 'express';
 import { limitConnections, type ConnectionLimit } from '@scopekeeper/core';
-import { RequestContext } from './context.ts';
+import { newRequestId, RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
 import { callerKey, ConcurrencyGate, type Turnaway } from './http/overload.ts';
-import { ADMIN_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, FRESH_CONNECTION_GRACE_MS } from './http/connections.ts';
+import {
+  ADMIN_MAX_CONNECTIONS,
+  ANSWERED_UNREAD_LINGER_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  FRESH_CONNECTION_GRACE_MS,
+} from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { targetProblem } from './http/target.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { messages, models, probe, service } from './pipeline/routes.ts';
-import { refuse } from './pipeline/refuse.ts';
+import { recordRefused, refusalText, refuse } from './pipeline/refuse.ts';
 import { buildDataPath, type DataPath } from './pipeline/env.ts';
 import type { SidecarDeps, SidecarOptions } from './options.ts';
 
@@ -36,8 +41,10 @@ export class Sidecar {
   private dataServer: Server | undefined;
   private adminServer: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private connections: ConnectionLimit | undefined;
+  private connections: ConnectionLimit<Socket> | undefined;
   private connectionsWarnedAt = 0;
+  /** Connections answered 529 before anything was read (past twice --max-connections), with the request id they were told. */
+  private readonly answeredUnread = new Map<Socket, string>();
   /**
    * The context of every request not yet closed, by its req (the router hands layers req, not the
    * context). A Map whose entry goes when the response closes, not a WeakMap: V8's scavenger keeps
@@ -74,9 +81,11 @@ export class Sidecar {
     );
     this.dataServer.keepAliveTimeout = 65_000;
     const max = this.dp.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    const connections: ConnectionLimit = limitConnections(this.dataServer, max, {
+    const connections: ConnectionLimit<Socket> = limitConnections<Socket>(this.dataServer, max, {
       overflow: max,
       freshGraceMs: FRESH_CONNECTION_GRACE_MS,
+      answerUnread: (s) => this.answerUnread(s, connections),
+      unread: max,
       onClosed: () => this.warnConnections(connections),
     });
     this.connections = connections;
@@ -124,7 +133,7 @@ export class Sidecar {
   }
 
   /** At most once a minute: connections were closed or turned away to stay within --max-connections. */
-  private warnConnections(connections: ConnectionLimit): void {
+  private warnConnections(connections: ConnectionLimit<Socket>): void {
     const now = Date.now();
     if (now - this.connectionsWarnedAt < 60_000) return;
     this.connectionsWarnedAt = now;
@@ -135,15 +144,43 @@ export class Sidecar {
     );
   }
 
+  /**
+   * Past twice --max-connections (http/connections.ts): the connection is answered 529 with
+   * retry-after at once, before anything of it is read, and closed when its caller closes it, or
+   * after a moment. A burst larger than the limits gets answers its SDK retries, not resets; what
+   * the caller sends meanwhile is read and dropped (closing on unread bytes would reset the
+   * connection, and could lose the answer), and a request in it is recorded (see accept()).
+   */
+  private answerUnread(s: Socket, connections: ConnectionLimit<Socket>): void {
+    const requestId = newRequestId();
+    this.answeredUnread.set(s, requestId);
+    const linger = setTimeout(() => s.destroy(), ANSWERED_UNREAD_LINGER_MS).unref();
+    s.once('close', () => {
+      clearTimeout(linger);
+      this.answeredUnread.delete(s);
+    });
+    s.end(refusalText('tooManyConnections', { open: connections.open, max: connections.max }, requestId));
+    this.warnConnections(connections);
+  }
+
   /** Every request: its context, then the gate; past the gate the router. */
   private accept(req: IncomingMessage, res: ServerResponse): void {
-    const ctx = new RequestContext(req, res, this.dp.now());
+    const told = this.answeredUnread.get(req.socket);
+    const ctx = new RequestContext(req, res, this.dp.now(), told);
     this.inFlight.set(req, ctx);
     res.once('close', () => this.inFlight.delete(req));
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));
     if (this.draining) res.setHeader('connection', 'close');
     const connections = this.connections;
+    if (told !== undefined && connections) {
+      // Its answer went out before it was read (answerUnread): recorded, its body dropped, nothing
+      // written; once all of it is read the connection closes without waiting for its caller, so
+      // the band of such connections empties as fast as the sidecar reads them.
+      req.once('end', () => closeOnceWritten(req.socket));
+      req.resume();
+      return recordRefused(this.dp, ctx, 'tooManyConnections', { open: connections.open, max: connections.max }, 529);
+    }
     if (connections?.isOver(req.socket)) {
       // Kept past --max-connections only to say so (http/connections.ts): answered, then closed.
       res.setHeader('connection', 'close');
@@ -234,6 +271,12 @@ export class Sidecar {
     if (!ctx.done) refuse(this.dp, ctx, 'internalError', undefined);
     else if (!ctx.res.writableEnded) ctx.res.destroy();
   }
+}
+
+/** Closes `s` once what was written to it is with the kernel (closing before would cut the answer). */
+function closeOnceWritten(s: Socket): void {
+  if (s.writableFinished) s.destroy();
+  else s.once('finish', () => s.destroy());
 }
 
 function addr(s: Server): string {

@@ -114,7 +114,7 @@ export function sidecarCommand(): Command {
     .addOption(
       opt(
         '--max-connections <n>',
-        'connections kept open on the data port; past it the longest idle one is closed, or the new one answered 529 (up to twice as many)',
+        'connections kept open on the data port; past it the longest idle one is closed, or the new one answered 529 (up to three times as many)',
       )
         .argParser(int('--max-connections'))
         .default(DEFAULT_MAX_CONNECTIONS),

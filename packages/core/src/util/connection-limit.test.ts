@@ -190,6 +190,58 @@ describe('overflow and the grace of connections not used yet (a burst opens its 
     expect([limit.closed, limit.overTotal]).toEqual([1, 2]);
   });
 
+  test('past max + overflow, up to `unread` connections are handed to answerUnread instead of closed; past that one is closed at once', async () => {
+    const clock = { t: 1_000 };
+    const handed: Socket[] = [];
+    const limit = new ConnectionLimit<Socket>(2, {
+      overflow: 2,
+      freshGraceMs: 1_000,
+      now: () => clock.t,
+      answerUnread: (s) => handed.push(s),
+      unread: 2,
+    });
+    const s = sockets(7);
+    for (const x of s.slice(0, 4)) expect(limit.opened(x)).toBe(true);
+    expect([limit.opened(s[4]!), limit.opened(s[5]!)]).toEqual([false, false]);
+    expect(handed).toEqual([s[4], s[5]]);
+    // Open, and counted, until they close; neither closed nor over.
+    expect([limit.open, limit.closed, limit.overTotal, limit.unreadTotal]).toEqual([6, 0, 2, 2]);
+    expect([limit.isOver(s[4]!), destroyed(s)]).toEqual([false, [false, false, false, false, false, false, false]]);
+    // The band of unread answers is full: the next is closed at once.
+    expect(limit.opened(s[6]!)).toBe(false);
+    expect([s[6]!.destroyed, limit.closed, handed.length]).toEqual([true, 1, 2]);
+    // One of them closes: the next past the limits is handed over again.
+    s[4]!.destroy();
+    await tick();
+    const [late] = sockets(1) as [Socket];
+    expect(limit.opened(late)).toBe(false);
+    expect([late.destroyed, handed.at(-1) === late, limit.unreadTotal]).toEqual([false, true, 3]);
+  });
+
+  test('a connection answered unread is never closed for room, even once its request (read after the answer) is over', () => {
+    const handed: Socket[] = [];
+    const limit = new ConnectionLimit<Socket>(1, { answerUnread: (s) => handed.push(s), unread: 1 });
+    const [a, b, c] = sockets(3) as [Socket, Socket, Socket];
+    limit.opened(a);
+    limit.busy(a);
+    limit.opened(b); // a is in a request: b is answered unread
+    expect(handed).toEqual([b]);
+    limit.busy(b);
+    limit.free(b);
+    limit.free(a); // a waits for its next request: the one to close for room
+    limit.opened(c);
+    expect(destroyed([a, b, c])).toEqual([true, false, false]);
+  });
+
+  test('without answerUnread, `unread` hands nothing over: past max + overflow the new one is closed', () => {
+    const limit = new ConnectionLimit<Socket>(1, { unread: 5 });
+    const [a, b] = sockets(2) as [Socket, Socket];
+    limit.opened(a);
+    limit.busy(a);
+    expect(limit.opened(b)).toBe(false);
+    expect([b.destroyed, limit.unreadTotal]).toEqual([true, 0]);
+  });
+
   test('once the grace is over, the unused connection waiting longest is closed for room as before', () => {
     const { limit, clock } = burstLimit();
     const [a, b, c, d] = sockets(4) as [Socket, Socket, Socket, Socket];

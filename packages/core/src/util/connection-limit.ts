@@ -12,6 +12,9 @@
 // without an answer). With `freshGraceMs`, a connection not yet used is not closed for room until
 // it has been open that long; with `overflow`, up to that many more connections are kept instead,
 // marked *over*: the server answers their first request "too busy, retry" and closes them.
+// Past that, up to `unread` more are handed to `answerUnread`: the server answers "too busy" at
+// once, before reading anything, and closes them soon (a burst larger still gets answers, not
+// resets). Past all of it a new connection is closed at once: the bound on memory stays.
 
 /** What the limit needs of a connection (a net.Socket or tls.TLSSocket is one). */
 export interface Connection {
@@ -37,7 +40,7 @@ export interface ConnectionServer<C extends Connection> {
 export function limitConnections<C extends Connection>(
   server: ConnectionServer<C>,
   max: number,
-  opts: { on?: 'connection' | 'secureConnection'; onClosed?: () => void } & OverflowOptions = {},
+  opts: { on?: 'connection' | 'secureConnection'; onClosed?: () => void } & OverflowOptions<C> = {},
 ): ConnectionLimit<C> {
   const limit = new ConnectionLimit<C>(max, opts);
   server.on(opts.on ?? 'connection', (s: C) => {
@@ -53,11 +56,19 @@ export function limitConnections<C extends Connection>(
   return limit;
 }
 
-export interface OverflowOptions {
-  /** Connections kept past `max` (marked over) when none can be closed for room; past `max + overflow` a new one is closed. Default 0. */
+export interface OverflowOptions<C extends Connection = Connection> {
+  /** Connections kept past `max` (marked over) when none can be closed for room; past `max + overflow` a new one is closed (or handed to `answerUnread`). Default 0. */
   overflow?: number;
   /** A connection not yet used is not closed for room until it has been open this long. Default 0. */
   freshGraceMs?: number;
+  /**
+   * Past `max + overflow`, up to `unread` connections open at once are handed here instead of
+   * being closed at once: the server answers each without reading it and closes it soon (open,
+   * and counted, until then). Default: none, every one is closed at once.
+   */
+  answerUnread?: (s: C) => void;
+  /** Most connections handed to `answerUnread` and not yet closed. Default 0. */
+  unread?: number;
   /** The clock (tests). */
   now?: () => number;
 }
@@ -67,6 +78,8 @@ export class ConnectionLimit<C extends Connection = Connection> {
   readonly overflow: number;
   readonly #freshGraceMs: number;
   readonly #now: () => number;
+  readonly #answerUnread: ((s: C) => void) | undefined;
+  readonly #unreadMax: number;
   #open = 0;
   /**
    * Connections without a request in them, the one waiting longest first (a Map keeps insertion
@@ -78,14 +91,19 @@ export class ConnectionLimit<C extends Connection = Connection> {
   readonly #requests = new Map<C, number>();
   /** Connections kept past `max`: the server answers their first request "too busy" and closes them. */
   readonly #over = new Set<C>();
+  /** Connections handed to `answerUnread`, not closed yet: not waiting for a request, never closed for room. */
+  readonly #unread = new Set<C>();
   #closed = 0;
   #overTotal = 0;
+  #unreadTotal = 0;
 
-  constructor(max: number, opts: OverflowOptions = {}) {
+  constructor(max: number, opts: OverflowOptions<C> = {}) {
     this.max = max;
     this.overflow = opts.overflow ?? 0;
     this.#freshGraceMs = opts.freshGraceMs ?? 0;
     this.#now = opts.now ?? Date.now;
+    this.#answerUnread = opts.answerUnread;
+    this.#unreadMax = opts.answerUnread ? (opts.unread ?? 0) : 0;
   }
 
   get open(): number {
@@ -107,12 +125,17 @@ export class ConnectionLimit<C extends Connection = Connection> {
     return this.#overTotal;
   }
 
+  /** Connections handed to `answerUnread` so far (past `max + overflow`). */
+  get unreadTotal(): number {
+    return this.#unreadTotal;
+  }
+
   /** Whether `s` was kept past `max`: its server answers its request "too busy, retry" and closes it. */
   isOver(s: C): boolean {
     return this.#over.has(s);
   }
 
-  /** A new connection; false when it was closed at once (every other one is in a request, or too new to close). */
+  /** A new connection; false when it was closed at once or handed to `answerUnread` (every other one is in a request, or too new to close). */
   opened(s: C): boolean {
     const now = this.#now();
     this.#open++;
@@ -122,11 +145,18 @@ export class ConnectionLimit<C extends Connection = Connection> {
       this.#waiting.delete(s);
       this.#requests.delete(s);
       this.#over.delete(s);
+      this.#unread.delete(s);
     });
     if (this.#open > this.max && !this.#closeOneForRoom(now)) {
       if (this.#open > this.max + this.overflow) {
-        this.#closed++;
-        s.destroy();
+        if (this.#unread.size < this.#unreadMax) {
+          this.#unreadTotal++;
+          this.#unread.add(s);
+          this.#answerUnread!(s);
+        } else {
+          this.#closed++;
+          s.destroy();
+        }
         return false;
       }
       this.#over.add(s);
@@ -162,7 +192,8 @@ export class ConnectionLimit<C extends Connection = Connection> {
     const n = this.#requests.get(s);
     if (n === undefined) return;
     this.#requests.set(s, n - 1);
-    // (an over connection is closed after its answer: it does not wait for another request)
-    if (n === 1 && !this.#over.has(s)) this.#waiting.set(s, 0);
+    // (an over connection is closed after its answer, an unread one after its early answer:
+    // neither waits for another request)
+    if (n === 1 && !this.#over.has(s) && !this.#unread.has(s)) this.#waiting.set(s, 0);
   }
 }

@@ -12,9 +12,18 @@ export const DEFAULT_MAX_CONNECTIONS = 1024;
  * --max-connections, a connection not used yet is not closed for room before it has been open this
  * long, and up to --max-connections more are kept (so at most twice as many, ~40 MB at the
  * default) and their requests answered 529 with retry-after, then closed: a caller of a burst gets
- * an answer its SDK retries, not a reset. Past twice the limit a new connection is closed at once.
+ * an answer its SDK retries, not a reset. Past twice the limit, up to --max-connections more are
+ * answered the same 529 at once, before anything of them is read, and closed
+ * (ANSWERED_UNREAD_LINGER_MS); only past three times the limit is a new one closed at once.
  */
 export const FRESH_CONNECTION_GRACE_MS = 2_000;
+
+/**
+ * How long a connection answered before it was read stays open for its caller to read the answer
+ * and close it (then it is closed from this side). Short, since such connections come only past
+ * twice the limit: they are what bounds the sidecar's memory in a flood of connections.
+ */
+export const ANSWERED_UNREAD_LINGER_MS = 2_000;
 
 /** Seconds a caller turned away for connections is asked to wait. */
 export const CONNECTIONS_RETRY_AFTER_S = 1;

@@ -4,10 +4,11 @@
 // each cost the sidecar ~13 KB; 18,000 of them took the compiled sidecar to 273 MB of RSS, past its
 // container's 256Mi. The concurrency gate counts requests, not connections.
 import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { runSidecar } from '../../src/run.ts';
 import { silentLogger } from '../../src/log.ts';
-import { assertHealthy, recordAttack } from './support.ts';
+import { assertHealthy, completeJsonLines, recordAttack } from './support.ts';
 
 const SUITE = 'bursts and overload';
 
@@ -20,11 +21,19 @@ interface Conn {
   closed: boolean;
 }
 
-/** A connection that sends `request` and keeps what comes back; it is not closed from this side. */
-function open(url: string, request: string): Promise<Conn> {
+/**
+ * A connection that sends `request` and keeps what comes back; it is not closed from this side
+ * (with `halfOpen`, not even once the sidecar closes its side: the sidecar must close it).
+ */
+function open(url: string, request: string, halfOpen = false): Promise<Conn> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const c: Conn = { socket: connect(Number(port), hostname), statuses: [], text: '', closed: false };
+    const c: Conn = {
+      socket: connect({ port: Number(port), host: hostname, allowHalfOpen: halfOpen }),
+      statuses: [],
+      text: '',
+      closed: false,
+    };
     c.socket.on('error', () => undefined);
     c.socket.on('close', () => (c.closed = true));
     c.socket.on('data', (d: Buffer) => {
@@ -92,12 +101,12 @@ describe('--max-connections', () => {
     await assertHealthy(world);
   });
 
-  test('with every connection in a request, new ones are answered 529 and closed; past twice the limit one is closed before it is read; once they end, requests are served', async () => {
+  test('with every connection in a request, new ones are answered 529 and closed; past twice the limit answered before they are read; past three times closed; once they end, requests are served', async () => {
     for (const c of conns.splice(0)) c.socket.destroy();
     await until(() => openConnections(world) === 0);
     const busy: Conn[] = [];
     // (from two callers, so that together they take all 24 slots and the 16 places in the queue)
-    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:3000 wait', i % 2 ? other : token)));
+    for (let i = 0; i < 40; i++) busy.push(await open(world.url, messages('STUB:slow:4000 wait', i % 2 ? other : token)));
     conns.push(...busy);
     // (each in its request: read, and waiting for the slow upstream)
     await until(() => world.sidecar.openRequests === 40);
@@ -107,14 +116,51 @@ describe('--max-connections', () => {
     await until(() => told.closed, 2000);
     expect([told.closed, told.statuses, told.text]).toEqual([true, [529], expect.stringMatching(/\r\nretry-after: 1\r\n/i)]);
     expect(told.text).toMatch(/more than --max-connections \(40\); retry after 1 s on a new connection/);
-    // 40 more that send nothing yet fill the band past the limit (80 open): the next is closed unread.
+    // 40 more that send nothing yet fill the band past the limit (80 open): the next is answered
+    // the same 529 at once, before its request is read (before: closed unread, a reset to its caller).
     const silent: Conn[] = [];
     for (let i = 0; i < 40; i++) silent.push(await open(world.url, ''));
     conns.push(...silent);
     const extra = await open(world.url, messages('hi'));
     conns.push(extra);
-    await until(() => extra.closed, 2000);
-    expect([extra.closed, extra.statuses]).toEqual([true, []]);
+    await until(() => extra.closed, 3000);
+    expect([extra.closed, extra.statuses]).toEqual([true, [529]]);
+    const [head, body] = extra.text.split('\r\n\r\n');
+    expect(head).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(JSON.parse(body!)).toMatchObject({
+      type: 'error',
+      error: { type: 'overloaded_error', message: expect.stringMatching(/more than --max-connections \(40\)/) },
+    });
+    // Its request, read after the answer, is recorded once, under the request id it was told.
+    const toldId = /\r\nx-scopekeeper-request-id: (\S+)\r\n/i.exec(extra.text)?.[1];
+    expect(toldId).toMatch(/^req_sk_/);
+    const recordOf = async (id: string) => {
+      let found: { requestId: string; status: number; reasons: string[] }[] = [];
+      await until(() => {
+        found = completeJsonLines<{ requestId: string; status: number; reasons: string[] }>(readFileSync(world.auditFile, 'utf8')).filter(
+          (r) => r.requestId === id,
+        );
+        return found.length > 0;
+      });
+      return found;
+    };
+    expect((await recordOf(toldId!)).map((r) => [r.status, r.reasons])).toEqual([[529, ['Connections']]]);
+    // Callers that neither send nor close fill that band too (40 more, each answered at once);
+    // past three times the limit a new one is closed before anything is sent or read.
+    const unread: Conn[] = [];
+    for (let i = 0; i < 40; i++) unread.push(await open(world.url, '', true));
+    conns.push(...unread);
+    await until(() => unread.every((c) => c.statuses.length === 1));
+    expect(unread.map((c) => c.statuses[0])).toEqual(Array(40).fill(529));
+    const past = await open(world.url, messages('hi'));
+    conns.push(past);
+    await until(() => past.closed, 2000);
+    expect([past.closed, past.statuses]).toEqual([true, []]);
+    // The sidecar closes them soon (they bound its memory) though their callers keep them open.
+    expect(openConnections(world)).toBe(120);
+    await until(() => openConnections(world) === 80, 5000);
+    expect(openConnections(world)).toBe(80);
     // One of the silent ones sends its request now: told, too.
     silent[0]!.socket.write(messages('hi'));
     await until(() => silent[0]!.closed, 2000);
