@@ -43,8 +43,11 @@ export class Sidecar {
   private readonly sockets = new Set<Socket>();
   private connections: ConnectionLimit<Socket> | undefined;
   private connectionsWarnedAt = 0;
-  /** Connections answered 529 before anything was read (past twice --max-connections), with the request id they were told. */
-  private readonly answeredUnread = new Map<Socket, string>();
+  /**
+   * Connections answered 529 before anything was read (past twice --max-connections): the request
+   * id they were told, until a request read on them takes it (a second one, pipelined, gets its own).
+   */
+  private readonly answeredUnread = new Map<Socket, { requestId: string | undefined }>();
   /**
    * The context of every request not yet closed, by its req (the router hands layers req, not the
    * context). A Map whose entry goes when the response closes, not a WeakMap: V8's scavenger keeps
@@ -153,7 +156,7 @@ export class Sidecar {
    */
   private answerUnread(s: Socket, connections: ConnectionLimit<Socket>): void {
     const requestId = newRequestId();
-    this.answeredUnread.set(s, requestId);
+    this.answeredUnread.set(s, { requestId });
     const linger = setTimeout(() => s.destroy(), ANSWERED_UNREAD_LINGER_MS).unref();
     s.once('close', () => {
       clearTimeout(linger);
@@ -166,7 +169,8 @@ export class Sidecar {
   /** Every request: its context, then the gate; past the gate the router. */
   private accept(req: IncomingMessage, res: ServerResponse): void {
     const told = this.answeredUnread.get(req.socket);
-    const ctx = new RequestContext(req, res, this.dp.now(), told);
+    const ctx = new RequestContext(req, res, this.dp.now(), told?.requestId);
+    if (told) told.requestId = undefined;
     this.inFlight.set(req, ctx);
     res.once('close', () => this.inFlight.delete(req));
     // A write after the caller went away must not become an uncaught 'error' event.

@@ -146,6 +146,22 @@ describe('--max-connections', () => {
       return found;
     };
     expect((await recordOf(toldId!)).map((r) => [r.status, r.reasons])).toEqual([[529, ['Connections']]]);
+    // Two requests pipelined on such a connection: one answer, neither served, two records under two ids.
+    const refusedIds = () =>
+      completeJsonLines<{ requestId: string; reasons: string[] }>(readFileSync(world.auditFile, 'utf8'))
+        .filter((r) => r.reasons[0] === 'Connections')
+        .map((r) => r.requestId);
+    const refusedBefore = refusedIds().length;
+    const piped = await open(world.url, messages('hi') + messages('hi'));
+    conns.push(piped);
+    await until(() => piped.closed, 3000);
+    expect(piped.statuses).toEqual([529]);
+    const pipedId = /\r\nx-scopekeeper-request-id: (\S+)\r\n/i.exec(piped.text)?.[1];
+    await until(() => refusedIds().length >= refusedBefore + 2);
+    const pipedRecords = refusedIds().slice(refusedBefore);
+    expect(pipedRecords).toHaveLength(2);
+    expect(pipedRecords).toContain(pipedId);
+    expect(new Set(pipedRecords).size).toBe(2);
     // Callers that neither send nor close fill that band too (40 more, each answered at once);
     // past three times the limit a new one is closed before anything is sent or read.
     const unread: Conn[] = [];
