@@ -23,15 +23,34 @@ interface Answer {
   errorType: string | undefined;
   /** The body of an answer that is not 200 (an error's message). */
   error?: string;
+  /** A streamed 200's body: whether its stream ended (message_stop), and whether the address in the prompt came back unmasked. */
+  streamEnded?: boolean;
+  leaked?: boolean;
   /** The connection failed without an HTTP answer. */
   reset?: string;
 }
 
-/** `n` requests sent at once, each on its own connection; resolves when every one has ended. */
-function burst(world: World, token: string, n: number, content: string): Promise<Answer[]> {
+/** The text a client reads from an event stream: its text deltas joined (the stub splits the text across them). */
+function streamedText(sse: string): string {
+  let out = '';
+  for (const line of sse.split('\n')) {
+    if (!line.startsWith('data: ')) continue;
+    const delta = (JSON.parse(line.slice(6)) as { delta?: { type?: string; text?: string } }).delta;
+    if (delta?.type === 'text_delta') out += delta.text;
+  }
+  return out;
+}
+
+/** `n` requests sent at once, each on its own connection (streamed answers with `stream`); resolves when every one has ended. */
+function burst(world: World, token: string, n: number, content: string, stream = false): Promise<Answer[]> {
   const { hostname, port } = new URL(world.url);
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
-  const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content }] });
+  const body = JSON.stringify({
+    model: 'claude-sonnet-4-5',
+    max_tokens: 32,
+    messages: [{ role: 'user', content }],
+    ...(stream ? { stream: true } : {}),
+  });
   const one = () =>
     new Promise<Answer>((resolve) => {
       const req = request(
@@ -57,6 +76,9 @@ function burst(world: World, token: string, n: number, content: string): Promise
               retryAfter: res.headers['retry-after'] as string | undefined,
               errorType: errorTypeOf(text),
               ...(res.statusCode === 200 ? {} : { error: text }),
+              ...(stream && res.statusCode === 200
+                ? { streamEnded: text.includes('event: message_stop'), leaked: streamedText(text).includes('ana@example.com') }
+                : {}),
             }),
           );
         },
@@ -90,12 +112,12 @@ async function auditRecords(world: World, n: number): Promise<{ requestId: strin
   }
 }
 
-async function check(world: World, label: string, content: string): Promise<void> {
+async function check(world: World, label: string, content: string, stream = false): Promise<void> {
   const token = await world.saToken('support-bot');
   await assertHealthy(world); // warms the JWKS cache and the pools
   const before = await settledHeap();
   const auditBefore = completeJsonLines(await readFile(world.auditFile, 'utf8')).length;
-  const answers = await burst(world, token, BURST, content);
+  const answers = await burst(world, token, BURST, content, stream);
   const ok = answers.filter((a) => a.status === 200).length;
   const overloaded = answers.filter((a) => a.status === 529);
   const other = answers.filter((a) => a.status !== 200 && a.status !== 529);
@@ -109,6 +131,8 @@ async function check(world: World, label: string, content: string): Promise<void
   expect(other).toEqual([]);
   expect(ok).toBeGreaterThan(0);
   for (const a of overloaded) expect([a.errorType, Number(a.retryAfter) > 0]).toEqual(['overloaded_error', true]);
+  // A streamed answer is whole and masked, however many run at once.
+  if (stream) expect(answers.filter((a) => a.status === 200 && (!a.streamEnded || a.leaked))).toEqual([]);
   // Exactly one audit record per request, none for anything else.
   const ids = answers.map((a) => a.requestId);
   expect(new Set(ids).size).toBe(BURST);
@@ -138,6 +162,16 @@ describe('a burst of 2,000 concurrent requests', () => {
   test('against a slow upstream (1 s per answer): queued requests that wait too long get 529, never a reset', async () => {
     world = await startWorld({ flags: { ...flags, maxConcurrent: 64, maxQueued: 256, maxQueueWait: 1 } });
     await check(world, 'slow upstream (1 s), 16 sockets, 64 at once, 1 s queue wait', 'STUB:slow:1000 hello');
+  }, 120_000);
+
+  test('streamed, masked as they stream, against a 16-socket pool: every request answered (200 or 529), one audit record each', async () => {
+    world = await startWorld({ flags });
+    await check(
+      world,
+      'streamed (stream: true), masked (an e-mail in every answer), 16-socket upstream pool',
+      'write to ana@example.com',
+      true,
+    );
   }, 120_000);
 });
 
