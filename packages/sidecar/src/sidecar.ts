@@ -149,8 +149,8 @@ export class Sidecar {
 
   /**
    * Past twice --max-connections (http/connections.ts): the connection is answered 529 with
-   * retry-after at once, before anything of it is read, and closed when its caller closes it, or
-   * after a moment. A burst larger than the limits gets answers its SDK retries, not resets; what
+   * retry-after at once, before anything of it is read, and closed once its request is read, when
+   * its caller closes it, or after ANSWERED_UNREAD_LINGER_MS, whichever comes first. A burst larger than the limits gets answers its SDK retries, not resets; what
    * the caller sends meanwhile is read and dropped (closing on unread bytes would reset the
    * connection, and could lose the answer), and a request in it is recorded (see accept()).
    */
