@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../src/testing/mcp-crm.ts';
-import { approve, auditRecords, until } from './mcp-helpers.ts';
+import { approve, auditRecords, crmScopeLoaded, until } from './mcp-helpers.ts';
 import { addScope } from './helpers.ts';
 import { expectRefusalWhere, type Upstream } from './refusal.ts';
 
@@ -48,12 +48,7 @@ beforeAll(async () => {
   world = await startWorld();
   crm = await new McpCrm().start();
   await addScope(world, 'agent-crm', 'agent-crm-bot', scope(['mcp__crm__export_*']));
-  const token = await world.saToken('agent-crm-bot');
-  await until(
-    async () =>
-      (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
-    'the scope to load',
-  );
+  await crmScopeLoaded(world, 'agent-crm-bot');
 });
 afterAll(async () => {
   await world.close();

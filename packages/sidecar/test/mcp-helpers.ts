@@ -63,3 +63,13 @@ export async function until<T>(check: () => Promise<T | undefined | false>, what
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Waits until `sa`'s scope with the crm endpoint is loaded (the policy folder reloads asynchronously): its DELETE is no longer 403. */
+export async function crmScopeLoaded(world: World, sa: string): Promise<void> {
+  const token = await world.saToken(sa);
+  await until(
+    async () =>
+      (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
+    `the scope of ${sa} to load`,
+  );
+}

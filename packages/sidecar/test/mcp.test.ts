@@ -7,7 +7,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../src/testing/mcp-crm.ts';
-import { addCrmScope, approve, auditRecords, until } from './mcp-helpers.ts';
+import { addCrmScope, approve, auditRecords, crmScopeLoaded, until } from './mcp-helpers.ts';
 import { expectRefusal } from './refusal.ts';
 
 let world: World;
@@ -20,12 +20,7 @@ beforeAll(async () => {
   crmJson = await new McpCrm({ json: true }).start();
   await addCrmScope(world, 'crm-agent', 'crm-bot', `${crm.url}`);
   await addCrmScope(world, 'crm-json', 'crm-json-bot', `${crmJson.url}`);
-  const token = await world.saToken('crm-json-bot');
-  await until(
-    async () =>
-      (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
-    'the crm scopes to load',
-  );
+  await crmScopeLoaded(world, 'crm-json-bot');
 });
 afterAll(async () => {
   await world.close();

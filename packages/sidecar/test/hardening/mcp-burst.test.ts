@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../../src/testing/mcp-crm.ts';
-import { addCrmScope, auditRecords, until } from '../mcp-helpers.ts';
+import { addCrmScope, auditRecords, crmScopeLoaded } from '../mcp-helpers.ts';
 import { assertHealthy, recordAttack, settledHeap } from './support.ts';
 
 const SUITE = 'bursts and overload';
@@ -24,12 +24,7 @@ describe.each([
     world = await startWorld({ flags: { upstreamConnections: 16, maxConcurrent: 16, maxQueued: 32, maxQueueWait: 1 } });
     crm = await new McpCrm({ json }).start();
     await addCrmScope(world, 'crm-agent', 'crm-bot', crm.url);
-    const token = await world.saToken('crm-bot');
-    await until(
-      async () =>
-        (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
-      'the crm scope to load',
-    );
+    await crmScopeLoaded(world, 'crm-bot');
   });
   afterAll(async () => {
     await world.close();
