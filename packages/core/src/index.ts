@@ -17,7 +17,11 @@ export { KNOWN_FIELDS, KNOWN_BETAS, KNOWN_TOOL_TYPES, KNOWN_BLOCK_TYPES } from '
 export * from './policy/identity.ts';
 export * from './policy/review.ts';
 export * from './policy/compile.ts';
-export * from './policy/decide.ts';
+export * from './policy/decision.ts';
+export { decide, allowedModelGlobs } from './policy/decide.ts';
+export { matchingScopes } from './policy/scopes.ts';
+export { toolVerdict, mcpToolName } from './policy/tools.ts';
+export { approvalFingerprint } from './policy/gates.ts';
 export * from './policy/data-rules.ts';
 export * from './policy/labels.ts';
 export * from './validation/validate.ts';

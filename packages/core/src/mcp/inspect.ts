@@ -2,7 +2,7 @@
 // a resource, a prompt, a protocol message every MCP session needs, or a method scopekeeper
 // does not know (which passes only when the endpoint lists it).
 import { hash } from 'node:crypto';
-import type { McpCall } from '../policy/decide.ts';
+import type { McpCall } from '../policy/decision.ts';
 import type { JsonRpcMessage } from './jsonrpc.ts';
 
 /**

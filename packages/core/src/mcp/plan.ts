@@ -1,8 +1,8 @@
 // One POST to an MCP endpoint, checked entry by entry: which messages go to the server, which
 // are refused (and with which JSON-RPC error), which are held for a person's approval. The
 // decision itself is policy's decide() on route 'mcp', passed in as `decideCall`.
-import type { Decision, McpCall } from '../policy/decide.ts';
-import { mcpToolName } from '../policy/decide.ts';
+import type { Decision, McpCall } from '../policy/decision.ts';
+import { mcpToolName } from '../policy/tools.ts';
 import { parsePreservingNumbers } from '../masking/json.ts';
 import { argumentsHash, inspectMcpMessage } from './inspect.ts';
 import { RPC, rpcError, type JsonRpcId, type JsonRpcMessage, type ParsedJsonRpc } from './jsonrpc.ts';

@@ -1,7 +1,9 @@
 // MCP messages decided by the same decide() (and the same tool rule) as Messages requests.
 import fc from 'fast-check';
 import { compilePolicy } from '../policy/compile.ts';
-import { decide, toolVerdict, type McpCall, type PolicyRequest } from '../policy/decide.ts';
+import { decide } from '../policy/decide.ts';
+import type { McpCall, PolicyRequest } from '../policy/decision.ts';
+import { toolVerdict } from '../policy/tools.ts';
 import { NOW, scope, review, sa, messages, service } from '../../test/fixtures/policy.ts';
 import { inspectMcpMessage, argumentsHash } from './inspect.ts';
 import { parseJsonRpc, RPC } from './jsonrpc.ts';

@@ -2,7 +2,9 @@
 // approval rules that are absent, tools whose names only look like an MCP endpoint's, MCP
 // endpoints without an mcp section, several path globs, and the fingerprint of a held request.
 import { compilePolicy } from './compile.ts';
-import { approvalFingerprint, decide, type McpCall, type PolicyRequest } from './decide.ts';
+import { decide } from './decide.ts';
+import type { McpCall, PolicyRequest } from './decision.ts';
+import { approvalFingerprint } from './gates.ts';
 import { NOW, sa, user, messages, scope, review } from '../../test/fixtures/policy.ts';
 import type { ModelScope } from '../types/generated.ts';
 
@@ -59,6 +61,15 @@ describe('held by one scope, allowed by another', () => {
     expect(decide(snap([gated('a-holds'), gated('b-holds')]), w, opus, NOW).scope).toBe('a-holds');
     const allows = scope('c-allows', { subjects: [{ kind: 'User', name: 'w@example.com' }], models: ['claude-opus-*'] });
     expect(decide(snap([gated('a-holds'), allows]), w, opus, NOW)).toMatchObject({ effect: 'allow', scope: 'c-allows' });
+  });
+
+  test('a first scope that fits but whose review expired does not hide a later one that holds', () => {
+    const snapshot = compilePolicy(
+      [gated('a-expired'), gated('b-holds')],
+      [review('a-old', 'a-expired', { reviewedAt: '2026-08-01T09:00:00Z', expiresAt: '2026-10-30T09:00:00Z' }), review('b-r', 'b-holds')],
+      { namespace: 'team-a' },
+    );
+    expect(decide(snapshot, w, opus, NOW)).toMatchObject({ effect: 'approval-required', scope: 'b-holds' });
   });
 
   test('a JustInTime approval of held tools allows them, whatever model its request also names', () => {

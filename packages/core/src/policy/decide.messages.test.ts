@@ -2,7 +2,9 @@
 // The message is the contract of a refusal ("one sentence that says what to do"), so each is
 // pinned as a person would read it, with the reasons an audit record carries.
 import { compilePolicy } from './compile.ts';
-import { allowedModelGlobs, decide, denialErrorType, toolVerdict, type McpCall, type PolicyRequest } from './decide.ts';
+import { allowedModelGlobs, decide } from './decide.ts';
+import { denialErrorType, type McpCall, type PolicyRequest } from './decision.ts';
+import { toolVerdict } from './tools.ts';
 import { NOW, scopes, reviews, sa, user, messages, service, scope, review } from '../../test/fixtures/policy.ts';
 
 const snapshot = compilePolicy(scopes, reviews, { namespace: 'team-a' });
@@ -118,6 +120,13 @@ describe('refusals: the sentence and the reasons', () => {
       user('una@example.com'),
       messages(),
       'Denied by ModelScope unreviewed, rule AccessReview: ModelScope unreviewed has no AccessReview; ask a reviewer (Group security-leads) to approve one.',
+    ],
+    [
+      // The review's own message ends the sentence once (its full stop is dropped).
+      'a scope whose review expired',
+      user('bob@example.com'),
+      messages(),
+      'Denied by ModelScope expired, rule AccessReview expired-q3: Review team-a/expired-q3 expired at 2026-10-30T09:00:00.000Z; a reviewer of ModelScope expired must approve a new review.',
     ],
   ])('%s', (_name, id, req, message) => {
     const d = decide(snapshot, id, req, NOW);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { compilePolicy } from './compile.ts';
-import { decide, allowedModelGlobs, type PolicyRequest, type ReasonCode } from './decide.ts';
+import { decide, allowedModelGlobs } from './decide.ts';
+import type { PolicyRequest, ReasonCode } from './decision.ts';
 import type { Identity } from './identity.ts';
 import { matchAnyName } from '../util/glob.ts';
 import { NOW, scopes, reviews, sa, user, messages, service, scope, review, facts } from '../../test/fixtures/policy.ts';

@@ -1,0 +1,111 @@
+// A scope's fit to a request for one of its endpoints: an internal service (method and path) or
+// one JSON-RPC message to an MCP server (its tool, resource, prompt or method).
+import type { CompiledScope } from './compile.ts';
+import type { McpCall, Reason } from './decision.ts';
+import type { Fit } from './fit.ts';
+import { mcpToolName, toolVerdict } from './tools.ts';
+import { matchAnyName, matchPath } from '../util/glob.ts';
+
+export function fitMcp(s: CompiledScope, endpoint: string, url: string, call: McpCall, explain: boolean): Fit {
+  const ep = s.endpoints.get(endpoint);
+  const fit: Fit = { denies: [], gatedTools: [], endpoint: ep };
+  if (!ep || ep.protocol !== 'mcp' || ep.url !== url) {
+    // Another scope's endpoint of the same name (another URL or protocol) does not vouch for
+    // messages sent to this one.
+    const detail = !ep
+      ? `endpoint ${endpoint} is not one of [${[...s.endpoints.keys()].join(', ')}]`
+      : `endpoint ${endpoint} of this scope is not the MCP server at ${url}`;
+    fit.denies.push({ code: ep ? 'EndpointNotMcp' : 'EndpointNotAllowed', rule: 'spec.endpoints', detail: explain ? detail : '' });
+    return fit;
+  }
+  const rule = `spec.endpoints[${ep.name}].mcp`;
+  switch (call.kind) {
+    case 'protocol':
+      break;
+    case 'tool': {
+      const name = mcpToolName(endpoint, call.tool);
+      const v = toolVerdict(s.scope.spec, name);
+      if (v === 'gated') fit.gatedTools.push(name);
+      else if (v === 'denied')
+        fit.denies.push({
+          code: 'ToolDenied',
+          rule: 'spec.tools.deny',
+          detail: explain ? `tool ${name} is denied; the agent may not call it` : '',
+        });
+      else if (v === 'not-allowed') {
+        fit.denies.push({
+          code: 'ToolNotAllowed',
+          rule: 'spec.tools.allow',
+          detail: explain ? `tool ${name} is not in [${(s.scope.spec.tools?.allow ?? []).join(', ')}]; the agent may not call it` : '',
+        });
+      }
+      break;
+    }
+    case 'resource':
+      if (!matchAnyName(ep.mcp?.resources, call.uri)) {
+        fit.denies.push({
+          code: 'McpResourceNotAllowed',
+          rule: `${rule}.resources`,
+          detail: explain ? `${call.method} of ${call.uri} is not in [${(ep.mcp?.resources ?? []).join(', ')}]` : '',
+        });
+      }
+      break;
+    case 'prompt':
+      if (!matchAnyName(ep.mcp?.prompts, call.prompt)) {
+        fit.denies.push({
+          code: 'McpPromptNotAllowed',
+          rule: `${rule}.prompts`,
+          detail: explain ? `${call.method} of prompt ${call.prompt} is not in [${(ep.mcp?.prompts ?? []).join(', ')}]` : '',
+        });
+      }
+      break;
+    case 'method':
+      if (!matchAnyName(ep.mcp?.methods, call.method)) {
+        fit.denies.push({
+          code: 'McpMethodNotAllowed',
+          rule: `${rule}.methods`,
+          detail: explain ? `${call.method} is not a method scopekeeper knows and is not in [${(ep.mcp?.methods ?? []).join(', ')}]` : '',
+        });
+      }
+      break;
+  }
+  return fit;
+}
+
+const MCP_HTTP_METHODS = ['POST', 'GET', 'DELETE'];
+
+export function fitService(s: CompiledScope, endpoint: string, method: string, path: string, explain: boolean): Fit {
+  const ep = s.endpoints.get(endpoint);
+  if (!ep) {
+    const names = [...s.endpoints.keys()];
+    return {
+      denies: [
+        {
+          code: 'EndpointNotAllowed',
+          rule: 'spec.endpoints',
+          detail: explain ? `endpoint ${endpoint} is not one of [${names.join(', ')}]` : '',
+        },
+      ],
+      gatedTools: [],
+    };
+  }
+  const denies: Reason[] = [];
+  // An MCP endpoint speaks the streamable HTTP transport (POST messages, GET the server's
+  // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp).
+  const methods = ep.protocol === 'mcp' ? MCP_HTTP_METHODS : (ep.methods ?? ['GET']);
+  if (!methods.includes(method as never)) {
+    denies.push({
+      code: 'MethodNotAllowed',
+      rule: `spec.endpoints[${ep.name}].methods`,
+      detail: explain ? `${method} is not in [${methods.join(', ')}]` : '',
+    });
+  }
+  if (ep.paths && !ep.paths.some((p) => matchPath(p, path))) {
+    denies.push({
+      code: 'PathNotAllowed',
+      rule: `spec.endpoints[${ep.name}].paths`,
+      detail: explain ? `path ${path} matches none of [${ep.paths.join(', ')}]` : '',
+    });
+  }
+  return { denies, gatedTools: [], endpoint: ep };
+}
