@@ -1,6 +1,6 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { failWithoutAnswer, type NoAnswerError } from './node-http.ts';
+import { failWithoutAnswer, statusProblem, type NoAnswerError } from './node-http.ts';
 
 /** One request to a server that acts as `serve`, until the request closes; what `fail` was given. */
 async function failures(
@@ -56,4 +56,12 @@ test('a 103 Early Hints and then a close: fail once, UPSTREAM_CLOSED (an interim
   });
   expect(answered).toBe(false);
   expect(failed.map((e) => e.code)).toEqual(['UPSTREAM_CLOSED']);
+});
+
+test('statusProblem: 2xx-5xx are answers; 600-999 (which node:http takes and would write on) are not', () => {
+  const at = (statusCode: number) => statusProblem({ statusCode } as IncomingMessage);
+  for (const ok of [200, 204, 299, 301, 404, 429, 500, 529, 599]) expect(at(ok)).toBeUndefined();
+  for (const bad of [600, 799, 999, 0, 199]) {
+    expect(at(bad)).toMatchObject({ code: 'UPSTREAM_BAD_STATUS', message: `answered with status ${bad}, which HTTP does not define` });
+  }
 });

@@ -8,7 +8,7 @@ export const http: typeof Http = process.getBuiltinModule('node:http');
 
 /** A request's connection ended without an answer to hand on. */
 export class NoAnswerError extends Error {
-  readonly code: 'UPSTREAM_SWITCHED_PROTOCOLS' | 'UPSTREAM_CLOSED';
+  readonly code: 'UPSTREAM_SWITCHED_PROTOCOLS' | 'UPSTREAM_CLOSED' | 'UPSTREAM_BAD_STATUS';
   constructor(message: string, code: NoAnswerError['code']) {
     super(message);
     this.code = code;
@@ -38,4 +38,16 @@ export function failWithoutAnswer(req: Http.ClientRequest, fail: (e: NoAnswerErr
   req.once('close', () => {
     if (!answered) fail(new NoAnswerError('closed the connection before an answer', 'UPSTREAM_CLOSED'));
   });
+}
+
+/**
+ * Why an answer is not one to hand on: node:http takes any three digits as a final status, and
+ * the server side writes any of 100-999, so a 600-999 from a broken or hostile peer would reach
+ * the caller as sent (an SDK reads it as no status it knows). Only 2xx-5xx are answers; 1xx
+ * never arrive here (interim ones are skipped, 101 is an upgrade: failWithoutAnswer).
+ */
+export function statusProblem(res: Http.IncomingMessage): NoAnswerError | undefined {
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status <= 599) return undefined;
+  return new NoAnswerError(`answered with status ${status}, which HTTP does not define`, 'UPSTREAM_BAD_STATUS');
 }

@@ -69,3 +69,32 @@ test('an MCP server that answers 101 Switching Protocols: the call fails naming 
     server.close();
   }
 });
+
+test.each([600, 799, 999])(
+  'an MCP server that answers status %i: the call fails naming it (before: the status reached the caller as sent)',
+  async (status) => {
+    const server = createServer(
+      (_req, res) => void res.socket?.end(`HTTP/1.1 ${status} Odd\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const agent = new Agent();
+    try {
+      const call = callUpstream({
+        target: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`),
+        method: 'POST',
+        headers: {},
+        body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'),
+        agent,
+        timeoutMs: 2000,
+      });
+      await expect(call).rejects.toMatchObject({
+        message: expect.stringContaining(`status ${status}, which HTTP does not define`),
+        timeout: false,
+      });
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  },
+);

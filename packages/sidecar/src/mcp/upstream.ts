@@ -3,7 +3,7 @@
 // server compresses anyway, and the timeout covers the wait for the answer's headers only, so
 // a long event stream is not cut.
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { failWithoutAnswer, http } from '../http/node-http.ts';
+import { failWithoutAnswer, http, statusProblem } from '../http/node-http.ts';
 import type { Agent as HttpsAgent } from 'node:https';
 import { httpsModule } from '../http/tls.ts';
 import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
@@ -53,7 +53,10 @@ export function callUpstream(c: UpstreamCall): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const r = request(c.target, { method: c.method, headers, agent: c.agent, timeout: c.timeoutMs }, (res) => {
       r.setTimeout(0);
-      resolve(res);
+      const bad = statusProblem(res);
+      if (!bad) return resolve(res);
+      res.destroy();
+      reject(new UpstreamError(`the MCP server ${bad.message} (${bad.code})`, false));
     });
     r.once('timeout', () => r.destroy(new UpstreamError(`the MCP server did not answer within ${c.timeoutMs} ms`, true)));
     r.once('error', (e: NodeJS.ErrnoException) =>

@@ -6,7 +6,7 @@
 // fwd-express), but undici's ~110 modules cost the sidecar of every pod ~40 ms of start-up and
 // ~10 MB of RSS, and node:http is loaded anyway for the server side.
 import type { Agent as HttpAgent, IncomingMessage, ClientRequest } from 'node:http';
-import { failWithoutAnswer, http } from '../http/node-http.ts';
+import { failWithoutAnswer, http, statusProblem } from '../http/node-http.ts';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { httpsModule } from '../http/tls.ts';
@@ -90,7 +90,12 @@ export class Forwarder {
         // the relay reads the stream's state ('close' before 'end') instead.
         res.on('error', ignore);
         sent.on('error', ignore);
-        resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res });
+        const bad = statusProblem(res);
+        if (bad) {
+          res.destroy();
+          return reject(bad);
+        }
+        resolve({ status: res.statusCode!, headers: res.headers, body: res });
       });
       const body = r.body;
       if (body === undefined) sent.end();

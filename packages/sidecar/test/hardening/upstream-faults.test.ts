@@ -258,6 +258,17 @@ describe('a misbehaving upstream (custom server)', () => {
       'api_error',
       (_q, res) => void res.socket?.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'),
     ],
+    // Before: node:http took the status, and the sidecar relayed it as sent (an SDK reads no
+    // status it knows; the JSON body was masked all the same).
+    ...[600, 799, 999].map((status): [string, number, string, Mode] => [
+      `status ${status}, which HTTP does not define`,
+      502,
+      'api_error',
+      (_q, res) =>
+        void res.socket?.write(
+          `HTTP/1.1 ${status} Odd\r\ncontent-type: application/json\r\ncontent-length: 31\r\n\r\n{"type":"message","content":[]}`,
+        ),
+    ]),
   ];
   test.each(failures)('%s -> %i %s', async (name, status, type, m) => {
     mode = m;
