@@ -47,14 +47,13 @@ test('the MCP server gets the JSON-RPC body as JSON and the transport headers, w
   }
 });
 
-test('an MCP server that answers 101 Switching Protocols: the call fails naming it (before: it waited for ever, the timeout went with the socket)', async () => {
-  const server = createServer(
-    (_req, res) => void res.socket?.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'),
-  );
+/** What callUpstream does for one tools/list to a server that acts as `serve`. */
+async function callServedBy(serve: Parameters<typeof createServer>[1]): Promise<unknown> {
+  const server = createServer(serve);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const agent = new Agent();
   try {
-    const call = callUpstream({
+    return await callUpstream({
       target: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`),
       method: 'POST',
       headers: {},
@@ -62,39 +61,29 @@ test('an MCP server that answers 101 Switching Protocols: the call fails naming 
       agent,
       timeoutMs: 2000,
     });
-    await expect(call).rejects.toMatchObject({ message: expect.stringContaining('101 Switching Protocols'), timeout: false });
   } finally {
     agent.destroy();
     server.closeAllConnections();
     server.close();
   }
+}
+
+test('an MCP server that answers 101 Switching Protocols: the call fails naming it (before: it waited for ever, the timeout went with the socket)', async () => {
+  const call = callServedBy(
+    (_req, res) => void res.socket?.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'),
+  );
+  await expect(call).rejects.toMatchObject({ message: expect.stringContaining('101 Switching Protocols'), timeout: false });
 });
 
 test.each([600, 799, 999])(
   'an MCP server that answers status %i: the call fails naming it (before: the status reached the caller as sent)',
   async (status) => {
-    const server = createServer(
+    const call = callServedBy(
       (_req, res) => void res.socket?.end(`HTTP/1.1 ${status} Odd\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`),
     );
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const agent = new Agent();
-    try {
-      const call = callUpstream({
-        target: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`),
-        method: 'POST',
-        headers: {},
-        body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'),
-        agent,
-        timeoutMs: 2000,
-      });
-      await expect(call).rejects.toMatchObject({
-        message: expect.stringContaining(`status ${status}, which HTTP does not define`),
-        timeout: false,
-      });
-    } finally {
-      agent.destroy();
-      server.closeAllConnections();
-      server.close();
-    }
+    await expect(call).rejects.toMatchObject({
+      message: expect.stringContaining(`status ${status}, which HTTP does not define`),
+      timeout: false,
+    });
   },
 );
