@@ -144,6 +144,10 @@ export async function runSidecar(
     // memory behind a slow disk or a collector that is down.
     maxQueue: SIDECAR_AUDIT_QUEUE,
     maxQueueChars: SIDECAR_AUDIT_QUEUE_CHARS,
+    // A backlog goes out in large writes: a batch costs a turn of the event loop for the write and
+    // one for the fdatasync, and under a flood of refusals each turn is long.
+    maxBatch: 10_000,
+    maxBatchChars: 4 * 1024 * 1024,
     onWritten: (n) => metrics.auditEvents.inc(n),
     onFailure: (sink, err) => {
       metrics.auditFailures.inc({ sink });

@@ -15,6 +15,7 @@ import {
   FRESH_CONNECTION_GRACE_MS,
 } from './http/connections.ts';
 import { BODY_TIMEOUT_MS } from './http/body.ts';
+import { ReadGate } from './http/read-gate.ts';
 import { targetProblem } from './http/target.ts';
 import { SidecarMetrics } from './metrics.ts';
 import { messages, models, probe, service } from './pipeline/routes.ts';
@@ -56,6 +57,8 @@ export class Sidecar {
    * mark-compact, one every ~0.75 s at 1,000 req/s (docs/benchmarks.md).
    */
   private readonly inFlight = new Map<IncomingMessage, RequestContext>();
+  /** What node's parser is given of each connection, and when (http/read-gate.ts). */
+  private readonly reads: ReadGate;
   private draining = false;
   private stopping: Promise<void> | undefined;
 
@@ -67,6 +70,8 @@ export class Sidecar {
       maxQueued: opts.maxQueued ?? 512,
       maxWaitMs: opts.maxQueueWaitMs ?? 30_000,
     });
+    // Room for everything the gate takes on and as many answered at once past it.
+    this.reads = new ReadGate(2 * (this.gate.limits.limit + this.gate.limits.maxQueued));
     this.router = this.buildDataApp().router as unknown as RouterDispatch;
     this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining, deps.saml);
   }
@@ -94,6 +99,8 @@ export class Sidecar {
     this.connections = connections;
     this.dataServer.on('connection', (s: Socket) => {
       if (s.destroyed) return; // closed by the limit
+      if (!this.reads.attach(s))
+        this.dp.log.warn({}, 'node:http is not the version scopekeeper knows: pipelined requests are read without bounds');
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
@@ -172,7 +179,11 @@ export class Sidecar {
     const ctx = new RequestContext(req, res, this.dp.now(), told?.requestId);
     if (told) told.requestId = undefined;
     this.inFlight.set(req, ctx);
-    res.once('close', () => this.inFlight.delete(req));
+    this.reads.opened(req.socket);
+    res.once('close', () => {
+      this.inFlight.delete(req);
+      this.reads.closed(req.socket);
+    });
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));
     if (this.draining) res.setHeader('connection', 'close');

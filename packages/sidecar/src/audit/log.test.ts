@@ -199,6 +199,22 @@ describe('AuditLog delivery guarantees', () => {
     expect(verifyChain(bad.lines).firstBad?.problem).toMatch(/seq jumps from 5 to 9/);
   });
 
+  test('a queue filled with refusals keeps a quarter of its room for records of allowed requests (before: a flood of refusals dropped them)', async () => {
+    const sink = new MemorySink('slow');
+    sink.down = new Error('down');
+    const log = new AuditLog({ sinks: [sink], required: false, maxQueue: 8, ...fast });
+    const refused = (i: number) => ({ ...ev(i), decision: 'deny' as const, reasons: ['Unauthenticated:missing_token'] });
+    for (let i = 1; i <= 10; i++) await log.record(refused(i));
+    expect(log.status()[0]).toMatchObject({ queued: 6, dropped: 4 });
+    await log.record(ev(11)); // allowed: served while the refusals piled up
+    await log.record(ev(12));
+    await log.record(ev(13)); // the queue is full now, for every record
+    expect(log.status()[0]).toMatchObject({ queued: 8, dropped: 5 });
+    sink.down = undefined;
+    await log.close();
+    expect(seqs(sink.lines)).toEqual([1, 2, 3, 4, 5, 6, 11, 12]);
+  });
+
   test('the queue is bounded in characters too: records a caller made large are dropped past it, counted, and the count frees as lines are written', async () => {
     // A caller fills the capped fields: 40 tool names of 250 characters, ~10 KB per line.
     const big = (i: number) => ({ ...ev(i), tools: Array.from({ length: 40 }, (_, k) => `t${k}`.padEnd(250, 'x')) });

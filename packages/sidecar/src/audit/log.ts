@@ -232,7 +232,14 @@ export class AuditLog {
       settle(waiter, error);
       return;
     }
-    const entry: Entry = { seq: chained.record.seq, line: flat(chained.line), remaining: this.#queues.length, dropped: false, waiter };
+    const entry: Entry = {
+      seq: chained.record.seq,
+      line: flat(chained.line),
+      remaining: this.#queues.length,
+      dropped: false,
+      waiter,
+      allowed: e.decision === 'allow',
+    };
     if (this.#queues.length === 0) {
       this.#safe(() => this.#onWritten?.(1));
       return;

@@ -126,7 +126,11 @@ export class SinkQueue {
   offer(entry: Entry): void {
     const s = this.#settings;
     const size = entry.line.length;
-    if (this.queued >= s.maxQueue || this.#chars + size > s.maxQueueChars) {
+    // A quarter of the queue is kept for records of allowed requests: refusals are what a caller
+    // can make without bound (a flood of them, or of requests past the limits), and filling the
+    // queue with them would drop the record of a request that was served meanwhile.
+    const room = entry.allowed ? 1 : 0.75;
+    if (this.queued >= s.maxQueue * room || this.#chars + size > s.maxQueueChars * room) {
       entry.dropped = true;
       entry.remaining--;
       this.#dropped++;
