@@ -11,6 +11,7 @@
 // A connection's bytes go to node's own 'data' listener (socketOnData), so node parses exactly
 // what it would have; only when it gets them changes. (Node reads a socket it parses in C++; a
 // 'data' listener of ours makes it read in JavaScript instead, which is what lets the bytes wait.)
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
@@ -29,9 +30,20 @@ const LAST_SLICE = 64 * 1024;
 
 type Listener = (...args: unknown[]) => void;
 
-/** Node's own flag (_http_server.js): it paused the socket because its answers are not being read. */
-interface NodePaused {
+/** Node's own state (_http_server.js): `_paused` when its answers are not being read; the request being parsed. */
+interface NodeHttpSocket {
   _paused?: boolean;
+  parser?: { incoming?: IncomingMessage | null } | null;
+}
+
+/**
+ * Whether node wants the connection paused itself: its answers are not being read, or the body
+ * being parsed is not being read (node pauses the socket, and resumes it once it is).
+ */
+function nodeWantsPaused(s: Socket): boolean {
+  const n = s as NodeHttpSocket;
+  const body = n.parser?.incoming;
+  return n._paused === true || (body != null && !body.complete && body.readableLength >= body.readableHighWaterMark);
 }
 
 class Feeder {
@@ -42,6 +54,8 @@ class Feeder {
   /** The caller ended its side while bytes were held: node hears of it once they are parsed. */
   endHeld = false;
   waiting = false;
+  /** The socket was paused here (hold), not by node. */
+  private pausedHere = false;
   private slice = FIRST_SLICE;
   private readonly gate: ReadGate;
   readonly socket: Socket;
@@ -73,7 +87,7 @@ class Feeder {
         this.held = undefined;
         return;
       }
-      if ((s as NodePaused)._paused || !this.gate.mayRead(this)) return this.hold();
+      if ((s as NodeHttpSocket)._paused || !this.gate.mayRead(this)) return this.hold();
       const b = this.held;
       const n = Math.min(b.length, this.slice);
       this.held = n < b.length ? b.subarray(n) : undefined;
@@ -82,8 +96,12 @@ class Feeder {
       this.slice = this.started === started ? Math.min(LAST_SLICE, this.slice * 2) : FIRST_SLICE;
     }
     if (this.waiting) this.gate.unwait(this);
-    // Node pauses a connection whose answers are not being read, and resumes it itself.
-    if (s.isPaused() && !(s as NodePaused)._paused) s.resume();
+    // Resumed only if paused here: node pauses a connection whose answers or body are not being
+    // read, and resumes it itself (then 'resume' brings what is held here).
+    if (this.pausedHere) {
+      this.pausedHere = false;
+      if (!nodeWantsPaused(s)) s.resume();
+    }
     if (this.endHeld && !s.destroyed) {
       this.endHeld = false;
       for (const l of this.end) l.call(s);
@@ -94,7 +112,10 @@ class Feeder {
     // What is left of a read keeps its whole 64 KB buffer alive: keep a copy instead.
     const b = this.held!;
     if (b.byteOffset !== 0 || b.buffer.byteLength !== b.length) this.held = Buffer.from(b);
-    this.socket.pause();
+    if (!this.socket.isPaused()) {
+      this.socket.pause();
+      this.pausedHere = true;
+    }
     this.gate.wait(this);
   }
 }

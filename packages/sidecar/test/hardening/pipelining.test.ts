@@ -7,7 +7,9 @@
 // loop: V8 aborted it, with its requests in flight and their queued audit records.
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { addScope, waitForPolicy } from '../helpers.ts';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { assertHealthy, completeJsonLines, recordAttack, until } from './support.ts';
 
@@ -65,11 +67,40 @@ function watchOpen(world: World): { peak: () => number; peakOnOne: () => number 
 
 describe('pipelined requests', () => {
   let world: World;
+  /** An internal service that reads an upload only once `reading` is set. */
+  let files: Server;
+  let reading = false;
+  const readers: IncomingMessage[] = [];
   beforeAll(async () => {
     world = await startWorld();
+    files = createServer((req, res) => {
+      readers.push(req);
+      if (reading) req.resume();
+      else req.pause();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
+    await addScope(
+      world,
+      'uploader',
+      'upload-bot',
+      `  models: ["claude-haiku-*"]\n  endpoints:\n    - {name: files, url: "${url}", methods: [POST], paths: ["/upload"]}`,
+    );
+    const bot = await world.saToken('upload-bot');
+    reading = true;
+    await waitForPolicy(
+      world,
+      async () =>
+        (await fetch(`${world.url}/services/files/upload`, { method: 'POST', headers: { authorization: `Bearer ${bot}` }, body: '{}' }))
+          .status === 200,
+    );
+    reading = false;
   });
   afterAll(async () => {
     await world?.close();
+    files?.closeAllConnections();
+    files?.close();
   });
 
   test('10 connections each pipeline 1,700 requests and read nothing: node is given them as the sidecar answers, all are answered in order and recorded', async () => {
@@ -117,5 +148,36 @@ describe('pipelined requests', () => {
     );
     expect(p.statuses).toEqual(Array.from({ length: 40 }, () => 200));
     p.socket.destroy();
+  }, 60_000);
+
+  test('an upload streamed through to a service that reads none of it for 1.5 s: the sidecar takes only what its buffers hold meanwhile, then the rest', async () => {
+    const bot = await world.saToken('upload-bot');
+    const size = 48 * 1024 * 1024;
+    const { hostname, port } = new URL(world.url);
+    const c = connect({ host: hostname, port: Number(port) });
+    c.on('error', () => undefined);
+    await new Promise((r) => c.once('connect', r));
+    let flushed = 0;
+    const chunk = Buffer.alloc(1024 * 1024, 'a');
+    let answer = '';
+    c.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    c.write(
+      `POST /services/files/upload HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${bot}\r\ncontent-type: application/octet-stream\r\ncontent-length: ${size}\r\n\r\n`,
+    );
+    for (let i = 0; i < size / chunk.length; i++) c.write(chunk, () => (flushed += chunk.length));
+    await new Promise((r) => setTimeout(r, 1500));
+    const taken = flushed;
+    reading = true;
+    for (const r of readers) r.resume();
+    await until(
+      () => `answer: ${answer.slice(0, 40)}, flushed ${flushed}`,
+      () => /^HTTP\/1\.1 200 /.test(answer),
+      30_000,
+    );
+    c.destroy();
+    // Loopback's socket buffers hold a few MB each way; before the fix (the sidecar resumed the
+    // socket node had paused for the body), all 48 MiB went into the sidecar's memory.
+    expect(taken).toBeLessThan(24 * 1024 * 1024);
+    expect(flushed).toBe(size);
   }, 60_000);
 });
