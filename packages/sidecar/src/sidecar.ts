@@ -59,6 +59,7 @@ export class Sidecar {
   private readonly inFlight = new Map<IncomingMessage, RequestContext>();
   /** What node's parser is given of each connection, and when (http/read-gate.ts). */
   private readonly reads: ReadGate;
+  private readsUnbounded = false;
   private draining = false;
   private stopping: Promise<void> | undefined;
 
@@ -99,8 +100,10 @@ export class Sidecar {
     this.connections = connections;
     this.dataServer.on('connection', (s: Socket) => {
       if (s.destroyed) return; // closed by the limit
-      if (!this.reads.attach(s))
+      if (!this.reads.attach(s) && !this.readsUnbounded) {
+        this.readsUnbounded = true;
         this.dp.log.warn({}, 'node:http is not the version scopekeeper knows: pipelined requests are read without bounds');
+      }
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
@@ -179,10 +182,11 @@ export class Sidecar {
     const ctx = new RequestContext(req, res, this.dp.now(), told?.requestId);
     if (told) told.requestId = undefined;
     this.inFlight.set(req, ctx);
-    this.reads.opened(req.socket);
+    const socket = req.socket;
+    this.reads.opened(socket);
     res.once('close', () => {
       this.inFlight.delete(req);
-      this.reads.closed(req.socket);
+      this.reads.closed(socket);
     });
     // A write after the caller went away must not become an uncaught 'error' event.
     res.on('error', (e) => this.dp.log.debug({ requestId: ctx.requestId, err: e.message }, 'response error'));

@@ -3,9 +3,9 @@
 // `maxOpen` in all. Node's parser hands on every request of a read at once (up to 64 KB, ~1,700
 // pipelined requests without a body), whatever is still unanswered before them, and keeps each
 // one's request and response objects (~3 KB) until its connection closes, whatever the sidecar
-// does with it. 150 connections that each pipelined 64 KB of requests and read no answer took the
-// sidecar past its heap bound in one turn of the event loop, and its requests in flight and their
-// queued audit records went with it. Held back, such a flood waits as bytes: in the kernel's
+// does with it. 600 connections that each pipelined 64 KB of requests and read no answer took the
+// compiled sidecar past its heap bound (bench/pipelining.ts; 150 in one probe), and its requests in
+// flight and their queued audit records went with it. Held back, such a flood waits as bytes: in the kernel's
 // buffers, and for a read already taken, as the bytes left of it.
 //
 // A connection's bytes go to node's own 'data' listener (socketOnData), so node parses exactly
@@ -132,16 +132,6 @@ export class ReadGate {
 
   constructor(maxOpen: number) {
     this.maxOpen = maxOpen;
-  }
-
-  /** Requests read and not yet answered. */
-  get requestsOpen(): number {
-    return this.open;
-  }
-
-  /** Connections whose bytes wait for room. */
-  get connectionsWaiting(): number {
-    return this.waiting.size;
   }
 
   /**

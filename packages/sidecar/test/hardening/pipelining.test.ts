@@ -2,9 +2,9 @@
 // on every request of a read at once and keeps each one's request and response until it is
 // answered; the sidecar now feeds it each connection's bytes a slice at a time, only while the
 // requests read and not yet answered stay within bounds (http/read-gate.ts).
-// Before: 150 connections that each pipelined 64 KB of bodiless requests and read nothing took the
-// compiled sidecar (its container's 96 MB heap bound) past its heap limit in one turn of the event
-// loop: V8 aborted it, with its requests in flight and their queued audit records.
+// Before: 600 connections that each pipelined 64 KB of bodiless requests and read nothing took the
+// compiled sidecar (its container's 96 MB heap bound) past its heap limit (bench/pipelining.ts;
+// 150 in one probe): V8 aborted it, with its requests in flight and their queued audit records.
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
