@@ -202,10 +202,14 @@ describe('AuditLog delivery guarantees', () => {
   test('a queue filled with refusals keeps a quarter of its room for records of allowed requests (before: a flood of refusals dropped them)', async () => {
     const sink = new MemorySink('slow');
     sink.down = new Error('down');
-    const log = new AuditLog({ sinks: [sink], required: false, maxQueue: 8, ...fast });
+    const failures: string[] = [];
+    const log = new AuditLog({ sinks: [sink], required: false, maxQueue: 8, ...fast, onFailure: (_s, e) => failures.push(e.message) });
     const refused = (i: number) => ({ ...ev(i), decision: 'deny' as const, reasons: ['Unauthenticated:missing_token'] });
     for (let i = 1; i <= 10; i++) await log.record(refused(i));
     expect(log.status()[0]).toMatchObject({ queued: 6, dropped: 4 });
+    expect(failures.at(-1)).toBe(
+      'audit queue of slow is full (6 records, the quarter left kept for records of allowed requests): record 10 was dropped for this sink',
+    );
     await log.record(ev(11)); // allowed: served while the refusals piled up
     await log.record(ev(12));
     await log.record(ev(13)); // the queue is full now, for every record

@@ -135,7 +135,11 @@ export class SinkQueue {
       entry.remaining--;
       this.#dropped++;
       this.#failing = true;
-      const full = this.queued >= s.maxQueue ? `${s.maxQueue} records` : `${this.#chars} of at most ${s.maxQueueChars} characters`;
+      const kept = entry.allowed ? '' : ', the quarter left kept for records of allowed requests';
+      const full =
+        this.queued >= s.maxQueue * room
+          ? `${s.maxQueue * room} records${kept}`
+          : `${this.#chars} of at most ${s.maxQueueChars * room} characters${kept}`;
       const err = new Error(`audit queue of ${this.sink.name} is full (${full}): record ${entry.seq} was dropped for this sink`);
       this.#lastError = err;
       this.#events.failure(this.sink.name, err);
