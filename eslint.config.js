@@ -46,8 +46,12 @@ export default tseslint.config(
     rules: { 'max-params': ['error', 5], 'max-lines': ['error', { max: 600, skipBlankLines: true, skipComments: true }] },
   },
   {
-    files: ['packages/sidecar/src/{pipeline,http,upstream,identity,mcp,audit}/**/*.ts', 'packages/sidecar/src/*.ts'],
-    ignores: ['**/*.test.ts'],
+    files: [
+      'packages/sidecar/src/{pipeline,http,upstream,identity,policy,mcp,audit}/**/*.ts',
+      'packages/sidecar/src/*.ts',
+      'packages/core/src/{anthropic,audit,masking,mcp,policy,sse,util}/**/*.ts',
+    ],
+    ignores: ['**/*.test.ts', 'packages/core/src/masking/fixtures.ts'],
     rules: { 'max-lines': ['error', { max: 250, skipBlankLines: true, skipComments: true }] },
   },
   // What the sidecar runs (its sources and core's): no locale formatting. The first call loads ICU's

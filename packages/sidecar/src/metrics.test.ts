@@ -1,5 +1,6 @@
 // The sidecar's own Prometheus text: what a scraper parses (names, labels, histogram buckets).
-import { Counter, Histogram, Registry, SidecarMetrics } from './metrics.ts';
+import { SidecarMetrics } from './metrics.ts';
+import { Counter, Histogram, Registry } from './prometheus.ts';
 
 test('counters by label, in the declared label order, with values escaped', async () => {
   const r = new Registry();

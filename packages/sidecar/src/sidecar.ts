@@ -1,9 +1,11 @@
 // The sidecar: the data port (an express router in front of the staged data path of
 // pipeline/routes.ts, behind a concurrency gate) and the admin port; start and graceful stop.
+// What a request meets before its route (its connection's limits, the target check, the gate) is
+// the server's and lives here; the router and what follows it are the data path's (pipeline/router.ts).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { http } from './http/node-http.ts';
 import type { AddressInfo, Socket } from 'node:net';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import { limitConnections, type ConnectionLimit } from '@scopekeeper/core';
 import { newRequestId, RequestContext } from './context.ts';
 import { buildAdminApp } from './admin.ts';
@@ -18,26 +20,19 @@ import { BODY_TIMEOUT_MS } from './http/body.ts';
 import { ReadGate } from './http/read-gate.ts';
 import { targetProblem } from './http/target.ts';
 import { SidecarMetrics } from './metrics.ts';
-import { messages, models, probe, service } from './pipeline/routes.ts';
+import { DataRouter } from './pipeline/router.ts';
 import { recordRefused, refusalText, refuse } from './pipeline/refuse.ts';
 import { buildDataPath, type DataPath } from './pipeline/env.ts';
 import type { SidecarDeps, SidecarOptions } from './options.ts';
 
 export type { SidecarDeps, SidecarOptions } from './options.ts';
 
-type Stage = (dp: DataPath, ctx: RequestContext) => Promise<void>;
-
-/** What the `router` package (express 5's router) does with a request; its types leave it out. */
-interface RouterDispatch {
-  handle(req: IncomingMessage, res: ServerResponse, done: (err?: unknown) => void): void;
-}
-
 export class Sidecar {
   readonly metrics: SidecarMetrics;
   private readonly dp: DataPath;
   private readonly gate: ConcurrencyGate;
-  /** The data port's express router (see route()). */
-  private readonly router: RouterDispatch;
+  /** Which pipeline a request past the gate runs (pipeline/router.ts). */
+  private readonly router: DataRouter;
   private readonly adminApp: Express;
   private dataServer: Server | undefined;
   private adminServer: Server | undefined;
@@ -73,7 +68,7 @@ export class Sidecar {
     });
     // Room for everything the gate takes on and as many answered at once past it.
     this.reads = new ReadGate(2 * (this.gate.limits.limit + this.gate.limits.maxQueued));
-    this.router = this.buildDataApp().router as unknown as RouterDispatch;
+    this.router = new DataRouter(this.dp, this.inFlight);
     this.adminApp = buildAdminApp(deps.policy, deps.audit, this.metrics, () => this.draining, deps.saml);
   }
 
@@ -212,7 +207,7 @@ export class Sidecar {
     this.gate.enter(
       res,
       key,
-      () => this.route(ctx),
+      () => this.router.route(ctx),
       (why) => this.turnAway(ctx, why, key),
     );
   }
@@ -227,68 +222,6 @@ export class Sidecar {
       ...(why === 'share' ? { callerQueued: this.gate.shareOf(key).waiting + 1 } : {}),
       ...(why === 'waited' && this.gate.atMost(key) ? { callerRunning: this.gate.shareOf(key).running } : {}),
     });
-  }
-
-  /**
-   * express's router, called directly rather than through the application's handle(), which would
-   * swap the prototypes of Node's req and res for express's on every request (changing their
-   * hidden class under Node's own http code) and build a final handler per request. The data path
-   * uses none of express's request or response helpers; the router's last two layers answer every
-   * request, so the final callback only sees an error thrown by them.
-   */
-  private route(ctx: RequestContext): void {
-    this.router.handle(ctx.req, ctx.res, (err?: unknown) => this.fail(ctx, err ?? new Error('no route answered')));
-  }
-
-  /**
-   * The router calls its layers synchronously from route(), before the response can close; were
-   * that ever not so, the throw reaches the router, and through it route()'s final callback.
-   */
-  private contextOf(req: IncomingMessage): RequestContext {
-    const ctx = this.inFlight.get(req);
-    if (!ctx) throw new Error('the request closed before its route ran');
-    return ctx;
-  }
-
-  private buildDataApp(): Express {
-    const app = express();
-    app.disable('x-powered-by');
-    app.disable('etag');
-    app.set('query parser', false);
-    // Routes match exactly: "/v1/messages/" or "/V1/MESSAGES" must not reach the messages
-    // handlers under another route name (and so with another set of policy checks).
-    app.set('strict routing', true);
-    app.set('case sensitive routing', true);
-    app.head('/', this.run(probe));
-    app.post(['/v1/messages', '/v1/messages/count_tokens'], this.run(messages));
-    app.get('/v1/models', this.run(models));
-    app.all('/services/{*rest}', this.run(service));
-    app.use((req: IncomingMessage) => {
-      const ctx = this.contextOf(req);
-      refuse(this.dp, ctx, 'notFound', { method: req.method ?? '', path: (req.url ?? '').split('?')[0]! });
-    });
-    // Errors of the router (e.g. a path that is not valid percent-encoding): Anthropic's shape,
-    // no stack trace, and an audit record.
-    app.use((err: unknown, req: IncomingMessage, _res: ServerResponse, _next: unknown) => {
-      const ctx = this.contextOf(req);
-      if ((err as { status?: unknown } | undefined)?.status === 400) return refuse(this.dp, ctx, 'badRequest', undefined);
-      this.fail(ctx, err);
-    });
-    return app;
-  }
-
-  /** A stage pipeline as a route handler; whatever it throws answers this request, never the process. */
-  private run(stage: Stage) {
-    return (req: IncomingMessage) => {
-      const ctx = this.contextOf(req);
-      stage(this.dp, ctx).catch((e: unknown) => this.fail(ctx, e));
-    };
-  }
-
-  private fail(ctx: RequestContext, err: unknown): void {
-    this.dp.log.error({ requestId: ctx.requestId, err: (err as Error | undefined)?.message }, 'request failed unexpectedly');
-    if (!ctx.done) refuse(this.dp, ctx, 'internalError', undefined);
-    else if (!ctx.res.writableEnded) ctx.res.destroy();
   }
 }
 

@@ -2,7 +2,9 @@
 // github_pat_, xoxb-, Bearer, …) is cut anywhere by the end of a piece must be held back, or
 // its first characters leave before the rest shows it is a key. Every kind, cut at every
 // position, streamed, equals the one-shot result.
-import { buildEngine, newTally, TextStream, type Engine } from './engine.ts';
+import { newTally, type Engine } from './engine.ts';
+import { buildEngine } from './policy.ts';
+import { TextStream } from './text-stream.ts';
 
 const KEYS = [
   'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789',

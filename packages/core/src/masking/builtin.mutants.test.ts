@@ -3,7 +3,11 @@
 // leftContext() (hold and leftContext may over-approximate by contract, so only a direct check
 // sees a mutant that makes them answer more than they must). Engines are built inside the
 // tests: one built while the file loads makes every mutant of the engine run every masking test file.
-import { apiKey, creditCard, email, ipv6, phone, privateKey } from './builtin.ts';
+import { email, phone } from './builtin-contact.ts';
+import { ipv6 } from './builtin-ip.ts';
+import { privateKey } from './builtin-keys.ts';
+import { creditCard } from './builtin-numbers.ts';
+import { apiKey } from './builtin-secrets.ts';
 import type { Detector } from './detector.ts';
 import { compileMasking, BUILTIN_CATEGORIES } from './index.ts';
 

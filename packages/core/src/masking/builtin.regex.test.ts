@@ -3,7 +3,9 @@
 // API-key literals are found by GitHub's '_', IPv6 candidates colon by colon. These tests hold each
 // to the form that reads as the rule: the same places from every start position, over text made of
 // the characters those values are written with.
-import { CARD_RE, secretLiteral, v6Candidate } from './builtin.ts';
+import { v6Candidate } from './builtin-ip.ts';
+import { CARD_RE } from './builtin-numbers.ts';
+import { secretLiteral } from './builtin-secrets.ts';
 import { cardNumber, formatCard, realisticText, rng } from './fixtures.ts';
 
 const AS_READ =

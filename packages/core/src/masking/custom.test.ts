@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { compileCustomPattern, CUSTOM_MAX_MATCH } from './custom.ts';
+import { compileCustomPattern } from './custom.ts';
+import { CUSTOM_MAX_MATCH } from './custom-parser.ts';
 import { compileMasking, MaskingConfigError } from './index.ts';
 
 const compile = (p: string) => compileCustomPattern('t', p, 'data.custom[0].pattern');

@@ -4,7 +4,10 @@
 // (through the built-in detectors made with it), and the table helpers builtin.ts builds its
 // detectors with (asciiSet, classSource, holdScan) on the inputs no built-in table has.
 import fc from 'fast-check';
-import { creditCard, ipv4, jwt, phone, ssn } from './builtin.ts';
+import { phone } from './builtin-contact.ts';
+import { ipv4 } from './builtin-ip.ts';
+import { jwt } from './builtin-keys.ts';
+import { creditCard, ssn } from './builtin-numbers.ts';
 import { asciiSet, classSource, holdScan, inSet, regexDetector, runHold, startsCompatible, type HoldScan, type Span } from './detector.ts';
 
 /** A hand-made HoldScan: alphabet "ab", attempts start at "a" not right after "x", optional check. */

@@ -65,6 +65,10 @@ export function asciiSet(spec: string): Uint8Array {
   return t;
 }
 
+/** Word characters, as `\\w` reads them; the left and right context of most built-in detectors. */
+export const WORD = asciiSet('A-Za-z0-9_');
+export const ALNUM = asciiSet('A-Za-z0-9');
+
 export function inSet(set: Uint8Array, c: number): boolean {
   // Stryker disable next-line ConditionalExpression,EqualityOperator: a typed array reads undefined past its end (and at NaN), so the bound only spares V8 an out-of-range read (docs/testing.md)
   return c < 128 && set[c] === 1;

@@ -16,27 +16,8 @@
 // affected (a detector reads one character to the left); it is re-tried on a window that starts
 // there, where every detector already treats the start of its text as a boundary.
 
-import { BUILTIN, BUILTIN_CATEGORIES } from './builtin.ts';
-import { compileCustomPattern } from './custom.ts';
 import type { Detector, Span } from './detector.ts';
-import { MaskingConfigError } from './errors.ts';
-import { fold, originalEnd, originalStart, settledLength, type Folded } from './normalize.ts';
-
-export interface CustomPatternPolicy {
-  /** Category name: [MASKED:<name>], counts and metrics. A DNS label, not a built-in name. */
-  name: string;
-  /** Pattern in the supported regex subset (see docs/masking.md). */
-  pattern: string;
-  /** Default 'mask'. */
-  action?: 'mask' | 'block';
-}
-
-/** The `data` section of a ModelScope (ModelScopeSpecData is assignable to it). */
-export interface MaskingPolicy {
-  mask?: readonly string[];
-  block?: readonly string[];
-  custom?: readonly CustomPatternPolicy[];
-}
+import { fold, originalEnd, originalStart, type Folded } from './normalize.ts';
 
 /** Running totals of one response. */
 export interface Tally {
@@ -54,11 +35,6 @@ export const EMPTY_COUNTS: Readonly<Record<string, number>> = Object.freeze({});
 
 /** A detector's entry in Engine.qc when it has no attempt left in the text. */
 const NONE = 0x7fffffff;
-
-/** Left context kept before the cursor of a stream (detectors look one character back). */
-const CONTEXT = 8;
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export class Engine {
   readonly detectors: readonly Detector[];
@@ -237,117 +213,6 @@ export class Engine {
 }
 
 /**
- * Incremental masking of one growing text (a content block, a JSON string value). push()
- * returns what can be sent now; finish() returns the rest once the text is complete.
- */
-export class TextStream {
-  private readonly engine: Engine;
-  private readonly tally: Tally;
-  private buf = '';
-  private cur = 0;
-  /** cur is the end of a masked value */
-  // Stryker disable next-line BooleanLiteral: at offset 0 nothing is glued either way (a glued attempt needs q > 0)
-  private glued = false;
-
-  constructor(engine: Engine, tally: Tally) {
-    this.engine = engine;
-    this.tally = tally;
-  }
-
-  /** Characters received but not yet emitted. */
-  get pending(): number {
-    return this.buf.length - this.cur;
-  }
-
-  push(s: string): string {
-    if (this.tally.blocked !== undefined) return '';
-    const eng = this.engine;
-    if (eng.detectors.length === 0) return s;
-    let prev = this.buf;
-    if (this.cur === prev.length) {
-      // Stryker disable next-line all: keeping CONTEXT characters of emitted text (not all of it) only saves copying; detectors look one character back
-      if (prev.length > CONTEXT) prev = prev.slice(-CONTEXT);
-    }
-    const buf = prev + s;
-    const cur = buf.length - s.length - this.pending;
-    // a high surrogate or a '%' at the end waits for what follows before it is folded
-    const whole = buf.slice(0, settledLength(buf));
-    const f = fold(whole);
-    if (f !== undefined) return this.pushFolded(buf, whole, f, cur);
-    // held as `whole`: what waits may continue a value (the first half of a digit, 𝟏 or 𞥑; "%40"
-    // is '@'), not end it
-    const limit = eng.holdLimit(whole, cur, this.glued);
-    let out = '';
-    let next = cur;
-    // Stryker disable next-line EqualityOperator: a scan up to its own cursor emits nothing
-    if (limit > cur) {
-      out = eng.scan(buf, cur, limit, this.tally, scanMode(this.glued, false));
-      next = eng.cursor;
-      this.glued = eng.glued;
-    }
-    // Stryker disable next-line EqualityOperator: where the buffer is cut only changes its size
-    if (next > 4 * CONTEXT) {
-      this.buf = buf.slice(next - CONTEXT);
-      this.cur = CONTEXT;
-    } else {
-      this.buf = buf;
-      this.cur = next;
-    }
-    return out;
-  }
-
-  /** push() for text that folding changes: detectors run on the folded text, the original is emitted. */
-  private pushFolded(buf: string, whole: string, f: Folded, cur: number): string {
-    const eng = this.engine;
-    const fcur = foldedIndex(f, cur);
-    const limit = eng.holdLimit(f.text, fcur, this.glued);
-    let out = '';
-    let next = cur;
-    let fnext = fcur;
-    // Stryker disable next-line EqualityOperator: a scan up to its own cursor emits nothing
-    if (limit > fcur) {
-      out = eng.scanFolded({ f, orig: whole }, { cursor: fcur, oc: cur }, limit, this.tally, scanMode(this.glued, false));
-      next = eng.origCursor;
-      fnext = eng.cursor;
-      this.glued = eng.glued;
-    }
-    // Stryker disable next-line EqualityOperator: where the buffer is cut only changes its size
-    if (fnext > 4 * CONTEXT) {
-      // keep CONTEXT folded characters of left context (whole code points)
-      const cut = Math.min(f.from[fnext - CONTEXT]!, next);
-      this.buf = buf.slice(cut);
-      this.cur = next - cut;
-    } else {
-      this.buf = buf;
-      this.cur = next;
-    }
-    return out;
-  }
-
-  finish(): string {
-    const buf = this.buf;
-    const cur = this.cur;
-    const glued = this.glued;
-    this.buf = '';
-    this.cur = 0;
-    // Stryker disable next-line BooleanLiteral: at offset 0 nothing is glued either way
-    this.glued = false;
-    if (this.tally.blocked !== undefined) return '';
-    // Stryker disable next-line EqualityOperator: at cur === buf.length the scan finds nothing either
-    if (cur >= buf.length) return '';
-    const f = fold(buf);
-    if (f === undefined) return this.engine.scan(buf, cur, buf.length, this.tally, scanMode(glued, true));
-    return this.engine.scanFolded(
-      { f, orig: buf },
-      { cursor: foldedIndex(f, cur), oc: cur },
-      f.text.length,
-      this.tally,
-      scanMode(glued, true),
-    );
-  }
-}
-
-/**
  * How a scan treats its text. `glued`: the cursor is the end of a masked value; `final`: the text is
  * complete (else a glued attempt that more text could change stops the scan). Four shared objects, so a
  * streamed chunk allocates none.
@@ -364,13 +229,6 @@ const MODES: readonly ScanMode[] = [
   Object.freeze({ glued: true, final: false }),
 ];
 export const scanMode = (glued: boolean, final: boolean): ScanMode => MODES[(glued ? 1 : 0) + (final ? 0 : 2)]!;
-
-/** The first folded position whose code point starts at or after original offset `orig`. */
-function foldedIndex(f: Folded, orig: number): number {
-  let i = 0;
-  while (i < f.text.length && f.from[i]! < orig) i++;
-  return i;
-}
 
 /**
  * The attempt of `d` at q (> 0) as if text[q-1] were a boundary. An attempt reads at most
@@ -390,84 +248,4 @@ function gluedUndetermined(d: Detector, text: string, q: number): boolean {
   if (q === 0 || q >= text.length || q + d.maxLen < text.length || d.leftContext === undefined) return false;
   if (!d.leftContext(text, q)) return false;
   return d.hold(text.slice(q), 0, 1) === 0;
-}
-
-/** Builds the engine for a policy; throws MaskingConfigError naming the field and the fix. */
-export function buildEngine(policy: MaskingPolicy | undefined): Engine {
-  const mask = policy?.mask ?? [];
-  const block = policy?.block ?? [];
-  const custom = policy?.custom ?? [];
-  const customNames = new Map<string, number>();
-  custom.forEach((c, i) => {
-    const where = `data.custom[${i}].name`;
-    if (typeof c?.name !== 'string' || !DNS_LABEL.test(c.name)) {
-      throw new MaskingConfigError(
-        where,
-        `"${String(c?.name)}" is not a valid name: use lower-case letters, digits and '-', at most 63 characters (it appears as [MASKED:<name>])`,
-      );
-    }
-    if (BUILTIN_CATEGORIES.includes(c.name)) {
-      throw new MaskingConfigError(
-        where,
-        `"${c.name}" is a built-in category; list it under data.mask or data.block instead, or pick another name for the custom pattern`,
-      );
-    }
-    if (customNames.has(c.name)) {
-      throw new MaskingConfigError(where, `"${c.name}" is already used by data.custom[${customNames.get(c.name)}]; names must be unique`);
-    }
-    if (c.action !== undefined && c.action !== 'mask' && c.action !== 'block') {
-      throw new MaskingConfigError(`data.custom[${i}].action`, `"${String(c.action)}" is not an action: use mask or block`);
-    }
-    customNames.set(c.name, i);
-  });
-  const known = [...BUILTIN_CATEGORIES, ...customNames.keys()];
-  const check = (list: readonly string[], field: string) =>
-    list.forEach((cat, i) => {
-      if (!known.includes(cat)) {
-        const hint = suggest(cat, known);
-        throw new MaskingConfigError(
-          `data.${field}[${i}]`,
-          `unknown category "${cat}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${known.join(', ')}`,
-        );
-      }
-    });
-  check(mask, 'mask');
-  check(block, 'block');
-  const blockSet = new Set<string>(block);
-  const enabled = new Set<string>([...mask, ...block]);
-  for (const c of custom) {
-    enabled.add(c.name);
-    if (c.action === 'block') blockSet.add(c.name);
-  }
-  const detectors: Detector[] = [];
-  for (const [cat, dets] of BUILTIN) if (enabled.has(cat)) detectors.push(...dets);
-  custom.forEach((c, i) => detectors.push(compileCustomPattern(c.name, c.pattern, `data.custom[${i}].pattern`)));
-  return new Engine(detectors, blockSet);
-}
-
-function suggest(word: string, options: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const o of options) {
-    const d = editDistance(word.toLowerCase(), o);
-    if (d < bestD) {
-      bestD = d;
-      best = o;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
 }

@@ -1,18 +1,19 @@
 // Public API of the masking engine (see docs/masking.md).
 
-import { buildEngine, EMPTY_COUNTS, newTally, type MaskingPolicy } from './engine.ts';
-import { maskMessageBody, maskServiceBody, type BodyMaskResult } from './json.ts';
+import { EMPTY_COUNTS, newTally } from './engine.ts';
+import { buildEngine, type MaskingPolicy } from './policy.ts';
+import { maskMessageBody, maskServiceBody, type BodyMaskResult } from './json-body.ts';
 import { parseJsonPath, type JsonPath } from './jsonpath.ts';
 import { AnthropicSseMasker, type SseMasker } from './sse-masker.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
 
-export type { MaskingPolicy, CustomPatternPolicy } from './engine.ts';
-export type { BodyMaskResult } from './json.ts';
+export type { MaskingPolicy, CustomPatternPolicy } from './policy.ts';
+export type { BodyMaskResult } from './json-body.ts';
 export type { SseMasker } from './sse-masker.ts';
 export { maskingBlockedMessage } from './sse-masker.ts';
 export { MaskingConfigError } from './errors.ts';
 export { BUILTIN_CATEGORIES } from './builtin.ts';
-export { CUSTOM_MAX_MATCH } from './custom.ts';
+export { CUSTOM_MAX_MATCH } from './custom-parser.ts';
 export { parseJsonPath, type JsonPath } from './jsonpath.ts';
 
 export interface MaskResult {

@@ -4,8 +4,12 @@
 // tests: one built while the file loads would make every mutant of the engine run this file.
 import Anthropic from '@anthropic-ai/sdk';
 import fc from 'fast-check';
-import { buildEngine, newTally, type Engine, type Tally } from './engine.ts';
-import { JsonStream, maskContentBlock, maskMessageBody, maskStringValues } from './json.ts';
+import { newTally, type Engine, type Tally } from './engine.ts';
+import { buildEngine } from './policy.ts';
+import { maskMessageBody } from './json-body.ts';
+import { maskContentBlock } from './json-message.ts';
+import { JsonStream } from './json-stream.ts';
+import { maskStringValues } from './json-values.ts';
 import { AnthropicSseMasker } from './sse-masker.ts';
 
 const M = '[MASKED:email]';

@@ -1,7 +1,10 @@
 // Numbers and top-level fields in Messages answers, numbers in exponent form in internal
 // services' answers: a card number written as a JSON number is a card number.
-import { buildEngine, newTally, type Engine } from './engine.ts';
-import { JsonStream, maskMessageBody, maskServiceBody, maskStringValues } from './json.ts';
+import { newTally, type Engine } from './engine.ts';
+import { buildEngine } from './policy.ts';
+import { maskMessageBody, maskServiceBody } from './json-body.ts';
+import { JsonStream } from './json-stream.ts';
+import { maskStringValues } from './json-values.ts';
 
 const CARD = '4111111111111111';
 const MC = '[MASKED:credit-card]';

@@ -1,6 +1,6 @@
 import { compileMasking, parseJsonPath, MaskingConfigError, BUILTIN_CATEGORIES, type Masking } from './index.ts';
 import { applyJsonPaths } from './jsonpath.ts';
-import { stringifyIterative } from './json.ts';
+import { stringifyIterative } from './json-body.ts';
 
 // Built before each test, not while the file loads: a custom pattern compiled at load time makes
 // every mutant of the pattern compiler "hybrid" under StrykerJS (run against every masking test).

@@ -3,7 +3,9 @@
 // '٤١١١', Devanagari '४१११', Thai, Mongolian, Adlam, … as they are: a card written in them passed
 // every detector, in one piece and streamed (docs/SECURITY.md, class 8).
 import { compileMasking, BUILTIN_CATEGORIES } from './index.ts';
-import { buildEngine, newTally, TextStream } from './engine.ts';
+import { newTally } from './engine.ts';
+import { buildEngine } from './policy.ts';
+import { TextStream } from './text-stream.ts';
 import { fold } from './normalize.ts';
 
 /** `s` with its ASCII digits written in the script whose zero is `zero`. */

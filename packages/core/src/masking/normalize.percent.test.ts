@@ -2,7 +2,9 @@
 // the characters as written ("%40") are replaced: an address, phone number, card or key in a URL
 // (?email=jane.doe%40example.com) passed every detector, in one piece and streamed.
 import { compileMasking, BUILTIN_CATEGORIES } from './index.ts';
-import { buildEngine, newTally, TextStream } from './engine.ts';
+import { newTally } from './engine.ts';
+import { buildEngine } from './policy.ts';
+import { TextStream } from './text-stream.ts';
 import { fold, settledLength } from './normalize.ts';
 
 const ALL = { mask: [...BUILTIN_CATEGORIES] };

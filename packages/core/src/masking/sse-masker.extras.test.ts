@@ -6,7 +6,7 @@
 // came and one re-serialized by the masker (no spaces) can be told apart.
 import Anthropic from '@anthropic-ai/sdk';
 import { sseErrorEvent } from '../anthropic/errors.ts';
-import { buildEngine } from './engine.ts';
+import { buildEngine } from './policy.ts';
 import { AnthropicSseMasker, maskingBlockedMessage } from './sse-masker.ts';
 
 /** email and credit-card masked, ssn blocked. */

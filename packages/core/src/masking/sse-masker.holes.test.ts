@@ -5,7 +5,7 @@
 // stream is masked, then read by the real TypeScript SDK (its final message and its text
 // events), or checked byte by byte where the SDK fails on the stream anyway.
 import Anthropic from '@anthropic-ai/sdk';
-import { buildEngine } from './engine.ts';
+import { buildEngine } from './policy.ts';
 import { AnthropicSseMasker } from './sse-masker.ts';
 
 const ev = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -280,5 +280,55 @@ describe('citations_delta', () => {
     expect((r.final.content[0] as Anthropic.TextBlock).citations).toEqual([
       { ...citation, url: 'https://x.example/?u=[MASKED:email]', title: 'page of [MASKED:email]' },
     ]);
+  });
+});
+
+describe('blocks that are not objects, and text blocks without a text', () => {
+  const citations = [{ type: 'char_location', cited_text: `ask ${SECRET}`, document_index: 0, start_char_index: 0, end_char_index: 9 }];
+  const maskedCitations = [{ ...citations[0], cited_text: 'ask [MASKED:email]' }];
+
+  test('a string where message_start has a block: its text is masked', () => {
+    const start0 = ev('message_start', { type: 'message_start', message: message({ content: [`mail ${SECRET}`] }) });
+    expect(masked([start0])).toBe(ev('message_start', { type: 'message_start', message: message({ content: ['mail [MASKED:email]'] }) }));
+  });
+
+  test('a thinking block of message_start passes untouched (its signature covers its text); a tool_use keeps its id and name', () => {
+    const thinking = { type: 'thinking', thinking: `mail ${SECRET}`, signature: 'EqQBCgIYAhIM' };
+    const tool = { type: 'tool_use', id: 'toolu_01', name: 'lookup', input: { who: SECRET } };
+    const start0 = ev('message_start', { type: 'message_start', message: message({ content: [thinking, tool] }) });
+    expect(masked([start0])).toBe(
+      ev('message_start', {
+        type: 'message_start',
+        message: message({ content: [thinking, { ...tool, input: { who: '[MASKED:email]' } }] }),
+      }),
+    );
+  });
+
+  test('a string as the content_block of a content_block_start: its text is masked', () => {
+    expect(masked([MESSAGE_START, start(0, `mail ${SECRET}`)])).toBe(MESSAGE_START + start(0, 'mail [MASKED:email]'));
+  });
+
+  test('a text block of message_start without a text: its other fields are masked', () => {
+    const start0 = ev('message_start', { type: 'message_start', message: message({ content: [{ type: 'text', citations }] }) });
+    expect(masked([start0])).toBe(
+      ev('message_start', { type: 'message_start', message: message({ content: [{ type: 'text', citations: maskedCitations }] }) }),
+    );
+  });
+
+  test('a text block start without a text: its other fields are masked', () => {
+    expect(masked([MESSAGE_START, start(0, { type: 'text', citations })])).toBe(
+      MESSAGE_START + start(0, { type: 'text', citations: maskedCitations }),
+    );
+  });
+
+  test('… and with nothing to mask, it passes byte for byte', () => {
+    // spaced out as JSON.stringify would not write it: a re-serialized event would differ
+    const start0 =
+      'event: message_start\ndata: { "type": "message_start", "message": ' +
+      JSON.stringify(message({ content: [{ type: 'text' }] })) +
+      ' }\n\n';
+    const start1 =
+      'event: content_block_start\ndata: { "type": "content_block_start", "index": 1, "content_block": { "type": "text" } }\n\n';
+    expect(masked([start0, start1])).toBe(start0 + start1);
   });
 });

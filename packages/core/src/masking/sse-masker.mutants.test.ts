@@ -2,7 +2,7 @@
 // docs/testing.md): what passes through byte for byte, what is re-serialized and how, what is
 // held back and when it is released, and how a block category ends the stream. Engines are built
 // inside the tests (not while the file loads: see engine.mutants.test.ts).
-import { buildEngine } from './engine.ts';
+import { buildEngine } from './policy.ts';
 import { AnthropicSseMasker, maskingBlockedMessage } from './sse-masker.ts';
 
 /** email masked, ssn blocked. */

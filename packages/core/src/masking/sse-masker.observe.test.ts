@@ -3,7 +3,7 @@
 // would see: every event as the upstream sent it (before masking), in order, also the events that
 // follow a block match in the same chunk, and nothing after the stream was ended.
 import { SseParser, type SseEvent } from '../sse/parser.ts';
-import { buildEngine } from './engine.ts';
+import { buildEngine } from './policy.ts';
 import { compileMasking } from './index.ts';
 import { AnthropicSseMasker } from './sse-masker.ts';
 

@@ -2,7 +2,7 @@
 // output is split back over the run's events (sse-masker.ts, text()). Exact bytes: the input
 // events are written with spaces after the JSON separators, so an event passed through byte for
 // byte and one re-serialized by the masker (no spaces) can be told apart.
-import { buildEngine } from './engine.ts';
+import { buildEngine } from './policy.ts';
 import { AnthropicSseMasker, maskingBlockedMessage } from './sse-masker.ts';
 import { sseErrorEvent } from '../anthropic/errors.ts';
 

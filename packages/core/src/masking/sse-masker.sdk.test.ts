@@ -4,7 +4,7 @@
 // the start's index says. A value split between such an index and the real one must not reach
 // the SDK whole (sse-masker.ts, blockIndex; docs/SECURITY.md).
 import Anthropic from '@anthropic-ai/sdk';
-import { buildEngine } from './engine.ts';
+import { buildEngine } from './policy.ts';
 import { AnthropicSseMasker } from './sse-masker.ts';
 
 const ev = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { compileMasking, BUILTIN_CATEGORIES, type Masking } from './index.ts';
-import { buildEngine, newTally, TextStream, type Engine, type MaskingPolicy } from './engine.ts';
-import { JsonStream, maskStringValues } from './json.ts';
+import { newTally, type Engine } from './engine.ts';
+import { buildEngine, type MaskingPolicy } from './policy.ts';
+import { TextStream } from './text-stream.ts';
+import { JsonStream } from './json-stream.ts';
+import { maskStringValues } from './json-values.ts';
 import { buildCorpus } from './fixtures.ts';
 import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 

@@ -1,6 +1,6 @@
 // An MCP event stream, governed event by event: each complete event (one JSON-RPC message, or
 // a batch) goes out as soon as its blank line arrives, unchanged events byte for byte.
-import { parsePreservingNumbers } from '../masking/json.ts';
+import { parsePreservingNumbers } from '../masking/json-values.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { outcome, type McpMessageOutcome, type Work } from './answer.ts';

@@ -5,7 +5,7 @@
 // message) goes out as soon as its blank line arrives and nothing is held longer.
 import type { Masking } from '../masking/index.ts';
 import { maskingBlockedMessage } from '../masking/sse-masker.ts';
-import { parsePreservingNumbers } from '../masking/json.ts';
+import { parsePreservingNumbers } from '../masking/json-values.ts';
 import { JsonTooLargeError } from '../util/json-size.ts';
 import { applyJsonPaths, parseJsonPath, type JsonPath } from '../masking/jsonpath.ts';
 import { RPC, rpcError, type JsonRpcId } from './jsonrpc.ts';

@@ -3,7 +3,7 @@
 // decision itself is policy's decide() on route 'mcp', passed in as `decideCall`.
 import type { Decision, McpCall } from '../policy/decision.ts';
 import { mcpToolName } from '../policy/tools.ts';
-import { parsePreservingNumbers } from '../masking/json.ts';
+import { parsePreservingNumbers } from '../masking/json-values.ts';
 import { argumentsHash, inspectMcpMessage } from './inspect.ts';
 import { RPC, rpcError, type JsonRpcId, type JsonRpcMessage, type ParsedJsonRpc } from './jsonrpc.ts';
 

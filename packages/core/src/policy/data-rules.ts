@@ -5,7 +5,7 @@
 // counts, whatever its review says: masking more is the safe side, and the set then does not
 // change with the clock. Compiled once per distinct set of scopes and kept on the snapshot.
 import { compileMasking, type Masking } from '../masking/index.ts';
-import type { CustomPatternPolicy } from '../masking/engine.ts';
+import type { CustomPatternPolicy } from '../masking/policy.ts';
 import type { CompiledScope } from './compile.ts';
 
 export interface DataRules {

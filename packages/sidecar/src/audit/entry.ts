@@ -16,7 +16,7 @@ export interface Entry {
   remaining: number;
   dropped: boolean;
   waiter: Waiter | undefined;
-  /** The record of an allowed request: kept in the room its queue keeps back from refusals (sink-queue.ts). */
+  /** The record of an allowed request: kept in the room its queue keeps back from refusals (sink-backlog.ts). */
   allowed: boolean;
 }
 

@@ -2,10 +2,11 @@
 // the same order). The queue is written front to back: a sink writes what has queued up during
 // the batch window (group commit), and a failed batch is retried with exponential backoff before
 // anything behind it, so the sink's log never has a hole that later lines skip over. Only a full
-// queue drops a record, for this sink alone, counted as a failure.
+// queue (sink-backlog.ts holds it) drops a record, for this sink alone, counted as a failure.
 import type { ChainHead } from '@scopekeeper/core';
 import { Backoff } from './backoff.ts';
 import { release, settle, type Entry } from './entry.ts';
+import { Backlog, type BacklogLimits } from './sink-backlog.ts';
 import type { AuditSink } from './sink.ts';
 
 export interface AuditSinkStatus {
@@ -18,12 +19,8 @@ export interface AuditSinkStatus {
 }
 
 /** AuditLogOptions' limits, defaults applied. */
-export interface QueueSettings {
+export interface QueueSettings extends BacklogLimits {
   batchMs: number;
-  maxBatch: number;
-  maxBatchChars: number;
-  maxQueue: number;
-  maxQueueChars: number;
   minBackoffMs: number;
   maxBackoffMs: number;
 }
@@ -44,10 +41,7 @@ export class SinkQueue {
   readonly sink: AuditSink;
   readonly #settings: QueueSettings;
   readonly #events: QueueEvents;
-  #queue: Entry[] = [];
-  #head = 0;
-  /** Characters of the lines queued (from head on). */
-  #chars = 0;
+  readonly #backlog: Backlog;
   #opened: boolean;
   #running: Promise<void> | undefined;
   #batchTimer: NodeJS.Timeout | undefined;
@@ -63,11 +57,12 @@ export class SinkQueue {
     this.#settings = settings;
     this.#events = events;
     this.#opened = !sink.open;
+    this.#backlog = new Backlog(settings);
     this.#backoff = new Backoff(settings.minBackoffMs, settings.maxBackoffMs);
   }
 
   get queued(): number {
-    return this.#queue.length - this.#head;
+    return this.#backlog.length;
   }
 
   /** Its last write or open failed, or it dropped a record. */
@@ -81,7 +76,7 @@ export class SinkQueue {
 
   /** Whether a record at or before `seq` still waits to be written here. */
   holds(seq: number): boolean {
-    return this.queued > 0 && this.#queue[this.#head]!.seq <= seq;
+    return this.queued > 0 && this.#backlog.first!.seq <= seq;
   }
 
   status(): AuditSinkStatus {
@@ -124,22 +119,12 @@ export class SinkQueue {
    * written in time for its request.
    */
   offer(entry: Entry): void {
-    const s = this.#settings;
-    const size = entry.line.length;
-    // A quarter of the queue is kept for records of allowed requests: refusals are what a caller
-    // can make without bound (a flood of them, or of requests past the limits), and filling the
-    // queue with them would drop the record of a request that was served meanwhile.
-    const room = entry.allowed ? 1 : 0.75;
-    if (this.queued >= s.maxQueue * room || this.#chars + size > s.maxQueueChars * room) {
+    const full = this.#backlog.full(entry);
+    if (full !== undefined) {
       entry.dropped = true;
       entry.remaining--;
       this.#dropped++;
       this.#failing = true;
-      const kept = entry.allowed ? '' : ', the quarter left kept for records of allowed requests';
-      const full =
-        this.queued >= s.maxQueue * room
-          ? `${s.maxQueue * room} records${kept}`
-          : `${this.#chars} of at most ${s.maxQueueChars * room} characters${kept}`;
       const err = new Error(`audit queue of ${this.sink.name} is full (${full}): record ${entry.seq} was dropped for this sink`);
       this.#lastError = err;
       this.#events.failure(this.sink.name, err);
@@ -154,8 +139,7 @@ export class SinkQueue {
         ),
       );
     }
-    this.#queue.push(entry);
-    this.#chars += size;
+    this.#backlog.push(entry);
     this.#schedule();
   }
 
@@ -186,8 +170,7 @@ export class SinkQueue {
       failure = new Error(`closing audit sink ${this.sink.name} failed: ${(err as Error).message}`);
     }
     await this.#running;
-    for (let i = this.#head; i < this.#queue.length; i++)
-      settle(this.#queue[i]!.waiter, new Error(`audit log closed before record ${this.#queue[i]!.seq} was written to ${this.sink.name}`));
+    for (const e of this.#backlog) settle(e.waiter, new Error(`audit log closed before record ${e.seq} was written to ${this.sink.name}`));
     return failure;
   }
 
@@ -222,7 +205,7 @@ export class SinkQueue {
         }
       }
       if (this.queued === 0) break;
-      const { batch, chars } = this.#batch();
+      const { batch, chars } = this.#backlog.batch();
       try {
         await this.sink.write(batch.map((b) => b.line));
       } catch (err) {
@@ -237,20 +220,7 @@ export class SinkQueue {
         continue;
       }
       this.#written += batch.length;
-      this.#head += batch.length;
-      this.#chars -= chars;
-      // Written lines are let go at once when the queue is drained (the usual case), so they die
-      // young instead of being promoted to the old generation while thousands pile up behind head.
-      // The queue is emptied in place: V8 may allocate a fresh array straight into the old
-      // generation, and a dead old array still points at what it held until the next mark-compact,
-      // so every scavenge in between keeps those records alive and promotes them.
-      if (this.#head === this.#queue.length) {
-        this.#queue.length = 0;
-        this.#head = 0;
-      } else if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
-      }
+      this.#backlog.shift(batch.length, chars);
       this.#failing = false;
       this.#backoff.reset();
       let done = 0;
@@ -267,21 +237,8 @@ export class SinkQueue {
       // What arrived during this write waits for the next window (#pump's finally schedules it),
       // unless a full batch is waiting or flush() (close() too) waits for the queue to empty: writing it at
       // once would make every write + fdatasync carry the 1–3 records of one write's duration.
-      if (this.queued < this.#settings.maxBatch && this.#chars < this.#settings.maxBatchChars && !this.#events.hurrying()) break;
+      if (this.queued < this.#settings.maxBatch && this.#backlog.chars < this.#settings.maxBatchChars && !this.#events.hurrying()) break;
     }
-  }
-
-  /** The next write: from the head, up to maxBatch lines and maxBatchChars characters (one line at least). */
-  #batch(): { batch: Entry[]; chars: number } {
-    const end = Math.min(this.#queue.length, this.#head + this.#settings.maxBatch);
-    let chars = this.#queue[this.#head]!.line.length;
-    let i = this.#head + 1;
-    for (; i < end; i++) {
-      const next = this.#queue[i]!.line.length;
-      if (chars + next > this.#settings.maxBatchChars) break;
-      chars += next;
-    }
-    return { batch: this.#queue.slice(this.#head, i), chars };
   }
 
   #failed(err: Error): void {
