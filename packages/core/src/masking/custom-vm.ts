@@ -4,15 +4,21 @@
 // patterns linear-time; the thread lists are preallocated and reused, so the work per character
 // allocates nothing.
 
-import type { Span } from './detector.ts';
+import type { Detector, Span } from './detector.ts';
 import type { CharSet } from './custom-charset.ts';
 import type { Node } from './custom-reader.ts';
 import { compileProgram, OP_CHAR, OP_MATCH, OP_NWORDB, OP_SPLIT, OP_WORDB } from './custom-program.ts';
 import type { Sizes } from './custom-program.ts';
-import type { CustomDetector } from './custom.ts';
 
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 95 || (c >= 97 && c <= 122);
+}
+
+/** A compiled custom pattern: a Detector plus the facts the docs and tests look at. */
+export interface CustomDetector extends Detector {
+  readonly minLen: number;
+  readonly maxMatch: number;
+  readonly states: number;
 }
 
 export class PikeDetector implements CustomDetector {

@@ -19,21 +19,13 @@
 // (custom-vm.ts) sit beside it, with the character sets they share in custom-charset.ts.
 
 import { MaskingConfigError } from './errors.ts';
-import type { Detector } from './detector.ts';
 import { CUSTOM_MAX_MATCH, Parser } from './custom-parser.ts';
 import { PatternError } from './custom-reader.ts';
 import type { Node } from './custom-reader.ts';
 import { sizes } from './custom-program.ts';
-import { PikeDetector } from './custom-vm.ts';
+import { PikeDetector, type CustomDetector } from './custom-vm.ts';
 
 const MAX_STATES = 2048;
-
-/** A compiled custom pattern: a Detector plus the facts the docs and tests look at. */
-export interface CustomDetector extends Detector {
-  readonly minLen: number;
-  readonly maxMatch: number;
-  readonly states: number;
-}
 
 /**
  * Compiles a custom pattern. `where` names the field for error messages, e.g.
