@@ -33,6 +33,7 @@ export default {
     'packages/core/src/masking/policy.ts',
     'packages/core/src/masking/sse-content.ts',
     'packages/core/src/masking/sse-events.ts',
+    'packages/core/src/masking/sse-framing.ts',
     'packages/core/src/masking/sse-masker.ts',
     'packages/core/src/masking/sse-text-run.ts',
     'packages/core/src/masking/text-stream.ts',

@@ -97,6 +97,20 @@ function readable(body: string, stream: boolean): string {
   return `${JSON.stringify(events)}\n${text}`;
 }
 
+/**
+ * The lines beside the events' data, each with the address (core masking/sse-framing.ts): a
+ * comment, an id (a browser's EventSource hands it to the page), an unknown field, the name of an
+ * event whose data has no type, and a ping whose data is not JSON.
+ */
+function framed(): string {
+  return sse()
+    .replace('event: message_start\n', `: trace for ${EMAIL}\nevent: message_start\nid: ${EMAIL}\n`)
+    .replace(
+      'event: message_stop\n',
+      `event: ping\ndata: owner ${EMAIL}\n\nevent: ${EMAIL}\nx-owner: ${EMAIL}\ndata: {}\n\nevent: message_stop\n`,
+    );
+}
+
 let world: World;
 let upstream: Server;
 beforeAll(async () => {
@@ -106,7 +120,7 @@ beforeAll(async () => {
     req.on('end', () => {
       if ((JSON.parse(body) as { stream?: boolean }).stream) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(sse());
+        res.end(body.includes('framing') ? framed() : sse());
       } else {
         const json = JSON.stringify({
           id: 'msg_1',
@@ -161,4 +175,22 @@ test.each([false, true])('stream %s: every result block and Unicode-formatted va
   // identifiers and encrypted payloads are untouched
   expect(text).toContain('"tool_use_id":"srvtoolu_3"');
   expect(text).toContain('"encrypted_content":"Eq"');
+});
+
+test('streamed: the lines beside the data (a comment, an id, an event name, a field, a ping that is not JSON) reach no reader in clear', async () => {
+  const upstreamSends = framed();
+  for (const line of [`: trace for ${EMAIL}`, `id: ${EMAIL}`, `event: ${EMAIL}`, `x-owner: ${EMAIL}`, `data: owner ${EMAIL}`])
+    expect(upstreamSends).toContain(line);
+  const res = await fetch(`${world.url}/v1/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await world.saToken('support-bot')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages: [{ role: 'user', content: 'framing' }] }),
+  });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  // the bytes as any reader gets them, not only what the SDKs read
+  expect(text).not.toContain('jane.doe');
+  expect(text).toContain(`id: [MASKED:email]`);
+  expect(text).toContain(`event: [MASKED:email]`);
+  expect(text).toContain('event: message_stop');
 });

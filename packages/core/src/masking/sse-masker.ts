@@ -4,14 +4,16 @@
 // what in each event type is data), masks the message-level events itself and hands the content
 // blocks' events to the message's content (sse-content.ts: a masking stream per block; the text
 // deltas of one block that arrive together are masked as one text, sse-text-run.ts).
-// Whatever comes out unchanged passes through byte for byte. Data
-// JSON.parse rejects is dropped (but a ping's), as are texts that are not strings. A
+// Whatever comes out unchanged passes through byte for byte; the lines beside an event's data
+// (comments, id, an unknown event name) are checked first (sse-framing.ts). Data JSON.parse
+// rejects is dropped (but a ping's without a match), as are texts that are not strings. A
 // block-category match ends the stream with an Anthropic `error` event.
 
 import { sseErrorEvent } from '../anthropic/errors.ts';
 import { SseParser, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { EMPTY_COUNTS, newTally, type Engine, type Tally } from './engine.ts';
 import { SseContent } from './sse-content.ts';
+import { maskFraming } from './sse-framing.ts';
 import {
   CONFLICT,
   KEEP_DELTA,
@@ -63,6 +65,8 @@ export class AnthropicSseMasker implements SseMasker {
   private over = false;
   private done = false;
   private readonly observe: ((ev: SseEvent) => void) | undefined;
+  /** A line of an event beside its data (sse-framing.ts), masked and counted. */
+  private readonly maskLine = (line: string): string => maskValue(this.engine, line, this.tally) as string;
 
   /** `observe` sees each event as the upstream sent it, before masking: the caller need not parse the stream again. */
   constructor(engine: Engine, observe?: (ev: SseEvent) => void) {
@@ -119,7 +123,12 @@ export class AnthropicSseMasker implements SseMasker {
     // one pass of the detectors instead of one per delta, and only the deltas whose text changes
     // are re-serialized.
     let run: TextDelta[] = [];
-    for (const ev of events) {
+    for (const sent of events) {
+      const ev = maskFraming(sent, this.maskLine);
+      if (this.tally.blocked !== undefined) {
+        this.stopped(parts);
+        return Buffer.concat(parts);
+      }
       // Stryker disable next-line ConditionalExpression: JSON.parse(undefined) throws, which parseOrUndefined turns into undefined too
       const parsed = ev.data === undefined ? undefined : parseOrUndefined(ev.data);
       const type = typeOf(ev, parsed);
@@ -195,9 +204,14 @@ export class AnthropicSseMasker implements SseMasker {
     if (parsed === undefined) {
       // Data JSON.parse rejects (NaN, Infinity, a cut event): the TypeScript SDK fails on it, but
       // Python's json.loads reads NaN and Infinity, so its strings would reach such a client
-      // unmasked. Dropped, but for a ping (every client skips pings by their name, unread); a
-      // dropped content_block_start is not counted, as for a client that never read it.
-      if (sseEventType(ev) === 'ping') parts.push(ev.raw);
+      // unmasked. Dropped, but for a ping whose text holds no match (every client skips pings by
+      // their name, unread; a reader of the raw stream does not); a dropped content_block_start
+      // is not counted, as for a client that never read it.
+      if (sseEventType(ev) === 'ping') {
+        const before = this.tally.matches;
+        maskValue(this.engine, ev.data, this.tally);
+        if (this.tally.matches === before) parts.push(ev.raw);
+      }
       return;
     }
     if (type === 'message_start') {

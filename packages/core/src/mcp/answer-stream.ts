@@ -1,6 +1,10 @@
 // An MCP event stream, governed event by event: each complete event (one JSON-RPC message, or
-// a batch) goes out as soon as its blank line arrives, unchanged events byte for byte.
+// a batch) goes out as soon as its blank line arrives, unchanged events byte for byte. The lines
+// beside an event's data (comments, its id, an unknown event name) are masked by the scope's
+// detectors first (masking/sse-framing.ts), as in a Messages stream.
+import type { Masking } from '../masking/index.ts';
 import { parsePreservingNumbers } from '../masking/json-values.ts';
+import { maskFraming } from '../masking/sse-framing.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { outcome, type McpMessageOutcome, type Work } from './answer.ts';
@@ -10,10 +14,12 @@ export class McpSseRelay {
   private readonly parser = new SseParser();
   private readonly govern: (msg: unknown, w: Work) => unknown;
   private readonly onMessage: (o: McpMessageOutcome) => void;
+  private readonly masking: Masking | undefined;
 
-  constructor(govern: (msg: unknown, w: Work) => unknown, onMessage: (o: McpMessageOutcome) => void) {
+  constructor(govern: (msg: unknown, w: Work) => unknown, onMessage: (o: McpMessageOutcome) => void, masking?: Masking) {
     this.govern = govern;
     this.onMessage = onMessage;
+    this.masking = masking?.active === true ? masking : undefined;
   }
 
   /** Throws SseBlockTooLargeError when an event grows past the parser's limit. */
@@ -42,9 +48,32 @@ export class McpSseRelay {
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  private event(ev: SseEvent): Buffer | undefined {
-    // Comments, keep-alives and the transport's priming event (an id and no data) carry nothing.
-    if (ev.data === undefined || ev.data === '') return ev.raw;
+  /**
+   * The event with its lines beside the data masked; what they held counts into `w`, the first
+   * message's work: a block category there makes that message blocked (a response becomes an
+   * error, anything else is dropped), and the line itself is left out.
+   */
+  private framing(input: SseEvent, w: Work): SseEvent {
+    const masking = this.masking;
+    if (masking === undefined) return input;
+    return maskFraming(input, (line) => {
+      const r = masking.maskText(line);
+      for (const k in r.counts) w.counts[k] = (w.counts[k] ?? 0) + r.counts[k]!;
+      if (r.blocked === undefined) return r.text;
+      w.blocked ??= r.blocked;
+      return undefined;
+    });
+  }
+
+  private event(input: SseEvent): Buffer | undefined {
+    const fw: Work = { counts: {}, hidden: 0, changed: false };
+    const ev = this.framing(input, fw);
+    // Comments, keep-alives and the transport's priming event (an id and no data) carry nothing
+    // more: their lines were masked above.
+    if (ev.data === undefined || ev.data === '') {
+      if (ev !== input) this.onMessage(outcome(undefined, fw));
+      return ev.raw;
+    }
     let value: unknown;
     try {
       value = parsePreservingNumbers(ev.data);
@@ -53,10 +82,14 @@ export class McpSseRelay {
       return undefined;
     }
     const list = Array.isArray(value) ? (value as unknown[]) : [value];
+    if (list.length === 0 && ev !== input) this.onMessage(outcome(undefined, fw));
     const out: unknown[] = [];
+    // (only the framing changed: the rebuilt event's bytes, its data as the server wrote it)
     let changed = false;
-    for (const msg of list) {
-      const w: Work = { counts: {}, hidden: 0, changed: false };
+    for (let i = 0; i < list.length; i++) {
+      const msg = list[i];
+      // the framing's matches are the first message's (its audit record)
+      const w: Work = i === 0 ? fw : { counts: {}, hidden: 0, changed: false };
       const sent = this.govern(msg, w);
       changed ||= w.changed || sent !== msg;
       if (sent !== undefined) out.push(sent);

@@ -195,7 +195,7 @@ export class McpAnswer {
 
   /** A relay for one event stream of this server. */
   stream(onMessage: (o: McpMessageOutcome) => void = () => {}): McpSseRelay {
-    return new McpSseRelay((msg, w) => governMessage(msg, this.rules, this.paths, w), onMessage);
+    return new McpSseRelay((msg, w) => governMessage(msg, this.rules, this.paths, w), onMessage, this.rules.masking);
   }
 }
 

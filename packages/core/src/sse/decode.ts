@@ -10,6 +10,7 @@ export class ParsedEvent implements SseEvent {
   id: string | undefined = undefined;
   retry: number | undefined = undefined;
   comments = 0;
+  framed = false;
   readonly raw: Buffer;
   readonly incomplete: boolean;
   #data: string | undefined = undefined;
@@ -42,7 +43,10 @@ export class ParsedEvent implements SseEvent {
   }
 }
 
-/** The `event:` values of a Messages stream: one string each, not one decoded per event. */
+/**
+ * The `event:` values of a Messages stream, and the spec's default (an MCP stream's): one string
+ * each, not one decoded per event. Such a name carries no data; any other may (SseEvent.framed).
+ */
 const EVENT_NAMES = [
   'message_start',
   'message_delta',
@@ -52,7 +56,9 @@ const EVENT_NAMES = [
   'content_block_stop',
   'ping',
   'error',
+  'message',
 ];
+export const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_NAMES);
 
 /** The event name bytes[start, end): a known one as its one string, any other decoded. */
 export function eventName(b: Buffer, start: number, end: number): string {

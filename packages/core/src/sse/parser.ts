@@ -6,7 +6,7 @@
 // (also comment-only and empty ones) together with the exact bytes it was made of, so a proxy
 // can pass unchanged events through byte for byte and re-serialize only the ones it edits.
 // What the parser decodes of those bytes, and when, is decode.ts's.
-import { eventName, fieldName, ParsedEvent } from './decode.ts';
+import { eventName, fieldName, KNOWN_EVENTS, ParsedEvent } from './decode.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -34,6 +34,13 @@ export interface SseEvent {
   retry: number | undefined;
   /** Number of comment lines (lines starting with ':') in this block. */
   comments: number;
+  /**
+   * The block has a line that no reader of its data reads, but a client reading the raw stream
+   * (or its `id`, or its event name) could: a comment, an `id`, `retry` or unknown field, or an
+   * event name other than the known ones (KNOWN_EVENTS). A masker checks those lines
+   * (masking/sse-framing.ts) before it lets the block's bytes through.
+   */
+  framed?: boolean;
   /** The bytes of this block exactly as received, including its terminating blank line. */
   raw: Buffer;
   /**
@@ -69,6 +76,7 @@ export class SseParser {
   private id: string | undefined = undefined;
   private retry: number | undefined = undefined;
   private comments = 0;
+  private framed = false;
   /** Bytes in blockParts. */
   private held = 0;
   private readonly maxBlockBytes: number;
@@ -191,6 +199,7 @@ export class SseParser {
     if (end === start) return true;
     if (bytes[start] === 0x3a /* : */) {
       this.comments++;
+      this.framed = true;
       return false;
     }
     // (a loop, not indexOf: that would search past the line, to the end of the chunk, for every line without a colon)
@@ -215,19 +224,22 @@ export class SseParser {
         break;
       case 'event':
         this.event = eventName(bytes, v, end);
+        if (!KNOWN_EVENTS.has(this.event)) this.framed = true;
         break;
       case 'id': {
         const value = bytes.toString('utf8', v, end);
         if (!value.includes('\0')) this.id = value;
+        this.framed = true;
         break;
       }
       case 'retry': {
         const value = bytes.toString('utf8', v, end);
         if (/^[0-9]+$/.test(value)) this.retry = Number(value);
+        this.framed = true;
         break;
       }
       default:
-        break; // unknown fields are ignored
+        this.framed = true; // unknown fields are ignored, by clients that read fields
     }
     return false;
   }
@@ -238,6 +250,7 @@ export class SseParser {
     ev.id = this.id;
     ev.retry = this.retry;
     ev.comments = this.comments;
+    ev.framed = this.framed;
     if (this.dataBytes !== undefined) {
       if (this.moreData === undefined) ev.dataFrom(this.dataBytes, this.dataStart, this.dataEnd);
       else ev.data = [this.dataBytes.toString('utf8', this.dataStart, this.dataEnd), ...this.moreData].join('\n');
@@ -248,6 +261,7 @@ export class SseParser {
     this.id = undefined;
     this.retry = undefined;
     this.comments = 0;
+    this.framed = false;
     return ev;
   }
 }
