@@ -97,7 +97,7 @@ describe('/v1/models through a scope that masks', () => {
 describe('error answers of the model API through a scope that masks', () => {
   let world: World;
   let upstream: Server;
-  let answer: { status: number; type?: string; body: string };
+  let answer: { status: number; type?: string; body: string; headers?: Record<string, string> };
   let clearToken: string;
   beforeAll(async () => {
     upstream = createServer((req, res) => {
@@ -107,6 +107,7 @@ describe('error answers of the model API through a scope that masks', () => {
           ...(answer.type ? { 'content-type': answer.type } : {}),
           'content-length': Buffer.byteLength(answer.body),
           'retry-after': '3',
+          ...answer.headers,
         });
         res.end(answer.body);
       });
@@ -181,6 +182,45 @@ describe('error answers of the model API through a scope that masks', () => {
     const r = await send('errors-bot');
     expect(r.status).toBe(503);
     expect(r.text).toBe('');
+  });
+
+  // The model API's headers (or a gateway's in front of it): the SDKs hand them to the app
+  // (`withResponse()`, an error's `headers`). Before, only an internal service's were masked.
+  const NOTE = { 'x-gateway-note': `owner ${MAIL}`, 'request-id': 'req_011CSHoEeqs5C35K2UUqR7Fy' };
+  const SSE_BODY = [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"usage":{"input_tokens":1,"output_tokens":1}}}\n\n',
+    'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1}}\n\n',
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+  ].join('');
+
+  test.each([
+    ['a JSON answer', 200, false],
+    ['a streamed answer', 200, true],
+    ['an error answer', 400, false],
+  ])('%s with an email in a header: the header masked, the others kept', async (_what, status, stream) => {
+    answer = {
+      status,
+      type: stream ? 'text/event-stream' : 'application/json',
+      body: stream ? SSE_BODY : status === 200 ? '{"type":"message","content":[]}' : error('bad'),
+      headers: NOTE,
+    };
+    const r = await send('errors-bot', stream);
+    expect(r.status).toBe(status);
+    expect(r.headers.get('x-gateway-note')).toBe('owner [MASKED:email]');
+    expect(r.headers.get('request-id')).toBe(NOTE['request-id']);
+    expect(r.headers.get('retry-after')).toBe('3');
+    if (stream) expect(r.text).toBe(SSE_BODY);
+  });
+
+  test('through the real SDK: the headers the app reads carry the mask; a scope that does not mask passes them', async () => {
+    const Anthropic = (await import('@anthropic-ai/sdk')).default;
+    answer = { status: 200, type: 'application/json', body: '{"type":"message","content":[]}', headers: NOTE };
+    const params = { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const masked = new Anthropic({ baseURL: world.url, apiKey: null, authToken: await world.saToken('errors-bot'), maxRetries: 0 });
+    const { response } = await masked.messages.create(params).withResponse();
+    expect(response.headers.get('x-gateway-note')).toBe('owner [MASKED:email]');
+    const clear = new Anthropic({ baseURL: world.url, apiKey: null, authToken: clearToken, maxRetries: 0 });
+    expect((await clear.messages.create(params).withResponse()).response.headers.get('x-gateway-note')).toBe(`owner ${MAIL}`);
   });
 
   test('a scope that does not mask: the error passes byte for byte', async () => {

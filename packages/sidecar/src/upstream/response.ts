@@ -102,24 +102,25 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
     return Promise.resolve(
       refuseUnmaskable(upstream, res, `content-encoding ${encodingName(from.headers['content-encoding'])}`, opts.extraHeaders, 'model'),
     );
-  let headerCounts: Record<string, number> | undefined;
   if (maskingService) {
     const why = unmaskable(contentType, from.headers['content-encoding'], isSse);
     if (why !== undefined) return Promise.resolve(refuseUnmaskable(upstream, res, why, opts.extraHeaders));
-    if (masking) headerCounts = maskHeaderValues(headers, masking);
   }
+  // The answer's headers are part of it, a service's and the model API's alike: the SDKs hand
+  // them to the app (`withResponse()`, an error's `headers`), so the detectors run on them too.
+  const headerCounts = masking ? maskHeaderValues(headers, masking) : undefined;
   // We read this body, so we decode it; the caller then gets it uncompressed.
   const decode = decoder(from.headers['content-encoding'] as string | undefined);
   const source: NodeJS.ReadableStream = decode ? upstream.pipe(decode) : upstream;
   if (decode) delete headers['content-encoding'];
+  let relaying: Promise<RelayResult>;
   if (isSse) {
     delete headers['content-length'];
     res.writeHead(status, headers);
-    return relaySse({ upstream, source, res, status }, opts.messages, masking, opts.lease, opts.thinking === true);
-  }
-  const whole = relayWhole({ upstream, source, res, status }, headers, opts, masking);
-  if (headerCounts === undefined) return whole;
-  return whole.then((r) => {
+    relaying = relaySse({ upstream, source, res, status }, opts.messages, masking, opts.lease, opts.thinking === true);
+  } else relaying = relayWhole({ upstream, source, res, status }, headers, opts, masking);
+  if (headerCounts === undefined) return relaying;
+  return relaying.then((r) => {
     const masked = { ...(r.masked ?? {}) };
     addCounts(masked, headerCounts);
     return { ...r, masked };

@@ -13,7 +13,7 @@ import type { RelayResult } from './response.ts';
  */
 const DESCRIPTIVE = new Set(['content-length', 'content-encoding', 'date']);
 
-/** A masking service's answer headers are part of its answer: detectors run on their values too. */
+/** An answer's headers are part of it (a masking service's, and the model API's through a scope that masks): detectors run on their values too. */
 export function maskHeaderValues(headers: Record<string, string | string[]>, masking: Masking): Record<string, number> | undefined {
   let counts: Record<string, number> | undefined;
   for (const [k, v] of Object.entries(headers)) {
