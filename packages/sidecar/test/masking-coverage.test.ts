@@ -100,14 +100,16 @@ function readable(body: string, stream: boolean): string {
 /**
  * The lines beside the events' data, each with the address (core masking/sse-framing.ts): a
  * comment, an id (a browser's EventSource hands it to the page), an unknown field, the name of an
- * event whose data has no type, and a ping whose data is not JSON.
+ * event whose data has no type, and a ping whose data is not JSON; and the first copy of a key an
+ * event repeats (masking/sse-events.ts lastKeysOnly).
  */
 function framed(): string {
   return sse()
     .replace('event: message_start\n', `: trace for ${EMAIL}\nevent: message_start\nid: ${EMAIL}\n`)
     .replace(
       'event: message_stop\n',
-      `event: ping\ndata: owner ${EMAIL}\n\nevent: ${EMAIL}\nx-owner: ${EMAIL}\ndata: {}\n\nevent: message_stop\n`,
+      `event: ping\ndata: owner ${EMAIL}\n\nevent: ${EMAIL}\nx-owner: ${EMAIL}\ndata: {}\n\n` +
+        `event: future\ndata: {"type":"future","note":"${EMAIL}","note":"-"}\n\nevent: message_stop\n`,
     );
 }
 
@@ -177,9 +179,16 @@ test.each([false, true])('stream %s: every result block and Unicode-formatted va
   expect(text).toContain('"encrypted_content":"Eq"');
 });
 
-test('streamed: the lines beside the data (a comment, an id, an event name, a field, a ping that is not JSON) reach no reader in clear', async () => {
+test('streamed: the lines beside the data (a comment, an id, an event name, a field, a ping that is not JSON) and a repeated key reach no reader in clear', async () => {
   const upstreamSends = framed();
-  for (const line of [`: trace for ${EMAIL}`, `id: ${EMAIL}`, `event: ${EMAIL}`, `x-owner: ${EMAIL}`, `data: owner ${EMAIL}`])
+  for (const line of [
+    `: trace for ${EMAIL}`,
+    `id: ${EMAIL}`,
+    `event: ${EMAIL}`,
+    `x-owner: ${EMAIL}`,
+    `data: owner ${EMAIL}`,
+    `"note":"${EMAIL}"`,
+  ])
     expect(upstreamSends).toContain(line);
   const res = await fetch(`${world.url}/v1/messages`, {
     method: 'POST',
@@ -193,4 +202,5 @@ test('streamed: the lines beside the data (a comment, an id, an event name, a fi
   expect(text).toContain(`id: [MASKED:email]`);
   expect(text).toContain(`event: [MASKED:email]`);
   expect(text).toContain('event: message_stop');
+  expect(text).toContain('data: {"type":"future","note":"-"}');
 });

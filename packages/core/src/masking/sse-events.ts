@@ -16,6 +16,8 @@ import { type Engine, type Tally } from './engine.ts';
 import { maskContentBlock } from './json-message.ts';
 import { maskKeys } from './json-values.ts';
 import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
+import { firstDuplicateKey } from '../util/json-keys.ts';
+import { ParsedEvent } from '../sse/decode.ts';
 
 /**
  * JSON.parse, or undefined for text that is not JSON. An event too large to parse throws
@@ -149,6 +151,29 @@ export function textDeltaOf(ev: SseEvent, parsed: unknown): TextDelta | undefine
 export function blockIndex(obj: Record<string, unknown>): number | undefined {
   const i = obj.index;
   return Number.isSafeInteger(i) && (i as number) >= 0 ? (i as number) : undefined;
+}
+
+/**
+ * The event as the masker reads it: itself when its data names each key once per object; else
+ * rebuilt from `parsed`, its data parsed, which holds only the last copy of a repeated key. An
+ * event that comes out unchanged goes byte for byte, and the SDKs read the last copy as
+ * JSON.parse does, but a client that keeps the first would read a value nobody checked; a whole
+ * JSON answer is serialized from the checked tree for the same reason (json-body.ts).
+ * Data the API writes compactly is one JSON.stringify away from itself, which proves it has no
+ * repeat (a serialization never repeats a key); other data is scanned for one.
+ */
+export function lastKeysOnly(ev: SseEvent, parsed: unknown): SseEvent {
+  const data = ev.data!;
+  const compact = JSON.stringify(parsed);
+  // Stryker disable next-line ConditionalExpression: the comparison only saves the scan, which gives the same answer
+  if (compact === data || firstDuplicateKey(data) === undefined) return ev;
+  // (an unterminated event stays so: without its blank line, no client dispatches it)
+  const text = formatSseEvent({ event: ev.event, id: ev.id, data: compact });
+  const out = new ParsedEvent(Buffer.from(ev.incomplete ? text.slice(0, -1) : text), ev.incomplete);
+  out.event = ev.event;
+  out.id = ev.id;
+  out.data = compact;
+  return out;
 }
 
 export function reserialize(ev: SseEvent, obj: unknown): Buffer {

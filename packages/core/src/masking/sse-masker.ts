@@ -5,7 +5,8 @@
 // blocks' events to the message's content (sse-content.ts: a masking stream per block; the text
 // deltas of one block that arrive together are masked as one text, sse-text-run.ts).
 // Whatever comes out unchanged passes through byte for byte; the lines beside an event's data
-// (comments, id, an unknown event name) are checked first (sse-framing.ts). Data JSON.parse
+// (comments, id, an unknown event name) are checked first (sse-framing.ts), and an event that
+// repeats a key is rebuilt from what JSON.parse read of it (lastKeysOnly). Data JSON.parse
 // rejects is dropped (but a ping's without a match), as are texts that are not strings. A
 // block-category match ends the stream with an Anthropic `error` event.
 
@@ -20,6 +21,7 @@ import {
   KEEP_MESSAGE_DELTA,
   KEEP_TYPE,
   isRecord,
+  lastKeysOnly,
   maskFields,
   maskValue,
   parseOrUndefined,
@@ -124,13 +126,14 @@ export class AnthropicSseMasker implements SseMasker {
     // are re-serialized.
     let run: TextDelta[] = [];
     for (const sent of events) {
-      const ev = maskFraming(sent, this.maskLine);
+      const framed = maskFraming(sent, this.maskLine);
       if (this.tally.blocked !== undefined) {
         this.stopped(parts);
         return Buffer.concat(parts);
       }
       // Stryker disable next-line ConditionalExpression: JSON.parse(undefined) throws, which parseOrUndefined turns into undefined too
-      const parsed = ev.data === undefined ? undefined : parseOrUndefined(ev.data);
+      const parsed = framed.data === undefined ? undefined : parseOrUndefined(framed.data);
+      const ev = parsed === undefined ? framed : lastKeysOnly(framed, parsed);
       const type = typeOf(ev, parsed);
       if (this.afterItsBlock(type, parsed)) continue;
       // (an unterminated delta is left to event(), which drops it)

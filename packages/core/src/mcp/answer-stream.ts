@@ -5,6 +5,7 @@
 import type { Masking } from '../masking/index.ts';
 import { parsePreservingNumbers } from '../masking/json-values.ts';
 import { maskFraming } from '../masking/sse-framing.ts';
+import { firstDuplicateKey } from '../util/json-keys.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { outcome, type McpMessageOutcome, type Work } from './answer.ts';
@@ -95,7 +96,8 @@ export class McpSseRelay {
       if (sent !== undefined) out.push(sent);
       this.onMessage(outcome(msg, w));
     }
-    if (!changed) return ev.raw;
+    // (a key repeated in one object is serialized away, as in a JSON answer: McpAnswer.json)
+    if (!changed && firstDuplicateKey(ev.data) === undefined) return ev.raw;
     if (out.length === 0) return undefined;
     return Buffer.from(
       formatSseEvent({ event: ev.event, id: ev.id, retry: ev.retry, data: JSON.stringify(Array.isArray(value) ? out : out[0]) }),

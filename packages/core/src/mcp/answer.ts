@@ -7,6 +7,7 @@ import type { Masking } from '../masking/index.ts';
 import { maskingBlockedMessage } from '../masking/sse-masker.ts';
 import { parsePreservingNumbers } from '../masking/json-values.ts';
 import { JsonTooLargeError } from '../util/json-size.ts';
+import { firstDuplicateKey } from '../util/json-keys.ts';
 import { applyJsonPaths, parseJsonPath, type JsonPath } from '../masking/jsonpath.ts';
 import { RPC, rpcError, type JsonRpcId } from './jsonrpc.ts';
 import { McpSseRelay } from './answer-stream.ts';
@@ -164,8 +165,9 @@ export class McpAnswer {
    */
   json(body: Buffer, extra: readonly Record<string, unknown>[] = []): { body: Buffer; outcomes: McpMessageOutcome[] } {
     let value: unknown;
+    let text = '';
     try {
-      value = parsePreservingNumbers(body.toString('utf8'));
+      value = parsePreservingNumbers((text = body.toString('utf8')));
     } catch (e) {
       const why =
         e instanceof JsonTooLargeError
@@ -188,7 +190,9 @@ export class McpAnswer {
       if (sent !== undefined) out.push(sent);
       outcomes.push(outcome(msg, w));
     }
-    if (!changed) return { body, outcomes };
+    // A key repeated in one object: JSON.parse (and so every rule above) read its last copy, a
+    // client that keeps the first would read one nobody checked; serialized from the checked tree.
+    if (!changed && firstDuplicateKey(text) === undefined) return { body, outcomes };
     const all = [...out, ...extra];
     return { body: Buffer.from(JSON.stringify(batch || all.length > 1 ? all : all[0]), 'utf8'), outcomes };
   }
