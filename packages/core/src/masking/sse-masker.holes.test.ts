@@ -332,3 +332,34 @@ describe('blocks that are not objects, and text blocks without a text', () => {
     expect(masked([start0, start1])).toBe(start0 + start1);
   });
 });
+
+describe('block events and pings whose data is not an object', () => {
+  test('a content_block_start or _stop whose data is a JSON string or number: every string masked, a number as it came', () => {
+    const startString = `event: content_block_start\ndata: ${JSON.stringify(`mail ${SECRET}`)}\n\n`;
+    const stopNumber = 'event: content_block_stop\ndata: 7\n\n';
+    expect(masked([MESSAGE_START, startString, stopNumber])).toBe(
+      MESSAGE_START + 'event: content_block_start\ndata: "mail [MASKED:email]"\n\n' + stopNumber,
+    );
+  });
+
+  test('a ping whose data is not JSON but holds {"type": …} further on: still a ping, passed as it came', () => {
+    // (only data that starts with {"type" is read for a type when it is not JSON: a ping's text
+    // that mentions an event type later is no event of that type)
+    const ping = 'event: ping\ndata: still here {"type":"message_delta"}\n\n';
+    expect(masked([MESSAGE_START, ping])).toBe(MESSAGE_START + ping);
+  });
+
+  test('a ping whose data is of another type, written after another field or cut short: read as two types, dropped', () => {
+    const later = 'event: ping\ndata: {"note": "-", "type": "message_delta"}\n\n';
+    const cut = 'event: ping\ndata: {"type":"message_delta", "usage": \n\n';
+    expect(masked([MESSAGE_START, later, cut])).toBe(MESSAGE_START);
+  });
+
+  test('an event still arriving: pendingBytes holds its bytes until its blank line', () => {
+    const m = new AnthropicSseMasker(buildEngine({ mask: ['email'] }));
+    expect(m.push(Buffer.from('event: ping\ndata: {"type":'))).toHaveLength(0);
+    expect(m.pendingBytes).toBe(26);
+    expect(m.push(Buffer.from('"ping"}\n\n')).toString()).toBe('event: ping\ndata: {"type":"ping"}\n\n');
+    expect(m.pendingBytes).toBe(0);
+  });
+});
