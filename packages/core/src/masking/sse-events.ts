@@ -10,14 +10,13 @@
 // and a delta belongs to the block a client would put it in (blockIndex); events that clients
 // could read two ways are dropped.
 
-import { sseEventType, type SseEvent } from '../sse/parser.ts';
+import { readBlock, sseEventType, type SseEvent } from '../sse/parser.ts';
 import { formatSseEvent } from '../sse/serialize.ts';
 import { type Engine, type Tally } from './engine.ts';
 import { maskContentBlock } from './json-message.ts';
 import { maskKeys } from './json-values.ts';
 import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 import { firstDuplicateKey } from '../util/json-keys.ts';
-import { ParsedEvent } from '../sse/decode.ts';
 
 /**
  * JSON.parse, or undefined for text that is not JSON. An event too large to parse throws
@@ -170,11 +169,7 @@ export function lastKeysOnly(ev: SseEvent, parsed: unknown): SseEvent {
   if (compact === data || firstDuplicateKey(data) === undefined) return ev;
   // (an unterminated event stays so: without its blank line, no client dispatches it)
   const text = formatSseEvent({ event: ev.event, id: ev.id, data: compact });
-  const out = new ParsedEvent(Buffer.from(ev.incomplete ? text.slice(0, -1) : text), ev.incomplete);
-  out.event = ev.event;
-  out.id = ev.id;
-  out.data = compact;
-  return out;
+  return readBlock(ev.incomplete ? text.slice(0, -1) : text, ev.incomplete);
 }
 
 export function reserialize(ev: SseEvent, obj: unknown): Buffer {

@@ -5,8 +5,7 @@
 // the parser flags the blocks that have such lines (SseEvent.framed), so a Messages stream, which
 // has none, is not scanned twice. Both stream maskers (Messages, MCP) decide it here.
 
-import { SseParser, type SseEvent } from '../sse/parser.ts';
-import { ParsedEvent } from '../sse/decode.ts';
+import { readBlock, type SseEvent } from '../sse/parser.ts';
 
 const LINE_BREAK = /\r\n|\r|\n/;
 
@@ -41,10 +40,5 @@ export function maskFraming(ev: SseEvent, mask: (line: string) => string | undef
     if (masked !== line) changed = true;
     if (masked !== undefined) out.push(masked);
   }
-  if (!changed) return ev;
-  const parser = new SseParser();
-  const bytes = Buffer.from(out.join('\n'));
-  const events = ev.incomplete ? [...parser.push(bytes), ...parser.end()] : parser.push(bytes);
-  // (a block of nothing but lines left out: nothing is left of it)
-  return events[0] ?? new ParsedEvent(Buffer.alloc(0), ev.incomplete);
+  return changed ? readBlock(out.join('\n'), ev.incomplete) : ev;
 }

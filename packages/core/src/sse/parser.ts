@@ -266,6 +266,19 @@ export class SseParser {
   }
 }
 
+/**
+ * The one block `text` holds, read as a client reads it: ended by its blank line, or, when
+ * `incomplete`, cut where the stream stopped. A masker that rewrites an event's lines reads it
+ * again with this, so that its fields are what the bytes it sends say.
+ */
+export function readBlock(text: string, incomplete: boolean): SseEvent {
+  const parser = new SseParser();
+  const bytes = Buffer.from(text);
+  const events = incomplete ? [...parser.push(bytes), ...parser.end()] : parser.push(bytes);
+  // (a block whose every line was left out: nothing is left of it)
+  return events[0] ?? new ParsedEvent(EMPTY, incomplete);
+}
+
 /** The event type a client dispatches for this block: the `event:` field, or "message". */
 export function sseEventType(ev: SseEvent): string {
   return ev.event === undefined || ev.event === '' ? 'message' : ev.event;
