@@ -16,7 +16,7 @@ import { createWebhookServer, ensureCerts, type InjectionConfig, type WebhookSer
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { apiServerLookups, chartWebhooks } from './harness/webhooks.ts';
-import { until } from './harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c = cluster();

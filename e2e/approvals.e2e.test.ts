@@ -18,7 +18,7 @@ import { Operator, WebhookNotifier, type Notification } from '../packages/operat
 import { AnthropicStub, runSidecar, silentLogger, type Sidecar } from '../packages/sidecar/src/index.ts';
 import { MAX_PENDING_PER_CALLER } from '../packages/sidecar/src/policy/held.ts';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
-import { until } from './harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c = cluster();

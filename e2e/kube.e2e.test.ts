@@ -13,7 +13,7 @@ import {
   writeStatus,
 } from '@scopekeeper/kube';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
-import { until } from './harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const c = cluster();
 const NS = 'kube-e2e';

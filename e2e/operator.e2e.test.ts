@@ -24,7 +24,7 @@ import {
 import { KubernetesPolicySource } from '../packages/sidecar/src/policy/kube-source.ts';
 import { applyCrds, cluster, ensureNamespace, type Cluster } from './harness/cluster.ts';
 import { restartApiServer } from './harness/restart.ts';
-import { until } from './harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c: Cluster = cluster();

@@ -7,7 +7,7 @@ import { ANNOTATION_USAGE, Operator, PrometheusUsageSource } from '@scopekeeper/
 import { startWorld, type World } from '@scopekeeper/sidecar';
 import { applyCrds, cluster, ensureNamespace } from './harness/cluster.ts';
 import { startPrometheus, type Prometheus } from './harness/prometheus.ts';
-import { until } from './harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { expectRefusal } from '../packages/sidecar/test/refusal.ts';
 
 const c = cluster();

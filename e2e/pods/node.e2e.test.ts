@@ -1,7 +1,7 @@
 // The one-node cluster itself: a pod of the scopekeeper image (imported into containerd, never
 // pulled) with a native sidecar runs, under the securityContext the webhook injects.
 import { nodeCluster } from '../harness/pods.ts';
-import { until } from '../harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const c = nodeCluster();
 

@@ -18,7 +18,7 @@ import { applyCrds } from '../harness/cluster.ts';
 import { nodeCluster } from '../harness/pods.ts';
 import { startPrometheus, type Prometheus } from '../harness/prometheus.ts';
 import { run } from '../harness/proc.ts';
-import { until } from '../harness/wait.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const c = nodeCluster();
 const NS = 'agents';
@@ -282,7 +282,7 @@ async function approve(name: string, justification: string): Promise<void> {
   );
 }
 
-test('the webhook injected a native sidecar that was ready before the app started; the app cannot read the key', async () => {
+test('the webhook injected a native sidecar that was ready before the app started, with no warning at its start; the app cannot read the key', async () => {
   const pod = JSON.parse((await c.kubectl(['get', 'pod', POD, '-n', NS, '-o', 'json'])).stdout) as {
     metadata: { annotations: Record<string, string> };
     spec: { initContainers?: { name: string; restartPolicy?: string; securityContext?: Record<string, unknown> }[] };
@@ -303,6 +303,9 @@ test('the webhook injected a native sidecar that was ready before the app starte
     baseUrl: 'http://127.0.0.1:15180',
     tokenFile: '/var/run/secrets/scopekeeper/token',
   });
+  // Node printed no warning as the compiled sidecar started (http-proxy's DEP0060 was one: issue 13).
+  const sidecarLog = (await c.kubectl(['logs', POD, '-n', NS, '-c', SIDECAR])).stdout.split('\n');
+  expect(sidecarLog.filter((l) => /^\(node:\d+\) /.test(l))).toEqual([]);
 });
 
 test("the stored pod carries exactly the sidecar of the chart's injection config, the key and the endpoint token in it alone", async () => {

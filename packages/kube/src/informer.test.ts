@@ -1,17 +1,10 @@
 import { FakeApiServer } from './testing/fake-api.ts';
+import { until } from './testing/until.ts';
 import { resourceInformer, type Informer } from './informer.ts';
 import { accessReviews, type KubeObject } from './resources.ts';
 import { backoffDelay } from './backoff.ts';
 import { describeError, httpStatus } from './errors.ts';
 import { statusMergePatch } from './status.ts';
-
-const until = async (what: string, ok: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const review = (name: string, decision = 'Approved') => ({
   apiVersion: 'scopekeeper.dev/v1alpha1',

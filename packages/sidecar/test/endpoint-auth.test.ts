@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { addScope, waitForPolicy } from './helpers.ts';
-import { until } from './mcp-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { expectRefusal, requestCounter } from './refusal.ts';
 
 let world: World;
@@ -101,10 +101,15 @@ test('an endpoint without auth gets no Authorization at all', async () => {
 
 test('a rotated token file is picked up', async () => {
   writeFileSync(tokenFile, TOKEN_2);
-  await until(async () => {
-    await (await get('crm/customers/2')).arrayBuffer();
-    return seen[seen.length - 1]!.headers.authorization === `Bearer ${TOKEN_2}`;
-  }, 'the rotated token to be sent');
+  await until(
+    'the rotated token to be sent',
+    async () => {
+      await (await get('crm/customers/2')).arrayBuffer();
+      return seen[seen.length - 1]!.headers.authorization === `Bearer ${TOKEN_2}`;
+    },
+    10_000,
+    50,
+  );
 });
 
 test('no token for the audience: 503 that says what to do, and the service receives nothing', async () => {

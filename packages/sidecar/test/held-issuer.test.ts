@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { startWorld, NS, type World } from '../src/testing/world.ts';
 import { waitForPolicy } from './helpers.ts';
-import { approve, until } from './mcp-helpers.ts';
+import { approve } from './mcp-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { auditRecord } from './refusal.ts';
 
 const DANA = 'dana@example.com';
@@ -72,7 +73,7 @@ test("the SAML caller's held request is recorded with the IdP as issuer; once ap
   expect(review.spec.request.subject).toEqual({ kind: 'User', name: DANA, issuer: world.samlIdp.entityId });
 
   await approve(world, ref);
-  await until(async () => (await ask(samlDana(), 'claude-opus-4-1')).status === 200, 'the approval to load');
+  await until('the approval to load', async () => (await ask(samlDana(), 'claude-opus-4-1')).status === 200, 10_000, 50);
   // The grant names the SAML IdP's dana: the primary issuer's dana@example.com is held on her own.
   const other = await ask(oidcDana(), 'claude-opus-4-1');
   expect(other.status).toBe(403);

@@ -10,7 +10,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../src/testing/mcp-crm.ts';
-import { approve, auditRecords, crmScopeLoaded, until } from './mcp-helpers.ts';
+import { approve, auditRecords, crmScopeLoaded } from './mcp-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { addScope } from './helpers.ts';
 import { expectRefusalWhere, type Upstream } from './refusal.ts';
 
@@ -169,20 +170,25 @@ test('a tool denied mid-session: the call is refused at the sidecar with the rul
     world.stub!.beforeAnswer = undefined;
     await addScope(world, 'agent-crm', 'agent-crm-bot', scope(['mcp__crm__export_*', 'mcp__crm__delete_*']));
     const token = await world.saToken('agent-crm-bot');
-    await until(async () => {
-      const r = await fetch(`${world.url}/v1/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          model: 'claude-sonnet-4-6',
-          max_tokens: 8,
-          tools: [{ name: 'mcp__crm__delete_customer', input_schema: { type: 'object' } }],
-          messages: [{ role: 'user', content: 'probe' }],
-        }),
-      });
-      await r.arrayBuffer();
-      return r.status === 403;
-    }, 'the deny to load');
+    await until(
+      'the deny to load',
+      async () => {
+        const r = await fetch(`${world.url}/v1/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'claude-sonnet-4-6',
+            max_tokens: 8,
+            tools: [{ name: 'mcp__crm__delete_customer', input_schema: { type: 'object' } }],
+            messages: [{ role: 'user', content: 'probe' }],
+          }),
+        });
+        await r.arrayBuffer();
+        return r.status === 403;
+      },
+      10_000,
+      50,
+    );
   };
   const toolCall = expectRefusalWhere(world.auditFile, callsOf('delete_customer'));
   const nextTurn = expectRefusalWhere(world.auditFile, toolResultTurns());
@@ -224,8 +230,10 @@ test('a held tool call: refused naming the review, approved by an approver, then
     }),
   );
   await until(
-    () => probe.callTool({ name: 'update_customer_email', arguments: { id: '0', email: 'probe@example.com' } }).catch(() => undefined),
     'the approval to load',
+    () => probe.callTool({ name: 'update_customer_email', arguments: { id: '0', email: 'probe@example.com' } }).catch(() => undefined),
+    10_000,
+    50,
   );
   await probe.close();
   const calls = crm.received.filter((m) => m.tool === 'update_customer_email').length;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { World } from '../src/testing/world.ts';
 import { addScope } from './helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 export async function addCrmScope(world: World, name: string, sa: string, crmUrl: string, extra = ''): Promise<void> {
   await addScope(
@@ -54,22 +55,14 @@ export async function auditRecords(world: World): Promise<Record<string, unknown
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** Polls `check` until it holds (the policy folder reloads asynchronously). */
-export async function until<T>(check: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await check();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Waits until `sa`'s scope with the crm endpoint is loaded (the policy folder reloads asynchronously): its DELETE is no longer 403. */
 export async function crmScopeLoaded(world: World, sa: string): Promise<void> {
   const token = await world.saToken(sa);
   await until(
+    `the scope of ${sa} to load`,
     async () =>
       (await fetch(`${world.url}/services/crm/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status !== 403,
-    `the scope of ${sa} to load`,
+    10_000,
+    50,
   );
 }

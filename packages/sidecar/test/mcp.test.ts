@@ -7,7 +7,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { startWorld, type World } from '../src/testing/world.ts';
 import { McpCrm, CRM_CUSTOMER } from '../src/testing/mcp-crm.ts';
-import { addCrmScope, approve, auditRecords, crmScopeLoaded, until } from './mcp-helpers.ts';
+import { addCrmScope, approve, auditRecords, crmScopeLoaded } from './mcp-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { expectRefusal } from './refusal.ts';
 
 let world: World;
@@ -112,8 +113,10 @@ test('a held tool call waits for a person: JSON-RPC error naming the review, the
   expect(crm.received.some((m) => m.tool === 'update_customer_email')).toBe(false);
   await approve(world, ref);
   const r = await until(
-    () => client.callTool({ name: 'update_customer_email', arguments: { id: '42', email: 'new@example.com' } }).catch(() => undefined),
     'the approval to load',
+    () => client.callTool({ name: 'update_customer_email', arguments: { id: '42', email: 'new@example.com' } }).catch(() => undefined),
+    10_000,
+    50,
   );
   expect((r.content as { text: string }[])[0]!.text).toBe('updated 42');
   await client.close();
@@ -233,8 +236,10 @@ describe('raw JSON-RPC', () => {
   test('one audit record per JSON-RPC message: method, tool, arguments hash, decision, masked counts, MCP session id', async () => {
     await post({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'lookup_customer', arguments: { id: '11' } } });
     const rec = await until(
-      async () => (await auditRecords(world)).find((r) => r.mcpId === '11' && r.mcpSessionId === session),
       'the audit record',
+      async () => (await auditRecords(world)).find((r) => r.mcpId === '11' && r.mcpSessionId === session),
+      10_000,
+      50,
     );
     expect(rec).toMatchObject({
       route: 'mcp',
@@ -274,10 +279,15 @@ test('with --audit-required and the audit sink down, MCP calls are refused (503)
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
       });
     // The first answers come back while their records wait; once the sink is known to fail, refusals.
-    const refused = await until(async () => {
-      const r = await post();
-      return r.status === 503 ? r : (await r.arrayBuffer(), undefined);
-    }, 'the audit sink failure to be noticed');
+    const refused = await until(
+      'the audit sink failure to be noticed',
+      async () => {
+        const r = await post();
+        return r.status === 503 ? r : (await r.arrayBuffer(), undefined);
+      },
+      10_000,
+      50,
+    );
     expect(refused.headers.get('x-scopekeeper-decision')).toBe('error');
     expect(((await refused.json()) as { error: { code: number; message: string } }).error).toMatchObject({
       code: -32013,

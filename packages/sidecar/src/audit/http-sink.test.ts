@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { verifyChain } from '@scopekeeper/core';
 import { HttpSink } from './http-sink.ts';
 import { AuditLog } from './log.ts';
-import { ev, range, seqs, until } from './test-helpers.ts';
+import { ev, range, seqs } from './test-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 interface Received {
   headers: IncomingMessage['headers'];
@@ -87,7 +88,7 @@ describe('HttpSink', () => {
       onFailure: () => failures++,
     });
     for (let i = 1; i <= 30; i++) await log.record(ev(i));
-    await until(() => failures >= 2);
+    await until('two failures', () => failures >= 2);
     expect(log.healthy).toBe(false);
     status = 200;
     await log.flush();

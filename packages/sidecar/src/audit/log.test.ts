@@ -3,7 +3,8 @@ import { verifyChain, type ChainHead } from '@scopekeeper/core';
 import { AuditLog } from './log.ts';
 import { FileSink } from './file-sink.ts';
 import { verifyAuditFile } from './verify-file.ts';
-import { ev, MemorySink, range, seqs, tempDir, until } from './test-helpers.ts';
+import { ev, MemorySink, range, seqs, tempDir } from './test-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const fast = { retry: { minMs: 5, maxMs: 20 } };
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -94,7 +95,7 @@ describe('AuditLog with a file sink', () => {
       onFailure: (s, e) => failures.push(`${s}: ${e.message}`),
     });
     await log.record(ev(1));
-    await until(() => mem.lines.length === 1);
+    await until('the line written', () => mem.lines.length === 1);
     expect(log.healthy).toBe(false);
     expect(failures[0]).toMatch(/does not end with a valid audit record .*scopekeeper audit verify/);
     expect(log.status().find((s) => s.name.startsWith('file:'))).toMatchObject({ queued: 1, failing: true });
@@ -149,7 +150,7 @@ describe('AuditLog delivery guarantees', () => {
     let failures = 0;
     const log = new AuditLog({ sinks: [sink], required: false, ...fast, onFailure: () => failures++ });
     for (let i = 1; i <= 50; i++) await log.record(ev(i));
-    await until(() => failures >= 3);
+    await until('three failures', () => failures >= 3);
     expect(sink.lines).toHaveLength(0);
     expect(log.healthy).toBe(false);
     sink.down = undefined;
@@ -165,7 +166,7 @@ describe('AuditLog delivery guarantees', () => {
     const times: number[] = [];
     const log = new AuditLog({ sinks: [sink], required: false, retry: { minMs: 10, maxMs: 80 }, onFailure: () => times.push(Date.now()) });
     void log.record(ev(1));
-    await until(() => times.length >= 5);
+    await until('five tries', () => times.length >= 5);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 2);
     sink.down = undefined;
@@ -186,7 +187,7 @@ describe('AuditLog delivery guarantees', () => {
     });
     for (let i = 1; i <= 8; i++) {
       await log.record(ev(i));
-      await until(() => good.lines.length === i); // the healthy sink keeps up; only the dead one overflows
+      await until('the healthy sink to write it', () => good.lines.length === i); // the healthy sink keeps up; only the dead one overflows
     }
     expect(failures.filter((f) => /queue of bad is full/.test(f))).toHaveLength(3);
     expect(log.status().find((s) => s.name === 'bad')).toMatchObject({ queued: 5, dropped: 3, failing: true });
@@ -249,7 +250,7 @@ describe('AuditLog delivery guarantees', () => {
     sink.down = new Error('down');
     const log = new AuditLog({ sinks: [sink], required: true, maxQueue: 1, retry: { minMs: 1000, maxMs: 1000 } });
     const first = log.record(ev(1)).catch((e: Error) => e.message);
-    await until(() => sink.writes > 0);
+    await until('a write', () => sink.writes > 0);
     await expect(log.record(ev(2))).rejects.toThrow(/is full/);
     expect(await first).toMatch(/failed: down/);
     sink.down = undefined;
@@ -319,7 +320,7 @@ describe('AuditLog batch window', () => {
     const sink = new GatedSink();
     const log = new AuditLog({ sinks: [sink], required: false, batchMs: 30 });
     void log.record(ev(1));
-    await until(() => sink.gates.length === 1);
+    await until('the first write', () => sink.gates.length === 1);
     void log.record(ev(2));
     void log.record(ev(3));
     sink.gates[0]!();
@@ -328,9 +329,9 @@ describe('AuditLog batch window', () => {
     expect(sink.batches).toEqual([1]);
     expect(sink.gates).toHaveLength(1);
     expect(log.status()[0]).toMatchObject({ queued: 2 });
-    await until(() => sink.gates.length === 2); // the window passed
+    await until('the second write', () => sink.gates.length === 2); // the window passed
     sink.gates[1]!();
-    await until(() => sink.batches.length === 2);
+    await until('two batches', () => sink.batches.length === 2);
     expect(sink.batches).toEqual([1, 2]);
     expect(seqs(sink.lines)).toEqual([1, 2, 3]);
     const closing = log.close();
@@ -361,30 +362,30 @@ describe('AuditLog batch window', () => {
     const log = new AuditLog({ sinks: [sink], required: false, batchMs: 60_000, maxBatch: 2 });
     void log.record(ev(1));
     const first = log.flush(); // starts the write at once, without the (minute-long) window
-    await until(() => sink.gates.length === 1);
+    await until('the first write', () => sink.gates.length === 1);
     for (let i = 2; i <= 4; i++) void log.record(ev(i));
     sink.gates[0]!();
     await first;
     // 3 queued, a full batch of 2 among them: written at once
-    await until(() => sink.gates.length === 2);
+    await until('the second write', () => sink.gates.length === 2);
     sink.gates[1]!();
-    await until(() => sink.batches.length === 2);
+    await until('two batches', () => sink.batches.length === 2);
     await ticks();
     // the remaining record waits for the window
     expect(sink.gates).toHaveLength(2);
     const second = log.flush();
-    await until(() => sink.gates.length === 3);
+    await until('the third write', () => sink.gates.length === 3);
     sink.gates[2]!();
     await second;
     expect(sink.batches).toEqual([1, 2, 1]);
     // flush() called while a write is under way: what queued meanwhile follows it at once
     void log.record(ev(5));
     void log.flush();
-    await until(() => sink.gates.length === 4);
+    await until('the fourth write', () => sink.gates.length === 4);
     void log.record(ev(6));
     const third = log.flush();
     sink.gates[3]!();
-    await until(() => sink.gates.length === 5);
+    await until('the fifth write', () => sink.gates.length === 5);
     sink.gates[4]!();
     await third;
     expect(sink.batches).toEqual([1, 2, 1, 1, 1]);

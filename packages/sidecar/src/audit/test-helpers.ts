@@ -52,11 +52,3 @@ export class MemorySink implements AuditSink {
 
 export const seqs = (lines: string[]) => lines.map((l) => JSON.parse(l).seq as number);
 export const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-
-export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -2,6 +2,7 @@
 // e2e/operator.e2e.test.ts runs it against a real kube-apiserver.
 import { decide, type AccessReview, type ModelScope } from '@scopekeeper/core';
 import { FakeApiServer } from '@scopekeeper/kube/testing';
+import { until } from '@scopekeeper/kube/testing/until';
 import { silentLogger } from '../log.ts';
 import { KubernetesPolicySource } from './kube-source.ts';
 import type { PolicyStatus } from './source.ts';
@@ -45,14 +46,6 @@ const request = {
   route: 'messages' as const,
   facts: { model: 'claude-sonnet-4-5', maxTokens: 10, stream: false, thinking: false, tools: [], betas: [] },
 };
-
-async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('KubernetesPolicySource', () => {
   let api: FakeApiServer;

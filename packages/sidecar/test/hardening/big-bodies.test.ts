@@ -22,9 +22,9 @@ import {
   rawHttp,
   recordAttack,
   startContainerSidecar,
-  until,
   type ContainerSidecar,
 } from './support.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const SUITE = 'bursts and overload';
 

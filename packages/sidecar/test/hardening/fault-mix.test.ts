@@ -11,7 +11,8 @@ import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { startWorld, type World } from '../../src/testing/world.ts';
-import { assertHealthy, completeJsonLines, recordAttack, until } from './support.ts';
+import { assertHealthy, completeJsonLines, recordAttack } from './support.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const SUITE = 'bursts and overload';
 const N = 520;

@@ -6,7 +6,8 @@ import { readdir } from 'node:fs/promises';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { McpCrm } from '../../src/testing/mcp-crm.ts';
 import { MAX_PENDING_PER_CALLER } from '../../src/policy/held.ts';
-import { addCrmScope, approve, auditRecords, until } from '../mcp-helpers.ts';
+import { addCrmScope, approve, auditRecords } from '../mcp-helpers.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 import { anthropicError, errorTypeOf, recordAttack } from './support.ts';
 
 const SUITE = 'held requests';
@@ -67,19 +68,29 @@ test(`${FLOOD} held Messages requests for made-up models: ${MAX_PENDING_PER_CALL
     /ask an approver to decide them, or delete those no longer needed, then retry\)$/,
   );
   // One audit record per request; only those with a review name it.
-  const records = await until(async () => {
-    const all = (await auditRecords(world)).slice(auditBefore);
-    return all.length >= FLOOD && all;
-  }, 'the audit records');
+  const records = await until(
+    'the audit records',
+    async () => {
+      const all = (await auditRecords(world)).slice(auditBefore);
+      return all.length >= FLOOD && all;
+    },
+    10_000,
+    50,
+  );
   expect(records).toHaveLength(FLOOD);
   expect(records.every((r) => r.decision === 'approval-required')).toBe(true);
   expect(records.filter((r) => r.approval !== undefined)).toHaveLength(MAX_PENDING_PER_CALLER);
 
   // Once the policy shows them, a refusal names some of them.
-  const listed = await until(async () => {
-    const body = await (await ask(token, 'claude-opus-4-5-one-more')).text();
-    return /AccessReviews for ModelScope ops-agent \(team-a\/ops-agent-jit-/.test(body) && body;
-  }, 'the written reviews to load');
+  const listed = await until(
+    'the written reviews to load',
+    async () => {
+      const body = await (await ask(token, 'claude-opus-4-5-one-more')).text();
+      return /AccessReviews for ModelScope ops-agent \(team-a\/ops-agent-jit-/.test(body) && body;
+    },
+    10_000,
+    50,
+  );
   expect(anthropicError(listed).error.message).toMatch(
     /\(team-a\/ops-agent-jit-[0-9a-f]{16}, team-a\/ops-agent-jit-[0-9a-f]{16}, team-a\/ops-agent-jit-[0-9a-f]{16}, …\)/,
   );
@@ -88,7 +99,7 @@ test(`${FLOOD} held Messages requests for made-up models: ${MAX_PENDING_PER_CALL
   const model = `claude-opus-4-5-x${answers.indexOf(named[0]!)}`;
   expect((await ask(token, model)).headers.get('x-scopekeeper-approval')).toBe(waiting);
   await approve(world, waiting);
-  await until(async () => (await ask(token, model)).status === 200, 'the approval to load');
+  await until('the approval to load', async () => (await ask(token, model)).status === 200, 10_000, 50);
   const fresh = await ask(token, 'claude-opus-4-5-fresh');
   await fresh.arrayBuffer();
   expect(fresh.status).toBe(403);
@@ -100,20 +111,25 @@ test('a JSON-RPC batch of held MCP calls, each to a new tool name under the appr
   const token = await world.saToken('crm-flood-bot');
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const url = `${world.url}/services/crm/mcp`;
-  const init = await until(async () => {
-    const r = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
-      }),
-    });
-    await r.arrayBuffer();
-    return r.status === 200 && r;
-  }, 'the crm-flood scope to load');
+  const init = await until(
+    'the crm-flood scope to load',
+    async () => {
+      const r = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
+        }),
+      });
+      await r.arrayBuffer();
+      return r.status === 200 && r;
+    },
+    10_000,
+    50,
+  );
   const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
   const batch = Array.from({ length: 50 }, (_, i) => ({
     jsonrpc: '2.0',

@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { addScope, waitForPolicy } from '../helpers.ts';
 import { startWorld, type World } from '../../src/testing/world.ts';
-import { assertHealthy, completeJsonLines, recordAttack, until } from './support.ts';
+import { assertHealthy, completeJsonLines, recordAttack } from './support.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const SUITE = 'bursts and overload';
 const BARE = 'GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n';

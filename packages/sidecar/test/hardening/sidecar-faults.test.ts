@@ -8,7 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { verifyChain } from '@scopekeeper/core';
 import { startWorld, type World } from '../../src/testing/world.ts';
-import { errorTypeOf, recordAttack, startContainerSidecar, until, type ContainerSidecar } from './support.ts';
+import { errorTypeOf, recordAttack, startContainerSidecar, type ContainerSidecar } from './support.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const SUITE = 'sidecar faults';
 

@@ -12,7 +12,8 @@ import { RPC, SseParser, type SseEvent } from '@scopekeeper/core';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { addScope, waitForPolicy } from '../helpers.ts';
 import { addCrmScope } from '../mcp-helpers.ts';
-import { anthropicError, assertHealthy, completeJsonLines, END, heldBytes, pour, recordAttack, START, until } from './support.ts';
+import { anthropicError, assertHealthy, completeJsonLines, END, heldBytes, pour, recordAttack, START } from './support.ts';
+import { until } from '@scopekeeper/kube/testing/until';
 
 const SUITE = 'bursts and overload';
 

@@ -347,16 +347,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` until it holds; fails after `timeoutMs` naming `what`. For a state the test waits for, in place of a fixed sleep. */
-export async function until(what: string | (() => string), check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-}
-
 /** Bytes of bodies the sidecar holds whole now (http/body-budget.ts, --max-buffered-bytes). */
 export function heldBytes(world: World): number {
   return (world.sidecar as unknown as { dp: { bodies: { held: number } } }).dp.bodies.held;
