@@ -1,6 +1,6 @@
 // `scopekeeper sidecar`: flags to a running sidecar, with SIGTERM handled.
 import { readFileSync } from 'node:fs';
-import { splitHostPort, type IssuerTrust } from '@scopekeeper/core';
+import { splitHostPort } from '@scopekeeper/core';
 import { Sidecar } from './sidecar.ts';
 import { FilePolicySource } from './policy/file-source.ts';
 import type { PolicySource } from './policy/source.ts';
@@ -166,7 +166,7 @@ export async function runSidecar(
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const saml = await samlVerifier(flags, log, verifier.trust);
+  const saml = await samlVerifier(flags, log, [...issuers.map((i) => i.issuer), verifier.trust.serviceAccountIssuer]);
   const policy = await policySource(flags, log, metrics);
   await policy.start();
   void verifier.warm().catch((e: Error) => log.warn({ err: e.message }, 'issuer discovery failed; will retry on the first request'));
@@ -207,7 +207,7 @@ export async function runSidecar(
  * The SAML verifier when --saml-idp-metadata is given. A metadata file that cannot be loaded stops
  * the start (a typo must not go unnoticed); a URL that cannot be fetched yet is retried on use.
  */
-export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: IssuerTrust): Promise<SamlVerifier | undefined> {
+export async function samlVerifier(flags: SidecarFlags, log: Logger, oidcIssuers: readonly string[]): Promise<SamlVerifier | undefined> {
   const sources = flags.samlIdpMetadata ?? [];
   if (sources.length === 0) return undefined;
   // Loaded only here: a sidecar without SAML IdPs carries no XML or signature libraries.
@@ -217,7 +217,7 @@ export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: Iss
   ]);
   let metadata: InstanceType<typeof SamlMetadata>;
   try {
-    metadata = new SamlMetadata({ sources });
+    metadata = new SamlMetadata({ sources, oidcIssuers });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -235,6 +235,5 @@ export async function samlVerifier(flags: SidecarFlags, log: Logger, trust?: Iss
     groupsAttribute: flags.samlGroupsAttribute ?? 'groups',
     maxLifetimeSeconds: flags.maxTokenLifetime,
     clockSkewSeconds: 30,
-    trust,
   });
 }

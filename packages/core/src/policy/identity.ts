@@ -36,6 +36,11 @@ export interface IssuerTrust {
 
 /** Claims a credential's signature has vouched for, before they are interpreted. Unknown types are ignored. */
 export interface VerifiedClaims {
+  /**
+   * What vouched for them: an OIDC issuer's JWT, or a SAML IdP's signed assertion. Only a JWT can
+   * be the primary issuer's or a ServiceAccount's, whatever a SAML IdP's entityID says.
+   */
+  credential: 'jwt' | 'saml';
   issuer: string;
   subject: string;
   email?: unknown;
@@ -65,20 +70,25 @@ export function serviceAccountFromSubject(sub: string): { namespace: string; nam
 
 /**
  * The one place that turns verified claims into an Identity.
- * - Only the service-account issuer produces ServiceAccounts. A service-account-shaped `sub` or a
- *   `kubernetes.io` claim from any other issuer is ignored: that caller is a User named by its
- *   `sub` under its own issuer, which only a subject naming that issuer can match.
+ * - Only the service-account issuer's JWTs produce ServiceAccounts. A service-account-shaped `sub`
+ *   or a `kubernetes.io` claim from any other issuer is ignored: that caller is a User named by
+ *   its `sub` under its own issuer, which only a subject naming that issuer can match.
+ * - Only the primary issuer's JWTs are primary. A SAML assertion is neither primary nor a
+ *   ServiceAccount, even from an IdP whose entityID is spelt as an OIDC issuer (the sidecar
+ *   refuses such metadata too): its subjects name the IdP.
  * - `email` counts only with `email_verified === true` (not "true", not absent).
  */
-export function identityFrom(claims: VerifiedClaims, trust: IssuerTrust): Identity {
+export function identityFrom(claims: VerifiedClaims, trust?: IssuerTrust): Identity {
+  // (trust: the sidecar's OIDC issuers, TokenVerifier.trust; a SAML verifier has none to give)
+  const jwt = claims.credential === 'jwt' && trust !== undefined;
   const id: Identity = {
     issuer: claims.issuer,
     subject: claims.subject,
-    primary: claims.issuer === trust.primaryIssuer,
+    primary: jwt && claims.issuer === trust.primaryIssuer,
     groups: groupsFrom(claims.groups),
   };
   if (typeof claims.email === 'string' && claims.email !== '' && claims.emailVerified === true) id.email = claims.email;
-  if (claims.issuer === trust.serviceAccountIssuer) {
+  if (jwt && claims.issuer === trust.serviceAccountIssuer) {
     const fromSub = serviceAccountFromSubject(claims.subject);
     const fromClaim = kubernetesServiceAccount(claims.kubernetes);
     if (fromSub && fromClaim && (fromSub.namespace !== fromClaim.namespace || fromSub.name !== fromClaim.name)) {

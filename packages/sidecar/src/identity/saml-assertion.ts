@@ -4,7 +4,7 @@
 // Every refusal is an AssertionError whose message says what to change and never quotes the
 // assertion, except the short Issuer / Audience values an operator needs to see.
 import type { Element } from '@xmldom/xmldom';
-import { identityFrom, type Identity, type IssuerTrust } from '@scopekeeper/core';
+import { identityFrom, type Identity } from '@scopekeeper/core';
 import { NS, childElements, textOnly } from './saml-xml.ts';
 
 export type AssertionProblem = 'malformed' | 'issuer' | 'audience' | 'expired' | 'not_yet_valid' | 'lifetime' | 'condition';
@@ -26,8 +26,6 @@ export interface AssertionRules {
   nowMs: number;
   clockSkewSeconds: number;
   maxLifetimeSeconds: number;
-  /** Handed to core's identityFrom, the one place that says what the claims make of the caller. */
-  trust: IssuerTrust;
 }
 
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
@@ -153,7 +151,14 @@ export function readAssertion(assertion: Element, rules: AssertionRules): Verifi
     throw new AssertionError('audience', `The assertion has no AudienceRestriction; it must name ${quote(rules.audience)}`);
 
   return {
-    identity: identityFrom({ issuer: rules.issuer, subject: nameId, groups: groupsOf(assertion, rules.groupsAttribute) }, rules.trust),
+    // core's identityFrom, the one place that says what claims make of a caller: a SAML caller is
+    // (IdP entityID, NameID), never primary and never a ServiceAccount
+    identity: identityFrom({
+      credential: 'saml',
+      issuer: rules.issuer,
+      subject: nameId,
+      groups: groupsOf(assertion, rules.groupsAttribute),
+    }),
     expiresAtMs: Math.min(notOnOrAfter, ...bearerEnds),
   };
 }

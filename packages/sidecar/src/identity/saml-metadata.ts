@@ -50,6 +50,8 @@ export function parseIdpMetadata(xml: string, source: string, now = Date.now()):
     checkValidUntil(entity, source, now);
     const entityId = entity.getAttribute('entityID') ?? '';
     if (entityId === '') throw new Error(`SAML metadata ${source}: an EntityDescriptor has no entityID`);
+    // (a federation's aggregate may list an entity twice: which copy's keys to trust is not ours to pick)
+    if (idps.some((i) => i.entityId === entityId)) throw new Error(`SAML metadata ${source} describes IdP ${entityId} twice; keep one`);
     const certificates: string[] = [];
     for (const d of descriptors) {
       for (const kd of childElements(d, NS.metadata, 'KeyDescriptor')) {
@@ -113,6 +115,12 @@ interface SourceState {
 
 export interface SamlMetadataOptions {
   sources: string[];
+  /**
+   * The sidecar's OIDC issuers (--issuer, --service-account-issuer). An identity is the pair
+   * (issuer, subject) and subjects name an issuer by its string, so an IdP whose entityID is spelt
+   * as one of them would speak for that issuer's users and groups: such metadata is refused.
+   */
+  oidcIssuers?: readonly string[];
   /** How often a URL is re-fetched. Default 600. */
   refreshSeconds?: number;
   fetchTimeoutMs?: number;
@@ -124,6 +132,7 @@ export class SamlMetadata {
   #refreshMs: number;
   #timeoutMs: number;
   #now: () => number;
+  #oidcIssuers: ReadonlySet<string>;
   /** Bumped whenever the trusted IdPs or their certificates change (verified-assertion caches key on it). */
   generation = 0;
 
@@ -131,6 +140,7 @@ export class SamlMetadata {
     this.#refreshMs = (opts.refreshSeconds ?? 600) * 1000;
     this.#timeoutMs = opts.fetchTimeoutMs ?? 5000;
     this.#now = opts.now ?? Date.now;
+    this.#oidcIssuers = new Set(opts.oidcIssuers ?? []);
     this.#sources = opts.sources.map((source) => ({ source, url: metadataUrl(source), idps: [], checkedAt: 0 }));
   }
 
@@ -192,6 +202,10 @@ export class SamlMetadata {
             if (text === undefined) return;
             const idps = parseIdpMetadata(text, s.source, this.#now());
             for (const idp of idps) {
+              if (this.#oidcIssuers.has(idp.entityId))
+                throw new Error(
+                  `SAML metadata ${s.source}: IdP ${idp.entityId} has the name of an OIDC issuer of this sidecar (--issuer, --service-account-issuer), so its assertions would speak for that issuer's users, groups and service accounts; give the IdP an entityID of its own`,
+                );
               const other = this.#sources.find((o) => o !== s && o.idps.some((i) => i.entityId === idp.entityId));
               if (other) throw new Error(`SAML metadata ${s.source}: IdP ${idp.entityId} is already configured by ${other.source}`);
             }

@@ -204,6 +204,7 @@ export class TokenVerifier {
     try {
       identity = identityFrom(
         {
+          credential: 'jwt',
           issuer: iss,
           subject,
           email: payload.email,

@@ -4,12 +4,15 @@
 // entity expansion, oversize, foreign keys) is a 401 authentication_error in Anthropic's shape,
 // in Authorization and in x-api-key, that quotes nothing of the credential and sends nothing
 // upstream; its audit record names no identity.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LocalSamlIdp, newSamlKey, type SamlKey } from '../../src/identity/local-saml-idp.ts';
 import { startWorld, type World } from '../../src/testing/world.ts';
 import { samlAttacks, type SamlAttack } from '../saml-attacks.ts';
 import { anthropicError, recordAttack } from './support.ts';
 import { auditRecord, expectRefusal } from '../refusal.ts';
+import { runSidecar } from '../../src/run.ts';
+import { silentLogger } from '../../src/log.ts';
 
 const SUITE = 'SAML assertions';
 const SAML_ENTITY = 'https://idp.example.test/saml';
@@ -144,4 +147,51 @@ test('a SAML credential is refused when no IdP is configured, saying how to conf
   } finally {
     await bare.close();
   }
+});
+
+test('an IdP whose entityID is spelt as an OIDC issuer of the sidecar (here the primary and service-account one) is refused at start', async () => {
+  // Before: its assertions were read as that issuer's: NameID system:serviceaccount:team-a:support-bot
+  // was the ServiceAccount (200, audited as it), a group matched subjects that name no issuer.
+  const rogueIdp = await LocalSamlIdp.create({ entityId: world.issuer.issuer });
+  const md = join(world.dir, 'rogue-idp.xml');
+  await rogueIdp.writeMetadata(md);
+  const start = runSidecar(
+    { ...world.flags, samlIdpMetadata: [...(world.flags.samlIdpMetadata ?? []), md], listen: '127.0.0.1:0', admin: '127.0.0.1:0' },
+    silentLogger(),
+  );
+  await expect(start).rejects.toThrow(
+    `SAML metadata ${md}: IdP ${world.issuer.issuer} has the name of an OIDC issuer of this sidecar (--issuer, --service-account-issuer)`,
+  );
+  recordAttack({
+    suite: SUITE,
+    attack: 'an IdP whose metadata entityID is the OIDC primary and service-account issuer, asserting a ServiceAccount NameID',
+    expected: 'the sidecar refuses to start with that metadata, naming the IdP (before: 200 as ServiceAccount team-a/support-bot)',
+    status: 0,
+    note: 'UsageError at start',
+  });
+});
+
+test("metadata that describes one IdP twice is refused (which copy to trust is not the sidecar's to pick)", async () => {
+  const one = (await readFile(world.flags.samlIdpMetadata![0]!, 'utf8')).replace(/^<\?xml[^>]*>\s*/, '');
+  const md = join(world.dir, 'twice.xml');
+  await writeFile(md, `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">${one}${one}</md:EntitiesDescriptor>`);
+  const start = runSidecar({ ...world.flags, samlIdpMetadata: [md], listen: '127.0.0.1:0', admin: '127.0.0.1:0' }, silentLogger());
+  await expect(start).rejects.toThrow(`SAML metadata ${md} describes IdP ${SAML_ENTITY} twice; keep one`);
+});
+
+test('an assertion padded with 600 elements (signature forged) is refused before its signature is checked', async () => {
+  // Before: xml-crypto digested every referenced element before checking the signature, ~30 µs
+  // per element per IdP certificate; 1,900 elements fit in 16 KB (45–85 ms of the event loop each).
+  const xml = Buffer.from(world.samlAssertion('dana@example.com', ['data-analysts']), 'base64').toString('utf8');
+  const padded = xml
+    .replace('</saml:AttributeValue>', `${'<a/>'.repeat(600)}</saml:AttributeValue>`)
+    .replace(/<ds:SignatureValue>[^<]*</, '<ds:SignatureValue>AAAA<');
+  expect(padded).not.toBe(xml);
+  const expectation = expectRefusal(world.auditFile, world.stub!);
+  const res = await send({ authorization: `Bearer ${Buffer.from(padded).toString('base64')}` });
+  expect(res.status).toBe(401);
+  await expectation.refused(res);
+  expect(anthropicError(await res.text()).error.message).toBe(
+    'The SAML document has more than 512 elements; have the IdP send fewer attributes or group values (a group filter), or send a JWT.',
+  );
 });
