@@ -163,6 +163,14 @@ describe('capabilities outside the tools array', () => {
     expect(r.json.error!.message).toContain(named);
     expect(r.upstream).toBe(0);
   });
+
+  test("a fallback's own max_tokens and thinking are held to spec.limits (403, nothing forwarded; before: 200, forwarded)", async () => {
+    // support-agent: maxTokens 8192, thinking false; the request's own max_tokens is within it
+    const fallbacks = [{ model: 'claude-haiku-4-5', max_tokens: 64000, thinking: { type: 'enabled', budget_tokens: 32000 } }];
+    const r = await send('support-bot', msg({ fallbacks }), { 'anthropic-beta': 'server-side-fallback-2026-07-01' });
+    expect([r.status, r.upstream, r.record.reasons]).toEqual([403, 0, ['MaxTokensExceeded', 'ThinkingNotAllowed']]);
+    expect(r.json.error!.message).toContain('max_tokens 64000 is over the limit of 8192');
+  });
 });
 
 describe('what the sidecar does not know', () => {

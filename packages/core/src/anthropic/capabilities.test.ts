@@ -490,6 +490,20 @@ describe('request capabilities (decide)', () => {
     expect(codes(decideWith({}, { fallbacks: 'default' }))).toEqual(['ModelNotAllowed']);
   });
 
+  test('a fallback or an advisor tool is held to spec.limits like the request (before: forwarded past maxTokens and thinking)', () => {
+    const limits = { limits: { maxTokens: 1024, thinking: false } };
+    const advisor = { type: 'advisor_20260301', name: 'advisor', model: 'claude-sonnet-4-0' };
+    const fallback = { model: 'claude-sonnet-4-0', max_tokens: 64000, thinking: { type: 'enabled', budget_tokens: 32000 } };
+    const d = decideWith(limits, { max_tokens: 100, fallbacks: [fallback] });
+    expect([d.effect, codes(d)]).toEqual(['deny', ['MaxTokensExceeded', 'ThinkingNotAllowed']]);
+    expect(d.message).toContain('max_tokens 64000 is over the limit of 1024');
+    expect(codes(decideWith(limits, { max_tokens: 100, tools: [{ ...advisor, max_tokens: 64000 }] }))).toEqual(['MaxTokensExceeded']);
+    // within the limits, as the request's own would be
+    expect(decideWith(limits, { max_tokens: 100, fallbacks: [{ model: 'claude-sonnet-4-0', max_tokens: 1024 }] }).effect).toBe('allow');
+    expect(decideWith(limits, { max_tokens: 100, tools: [{ ...advisor, max_tokens: 1024 }] }).effect).toBe('allow');
+    expect(decideWith({ limits: { maxTokens: 64000, thinking: true } }, { fallbacks: [fallback] }).effect).toBe('allow');
+  });
+
   test('unknown fields, betas and tool types are refused unless spec.limits.betas lists them', () => {
     const d = decideWith({}, { future_field: true }, 'not-a-beta-2099-01-01');
     expect(codes(d)).toEqual(['UnknownRequestField', 'UnknownRequestField']);

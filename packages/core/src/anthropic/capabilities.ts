@@ -12,6 +12,9 @@
 //   thread       thread                                                  thread: continue (server-side conversation state)
 //   model        the model (checked against spec.models, not tools)      fallbacks[], advisor tools
 //
+// And the limits every attempt of the request may use (checked by spec.limits like the request's
+// own max_tokens and thinking): a fallback's max_tokens and thinking, an advisor tool's max_tokens.
+//
 // Files, containers and threads live under the organisation's API key, which every caller of
 // the sidecar shares: referencing one by id can read what another agent left there.
 
@@ -68,6 +71,8 @@ function pathOf(n: Node): string {
 /** The fields of an MCP server definition (BetaRequestMCPServerURLDefinition) and of its tool_configuration. */
 const MCP_SERVER_FIELDS = new Set(['type', 'name', 'url', 'authorization_token', 'tool_configuration']);
 const MCP_TOOL_CONFIGURATION_FIELDS = new Set(['allowed_tools', 'enabled']);
+/** The per-attempt overrides of a fallbacks entry (BetaFallbackParam, server-side-fallback-2026-07-01). */
+const FALLBACK_FIELDS = new Set(['model', 'max_tokens', 'thinking', 'output_config', 'speed']);
 
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -76,6 +81,18 @@ function toolName(where: string, name: unknown): string {
   if (!TOOL_NAME.test(name))
     throw new SurfaceError(`${where}.name: "${name.slice(0, 64)}" is not a tool name; use 1-128 letters, digits, '_' or '-'.`);
   return name;
+}
+
+/** A max_tokens, wherever the request sets one: a positive integer, or a 400 naming where. */
+export function maxTokensAt(where: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new SurfaceError(`${where}: must be a positive integer.`);
+  return v;
+}
+
+/** A thinking configuration (the request's, a fallback's) thinks for any type but "disabled"; without a type it does not. */
+export function thinkingOn(thinking: unknown): boolean {
+  const type = (thinking as { type?: unknown } | null | undefined)?.type;
+  return type !== undefined && type !== 'disabled';
 }
 
 /** A name inside a capability (an MCP tool, a configs key): anything but glob characters and control characters. */
@@ -91,6 +108,10 @@ function refName(where: string, name: unknown): string {
 export class SurfaceCollector {
   readonly capabilities: Capability[] = [];
   readonly unknown: UnknownSurface[] = [];
+  /** The largest max_tokens of a fallback or a server tool (an attempt of the request may use it). */
+  maxTokens: number | undefined;
+  /** Whether a fallback turns thinking on (an attempt of the request may think). */
+  thinking = false;
   private readonly seen = new Set<string>();
   private readonly serverNames = new Set<string>();
   /** Servers whose tools an mcp_toolset entry decides. */
@@ -101,6 +122,12 @@ export class SurfaceCollector {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.capabilities.push(server ? { kind, name, server } : { kind, name });
+  }
+
+  /** A max_tokens an attempt may use in place of the request's; null or absent: the request's. */
+  private attemptMaxTokens(where: string, v: unknown): void {
+    if (v === undefined || v === null) return;
+    this.maxTokens = Math.max(this.maxTokens ?? 0, maxTokensAt(where, v));
   }
 
   private addUnknown(what: UnknownSurface['what'], name: string): void {
@@ -130,11 +157,14 @@ export class SurfaceCollector {
       // still checked by name, so a listed unknown type cannot slip past tools.deny
       if (t.name !== undefined) this.add('server-tool', toolName(where, t.name));
       this.add('server-tool', type.replace(/_\d{8}$/, ''));
-      return;
+    } else {
+      this.add('server-tool', family);
+      if (t.name !== undefined && t.name !== family) this.add('server-tool', toolName(where, t.name));
     }
-    this.add('server-tool', family);
-    if (t.name !== undefined && t.name !== family) this.add('server-tool', toolName(where, t.name));
+    // What a server tool generates itself (the advisor: another model, with its own max_tokens) is
+    // held to the scope's models and limits, a listed unknown type too.
     if (type.startsWith('advisor_') && typeof t.model === 'string') this.add('model', t.model);
+    this.attemptMaxTokens(`${where}.max_tokens`, t.max_tokens);
   }
 
   /** mcp_toolset (mcp-client-2025-11-20): which tools of a server in mcp_servers the model gets. */
@@ -249,12 +279,19 @@ export class SurfaceCollector {
     for (const [i, fb] of f.entries()) {
       if (!isRec(fb) || typeof fb.model !== 'string') throw new SurfaceError(`fallbacks.${i}.model: Field required.`);
       this.add('model', fb.model);
+      // Each attempt's own overrides: the request's limits are the most any attempt may use.
+      this.attemptMaxTokens(`fallbacks.${i}.max_tokens`, fb.max_tokens);
+      if (thinkingOn(fb.thinking)) this.thinking = true;
+      for (const k of Object.keys(fb)) if (!FALLBACK_FIELDS.has(k)) this.addUnknown('field', `fallbacks[].${k}`);
     }
   }
 }
 
 /** Reads every capability and unknown part of a parsed request body and its betas. */
-export function collectSurface(req: Rec, betas: readonly string[]): { capabilities: Capability[]; unknown: UnknownSurface[] } {
+export function collectSurface(
+  req: Rec,
+  betas: readonly string[],
+): { capabilities: Capability[]; unknown: UnknownSurface[]; maxTokens: number | undefined; thinking: boolean } {
   const c = new SurfaceCollector();
   c.fields(req);
   c.betas(betas);
@@ -271,5 +308,5 @@ export function collectSurface(req: Rec, betas: readonly string[]): { capabiliti
   c.fallbacks(req.fallbacks);
   if (Array.isArray(req.messages)) req.messages.forEach((m, i) => isRec(m) && c.blocks(`messages.${i}.content`, m.content));
   if (Array.isArray(req.system)) c.blocks('system', req.system);
-  return { capabilities: c.capabilities, unknown: c.unknown };
+  return { capabilities: c.capabilities, unknown: c.unknown, maxTokens: c.maxTokens, thinking: c.thinking };
 }

@@ -44,6 +44,21 @@ describe('refusals, as the caller reads them', () => {
       'a model named in the request: "claude-[a]" is not a model name: glob characters (* ? [ ]) are not accepted. Name exactly one model, for example claude-sonnet-4-5.',
     ],
     ['fallbacks of the wrong type', { model: 'm', max_tokens: 1, fallbacks: 3 }, 'fallbacks: must be a list of {model} or "default".'],
+    [
+      'a fallback max_tokens 0',
+      { model: 'm', max_tokens: 1, fallbacks: [{ model: 'm', max_tokens: 0 }] },
+      'fallbacks.0.max_tokens: must be a positive integer.',
+    ],
+    [
+      'a second fallback max_tokens as a string',
+      { model: 'm', max_tokens: 1, fallbacks: [{ model: 'm' }, { model: 'm', max_tokens: '64000' }] },
+      'fallbacks.1.max_tokens: must be a positive integer.',
+    ],
+    [
+      'an advisor tool max_tokens 1.5',
+      { model: 'm', max_tokens: 1, tools: [{ type: 'advisor_20260301', name: 'advisor', model: 'm', max_tokens: 1.5 }] },
+      'tools.0.max_tokens: must be a positive integer.',
+    ],
   ])('%s', (_name, body, message) => {
     expect(refusal(body)).toBe(message);
   });
@@ -57,6 +72,30 @@ describe('refusals, as the caller reads them', () => {
     const message = `The body repeats the key "${key}" in one object: send each key once (servers read a repeated key differently, so the request checked would not be the request served).`;
     expect(refusal(text)).toBe(message);
     expect(() => inspectMessagesRequest(Buffer.from(text), undefined)).toThrow(message);
+  });
+
+  // The probe's bodies, each forwarded (200) before: a server matching keys case-insensitively
+  // (Go's encoding/json, Jackson, .NET) reads the key the sidecar never checked.
+  const R = '"model":"claude-haiku-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]';
+  test.each([
+    ['tools.0', 'name', 'NAME', `{${R},"tools":[{"name":"Read","NAME":"Bash","input_schema":{"type":"object"}}]}`],
+    ['tools.0', 'type', 'Type', `{${R},"tools":[{"name":"Read","type":"custom","Type":"web_search_20250305"}]}`],
+    ['fallbacks.0', 'model', 'MODEL', `{${R},"fallbacks":[{"model":"claude-haiku-4-5","MODEL":"claude-opus-4-1"}]}`],
+    ['container', 'id', 'ID', `{${R},"container":{"id":"cntr_mine","ID":"cntr_other"}}`],
+    ['container', 'skills', '\u017fkills', `{${R},"container":{"skills":[],"\\u017fkills":[{"type":"anthropic","skill_id":"xlsx"}]}}`],
+    ['thread', 'type', 'Type', `{${R},"thread":{"type":"new","Type":"continue","previous_message_id":"msg_other"}}`],
+    [
+      'messages.0.content.0.source',
+      'file_id',
+      'File_id',
+      '{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"file_mine","File_id":"file_other"}}]}]}',
+    ],
+    ['', 'model', 'Model', `{${R},"Model":"claude-opus-4-1"}`],
+  ])('keys equal under case folding in %s ("%s", "%s") are refused as a repeat', (at, first, key, text) => {
+    const where = at === '' ? 'the top-level object' : `the object at ${at}`;
+    const message = `The body names the keys ${JSON.stringify(first)} and ${JSON.stringify(key)} in ${where}: they differ only by case, and servers that match keys case-insensitively read one for the other. Send each key once, spelled as documented (the request checked would not be the request served).`;
+    expect(refusal(text)).toBe(message);
+    expect(() => inspectMessagesRequest(Buffer.from(text), undefined, { requireMaxTokens: false })).toThrow(message);
   });
 
   test('one key in several objects is not a repeat', () => {
@@ -107,6 +146,66 @@ describe('facts', () => {
     expect(inspect({ ...ok, max_tokens: 1 }).maxTokens).toBe(1);
     expect(inspect({ model: 'm' }, undefined, { requireMaxTokens: false }).maxTokens).toBeUndefined();
     expect(refusal({ model: 'm', max_tokens: -5 }, { requireMaxTokens: false })).toBe('max_tokens: must be a positive integer.');
+  });
+
+  test("max_tokens is the largest of the request, its fallbacks and its advisor tools (before: the request's alone)", () => {
+    const advisor = (max_tokens: unknown) => ({ type: 'advisor_20260301', name: 'advisor', model: 'm', max_tokens });
+    expect(inspect({ ...ok, fallbacks: [{ model: 'm', max_tokens: 64000 }] }).maxTokens).toBe(64000);
+    expect(
+      inspect({
+        ...ok,
+        fallbacks: [
+          { model: 'm', max_tokens: 100 },
+          { model: 'm', max_tokens: 900 },
+          { model: 'm', max_tokens: 50 },
+        ],
+      }).maxTokens,
+    ).toBe(900);
+    expect(inspect({ ...ok, tools: [advisor(5000)] }).maxTokens).toBe(5000);
+    // an advisor added mid-conversation counts as one in tools[]
+    const added = { type: 'tool_addition', tool: { type: 'tool_definition', definition: advisor(7000) } };
+    expect(inspect({ ...ok, messages: [{ role: 'user', content: [added] }] }).maxTokens).toBe(7000);
+    // a smaller one, null or none: the request's own (an attempt without one uses the request's)
+    expect(inspect({ ...ok, fallbacks: [{ model: 'm', max_tokens: 8 }], tools: [advisor(4)] }).maxTokens).toBe(16);
+    expect(inspect({ ...ok, fallbacks: [{ model: 'm', max_tokens: null }], tools: [advisor(null)] }).maxTokens).toBe(16);
+    // count_tokens: the largest that is sent
+    expect(inspect({ model: 'm', fallbacks: [{ model: 'm', max_tokens: 300 }] }, undefined, { requireMaxTokens: false }).maxTokens).toBe(
+      300,
+    );
+    expect(inspect({ model: 'm', fallbacks: [{ model: 'm' }] }, undefined, { requireMaxTokens: false }).maxTokens).toBeUndefined();
+  });
+
+  test("thinking is on when any fallback turns it on (before: the request's alone)", () => {
+    const on = { type: 'enabled', budget_tokens: 32000 };
+    expect(inspect({ ...ok, fallbacks: [{ model: 'm', thinking: on }] }).thinking).toBe(true);
+    expect(inspect({ ...ok, fallbacks: [{ model: 'm' }, { model: 'm', thinking: { type: 'adaptive' } }] }).thinking).toBe(true);
+    expect(
+      inspect({
+        ...ok,
+        fallbacks: [
+          { model: 'm', thinking: { type: 'disabled' } },
+          { model: 'm', thinking: null },
+        ],
+      }).thinking,
+    ).toBe(false);
+    expect(inspect({ ...ok, thinking: on, fallbacks: [{ model: 'm', thinking: { type: 'disabled' } }] }).thinking).toBe(true);
+  });
+
+  test('a fallback field the sidecar does not know is reported (it may override another part of the request)', () => {
+    const full = { model: 'm', max_tokens: 8, thinking: { type: 'disabled' }, output_config: { effort: 'max' }, speed: 'fast' };
+    expect(inspect({ ...ok, fallbacks: [full] }).unknown).toEqual([]);
+    expect(
+      inspect({
+        ...ok,
+        fallbacks: [
+          { model: 'm', tools: [] },
+          { model: 'm', mcp_servers: [] },
+        ],
+      }).unknown,
+    ).toEqual([
+      { what: 'field', name: 'fallbacks[].tools' },
+      { what: 'field', name: 'fallbacks[].mcp_servers' },
+    ]);
   });
 
   test('streaming only when stream is true', () => {

@@ -1,13 +1,15 @@
 // Reads what policy needs from a Messages API request without changing a byte of it: the
 // body is parsed for inspection only and the original buffer is what gets forwarded.
-import { collectSurface, SurfaceError, type Capability, type UnknownSurface } from './capabilities.ts';
+import { collectSurface, maxTokensAt, SurfaceError, thinkingOn, type Capability, type UnknownSurface } from './capabilities.ts';
 import { duplicateKeyMessage, firstDuplicateKey } from '../util/json-keys.ts';
 import { JsonTooLargeError, parseJson } from '../util/json-size.ts';
 
 export interface MessagesRequestFacts {
   model: string;
+  /** The largest max_tokens of the request, its fallbacks and its advisor tools: the most any attempt may use. */
   maxTokens?: number;
   stream: boolean;
+  /** Whether the request or any of its fallbacks turns thinking on. */
   thinking: boolean;
   /** The name of every capability (what the audit's `tools` lists); models as model:<name>. */
   tools: string[];
@@ -24,6 +26,16 @@ export class RequestInspectionError extends Error {}
 
 function fail(message: string): never {
   throw new RequestInspectionError(message);
+}
+
+/** Runs a check of capabilities.ts, its SurfaceError a refusal of the request. */
+function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof SurfaceError) fail(e.message);
+    throw e;
+  }
 }
 
 /** Parses the anthropic-beta header(s): comma-separated, possibly repeated. */
@@ -61,29 +73,20 @@ export function inspectMessagesRequest(
   refuseGlob('model', req.model);
   let maxTokens: number | undefined;
   if (req.max_tokens !== undefined) {
-    if (typeof req.max_tokens !== 'number' || !Number.isInteger(req.max_tokens) || req.max_tokens < 1) {
-      fail('max_tokens: must be a positive integer.');
-    }
-    maxTokens = req.max_tokens;
+    maxTokens = checked(() => maxTokensAt('max_tokens', req.max_tokens));
   } else if (opts.requireMaxTokens) {
     fail('max_tokens: Field required. Set max_tokens to the most output tokens you want.');
   }
   if (req.stream !== undefined && typeof req.stream !== 'boolean') fail('stream: must be true or false.');
   const betas = parseBetas(betaHeader);
-  let surface: ReturnType<typeof collectSurface>;
-  try {
-    surface = collectSurface(req, betas);
-  } catch (e) {
-    if (e instanceof SurfaceError) fail(e.message);
-    throw e;
-  }
+  const surface = checked(() => collectSurface(req, betas));
   for (const c of surface.capabilities) if (c.kind === 'model') refuseGlob('a model named in the request', c.name);
-  const thinkingType = (req.thinking as { type?: unknown } | undefined)?.type;
   return {
     model: req.model,
-    maxTokens,
+    // every max_tokens is at least 1: 0 is none
+    maxTokens: Math.max(maxTokens ?? 0, surface.maxTokens ?? 0) || undefined,
     stream: req.stream === true,
-    thinking: thinkingType !== undefined && thinkingType !== 'disabled',
+    thinking: thinkingOn(req.thinking) || surface.thinking,
     tools: surface.capabilities.map((c) => (c.kind === 'model' ? `model:${c.name}` : c.name)),
     betas,
     capabilities: surface.capabilities,
