@@ -91,7 +91,8 @@ export function fitService(s: CompiledScope, endpoint: string, method: string, p
   }
   const denies: Reason[] = [];
   // An MCP endpoint speaks the streamable HTTP transport (POST messages, GET the server's
-  // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp).
+  // stream, DELETE the session); what passes is then decided per JSON-RPC message (route mcp),
+  // and GET and DELETE only for the caller's own session on its path (sidecar mcp/server-stream.ts).
   const methods = ep.protocol === 'mcp' ? MCP_HTTP_METHODS : (ep.methods ?? ['GET']);
   if (!methods.includes(method as never)) {
     denies.push({

@@ -1,7 +1,9 @@
 // One HTTP exchange with an MCP endpoint (streamable HTTP transport): POST carries JSON-RPC
 // messages, checked one by one (refused, held or forwarded) and answered as JSON or as an event
-// stream, governed on the way back; GET is the server's own stream; DELETE ends the session.
-// Every JSON-RPC message gets its own audit record through `record`.
+// stream, governed on the way back; GET is the server's own stream and DELETE ends the session,
+// both only for a session this caller opened, on its path (server-stream.ts): the path of a
+// session is recorded when the server names it. Every JSON-RPC message gets its own audit record
+// through `record`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
@@ -153,7 +155,7 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   }
   const status = upstream.statusCode ?? 502;
   const sid = upstream.headers['mcp-session-id'];
-  if (typeof sid === 'string' && status < 300) x.sessions.bind(x.endpoint, sid, x.owner);
+  if (typeof sid === 'string' && status < 300) x.sessions.bind(x.endpoint, sid, x.owner, x.target.pathname);
   const answer = answerFor(x);
   const source = decoded(upstream);
   const type = String(upstream.headers['content-type'] ?? '');

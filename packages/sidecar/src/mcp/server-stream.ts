@@ -1,5 +1,12 @@
-// GET (the server's own event stream) and DELETE (the end of a session) on an MCP endpoint: the
-// caller may reach the endpoint, so they pass; what the server sends is governed like any answer.
+// GET (the server's own event stream) and DELETE (the end of a session) on an MCP endpoint. The
+// transport has one MCP path, and GET and DELETE name a session there: they pass only with an
+// Mcp-Session-Id this caller opened, on the path the session was opened on (sessions.ts). Anything
+// else would reach the server's other routes (a REST API in the same process) past the tool rules,
+// with the endpoint's credential: without a session id, 405 (the MCP SDK's client then goes on
+// without a server stream); with an id the sidecar does not know as this caller's, or on another
+// path, 404 (the client opens a new session). A refusal reaches nothing and is recorded. What the
+// server sends is governed like any answer; a GET answered 2xx with anything but an event stream
+// is not relayed (502).
 import type { IncomingMessage } from 'node:http';
 import { rpcError, RPC } from '@scopekeeper/core';
 import { callUpstream, decoded, readAll, type UpstreamError } from './upstream.ts';
@@ -18,6 +25,15 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
       latencyMs: ms(),
       ...extra,
     });
+  const refused = sessionRefusal(x, base.sessionId);
+  if (refused) {
+    reply(x, refused.status, rpcError(null, RPC.denied, refused.message), {
+      ...x.headers,
+      'x-scopekeeper-decision': 'deny',
+      ...refused.headers,
+    });
+    return record(refused.status, { decision: 'deny', reasons: [refused.reason] });
+  }
   let upstream: IncomingMessage;
   try {
     upstream = await callUpstream({
@@ -36,7 +52,23 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
   const status = upstream.statusCode ?? 502;
   if (x.req.method === 'DELETE' && base.sessionId !== undefined && status < 300) x.sessions.end(x.endpoint, base.sessionId);
   const source = decoded(upstream);
-  if (String(upstream.headers['content-type'] ?? '').startsWith('text/event-stream') && source) {
+  const type = String(upstream.headers['content-type'] ?? '');
+  if (x.req.method === 'GET' && status >= 200 && status < 300 && !type.startsWith('text/event-stream')) {
+    // A stream request answered with a page or a JSON document is not the MCP transport: nothing of it goes out.
+    upstream.destroy();
+    const what = (type || 'no content type').slice(0, 128);
+    reply(
+      x,
+      502,
+      rpcError(
+        null,
+        RPC.unavailable,
+        `The MCP server answered its stream request with ${what}, not an event stream; nothing of it was passed on.`,
+      ),
+    );
+    return record(502, { error: `stream request answered ${status} with ${what}` });
+  }
+  if (type.startsWith('text/event-stream') && source) {
     const masked: Record<string, number> = {};
     let hidden = 0;
     x.res.writeHead(status, answerHeaders(x, upstream));
@@ -63,4 +95,32 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
   x.res.writeHead(status, { ...answerHeaders(x, upstream), 'content-length': body.length });
   x.res.end(body);
   record(status);
+}
+
+/** Why a GET or DELETE does not reach the server, if it does not: no session, or none this caller opened on this path. */
+function sessionRefusal(
+  x: McpExchange,
+  session: string | undefined,
+): { status: number; reason: string; message: string; headers?: Record<string, string> } | undefined {
+  if (session === undefined)
+    return {
+      status: 405,
+      reason: 'McpStreamWithoutSession',
+      message: `scopekeeper passes ${x.req.method} to an MCP server only for a session: send the Mcp-Session-Id of a session you opened (initialize over POST) on the path you opened it on. Without a session there is no server stream to open and no session to end.`,
+      headers: { allow: 'POST' },
+    };
+  const path = x.sessions.pathOf(x.endpoint, session, x.owner);
+  if (path === undefined)
+    return {
+      status: 404,
+      reason: 'McpSessionUnknown',
+      message: `scopekeeper does not know the MCP session ${session.slice(0, 64)} as yours (it ended, or the sidecar restarted); open a new session (send initialize without Mcp-Session-Id).`,
+    };
+  if (path !== x.target.pathname)
+    return {
+      status: 404,
+      reason: 'McpSessionOtherPath',
+      message: `The MCP session ${session.slice(0, 64)} was opened on another path; ${x.req.method} passes only on the path of its session. Open a new session here (send initialize without Mcp-Session-Id) or use the session's own path.`,
+    };
+  return undefined;
 }

@@ -85,8 +85,9 @@ class Upstream {
     if (poured === undefined && !hold) {
       if (!mcp) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON_ANSWER);
       const id = (JSON.parse(body) as { id: number }).id;
+      // Names a session, so that the caller's GET (the server's own stream) may pass.
       return void res
-        .writeHead(200, { 'content-type': 'application/json' })
+        .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'ev-session' })
         .end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'ok' }] } }));
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -171,8 +172,9 @@ describe('an MCP server that streams an event without its end', () => {
 
   test('its own stream (GET): ended, the record says why', async () => {
     const from = (await audit(world)).length;
+    // GET passes only for a session the caller opened (beforeAll's call was answered with one).
     const r = await fetch(`${world.url}/services/crm/mcp`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': 'ev-session' },
     });
     const text = await r.text();
     const added = await recordsAfter(world, from, (x) => x.route === 'mcp' && x.mcpMethod === 'GET');
