@@ -26,7 +26,9 @@ export function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route
       fit.denies.push({
         code: 'MaxTokensExceeded',
         rule: 'spec.limits.maxTokens',
-        detail: explain ? `max_tokens ${facts.maxTokens} is over the limit of ${max}; lower max_tokens` : '',
+        detail: explain
+          ? `max_tokens ${facts.maxTokens} is over the limit of ${max}; lower max_tokens (the request's, and any in fallbacks[] or an advisor tool)`
+          : '',
       });
     }
     if (facts.stream && spec.limits?.streaming === false) {
@@ -41,7 +43,7 @@ export function fitMessages(s: CompiledScope, facts: MessagesRequestFacts, route
     fit.denies.push({
       code: 'ThinkingNotAllowed',
       rule: 'spec.limits.thinking',
-      detail: 'extended thinking is off for this scope; remove the thinking parameter',
+      detail: "extended thinking is off for this scope; remove the thinking parameter (the request's, and any in fallbacks[])",
     });
   }
   for (const u of facts.unknown ?? []) {
