@@ -96,12 +96,12 @@ function maskJsonBody(engine: Engine, body: Buffer, edit: (root: unknown, tally:
   // first would read a value nobody checked. Such a body is serialized from the checked tree.
   // A number that may have lost digits in that parse is checked again from its source text.
   const lossy = LOSSY.has(probe);
-  if (probe.matches === 0 && !lossy && firstDuplicateKey(text) === undefined) return result(body, probe, false);
+  if (probe.matches === 0 && !lossy && firstDuplicateKey(text, { caseFold: false }) === undefined) return result(body, probe, false);
   try {
     if (!lossy && numbersRoundTrip(text)) return result(Buffer.from(JSON.stringify(masked)), probe, true);
     const tally = newTally();
     const root = edit(parsePreservingNumbers(text), tally);
-    if (tally.matches === 0 && firstDuplicateKey(text) === undefined) return result(body, tally, false);
+    if (tally.matches === 0 && firstDuplicateKey(text, { caseFold: false }) === undefined) return result(body, tally, false);
     return result(Buffer.from(JSON.stringify(root)), tally, true);
   } catch (e) {
     // JSON.parse is iterative but the reviver and JSON.stringify recurse: a document nested
@@ -182,7 +182,7 @@ export function maskServiceBody(engine: Engine, body: Buffer, paths: readonly Js
   // Stryker disable next-line ConditionalExpression: with no detector maskStringValues changes nothing; the test only saves the walk
   root = engine.detectors.length === 0 ? r.root : maskStringValues(engine, r.root, tally);
   // as in maskJsonBody: a repeated key's other copies were never checked, so the checked tree goes out
-  if (tally.matches === 0 && firstDuplicateKey(source) === undefined) return result(body, tally, false);
+  if (tally.matches === 0 && firstDuplicateKey(source, { caseFold: false }) === undefined) return result(body, tally, false);
   let text: string;
   // Stryker disable all: the catch is unreachable today: the reviver of parsePreservingNumbers recurses deeper than
   // JSON.stringify, so a body JSON.stringify cannot write was already refused as not JSON above; kept in case either

@@ -166,7 +166,7 @@ export function lastKeysOnly(ev: SseEvent, parsed: unknown): SseEvent {
   const data = ev.data!;
   const compact = JSON.stringify(parsed);
   // Stryker disable next-line ConditionalExpression: the comparison only saves the scan, which gives the same answer
-  if (compact === data || firstDuplicateKey(data) === undefined) return ev;
+  if (compact === data || firstDuplicateKey(data, { caseFold: false }) === undefined) return ev;
   // (an unterminated event stays so: without its blank line, no client dispatches it)
   const text = formatSseEvent({ event: ev.event, id: ev.id, data: compact });
   return readBlock(ev.incomplete ? text.slice(0, -1) : text, ev.incomplete);

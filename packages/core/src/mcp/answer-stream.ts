@@ -97,7 +97,7 @@ export class McpSseRelay {
       this.onMessage(outcome(msg, w));
     }
     // (a key repeated in one object is serialized away, as in a JSON answer: McpAnswer.json)
-    if (!changed && firstDuplicateKey(ev.data) === undefined) return ev.raw;
+    if (!changed && firstDuplicateKey(ev.data, { caseFold: false }) === undefined) return ev.raw;
     if (out.length === 0) return undefined;
     return Buffer.from(
       formatSseEvent({ event: ev.event, id: ev.id, retry: ev.retry, data: JSON.stringify(Array.isArray(value) ? out : out[0]) }),

@@ -23,7 +23,7 @@ function upstreamBase(url: string): { origin: string; prefix: string } {
   return base;
 }
 
-/** An absolute-form request target (`POST http://host/path`) names a host we ignore: keep the path. */
+/** An absolute-form request target (`POST http://host/path`) is refused before routing (http/target.ts); were one to get here, its host is ignored. */
 function originForm(url: string): string {
   if (url.startsWith('/')) return url;
   try {

@@ -399,7 +399,8 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
     ['unknown path GET /v1/complete', 404, 'not_found_error', (t) => `GET /v1/complete HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method PROPFIND', 404, 'not_found_error', (t) => `PROPFIND /v1/messages HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method OPTIONS', 404, 'not_found_error', (t) => `OPTIONS /v1/messages HTTP/1.1\r\n${auth(t)}\r\n`],
-    ['OPTIONS *', 404, 'not_found_error', (t) => `OPTIONS * HTTP/1.1\r\n${auth(t)}\r\n`],
+    // not a path (origin-form): refused before any route, as an absolute-form target is
+    ['OPTIONS *', 400, 'invalid_request_error', (t) => `OPTIONS * HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method TRACE', 404, 'not_found_error', (t) => `TRACE / HTTP/1.1\r\n${auth(t)}\r\n`],
     ['method PATCH on /v1/messages', 404, 'not_found_error', (t) => `PATCH /v1/messages HTTP/1.1\r\n${auth(t)}Content-Length: 2\r\n\r\n{}`],
     [
@@ -416,8 +417,8 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
     ],
     [
       'route confusion: POST //v1/messages',
-      404,
-      'not_found_error',
+      400,
+      'invalid_request_error',
       (t) => withLength(t, BODY).toString('latin1').replace('POST /v1/messages ', 'POST //v1/messages '),
     ],
   ];
@@ -494,24 +495,6 @@ describe("refused by the sidecar, in Anthropic's shape", () => {
     const r = await rawHttp(world.url, withLength(support, BODY, 'Content-Encoding: identity\r\n'), { firstResponse: true });
     expect(r.status).toBe(200);
   });
-
-  test('absolute-form request target: forwarded to the configured upstream only', async () => {
-    const before = world.stub!.received.length;
-    const raw = withLength(support, BODY).toString('latin1').replace('POST /v1/messages ', 'POST http://evil.example/v1/messages ');
-    const r = await rawHttp(world.url, raw, { firstResponse: true });
-    recordAttack({
-      suite: SUITE,
-      attack: 'absolute-form target http://evil.example/v1/messages',
-      expected: '200 from the configured upstream',
-      status: r.status,
-      note: 'host ignored',
-    });
-    expect(r.status).toBe(200);
-    const seen = world.stub!.received.slice(before);
-    expect(seen).toHaveLength(1);
-    expect(seen[0]!.url).toBe('/v1/messages');
-    expect(seen[0]!.headers.host).toBe(new URL(world.stub!.url).host);
-  });
 });
 
 describe('a request target the router reads otherwise than the upstream: refused before any route', () => {
@@ -542,6 +525,93 @@ describe('a request target the router reads otherwise than the upstream: refused
       expect(record).toMatchObject({ decision: 'deny', reasons: ['TargetRejected'] });
     },
   );
+});
+
+describe('keys equal under case folding in one object: refused as a repeated key', () => {
+  // Go's encoding/json (Unicode simple folding: \u017f is s), Jackson with case-insensitive
+  // properties and .NET read them as one key; JSON.parse, and so the check, as two. Each was 200.
+  const R = '"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"hi"}]';
+  test.each([
+    [
+      '"name" and "NAME" in one tool (Read allowed, Bash denied)',
+      'name',
+      'NAME',
+      'tools.0',
+      `{${R},"tools":[{"name":"Read","NAME":"Bash","input_schema":{"type":"object"}}]}`,
+    ],
+    [
+      '"type" and "Type" in one tool (custom, a server tool)',
+      'type',
+      'Type',
+      'tools.0',
+      `{${R},"tools":[{"name":"Read","type":"custom","Type":"web_search_20250305","input_schema":{"type":"object"}}]}`,
+    ],
+    [
+      '"skills" and "\\u017fkills" in container',
+      'skills',
+      '\u017fkills',
+      'container',
+      `{${R},"container":{"skills":[],"\\u017fkills":[{"type":"anthropic","skill_id":"xlsx"}]}}`,
+    ],
+  ])('%s: 400 naming both keys, nothing forwarded', async (_name, first, key, at, body) => {
+    const check = refusal();
+    const r = await rawHttp(world.url, withLength(support, body), { firstResponse: true });
+    recordAttack({
+      suite: SUITE,
+      attack: `case-folded keys: ${_name}`,
+      expected: '400 invalid_request_error',
+      status: r.status,
+      errorType: errorTypeOf(r.body),
+      note: 'a case-insensitive parser reads the other',
+    });
+    expect(r.status).toBe(400);
+    expect(anthropicError(r.body).error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining(
+        `names the keys ${JSON.stringify(first)} and ${JSON.stringify(key)} in the object at ${at}: they differ only by case`,
+      ),
+    });
+    const record = await check.refused(r);
+    expect(record).toMatchObject({ decision: 'deny', reasons: ['InvalidRequest'] });
+  });
+});
+
+describe('a request target that is not a path (absolute-form): refused before any route', () => {
+  // The router reads an absolute-form target through url.parse, the forwarder through new URL:
+  // `POST http:///v1/messages` was judged as Messages and forwarded as `POST /messages`,
+  // `POST http://@/v1/messages` as `POST /`; a host in the target was ignored. Each was 200.
+  test.each([
+    ['POST http:///v1/messages'],
+    ['POST http://@/v1/messages'],
+    ['POST http://evil.example/v1/messages'],
+    ['POST http://x/v1/messages/count_tokens'],
+    ['POST //x/v1/messages'],
+    ['GET http://x/v1/models'],
+  ])('%s: 400 naming what to send, one audit record, nothing forwarded', async (line) => {
+    const check = refusal();
+    const raw = line.startsWith('GET ')
+      ? `${line} HTTP/1.1\r\n${auth(support)}\r\n`
+      : withLength(support, BODY).toString('latin1').replace('POST /v1/messages ', `${line} `);
+    const r = await rawHttp(world.url, raw, { firstResponse: true });
+    recordAttack({
+      suite: SUITE,
+      attack: `absolute-form target: ${line}`,
+      expected: '400 invalid_request_error',
+      status: r.status,
+      errorType: errorTypeOf(r.body),
+      note: 'router and forwarder read it apart',
+    });
+    expect(r.status).toBe(400);
+    expect(anthropicError(r.body).error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining("the request target is not a path starting with one '/' (origin-form)"),
+    });
+    expect(anthropicError(r.body).error.message).toContain('send the path alone, as in POST /v1/messages');
+    const record = await check.refused(r);
+    expect(record).toMatchObject({ decision: 'deny', reasons: ['TargetRejected'] });
+    const lines = (await readFile(world.auditFile, 'utf8')).split('\n').filter((l) => l.includes(`"${record.requestId}"`));
+    expect(lines).toHaveLength(1);
+  });
 });
 
 describe('request shapes HTTP/1.1 allows: each request decided on its own, nothing tunnelled', () => {
