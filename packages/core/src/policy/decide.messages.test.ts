@@ -39,7 +39,7 @@ describe('refusals: the sentence and the reasons', () => {
       'max_tokens over the limit',
       sa('support-bot'),
       messages({ maxTokens: 8193 }),
-      'Denied by ModelScope support, rule spec.limits.maxTokens: max_tokens 8193 is over the limit of 8192; lower max_tokens (the request's, and any in fallbacks[] or an advisor tool).',
+      "Denied by ModelScope support, rule spec.limits.maxTokens: max_tokens 8193 is over the limit of 8192; lower max_tokens (the request's, and any in fallbacks[] or an advisor tool).",
     ],
     [
       'streaming off',
@@ -51,7 +51,7 @@ describe('refusals: the sentence and the reasons', () => {
       'thinking off',
       sa('support-bot'),
       messages({ thinking: true }),
-      'Denied by ModelScope support, rule spec.limits.thinking: extended thinking is off for this scope; remove the thinking parameter (the request's, and any in fallbacks[]).',
+      "Denied by ModelScope support, rule spec.limits.thinking: extended thinking is off for this scope; remove the thinking parameter (the request's, and any in fallbacks[]).",
     ],
     [
       'a denied tool',
