@@ -236,3 +236,24 @@ describe('Unicode formatting (detection on folded text, original characters repl
     );
   });
 });
+
+describe('a Messages answer that is a bare JSON string or number (a gateway writes its error text so)', () => {
+  // The SDKs throw it as the APIError's message (any status), or return it as the result (200).
+  // Before, anything but an object went out as it came.
+  test('a string has its values masked', () => {
+    const r = m.maskMessageJson(Buffer.from(JSON.stringify(`no customer ${EMAIL}, card ${CARD}`)));
+    expect(r.changed).toBe(true);
+    expect(JSON.parse(r.body.toString())).toBe('no customer [MASKED:email], card [MASKED:credit-card]');
+  });
+  test('a number that is a card number is masked as one', () => {
+    const r = m.maskMessageJson(Buffer.from('4111111111111111'));
+    expect(JSON.parse(r.body.toString())).toBe('[MASKED:credit-card]');
+  });
+  test('a blocked category in it blocks the answer', () => {
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\n-----END RSA PRIVATE KEY-----';
+    expect(compileMasking({ block: ['private-key'] }).maskMessageJson(Buffer.from(JSON.stringify(pem))).blocked).toBe('private-key');
+  });
+  test('true, false and null are left as they are', () => {
+    for (const v of ['true', 'false', 'null']) expect(m.maskMessageJson(Buffer.from(v)).body.toString()).toBe(v);
+  });
+});

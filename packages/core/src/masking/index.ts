@@ -3,6 +3,7 @@
 import { EMPTY_COUNTS, newTally } from './engine.ts';
 import { buildEngine, type MaskingPolicy } from './policy.ts';
 import { maskMessageBody, maskServiceBody, type BodyMaskResult } from './json-body.ts';
+import { maskKeys, maskStringValues } from './json-values.ts';
 import { parseJsonPath, type JsonPath } from './jsonpath.ts';
 import { AnthropicSseMasker, type SseMasker } from './sse-masker.ts';
 import { SseParser, type SseEvent } from '../sse/parser.ts';
@@ -22,6 +23,13 @@ export interface MaskResult {
   /** Masked values by category (read-only; a shared empty object when nothing matched). */
   counts: Readonly<Record<string, number>>;
   /** A block category found; the caller must not deliver this content. */
+  blocked?: string;
+  changed: boolean;
+}
+
+export interface DataMaskResult {
+  value: unknown;
+  counts: Readonly<Record<string, number>>;
   blocked?: string;
   changed: boolean;
 }
@@ -49,6 +57,13 @@ export interface Masking {
    * Throws MaskingConfigError for a malformed path (validate them earlier with parseJsonPath).
    */
   maskServiceJson(body: Buffer, maskFields: readonly string[]): BodyMaskResult;
+  /**
+   * Parsed data whose shape nobody fixed (an MCP server's messages), masked in place by the rule of
+   * an internal service's answer: every string value, object key and number. `kept`: names of the
+   * root object's own members left alone, name and value (protocol members). `value` is the new
+   * root (a string or number root is replaced).
+   */
+  maskData(value: unknown, kept?: ReadonlySet<string>): DataMaskResult;
   /**
    * A masker for one streamed Messages API response (text/event-stream). `observe` sees every
    * event as the upstream sent it, before masking (usage, errors), from the masker's own parse.
@@ -112,6 +127,20 @@ export function compileMasking(policy: MaskingPolicy | undefined): Masking {
     },
     maskMessageJson: (body) => maskMessageBody(engine, body),
     maskServiceJson: (body, maskFields) => maskServiceBody(engine, body, paths(maskFields)),
+    maskData(value: unknown, kept?: ReadonlySet<string>): DataMaskResult {
+      if (!active) return { value, counts: EMPTY_COUNTS, changed: false };
+      const tally = newTally();
+      let out = value;
+      if (kept !== undefined && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        const rec = value as Record<string, unknown>;
+        maskKeys(engine, rec, tally, kept);
+        for (const k of Object.keys(rec)) if (!kept.has(k)) rec[k] = maskStringValues(engine, rec[k], tally);
+      } else out = maskStringValues(engine, value, tally);
+      if (tally.matches === 0) return { value: out, counts: EMPTY_COUNTS, changed: false };
+      const r: DataMaskResult = { value: out, counts: tally.counts!, changed: true };
+      if (tally.blocked !== undefined) r.blocked = tally.blocked;
+      return r;
+    },
     createSseMasker: (observe) => (active ? new AnthropicSseMasker(engine, observe) : new PassThroughSse(observe)),
   };
 }

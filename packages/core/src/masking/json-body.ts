@@ -151,10 +151,7 @@ export function stringifyIterative(value: unknown): string {
 
 export function maskMessageBody(engine: Engine, body: Buffer): BodyMaskResult {
   if (engine.detectors.length === 0) return { body, counts: {}, changed: false };
-  return maskJsonBody(engine, body, (root, tally) => {
-    maskMessageObject(engine, root, tally);
-    return root;
-  });
+  return maskJsonBody(engine, body, (root, tally) => maskMessageObject(engine, root, tally));
 }
 
 /**

@@ -12,10 +12,14 @@ const MESSAGE_KEPT = new Set(['id', 'type', 'model', 'role', 'usage', 'stop_reas
 /**
  * Masks a Messages API response: its content blocks (thinking blocks stay untouched) and every
  * other top-level field (stop_details, container, fields the API adds later) but the ones that
- * identify or count.
+ * identify or count. Returns the response, replaced when it is a bare string or number.
  */
-export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): void {
-  if (typeof msg !== 'object' || msg === null) return;
+export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): unknown {
+  // A body that is a bare string or number (a gateway's error text written as JSON) is data as a
+  // whole: the SDKs hand it to the caller as the error's message, or as the result.
+  if (typeof msg === 'string') return engine.maskString(msg, tally);
+  if (isNumber(msg)) return maskNumber(engine, msg, tally);
+  if (typeof msg !== 'object' || msg === null) return msg;
   const rec = msg as Record<string, unknown>;
   maskKeys(engine, rec, tally, MESSAGE_KEPT);
   for (const k of Object.keys(rec)) {
@@ -26,6 +30,7 @@ export function maskMessageObject(engine: Engine, msg: unknown, tally: Tally): v
     else if (isNumber(v)) rec[k] = maskNumber(engine, v, tally);
     else if (typeof v === 'object' && v !== null) maskData(engine, v, tally);
   }
+  return rec;
 }
 
 /** Blocks never touched: their signatures would break (and they are the model's own reasoning). */

@@ -211,7 +211,7 @@ describe('maskMessageBody', () => {
   });
 
   it('leaves a body whose root or content is not what a message holds', () => {
-    for (const text of ['null', '5', `"${MAIL}"`, '[]', `{"content":5}`, `{"content":null}`, '{}']) {
+    for (const text of ['null', '5', '[]', `{"content":5}`, `{"content":null}`, '{}']) {
       const b = Buffer.from(text);
       const r = maskMessageBody(engine(), b);
       expect(r).toStrictEqual({ body: b, counts: {}, changed: false });

@@ -135,7 +135,9 @@ export class SseContent {
           }
         }
       } else parsed.message = maskValue(this.engine, message, this.tally);
-    }
+      // data that is not an object (an array, a string): a client's raw iterator hands it on as it
+      // is, so its strings are masked as under any other event name
+    } else parsed = maskValue(this.engine, parsed, this.tally);
     if (!changed && this.tally.matches === before) return false;
     if (this.tally.blocked === undefined) parts.push(reserialize(ev, parsed));
     return true;

@@ -363,3 +363,26 @@ describe('block events and pings whose data is not an object', () => {
     expect(m.pendingBytes).toBe(0);
   });
 });
+
+describe('a message_start whose data is JSON but not an object', () => {
+  // The SDKs' raw event iterators hand such data to the caller as it is. Before, it passed byte for
+  // byte under the name message_start (under any other name its strings were masked).
+  test.each([
+    ['an array', [{ type: 'text', text: `customer ${SECRET}, card 4111 1111 1111 1111` }]],
+    ['a string', `customer ${SECRET}`],
+  ])('%s has its strings masked', (_what, data) => {
+    const sse = masked([MESSAGE_START, ev('message_start', data), END]);
+    expect(sse).not.toContain(SECRET);
+    expect(sse).not.toContain('4111');
+    expect(sse).toContain('[MASKED:email]');
+  });
+
+  test('a block category in it ends the stream with the error event', () => {
+    const m = new AnthropicSseMasker(buildEngine({ mask: ['email'], block: ['private-key'] }));
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx\n-----END RSA PRIVATE KEY-----';
+    const out = m.push(Buffer.from(MESSAGE_START + ev('message_start', [pem]))).toString();
+    expect(out).not.toContain('BEGIN RSA');
+    expect(m.blocked).toBe('private-key');
+    expect(out).toMatch(/event: error\n/);
+  });
+});

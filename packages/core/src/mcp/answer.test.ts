@@ -137,6 +137,83 @@ describe('McpAnswer.json', () => {
   });
 });
 
+describe("object keys and numbers are data too (the rule of an internal service's answer)", () => {
+  const body = (s: string) => answer.json(Buffer.from(s)).body.toString();
+  const sc = (inner: string) => `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"ok"}],"structuredContent":${inner}}}`;
+
+  test('a key that masks is renamed in place; two keys that mask alike both keep their values', () => {
+    const r = answer.json(
+      Buffer.from(sc('{"a":1,"jane.doe@example.com":{"status":"vip"},"b.c@example.org":"x","[MASKED:email]":"y","z":2}')),
+    );
+    expect(r.body.toString()).toBe(sc('{"a":1,"[MASKED:email]":{"status":"vip"},"[MASKED:email]#2":"x","[MASKED:email]#3":"y","z":2}'));
+    expect(r.outcomes[0]!.counts).toEqual({ email: 2 });
+  });
+
+  test('a number whose digits match becomes the masked string; other numbers keep their source text (bare digits are no phone number, as for a service)', () => {
+    expect(
+      body(sc('{"card":4111111111111111,"e":4.111111111111111e15,"phone":14155552671,"n":42,"f":1.0,"big":12345678901234567890}')),
+    ).toBe(sc('{"card":"[MASKED:credit-card]","e":"[MASKED:credit-card]","phone":14155552671,"n":42,"f":1.0,"big":12345678901234567890}'));
+  });
+
+  test('_meta, error.data and nested arrays', () => {
+    expect(body('{"jsonrpc":"2.0","id":3,"result":{"content":[],"_meta":{"+1 415-555-2671":"caller"}}}')).toBe(
+      '{"jsonrpc":"2.0","id":3,"result":{"content":[],"_meta":{"[MASKED:phone]":"caller"}}}',
+    );
+    expect(
+      body(
+        '{"jsonrpc":"2.0","id":4,"error":{"code":-32000,"message":"lookup failed","data":{"jane.doe@example.com":"not found","card":4111111111111111}}}',
+      ),
+    ).toBe(
+      '{"jsonrpc":"2.0","id":4,"error":{"code":-32000,"message":"lookup failed","data":{"[MASKED:email]":"not found","card":"[MASKED:credit-card]"}}}',
+    );
+    expect(body(sc('{"rows":[[4111111111111111,{"jane.doe@example.com":[5555555555554444,7]}]]}'))).toBe(
+      sc('{"rows":[["[MASKED:credit-card]",{"[MASKED:email]":["[MASKED:credit-card]",7]}]]}'),
+    );
+  });
+
+  test("the same masking as an internal service's answer (maskServiceJson) below the protocol members", () => {
+    for (const inner of [
+      '{"jane.doe@example.com":{"status":"vip"},"x@y.example.com":[4111111111111111,"+1 415-555-2671"]}',
+      '{"[MASKED:email]":0,"a@b.example.com":1,"c@d.example.com":{"4111111111111111":14155552671}}',
+      '[{"n":4.111111111111111e15,"m":1.50,"__proto__":"e@f.example.com"}]',
+    ]) {
+      const service = masking.maskServiceJson(Buffer.from(inner), []).body.toString();
+      expect(body(sc(inner))).toBe(sc(service));
+    }
+  });
+
+  test('a blocked category written as a key ends the answer', () => {
+    const r = answer.json(json({ jsonrpc: '2.0', id: 5, result: { content: [], structuredContent: { [PEM]: 1 } } }));
+    expect(JSON.parse(r.body.toString())).toMatchObject({
+      jsonrpc: '2.0',
+      id: 5,
+      error: { code: RPC.blocked, data: { category: 'private-key' } },
+    });
+    expect(r.body.toString()).not.toContain('MIIEow');
+    expect(r.outcomes[0]!.blocked).toBe('private-key');
+  });
+
+  test('protocol members stay: a JSON-RPC id that looks like a card, raw, and the names jsonrpc, id, method', () => {
+    expect(body('{"jsonrpc":"2.0","id":4111111111111111,"result":{"content":[],"structuredContent":{"card":4111111111111111}}}')).toBe(
+      '{"jsonrpc":"2.0","id":4111111111111111,"result":{"content":[],"structuredContent":{"card":"[MASKED:credit-card]"}}}',
+    );
+    expect(body('{"jsonrpc":"2.0","method":"notifications/message","params":{"data":{"jane.doe@example.com":5555555555554444}}}')).toBe(
+      '{"jsonrpc":"2.0","method":"notifications/message","params":{"data":{"[MASKED:email]":"[MASKED:credit-card]"}}}',
+    );
+  });
+
+  test('in an event stream alike', () => {
+    const relay = answer.stream();
+    const out = relay.push(Buffer.from(`event: message\ndata: ${sc('{"jane.doe@example.com":{"card":4111111111111111}}')}\n\n`)).toString();
+    expect(out).toBe(`event: message\ndata: ${sc('{"[MASKED:email]":{"card":"[MASKED:credit-card]"}}')}\n\n`);
+    const blocked = relay
+      .push(Buffer.from(`data: ${JSON.stringify({ jsonrpc: '2.0', id: 6, result: { _meta: { [PEM]: 'k' } } })}\n\n`))
+      .toString();
+    expect(blocked).toContain(`"code":${RPC.blocked}`);
+    expect(blocked).not.toContain('MIIEow');
+  });
+});
+
 describe('McpAnswer.stream (event streams)', () => {
   const sse = (msgs: unknown[], id = true) =>
     msgs.map((m, i) => `${id ? `id: ev-${i}\n` : ''}event: message\ndata: ${JSON.stringify(m)}\n\n`).join('');

@@ -1,6 +1,7 @@
 // What an MCP server sends back, made fit for the caller: list answers filtered to what the
 // scope allows, tool results' structuredContent (and JSON text content) masked by the
-// endpoint's maskFields, every string the server wrote masked by the scope's detectors. Works
+// endpoint's maskFields, every string, object key and number the server wrote masked by the
+// scope's detectors (as an internal service's answer: masking/json-values.ts). Works
 // the same on a JSON answer and on an event stream, where each complete event (one JSON-RPC
 // message) goes out as soon as its blank line arrives and nothing is held longer.
 import type { Masking } from '../masking/index.ts';
@@ -50,6 +51,8 @@ const idOf = (v: unknown): JsonRpcId | null =>
   typeof v === 'string' || typeof v === 'number' ? v : J.isRawJSON(v) ? (JSON.parse(JSON.stringify(v)) as number) : null;
 /** Protocol members the client needs verbatim (a masked id, version or cursor would break the session). */
 const VERBATIM_MESSAGE = new Set(['jsonrpc', 'id', 'method']);
+/** The same, for a message whose result was masked on its own (its own protocol members kept). */
+const VERBATIM_MESSAGE_BESIDE_RESULT = new Set([...VERBATIM_MESSAGE, 'result']);
 const VERBATIM_RESULT = new Set(['protocolVersion', 'nextCursor']);
 
 function tally(w: Work, counts: Readonly<Record<string, number>>, blocked: string | undefined): void {
@@ -57,27 +60,23 @@ function tally(w: Work, counts: Readonly<Record<string, number>>, blocked: strin
   if (blocked !== undefined && w.blocked === undefined) w.blocked = blocked;
 }
 
-/** Masks every string value below `root` (keys stay), iteratively, except the protocol members of a message and its result. */
-function maskStrings(root: Record<string, unknown> | unknown[], masking: Masking, w: Work): void {
-  const result = isObject(root) && isObject(root.result) ? root.result : undefined;
-  const stack: (Record<string, unknown> | unknown[])[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    const keys: (string | number)[] = Array.isArray(node) ? node.map((_, i) => i) : Object.keys(node);
-    const verbatim = node === root && !Array.isArray(root) ? VERBATIM_MESSAGE : node === result ? VERBATIM_RESULT : undefined;
-    for (const k of keys) {
-      if (verbatim !== undefined && typeof k === 'string' && verbatim.has(k)) continue;
-      const v = (node as Record<string | number, unknown>)[k];
-      if (typeof v === 'string') {
-        const r = masking.maskText(v);
-        if (r.changed) {
-          (node as Record<string | number, unknown>)[k] = r.text;
-          tally(w, r.counts, r.blocked);
-          w.changed = true;
-        }
-      } else if (Array.isArray(v) || isObject(v)) stack.push(v);
-    }
-  }
+/** `value` masked by the rule of an internal service's answer (Masking.maskData), tallied into `w`. */
+function maskInto(value: unknown, masking: Masking, w: Work, kept?: ReadonlySet<string>): unknown {
+  const r = masking.maskData(value, kept);
+  if (!r.changed) return value;
+  tally(w, r.counts, r.blocked);
+  w.changed = true;
+  return r.value;
+}
+
+/**
+ * Masks every string value, object key and number of a message (masking/json-values.ts, as an
+ * internal service's answer is), except its protocol members, name and value: jsonrpc, id and
+ * method of the message, protocolVersion and nextCursor of its result.
+ */
+function maskMessage(msg: Record<string, unknown>, masking: Masking, w: Work): void {
+  if (isObject(msg.result)) maskInto(msg.result, masking, w, VERBATIM_RESULT);
+  maskInto(msg, masking, w, isObject(msg.result) ? VERBATIM_MESSAGE_BESIDE_RESULT : VERBATIM_MESSAGE);
 }
 
 function filterList(result: Record<string, unknown>, key: string, field: string, keep: (s: string) => boolean, w: Work): void {
@@ -130,16 +129,11 @@ function governResult(result: Record<string, unknown>, rules: McpAnswerRules, pa
 /** Governs one message object in place; returns what to send instead (undefined: drop it). */
 export function governMessage(msg: unknown, rules: McpAnswerRules, paths: readonly JsonPath[], w: Work): unknown {
   if (!isObject(msg)) {
-    if (rules.masking?.active && (Array.isArray(msg) || typeof msg === 'string')) {
-      const box = [msg];
-      maskStrings(box, rules.masking, w);
-      return box[0];
-    }
-    return msg;
+    return rules.masking?.active ? maskInto(msg, rules.masking, w) : msg;
   }
   const isResponse = !('method' in msg);
   if (isResponse && isObject(msg.result)) governResult(msg.result, rules, paths, w);
-  if (rules.masking?.active) maskStrings(msg, rules.masking, w);
+  if (rules.masking?.active) maskMessage(msg, rules.masking, w);
   if (w.blocked !== undefined) {
     if (!isResponse) return undefined;
     // the raw id, so a large number goes back with the digits the client sent
@@ -192,7 +186,7 @@ export class McpAnswer {
     }
     // A key repeated in one object: JSON.parse (and so every rule above) read its last copy, a
     // client that keeps the first would read one nobody checked; serialized from the checked tree.
-    if (!changed && firstDuplicateKey(text) === undefined) return { body, outcomes };
+    if (!changed && firstDuplicateKey(text, { caseFold: false }) === undefined) return { body, outcomes };
     const all = [...out, ...extra];
     return { body: Buffer.from(JSON.stringify(batch || all.length > 1 ? all : all[0]), 'utf8'), outcomes };
   }
