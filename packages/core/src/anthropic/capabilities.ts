@@ -18,7 +18,8 @@
 // Files, containers and threads live under the organisation's API key, which every caller of
 // the sidecar shares: referencing one by id can read what another agent left there.
 
-import { KNOWN_BETAS, KNOWN_BLOCK_TYPES, KNOWN_FIELDS, KNOWN_TOOL_TYPES, TOOL_NAME } from './surface.ts';
+import { API_FIELDS, FILE_ID_FIELD, KNOWN_BETAS, KNOWN_BLOCK_TYPES, KNOWN_FIELDS, KNOWN_TOOL_TYPES, TOOL_NAME } from './surface.ts';
+import { fold } from '../util/json-keys.ts';
 import { serverUrlProblem } from '../util/server-url.ts';
 
 export type CapabilityKind = 'tool' | 'server-tool' | 'mcp-server' | 'mcp-tool' | 'container' | 'skill' | 'file' | 'thread' | 'model';
@@ -73,6 +74,31 @@ const MCP_SERVER_FIELDS = new Set(['type', 'name', 'url', 'authorization_token',
 const MCP_TOOL_CONFIGURATION_FIELDS = new Set(['allowed_tools', 'enabled']);
 /** The per-attempt overrides of a fallbacks entry (BetaFallbackParam, server-side-fallback-2026-07-01). */
 const FALLBACK_FIELDS = new Set(['model', 'max_tokens', 'thinking', 'output_config', 'speed']);
+
+/**
+ * Refuses a key of `o` (an object whose shape the API defines) that is not spelt as the API
+ * spells its fields but equals one of `fields` under case folding: Go's encoding/json (Unicode
+ * simple folding: `ſ` is `s`), Jackson with ACCEPT_CASE_INSENSITIVE_PROPERTIES and .NET read
+ * `{"name": "Read", "Type": "web_search_20250305"}` as the web_search server tool, or
+ * `container: {"ID": …}` as another container, where this collector reads a client tool and no
+ * container. (Both spellings in one object are a repeated key, refused by json-keys.ts.) A key of
+ * lowercase ASCII, the API's own style, costs one pass over its characters; only `o`'s own keys
+ * are read, never what a tool's input_schema or a tool call's input holds.
+ */
+function refuseRespelt(where: string | Node, o: Rec, fields: ReadonlySet<string> = API_FIELDS): void {
+  for (const k in o) {
+    let kind = 0; // 0: lowercase ASCII (no check), 1: an ASCII capital, 2: a character outside ASCII
+    for (let i = 0; i < k.length && kind < 2; i++) {
+      const c = k.charCodeAt(i);
+      kind = c >= 0x80 ? 2 : c >= 0x41 && c <= 0x5a ? 1 : kind;
+    }
+    const field = kind === 0 ? undefined : kind === 1 ? k.toLowerCase() : fold(k);
+    if (field === undefined || !fields.has(field)) continue;
+    throw new SurfaceError(
+      `${typeof where === 'string' ? where : pathOf(where)}.${k}: the API's field is "${field}"; a server that matches keys case-insensitively would read this key as it. Spell it "${field}", or leave it out.`,
+    );
+  }
+}
 
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -144,6 +170,7 @@ export class SurfaceCollector {
 
   tool(where: string, t: unknown): void {
     if (!isRec(t)) throw new SurfaceError(`${where}: must be a tool definition object.`);
+    refuseRespelt(where, t);
     const type = t.type;
     if (type === undefined || type === null || type === 'custom') {
       this.add('tool', toolName(where, t.name));
@@ -174,9 +201,11 @@ export class SurfaceCollector {
       throw new SurfaceError(`${where}.mcp_server_name: name an MCP server of mcp_servers (1-128 letters, digits, '_' or '-').`);
     this.toolsets.add(server);
     const defaults = isRec(t.default_config) ? t.default_config : {};
+    refuseRespelt(`${where}.default_config`, defaults);
     const configs = isRec(t.configs) ? t.configs : {};
     if (defaults.enabled !== false) this.add('mcp-tool', `mcp__${server}__*`);
     for (const [tool, cfg] of Object.entries(configs)) {
+      if (isRec(cfg)) refuseRespelt(`${where}.configs.${tool}`, cfg);
       if (isRec(cfg) && cfg.enabled === false) continue;
       this.add('mcp-tool', `mcp__${server}__${refName(`${where}.configs`, tool)}`);
     }
@@ -184,12 +213,14 @@ export class SurfaceCollector {
 
   mcpServer(where: string, s: unknown): void {
     if (!isRec(s)) throw new SurfaceError(`${where}: must be an MCP server definition ({type: "url", name, url}).`);
+    refuseRespelt(where, s);
     // What the connector reaches is judged by `url`; a type or a field the sidecar does not know
     // may name the server another way, so it is refused unless the scope lists it.
     if (typeof s.type !== 'string') throw new SurfaceError(`${where}.type: must be "url".`);
     if (s.type !== 'url') this.addUnknown('MCP server type', s.type);
     for (const k of Object.keys(s)) if (!MCP_SERVER_FIELDS.has(k)) this.addUnknown('field', `mcp_servers[].${k}`);
     const cfg = isRec(s.tool_configuration) ? s.tool_configuration : undefined;
+    if (cfg) refuseRespelt(`${where}.tool_configuration`, cfg);
     for (const k of Object.keys(cfg ?? {}))
       if (!MCP_TOOL_CONFIGURATION_FIELDS.has(k)) this.addUnknown('field', `mcp_servers[].tool_configuration.${k}`);
     if (typeof s.name !== 'string' || !TOOL_NAME.test(s.name))
@@ -214,9 +245,11 @@ export class SurfaceCollector {
     if (c === null || c === undefined) return;
     if (typeof c === 'string') return this.add('container', 'container');
     if (!isRec(c)) throw new SurfaceError('container: must be a container id or {id, skills}.');
+    refuseRespelt('container', c);
     if (c.id !== undefined && c.id !== null) this.add('container', 'container');
     if (Array.isArray(c.skills)) {
       for (const [i, s] of c.skills.entries()) {
+        if (isRec(s)) refuseRespelt(`container.skills.${i}`, s);
         const id = isRec(s) ? s.skill_id : undefined;
         if (typeof id !== 'string' || id.length === 0 || id.includes('*'))
           throw new SurfaceError(`container.skills.${i}.skill_id: Field required (no '*').`);
@@ -243,6 +276,8 @@ export class SurfaceCollector {
         continue;
       }
       const o = v as Rec;
+      // A block and its source are the API's; of any other object the walk reads only file_id.
+      refuseRespelt(n, o, n.role === 'other' ? FILE_ID_FIELD : API_FIELDS);
       const type = o.type;
       if (n.role === 'block' && typeof type === 'string' && !KNOWN_BLOCK_TYPES.has(type)) this.addUnknown('content block type', type);
       if (typeof o.file_id === 'string') this.file(o.file_id);
@@ -258,6 +293,7 @@ export class SurfaceCollector {
 
   /** A tool added mid-conversation (mid-conversation-tool-changes): checked as a tools[] entry. */
   private toolAddition(where: string, tool: unknown): void {
+    if (isRec(tool)) refuseRespelt(`${where}.tool`, tool);
     if (!isRec(tool) || tool.type !== 'tool_definition' || !isRec(tool.definition))
       throw new SurfaceError(`${where}.tool: send {type: "tool_definition", definition: {…}}, the tool as tools[] would list it.`);
     this.tool(`${where}.tool.definition`, tool.definition);
@@ -268,6 +304,7 @@ export class SurfaceCollector {
   }
 
   thread(t: unknown): void {
+    if (isRec(t)) refuseRespelt('thread', t);
     if (isRec(t) && t.type === 'continue') this.add('thread', 'thread');
   }
 
@@ -277,10 +314,12 @@ export class SurfaceCollector {
     if (f === 'default') return this.add('model', 'fallbacks:default');
     if (!Array.isArray(f)) throw new SurfaceError('fallbacks: must be a list of {model} or "default".');
     for (const [i, fb] of f.entries()) {
+      if (isRec(fb)) refuseRespelt(`fallbacks.${i}`, fb);
       if (!isRec(fb) || typeof fb.model !== 'string') throw new SurfaceError(`fallbacks.${i}.model: Field required.`);
       this.add('model', fb.model);
       // Each attempt's own overrides: the request's limits are the most any attempt may use.
       this.attemptMaxTokens(`fallbacks.${i}.max_tokens`, fb.max_tokens);
+      if (isRec(fb.thinking)) refuseRespelt(`fallbacks.${i}.thinking`, fb.thinking);
       if (thinkingOn(fb.thinking)) this.thinking = true;
       for (const k of Object.keys(fb)) if (!FALLBACK_FIELDS.has(k)) this.addUnknown('field', `fallbacks[].${k}`);
     }
@@ -305,6 +344,7 @@ export function collectSurface(
   }
   c.container(req.container);
   c.thread(req.thread);
+  if (isRec(req.thinking)) refuseRespelt('thinking', req.thinking); // read by inspect.ts (thinkingOn) for spec.limits
   c.fallbacks(req.fallbacks);
   if (Array.isArray(req.messages)) req.messages.forEach((m, i) => isRec(m) && c.blocks(`messages.${i}.content`, m.content));
   if (Array.isArray(req.system)) c.blocks('system', req.system);

@@ -98,6 +98,90 @@ describe('refusals, as the caller reads them', () => {
     expect(() => inspectMessagesRequest(Buffer.from(text), undefined, { requireMaxTokens: false })).toThrow(message);
   });
 
+  // A lone key spelt otherwise than the API's field, in an object the API defines: the probe's
+  // bodies (each forwarded, 200, before) and the other objects the collector reads.
+  const respelt = (at: string, field: string) =>
+    `${at}: the API's field is "${field}"; a server that matches keys case-insensitively would read this key as it. Spell it "${field}", or leave it out.`;
+  const inMessage = (blocks: string) => `{${R.replace('"content":"hi"', `"content":${blocks}`)}}`;
+  const crm = '"type":"url","name":"crm","url":"https://crm.example.com/mcp"';
+  test.each([
+    ['tools.0.Type', 'type', `{${R},"tools":[{"name":"Read","Type":"web_search_20250305"}]}`],
+    ['container.ID', 'id', `{${R},"container":{"ID":"cntr_other"}}`],
+    ['container.\u017fkills', 'skills', `{${R},"container":{"\\u017fkills":[{"type":"anthropic","skill_id":"xlsx"}]}}`],
+    ['thread.Type', 'type', `{${R},"thread":{"Type":"continue","previous_message_id":"msg_other"}}`],
+    ['messages.0.content.0.source.File_id', 'file_id', inMessage('[{"type":"document","source":{"type":"file","File_id":"file_other"}}]')],
+    ['tools.0.Name', 'name', `{${R},"tools":[{"type":"web_search_20250305","Name":"Read"}]}`],
+    ['thinking.Type', 'type', `{${R},"thinking":{"Type":"enabled","budget_tokens":32000}}`],
+    [
+      'fallbacks.0.thinking.Type',
+      'type',
+      `{${R},"fallbacks":[{"model":"claude-haiku-4-5","thinking":{"Type":"enabled","Budget_tokens":32000}}]}`,
+    ],
+    ['fallbacks.0.MODEL', 'model', `{${R},"fallbacks":[{"MODEL":"claude-opus-4-1"}]}`],
+    ['fallbacks.0.max_to\u212Aens', 'max_tokens', `{${R},"fallbacks":[{"model":"claude-haiku-4-5","max_to\\u212aens":64000}]}`],
+    ['mcp_servers.0.URL', 'url', `{${R},"mcp_servers":[{"type":"url","name":"crm","URL":"https://evil.example/mcp"}]}`],
+    [
+      'mcp_servers.0.tool_configuration.Allowed_tools',
+      'allowed_tools',
+      `{${R},"mcp_servers":[{${crm},"tool_configuration":{"Allowed_tools":["lookup"]}}]}`,
+    ],
+    [
+      'tools.0.default_config.Enabled',
+      'enabled',
+      `{${R},"tools":[{"type":"mcp_toolset","mcp_server_name":"crm","default_config":{"Enabled":false}}]}`,
+    ],
+    [
+      'tools.0.configs.lookup.ENABLED',
+      'enabled',
+      `{${R},"tools":[{"type":"mcp_toolset","mcp_server_name":"crm","configs":{"lookup":{"ENABLED":false}}}]}`,
+    ],
+    ['container.skills.0.s\u212Aill_id', 'skill_id', `{${R},"container":{"skills":[{"type":"anthropic","s\\u212aill_id":"xlsx"}]}}`],
+    ['messages.0.content.0.Type', 'type', inMessage('[{"text":"hi","Type":"tool_addition"}]')],
+    [
+      'messages.0.content.0.tool.Definition',
+      'definition',
+      inMessage('[{"type":"tool_addition","tool":{"type":"tool_definition","Definition":{"name":"Bash"}}}]'),
+    ],
+    [
+      'messages.0.content.0.tool.definition.TYPE',
+      'type',
+      inMessage('[{"type":"tool_addition","tool":{"type":"tool_definition","definition":{"name":"Read","TYPE":"bash_20250124"}}}]'),
+    ],
+    [
+      'messages.0.content.0.content.0.Tool_use_id',
+      'tool_use_id',
+      inMessage('[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"tool_result","Tool_use_id":"t2"}]}]'),
+    ],
+    [
+      'messages.0.content.0.content.source.FILE_ID',
+      'file_id',
+      inMessage(
+        '[{"type":"web_fetch_tool_result","tool_use_id":"s1","content":{"type":"document","source":{"type":"file","FILE_ID":"file_other"}}}]',
+      ),
+    ],
+  ])('a lone key spelt otherwise than the API (%s) is refused, the Buffer as the string', (at, field, text) => {
+    expect(refusal(text)).toBe(respelt(at, field));
+    expect(() => inspectMessagesRequest(Buffer.from(text), undefined)).toThrow(respelt(at, field));
+  });
+
+  test("what is not the API's own object keeps its keys: input_schema, a tool call's input, text, a tool name, a search result's fields", () => {
+    const text = inMessage(
+      '[{"type":"tool_use","id":"t1","name":"Read","input":{"Type":"web_search_20250305","File_id":"x","ID":1}},' +
+        '{"type":"text","text":"Type: continue, \\"ID\\": cntr_other, \\u017fkills"},' +
+        '{"type":"web_search_tool_result","tool_use_id":"s1","content":[{"url":"https://a","title":"t","encrypted_content":"e","Type":"web_search_result"}]}]',
+    ).replace(
+      `"messages"`,
+      '"tools":[{"name":"Read","description":"d","input_schema":{"type":"object","properties":{"filePath":{"type":"string"},"Type":{"type":"string"},"ID":{"type":"integer"}},"required":["filePath"]}},' +
+        '{"type":"mcp_toolset","mcp_server_name":"crm","configs":{"Lookup":{"enabled":true},"TYPE":{"enabled":false}}}],' +
+        `"mcp_servers":[{${crm}}],"messages"`,
+    );
+    const facts = inspect(text);
+    expect(facts.tools).toEqual(expect.arrayContaining(['Read', 'mcp__crm__*', 'mcp__crm__Lookup']));
+    expect(facts.tools).not.toContain('web_search');
+    // Capitals the API never folds into one of its fields pass too: a key "Read" or "Input_Schema_2".
+    expect(inspect({ ...ok, tools: [{ name: 'Read', Read: 1, Input_schema_2: {}, input_schema: {} }] }).tools).toEqual(['Read']);
+  });
+
   test('one key in several objects is not a repeat', () => {
     const text =
       '{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}';

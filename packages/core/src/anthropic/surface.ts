@@ -42,6 +42,57 @@ export const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'workspace_id',
 ]);
 
+/**
+ * The API's field names, as it spells them, in the objects whose shape it defines and
+ * capabilities.ts reads: the request's own fields (a fallback's are among them), and those of
+ * tool definitions, MCP servers, mcp_toolset entries, container, skills, thread, content blocks
+ * and their sources. A key of such an object that is not spelt as one of them but equals one
+ * under case folding is refused there.
+ */
+export const API_FIELDS: ReadonlySet<string> = new Set([
+  ...KNOWN_FIELDS,
+  // tool definitions, tool additions and mcp_toolset entries
+  'type',
+  'name',
+  'description',
+  'input_schema',
+  'display_width_px',
+  'display_height_px',
+  'mcp_server_name',
+  'default_config',
+  'configs',
+  'tool',
+  'definition',
+  // MCP servers (capabilities.ts: MCP_SERVER_FIELDS, MCP_TOOL_CONFIGURATION_FIELDS)
+  'url',
+  'authorization_token',
+  'tool_configuration',
+  'allowed_tools',
+  'enabled',
+  // container and its skills, thread, a thinking configuration (its type and budget_tokens)
+  'id',
+  'skills',
+  'skill_id',
+  'version',
+  'previous_message_id',
+  'budget_tokens',
+  // content blocks and their sources
+  'text',
+  'content',
+  'source',
+  'file_id',
+  'tool_use_id',
+  'input',
+  'cache_control',
+  'citations',
+  'media_type',
+  'data',
+  'title',
+  'context',
+]);
+/** What capabilities.ts reads of any other object inside a content block (a document in a fetch result, a code execution output). */
+export const FILE_ID_FIELD: ReadonlySet<string> = new Set(['file_id']);
+
 /** anthropic-beta values. */
 export const KNOWN_BETAS: ReadonlySet<string> = new Set([
   // sent by the Claude Agent SDK (claude-cli 2.x) today

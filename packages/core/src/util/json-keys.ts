@@ -144,7 +144,7 @@ function foldKind(key: string): number {
  * maps `ſ` to `S`, and lower-casing first maps `ẞ` (U+1E9E) to `ß` so that both become `ss`. A
  * few keys collide that Go keeps apart (`ß` and `ss`, `ı` and `i`): refused, which fails closed.
  */
-function fold(key: string): string {
+export function fold(key: string): string {
   return key.toLowerCase().toUpperCase().toLowerCase();
 }
 

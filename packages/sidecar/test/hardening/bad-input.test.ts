@@ -576,6 +576,34 @@ describe('keys equal under case folding in one object: refused as a repeated key
   });
 });
 
+describe('a lone key spelt otherwise than the API, in an object the API defines: refused', () => {
+  test('tools: [{name: Read, Type: web_search_20250305}] (a client tool here, the web_search server tool to a case-insensitive server): 400, nothing forwarded, one audit record', async () => {
+    const R = '"model":"claude-sonnet-4-5","max_tokens":32,"messages":[{"role":"user","content":"hi"}]';
+    const check = refusal();
+    const r = await rawHttp(world.url, withLength(support, `{${R},"tools":[{"name":"Read","Type":"web_search_20250305"}]}`), {
+      firstResponse: true,
+    });
+    recordAttack({
+      suite: SUITE,
+      attack: 'case-folded key: a lone "Type" in a tool definition',
+      expected: '400 invalid_request_error',
+      status: r.status,
+      errorType: errorTypeOf(r.body),
+      note: 'a case-insensitive parser reads it as "type"',
+    });
+    expect(r.status).toBe(400);
+    expect(anthropicError(r.body).error).toEqual({
+      type: 'invalid_request_error',
+      message:
+        'tools.0.Type: the API\'s field is "type"; a server that matches keys case-insensitively would read this key as it. Spell it "type", or leave it out.',
+    });
+    const record = await check.refused(r);
+    expect(record).toMatchObject({ decision: 'deny', reasons: ['InvalidRequest'] });
+    const lines = (await readFile(world.auditFile, 'utf8')).split('\n').filter((l) => l.includes(record.requestId));
+    expect(lines).toHaveLength(1);
+  });
+});
+
 describe('a request target that is not a path (absolute-form): refused before any route', () => {
   // The router reads an absolute-form target through url.parse, the forwarder through new URL:
   // `POST http:///v1/messages` was judged as Messages and forwarded as `POST /messages`,
