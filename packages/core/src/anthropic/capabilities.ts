@@ -19,7 +19,7 @@
 // the sidecar shares: referencing one by id can read what another agent left there.
 
 import { API_FIELDS, FILE_ID_FIELD, KNOWN_BETAS, KNOWN_BLOCK_TYPES, KNOWN_FIELDS, KNOWN_TOOL_TYPES, TOOL_NAME } from './surface.ts';
-import { fold } from '../util/json-keys.ts';
+import { foldKey } from '../util/json-keys.ts';
 import { serverUrlProblem } from '../util/server-url.ts';
 
 export type CapabilityKind = 'tool' | 'server-tool' | 'mcp-server' | 'mcp-tool' | 'container' | 'skill' | 'file' | 'thread' | 'model';
@@ -87,13 +87,8 @@ const FALLBACK_FIELDS = new Set(['model', 'max_tokens', 'thinking', 'output_conf
  */
 function refuseRespelt(where: string | Node, o: Rec, fields: ReadonlySet<string> = API_FIELDS): void {
   for (const k in o) {
-    let kind = 0; // 0: lowercase ASCII (no check), 1: an ASCII capital, 2: a character outside ASCII
-    for (let i = 0; i < k.length && kind < 2; i++) {
-      const c = k.charCodeAt(i);
-      kind = c >= 0x80 ? 2 : c >= 0x41 && c <= 0x5a ? 1 : kind;
-    }
-    const field = kind === 0 ? undefined : kind === 1 ? k.toLowerCase() : fold(k);
-    if (field === undefined || !fields.has(field)) continue;
+    const field = foldKey(k);
+    if (field === k || !fields.has(field)) continue;
     throw new SurfaceError(
       `${typeof where === 'string' ? where : pathOf(where)}.${k}: the API's field is "${field}"; a server that matches keys case-insensitively would read this key as it. Spell it "${field}", or leave it out.`,
     );

@@ -112,40 +112,29 @@ function repeat(text: string, open: number, first: string, key: string): Repeate
  * characters and one lookup when the object has such keys.
  */
 function foldedTwin(frame: Frame, keys: string[], key: string): string | undefined {
-  const kind = foldKind(key);
-  if (kind === SELF) return frame.folded?.get(key);
-  const folded = kind === ASCII ? key.toLowerCase() : fold(key);
-  const twin = frame.folded?.get(folded) ?? (folded !== key && has(frame, keys, folded) ? folded : undefined);
+  const folded = foldKey(key);
+  if (folded === key) return frame.folded?.get(key);
+  const twin = frame.folded?.get(folded) ?? (has(frame, keys, folded) ? folded : undefined);
   (frame.folded ??= new Map()).set(folded, key);
   return twin;
 }
 
-/** Folding leaves the key as it is (no ASCII capital, nothing outside ASCII). */
-const SELF = 0;
-/** An ASCII key with a capital: folded by toLowerCase alone. */
-const ASCII = 1;
-/** A key with a character outside ASCII: folded by fold(). */
-const UNICODE = 2;
-
-/** How `key` folds: SELF, ASCII or UNICODE. */
-function foldKind(key: string): number {
-  let kind = SELF;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c >= 0x80) return UNICODE;
-    if (c >= 0x41 && c <= 0x5a) kind = ASCII;
-  }
-  return kind;
-}
-
 /**
  * `key` case-folded, as Go's encoding/json matches field names (Unicode simple folding: `ſ`, `S`
- * and `s` are one letter, so are `K` (U+212A), `K` and `k`). Lower, upper, lower: upper-casing
- * maps `ſ` to `S`, and lower-casing first maps `ẞ` (U+1E9E) to `ß` so that both become `ss`. A
- * few keys collide that Go keeps apart (`ß` and `ss`, `ı` and `i`): refused, which fails closed.
+ * and `s` are one letter, so are `K` (U+212A), `K` and `k`); `key` itself when folding leaves it
+ * alone (no ASCII capital, nothing outside ASCII: one pass over its characters, no allocation).
+ * Beyond ASCII: lower, upper, lower. Upper-casing maps `ſ` to `S`, and lower-casing first maps
+ * `ẞ` (U+1E9E) to `ß` so that both become `ss`. A few keys collide that Go keeps apart (`ß` and
+ * `ss`, `ı` and `i`): refused, which fails closed.
  */
-export function fold(key: string): string {
-  return key.toLowerCase().toUpperCase().toLowerCase();
+export function foldKey(key: string): string {
+  let capital = false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return key.toLowerCase().toUpperCase().toLowerCase();
+    if (c >= 0x41 && c <= 0x5a) capital = true;
+  }
+  return capital ? key.toLowerCase() : key;
 }
 
 /** Whether `key` is a key of `frame`'s object (its keys are in `keys` from frame.start, or in frame.set). */
