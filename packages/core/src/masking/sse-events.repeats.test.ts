@@ -35,6 +35,7 @@ describe('lastKeysOnly', () => {
     ['spaced', 'event: ping\ndata: { "type" : "ping", "a": [ {"b": 1}, {"b": 2} ] }\n\n'],
     ['the same key in two objects', 'data: {"a":{"k":1},"b":{"k":2},"k":3}\n\n'],
     ['a number JSON.stringify writes otherwise', 'data: {"n":1.0,"m":1e3}\n\n'],
+    ['keys that differ only in case (JSON.parse keeps both)', 'data: { "type": "ping", "Key": 1, "key": 2 }\n\n'],
   ])('no key repeated (%s): the event itself', (_, input) => {
     const ev = one(input);
     expect(lastKeysOnly(ev, read(input))).toBe(ev);

@@ -17,6 +17,7 @@ import { SseContent } from './sse-content.ts';
 import { maskFraming } from './sse-framing.ts';
 import {
   CONFLICT,
+  apiTextDelta,
   KEEP_DELTA,
   KEEP_MESSAGE_DELTA,
   KEEP_TYPE,
@@ -131,13 +132,16 @@ export class AnthropicSseMasker implements SseMasker {
         this.stopped(parts);
         return Buffer.concat(parts);
       }
+      // the API's own text deltas (most of a stream) are read without JSON.parse
+      const bare = apiTextDelta(framed);
       // Stryker disable next-line ConditionalExpression: JSON.parse(undefined) throws, which parseOrUndefined turns into undefined too
-      const parsed = framed.data === undefined ? undefined : parseOrUndefined(framed.data);
-      const ev = parsed === undefined ? framed : lastKeysOnly(framed, parsed);
+      const parsed = bare !== undefined ? bare.obj : framed.data === undefined ? undefined : parseOrUndefined(framed.data);
+      // Stryker disable next-line ConditionalExpression: lastKeysOnly returns a bare delta itself (its data is compact); the test saves the serialization
+      const ev = parsed === undefined || bare !== undefined ? framed : lastKeysOnly(framed, parsed);
       const type = typeOf(ev, parsed);
       if (this.afterItsBlock(type, parsed)) continue;
       // (an unterminated delta is left to event(), which drops it)
-      const td = type === 'content_block_delta' && !ev.incomplete ? textDeltaOf(ev, parsed) : undefined;
+      const td = bare ?? (type === 'content_block_delta' && !ev.incomplete ? textDeltaOf(ev, parsed) : undefined);
       if (run.length > 0 && (td === undefined || td.index !== run[0]!.index)) {
         this.content.text(run, parts);
         run = [];
