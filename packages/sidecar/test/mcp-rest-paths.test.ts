@@ -19,6 +19,7 @@ import { auditRecordWhere, expectRefusal } from './refusal.ts';
 import { until } from '@scopekeeper/kube/testing/until';
 
 const SSN = '078-05-1120';
+const EMAIL = 'jane.doe@example.com';
 
 /**
  * An app that serves MCP at /mcp (the official SDK's transport: with sessions, or stateless) and
@@ -28,9 +29,9 @@ class App {
   readonly seen: string[] = [];
   private server: Server | undefined;
   private readonly transports = new Map<string, StreamableHTTPServerTransport>();
-  private readonly mode: 'sessions' | 'stateless' | 'json-get';
+  private readonly mode: 'sessions' | 'stateless' | 'json-get' | 'cased-sse';
 
-  constructor(mode: 'sessions' | 'stateless' | 'json-get') {
+  constructor(mode: 'sessions' | 'stateless' | 'json-get' | 'cased-sse') {
     this.mode = mode;
   }
 
@@ -62,6 +63,7 @@ class App {
     }
     if (req.url !== '/mcp') return void res.writeHead(404).end();
     if (this.mode === 'json-get') return this.jsonGet(req, res);
+    if (this.mode === 'cased-sse') return this.casedSse(req, res);
     if (this.mode === 'stateless') {
       const t = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       res.once('close', () => void t.close());
@@ -101,6 +103,28 @@ class App {
       .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'json-get-1' })
       .end(JSON.stringify({ jsonrpc: '2.0', id: 0, result }));
   }
+
+  /** A server whose event streams name their media type in capitals (RFC 9110 allows any case): its stream (GET) and tools/list. */
+  private async casedSse(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const event = (msg: unknown) => `event: message\ndata: ${JSON.stringify(msg)}\n\n`;
+    if (req.method === 'GET') {
+      const note = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: `write to ${EMAIL}` } };
+      return void res.writeHead(200, { 'content-type': 'TEXT/EVENT-STREAM' }).end(event(note));
+    }
+    const msg = JSON.parse(body) as { id: number; method: string };
+    if (msg.method === 'initialize') {
+      const result = { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'crm', version: '1' } };
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'cased-1' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result }));
+    }
+    const tools = [{ name: 'lookup_customer', description: `Ask ${EMAIL}.`, inputSchema: { type: 'object' } }];
+    res
+      .writeHead(200, { 'content-type': 'Text/Event-Stream; Charset=UTF-8' })
+      .end(event({ jsonrpc: '2.0', id: msg.id, result: { tools } }));
+  }
 }
 
 function crmMcp(): McpServer {
@@ -118,20 +142,27 @@ let world: World;
 let app: App;
 let stateless: App;
 let jsonGet: App;
+let cased: App;
 
 beforeAll(async () => {
   world = await startWorld();
-  [app, stateless, jsonGet] = await Promise.all([new App('sessions').start(), new App('stateless').start(), new App('json-get').start()]);
+  [app, stateless, jsonGet, cased] = await Promise.all([
+    new App('sessions').start(),
+    new App('stateless').start(),
+    new App('json-get').start(),
+    new App('cased-sse').start(),
+  ]);
   // The README's configuration: the server's root, no paths.
   await addCrmScope(world, 'rest-crm', 'rest-bot', app.url);
   await addCrmScope(world, 'rest-crm-other', 'rest-other-bot', app.url);
   await addCrmScope(world, 'stateless-crm', 'stateless-bot', stateless.url);
   await addCrmScope(world, 'json-get-crm', 'json-get-bot', jsonGet.url);
-  for (const sa of ['rest-bot', 'rest-other-bot', 'stateless-bot', 'json-get-bot']) await crmScopeLoaded(world, sa);
+  await addCrmScope(world, 'cased-crm', 'cased-bot', cased.url);
+  for (const sa of ['rest-bot', 'rest-other-bot', 'stateless-bot', 'json-get-bot', 'cased-bot']) await crmScopeLoaded(world, sa);
 });
 afterAll(async () => {
   await world.close();
-  await Promise.all([app.close(), stateless.close(), jsonGet.close()]);
+  await Promise.all([app, stateless, jsonGet, cased].map((a) => a.close()));
 });
 
 async function send(sa: string, method: string, path: string, session?: string): Promise<Response> {
@@ -238,8 +269,7 @@ describe('GET and DELETE on the MCP path', () => {
     const session = await openSession('rest-bot');
     const check = expectRefusal(world.auditFile, app);
     const r = await send('rest-other-bot', 'GET', '/services/crm/mcp', session);
-    // (its x-scopekeeper-decision header is left as it was)
-    expect((await refused(r, check, 403, 'McpSessionNotOwned', null)).message).toContain('opened by another caller');
+    expect((await refused(r, check, 403, 'McpSessionNotOwned')).message).toContain('opened by another caller');
   });
 
   test('a stream request answered 2xx with something other than an event stream: 502, nothing of it passed on', async () => {
@@ -257,6 +287,32 @@ describe('GET and DELETE on the MCP path', () => {
     expect(rec).toMatchObject({ decision: 'error', status: 502 });
     // Other answers are relayed as before: the server's 405 to a DELETE.
     expect((await send('json-get-bot', 'DELETE', '/services/crm/mcp', session)).status).toBe(405);
+  });
+});
+
+describe('event streams whose media type is written in capitals', () => {
+  test('the stream request (GET) and a tools/list answer are relayed as event streams, masked, not refused as JSON', async () => {
+    const session = await openSession('cased-bot');
+    const stream = await send('cased-bot', 'GET', '/services/crm/mcp', session);
+    const streamed = await stream.text();
+    expect([stream.status, stream.headers.get('content-type')]).toEqual([200, 'TEXT/EVENT-STREAM']);
+    expect(streamed).toContain('notifications/message');
+    expect(streamed).not.toContain(EMAIL);
+    const list = await fetch(`${world.url}/services/crm/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await world.saToken('cased-bot')}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    const listed = await list.text();
+    expect(list.status).toBe(200);
+    expect(listed).toMatch(/^event: message\ndata: \{"jsonrpc":"2\.0","id":1,"result":\{"tools":\[\{"name":"lookup_customer"/);
+    expect(listed).not.toContain(EMAIL);
   });
 });
 

@@ -1,8 +1,9 @@
 // forwardableHeaders is one pass over the caller's headers; it must drop exactly what copying them
-// and then removing hop-by-hop, override, credential and framing headers drops.
+// and then removing hop-by-hop, override, credential and framing headers drops. isEventStream reads
+// a media type in any case, as clients do.
 import fc from 'fast-check';
 import type { IncomingHttpHeaders } from 'node:http';
-import { forwardableHeaders, stripRequestHeaders } from './headers.ts';
+import { forwardableHeaders, isEventStream, stripRequestHeaders } from './headers.ts';
 
 /** The reference: copy, strip, delete the caller's credentials and the hop's own framing. */
 function reference(headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -69,4 +70,20 @@ test('a request as the SDK sends it keeps its content headers, loses its credent
       'x-forwarded-for': '10.0.0.1',
     }),
   ).toEqual({ 'content-type': 'application/json', 'anthropic-version': '2023-06-01' });
+});
+
+describe('isEventStream', () => {
+  test.each([
+    ['text/event-stream', true],
+    ['Text/Event-Stream; Charset=UTF-8', true],
+    [' TEXT/EVENT-STREAM ', true],
+    [['text/event-stream'], true],
+    ['text/event-streamx', false],
+    ['application/json', false],
+    ['text/event-stream-x; a=b', false],
+    ['', false],
+    [undefined, false],
+  ])('%j: %s', (value, expected) => {
+    expect(isEventStream(value)).toBe(expected);
+  });
 });

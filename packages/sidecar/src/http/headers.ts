@@ -131,3 +131,16 @@ export function firstHeader(req: IncomingMessage, name: string): string | undefi
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+/**
+ * Whether a content-type names an event stream. Media types compare in any case (RFC 9110
+ * 8.3.1), as clients compare them: `Text/Event-Stream; charset=utf-8` is one, `text/event-streamx` is not.
+ */
+export function isEventStream(contentType: string | string[] | undefined): boolean {
+  return (
+    String(contentType ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase() === 'text/event-stream'
+  );
+}

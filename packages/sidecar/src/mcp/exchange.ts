@@ -27,6 +27,7 @@ import {
 } from '@scopekeeper/core';
 import { callUpstream, decoded, readAll, type UpstreamError } from './upstream.ts';
 import { answerFor, answerHeaders, pump, reply } from './io.ts';
+import { isEventStream } from '../http/headers.ts';
 import { relayStream } from './server-stream.ts';
 import type { McpSessions } from './sessions.ts';
 import type { HeldOutcome } from '../policy/held.ts';
@@ -71,7 +72,7 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
   const base = { sessionId: session, latencyMs: 0 };
   if (session !== undefined && !x.sessions.mayUse(x.endpoint, session, x.owner)) {
     const msg = `The MCP session ${session.slice(0, 64)} was opened by another caller; open your own session (send initialize without Mcp-Session-Id).`;
-    reply(x, 403, rpcError(null, RPC.denied, msg));
+    reply(x, 403, rpcError(null, RPC.denied, msg), { ...x.headers, 'x-scopekeeper-decision': 'deny' });
     return x.record({
       ...base,
       method: x.req.method === 'POST' ? '(session)' : x.req.method!,
@@ -168,7 +169,7 @@ export async function runMcpExchange(x: McpExchange): Promise<void> {
     );
     return finish(502, [], 'unreadable content-encoding');
   }
-  if (type.startsWith('text/event-stream') && status < 300) {
+  if (isEventStream(type) && status < 300) {
     const outcomes: McpMessageOutcome[] = [];
     x.res.writeHead(status, answerHeaders(x, upstream));
     if (refusals.length) x.res.write(sseMessages(refusals));

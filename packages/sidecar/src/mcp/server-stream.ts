@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { rpcError, RPC } from '@scopekeeper/core';
 import { callUpstream, decoded, readAll, type UpstreamError } from './upstream.ts';
 import { answerFor, answerHeaders, pump, reply } from './io.ts';
+import { isEventStream } from '../http/headers.ts';
 import type { McpCallRecord, McpExchange } from './exchange.ts';
 
 /** GET (the server's stream) and DELETE (end the session): one record each. */
@@ -53,7 +54,7 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
   if (x.req.method === 'DELETE' && base.sessionId !== undefined && status < 300) x.sessions.end(x.endpoint, base.sessionId);
   const source = decoded(upstream);
   const type = String(upstream.headers['content-type'] ?? '');
-  if (x.req.method === 'GET' && status >= 200 && status < 300 && !type.startsWith('text/event-stream')) {
+  if (x.req.method === 'GET' && status >= 200 && status < 300 && !isEventStream(type)) {
     // A stream request answered with a page or a JSON document is not the MCP transport: nothing of it goes out.
     upstream.destroy();
     const what = (type || 'no content type').slice(0, 128);
@@ -68,7 +69,7 @@ export async function relayStream(x: McpExchange, ms: () => number, base: { sess
     );
     return record(502, { error: `stream request answered ${status} with ${what}` });
   }
-  if (type.startsWith('text/event-stream') && source) {
+  if (isEventStream(type) && source) {
     const masked: Record<string, number> = {};
     let hidden = 0;
     x.res.writeHead(status, answerHeaders(x, upstream));

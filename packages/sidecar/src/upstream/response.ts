@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { decoder } from './decode.ts';
 import type { UpstreamResponse } from './forwarder.ts';
-import { responseHeaderFilter } from '../http/headers.ts';
+import { isEventStream, responseHeaderFilter } from '../http/headers.ts';
 import { decodable, encodingName, maskHeaderValues, refuseUnmaskable, unmaskable } from './service-answer.ts';
 import { relaySse, type Leg } from './relay-sse.ts';
 import { messageHasThinking, UNINVITED_THINKING } from './thinking.ts';
@@ -72,10 +72,7 @@ export function relayResponse(from: UpstreamResponse, res: ServerResponse, opts:
   // Messages: what the client reads the body as (the request's stream flag; an error answer, any
   // status of 400 or more, as JSON), not what the upstream calls it; otherwise the media type, as
   // the client compares it: in any case.
-  const isSse =
-    opts.messages && opts.stream !== undefined
-      ? opts.stream && status < 400
-      : contentType.split(';')[0]!.trim().toLowerCase() === 'text/event-stream';
+  const isSse = opts.messages && opts.stream !== undefined ? opts.stream && status < 400 : isEventStream(contentType);
   const masking = opts.masking?.active ? opts.masking : undefined;
   // An internal service whose answers are masked: every answer, whatever its status, is read
   // and masked, or replaced by a 502 when it cannot be.
