@@ -7,7 +7,8 @@ import type { World } from '../src/testing/world.ts';
 import { addScope } from './helpers.ts';
 import { until } from '@scopekeeper/kube/testing/until';
 
-export async function addCrmScope(world: World, name: string, sa: string, crmUrl: string, extra = ''): Promise<void> {
+/** `endpointExtra`: more fields of the crm endpoint (e.g. `paths: [...]`), one line. */
+export async function addCrmScope(world: World, name: string, sa: string, crmUrl: string, extra = '', endpointExtra = ''): Promise<void> {
   await addScope(
     world,
     name,
@@ -25,7 +26,7 @@ export async function addCrmScope(world: World, name: string, sa: string, crmUrl
       protocol: mcp
       maskFields: ["$.customer.ssn"]
       mcp: {resources: ["crm://customers/*"], prompts: ["summary"]}
-  approval:
+${endpointExtra ? `      ${endpointExtra}\n` : ''}  approval:
     requiredFor: {tools: ["mcp__crm__update_*"]}
     approvers: [{kind: Group, name: security-leads}]
     grantDuration: 1h

@@ -1,10 +1,11 @@
-// GET and DELETE on an MCP endpoint configured as the README shows (the server's root, no paths):
-// many MCP servers serve a REST API in the same process (FastAPI + FastMCP, Spring AI, actuators),
-// so GET and DELETE pass only for a session the caller opened, on the path it was opened on.
-// Anything else reaches nothing: 405 without a session (the official MCP client then goes on
-// without a server stream), 404 for a session the sidecar does not know as the caller's or on
-// another path (the client opens a new session). The official MCP SDK on both sides shows that
-// clients of servers with sessions and of stateless servers keep working.
+// Many MCP servers serve a REST API or actuators in the same process (FastAPI + FastMCP, Spring
+// AI), so an MCP endpoint without `paths` (the server's root as its url) reaches its MCP path
+// only, /mcp: a message the scope allows, POSTed to another path, is refused before it is read.
+// Where `paths` names more of the server, GET and DELETE pass only for a session the caller
+// opened, on the path it was opened on. Anything else reaches nothing: 405 without a session (the
+// official MCP client then goes on without a server stream), 404 for a session the sidecar does
+// not know as the caller's or on another path (the client opens a new session). The official MCP
+// SDK on both sides shows that clients of servers with sessions and of stateless servers keep working.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,6 +58,10 @@ class App {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.seen.push(`${req.method} ${req.url}`);
+    if (req.url === '/actuator/shutdown' && req.method === 'POST') {
+      // Spring Boot's shutdown endpoint takes any body; here it only answers as if it stopped.
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"message":"Shutting down, bye..."}');
+    }
     if (req.url!.startsWith('/api/customers')) {
       const body = req.method === 'DELETE' ? '{"deleted":true}' : JSON.stringify({ customers: [{ id: 42, name: 'Ann', ssn: SSN }] });
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
@@ -152,9 +157,10 @@ beforeAll(async () => {
     new App('json-get').start(),
     new App('cased-sse').start(),
   ]);
-  // The README's configuration: the server's root, no paths.
-  await addCrmScope(world, 'rest-crm', 'rest-bot', app.url);
-  await addCrmScope(world, 'rest-crm-other', 'rest-other-bot', app.url);
+  // An endpoint that names the REST API beside the MCP path; the others have no paths (the default).
+  const both = 'paths: ["/mcp", "/api/**"]';
+  await addCrmScope(world, 'rest-crm', 'rest-bot', app.url, '', both);
+  await addCrmScope(world, 'rest-crm-other', 'rest-other-bot', app.url, '', both);
   await addCrmScope(world, 'stateless-crm', 'stateless-bot', stateless.url);
   await addCrmScope(world, 'json-get-crm', 'json-get-bot', jsonGet.url);
   await addCrmScope(world, 'cased-crm', 'cased-bot', cased.url);
@@ -165,14 +171,16 @@ afterAll(async () => {
   await Promise.all([app, stateless, jsonGet, cased].map((a) => a.close()));
 });
 
-async function send(sa: string, method: string, path: string, session?: string): Promise<Response> {
+async function send(sa: string, method: string, path: string, session?: string, body?: string): Promise<Response> {
   return fetch(`${world.url}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${await world.saToken(sa)}`,
       accept: 'application/json, text/event-stream',
       ...(session === undefined ? {} : { 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
+    body,
   });
 }
 
@@ -219,7 +227,47 @@ const REST = [
   ['DELETE', '/services/crm/api/customers/42'],
 ] as const;
 
-describe('GET and DELETE on another path of the MCP server (its REST API)', () => {
+describe('an MCP endpoint without paths: its MCP path only', () => {
+  const initialize = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 0,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
+  test.each([
+    ['POST', '/services/crm/actuator/shutdown', initialize],
+    ['POST', '/services/crm/api/customers', initialize],
+    ['POST', '/services/crm/', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })],
+    ['POST', '/services/crm/mcp/', initialize],
+    ['GET', '/services/crm/api/customers?all=true', undefined],
+    ['DELETE', '/services/crm/api/customers/42', undefined],
+  ])('%s %s: 403 PathNotAllowed, nothing reaches the server, one audit record', async (method, path, body) => {
+    const check = expectRefusal(world.auditFile, stateless);
+    const r = await send('stateless-bot', method, path, undefined, body);
+    const answer = (await r.json()) as { error: { type: string; message: string } };
+    const record = await check.refused(r);
+    expect([r.status, r.headers.get('x-scopekeeper-decision'), answer.error.type]).toEqual([403, 'deny', 'permission_error']);
+    expect(answer.error.message).toContain('matches none of [/mcp]: an MCP endpoint without paths passes its MCP path only');
+    expect(answer.error.message).toContain('list the paths in spec.endpoints[crm].paths');
+    expect(record).toMatchObject({ route: 'service', decision: 'deny', reasons: ['PathNotAllowed'], status: 403 });
+    await new Promise((res) => setTimeout(res, 100)); // a second record would have been written by now
+    expect((await auditRecords(world)).filter((x) => x.requestId === record.requestId)).toHaveLength(1);
+  });
+
+  test('the same message on the MCP path reaches the server', async () => {
+    const r = await send(
+      'stateless-bot',
+      'POST',
+      '/services/crm/mcp',
+      undefined,
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    );
+    await r.arrayBuffer();
+    expect([r.status, stateless.seen.at(-1)]).toEqual([200, 'POST /mcp']);
+  });
+});
+
+describe('GET and DELETE on another path the endpoint lists (the REST API beside MCP)', () => {
   test.each(REST)('%s %s without a session: 405, nothing reaches the server, one audit record', async (method, path) => {
     const check = expectRefusal(world.auditFile, app);
     const r = await send('rest-bot', method, path);

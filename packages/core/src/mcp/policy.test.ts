@@ -120,8 +120,8 @@ describe('decide() on route mcp', () => {
   });
 
   test('the transport methods of an MCP endpoint pass the service check; others do not', () => {
-    for (const m of ['POST', 'GET', 'DELETE']) expect(at(service('crm', '/mcp', m)).effect).toBe('allow');
-    expect(at(service('crm', '/mcp', 'PUT')).reasons[0]!.code).toBe('MethodNotAllowed');
+    for (const m of ['POST', 'GET', 'DELETE']) expect(at(service('crm', '/', m)).effect).toBe('allow');
+    expect(at(service('crm', '/', 'PUT')).reasons[0]!.code).toBe('MethodNotAllowed');
   });
 });
 

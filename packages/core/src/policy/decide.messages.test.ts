@@ -291,7 +291,7 @@ describe('MCP messages and the endpoints of an MCP scope', () => {
     ],
     [
       'an HTTP method the MCP transport does not use',
-      { route: 'service', endpoint: 'crm', method: 'PUT', path: '/mcp' },
+      { route: 'service', endpoint: 'crm', method: 'PUT', path: '/' },
       'MethodNotAllowed',
       'Denied by ModelScope mcp, rule spec.endpoints[crm].methods: PUT is not in [POST, GET, DELETE].',
     ],
@@ -342,7 +342,7 @@ describe('MCP messages and the endpoints of an MCP scope', () => {
     ['a listed resource', mcp({ kind: 'resource', method: 'resources/read', uri: 'crm://customers/1' })],
     ['a listed prompt', mcp({ kind: 'prompt', method: 'prompts/get', prompt: 'summary' })],
     ['a listed unknown method', mcp({ kind: 'method', method: 'crm/custom' })],
-    ['DELETE of the MCP session', { route: 'service', endpoint: 'crm', method: 'DELETE', path: '/mcp' }],
+    ['DELETE of the MCP session', { route: 'service', endpoint: 'crm', method: 'DELETE', path: '/' }],
     [
       'an MCP server listed by its URL',
       messages({ capabilities: [{ kind: 'mcp-server', name: 'docs', server: { name: 'docs', url: 'https://docs.example.com/mcp' } }] }),

@@ -101,12 +101,28 @@ export function fitService(s: CompiledScope, endpoint: string, method: string, p
       detail: explain ? `${method} is not in [${methods.join(', ')}]` : '',
     });
   }
-  if (ep.paths && !ep.paths.some((p) => matchPath(p, path))) {
+  const paths = ep.paths ?? (ep.protocol === 'mcp' ? mcpDefaultPaths(ep.url) : undefined);
+  if (paths && !paths.some((p) => matchPath(p, path))) {
+    const why = ep.paths
+      ? ''
+      : `: an MCP endpoint without paths passes its MCP path only; to reach another path of the server, list the paths in spec.endpoints[${ep.name}].paths`;
     denies.push({
       code: 'PathNotAllowed',
       rule: `spec.endpoints[${ep.name}].paths`,
-      detail: explain ? `path ${path} matches none of [${ep.paths.join(', ')}]` : '',
+      detail: explain ? `path ${path} matches none of [${paths.join(', ')}]${why}` : '',
     });
   }
   return { denies, gatedTools: [], endpoint: ep };
+}
+
+/**
+ * The paths of an MCP endpoint that lists none: its MCP path, and nothing else of the server.
+ * The transport has one path, and many MCP servers serve a REST API or actuators in the same
+ * process (FastAPI + FastMCP, Spring AI), which a JSON-RPC message the scope allows must not
+ * reach (`POST /actuator/shutdown` takes any body). The MCP path is the endpoint's URL when
+ * the URL names a path (`http://crm:8080/mcp`: /services/crm), else `/mcp` under it, where the
+ * official SDKs and FastMCP serve it (`http://crm:8080`: /services/crm/mcp).
+ */
+export function mcpDefaultPaths(url: string): string[] {
+  return /^\/*$/.test(new URL(url).pathname) ? ['/mcp'] : ['/'];
 }

@@ -198,7 +198,7 @@ export interface ModelScopeSpecEndpoint {
   auth?: ModelScopeSpecEndpointAuth;
   /** HTTP methods allowed; defaults to GET only. */
   methods?: ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE")[];
-  /** Path globs allowed below the service URL; '*' matches within one segment, '**' across segments. */
+  /** Path globs allowed below the service URL; '*' matches within one segment, '**' across segments. Without paths, an http endpoint passes every path and an mcp endpoint its MCP path only: the url itself when it names a path, else /mcp below it. */
   paths?: string[];
   /** JSONPath expressions whose values are masked in JSON responses of this service. */
   maskFields?: string[];

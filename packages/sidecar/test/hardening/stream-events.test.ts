@@ -137,7 +137,7 @@ describe('an MCP server that streams an event without its end', () => {
     upstream = new Upstream();
     const url = await upstream.start();
     world = await startWorld();
-    await addCrmScope(world, 'ev-crm', 'ev-crm-bot', `${url}/mcp`);
+    await addCrmScope(world, 'ev-crm', 'ev-crm-bot', url); // its MCP path: /mcp
     token = await world.saToken('ev-crm-bot');
     await waitForPolicy(world, async () => (await (await callTool(world, token, 'x')).text()).includes('"ok"'));
   });
@@ -195,7 +195,7 @@ describe('an event still arriving takes from the body budget (--max-buffered-byt
     const url = await upstream.start();
     world = await startWorld({ flags: { upstream: url, maxBodyBytes: MAX_BODY, maxBufferedBytes: 1_000_000 } });
     await addScope(world, 'plain', 'plain-bot', '  models: ["claude-sonnet-4-*"]');
-    await addCrmScope(world, 'ev-crm', 'ev-crm-bot', `${url}/mcp`);
+    await addCrmScope(world, 'ev-crm', 'ev-crm-bot', url); // its MCP path: /mcp
     const token = await world.saToken('ev-crm-bot');
     await waitForPolicy(world, async () => (await (await callTool(world, token, 'x')).text()).includes('"ok"'));
   });
