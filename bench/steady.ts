@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeUpstreamConfig, startNginx } from './lib/nginx.ts';
-import { startPinned, stop, stopAll, freePort, treeCpuSeconds, rssSampler, waitFor, sleep } from './lib/proc.ts';
+import { startPinned, stop, stopAll, freePort, treeCpuSeconds, treeSystemSeconds, rssSampler, waitFor, sleep } from './lib/proc.ts';
 import { setupScopekeeper, startSidecar, NODE, REPO, UPSTREAM_KEY } from './lib/scopekeeper.ts';
 import { requestBody } from './lib/fixtures.ts';
 import type { LoadResult, LoadSpec } from './lib/loadgen.ts';
@@ -101,6 +101,7 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
     if (MAX) await wrk(name, mode, url, headers, 1); // warm-up, as loadgen's first second
     if (args.alloc) process.kill(pid, 'SIGUSR2'); // alloc-sampler.mjs: start
     const cpu0 = treeCpuSeconds(pid);
+    const sys0 = treeSystemSeconds(pid);
     const rss = rssSampler(pid, 100);
     let heapPeak = 0;
     const sample = adminPort
@@ -113,13 +114,15 @@ async function measure(name: string, pid: number, url: string, headers: Record<s
       : undefined;
     const r = MAX ? await wrk(name, mode, url, headers, SECONDS) : await loadgen(url, headers, mode === 'sse', timelineFile);
     if (sample) clearInterval(sample);
-    const cpuPer1k = ((treeCpuSeconds(pid) - cpu0) / r.completedTotal) * 1000;
+    const cpu = treeCpuSeconds(pid) - cpu0;
+    const cpuPer1k = (cpu / r.completedTotal) * 1000;
+    const kernelPct = cpu > 0 ? ((treeSystemSeconds(pid) - sys0) / cpu) * 100 : 0;
     if (args.alloc) process.kill(pid, 'SIGUSR2'); // alloc-sampler.mjs: stop and write
     const heap = adminPort ? ` heap peak ${(heapPeak / 1048576).toFixed(1)} MB` : '';
     const l = r.latencyMs;
     const rate = MAX ? `max ${Math.round(r.completedTotal / SECONDS)}` : String(RATE);
     process.stdout.write(
-      `${name.padEnd(9)} ${mode.padEnd(4)} ${rate}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req, RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
+      `${name.padEnd(9)} ${mode.padEnd(4)} ${rate}/s: CPU ${cpuPer1k.toFixed(3)} s/1k req (kernel ${kernelPct.toFixed(0)}%), RSS peak ${rss.stop().toFixed(1)} MB${heap}, ` +
         `latency p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} max ${l.max.toFixed(1)} ms, errors ${r.non2xx + r.errors}\n`,
     );
     if (args.alloc) await allocReport(name, mode, r.completedTotal);

@@ -97,18 +97,29 @@ export function processTree(pid: number): number[] {
 
 /** utime + stime in seconds of one process (its exited children are not counted). */
 export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
+}
+
+/** utime and stime of one process, in seconds (0 once it is gone). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   try {
     const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     // fields after ")" start at field 3 (state): utime is field 14, stime 15 → indexes 11, 12
-    return (Number(f[11]) + Number(f[12])) / TICKS;
+    return { user: Number(f[11]) / TICKS, system: Number(f[12]) / TICKS };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
 }
 
 export function treeCpuSeconds(pid: number): number {
   return processTree(pid).reduce((a, p) => a + cpuSeconds(p), 0);
+}
+
+/** The tree's kernel (system) CPU seconds: with treeCpuSeconds, the kernel's share of a process's cost. */
+export function treeSystemSeconds(pid: number): number {
+  return processTree(pid).reduce((a, p) => a + cpuTimes(p).system, 0);
 }
 
 /** VmRSS (or another field, e.g. VmHWM) in MB. */
