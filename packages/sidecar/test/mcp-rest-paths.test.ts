@@ -162,9 +162,16 @@ beforeAll(async () => {
   await addCrmScope(world, 'rest-crm', 'rest-bot', app.url, '', both);
   await addCrmScope(world, 'rest-crm-other', 'rest-other-bot', app.url, '', both);
   await addCrmScope(world, 'stateless-crm', 'stateless-bot', stateless.url);
+  await addCrmScope(world, 'named-crm', 'named-bot', `${stateless.url}/mcp`); // a url that names the MCP path
   await addCrmScope(world, 'json-get-crm', 'json-get-bot', jsonGet.url);
   await addCrmScope(world, 'cased-crm', 'cased-bot', cased.url);
   for (const sa of ['rest-bot', 'rest-other-bot', 'stateless-bot', 'json-get-bot', 'cased-bot']) await crmScopeLoaded(world, sa);
+  await until(
+    'the scope of named-bot to load',
+    async () => (await send('named-bot', 'DELETE', '/services/crm')).status !== 403,
+    10_000,
+    50,
+  );
 });
 afterAll(async () => {
   await world.close();
@@ -264,6 +271,23 @@ describe('an MCP endpoint without paths: its MCP path only', () => {
     );
     await r.arrayBuffer();
     expect([r.status, stateless.seen.at(-1)]).toEqual([200, 'POST /mcp']);
+  });
+
+  test('a url that names the MCP path: /services/crm reaches exactly it (not /mcp/), nothing else of the server passes', async () => {
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const r = await send('named-bot', 'POST', '/services/crm', undefined, ping);
+    await r.arrayBuffer();
+    expect([r.status, stateless.seen.at(-1)]).toEqual([200, 'POST /mcp']);
+    for (const path of ['/services/crm/mcp', '/services/crm/api/customers']) {
+      const check = expectRefusal(world.auditFile, stateless);
+      const refused = await send('named-bot', 'POST', path, undefined, ping);
+      const message = ((await refused.json()) as { error: { message: string } }).error.message;
+      expect((await check.refused(refused)).reasons).toEqual(['PathNotAllowed']);
+      expect([refused.status, message]).toEqual([
+        403,
+        expect.stringContaining(`path ${path.slice('/services/crm'.length)} matches none of [/]`),
+      ]);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 // Issue 14 class 7 where it is decided: which service paths are refused before any matching.
-import { parseServicePath } from './service-path.ts';
+import { parseServicePath, upstreamTarget, type ServicePath } from './service-path.ts';
 
 describe('parseServicePath', () => {
   test.each([
@@ -26,5 +26,32 @@ describe('parseServicePath', () => {
     ['/services/crm/customers/%E2%9C%93', '/customers/✓'],
   ])('accepts %s', (url, path) => {
     expect(parseServicePath(url)).toMatchObject({ endpoint: 'crm', path });
+  });
+});
+
+describe('upstreamTarget', () => {
+  const at = (url: string) => parseServicePath(url) as Exclude<ServicePath, { problem: string }>;
+  test.each([
+    // the endpoint itself: the URL exactly as configured
+    ['http://crm:8080/mcp', '/services/crm', '/mcp'],
+    ['http://crm:8080/mcp/', '/services/crm', '/mcp/'],
+    ['http://crm:8080', '/services/crm', '/'],
+    ['http://crm:8080/mcp', '/services/crm?x=1', '/mcp?x=1'],
+    // a path below it: joined under the URL's path, as sent
+    ['http://crm:8080/mcp', '/services/crm/', '/mcp/'],
+    ['http://crm:8080', '/services/crm/mcp', '/mcp'],
+    ['http://crm:8080/', '/services/crm/mcp', '/mcp'],
+    ['http://crm:8080/api/', '/services/crm/customers/M%C3%BCller?q=1', '/api/customers/M%C3%BCller?q=1'],
+  ])('%s, %s → %s', (url, request, path) => {
+    expect(upstreamTarget(url, at(request))).toEqual({ origin: new URL(url).origin, path });
+  });
+
+  test('policy sees the endpoint itself as /, with or without the slash', () => {
+    expect([at('/services/crm').path, at('/services/crm/').path, at('/services/crm').rawPath, at('/services/crm/').rawPath]).toEqual([
+      '/',
+      '/',
+      '',
+      '/',
+    ]);
   });
 });

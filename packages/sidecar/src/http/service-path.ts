@@ -4,8 +4,22 @@
 // normalising Unicode could read as '.', '/', '\\' or ';'.
 import { OVERRIDE_PROBLEM, queryOverrides } from './method-override.ts';
 
-/** `path` is decoded (what policy matches); `rawPath` is forwarded as received. */
+/**
+ * `path` is decoded (what policy matches: `/` for the endpoint itself); `rawPath` is forwarded as
+ * received (empty for the endpoint itself, `/services/crm`).
+ */
 export type ServicePath = { endpoint: string; path: string; rawPath: string; query: string } | { problem: string };
+
+/**
+ * The upstream target of a service request: the endpoint's URL itself for `/services/<name>`
+ * (an MCP server at `http://crm:8080/mcp` gets `/mcp`, not `/mcp/`, which some servers redirect
+ * to an address the caller cannot reach), else the caller's path below the URL's.
+ */
+export function upstreamTarget(endpointUrl: string, at: { rawPath: string; query: string }): { origin: string; path: string } {
+  const u = new URL(endpointUrl);
+  const path = at.rawPath === '' ? u.pathname : `${u.pathname.replace(/\/$/, '')}${at.rawPath}`;
+  return { origin: u.origin, path: `${path}${at.query}` };
+}
 
 const FORBIDDEN_ENCODED = /%(2f|5c|25|00|2e|3b)/i;
 
@@ -30,7 +44,7 @@ export function parseServicePath(rawUrl: string): ServicePath {
   const rest = pathPart.slice('/services/'.length);
   const slash = rest.indexOf('/');
   const endpoint = slash === -1 ? rest : rest.slice(0, slash);
-  const path = slash === -1 ? '/' : rest.slice(slash);
+  const path = slash === -1 ? '' : rest.slice(slash);
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(endpoint)) return { problem: `"${endpoint.slice(0, 64)}" is not an endpoint name` };
   // frameworks that read the method from the query (Symfony, Laravel, …) would run another method
   if (queryOverrides(query)) return { problem: `the query ${OVERRIDE_PROBLEM}` };
@@ -57,5 +71,5 @@ export function parseServicePath(rawUrl: string): ServicePath {
     if (seg === '..' || seg === '.') return { problem: 'the path has a "." or ".." segment; send the resolved path' };
   }
   if (decoded.includes('//')) return { problem: 'the path has an empty segment ("//")' };
-  return { endpoint, path: decoded, rawPath: path, query };
+  return { endpoint, path: decoded === '' ? '/' : decoded, rawPath: path, query };
 }

@@ -20,6 +20,7 @@ import type { RequestContext } from '../context.ts';
 import { BODY_TIMEOUT_MS, readBody, BodyTimeoutError, BodyTooLargeError, lingerOnClose } from '../http/body.ts';
 import { BODY_BUDGET_RETRY_AFTER_S, BodyBudgetError, type BodyBudget } from '../http/body-budget.ts';
 import { REFUSALS } from '../http/refusals.ts';
+import { upstreamTarget } from '../http/service-path.ts';
 import type { HeldRequests } from '../policy/held.ts';
 import type { AuditLog } from '../audit/index.ts';
 import type { Logger } from '../log.ts';
@@ -76,8 +77,8 @@ export async function serveMcp(
   const { req, res } = ctx;
   ctx.done = true; // one record per JSON-RPC message, written here, instead of one per HTTP request
   const ep = decision.endpoint!;
-  const base = new URL(ep.url);
-  const target = new URL(`${base.origin}${base.pathname.replace(/\/$/, '')}${at.rawPath}${at.query}`);
+  const up = upstreamTarget(ep.url, at);
+  const target = new URL(`${up.origin}${up.path}`);
   const headers = {
     'x-scopekeeper-request-id': ctx.requestId,
     'x-scopekeeper-decision': decision.auditOnly ? 'allow-audit-only' : 'allow',

@@ -2,7 +2,7 @@
 // (mask) → record. Each stage answers (and records) the request itself when it stops it.
 import { allowedModelGlobs } from '@scopekeeper/core';
 import type { RequestContext } from '../context.ts';
-import { parseServicePath } from '../http/service-path.ts';
+import { parseServicePath, upstreamTarget } from '../http/service-path.ts';
 import { serveMcp } from '../mcp/route.ts';
 import { NO_ENDPOINT_TOKENS } from '../upstream/endpoint-tokens.ts';
 import { authenticate } from './authenticate.ts';
@@ -69,10 +69,8 @@ export async function service(dp: DataPath, ctx: RequestContext): Promise<void> 
   if (!(await inspectServiceBody(dp, ctx))) return;
   const authorization = endpointAuthorization(dp, ctx, parsed.endpoint, decision.endpoint!);
   if (authorization === null) return;
-  const url = new URL(decision.endpoint!.url);
   ctx.target = {
-    origin: url.origin,
-    path: `${url.pathname.replace(/\/$/, '')}${parsed.rawPath}${parsed.query}`,
+    ...upstreamTarget(decision.endpoint!.url, parsed),
     anthropic: false,
     ...(authorization ? { authorization } : {}),
   };
